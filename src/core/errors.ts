@@ -1,0 +1,278 @@
+/**
+ * The typed errors of the module. Each has a stable `code`, the offending
+ * value in its message and data fields, and chains its `cause`.
+ *
+ * Misuse (bad market, symbol, interval, time or range) raises subclasses of
+ * `TypeError` / `RangeError` before any I/O; expected failures of the sources
+ * raise subclasses of {@linkcode DsmError}.
+ *
+ * @module
+ */
+
+/** Stable codes carried by every error of this module. */
+export type ErrorCode =
+  | "INVALID_MARKET"
+  | "INVALID_SYMBOL"
+  | "INVALID_INTERVAL"
+  | "INVALID_TIME"
+  | "INVALID_RANGE"
+  | "HTTP_ERROR"
+  | "RATE_LIMITED"
+  | "NETWORK_ERROR"
+  | "CHECKSUM_MISMATCH"
+  | "ZIP_FORMAT"
+  | "CSV_FORMAT"
+  | "CACHE_ERROR"
+  | "DATA_NOT_AVAILABLE";
+
+/** Options common to every error constructor. */
+export interface DsmErrorOptions {
+  /** The error that caused this one. */
+  cause?: unknown;
+}
+
+/**
+ * Base class of the expected failures (network, formats, cache).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ChecksumError, DsmError } from "./errors.ts";
+ * const err = new ChecksumError("a.zip", "00", "11");
+ * assert.ok(err instanceof DsmError);
+ * assert.equal(err.code, "CHECKSUM_MISMATCH");
+ * ```
+ */
+export class DsmError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+  /**
+   * @param code Stable code.
+   * @param message Sentence-case message without final period.
+   * @param options The cause, if any.
+   */
+  constructor(code: ErrorCode, message: string, options?: DsmErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The market is not one of spot, um, cm (or an alias). */
+export class InvalidMarketError extends TypeError {
+  /** Stable code. */
+  readonly code: ErrorCode = "INVALID_MARKET";
+  /** The rejected value. */
+  readonly value: unknown;
+  /** @param value The rejected value. @param message Explanation. */
+  constructor(value: unknown, message: string) {
+    super(message);
+    this.name = "InvalidMarketError";
+    this.value = value;
+  }
+}
+
+/** The symbol is malformed or not of the market's form. */
+export class InvalidSymbolError extends TypeError {
+  /** Stable code. */
+  readonly code: ErrorCode = "INVALID_SYMBOL";
+  /** The rejected value. */
+  readonly value: unknown;
+  /** A suggested symbol, when the mistake is a common one. */
+  readonly hint: string | undefined;
+  /**
+   * @param value The rejected value.
+   * @param message Explanation.
+   * @param hint A suggested correct symbol.
+   */
+  constructor(value: unknown, message: string, hint?: string) {
+    super(message);
+    this.name = "InvalidSymbolError";
+    this.value = value;
+    this.hint = hint;
+  }
+}
+
+/** The interval is unknown, or not available on the market. */
+export class InvalidIntervalError extends TypeError {
+  /** Stable code. */
+  readonly code: ErrorCode = "INVALID_INTERVAL";
+  /** The rejected value. */
+  readonly value: unknown;
+  /** @param value The rejected value. @param message Explanation. */
+  constructor(value: unknown, message: string) {
+    super(message);
+    this.name = "InvalidIntervalError";
+    this.value = value;
+  }
+}
+
+/** A time value could not be parsed or lies outside the supported span. */
+export class InvalidTimeError extends TypeError {
+  /** Stable code. */
+  readonly code: ErrorCode = "INVALID_TIME";
+  /** The rejected value. */
+  readonly value: unknown;
+  /** @param value The rejected value. @param message Explanation. */
+  constructor(value: unknown, message: string) {
+    super(message);
+    this.name = "InvalidTimeError";
+    this.value = value;
+  }
+}
+
+/** The `[start, end)` range is empty or reversed, or an option is out of range. */
+export class InvalidRangeError extends RangeError {
+  /** Stable code. */
+  readonly code: ErrorCode = "INVALID_RANGE";
+  /** @param message Explanation. */
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidRangeError";
+  }
+}
+
+/** Fields of an {@linkcode HttpError}. */
+export interface HttpErrorOptions extends DsmErrorOptions {
+  /** Binance's error code from the JSON body, e.g. -1121. */
+  binanceCode?: number;
+  /** Binance's error message from the JSON body. */
+  binanceMsg?: string;
+}
+
+/** A non-retryable HTTP status, or retries exhausted on a retryable one. */
+export class HttpError extends DsmError {
+  /** HTTP status. */
+  readonly status: number;
+  /** The requested URL. */
+  readonly url: string;
+  /** Binance's `code` from the error body, if any. */
+  readonly binanceCode: number | undefined;
+  /** Binance's `msg` from the error body, if any. */
+  readonly binanceMsg: string | undefined;
+  /**
+   * @param status HTTP status.
+   * @param url The requested URL.
+   * @param options Binance code and message, cause.
+   */
+  constructor(status: number, url: string, options: HttpErrorOptions = {}) {
+    const detail = options.binanceCode !== undefined
+      ? `: Binance code ${options.binanceCode} "${options.binanceMsg ?? ""}"`
+      : "";
+    super("HTTP_ERROR", `Request to ${url} failed with HTTP ${status}${detail}`, options);
+    this.status = status;
+    this.url = url;
+    this.binanceCode = options.binanceCode;
+    this.binanceMsg = options.binanceMsg;
+  }
+}
+
+/** HTTP 429 (request weight exceeded) or 418 (IP banned). */
+export class RateLimitError extends DsmError {
+  /** 429 or 418. */
+  readonly status: number;
+  /** The requested URL. */
+  readonly url: string;
+  /** Milliseconds the server asked us to wait (`Retry-After`), if given. */
+  readonly retryAfterMs: number | undefined;
+  /**
+   * @param status 429 or 418.
+   * @param url The requested URL.
+   * @param retryAfterMs The server's `Retry-After`, in ms.
+   * @param options Cause.
+   */
+  constructor(status: number, url: string, retryAfterMs?: number, options?: DsmErrorOptions) {
+    const what = status === 418 ? "the IP is banned (HTTP 418)" : "rate limited (HTTP 429)";
+    const after = retryAfterMs !== undefined ? `, retry after ${retryAfterMs} ms` : "";
+    super("RATE_LIMITED", `Request to ${url} refused: ${what}${after}`, options);
+    this.status = status;
+    this.url = url;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Connection reset, timeout or truncated body, after the retries ran out. */
+export class NetworkError extends DsmError {
+  /** The requested URL. */
+  readonly url: string;
+  /** @param url The requested URL. @param message Explanation. @param options Cause. */
+  constructor(url: string, message: string, options?: DsmErrorOptions) {
+    super("NETWORK_ERROR", message, options);
+    this.url = url;
+  }
+}
+
+/** The SHA-256 of a Vision archive does not match its `.CHECKSUM` file. */
+export class ChecksumError extends DsmError {
+  /** File name or URL of the archive. */
+  readonly file: string;
+  /** Expected hex digest. */
+  readonly expected: string;
+  /** Computed hex digest. */
+  readonly actual: string;
+  /**
+   * @param file File name or URL.
+   * @param expected Expected hex digest.
+   * @param actual Computed hex digest.
+   * @param options Cause.
+   */
+  constructor(file: string, expected: string, actual: string, options?: DsmErrorOptions) {
+    super(
+      "CHECKSUM_MISMATCH",
+      `Checksum mismatch for "${file}": expected ${expected}, got ${actual}`,
+      options,
+    );
+    this.file = file;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** A zip archive is malformed, truncated, or does not hold exactly one entry. */
+export class ZipFormatError extends DsmError {
+  /** File name, when known. */
+  readonly file: string | undefined;
+  /** @param message Explanation. @param file File name. @param options Cause. */
+  constructor(message: string, file?: string, options?: DsmErrorOptions) {
+    super("ZIP_FORMAT", file ? `${message} in "${file}"` : message, options);
+    this.file = file;
+  }
+}
+
+/** A kline CSV row is malformed. */
+export class CsvFormatError extends DsmError {
+  /** File name, when known. */
+  readonly file: string | undefined;
+  /** 1-based line number. */
+  readonly line: number;
+  /**
+   * @param message Explanation.
+   * @param file File name.
+   * @param line 1-based line number.
+   * @param options Cause.
+   */
+  constructor(message: string, file: string | undefined, line: number, options?: DsmErrorOptions) {
+    super("CSV_FORMAT", `${message} at ${file ? `"${file}" ` : ""}line ${line}`, options);
+    this.file = file;
+    this.line = line;
+  }
+}
+
+/** The cache could not be read or written. */
+export class CacheError extends DsmError {
+  /** The path involved, when known. */
+  readonly path: string | undefined;
+  /** @param message Explanation. @param path Path. @param options Cause. */
+  constructor(message: string, path?: string, options?: DsmErrorOptions) {
+    super("CACHE_ERROR", message, options);
+    this.path = path;
+  }
+}
+
+/** No source holds data for the requested range (e.g. before the listing). */
+export class DataNotAvailableError extends DsmError {
+  /** @param message Explanation. @param options Cause. */
+  constructor(message: string, options?: DsmErrorOptions) {
+    super("DATA_NOT_AVAILABLE", message, options);
+  }
+}

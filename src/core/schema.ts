@@ -1,0 +1,248 @@
+/**
+ * The fixed Arrow schema of every kline table, and the columnar buffers that
+ * parsers fill and turn into RecordBatches without copying.
+ *
+ * @module
+ */
+import {
+  Data,
+  Dictionary,
+  Field,
+  Float64,
+  Int64,
+  Int8,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  TimestampMillisecond,
+  Utf8,
+  type Vector,
+  vectorFromArray,
+} from "apache-arrow";
+
+/** Where a row came from, as stored in the `_data_source` column. */
+export type DataSource = "CACHE" | "VISION" | "REST";
+
+/** The `_data_source` dictionary, in code order: 0 CACHE, 1 VISION, 2 REST. */
+export const DATA_SOURCES: readonly DataSource[] = ["CACHE", "VISION", "REST"];
+
+/** Column names of the kline schema, in order (without `_data_source`). */
+export const KLINE_COLUMN_NAMES = [
+  "open_time",
+  "open",
+  "high",
+  "low",
+  "close",
+  "volume",
+  "close_time",
+  "quote_asset_volume",
+  "count",
+  "taker_buy_volume",
+  "taker_buy_quote_volume",
+] as const;
+
+/** Name of the optional provenance column. */
+export const DATA_SOURCE_COLUMN = "_data_source";
+
+const DATA_SOURCE_DICTIONARY_ID = 0;
+const timestamp = () => new TimestampMillisecond("UTC");
+const sourceType = () => new Dictionary(new Utf8(), new Int8(), DATA_SOURCE_DICTIONARY_ID, false);
+
+/** The fixed kline schema (DESIGN.md section 2) without `_data_source`. */
+export const KLINE_SCHEMA: Schema = new Schema([
+  new Field("open_time", timestamp(), false),
+  new Field("open", new Float64(), false),
+  new Field("high", new Float64(), false),
+  new Field("low", new Float64(), false),
+  new Field("close", new Float64(), false),
+  new Field("volume", new Float64(), false),
+  new Field("close_time", timestamp(), false),
+  new Field("quote_asset_volume", new Float64(), false),
+  new Field("count", new Int64(), false),
+  new Field("taker_buy_volume", new Float64(), false),
+  new Field("taker_buy_quote_volume", new Float64(), false),
+]);
+
+/** The kline schema with the `_data_source` column appended. */
+export const KLINE_SCHEMA_WITH_SOURCE: Schema = new Schema([
+  ...KLINE_SCHEMA.fields,
+  new Field(DATA_SOURCE_COLUMN, sourceType(), false),
+]);
+
+/**
+ * Columnar kline values. Times and counts are held as float64 (exact below
+ * 2^53) so that hot loops never allocate BigInts; they become Int64 /
+ * Timestamp columns in {@linkcode klineBatch}.
+ */
+export interface KlineColumns {
+  /** Open time, epoch ms UTC. */
+  openTime: Float64Array;
+  /** Open price. */
+  open: Float64Array;
+  /** High price. */
+  high: Float64Array;
+  /** Low price. */
+  low: Float64Array;
+  /** Close price. */
+  close: Float64Array;
+  /** Base asset volume (contracts on cm). */
+  volume: Float64Array;
+  /** Close time, epoch ms UTC (open time + interval - 1 ms). */
+  closeTime: Float64Array;
+  /** Quote asset volume (base asset on cm). */
+  quoteAssetVolume: Float64Array;
+  /** Number of trades. */
+  count: Float64Array;
+  /** Taker buy base volume. */
+  takerBuyVolume: Float64Array;
+  /** Taker buy quote volume. */
+  takerBuyQuoteVolume: Float64Array;
+}
+
+/** Keys of {@linkcode KlineColumns} in schema order. */
+export const KLINE_COLUMN_KEYS: readonly (keyof KlineColumns)[] = [
+  "openTime",
+  "open",
+  "high",
+  "low",
+  "close",
+  "volume",
+  "closeTime",
+  "quoteAssetVolume",
+  "count",
+  "takerBuyVolume",
+  "takerBuyQuoteVolume",
+];
+
+/**
+ * Allocates empty columns for `capacity` rows.
+ *
+ * @param capacity Number of rows.
+ * @returns Zero-filled columns.
+ */
+export function allocKlineColumns(capacity: number): KlineColumns {
+  const out = {} as Record<keyof KlineColumns, Float64Array>;
+  for (const key of KLINE_COLUMN_KEYS) out[key] = new Float64Array(capacity);
+  return out;
+}
+
+/**
+ * Views rows `[begin, end)` of the columns without copying.
+ *
+ * @param columns Source columns.
+ * @param begin First row.
+ * @param end Row after the last.
+ * @returns Subarray views.
+ */
+export function sliceKlineColumns(columns: KlineColumns, begin: number, end: number): KlineColumns {
+  const out = {} as Record<keyof KlineColumns, Float64Array>;
+  for (const key of KLINE_COLUMN_KEYS) out[key] = columns[key].subarray(begin, end);
+  return out;
+}
+
+function toInt64(values: Float64Array, length: number): BigInt64Array {
+  const halves = new Int32Array(length * 2);
+  for (let i = 0; i < length; i++) {
+    const v = values[i];
+    const hi = Math.floor(v / 4294967296);
+    halves[2 * i] = (v - hi * 4294967296) | 0;
+    halves[2 * i + 1] = hi;
+  }
+  return new BigInt64Array(halves.buffer);
+}
+
+function fromInt64(values: BigInt64Array): Float64Array {
+  const halves = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    out[i] = halves[2 * i + 1] * 4294967296 + (halves[2 * i] >>> 0);
+  }
+  return out;
+}
+
+let dictionary: Vector<Utf8> | undefined;
+function sourceDictionary(): Vector<Utf8> {
+  dictionary ??= vectorFromArray([...DATA_SOURCES], new Utf8());
+  return dictionary;
+}
+
+/**
+ * Code of a source in the `_data_source` dictionary.
+ *
+ * @param source The source.
+ * @returns 0 for CACHE, 1 for VISION, 2 for REST.
+ */
+export function dataSourceCode(source: DataSource): number {
+  return DATA_SOURCES.indexOf(source);
+}
+
+/**
+ * Builds a RecordBatch of the fixed schema from columns.
+ *
+ * @param columns Column values (the first `length` rows are used).
+ * @param length Row count; defaults to the length of `openTime`.
+ * @param source When given, appends `_data_source`: one source for every
+ *   row, or per-row codes (see {@linkcode dataSourceCode}).
+ * @returns A RecordBatch of {@linkcode KLINE_SCHEMA} or {@linkcode KLINE_SCHEMA_WITH_SOURCE}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { allocKlineColumns, klineBatch } from "./schema.ts";
+ * const cols = allocKlineColumns(1);
+ * cols.openTime[0] = 1704067200000;
+ * cols.closeTime[0] = 1704067259999;
+ * const batch = klineBatch(cols, 1, "VISION");
+ * assert.equal(batch.numRows, 1);
+ * assert.equal(batch.getChild("open_time")?.get(0), 1704067200000);
+ * assert.equal(batch.getChild("_data_source")?.get(0), "VISION");
+ * ```
+ */
+export function klineBatch(
+  columns: KlineColumns,
+  length: number = columns.openTime.length,
+  source?: DataSource | Int8Array,
+): RecordBatch {
+  const schema = source === undefined ? KLINE_SCHEMA : KLINE_SCHEMA_WITH_SOURCE;
+  const children: Data[] = KLINE_COLUMN_KEYS.map((key, i) => {
+    const type = schema.fields[i].type;
+    const values = columns[key];
+    if (key === "openTime" || key === "closeTime" || key === "count") {
+      return makeData({ type, length, nullCount: 0, data: toInt64(values, length) });
+    }
+    return makeData({ type, length, nullCount: 0, data: values.subarray(0, length) });
+  });
+  if (source !== undefined) {
+    const codes = typeof source === "string"
+      ? new Int8Array(length).fill(dataSourceCode(source))
+      : source.subarray(0, length);
+    children.push(makeData({
+      type: sourceType(),
+      length,
+      nullCount: 0,
+      data: codes,
+      dictionary: sourceDictionary(),
+    }));
+  }
+  const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
+  return new RecordBatch(schema, data);
+}
+
+/**
+ * Reads a kline RecordBatch back into float64 columns (copying times and
+ * counts, viewing floats).
+ *
+ * @param batch A batch of the kline schema (with or without `_data_source`).
+ * @returns The columns.
+ */
+export function klineColumnsOf(batch: RecordBatch): KlineColumns {
+  const out = {} as Record<keyof KlineColumns, Float64Array>;
+  KLINE_COLUMN_KEYS.forEach((key, i) => {
+    const child = batch.getChildAt(i);
+    if (!child) throw new TypeError(`Cannot read klines: column ${i} is missing`);
+    const values = child.data[0].values;
+    out[key] = values instanceof BigInt64Array ? fromInt64(values) : values as Float64Array;
+  });
+  return out;
+}
