@@ -5,7 +5,7 @@
  * @module
  */
 import {
-  Data,
+  type Data,
   Dictionary,
   Field,
   Float64,

@@ -84,7 +84,9 @@ export function toEpochMs(value: TimeInput, name = "time"): number {
 }
 
 function describe(value: unknown): string {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+  if (value instanceof Date) {
+    return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+  }
   if (typeof value === "string") return JSON.stringify(value);
   return String(value);
 }
