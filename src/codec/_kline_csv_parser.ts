@@ -1,0 +1,303 @@
+/**
+ * The incremental kline CSV parser behind `KlineCsvStream`: bytes in,
+ * float64 columns out, one RecordBatch per `batchRows` rows.
+ *
+ * @module
+ */
+import { CsvFormatError } from "../core/errors.ts";
+import { closeTimeOf, type Interval, intervalMs } from "../core/interval.ts";
+import {
+  allocKlineColumns,
+  type DataSource,
+  KLINE_COLUMN_KEYS,
+  klineBatch,
+  type KlineColumns,
+} from "../core/schema.ts";
+import type { RecordBatch } from "apache-arrow";
+import { fastDecimal, fastInteger, fieldText, scan, slowDecimal } from "./_decimal.ts";
+
+const NL = 10;
+const CR = 13;
+const COMMA = 44;
+const MIN_MS = Date.UTC(2017, 0, 1);
+const MAX_MS = Date.UTC(2100, 0, 1);
+const MAX_LINE_BYTES = 65536;
+const FIRST_CAPACITY = 4096;
+const NAMES = [
+  "open_time",
+  "open",
+  "high",
+  "low",
+  "close",
+  "volume",
+  "close_time",
+  "quote_asset_volume",
+  "count",
+  "taker_buy_volume",
+  "taker_buy_quote_volume",
+  "ignore",
+];
+
+/** Copies the first `rows` rows into new columns of `capacity` rows. */
+function resized(cols: KlineColumns, rows: number, capacity: number): KlineColumns {
+  const out = allocKlineColumns(capacity);
+  for (const key of KLINE_COLUMN_KEYS) out[key].set(cols[key].subarray(0, rows));
+  return out;
+}
+
+/** Settings of a {@linkcode KlineCsvParser}. */
+export interface KlineCsvParserOptions {
+  file: string | undefined;
+  interval: Interval | undefined;
+  batchRows: number;
+  source: DataSource | undefined;
+}
+
+/** Parses kline CSV bytes pushed in arbitrary chunks and emits RecordBatches. */
+export class KlineCsvParser {
+  #file: string | undefined;
+  #interval: Interval | undefined;
+  /** Fixed close - open for intervals of fixed length, else 0. */
+  #span: number;
+  #batchRows: number;
+  #source: DataSource | undefined;
+  #emit: (batch: RecordBatch) => void;
+  #cols: KlineColumns;
+  #capacity: number;
+  #rows = 0;
+  /** Lines consumed so far (1-based number of the current line while parsing). */
+  #line = 0;
+  #carry = new Uint8Array(256);
+  #carryLen = 0;
+  /** Digit count of the timestamps per column (0: not seen yet). */
+  #openDigits = 0;
+  #closeDigits = 0;
+
+  constructor(options: KlineCsvParserOptions, emit: (batch: RecordBatch) => void) {
+    this.#file = options.file;
+    this.#interval = options.interval;
+    this.#span = options.interval === undefined || options.interval === "1M"
+      ? 0
+      : intervalMs(options.interval) - 1;
+    this.#batchRows = options.batchRows;
+    this.#source = options.source;
+    this.#emit = emit;
+    this.#capacity = Math.min(FIRST_CAPACITY, this.#batchRows);
+    this.#cols = allocKlineColumns(this.#capacity);
+  }
+
+  /** Parses every complete line of `chunk`, keeping the incomplete tail. */
+  push(chunk: Uint8Array): void {
+    let start = 0;
+    if (this.#carryLen > 0) {
+      const nl = chunk.indexOf(NL);
+      if (nl < 0) return this.#keep(chunk, 0, chunk.length);
+      this.#keep(chunk, 0, nl + 1);
+      const len = this.#carryLen;
+      this.#carryLen = 0;
+      this.#parse(this.#carry, 0, len);
+      start = nl + 1;
+    }
+    const last = chunk.lastIndexOf(NL);
+    if (last >= start) {
+      this.#parse(chunk, start, last + 1);
+      start = last + 1;
+    }
+    if (start < chunk.length) this.#keep(chunk, start, chunk.length);
+  }
+
+  /** Parses the last line (if it has no newline) and emits the remaining rows. */
+  finish(): void {
+    if (this.#carryLen > 0) {
+      const len = this.#carryLen;
+      this.#keep(new Uint8Array([NL]), 0, 1);
+      this.#carryLen = 0;
+      this.#parse(this.#carry, 0, len + 1);
+    }
+    if (this.#rows > 0) this.#flush(true);
+  }
+
+  #keep(chunk: Uint8Array, start: number, end: number): void {
+    const need = this.#carryLen + end - start;
+    if (need > MAX_LINE_BYTES) {
+      this.#line++;
+      this.#fail(`Invalid kline row: the line is longer than ${MAX_LINE_BYTES} bytes`);
+    }
+    if (need > this.#carry.length) {
+      const grown = new Uint8Array(Math.max(need, this.#carry.length * 2));
+      grown.set(this.#carry.subarray(0, this.#carryLen));
+      this.#carry = grown;
+    }
+    this.#carry.set(chunk.subarray(start, end), this.#carryLen);
+    this.#carryLen = need;
+  }
+
+  #flush(last: boolean): void {
+    let cols = this.#cols;
+    const rows = this.#rows;
+    if (last && rows * 4 < this.#capacity) cols = resized(cols, rows, rows);
+    this.#rows = 0;
+    if (!last) this.#cols = allocKlineColumns(this.#capacity);
+    this.#emit(klineBatch(cols, rows, this.#source));
+  }
+
+  /** Makes room for one more row: emits a full batch or grows the columns. */
+  #makeRoom(): void {
+    if (this.#capacity >= this.#batchRows) return this.#flush(false);
+    const capacity = Math.min(this.#batchRows, this.#capacity * 2);
+    this.#cols = resized(this.#cols, this.#rows, capacity);
+    this.#capacity = capacity;
+  }
+
+  /** Parses the complete lines in `buf[p, end)`; `buf[end - 1]` is a newline. */
+  #parse(buf: Uint8Array, p: number, end: number): void {
+    if (this.#line === 0) p = this.#header(buf, p);
+    let row = this.#rows;
+    let cap = this.#capacity;
+    let c = this.#cols;
+    const span = this.#span;
+    while (p < end) {
+      this.#line++;
+      if (row === cap) {
+        this.#rows = row;
+        this.#makeRoom();
+        row = this.#rows;
+        cap = this.#capacity;
+        c = this.#cols;
+      }
+      const openTime = this.#time(buf, p, 0);
+      c.openTime[row] = openTime;
+      c.open[row] = this.#num(buf, scan.end, 1);
+      c.high[row] = this.#num(buf, scan.end, 2);
+      c.low[row] = this.#num(buf, scan.end, 3);
+      c.close[row] = this.#num(buf, scan.end, 4);
+      c.volume[row] = this.#num(buf, scan.end, 5);
+      const closeTime = this.#time(buf, scan.end, 6);
+      c.closeTime[row] = closeTime;
+      c.quoteAssetVolume[row] = this.#num(buf, scan.end, 7);
+      c.count[row] = this.#count(buf, scan.end);
+      c.takerBuyVolume[row] = this.#num(buf, scan.end, 9);
+      c.takerBuyQuoteVolume[row] = this.#num(buf, scan.end, 10);
+      p = this.#ignore(buf, scan.end);
+      if (span > 0 ? closeTime !== openTime + span : !this.#closeOk(openTime, closeTime)) {
+        this.#badClose(openTime, closeTime);
+      }
+      row++;
+    }
+    this.#rows = row;
+  }
+
+  /** Skips a BOM and a header line (a first line starting with a letter). */
+  #header(buf: Uint8Array, p: number): number {
+    if (buf[p] === 0xef && buf[p + 1] === 0xbb && buf[p + 2] === 0xbf) p += 3;
+    const c = buf[p] | 0x20;
+    if (!((c >= 97 && c <= 122) || buf[p] === 95)) return p;
+    this.#line++;
+    return buf.indexOf(NL, p) + 1;
+  }
+
+  #num(buf: Uint8Array, p: number, col: number): number {
+    const v = fastDecimal(buf, p);
+    const e = scan.end;
+    if (buf[e] === COMMA && v === v) {
+      scan.end = e + 1;
+      return v;
+    }
+    const fe = this.#fieldEnd(buf, p, col);
+    const slow = slowDecimal(fieldText(buf, p, fe));
+    if (slow !== slow) this.#badField(buf, p, fe, col, "is not a decimal number");
+    scan.end = fe + 1;
+    return slow;
+  }
+
+  #count(buf: Uint8Array, p: number): number {
+    const v = fastInteger(buf, p);
+    const e = scan.end;
+    const n = e - p;
+    if (buf[e] !== COMMA || n === 0 || n > 15) {
+      const fe = this.#fieldEnd(buf, p, 8);
+      this.#badField(buf, p, fe, 8, "is not a non-negative integer");
+    }
+    scan.end = e + 1;
+    return v;
+  }
+
+  #time(buf: Uint8Array, p: number, col: 0 | 6): number {
+    const v = fastInteger(buf, p);
+    const e = scan.end;
+    const n = e - p;
+    if (buf[e] !== COMMA || n === 0) {
+      const fe = this.#fieldEnd(buf, p, col);
+      this.#badField(buf, p, fe, col, "is not an integer timestamp");
+    }
+    const seen = col === 0 ? this.#openDigits : this.#closeDigits;
+    if (n !== seen) this.#timeDigits(buf, p, e, col, seen);
+    const ms = n === 16 ? (v - v % 1000) / 1000 : v;
+    if (!(ms >= MIN_MS && ms < MAX_MS)) {
+      this.#badField(buf, p, e, col, "lies outside 2017-01-01 .. 2100-01-01");
+    }
+    scan.end = e + 1;
+    return ms;
+  }
+
+  /** First sight of a timestamp column fixes its unit for the file. */
+  #timeDigits(buf: Uint8Array, p: number, e: number, col: 0 | 6, seen: number): void {
+    const n = e - p;
+    if (seen === 0 && (n === 13 || n === 16)) {
+      if (col === 0) this.#openDigits = n;
+      else this.#closeDigits = n;
+      return;
+    }
+    const expected = seen === 0 ? "13 (ms) or 16 (µs)" : `${seen} like the rows before`;
+    this.#badField(buf, p, e, col, `has ${n} digits, expected ${expected}`);
+  }
+
+  /** Skips the 12th column; returns the start of the next line. */
+  #ignore(buf: Uint8Array, p: number): number {
+    let c = buf[p];
+    while (c !== NL && c !== COMMA && c !== CR) c = buf[++p];
+    if (c === NL) return p + 1;
+    if (c === CR && buf[p + 1] === NL) return p + 2;
+    if (c === COMMA) this.#columnCount(buf, p);
+    return this.#fail("Invalid kline row: stray carriage return");
+  }
+
+  #closeOk(openTime: number, closeTime: number): boolean {
+    const interval = this.#interval;
+    return interval === undefined
+      ? closeTime > openTime
+      : closeTime === closeTimeOf(openTime, interval);
+  }
+
+  #badClose(openTime: number, closeTime: number): never {
+    const why = this.#interval === undefined
+      ? `is not after open_time ${openTime}`
+      : `is not open_time + "${this.#interval}" - 1 ms (${closeTimeOf(openTime, this.#interval)})`;
+    return this.#fail(`Invalid kline row: close_time ${closeTime} ${why}`);
+  }
+
+  /** End of the field starting at `p`; fails when the line ends before column 12. */
+  #fieldEnd(buf: Uint8Array, start: number, col: number): number {
+    let p = start;
+    let c = buf[p];
+    while (c !== COMMA && c !== NL && c !== CR) c = buf[++p];
+    if (c === COMMA) return p;
+    if (col === 0 && p === start) return this.#fail("Invalid kline row: the line is empty");
+    return this.#fail(`Invalid kline row: expected 12 columns, found ${col + 1}`);
+  }
+
+  #columnCount(buf: Uint8Array, p: number): never {
+    let n = 12;
+    for (let c = buf[p]; c !== NL && c !== undefined; c = buf[++p]) if (c === COMMA) n++;
+    return this.#fail(`Invalid kline row: expected 12 columns, found ${n}`);
+  }
+
+  #badField(buf: Uint8Array, p: number, e: number, col: number, why: string): never {
+    const text = JSON.stringify(fieldText(buf, p, e));
+    return this.#fail(`Invalid kline row: ${NAMES[col]} ${text} ${why}`);
+  }
+
+  #fail(message: string): never {
+    throw new CsvFormatError(message, this.#file, this.#line);
+  }
+}

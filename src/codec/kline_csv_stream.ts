@@ -1,0 +1,109 @@
+/**
+ * `KlineCsvStream`: Binance kline CSV bytes in, Arrow RecordBatches out.
+ *
+ * @module
+ */
+import type { RecordBatch } from "apache-arrow";
+import { InvalidRangeError } from "../core/errors.ts";
+import type { Interval } from "../core/interval.ts";
+import type { DataSource } from "../core/schema.ts";
+import { KlineCsvParser } from "./_kline_csv_parser.ts";
+
+/** Options of {@linkcode KlineCsvStream}. */
+export interface KlineCsvStreamOptions {
+  /**
+   * File name quoted in error messages.
+   * @default undefined
+   */
+  file?: string;
+  /**
+   * Interval of the candles. When given, every `close_time` must equal
+   * `closeTimeOf(open_time, interval)`; otherwise it must only be later than
+   * `open_time`.
+   * @default undefined
+   */
+  interval?: Interval;
+  /**
+   * Maximum number of rows per RecordBatch.
+   * @default 65536
+   */
+  batchRows?: number;
+  /**
+   * When set, batches carry the `_data_source` column with this value.
+   * @default undefined
+   */
+  source?: DataSource;
+}
+
+/** Default of {@linkcode KlineCsvStreamOptions.batchRows}. */
+export const DEFAULT_BATCH_ROWS = 65536;
+
+/**
+ * Parses one Binance kline CSV file (12 columns, spot or futures, with or
+ * without a header row, ms or µs timestamps, LF or CRLF) into RecordBatches
+ * of the fixed kline schema.
+ *
+ * Numbers are read straight from the bytes into float64 columns and are
+ * bit-identical to `parseFloat` of their text. Timestamps become epoch ms;
+ * their unit is detected per file and column from the digit count (13: ms,
+ * 16: µs). Rows may straddle chunk boundaries. Each batch holds at most
+ * `batchRows` rows; an empty file (or a header alone) yields no batch.
+ *
+ * Errors: a malformed row errors the stream with a `CsvFormatError` carrying
+ * the file name and the 1-based line number; the writable side is errored
+ * too, so a `pipeThrough` chain cancels its source. Cancelling the readable
+ * side cancels the writable side (and with it the upstream source).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KlineCsvStream } from "./kline_csv_stream.ts";
+ *
+ * const csv = "1735689600000000,93576.00000000,93610.93000000,93537.50000000," +
+ *   "93610.93000000,8.21827000,1735689659999999,768978.75522470,2631," +
+ *   "3.95157000,369757.32652890,0\n";
+ * const batches = await Array.fromAsync(
+ *   ReadableStream.from([new TextEncoder().encode(csv)])
+ *     .pipeThrough(new KlineCsvStream({ interval: "1m", file: "BTCUSDT-1m-2025-01-01.csv" })),
+ * );
+ * assert.equal(batches.length, 1);
+ * assert.equal(batches[0].getChild("open_time")?.get(0), 1735689600000);
+ * assert.equal(batches[0].getChild("close_time")?.get(0), 1735689659999);
+ * assert.equal(batches[0].getChild("high")?.get(0), 93610.93);
+ * assert.equal(batches[0].getChild("count")?.get(0), 2631n);
+ * ```
+ */
+export class KlineCsvStream extends TransformStream<Uint8Array, RecordBatch> {
+  /**
+   * @param options File name, interval check, batch size and source column.
+   * @throws {InvalidRangeError} When `batchRows` is not a positive integer.
+   */
+  constructor(options: KlineCsvStreamOptions = {}) {
+    const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
+    if (!Number.isSafeInteger(batchRows) || batchRows < 1) {
+      throw new InvalidRangeError(
+        `Cannot parse klines: batchRows "${batchRows}" is not a positive integer`,
+      );
+    }
+    let parser: KlineCsvParser;
+    super({
+      start(controller) {
+        parser = new KlineCsvParser(
+          {
+            file: options.file,
+            interval: options.interval,
+            batchRows,
+            source: options.source,
+          },
+          (batch) => controller.enqueue(batch),
+        );
+      },
+      transform(chunk) {
+        parser.push(chunk);
+      },
+      flush() {
+        parser.finish();
+      },
+    });
+  }
+}
