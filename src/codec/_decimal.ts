@@ -27,7 +27,7 @@ const decoder = new TextDecoder();
  *   digits, more than 9 integer or fraction digits, mantissa >= 2^53). The
  *   caller must also check that `scan.end` is the end of the field.
  */
-export function fastDecimal(buf: Uint8Array, p: number): number {
+export function fastDecimal(buf: Uint8Array, view: DataView, p: number): number {
   let neg = false;
   let c = buf[p];
   if (c === 45) {
@@ -46,6 +46,14 @@ export function fastDecimal(buf: Uint8Array, p: number): number {
   let nf = 0;
   if (d === -2) { // "."
     const fracStart = ++p;
+    if (p + 8 <= buf.length) {
+      const hi = view.getInt32(p, true);
+      const lo = view.getInt32(p + 4, true);
+      if (isDigits4(hi) && isDigits4(lo)) {
+        f = digits4(hi) * 10000 + digits4(lo);
+        p += 8;
+      }
+    }
     d = buf[p] - 48;
     while (d >= 0 && d <= 9) {
       f = (f * 10 + d) | 0;
@@ -64,6 +72,25 @@ export function fastDecimal(buf: Uint8Array, p: number): number {
     v = m / POW10[nf];
   }
   return neg ? -v : v;
+}
+
+/** Whether the 4 bytes of `w` (little-endian) are ASCII digits. */
+function isDigits4(w: number): boolean {
+  return (w & 0xf0f0f0f0) === 0x30303030 && ((w + 0x06060606) & 0xf0f0f0f0) === 0x30303030;
+}
+
+/** The value of 4 ASCII digits read as a little-endian 32-bit word. */
+function digits4(w: number): number {
+  let v = w - 0x30303030;
+  v = (v * 10 + (v >>> 8)) & 0x00ff00ff;
+  return (v * 100 + (v >>> 16)) & 0xffff;
+}
+
+/**
+ * A DataView over the bytes of `buf`, for {@linkcode fastDecimal}.
+ */
+export function viewOf(buf: Uint8Array): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 /**
@@ -121,7 +148,7 @@ export function fieldText(buf: Uint8Array, start: number, end: number): string {
  * @returns The value, or `NaN` when the bytes are not a finite decimal number.
  */
 export function parseDecimal(buf: Uint8Array, start: number, end: number): number {
-  const v = fastDecimal(buf, start);
+  const v = fastDecimal(buf, viewOf(buf), start);
   if (v === v && scan.end === end) return v;
   return slowDecimal(fieldText(buf, start, end));
 }

@@ -14,7 +14,7 @@ import {
   type KlineColumns,
 } from "../core/schema.ts";
 import type { RecordBatch } from "apache-arrow";
-import { fastDecimal, fastInteger, fieldText, scan, slowDecimal } from "./_decimal.ts";
+import { fastDecimal, fastInteger, fieldText, scan, slowDecimal, viewOf } from "./_decimal.ts";
 
 const NL = 10;
 const CR = 13;
@@ -38,9 +38,9 @@ const NAMES = [
   "ignore",
 ];
 
-/** Copies the first `rows` rows into new columns of `capacity` rows. */
-function resized(cols: KlineColumns, rows: number, capacity: number): KlineColumns {
-  const out = allocKlineColumns(capacity);
+/** Copies the first `rows` rows into new columns of exactly that length. */
+function trimmed(cols: KlineColumns, rows: number): KlineColumns {
+  const out = allocKlineColumns(rows);
   for (const key of KLINE_COLUMN_KEYS) out[key].set(cols[key].subarray(0, rows));
   return out;
 }
@@ -135,18 +135,19 @@ export class KlineCsvParser {
   #flush(last: boolean): void {
     let cols = this.#cols;
     const rows = this.#rows;
-    if (last && rows * 4 < this.#capacity) cols = resized(cols, rows, rows);
+    if (last && rows * 4 < this.#capacity) cols = trimmed(cols, rows);
     this.#rows = 0;
     if (!last) this.#cols = allocKlineColumns(this.#capacity);
     this.#emit(klineBatch(cols, rows, this.#source));
   }
 
-  /** Makes room for one more row: emits a full batch or grows the columns. */
+  /**
+   * Makes room for one more row: emits the full batch and starts the next one,
+   * twice as large up to `batchRows` (small files stay small, no copying).
+   */
   #makeRoom(): void {
-    if (this.#capacity >= this.#batchRows) return this.#flush(false);
-    const capacity = Math.min(this.#batchRows, this.#capacity * 2);
-    this.#cols = resized(this.#cols, this.#rows, capacity);
-    this.#capacity = capacity;
+    this.#capacity = Math.min(this.#batchRows, this.#capacity * 2);
+    this.#flush(false);
   }
 
   /** Parses the complete lines in `buf[p, end)`; `buf[end - 1]` is a newline. */
@@ -156,6 +157,7 @@ export class KlineCsvParser {
     let cap = this.#capacity;
     let c = this.#cols;
     const span = this.#span;
+    const view = viewOf(buf);
     while (p < end) {
       this.#line++;
       if (row === cap) {
@@ -167,17 +169,17 @@ export class KlineCsvParser {
       }
       const openTime = this.#time(buf, p, 0);
       c.openTime[row] = openTime;
-      c.open[row] = this.#num(buf, scan.end, 1);
-      c.high[row] = this.#num(buf, scan.end, 2);
-      c.low[row] = this.#num(buf, scan.end, 3);
-      c.close[row] = this.#num(buf, scan.end, 4);
-      c.volume[row] = this.#num(buf, scan.end, 5);
+      c.open[row] = this.#num(buf, view, scan.end, 1);
+      c.high[row] = this.#num(buf, view, scan.end, 2);
+      c.low[row] = this.#num(buf, view, scan.end, 3);
+      c.close[row] = this.#num(buf, view, scan.end, 4);
+      c.volume[row] = this.#num(buf, view, scan.end, 5);
       const closeTime = this.#time(buf, scan.end, 6);
       c.closeTime[row] = closeTime;
-      c.quoteAssetVolume[row] = this.#num(buf, scan.end, 7);
+      c.quoteAssetVolume[row] = this.#num(buf, view, scan.end, 7);
       c.count[row] = this.#count(buf, scan.end);
-      c.takerBuyVolume[row] = this.#num(buf, scan.end, 9);
-      c.takerBuyQuoteVolume[row] = this.#num(buf, scan.end, 10);
+      c.takerBuyVolume[row] = this.#num(buf, view, scan.end, 9);
+      c.takerBuyQuoteVolume[row] = this.#num(buf, view, scan.end, 10);
       p = this.#ignore(buf, scan.end);
       if (span > 0 ? closeTime !== openTime + span : !this.#closeOk(openTime, closeTime)) {
         this.#badClose(openTime, closeTime);
@@ -196,8 +198,8 @@ export class KlineCsvParser {
     return buf.indexOf(NL, p) + 1;
   }
 
-  #num(buf: Uint8Array, p: number, col: number): number {
-    const v = fastDecimal(buf, p);
+  #num(buf: Uint8Array, view: DataView, p: number, col: number): number {
+    const v = fastDecimal(buf, view, p);
     const e = scan.end;
     if (buf[e] === COMMA && v === v) {
       scan.end = e + 1;
