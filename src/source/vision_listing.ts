@@ -1,0 +1,335 @@
+/**
+ * The S3 ListObjects (v1) client behind Binance Vision: which daily and
+ * monthly archives of a series exist, before anything is downloaded.
+ *
+ * @module
+ */
+import { HttpError, NetworkError } from "../core/errors.ts";
+import { hasDailyFiles, parseInterval, visionIntervalName } from "../core/interval.ts";
+import { VISION_LISTING_URL } from "../core/market.ts";
+import { fetchOnce, type RetryOptions, withRetry } from "./http.ts";
+import { visionListingPrefix, type VisionPeriod, type VisionSeries } from "./vision_url.ts";
+
+/** One page of an S3 ListObjects (v1) answer, from {@linkcode parseListBucketResult}. */
+export interface ListBucketPage {
+  /** The `Key` of every `Contents`, in order. */
+  keys: string[];
+  /** The `Prefix` of every `CommonPrefixes`, in order. */
+  prefixes: string[];
+  /** Whether more pages follow. */
+  isTruncated: boolean;
+  /** `NextMarker`, when the server sent one. */
+  nextMarker?: string;
+}
+
+/** What Vision holds for one series, from {@linkcode listVisionFiles}. */
+export interface VisionListing {
+  /** Days (`YYYY-MM-DD`) with a daily `.zip`. */
+  daily: Set<string>;
+  /** Months (`YYYY-MM`) with a monthly `.zip`. */
+  monthly: Set<string>;
+  /** Days with a daily `.zip.CHECKSUM` (a zip without one is not yet published). */
+  dailyChecksums: Set<string>;
+  /** Months with a monthly `.zip.CHECKSUM`. */
+  monthlyChecksums: Set<string>;
+  /** The first day covered by a zip (a monthly file counts from the 1st), if any. */
+  first?: string;
+  /** The last day covered by a zip (a monthly file counts to its last day), if any. */
+  last?: string;
+}
+
+/** Options of {@linkcode listVisionFiles}. */
+export interface ListVisionOptions {
+  /**
+   * Base URL of the bucket listing.
+   * @default {VISION_LISTING_URL}
+   */
+  listingUrl?: string;
+  /**
+   * The fetch implementation.
+   * @default {globalThis.fetch}
+   */
+  fetch?: typeof fetch;
+  /**
+   * Time allowed per page request until its headers arrive, in ms.
+   * @default {30000}
+   */
+  timeoutMs?: number;
+  /** Retry policy per page (5xx, resets, truncated or malformed XML). */
+  retry?: RetryOptions;
+  /** Cancels the listing; the promise then rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+interface XmlElement {
+  name: string;
+  children: XmlElement[];
+  text: string;
+}
+
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+const NAME_RE = /^[A-Za-z_][\w.:-]*/;
+
+class XmlSyntaxError extends Error {}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&([^;&<]*);|&/g, (all, body: string | undefined) => {
+    if (body === undefined) throw new XmlSyntaxError("a bare '&'");
+    if (Object.hasOwn(ENTITIES, body)) return ENTITIES[body];
+    const code = /^#x[0-9a-fA-F]{1,6}$/.test(body)
+      ? parseInt(body.slice(2), 16)
+      : /^#[0-9]{1,7}$/.test(body)
+      ? parseInt(body.slice(1), 10)
+      : NaN;
+    if (!(code >= 0 && code <= 0x10ffff)) throw new XmlSyntaxError(`the entity "${all}"`);
+    return String.fromCodePoint(code);
+  });
+}
+
+/** Parses the element tree of an XML document strictly (no DTD, no mixed roots). */
+function parseXml(xml: string): XmlElement {
+  let i = xml.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const stack: XmlElement[] = [];
+  let root: XmlElement | undefined;
+  const skipTo = (end: string, what: string) => {
+    const at = xml.indexOf(end, i);
+    if (at < 0) throw new XmlSyntaxError(`an unterminated ${what}`);
+    const body = xml.slice(i, at);
+    i = at + end.length;
+    return body;
+  };
+  while (i < xml.length) {
+    const lt = xml.indexOf("<", i);
+    const text = xml.slice(i, lt < 0 ? xml.length : lt);
+    if (stack.length > 0) stack[stack.length - 1].text += unescapeXml(text);
+    else if (text.trim() !== "") throw new XmlSyntaxError("text outside the root element");
+    if (lt < 0) break;
+    i = lt;
+    if (xml.startsWith("<?", i)) skipTo("?>", "declaration");
+    else if (xml.startsWith("<!--", i)) skipTo("-->", "comment");
+    else if (xml.startsWith("<![CDATA[", i)) {
+      i += 9;
+      const data = skipTo("]]>", "CDATA section");
+      if (stack.length === 0) throw new XmlSyntaxError("CDATA outside the root element");
+      stack[stack.length - 1].text += data;
+    } else if (xml.startsWith("</", i)) {
+      i += 2;
+      const name = skipTo(">", "end tag").trim();
+      const open = stack.pop();
+      if (open?.name !== name) throw new XmlSyntaxError(`the unexpected end tag "</${name}>"`);
+    } else {
+      i += 1;
+      const tag = skipTo(">", "start tag");
+      const name = NAME_RE.exec(tag)?.[0];
+      if (name === undefined) throw new XmlSyntaxError(`the malformed tag "<${tag}>"`);
+      if (stack.length === 0 && root !== undefined) throw new XmlSyntaxError("a second root");
+      const element: XmlElement = { name, children: [], text: "" };
+      if (stack.length > 0) stack[stack.length - 1].children.push(element);
+      else root = element;
+      if (!tag.endsWith("/")) stack.push(element);
+    }
+  }
+  if (stack.length > 0) throw new XmlSyntaxError(`the unclosed element "<${stack.at(-1)!.name}>"`);
+  if (root === undefined) throw new XmlSyntaxError("no root element");
+  return root;
+}
+
+function childText(element: XmlElement, name: string): string | undefined {
+  const child = element.children.find((c) => c.name === name);
+  return child?.text;
+}
+
+/**
+ * Parses one page of an S3 ListObjects (v1) XML answer (`ListBucketResult`).
+ *
+ * @param xml The response body.
+ * @param url The requested URL, quoted in errors.
+ * @returns Keys, common prefixes, whether truncated, and `NextMarker`.
+ * @throws {NetworkError} When the XML is malformed or not a `ListBucketResult`
+ * (a truncated body is the usual cause; the error is retryable).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseListBucketResult } from "./vision_listing.ts";
+ * const page = parseListBucketResult(
+ *   `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><IsTruncated>false</IsTruncated>` +
+ *     `<Contents><Key>a&amp;b.zip</Key></Contents></ListBucketResult>`,
+ * );
+ * assert.deepEqual(page, { keys: ["a&b.zip"], prefixes: [], isTruncated: false });
+ * ```
+ */
+export function parseListBucketResult(xml: string, url = "listing"): ListBucketPage {
+  const fail = (why: string, cause?: unknown) =>
+    new NetworkError(url, `Cannot list ${url}: malformed listing XML (${why})`, { cause });
+  let root: XmlElement;
+  try {
+    root = parseXml(xml);
+  } catch (error) {
+    if (error instanceof XmlSyntaxError) throw fail(error.message, error);
+    throw error;
+  }
+  if (root.name !== "ListBucketResult") throw fail(`root element "<${root.name}>"`);
+  const truncated = childText(root, "IsTruncated")?.trim();
+  if (truncated !== "true" && truncated !== "false") {
+    throw fail(`IsTruncated is ${JSON.stringify(truncated)}`);
+  }
+  const keys: string[] = [];
+  const prefixes: string[] = [];
+  for (const child of root.children) {
+    const [list, field] = child.name === "Contents"
+      ? [keys, "Key"]
+      : child.name === "CommonPrefixes"
+      ? [prefixes, "Prefix"]
+      : [undefined, ""];
+    if (list === undefined) continue;
+    const value = childText(child, field);
+    if (value === undefined || value === "") throw fail(`a ${child.name} without ${field}`);
+    list.push(value);
+  }
+  const page: ListBucketPage = { keys, prefixes, isTruncated: truncated === "true" };
+  const nextMarker = childText(root, "NextMarker");
+  if (nextMarker !== undefined && nextMarker !== "") page.nextMarker = nextMarker;
+  return page;
+}
+
+function pageUrl(base: string, prefix: string, marker: string | undefined): string {
+  const enc = (s: string) => encodeURIComponent(s).replaceAll("%2F", "/");
+  const url = `${base.replace(/\/+$/, "")}/?delimiter=/&prefix=${enc(prefix)}`;
+  return marker === undefined ? url : `${url}&marker=${enc(marker)}`;
+}
+
+async function fetchPage(url: string, options: ListVisionOptions): Promise<ListBucketPage> {
+  const response = await fetchOnce(url, options);
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new HttpError(response.status, url);
+  }
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw new NetworkError(url, `Cannot list ${url}: the body was cut off`, { cause: error });
+  }
+  return parseListBucketResult(text, url);
+}
+
+/** Every key under `prefix`, following `NextMarker` (or the last key) across pages. */
+async function listKeys(prefix: string, options: ListVisionOptions): Promise<string[]> {
+  const base = options.listingUrl ?? VISION_LISTING_URL;
+  const keys: string[] = [];
+  let marker: string | undefined;
+  for (;;) {
+    const url = pageUrl(base, prefix, marker);
+    const page = await withRetry(() => fetchPage(url, options), options);
+    keys.push(...page.keys);
+    if (!page.isTruncated) return keys;
+    const last = [page.keys.at(-1), page.prefixes.at(-1)].filter((k) => k !== undefined).sort()
+      .at(-1);
+    const next = page.nextMarker ?? last;
+    if (next === undefined || (marker !== undefined && next <= marker)) {
+      throw new NetworkError(url, `Cannot list ${url}: a truncated page gives no marker to go on`);
+    }
+    marker = next;
+  }
+}
+
+function lastDayOf(month: string): string {
+  const [y, m] = month.split("-").map(Number);
+  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+}
+
+/**
+ * Lists which daily and monthly archives of a series exist on Vision (the
+ * daily and monthly prefixes concurrently, every page of each), with the
+ * first and last day they cover. Intervals with monthly files only (3d, 1w,
+ * 1M) skip the daily listing. Keys that are not the series' archives or
+ * checksums are ignored.
+ *
+ * @param series Market, symbol and interval.
+ * @param options Listing URL, fetch, timeout, retry policy, signal.
+ * @returns The dates with a zip, the dates with a checksum, first and last day.
+ * @throws {InvalidMarketError | InvalidSymbolError | InvalidIntervalError} On misuse, before any I/O.
+ * @throws {HttpError} On a non-retryable status or retries exhausted on 5xx.
+ * @throws {NetworkError} On resets, time-outs or malformed XML after the retries.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listVisionFiles } from "./vision_listing.ts";
+ * const xml = (keys: string[]) =>
+ *   `<ListBucketResult><IsTruncated>false</IsTruncated>${
+ *     keys.map((k) => `<Contents><Key>${k}</Key></Contents>`).join("")
+ *   }</ListBucketResult>`;
+ * const fake: typeof fetch = (input) => {
+ *   const prefix = new URL(String(input)).searchParams.get("prefix")!;
+ *   const name = prefix.includes("/daily/") ? "BTCUSDT-1d-2024-02-01.zip" : "BTCUSDT-1d-2024-01.zip";
+ *   return Promise.resolve(new Response(xml([prefix + name, prefix + name + ".CHECKSUM"])));
+ * };
+ * const listing = await listVisionFiles(
+ *   { market: "spot", symbol: "BTCUSDT", interval: "1d" },
+ *   { listingUrl: "http://127.0.0.1:1", fetch: fake },
+ * );
+ * assert.deepEqual([...listing.daily], ["2024-02-01"]);
+ * assert.deepEqual([...listing.monthly], ["2024-01"]);
+ * assert.equal(listing.first, "2024-01-01");
+ * assert.equal(listing.last, "2024-02-01");
+ * ```
+ */
+export async function listVisionFiles(
+  series: VisionSeries,
+  options: ListVisionOptions = {},
+): Promise<VisionListing> {
+  const interval = parseInterval(series.interval, series.market);
+  const periods: VisionPeriod[] = hasDailyFiles(interval) ? ["daily", "monthly"] : ["monthly"];
+  const prefixes = periods.map((period) => visionListingPrefix(series, period));
+  options.signal?.throwIfAborted();
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(options.signal!.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const inner = { ...options, signal: controller.signal };
+  let results: PromiseSettledResult<string[]>[];
+  try {
+    // On the first failure the other listing is aborted, so no request outlives the call.
+    results = await Promise.allSettled(
+      prefixes.map((prefix) =>
+        listKeys(prefix, inner).catch((error) => {
+          controller.abort(error);
+          throw error;
+        })
+      ),
+    );
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw options.signal?.aborted ? options.signal.reason : failed.reason;
+  const listing: VisionListing = {
+    daily: new Set(),
+    monthly: new Set(),
+    dailyChecksums: new Set(),
+    monthlyChecksums: new Set(),
+  };
+  const stem = `${series.symbol}-${visionIntervalName(interval)}-`;
+  periods.forEach((period, p) => {
+    const pattern = period === "daily"
+      ? /^(\d{4}-\d{2}-\d{2})\.zip(\.CHECKSUM)?$/
+      : /^(\d{4}-\d{2})\.zip(\.CHECKSUM)?$/;
+    const [zips, sums] = period === "daily"
+      ? [listing.daily, listing.dailyChecksums]
+      : [listing.monthly, listing.monthlyChecksums];
+    for (const key of (results[p] as PromiseFulfilledResult<string[]>).value) {
+      if (!key.startsWith(prefixes[p] + stem)) continue;
+      const match = pattern.exec(key.slice(prefixes[p].length + stem.length));
+      if (match) (match[2] ? sums : zips).add(match[1]);
+    }
+  });
+  const starts = [...listing.daily, ...[...listing.monthly].map((m) => `${m}-01`)].sort();
+  const ends = [...listing.daily, ...[...listing.monthly].map(lastDayOf)].sort();
+  if (starts.length > 0) {
+    listing.first = starts[0];
+    listing.last = ends.at(-1);
+  }
+  return listing;
+}

@@ -1,0 +1,196 @@
+/**
+ * Binance Vision addresses: archive file names, their URLs, the `.CHECKSUM`
+ * siblings, and the S3 listing prefixes.
+ *
+ * @module
+ */
+import { InvalidIntervalError, InvalidSymbolError, InvalidTimeError } from "../core/errors.ts";
+import {
+  hasDailyFiles,
+  type Interval,
+  parseInterval,
+  visionIntervalName,
+} from "../core/interval.ts";
+import { type Market, marketInfo, parseMarket, VISION_URL } from "../core/market.ts";
+import { SYMBOL_PATTERN } from "../core/symbol.ts";
+
+/** Vision publishes one file per UTC day (`daily`) or per calendar month (`monthly`). */
+export type VisionPeriod = "daily" | "monthly";
+
+/** What names a kline series on Vision: market, symbol, interval. */
+export interface VisionSeries {
+  /** The market. */
+  market: Market;
+  /** The symbol, uppercase, e.g. `BTCUSDT` or `BTCUSD_PERP`. */
+  symbol: string;
+  /** The interval in REST spelling (`1M`; Vision's `1mo` is accepted too). */
+  interval: Interval;
+}
+
+/** One Vision archive: a series, a period and its date. */
+export interface VisionFileRef extends VisionSeries {
+  /** `daily` or `monthly`. */
+  period: VisionPeriod;
+  /** `YYYY-MM-DD` for daily files, `YYYY-MM` for monthly files. */
+  date: string;
+}
+
+/** The names and URLs of one Vision archive, from {@linkcode visionFile}. */
+export interface VisionFile {
+  /** The archive's file name, e.g. `BTCUSDT-1m-2024-01-01.zip`. */
+  zipName: string;
+  /** The CSV entry inside it, e.g. `BTCUSDT-1m-2024-01-01.csv`. */
+  csvName: string;
+  /** The S3 key of the archive, e.g. `data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-01.zip`. */
+  key: string;
+  /** The archive's URL. */
+  url: string;
+  /** The URL of its `.CHECKSUM` sibling. */
+  checksumUrl: string;
+}
+
+const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const MONTH_RE = /^(\d{4})-(\d{2})$/;
+
+/**
+ * Checks a series and returns it in canonical form.
+ *
+ * @param series Market, symbol and interval.
+ * @returns The market id, symbol and Vision interval name.
+ * @throws {InvalidMarketError | InvalidSymbolError | InvalidIntervalError} On misuse.
+ */
+function checkSeries(series: VisionSeries): { path: string; symbol: string; interval: string } {
+  const market = parseMarket(series.market);
+  const symbol = series.symbol;
+  if (typeof symbol !== "string" || !SYMBOL_PATTERN.test(symbol)) {
+    throw new InvalidSymbolError(
+      symbol,
+      `Cannot build a Vision URL: symbol ${
+        JSON.stringify(symbol)
+      } is not 1 to 30 of A-Z, 0-9, "_" and "-"`,
+    );
+  }
+  const interval = parseInterval(series.interval, market);
+  return { path: marketInfo(market).visionPath, symbol, interval: visionIntervalName(interval) };
+}
+
+function checkDate(period: VisionPeriod, date: string): void {
+  const match = period === "daily" ? DAY_RE.exec(date) : MONTH_RE.exec(date);
+  const ok = match !== null && (() => {
+    const [y, m, d] = [Number(match[1]), Number(match[2]), Number(match[3] ?? 1)];
+    const t = new Date(Date.UTC(y, m - 1, d));
+    return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+  })();
+  if (!ok) {
+    const want = period === "daily" ? "a YYYY-MM-DD day" : "a YYYY-MM month";
+    throw new InvalidTimeError(
+      date,
+      `Cannot build a Vision URL: date ${JSON.stringify(date)} is not ${want} (period "${period}")`,
+    );
+  }
+}
+
+function checkPeriod(period: unknown, interval: Interval): VisionPeriod {
+  if (period !== "daily" && period !== "monthly") {
+    throw new TypeError(
+      `Cannot build a Vision URL: period ${JSON.stringify(period)} is not "daily" or "monthly"`,
+    );
+  }
+  if (period === "daily" && !hasDailyFiles(parseInterval(interval))) {
+    throw new InvalidIntervalError(
+      interval,
+      `Cannot build a Vision URL: interval "${interval}" has monthly files only`,
+    );
+  }
+  return period;
+}
+
+function trimBase(baseUrl: string | undefined): string {
+  return (baseUrl ?? VISION_URL).replace(/\/+$/, "");
+}
+
+/**
+ * The S3 key prefix under which Vision lists a series' files for a period.
+ *
+ * @param series Market, symbol and interval.
+ * @param period `daily` or `monthly`.
+ * @returns The prefix, ending with `/`.
+ * @throws {InvalidMarketError | InvalidSymbolError | InvalidIntervalError | TypeError} On misuse.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { visionListingPrefix } from "./vision_url.ts";
+ * assert.equal(
+ *   visionListingPrefix({ market: "spot", symbol: "BTCUSDT", interval: "1m" }, "daily"),
+ *   "data/spot/daily/klines/BTCUSDT/1m/",
+ * );
+ * assert.equal(
+ *   visionListingPrefix({ market: "cm", symbol: "BTCUSD_PERP", interval: "1M" }, "monthly"),
+ *   "data/futures/cm/monthly/klines/BTCUSD_PERP/1mo/",
+ * );
+ * ```
+ */
+export function visionListingPrefix(series: VisionSeries, period: VisionPeriod): string {
+  const { path, symbol, interval } = checkSeries(series);
+  checkPeriod(period, series.interval);
+  return `data/${path}/${period}/klines/${symbol}/${interval}/`;
+}
+
+/**
+ * The names, key and URLs of one Vision archive.
+ *
+ * @param baseUrl The Vision base URL; `undefined` means {@linkcode VISION_URL}.
+ * @param ref Market, symbol, interval, period and date.
+ * @returns File names, S3 key, URL and checksum URL.
+ * @throws {InvalidMarketError | InvalidSymbolError | InvalidIntervalError | InvalidTimeError | TypeError}
+ * On misuse: unknown market, malformed symbol, `1s` on futures, a daily file
+ * of a monthly-only interval, a date not of the period's form.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { visionFile } from "./vision_url.ts";
+ * const file = visionFile(undefined, {
+ *   market: "cm", symbol: "BTCUSD_PERP", interval: "1M", period: "monthly", date: "2024-01",
+ * });
+ * assert.equal(file.zipName, "BTCUSD_PERP-1mo-2024-01.zip");
+ * assert.equal(
+ *   file.checksumUrl,
+ *   "https://data.binance.vision/data/futures/cm/monthly/klines/BTCUSD_PERP/1mo/BTCUSD_PERP-1mo-2024-01.zip.CHECKSUM",
+ * );
+ * ```
+ */
+export function visionFile(baseUrl: string | undefined, ref: VisionFileRef): VisionFile {
+  const prefix = visionListingPrefix(ref, checkPeriod(ref.period, ref.interval));
+  checkDate(ref.period, ref.date);
+  const stem = `${ref.symbol}-${visionIntervalName(parseInterval(ref.interval))}-${ref.date}`;
+  const zipName = `${stem}.zip`;
+  const key = `${prefix}${zipName}`;
+  const url = `${trimBase(baseUrl)}/${key}`;
+  return { zipName, csvName: `${stem}.csv`, key, url, checksumUrl: `${url}.CHECKSUM` };
+}
+
+/**
+ * The URL of one Vision archive.
+ *
+ * @param baseUrl The Vision base URL; `undefined` means {@linkcode VISION_URL}.
+ * @param ref Market, symbol, interval, period and date.
+ * @returns The archive's URL (append `.CHECKSUM` for its checksum).
+ * @throws {InvalidMarketError | InvalidSymbolError | InvalidIntervalError | InvalidTimeError | TypeError} On misuse.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { visionFileUrl } from "./vision_url.ts";
+ * assert.equal(
+ *   visionFileUrl("http://127.0.0.1:8080/", {
+ *     market: "spot", symbol: "BTCUSDT", interval: "1m", period: "daily", date: "2024-01-01",
+ *   }),
+ *   "http://127.0.0.1:8080/data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-01.zip",
+ * );
+ * ```
+ */
+export function visionFileUrl(baseUrl: string | undefined, ref: VisionFileRef): string {
+  return visionFile(baseUrl, ref).url;
+}
