@@ -1,0 +1,214 @@
+/**
+ * Decoder of one REST klines page (the JSON array of 12-element arrays) from
+ * its response bytes straight into {@linkcode KlineColumns}, without building
+ * JavaScript objects or per-value strings.
+ *
+ * @module
+ */
+import {
+  fastDecimal,
+  fastInteger,
+  fieldText,
+  scan,
+  slowDecimal,
+  viewOf,
+} from "../codec/_decimal.ts";
+import { NetworkError } from "../core/errors.ts";
+import { allocKlineColumns, type KlineColumns } from "../core/schema.ts";
+
+/** Options of {@linkcode decodeKlineJson}. */
+export interface DecodeKlineJsonOptions {
+  /**
+   * The URL the page came from, for error messages.
+   * @default {"klines response"}
+   */
+  url?: string;
+}
+
+/** A decoded klines page. */
+export interface KlineJsonPage {
+  /** The columns; only the first `length` rows are meaningful. */
+  columns: KlineColumns;
+  /** Number of rows decoded. */
+  length: number;
+}
+
+const QUOTE = 34;
+const COMMA = 44;
+const OPEN = 91;
+const CLOSE = 93;
+const BACKSLASH = 92;
+const MAX_TIME_DIGITS = 15;
+
+/** Column written by each of the 12 elements of a row (`undefined`: the ignored last one). */
+const TARGETS: readonly (keyof KlineColumns | undefined)[] = [
+  "openTime",
+  "open",
+  "high",
+  "low",
+  "close",
+  "volume",
+  "closeTime",
+  "quoteAssetVolume",
+  "count",
+  "takerBuyVolume",
+  "takerBuyQuoteVolume",
+  undefined,
+];
+const INTEGER_FIELDS = new Set([0, 6, 8]);
+
+class Cursor {
+  p = 0;
+  readonly view: DataView;
+  constructor(readonly buf: Uint8Array, readonly url: string) {
+    this.view = viewOf(buf);
+  }
+
+  fail(what: string): never {
+    const at = this.p >= this.buf.length ? "at the end of the data" : `at byte ${this.p}`;
+    throw new NetworkError(this.url, `Cannot decode klines from ${this.url}: ${what} ${at}`);
+  }
+
+  /** Skips JSON whitespace and returns the next byte (NaN at the end). */
+  peek(): number {
+    const buf = this.buf;
+    let p = this.p;
+    let c = buf[p];
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = buf[++p];
+    this.p = p;
+    return p < buf.length ? c : NaN;
+  }
+
+  expect(byte: number, what: string): void {
+    if (this.peek() !== byte) this.fail(`expected ${what}`);
+    this.p++;
+  }
+}
+
+function countRows(buf: Uint8Array): number {
+  let n = -1;
+  for (let i = buf.indexOf(OPEN); i !== -1; i = buf.indexOf(OPEN, i + 1)) n++;
+  return Math.max(0, n);
+}
+
+function readInteger(cur: Cursor, field: number): number {
+  const start = cur.p;
+  const v = fastInteger(cur.buf, start);
+  const digits = scan.end - start;
+  if (digits === 0 || digits > MAX_TIME_DIGITS || v !== v) {
+    cur.fail(`expected an integer for element ${field}`);
+  }
+  cur.p = scan.end;
+  return v;
+}
+
+function readDecimal(cur: Cursor, field: number): number {
+  const buf = cur.buf;
+  if (buf[cur.p] !== QUOTE) cur.fail(`expected a quoted number for element ${field}`);
+  const start = cur.p + 1;
+  let v = fastDecimal(buf, cur.view, start);
+  let end = scan.end;
+  if (!(v === v && buf[end] === QUOTE)) {
+    end = buf.indexOf(QUOTE, start);
+    if (end === -1) cur.fail(`unterminated string for element ${field}`);
+    v = slowDecimal(fieldText(buf, start, end));
+    if (v !== v) {
+      cur.p = start;
+      cur.fail(
+        `expected a decimal number for element ${field}, got "${fieldText(buf, start, end)}"`,
+      );
+    }
+  }
+  cur.p = end + 1;
+  return v;
+}
+
+function skipValue(cur: Cursor): void {
+  const buf = cur.buf;
+  let p = cur.p;
+  if (buf[p] === QUOTE) {
+    p++;
+    while (p < buf.length && buf[p] !== QUOTE) p += buf[p] === BACKSLASH ? 2 : 1;
+    if (p >= buf.length) cur.fail("unterminated string for element 11");
+    cur.p = p + 1;
+    return;
+  }
+  const v = fastDecimal(buf, cur.view, p);
+  if (v !== v) cur.fail("expected a number or string for element 11");
+  cur.p = scan.end;
+}
+
+function readRow(cur: Cursor, columns: KlineColumns, row: number): void {
+  cur.expect(OPEN, `"[" opening row ${row}`);
+  for (let field = 0; field < 12; field++) {
+    if (field > 0) {
+      const c = cur.peek();
+      if (c !== COMMA) {
+        cur.fail(c === CLOSE ? `row ${row} has ${field} elements, expected 12` : `expected ","`);
+      }
+      cur.p++;
+    }
+    cur.peek();
+    const key = TARGETS[field];
+    if (key === undefined) skipValue(cur);
+    else if (INTEGER_FIELDS.has(field)) columns[key][row] = readInteger(cur, field);
+    else columns[key][row] = readDecimal(cur, field);
+  }
+  if (cur.peek() !== CLOSE) cur.fail(`row ${row} has more than 12 elements, expected "]"`);
+  cur.p++;
+}
+
+/**
+ * Decodes the body of a REST klines response into columns.
+ *
+ * Floats are bit-identical to `parseFloat` of the JSON strings. Each row must
+ * have 12 elements: integer open time, close time and count, quoted decimal
+ * prices and volumes, and any last element (Binance's "ignore").
+ *
+ * @param bytes The response body (UTF-8 JSON).
+ * @param options The URL for error messages.
+ * @returns The columns and the row count.
+ * @throws {NetworkError} When the body is truncated or not a klines array
+ *   (transient: the same request may succeed again).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeKlineJson } from "./kline_json.ts";
+ * const body = new TextEncoder().encode(
+ *   '[[1499040000000,"0.01634790","0.80000000","0.01575800","0.01577100",' +
+ *     '"148976.11427815",1499644799999,"2434.19055334",308,"1756.87402397","28.46694368","0"]]',
+ * );
+ * const { columns, length } = decodeKlineJson(body);
+ * assert.equal(length, 1);
+ * assert.equal(columns.openTime[0], 1499040000000);
+ * assert.equal(columns.open[0], parseFloat("0.01634790"));
+ * assert.equal(columns.count[0], 308);
+ * assert.throws(() => decodeKlineJson(body.subarray(0, 40)), { code: "NETWORK_ERROR" });
+ * ```
+ */
+export function decodeKlineJson(
+  bytes: Uint8Array,
+  options: DecodeKlineJsonOptions = {},
+): KlineJsonPage {
+  const cur = new Cursor(bytes, options.url ?? "klines response");
+  const columns = allocKlineColumns(countRows(bytes));
+  cur.expect(OPEN, `"[" opening the page`);
+  let length = 0;
+  if (cur.peek() === CLOSE) cur.p++;
+  else {
+    for (;;) {
+      readRow(cur, columns, length++);
+      const c = cur.peek();
+      cur.p++;
+      if (c === CLOSE) break;
+      if (c !== COMMA) {
+        cur.p--;
+        cur.fail(`expected "," or "]" after row ${length - 1}`);
+      }
+    }
+  }
+  cur.peek();
+  if (cur.p < bytes.length) cur.fail("unexpected data after the page");
+  return { columns, length };
+}

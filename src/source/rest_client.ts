@@ -1,0 +1,436 @@
+/**
+ * The REST klines client: pages any `[start, end)` range, paced by the
+ * exchange's weight header, tolerant of the failures Binance produces.
+ *
+ * @module
+ */
+import { type RecordBatch, Table } from "apache-arrow";
+import { HttpError, InvalidRangeError, NetworkError, RateLimitError } from "../core/errors.ts";
+import {
+  ceilOpenTime,
+  floorOpenTime,
+  type Interval,
+  isOnGrid,
+  nextOpenTime,
+  parseInterval,
+} from "../core/interval.ts";
+import {
+  klinesWeight,
+  type Market,
+  type MarketInfo,
+  marketInfo,
+  type MarketInput,
+  parseMarket,
+} from "../core/market.ts";
+import { allocKlineColumns, klineBatch, sliceKlineColumns } from "../core/schema.ts";
+import { validateSymbol } from "../core/symbol.ts";
+import { type TimeInput, toEpochMs } from "../core/time.ts";
+import { fetchOnce, isRetryable, type RetryOptions, withRetry } from "./http.ts";
+import { decodeKlineJson, type KlineJsonPage } from "./kline_json.ts";
+import { WeightScheduler } from "./weight_scheduler.ts";
+
+/** Options of {@linkcode RestClient}. */
+export interface RestClientOptions {
+  /** The market: `spot`, `um`, `cm` or an alias. */
+  market: MarketInput;
+  /** REST base URLs, primary first, then backups. @default {marketInfo(market).restHosts} */
+  hosts?: readonly string[];
+  /** Market-data-only base URLs, tried after the primary answers 451. @default {marketInfo(market).marketDataHosts} */
+  marketDataHosts?: readonly string[];
+  /** The fetch implementation. @default {globalThis.fetch} */
+  fetch?: typeof fetch;
+  /** Time allowed for the headers, and again for the body, of one response, in ms. @default {30000} */
+  timeoutMs?: number;
+  /** Retry policy for 5xx, 429, network failures and malformed pages. @default {{ attempts: 5 }} */
+  retry?: RetryOptions;
+  /** The weight scheduler of every host, or one per base URL. @default {WeightScheduler.shared per origin and API} */
+  scheduler?: WeightScheduler | ((host: string) => WeightScheduler);
+  /** The clock, epoch ms (decides which candle is still open). @default {Date.now} */
+  now?: () => number;
+  /** Called before each HTTP request. */
+  onRequest?: (request: { url: string; host: string; weight: number }) => void;
+  /** Called after each page with the running totals. */
+  onProgress?: (stats: Readonly<KlinesStats>) => void;
+}
+
+/** What to fetch: `[start, end)` on open time, UTC. */
+export interface KlinesRequest {
+  /** The symbol, e.g. `BTCUSDT` (`BTCUSD_PERP` on cm). */
+  symbol: string;
+  /** The interval, `1s` (spot only) .. `1M`. */
+  interval: Interval | string;
+  /** First open time included. */
+  start: TimeInput;
+  /** Open time excluded; clamped to the present. */
+  end: TimeInput;
+  /** Also return the candle still open now. @default {false} */
+  includeOpenCandle?: boolean;
+  /** Append the `_data_source` column (`REST`). @default {false} */
+  withSource?: boolean;
+  /** Cancels every request in flight and every wait. */
+  signal?: AbortSignal;
+}
+
+/** Counters of one klines walk. */
+export interface KlinesStats {
+  /** HTTP requests sent, retries included. */
+  requests: number;
+  /** Pages decoded. */
+  pages: number;
+  /** Rows returned. */
+  rows: number;
+  /** Request weight of the requests sent. */
+  weight: number;
+  /** Retries after transient failures. */
+  retries: number;
+  /** 429 answers received. */
+  rateLimited: number;
+  /** Base URLs that served pages. */
+  hosts: string[];
+}
+
+/** A stream of kline RecordBatches (one per page) with its live counters. */
+export interface KlinesStream extends ReadableStream<RecordBatch> {
+  /** The walk's counters; final once the stream has closed. */
+  readonly stats: KlinesStats;
+}
+
+const WEIGHT_HEADER = "x-mbx-used-weight-1m";
+const FUTURES_TIERS = [1500, 1000, 499, 99];
+
+interface Walk {
+  symbol: string;
+  interval: Interval;
+  first: number;
+  stop: number;
+  openAfter: number;
+  withSource: boolean;
+  stats: KlinesStats;
+  signal: AbortSignal;
+}
+
+/**
+ * Client of the REST klines endpoint of one market.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RestClient } from "./rest_client.ts";
+ * const row = [1704067200000, "1.5", "2", "1", "1.5", "10", 1704067259999, "15", 3, "5", "7.5", "0"];
+ * await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+ *   Response.json([row], { headers: { "x-mbx-used-weight-1m": "2" } }));
+ * const client = new RestClient({ market: "spot", hosts: [`http://127.0.0.1:${server.addr.port}`] });
+ * const { table, stats } = await client.fetchKlinesTable({
+ *   symbol: "BTCUSDT", interval: "1m", start: 1704067200000, end: 1704067260000,
+ * });
+ * assert.equal(table.numRows, 1);
+ * assert.equal(table.getChild("close")?.get(0), 1.5);
+ * assert.equal(stats.weight, 2);
+ * ```
+ */
+export class RestClient {
+  readonly #info: MarketInfo;
+  readonly #market: Market;
+  readonly #hosts: string[];
+  readonly #restricted = new Set<string>();
+  readonly #options: RestClientOptions;
+
+  /** @param options Market, hosts, fetch, retry policy, scheduler, clock and hooks. */
+  constructor(options: RestClientOptions) {
+    this.#market = parseMarket(options.market);
+    this.#info = marketInfo(this.#market);
+    this.#options = options;
+    const hosts = [...(options.hosts ?? this.#info.restHosts)];
+    const marketData = options.marketDataHosts ?? this.#info.marketDataHosts;
+    this.#hosts = [...hosts.slice(0, 1), ...marketData, ...hosts.slice(1)]
+      .map((h) => h.replace(/\/+$/, ""));
+    if (this.#hosts.length === 0) throw new TypeError("Cannot create a REST client: no host given");
+  }
+
+  /**
+   * Streams the klines of `[start, end)`, one RecordBatch per page, in time
+   * order, without gaps or duplicates at page seams. Cancelling the stream
+   * aborts the request in flight.
+   *
+   * @param request Symbol, interval, range, options and signal.
+   * @returns The batches, with live counters in `stats`.
+   * @throws {TypeError} For an invalid symbol or interval (synchronously).
+   * @throws {InvalidRangeError} When `start >= end` (synchronously).
+   */
+  klines(request: KlinesRequest): KlinesStream {
+    const walk = this.#plan(request);
+    const cancel = new AbortController();
+    walk.signal = request.signal ? AbortSignal.any([request.signal, cancel.signal]) : cancel.signal;
+    const pages = this.#walk(walk);
+    const stream = new ReadableStream<RecordBatch>({
+      async pull(controller) {
+        const next = await pages.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      async cancel(reason) {
+        cancel.abort(reason ?? new DOMException("The stream was cancelled", "AbortError"));
+        await pages.return(undefined).catch(() => {});
+      },
+    }, { highWaterMark: 0 });
+    return Object.assign(stream, { stats: walk.stats });
+  }
+
+  /**
+   * Fetches `[start, end)` into one Arrow Table.
+   *
+   * @param request Symbol, interval, range, options and signal.
+   * @returns The table and the walk's counters.
+   */
+  async fetchKlinesTable(request: KlinesRequest): Promise<{ table: Table; stats: KlinesStats }> {
+    const stream = this.klines(request);
+    const batches: RecordBatch[] = [];
+    for await (const batch of stream) batches.push(batch);
+    if (batches.length === 0) {
+      batches.push(klineBatch(allocKlineColumns(0), 0, request.withSource ? "REST" : undefined));
+    }
+    return { table: new Table(batches), stats: stream.stats };
+  }
+
+  #plan(request: KlinesRequest): Walk {
+    const symbol = validateSymbol(request.symbol, this.#market);
+    const interval = parseInterval(request.interval, this.#market);
+    const start = toEpochMs(request.start, "start");
+    const end = toEpochMs(request.end, "end");
+    if (start >= end) {
+      throw new InvalidRangeError(
+        `Cannot fetch klines: start "${new Date(start).toISOString()}" is not before end "${
+          new Date(end).toISOString()
+        }"`,
+      );
+    }
+    const now = (this.#options.now ?? Date.now)();
+    const current = floorOpenTime(now, interval);
+    const present = request.includeOpenCandle ? nextOpenTime(current, interval) : current;
+    return {
+      symbol,
+      interval,
+      first: ceilOpenTime(start, interval),
+      stop: Math.min(end, present),
+      openAfter: request.includeOpenCandle ? Infinity : now,
+      withSource: request.withSource ?? false,
+      stats: { requests: 0, pages: 0, rows: 0, weight: 0, retries: 0, rateLimited: 0, hosts: [] },
+      signal: request.signal ?? new AbortController().signal,
+    };
+  }
+
+  async *#walk(walk: Walk): AsyncGenerator<RecordBatch, void, undefined> {
+    const { interval, stop, stats } = walk;
+    const span = this.#info.maxSpanMs;
+    let t = walk.first;
+    while (t < stop) {
+      const endTime = span === undefined ? stop - 1 : Math.min(stop - 1, t + span - 1);
+      const limit = this.#chooseLimit(slotsBetween(t, endTime, interval));
+      const query = `symbol=${walk.symbol}&interval=${interval}&startTime=${t}` +
+        `&endTime=${endTime}&limit=${limit}`;
+      const page = await this.#page(query, limit, walk);
+      const { columns, length } = page;
+      checkPage(page, t, endTime, walk, query);
+      stats.pages++;
+      let keep = 0;
+      while (
+        keep < length && columns.openTime[keep] < stop && columns.closeTime[keep] < walk.openAfter
+      ) keep++;
+      if (keep > 0) {
+        stats.rows += keep;
+        yield klineBatch(
+          sliceKlineColumns(columns, 0, keep),
+          keep,
+          walk.withSource ? "REST" : undefined,
+        );
+      }
+      this.#options.onProgress?.(stats);
+      if (keep < length) return;
+      t = length < limit
+        ? ceilOpenTime(endTime + 1, interval)
+        : nextOpenTime(columns.openTime[length - 1], interval);
+    }
+  }
+
+  /** The largest useful `limit`, or a cheaper futures tier when the budget is tight. */
+  #chooseLimit(slots: number): number {
+    const limit = Math.min(this.#info.maxLimit, slots);
+    if (this.#market === "spot") return limit;
+    const available = this.#scheduler(this.#activeHost()).available();
+    if (klinesWeight(this.#market, limit) <= available) return limit;
+    for (const tier of FUTURES_TIERS) {
+      if (tier < limit && klinesWeight(this.#market, tier) <= available) return tier;
+    }
+    return limit;
+  }
+
+  #activeHost(): string {
+    return this.#hosts.find((h) => !this.#restricted.has(h)) ?? this.#hosts[0];
+  }
+
+  #scheduler(host: string): WeightScheduler {
+    const { scheduler } = this.#options;
+    if (scheduler instanceof WeightScheduler) return scheduler;
+    if (scheduler) return scheduler(host);
+    return WeightScheduler.shared(`${new URL(host).origin}${this.#info.klinesPath}`, {
+      budget: this.#info.weightBudget,
+      now: this.#options.now,
+    });
+  }
+
+  #page(query: string, limit: number, walk: Walk): Promise<KlineJsonPage> {
+    const weight = klinesWeight(this.#market, limit);
+    return withRetry(() => this.#onHosts(query, weight, walk), {
+      retry: this.#options.retry,
+      signal: walk.signal,
+      isRetryable: (e) => isRetryable(e) || (e instanceof RateLimitError && e.status === 429),
+      onRetry: () => walk.stats.retries++,
+    });
+  }
+
+  /** One attempt, moving on to the next host while hosts answer 451. */
+  async #onHosts(query: string, weight: number, walk: Walk): Promise<KlineJsonPage> {
+    for (;;) {
+      const host = this.#hosts.find((h) => !this.#restricted.has(h));
+      const url = `${host ?? this.#hosts[0]}${this.#info.klinesPath}?${query}`;
+      if (host === undefined) {
+        throw new HttpError(451, url, {
+          cause: new Error("Every host answered HTTP 451 (unavailable from this location)"),
+        });
+      }
+      try {
+        const page = await this.#attempt(host, url, weight, walk);
+        if (!walk.stats.hosts.includes(host)) walk.stats.hosts.push(host);
+        return page;
+      } catch (error) {
+        if (!(error instanceof HttpError && error.status === 451)) throw error;
+        this.#restricted.add(host);
+      }
+    }
+  }
+
+  async #attempt(host: string, url: string, weight: number, walk: Walk): Promise<KlineJsonPage> {
+    const { signal, stats } = walk;
+    const scheduler = this.#scheduler(host);
+    await scheduler.acquire(weight, signal);
+    let settled = false;
+    try {
+      stats.requests++;
+      stats.weight += weight;
+      this.#options.onRequest?.({ url, host, weight });
+      const timeoutMs = this.#options.timeoutMs ?? 30_000;
+      const response = await fetchOnce(url, { fetch: this.#options.fetch, timeoutMs, signal });
+      scheduler.settle(weight, response.headers.get(WEIGHT_HEADER));
+      settled = true;
+      if (response.ok) {
+        const body = await readBody(response, url, timeoutMs, signal);
+        return decodeKlineJson(body, { url });
+      }
+      throw await statusError(response, url, scheduler, stats);
+    } finally {
+      if (!settled) scheduler.settle(weight);
+    }
+  }
+}
+
+function slotsBetween(t: number, endTime: number, interval: Interval): number {
+  if (interval !== "1M") return Math.floor((endTime - t) / (nextOpenTime(t, interval) - t)) + 1;
+  const a = new Date(t), b = new Date(endTime);
+  return (b.getUTCFullYear() - a.getUTCFullYear()) * 12 + b.getUTCMonth() - a.getUTCMonth() + 1;
+}
+
+function checkPage(page: KlineJsonPage, t: number, endTime: number, walk: Walk, query: string) {
+  const times = page.columns.openTime;
+  for (let i = 0, prev = t - 1; i < page.length; prev = times[i++]) {
+    const v = times[i];
+    if (v > prev && v <= endTime && isOnGrid(v, walk.interval)) continue;
+    throw new NetworkError(
+      query,
+      `Cannot use klines page "${query}": open time ${v} at row ${i} is ` +
+        (v <= prev ? "not increasing" : v > endTime ? "after endTime" : "off the interval grid"),
+    );
+  }
+}
+
+function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+async function statusError(
+  response: Response,
+  url: string,
+  scheduler: WeightScheduler,
+  stats: KlinesStats,
+): Promise<Error> {
+  const { status } = response;
+  if (status === 429 || status === 418) {
+    await response.body?.cancel();
+    const after = parseRetryAfter(response.headers.get("retry-after"), Date.now());
+    const error = new RateLimitError(status, url, after);
+    if (status === 418) scheduler.banned(error);
+    else {
+      stats.rateLimited++;
+      if (after !== undefined) scheduler.pause(after);
+    }
+    return error;
+  }
+  if (status >= 500 || status === 451) {
+    await response.body?.cancel();
+    return new HttpError(status, url);
+  }
+  const text = await response.text().catch(() => "");
+  try {
+    const body = JSON.parse(text);
+    if (typeof body?.code === "number") {
+      return new HttpError(status, url, { binanceCode: body.code, binanceMsg: String(body.msg) });
+    }
+  } catch { /* not JSON: no Binance code */ }
+  return new HttpError(status, url);
+}
+
+async function readBody(
+  response: Response,
+  url: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
+  if (!response.body) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  let timedOut = false;
+  const stop = (reason?: unknown) => reader.cancel(reason).catch(() => {});
+  const timer = setTimeout(() => (timedOut = true, stop()), timeoutMs);
+  const onAbort = () => stop(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch (error) {
+    signal.throwIfAborted();
+    const why = error instanceof Error ? error.message : String(error);
+    throw new NetworkError(url, `Cannot read the body of ${url}: ${why}`, { cause: error });
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+  signal.throwIfAborted();
+  if (timedOut) {
+    throw new NetworkError(
+      url,
+      `Cannot read the body of ${url}: not complete within ${timeoutMs} ms`,
+    );
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(size);
+  for (let i = 0, at = 0; i < chunks.length; at += chunks[i++].length) out.set(chunks[i], at);
+  return out;
+}
