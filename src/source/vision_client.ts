@@ -1,0 +1,507 @@
+/**
+ * The Binance Vision client: download, verify and decode kline archives.
+ *
+ * @module
+ */
+import type { RecordBatch } from "apache-arrow";
+import {
+  ChecksumError,
+  DsmError,
+  HttpError,
+  NetworkError,
+  ZipFormatError,
+} from "../core/errors.ts";
+import type { DataSource } from "../core/schema.ts";
+import { parseChecksumFile } from "../codec/checksum.ts";
+import { KlineCsvStream } from "../codec/kline_csv_stream.ts";
+import { Sha256Stream } from "../codec/sha256_stream.ts";
+import { UnzipStream } from "../codec/unzip_stream.ts";
+import { Semaphore } from "./_pool.ts";
+import { fetchOnce, isRetryable, type RetryOptions, withRetry } from "./http.ts";
+import { listVisionFiles, type VisionListing } from "./vision_listing.ts";
+import {
+  type VisionFile,
+  visionFile,
+  type VisionFileRef,
+  type VisionSeries,
+} from "./vision_url.ts";
+
+/** A file to fetch: which archive, and a signal that cancels it. */
+export interface VisionFileRequest extends VisionFileRef {
+  /** Cancels the download; the promise then rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** A downloaded, checksum-verified and decoded archive. */
+export interface VisionFileOk {
+  /** The file exists and was verified. */
+  status: "ok";
+  /** Its rows, in file order, as RecordBatches of the kline schema. */
+  batches: RecordBatch[];
+  /** Total rows of `batches`. */
+  rows: number;
+  /** Size of the zip, in bytes. */
+  bytes: number;
+  /** The zip's SHA-256 (lowercase hex), equal to its `.CHECKSUM`. */
+  sha256: string;
+  /** The zip's URL. */
+  url: string;
+  /** Time taken from the first attempt to the result, retries included, in ms. */
+  ms: number;
+  /** Attempts made, 1 when the first succeeded. */
+  attempts: number;
+}
+
+/** An archive that Vision does not (yet) serve. */
+export interface VisionFileMissing {
+  /** HTTP 404 or 403 on the zip or on its `.CHECKSUM`. */
+  status: "missing";
+  /** The zip's URL. */
+  url: string;
+  /** `zip`: the zip is absent; `checksum`: the zip exists but its checksum does not (not yet published). */
+  missing: "zip" | "checksum";
+}
+
+/** What {@linkcode VisionClient.fetchFile} returns. */
+export type VisionFileResult = VisionFileOk | VisionFileMissing;
+
+/** Progress of one download, passed to {@linkcode VisionClientOptions.onProgress}. */
+export interface VisionProgress {
+  /** The zip's URL. */
+  url: string;
+  /** Bytes of the zip received so far in the current attempt. */
+  bytes: number;
+  /** True once, when the file is finished (ok or missing). */
+  done: boolean;
+  /** The outcome, on the final event. */
+  status?: "ok" | "missing";
+  /** Rows decoded, on the final event of an ok file. */
+  rows?: number;
+}
+
+/** Options of {@linkcode VisionClient}. */
+export interface VisionClientOptions {
+  /**
+   * Base URL of the archives.
+   * @default {VISION_URL}
+   */
+  baseUrl?: string;
+  /**
+   * Base URL of the bucket listing.
+   * @default {VISION_LISTING_URL}
+   */
+  listingUrl?: string;
+  /**
+   * The fetch implementation.
+   * @default {globalThis.fetch}
+   */
+  fetch?: typeof fetch;
+  /**
+   * Time allowed for the response headers, and for each chunk of a body, in ms.
+   * @default {30000}
+   */
+  timeoutMs?: number;
+  /** Retry policy for 5xx, resets, time-outs and truncated bodies. */
+  retry?: RetryOptions;
+  /**
+   * Downloads in flight at once, across every call of this client.
+   * @default {8}
+   */
+  concurrency?: number;
+  /**
+   * Maximum rows per RecordBatch.
+   * @default {65536}
+   */
+  batchRows?: number;
+  /**
+   * When set, batches carry the `_data_source` column with this value.
+   * @default {undefined}
+   */
+  source?: DataSource;
+  /** Called as bytes arrive and when a file is finished. */
+  onProgress?: (progress: VisionProgress) => void;
+}
+
+/** Options of {@linkcode VisionClient.streamFiles} and {@linkcode VisionClient.fetchFiles}. */
+export interface VisionFilesOptions {
+  /** Cancels every download; the call then rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /**
+   * Files started but not yet yielded, at most (bounds memory while the consumer is slow).
+   * @default {2 * concurrency} for streamFiles, all for fetchFiles
+   */
+  lookahead?: number;
+}
+
+const noop = () => {};
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Reads a body chunk by chunk, with an idle time-out, cancelling it on abort.
+ * Failures of the body become {@linkcode NetworkError}; an abort rethrows `signal.reason`.
+ */
+async function pump(
+  body: ReadableStream<Uint8Array>,
+  url: string,
+  options: { signal: AbortSignal; idleMs: number; onChunk: (chunk: Uint8Array) => Promise<void> },
+): Promise<number> {
+  const { signal, idleMs } = options;
+  const reader = body.getReader();
+  const onAbort = () => reader.cancel(signal.reason).catch(noop);
+  signal.addEventListener("abort", onAbort, { once: true });
+  let bytes = 0;
+  try {
+    for (;;) {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reader.cancel(new DOMException("timed out", "TimeoutError")).catch(noop);
+      }, idleMs);
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await reader.read();
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        throw new NetworkError(
+          url,
+          `Cannot download ${url}: the body failed after ${bytes} bytes (${describe(error)})`,
+          { cause: error },
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+      signal.throwIfAborted();
+      if (timedOut) throw new NetworkError(url, `Cannot download ${url}: no data for ${idleMs} ms`);
+      if (result.done) return bytes;
+      bytes += result.value.byteLength;
+      await options.onChunk(result.value);
+    }
+  } catch (error) {
+    await reader.cancel(error).catch(noop);
+    throw error;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+async function discard(response: Response): Promise<void> {
+  await response.body?.cancel().catch(noop);
+}
+
+/**
+ * Downloads Binance Vision kline archives, checks each against its
+ * `.CHECKSUM` and decodes it into Arrow RecordBatches, with bounded
+ * concurrency, retries and cancellation.
+ *
+ * Per attempt the `.CHECKSUM` and the zip are requested together; the zip
+ * streams through SHA-256, unzip and the CSV parser, and its rows are
+ * returned only once the digest matches. Outcomes:
+ * - 404 or 403 on either file: `{ status: "missing" }`, not an error.
+ * - 5xx, resets, time-outs, bodies shorter than their `Content-Length`:
+ *   the whole file is retried with backoff (`retry`), then
+ *   {@linkcode HttpError} or {@linkcode NetworkError}.
+ * - Digest mismatch: retried once (both files downloaded again), then
+ *   {@linkcode ChecksumError}; the rows are never returned.
+ * - `ZipFormatError` or `CsvFormatError` in a file whose digest matches: the
+ *   published file itself is bad; thrown at once.
+ * - Abort: in-flight bodies are cancelled and the call rejects with the
+ *   signal's reason.
+ *
+ * The CSV stage is not asked to check `close_time` against the interval
+ * (real archives contain irregular candles); that check belongs to the merge.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeZip } from "../codec/zip_encoder.ts";
+ * import { VisionClient } from "./vision_client.ts";
+ * const csv = "1704067200000,1,2,0.5,1.5,10,1704067259999,15,3,4,6,0\n";
+ * const zip = encodeZip("BTCUSDT-1m-2024-01-01.csv", new TextEncoder().encode(csv));
+ * const hex = (b: ArrayBuffer) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("");
+ * const sum = hex(await crypto.subtle.digest("SHA-256", zip)) + "  BTCUSDT-1m-2024-01-01.zip";
+ * const fake: typeof fetch = (input) =>
+ *   Promise.resolve(new Response(String(input).endsWith(".CHECKSUM") ? sum : zip));
+ * const client = new VisionClient({ baseUrl: "http://127.0.0.1:1", fetch: fake });
+ * const result = await client.fetchFile({
+ *   market: "spot", symbol: "BTCUSDT", interval: "1m", period: "daily", date: "2024-01-01",
+ * });
+ * assert.equal(result.status, "ok");
+ * assert.equal(result.status === "ok" && result.rows, 1);
+ * ```
+ */
+export class VisionClient {
+  #options: VisionClientOptions;
+  #pool: Semaphore;
+  #timeoutMs: number;
+
+  /**
+   * @param options Endpoints, fetch, time-out, retry policy, concurrency, batch size, progress.
+   * @throws {InvalidRangeError} When `concurrency` is not a positive integer.
+   */
+  constructor(options: VisionClientOptions = {}) {
+    this.#options = { ...options };
+    this.#pool = new Semaphore(options.concurrency ?? 8);
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  /**
+   * Lists which daily and monthly archives of a series exist (see {@linkcode listVisionFiles}).
+   *
+   * @param series Market, symbol and interval.
+   * @param options A signal that cancels the listing.
+   * @returns Dates with a zip, dates with a checksum, first and last day.
+   */
+  list(series: VisionSeries, options: { signal?: AbortSignal } = {}): Promise<VisionListing> {
+    const { listingUrl, fetch, retry } = this.#options;
+    return listVisionFiles(series, {
+      listingUrl,
+      fetch,
+      retry,
+      timeoutMs: this.#timeoutMs,
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * Downloads, verifies and decodes one archive.
+   *
+   * @param request The archive, and a signal.
+   * @returns Its batches and facts, or `missing`.
+   * @throws {InvalidMarketError | InvalidSymbolError | InvalidIntervalError | InvalidTimeError} On misuse, before any I/O.
+   * @throws {ChecksumError | ZipFormatError | CsvFormatError | HttpError | NetworkError} See the class docs.
+   */
+  async fetchFile(request: VisionFileRequest): Promise<VisionFileResult> {
+    const file = visionFile(this.#options.baseUrl, request);
+    const { signal } = request;
+    let mismatches = 0;
+    let attempts = 0;
+    let started: number | undefined;
+    const result = await withRetry(async () => {
+      const release = await this.#pool.acquire(signal);
+      started ??= performance.now();
+      attempts++;
+      try {
+        return await this.#attempt(file, signal);
+      } catch (error) {
+        if (error instanceof ChecksumError) mismatches++;
+        throw error;
+      } finally {
+        release();
+      }
+    }, {
+      retry: this.#options.retry,
+      signal,
+      isRetryable: (error) => error instanceof ChecksumError ? mismatches < 2 : isRetryable(error),
+    });
+    if (result.status === "ok") {
+      result.ms = performance.now() - started!;
+      result.attempts = attempts;
+    }
+    this.#options.onProgress?.({
+      url: file.url,
+      bytes: result.status === "ok" ? result.bytes : 0,
+      done: true,
+      status: result.status,
+      rows: result.status === "ok" ? result.rows : undefined,
+    });
+    return result;
+  }
+
+  /**
+   * Downloads many archives (at most `concurrency` at once) and yields their
+   * results in request order, each as soon as it and those before it are done.
+   * The first failure cancels the other downloads and is thrown; so is an
+   * abort. Leaving the loop early cancels what is still running.
+   *
+   * @param requests The archives.
+   * @param options Signal and look-ahead.
+   * @returns The results, in request order.
+   * @throws {InvalidMarketError | InvalidSymbolError | InvalidIntervalError | InvalidTimeError} On misuse, before any I/O.
+   */
+  async *streamFiles(
+    requests: readonly VisionFileRef[],
+    options: VisionFilesOptions = {},
+  ): AsyncGenerator<VisionFileResult, void, undefined> {
+    for (const request of requests) visionFile(this.#options.baseUrl, request);
+    const outer = options.signal;
+    outer?.throwIfAborted();
+    const lookahead = Math.max(1, options.lookahead ?? 2 * (this.#options.concurrency ?? 8));
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(outer!.reason);
+    outer?.addEventListener("abort", onAbort, { once: true });
+    const pending: Promise<VisionFileResult>[] = [];
+    let next = 0;
+    try {
+      while (next < requests.length || pending.length > 0) {
+        while (next < requests.length && pending.length < lookahead) {
+          const promise = this.fetchFile({ ...requests[next++], signal: controller.signal });
+          promise.catch((error) => controller.abort(error));
+          pending.push(promise);
+        }
+        yield await pending.shift()!;
+      }
+    } finally {
+      outer?.removeEventListener("abort", onAbort);
+      if (pending.length > 0) {
+        controller.abort(new DOMException("The download was cancelled", "AbortError"));
+        await Promise.allSettled(pending);
+      }
+    }
+  }
+
+  /**
+   * Downloads many archives (at most `concurrency` at once) and returns their
+   * results in request order. The first failure cancels the rest and is thrown.
+   *
+   * @param requests The archives.
+   * @param options Signal.
+   * @returns The results, in request order.
+   */
+  async fetchFiles(
+    requests: readonly VisionFileRef[],
+    options: VisionFilesOptions = {},
+  ): Promise<VisionFileResult[]> {
+    return await Array.fromAsync(
+      this.streamFiles(requests, { lookahead: requests.length, ...options }),
+    );
+  }
+
+  /** One attempt: both requests, then the verified decode. */
+  async #attempt(file: VisionFile, signal: AbortSignal | undefined): Promise<VisionFileResult> {
+    signal?.throwIfAborted();
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const http = {
+      fetch: this.#options.fetch,
+      timeoutMs: this.#timeoutMs,
+      signal: controller.signal,
+    };
+    const fail = (error: unknown): never => {
+      controller.abort(error);
+      throw error;
+    };
+    try {
+      const [sum, zip] = await Promise.allSettled([
+        this.#fetchChecksum(file, controller.signal).catch(fail),
+        fetchOnce(file.url, http).catch(fail),
+      ]);
+      if (sum.status === "rejected" || zip.status === "rejected") {
+        if (zip.status === "fulfilled") await discard(zip.value);
+        throw controller.signal.reason;
+      }
+      const response = zip.value;
+      if (response.status === 404 || response.status === 403 || sum.value === undefined) {
+        await discard(response);
+        const missing = sum.value === undefined && response.ok ? "checksum" : "zip";
+        return { status: "missing", url: file.url, missing };
+      }
+      if (!response.ok) {
+        await discard(response);
+        throw new HttpError(response.status, file.url);
+      }
+      return await this.#decode(file, response, sum.value, controller.signal);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** The expected digest, or `undefined` when the `.CHECKSUM` is 404/403. */
+  async #fetchChecksum(file: VisionFile, signal: AbortSignal): Promise<string | undefined> {
+    const url = file.checksumUrl;
+    const { fetch } = this.#options;
+    const response = await fetchOnce(url, { fetch, timeoutMs: this.#timeoutMs, signal });
+    if (response.status === 404 || response.status === 403) {
+      await discard(response);
+      return undefined;
+    }
+    if (!response.ok) {
+      await discard(response);
+      throw new HttpError(response.status, url);
+    }
+    const chunks: Uint8Array[] = [];
+    await pump(response.body ?? ReadableStream.from([]), url, {
+      signal,
+      idleMs: this.#timeoutMs,
+      onChunk: (chunk) => {
+        chunks.push(chunk);
+        return Promise.resolve();
+      },
+    });
+    const text = await new Blob(chunks as BlobPart[]).text();
+    return parseChecksumFile(text, file.zipName);
+  }
+
+  /** Streams the zip through SHA-256, unzip and CSV; returns the rows only if the digest matches. */
+  async #decode(
+    file: VisionFile,
+    response: Response,
+    expected: string,
+    signal: AbortSignal,
+  ): Promise<VisionFileOk> {
+    const { batchRows, source, onProgress } = this.#options;
+    const sha = new Sha256Stream();
+    const unzip = new UnzipStream({ file: file.zipName });
+    const writer = unzip.writable.getWriter();
+    let decodeError: unknown = undefined;
+    let decodeFailed = false;
+    const onDecodeError = (error: unknown) => {
+      if (!decodeFailed) [decodeFailed, decodeError] = [true, error];
+    };
+    const collecting = Array.fromAsync(
+      unzip.readable.pipeThrough(new KlineCsvStream({ file: file.csvName, batchRows, source })),
+    ).catch((error): RecordBatch[] => (onDecodeError(error), []));
+    let bytes: number;
+    let progressBytes = 0;
+    try {
+      // The whole body is hashed even when decoding fails, to tell a bad
+      // transfer (digest mismatch) from a bad published file (digest match).
+      bytes = await pump((response.body ?? ReadableStream.from([])).pipeThrough(sha), file.url, {
+        signal,
+        idleMs: this.#timeoutMs,
+        onChunk: async (chunk) => {
+          if (!decodeFailed) await writer.write(chunk).catch(onDecodeError);
+          onProgress?.({ url: file.url, bytes: progressBytes += chunk.byteLength, done: false });
+        },
+      });
+      if (!decodeFailed) await writer.close().catch(onDecodeError);
+    } catch (error) {
+      if (!decodeFailed) await writer.abort(error).catch(noop);
+      await collecting;
+      throw error;
+    }
+    const batches = await collecting;
+    const actual = await sha.digest;
+    const declared = Number(response.headers.get("content-length") ?? NaN);
+    if (Number.isFinite(declared) && declared !== bytes) {
+      throw new NetworkError(
+        file.url,
+        `Cannot download ${file.url}: the body was cut off at ${bytes} of ${declared} bytes`,
+      );
+    }
+    if (actual !== expected.toLowerCase()) {
+      throw new ChecksumError(file.url, expected, actual, { cause: decodeError });
+    }
+    if (decodeFailed) {
+      throw decodeError instanceof DsmError
+        ? decodeError
+        : new ZipFormatError(`Cannot decode: ${describe(decodeError)}`, file.zipName, {
+          cause: decodeError,
+        });
+    }
+    const rows = batches.reduce((n, batch) => n + batch.numRows, 0);
+    return {
+      status: "ok",
+      batches,
+      rows,
+      bytes,
+      sha256: actual,
+      url: file.url,
+      ms: 0,
+      attempts: 0,
+    };
+  }
+}
