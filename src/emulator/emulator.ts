@@ -1,0 +1,285 @@
+/**
+ * The emulated Binance: Vision files, the S3 listing and REST klines of a
+ * deterministic synthetic market, with fault injection, on 127.0.0.1.
+ *
+ * @module
+ */
+import type { Market } from "../core/market.ts";
+import { marketInfo } from "../core/market.ts";
+import type { EmulatorOptions, RestHost } from "./emulator_options.ts";
+import { REST_HOSTS } from "./emulator_options.ts";
+import { Faults, type RequestFaults } from "./faults.ts";
+import { MarketData } from "./market_data.ts";
+import { RateLimiter } from "./rate_limiter.ts";
+import { answerKlines } from "./rest_klines.ts";
+import { listObjects } from "./s3_listing.ts";
+import { VisionFiles } from "./vision_files.ts";
+
+/** Counters of one emulator run. */
+export interface EmulatorStats {
+  /** Requests per kind. */
+  requests: { vision: number; checksum: number; listing: number; rest: number; other: number };
+  /** Responses per HTTP status. */
+  statuses: Record<number, number>;
+  /** Faults injected per kind. */
+  faults: {
+    errors: number;
+    resets: number;
+    truncations: number;
+    mismatches: number;
+    partial: number;
+  };
+}
+
+/** A running emulator. */
+export interface Emulator extends AsyncDisposable {
+  /** Base URL, e.g. `http://127.0.0.1:41234` (no trailing slash). */
+  readonly url: string;
+  /** Counters since start or the last `reset()`. */
+  readonly stats: EmulatorStats;
+  /** Stops the server and waits for it. */
+  close(): Promise<void>;
+  /** Clears the counters, the weight windows and bans, and the per-URL fault draws. */
+  reset(): void;
+}
+
+const REST_PATH =
+  /^(?:\/(backup[1-5]|market-data))?\/(api\/v3|fapi\/v1|dapi\/v1)\/(klines|time|ping)$/;
+const MARKET_OF: Record<string, Market> = { "api/v3": "spot", "fapi/v1": "um", "dapi/v1": "cm" };
+const MSG_451 = "Service unavailable from a restricted location according to 'b. Eligibility' " +
+  "in https://www.binance.com/en/terms. Please contact customer service if you believe you " +
+  "received this message in error.";
+
+function newStats(): EmulatorStats {
+  return {
+    requests: { vision: 0, checksum: 0, listing: 0, rest: 0, other: 0 },
+    statuses: {},
+    faults: { errors: 0, resets: 0, truncations: 0, mismatches: 0, partial: 0 },
+  };
+}
+
+function s3Error(status: number, code: string, message: string): Response {
+  return new Response(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`,
+    { status, headers: { "content-type": "application/xml" } },
+  );
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(id);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const id = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
+}
+
+/**
+ * Starts the emulator on 127.0.0.1.
+ *
+ * @param options Port, seed, clock, catalogue, formats and faults.
+ * @returns The running emulator; `await using` closes it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startEmulator } from "./emulator.ts";
+ * await using emu = await startEmulator({ now: Date.UTC(2024, 5, 1) });
+ * const res = await fetch(`${emu.url}/api/v3/klines?symbol=BTCUSDT&interval=1d&limit=2`);
+ * assert.equal((await res.json()).length, 2);
+ * assert.equal(res.headers.get("x-mbx-used-weight-1m"), "2");
+ * ```
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const clock = options.now;
+  const now = typeof clock === "function" ? clock : clock === undefined ? Date.now : () => clock;
+  const data = new MarketData({ seed: options.seed, symbols: options.symbols, gaps: options.gaps });
+  const files = new VisionFiles(data, {
+    now,
+    publicationLagDays: options.publicationLagDays,
+    dataDescriptor: options.dataDescriptor,
+    checksumNewline: options.checksumNewline,
+    cacheBytes: options.cacheBytes,
+  });
+  const faults = new Faults(options);
+  const limiter = new RateLimiter({
+    budgets: {
+      spot: options.weightBudget?.spot ?? marketInfo("spot").weightBudget,
+      um: options.weightBudget?.um ?? marketInfo("um").weightBudget,
+      cm: options.weightBudget?.cm ?? marketInfo("cm").weightBudget,
+    },
+    now,
+    windowMs: options.weightWindowMs,
+    banAfter: options.banAfter,
+    banMs: options.banMs,
+  });
+  const blocked = new Set<RestHost>(options.blocked451Hosts ?? []);
+  if (options.restrict451) {
+    REST_HOSTS.filter((h) => h !== "market-data").forEach((h) => blocked.add(h));
+  }
+  let stats = newStats();
+  const shutdown = new AbortController();
+
+  function rest(path: RegExpExecArray, url: URL): Response {
+    const [, prefix, api, endpoint] = path;
+    const market = MARKET_OF[api];
+    const host = (prefix ?? "primary") as RestHost;
+    const json = { "content-type": "application/json;charset=UTF-8" };
+    if (market === "spot" && blocked.has(host)) {
+      return new Response(JSON.stringify({ code: 0, msg: MSG_451 }), {
+        status: 451,
+        headers: json,
+      });
+    }
+    if (endpoint === "ping") return new Response("{}", { headers: json });
+    if (endpoint === "time") return new Response(`{"serverTime":${now()}}`, { headers: json });
+    const answer = answerKlines(market, url.searchParams, { data, now: now() });
+    const decision = limiter.charge(market, answer.weight);
+    const headers: Record<string, string> = {
+      ...json,
+      "x-mbx-used-weight-1m": String(decision.used),
+    };
+    if (decision.status !== 200) {
+      headers["retry-after"] = String(decision.retryAfter);
+      const msg = decision.status === 429
+        ? "Too much request weight used; current limit is " +
+          `${
+            limiter.budget(market)
+          } request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.`
+        : "Way too much request weight used; IP banned until " +
+          `${
+            now() + decision.retryAfter! * 1000
+          }. Please use WebSocket Streams for live updates to avoid bans.`;
+      return new Response(JSON.stringify({ code: -1003, msg }), {
+        status: decision.status,
+        headers,
+      });
+    }
+    return new Response(answer.body, { status: answer.status, headers });
+  }
+
+  function vision(key: string): Response {
+    const isChecksum = key.endsWith(".CHECKSUM");
+    stats.requests[isChecksum ? "checksum" : "vision"]++;
+    const zipKey = isChecksum ? key.slice(0, -".CHECKSUM".length) : key;
+    const file = files.parse(zipKey);
+    if (file === undefined || faults.isMissing(zipKey)) {
+      return options.missingStatus === 403
+        ? s3Error(403, "AccessDenied", "Access Denied")
+        : s3Error(404, "NoSuchKey", "The specified key does not exist.");
+    }
+    const keep = faults.keepFraction(zipKey);
+    if (keep < 1) stats.faults.partial++;
+    const zip = files.zip(file, keep);
+    if (!isChecksum) {
+      return new Response(zip.bytes, { headers: { "content-type": "application/zip" } });
+    }
+    let sha = zip.sha256;
+    if (faults.isMismatched(zipKey)) {
+      stats.faults.mismatches++;
+      sha = sha.slice(0, -1) + (sha.endsWith("0") ? "1" : "0");
+    }
+    return new Response(files.checksum(file, sha), { headers: { "content-type": "text/plain" } });
+  }
+
+  function route(url: URL): Response {
+    const restPath = REST_PATH.exec(url.pathname);
+    if (restPath !== null) {
+      stats.requests.rest++;
+      return rest(restPath, url);
+    }
+    if (url.pathname.startsWith("/data/")) return vision(decodeURIComponent(url.pathname.slice(1)));
+    if (url.pathname === "/") {
+      stats.requests.listing++;
+      const q = url.searchParams;
+      const xml = listObjects(files, {
+        prefix: q.get("prefix") ?? "",
+        delimiter: q.get("delimiter") ?? "",
+        marker: q.get("marker") ?? "",
+        maxKeys: q.has("max-keys") ? Number(q.get("max-keys")) : 1000,
+      }, (key) => !faults.isMissing(key));
+      return new Response(xml, { headers: { "content-type": "application/xml" } });
+    }
+    stats.requests.other++;
+    return new Response("Not Found", { status: 404 });
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const drawn = faults.forRequest(url.pathname + url.search);
+    await delay(drawn.delayMs, shutdown.signal);
+    let response = route(url);
+    if (drawn.errorStatus !== 0 && response.status !== 451) {
+      stats.faults.errors++;
+      await response.body?.cancel();
+      response = url.pathname.startsWith("/data/") || url.pathname === "/"
+        ? s3Error(
+          drawn.errorStatus,
+          "InternalError",
+          "We encountered an internal error. Please try again.",
+        )
+        : new Response(
+          JSON.stringify({
+            code: -1001,
+            msg: "Internal error; unable to process your request. Please try again.",
+          }),
+          {
+            status: drawn.errorStatus,
+            headers: { "content-type": "application/json;charset=UTF-8" },
+          },
+        );
+    }
+    stats.statuses[response.status] = (stats.statuses[response.status] ?? 0) + 1;
+    return await cut(response, drawn);
+  }
+
+  async function cut(response: Response, drawn: RequestFaults): Promise<Response> {
+    if (!drawn.reset && !drawn.truncate) return response;
+    const body = new Uint8Array(await response.arrayBuffer());
+    const headers = new Headers(response.headers);
+    const part = body.subarray(0, Math.floor(body.length / 2));
+    if (drawn.reset) {
+      stats.faults.resets++;
+      headers.set("content-length", String(body.length));
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(part);
+          controller.close();
+        },
+      });
+      return new Response(stream, { status: response.status, headers });
+    }
+    stats.faults.truncations++;
+    return new Response(part, { status: response.status, headers });
+  }
+
+  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: options.port ?? 0,
+    signal: shutdown.signal,
+    onListen: (addr) => resolve(addr as Deno.NetAddr),
+  }, handle);
+  const addr = await listening;
+  const close = async () => {
+    shutdown.abort();
+    await server.finished;
+  };
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    get stats() {
+      return stats;
+    },
+    close,
+    reset() {
+      stats = newStats();
+      limiter.reset();
+      faults.reset();
+    },
+    [Symbol.asyncDispose]: close,
+  };
+}

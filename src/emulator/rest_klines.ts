@@ -1,0 +1,158 @@
+/**
+ * The REST klines endpoint of the emulated exchange: parameter validation with
+ * Binance's JSON errors, boundary rounding, limits, listing and the open candle
+ * (BINANCE.md section 2).
+ *
+ * @module
+ */
+import { ceilOpenTime, floorOpenTime, type Interval, nextOpenTime } from "../core/interval.ts";
+import { INTERVALS } from "../core/interval.ts";
+import { klinesWeight, type Market, marketInfo } from "../core/market.ts";
+import type { KlineText, MarketData } from "./market_data.ts";
+
+/** The answer to one REST request. */
+export interface RestAnswer {
+  /** HTTP status. */
+  readonly status: number;
+  /** JSON body. */
+  readonly body: string;
+  /** Request weight charged. */
+  readonly weight: number;
+}
+
+const TIME = /^\d{1,20}$/;
+const LIMIT = /^\d{1,10}$/;
+
+function fail(code: number, msg: string, weight: number): RestAnswer {
+  return { status: 400, body: JSON.stringify({ code, msg }), weight };
+}
+
+function mandatory(name: string, weight: number): RestAnswer {
+  return fail(
+    -1102,
+    `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`,
+    weight,
+  );
+}
+
+/**
+ * One kline as Binance's JSON array: times and count as numbers, prices and
+ * volumes as strings.
+ *
+ * @param k The candle.
+ * @returns The JSON text.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { klineJson } from "./rest_klines.ts";
+ * const k = { openTime: 0, closeTime: 59999, open: "1.0", high: "2.0", low: "0.5", close: "1.5",
+ *   volume: "10", quoteVolume: "15.0", count: 3, takerBuyVolume: "4", takerBuyQuoteVolume: "6.0" };
+ * assert.deepEqual(JSON.parse(klineJson(k)),
+ *   [0, "1.0", "2.0", "0.5", "1.5", "10", 59999, "15.0", 3, "4", "6.0", "0"]);
+ * ```
+ */
+export function klineJson(k: KlineText): string {
+  return `[${k.openTime},"${k.open}","${k.high}","${k.low}","${k.close}","${k.volume}",` +
+    `${k.closeTime},"${k.quoteVolume}",${k.count},"${k.takerBuyVolume}",` +
+    `"${k.takerBuyQuoteVolume}","0"]`;
+}
+
+/**
+ * Answers a klines request of one market.
+ *
+ * startTime rounds up and endTime rounds down to the grid, both inclusive;
+ * with startTime the first `limit` candles from it, otherwise the last `limit`
+ * candles up to endTime or up to the open candle. Rows lie between the
+ * listing and the delisting; the open candle carries its partial values.
+ *
+ * @param market The market of the endpoint.
+ * @param query The query string.
+ * @param options The market data and the clock.
+ * @returns Status, JSON body and the weight charged.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MarketData } from "./market_data.ts";
+ * import { answerKlines } from "./rest_klines.ts";
+ * const query = new URLSearchParams("symbol=BTCUSDT&interval=1h&startTime=1704067200000&limit=2");
+ * const answer = answerKlines("spot", query, { data: new MarketData(), now: Date.UTC(2024, 5) });
+ * assert.equal(answer.status, 200);
+ * assert.deepEqual(JSON.parse(answer.body).map((k: unknown[]) => k[0]), [1704067200000, 1704070800000]);
+ * ```
+ */
+export function answerKlines(
+  market: Market,
+  query: URLSearchParams,
+  options: { data: MarketData; now: number },
+): RestAnswer {
+  const info = marketInfo(market);
+  const limitText = query.get("limit");
+  const limit = limitText === null ? 500 : LIMIT.test(limitText) ? Number(limitText) : NaN;
+  const weight = klinesWeight(market, limit >= 1 && limit <= info.maxLimit ? limit : 500);
+  const symbol = query.get("symbol");
+  const intervalText = query.get("interval");
+  if (!symbol) return mandatory("symbol", weight);
+  if (!intervalText) return mandatory("interval", weight);
+  const spec = options.data.find(market, symbol);
+  if (spec === undefined) return fail(-1121, "Invalid symbol.", weight);
+  if (!(INTERVALS as readonly string[]).includes(intervalText)) {
+    return fail(-1120, "Invalid interval.", weight);
+  }
+  const interval = intervalText as Interval;
+  if (interval === "1s" && market !== "spot") return fail(-1120, "Invalid interval.", weight);
+  if (Number.isNaN(limit)) {
+    return fail(
+      -1100,
+      "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,10}$'.",
+      weight,
+    );
+  }
+  if (limit < 1 || limit > info.maxLimit) {
+    return fail(
+      -1100,
+      `Illegal characters found in parameter 'limit'; legal range is '1 - ${info.maxLimit}'.`,
+      weight,
+    );
+  }
+  const times: (number | undefined)[] = [];
+  for (const name of ["startTime", "endTime"]) {
+    const text = query.get(name);
+    if (text !== null && !TIME.test(text)) {
+      return fail(
+        -1100,
+        `Illegal characters found in parameter '${name}'; legal range is '^[0-9]{1,20}$'.`,
+        weight,
+      );
+    }
+    times.push(text === null ? undefined : Number(text));
+  }
+  const [start, end] = times;
+  if (start !== undefined && end !== undefined) {
+    if (start > end) return fail(-1023, "Start time is greater than end time.", weight);
+    if (info.maxSpanMs !== undefined && end - start > info.maxSpanMs) {
+      return fail(-1127, "More than 200 days between startTime and endTime.", weight);
+    }
+  }
+  let lo = floorOpenTime(spec.listedAt, interval);
+  if (start !== undefined) lo = Math.max(lo, ceilOpenTime(start, interval));
+  let hi = floorOpenTime(options.now, interval);
+  if (spec.delistedAt !== undefined) {
+    hi = Math.min(hi, floorOpenTime(spec.delistedAt - 1, interval));
+  }
+  if (end !== undefined) hi = Math.min(hi, floorOpenTime(end, interval));
+  const rows: string[] = [];
+  const take = (t: number) => {
+    if (options.data.exists(spec, interval, t)) {
+      rows.push(klineJson(options.data.kline(spec, interval, t, options.now)));
+    }
+  };
+  if (start !== undefined) {
+    for (let t = lo; t <= hi && rows.length < limit; t = nextOpenTime(t, interval)) take(t);
+  } else {
+    for (let t = hi; t >= lo && rows.length < limit; t = floorOpenTime(t - 1, interval)) take(t);
+    rows.reverse();
+  }
+  return { status: 200, body: `[${rows.join(",")}]`, weight };
+}

@@ -1,0 +1,161 @@
+/**
+ * The S3 ListObjects (v1) XML answer of the emulated Vision bucket: keys in
+ * lexicographic order, 1000 a page, marker paging, and common prefixes when
+ * the delimiter is `/`.
+ *
+ * @module
+ */
+import type { Market } from "../core/market.ts";
+import { visionIntervalName } from "../core/interval.ts";
+import type { VisionFile, VisionFiles } from "./vision_files.ts";
+
+/** A ListObjects query. */
+export interface ListQuery {
+  /** Keys start with it. @default "" */
+  prefix?: string;
+  /** `/` rolls deeper keys up into common prefixes. @default none */
+  delimiter?: string;
+  /** Only keys after it. @default "" */
+  marker?: string;
+  /** Page size, at most 1000. @default 1000 */
+  maxKeys?: number;
+}
+
+const MARKET_FOLDERS: Record<string, Market> = {
+  "data/spot/": "spot",
+  "data/futures/um/": "um",
+  "data/futures/cm/": "cm",
+};
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function hex(text: string): string {
+  let out = "";
+  for (let k = 0; k < 4; k++) {
+    let h = 0x811c9dc5 ^ k;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    out += (h >>> 0).toString(16).padStart(8, "0");
+  }
+  return out;
+}
+
+type Entry = { key: string; file?: VisionFile; checksum?: boolean };
+
+function children(files: VisionFiles, path: string, isListed: (key: string) => boolean): Entry[] {
+  if (path === "") return [{ key: "data/" }];
+  if (path === "data/") return [{ key: "data/futures/" }, { key: "data/spot/" }];
+  if (path === "data/futures/") return [{ key: "data/futures/cm/" }, { key: "data/futures/um/" }];
+  const m =
+    /^(data\/(?:spot|futures\/um|futures\/cm)\/)(?:(daily|monthly)\/(?:(klines)\/(?:([^/]+)\/(?:([^/]+)\/)?)?)?)?$/
+      .exec(path);
+  if (m === null) return [];
+  const [, root, period, klines, symbol, iv] = m;
+  const market = MARKET_FOLDERS[root];
+  if (period === undefined) return [{ key: `${path}daily/` }, { key: `${path}monthly/` }];
+  if (klines === undefined) return [{ key: `${path}klines/` }];
+  const p = period as VisionFile["period"];
+  if (symbol === undefined) {
+    return files.data.list(market).map((s) => ({ key: `${path}${s.symbol}/` }));
+  }
+  const spec = files.data.find(market, symbol);
+  if (spec === undefined) return [];
+  const intervals = files.intervals(market, p);
+  if (iv === undefined) {
+    return intervals.map((i) => ({ key: `${path}${visionIntervalName(i)}/` }))
+      .sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
+  const interval = intervals.find((i) => visionIntervalName(i) === iv);
+  if (interval === undefined) return [];
+  const out: Entry[] = [];
+  for (const date of files.dates(spec, p)) {
+    const file = files.file(spec, p, interval, date)!;
+    if (!isListed(file.key)) continue;
+    out.push({ key: file.key, file }, { key: `${file.key}.CHECKSUM`, file, checksum: true });
+  }
+  return out;
+}
+
+/**
+ * Answers a ListObjects (v1) query with S3's XML.
+ *
+ * `<Size>` of a zip is an estimate (exact sizes would mean building every
+ * zip); `<ETag>` is a stable hash of the key, not the MD5 of the content.
+ *
+ * @param files The Vision file tree.
+ * @param query Prefix, delimiter, marker, page size.
+ * @param isListed Whether an existing file is listed (missing files are not).
+ * @returns The XML document.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MarketData } from "./market_data.ts";
+ * import { listObjects } from "./s3_listing.ts";
+ * import { VisionFiles } from "./vision_files.ts";
+ * const files = new VisionFiles(new MarketData(), { now: () => Date.UTC(2024, 5) });
+ * const xml = listObjects(files, { prefix: "data/futures/", delimiter: "/" });
+ * assert.match(xml, /<CommonPrefixes><Prefix>data\/futures\/cm\/<\/Prefix><\/CommonPrefixes>/);
+ * ```
+ */
+export function listObjects(
+  files: VisionFiles,
+  query: ListQuery,
+  isListed: (key: string) => boolean = () => true,
+): string {
+  const prefix = query.prefix ?? "";
+  const delimiter = query.delimiter ?? "";
+  const marker = query.marker ?? "";
+  const maxKeys = Math.max(0, Math.min(1000, query.maxKeys ?? 1000));
+  const rolled = delimiter === "/";
+  function* walk(path: string): Generator<Entry & { common?: boolean }> {
+    for (const child of children(files, path, isListed)) {
+      const key = child.key;
+      if (key.endsWith("/")) {
+        if (prefix.startsWith(key)) {
+          yield* walk(key);
+          continue;
+        }
+        if (!key.startsWith(prefix) || (key < marker && !marker.startsWith(key))) continue;
+        if (!rolled) yield* walk(key);
+        else if (key > marker && !marker.startsWith(key)) yield { key, common: true };
+      } else if (key.startsWith(prefix) && key > marker) yield child;
+    }
+  }
+  const contents: string[] = [];
+  const commons: string[] = [];
+  let last = "";
+  let truncated = false;
+  let count = 0;
+  for (const e of walk("")) {
+    if (count === maxKeys) {
+      truncated = true;
+      break;
+    }
+    count++;
+    last = e.key;
+    if (e.common) {
+      commons.push(`<CommonPrefixes><Prefix>${escapeXml(e.key)}</Prefix></CommonPrefixes>`);
+    } else contents.push(content(files, e));
+  }
+  return `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` +
+    `<Name>data.binance.vision</Name><Prefix>${escapeXml(prefix)}</Prefix>` +
+    `<Marker>${escapeXml(marker)}</Marker>` +
+    (truncated ? `<NextMarker>${escapeXml(last)}</NextMarker>` : "") +
+    `<MaxKeys>${maxKeys}</MaxKeys>` +
+    (delimiter ? `<Delimiter>${escapeXml(delimiter)}</Delimiter>` : "") +
+    `<IsTruncated>${truncated}</IsTruncated>` + contents.join("") + commons.join("") +
+    `</ListBucketResult>`;
+}
+
+function content(files: VisionFiles, e: Entry): string {
+  const file = e.file!;
+  const seconds = parseInt(hex(e.key).slice(0, 6), 16) % 21_600;
+  const modified = new Date(file.end + 3_600_000 + seconds * 1000).toISOString();
+  const size = e.checksum ? files.checksum(file, "0".repeat(64)).length : files.estimateSize(file);
+  return `<Contents><Key>${escapeXml(e.key)}</Key><LastModified>${modified}</LastModified>` +
+    `<ETag>&quot;${hex(e.key)}&quot;</ETag><Size>${size}</Size>` +
+    `<StorageClass>STANDARD</StorageClass></Contents>`;
+}

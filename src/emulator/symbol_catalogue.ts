@@ -1,0 +1,157 @@
+/**
+ * The symbols the emulator lists, per market, with their listing and
+ * delisting times and the number formats their files and responses print.
+ *
+ * @module
+ */
+import type { Market } from "../core/market.ts";
+
+/** One emulated symbol on one market. */
+export interface EmulatedSymbol {
+  /** The market. */
+  readonly market: Market;
+  /** The symbol, e.g. `BTCUSDT` or `BTCUSD_PERP`. */
+  readonly symbol: string;
+  /** Base asset: symbols sharing it share their slow price moves across markets. */
+  readonly base: string;
+  /** First trading instant, epoch ms: the first candle is the one containing it. */
+  readonly listedAt: number;
+  /** Instant trading stopped, epoch ms; no candle opens at or after it. */
+  readonly delistedAt?: number;
+  /** Price level relative to the BTC-like anchor path (BTC is 1). */
+  readonly priceScale: number;
+  /** Price tick, e.g. 0.01. Prices are whole ticks. */
+  readonly tick: number;
+  /** Decimals printed for prices (spot prints 8). */
+  readonly priceDecimals: number;
+  /** Decimals printed for volume and taker buy volume (cm prints 0: contracts). */
+  readonly volumeDecimals: number;
+  /** Decimals printed for quote volume and taker buy quote volume. */
+  readonly quoteDecimals: number;
+  /** Mean traded volume per minute, base units or contracts. */
+  readonly volumePerMinute: number;
+  /** Mean number of trades per unit of volume. */
+  readonly tradesPerUnit: number;
+  /** cm only: USD value of one contract; quote volume is then in the base asset. */
+  readonly contractSize?: number;
+}
+
+const T0 = Date.UTC(2017, 7, 17, 4);
+
+function spot(symbol: string, base: string, rest: Partial<EmulatedSymbol>): EmulatedSymbol {
+  return {
+    market: "spot",
+    symbol,
+    base,
+    listedAt: T0,
+    priceScale: 1,
+    tick: 0.01,
+    priceDecimals: 8,
+    volumeDecimals: 8,
+    quoteDecimals: 8,
+    volumePerMinute: 40,
+    tradesPerUnit: 30,
+    ...rest,
+  };
+}
+
+function um(symbol: string, base: string, rest: Partial<EmulatedSymbol>): EmulatedSymbol {
+  return {
+    market: "um",
+    symbol,
+    base,
+    listedAt: Date.UTC(2019, 11, 31),
+    priceScale: 1,
+    tick: 0.1,
+    priceDecimals: 2,
+    volumeDecimals: 3,
+    quoteDecimals: 5,
+    volumePerMinute: 200,
+    tradesPerUnit: 5,
+    ...rest,
+  };
+}
+
+function cm(symbol: string, base: string, rest: Partial<EmulatedSymbol>): EmulatedSymbol {
+  return {
+    market: "cm",
+    symbol,
+    base,
+    listedAt: Date.UTC(2020, 7, 11),
+    priceScale: 1,
+    tick: 0.1,
+    priceDecimals: 1,
+    volumeDecimals: 0,
+    quoteDecimals: 8,
+    volumePerMinute: 8000,
+    tradesPerUnit: 0.02,
+    contractSize: 100,
+    ...rest,
+  };
+}
+
+/**
+ * The default catalogue.
+ *
+ * - spot: `BTCUSDT` and `ETHUSDT` from 2017-08-17 04:00 UTC; `NEWUSDT` listed
+ *   late, 2024-03-15 12:00 UTC (mid-day); `OLDUSDT` from 2018-01-01 until its
+ *   delisting on 2022-06-30 12:00 UTC (mid-day).
+ * - um: `BTCUSDT` and `ETHUSDT` from 2019-12-31 00:00 UTC; `NEWUSDT` from
+ *   2024-03-20 08:00 UTC.
+ * - cm: `BTCUSD_PERP` from 2020-08-11 00:00 UTC; `ETHUSD_PERP` from
+ *   2020-08-14 00:00 UTC.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_SYMBOLS } from "./symbol_catalogue.ts";
+ * const perp = DEFAULT_SYMBOLS.find((s) => s.market === "cm" && s.symbol === "BTCUSD_PERP");
+ * assert.equal(perp?.listedAt, Date.UTC(2020, 7, 11));
+ * ```
+ */
+export const DEFAULT_SYMBOLS: readonly EmulatedSymbol[] = [
+  spot("BTCUSDT", "BTC", {}),
+  spot("ETHUSDT", "ETH", { priceScale: 0.06, volumePerMinute: 500, tradesPerUnit: 3 }),
+  spot("NEWUSDT", "NEW", {
+    listedAt: Date.UTC(2024, 2, 15, 12),
+    priceScale: 1.2e-5,
+    tick: 0.0001,
+    volumePerMinute: 20_000,
+    tradesPerUnit: 0.05,
+  }),
+  spot("OLDUSDT", "OLD", {
+    listedAt: Date.UTC(2018, 0, 1),
+    delistedAt: Date.UTC(2022, 5, 30, 12),
+    priceScale: 1.5e-4,
+    tick: 0.001,
+    volumePerMinute: 5_000,
+    tradesPerUnit: 0.1,
+  }),
+  um("BTCUSDT", "BTC", {}),
+  um("ETHUSDT", "ETH", {
+    priceScale: 0.06,
+    tick: 0.01,
+    volumePerMinute: 2_000,
+    tradesPerUnit: 0.5,
+  }),
+  um("NEWUSDT", "NEW", {
+    listedAt: Date.UTC(2024, 2, 20, 8),
+    priceScale: 1.2e-5,
+    tick: 0.0001,
+    priceDecimals: 4,
+    volumeDecimals: 0,
+    quoteDecimals: 5,
+    volumePerMinute: 50_000,
+    tradesPerUnit: 0.02,
+  }),
+  cm("BTCUSD_PERP", "BTC", {}),
+  cm("ETHUSD_PERP", "ETH", {
+    listedAt: Date.UTC(2020, 7, 14),
+    priceScale: 0.06,
+    tick: 0.01,
+    priceDecimals: 2,
+    volumePerMinute: 5_000,
+    tradesPerUnit: 0.03,
+    contractSize: 10,
+  }),
+];

@@ -1,0 +1,301 @@
+/**
+ * Binance Vision files of the emulated market: which daily and monthly kline
+ * zips exist, their CSV text per market and date (BINANCE.md section 1), the
+ * zips and their `.CHECKSUM` siblings.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { type Interval, intervalMs, parseInterval, visionIntervalName } from "../core/interval.ts";
+import type { Market } from "../core/market.ts";
+import { partitionOf } from "../core/partition.ts";
+import { formatDay, formatMonth } from "../core/time.ts";
+import { ByteLru } from "./_lru.ts";
+import { encodeZip } from "./_zip.ts";
+import type { KlineText, MarketData } from "./market_data.ts";
+import type { EmulatedSymbol } from "./symbol_catalogue.ts";
+
+/** One Vision kline file. */
+export interface VisionFile {
+  /** The symbol. */
+  readonly spec: EmulatedSymbol;
+  /** Daily or monthly. */
+  readonly period: "daily" | "monthly";
+  /** The interval. */
+  readonly interval: Interval;
+  /** `YYYY-MM-DD` or `YYYY-MM`. */
+  readonly date: string;
+  /** First ms covered. */
+  readonly start: number;
+  /** First ms after. */
+  readonly end: number;
+  /** The zip's name, e.g. `BTCUSDT-1m-2024-01-01.zip`. */
+  readonly name: string;
+  /** The zip's key, e.g. `data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-01.zip`. */
+  readonly key: string;
+}
+
+/** Options of {@linkcode VisionFiles}. */
+export interface VisionFilesOptions {
+  /** The clock, epoch ms. */
+  now: () => number;
+  /** Newest days whose daily files are not yet published. @default 0 */
+  publicationLagDays?: number;
+  /** Zip layout: sizes in a trailing data descriptor. @default false */
+  dataDescriptor?: boolean;
+  /** End CHECKSUM text with a newline. @default true */
+  checksumNewline?: boolean;
+  /** Bound of the zip cache. @default 64 MiB */
+  cacheBytes?: number;
+}
+
+/** Column names of the futures header row. */
+export const VISION_HEADER =
+  "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume," +
+  "taker_buy_quote_volume,ignore";
+
+const DAY_MS = 86_400_000;
+const VISION_PATH: Record<Market, string> = { spot: "spot", um: "futures/um", cm: "futures/cm" };
+const MARKET_OF: Record<string, Market> = {
+  "spot": "spot",
+  "futures/um": "um",
+  "futures/cm": "cm",
+};
+const DAILY = ["1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d"];
+const MONTHLY_ONLY = ["3d", "1w", "1M"];
+const KEY =
+  /^data\/(spot|futures\/um|futures\/cm)\/(daily|monthly)\/klines\/([^/]+)\/([^/]+)\/([^/]+)$/;
+const HEADER_FROM: Record<Market, number> = {
+  spot: Infinity,
+  um: Date.UTC(2022, 6, 1),
+  cm: Date.UTC(2020, 8, 1),
+};
+const MICROS_FROM = Date.UTC(2025, 0, 1);
+
+/** A built zip and its SHA-256. */
+export interface VisionZip {
+  /** The zip bytes. */
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  /** Lowercase hex SHA-256 of the bytes. */
+  readonly sha256: string;
+}
+
+/**
+ * The emulated Vision file tree.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MarketData } from "./market_data.ts";
+ * import { VisionFiles } from "./vision_files.ts";
+ * const files = new VisionFiles(new MarketData(), { now: () => Date.UTC(2024, 5, 1) });
+ * const file = files.parse("data/spot/daily/klines/BTCUSDT/1h/BTCUSDT-1h-2024-01-01.zip")!;
+ * assert.equal(files.csv(file).split("\n").length, 25);
+ * ```
+ */
+export class VisionFiles {
+  #data: MarketData;
+  #now: () => number;
+  #lag: number;
+  #dd: boolean;
+  #newline: boolean;
+  #cache: ByteLru<VisionZip>;
+
+  /**
+   * @param data The market.
+   * @param options Clock, lag, zip layout, cache bound.
+   */
+  constructor(data: MarketData, options: VisionFilesOptions) {
+    this.#data = data;
+    this.#now = options.now;
+    this.#lag = options.publicationLagDays ?? 0;
+    this.#dd = options.dataDescriptor ?? false;
+    this.#newline = options.checksumNewline ?? true;
+    this.#cache = new ByteLru(options.cacheBytes ?? 64 * 1024 * 1024);
+  }
+
+  /** The market data behind the files. */
+  get data(): MarketData {
+    return this.#data;
+  }
+
+  /**
+   * Parses a zip key into a file, if it names an existing, published file.
+   *
+   * @param key The key without leading slash and without `.CHECKSUM`.
+   * @returns The file, or undefined (a 404).
+   */
+  parse(key: string): VisionFile | undefined {
+    const m = KEY.exec(key);
+    if (m === null) return undefined;
+    const [, path, period, symbol, ivName] = m;
+    const spec = this.#data.find(MARKET_OF[path], symbol);
+    let interval: Interval;
+    try {
+      interval = parseInterval(ivName, spec?.market);
+    } catch {
+      return undefined;
+    }
+    if (spec === undefined || visionIntervalName(interval) !== ivName) return undefined;
+    if (!this.intervals(spec.market, period as VisionFile["period"]).includes(interval)) {
+      return undefined;
+    }
+    const date = m[5].slice(symbol.length + ivName.length + 2, -4);
+    const file = this.#file(spec, period as VisionFile["period"], interval, date);
+    if (file === undefined || file.key !== key) return undefined;
+    return this.dates(spec, file.period).includes(date) ? file : undefined;
+  }
+
+  /**
+   * The intervals Vision publishes for a market and period.
+   *
+   * @param market The market.
+   * @param period Daily or monthly.
+   * @returns Intervals in REST spelling.
+   */
+  intervals(market: Market, period: VisionFile["period"]): Interval[] {
+    const all = period === "daily" ? DAILY : [...DAILY, ...MONTHLY_ONLY];
+    return all.filter((i) => market === "spot" || i !== "1s") as Interval[];
+  }
+
+  /**
+   * The published dates of a symbol's files, oldest first.
+   *
+   * @param spec The symbol.
+   * @param period Daily or monthly.
+   * @returns `YYYY-MM-DD` or `YYYY-MM` keys.
+   */
+  dates(spec: EmulatedSymbol, period: VisionFile["period"]): string[] {
+    const today = Math.floor(this.#now() / DAY_MS) * DAY_MS;
+    const last = spec.delistedAt === undefined ? Infinity : spec.delistedAt - 1;
+    const out: string[] = [];
+    const kind = period === "daily" ? "day" : "month";
+    for (let p = partitionOf(spec.listedAt, kind); p.start <= last; p = partitionOf(p.end, kind)) {
+      if (p.end + this.#lag * DAY_MS > today) break;
+      out.push(p.key);
+    }
+    return out;
+  }
+
+  /**
+   * Describes a file from its parts (whether or not it is published).
+   *
+   * @param spec The symbol.
+   * @param period Daily or monthly.
+   * @param interval The interval.
+   * @param date `YYYY-MM-DD` or `YYYY-MM`.
+   * @returns The file, or undefined for a malformed date.
+   */
+  file(
+    spec: EmulatedSymbol,
+    period: VisionFile["period"],
+    interval: Interval,
+    date: string,
+  ): VisionFile | undefined {
+    return this.#file(spec, period, interval, date);
+  }
+
+  #file(
+    spec: EmulatedSymbol,
+    period: VisionFile["period"],
+    interval: Interval,
+    date: string,
+  ): VisionFile | undefined {
+    const daily = period === "daily";
+    if (!(daily ? /^\d{4}-\d{2}-\d{2}$/ : /^\d{4}-\d{2}$/).test(date)) return undefined;
+    const start = Date.parse(daily ? `${date}T00:00:00Z` : `${date}-01T00:00:00Z`);
+    if (Number.isNaN(start) || (daily ? formatDay(start) : formatMonth(start)) !== date) {
+      return undefined;
+    }
+    const end = partitionOf(start, daily ? "day" : "month").end;
+    const iv = visionIntervalName(interval);
+    const name = `${spec.symbol}-${iv}-${date}.zip`;
+    const key = `data/${VISION_PATH[spec.market]}/${period}/klines/${spec.symbol}/${iv}/${name}`;
+    return { spec, period, interval, date, start, end, name, key };
+  }
+
+  /**
+   * The rows of a file.
+   *
+   * @param file The file.
+   * @returns Its candles, in time order.
+   */
+  rows(file: VisionFile): KlineText[] {
+    return this.#data.klines(file.spec, file.interval, file.start, file.end);
+  }
+
+  /**
+   * The CSV text of a file, in its market's and date's format.
+   *
+   * @param file The file.
+   * @param keepFraction Share of the rows kept (a partial file keeps a prefix).
+   * @returns The CSV, every line ending with `\n`.
+   */
+  csv(file: VisionFile, keepFraction = 1): string {
+    const rows = this.rows(file);
+    const keep = keepFraction >= 1 ? rows.length : Math.floor(rows.length * keepFraction);
+    const micros = file.spec.market === "spot" && file.start >= MICROS_FROM;
+    const lines: string[] = file.start >= HEADER_FROM[file.spec.market] ? [VISION_HEADER] : [];
+    for (let i = 0; i < keep; i++) {
+      const k = rows[i];
+      const open = micros ? `${k.openTime}000` : `${k.openTime}`;
+      const close = micros ? `${k.closeTime}999` : `${k.closeTime}`;
+      lines.push(
+        `${open},${k.open},${k.high},${k.low},${k.close},${k.volume},${close},` +
+          `${k.quoteVolume},${k.count},${k.takerBuyVolume},${k.takerBuyQuoteVolume},0`,
+      );
+    }
+    lines.push("");
+    return lines.join("\n");
+  }
+
+  /**
+   * The zip of a file (cached), holding one entry named like the zip with `.csv`.
+   *
+   * @param file The file.
+   * @param keepFraction Share of the rows kept.
+   * @returns The zip bytes and their SHA-256.
+   */
+  zip(file: VisionFile, keepFraction = 1): VisionZip {
+    const cacheKey = `${file.key}#${keepFraction}`;
+    const hit = this.#cache.get(cacheKey);
+    if (hit !== undefined) return hit;
+    const csv = new TextEncoder().encode(this.csv(file, keepFraction));
+    const bytes = encodeZip(file.name.replace(/\.zip$/, ".csv"), csv, {
+      dataDescriptor: this.#dd,
+      modified: file.end,
+    }) as Uint8Array<ArrayBuffer>;
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const zip = { bytes, sha256 };
+    this.#cache.set(cacheKey, zip, bytes.length);
+    return zip;
+  }
+
+  /**
+   * The `.CHECKSUM` text of a zip: `<sha256 hex>  <zip name>` (and a newline
+   * unless configured otherwise).
+   *
+   * @param file The file.
+   * @param sha256 The hash to print.
+   * @returns The text.
+   */
+  checksum(file: VisionFile, sha256: string): string {
+    return `${sha256}  ${file.name}${this.#newline ? "\n" : ""}`;
+  }
+
+  /**
+   * An estimate of a zip's size, without building it.
+   *
+   * @param file The file.
+   * @returns Bytes (about 50 a row).
+   */
+  estimateSize(file: VisionFile): number {
+    const step = intervalMs(file.interval);
+    return 200 + Math.ceil((file.end - file.start) / step) * 50;
+  }
+
+  /** Empties the zip cache. */
+  clearCache(): void {
+    this.#cache.clear();
+  }
+}
