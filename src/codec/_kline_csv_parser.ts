@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CsvFormatError } from "../core/errors.ts";
+import { CsvFormatError, InvalidRangeError } from "../core/errors.ts";
 import { closeTimeOf, type Interval, intervalMs } from "../core/interval.ts";
 import {
   allocKlineColumns,
@@ -43,6 +43,23 @@ function trimmed(cols: KlineColumns, rows: number): KlineColumns {
   const out = allocKlineColumns(rows);
   for (const key of KLINE_COLUMN_KEYS) out[key].set(cols[key].subarray(0, rows));
   return out;
+}
+
+/** Default maximum rows per RecordBatch. */
+export const DEFAULT_BATCH_ROWS = 65536;
+
+/**
+ * Validates a `batchRows` option.
+ *
+ * @throws {InvalidRangeError} When it is not a positive integer.
+ */
+export function checkBatchRows(batchRows: number = DEFAULT_BATCH_ROWS): number {
+  if (!Number.isSafeInteger(batchRows) || batchRows < 1) {
+    throw new InvalidRangeError(
+      `Cannot parse klines: batchRows "${batchRows}" is not a positive integer`,
+    );
+  }
+  return batchRows;
 }
 
 /** Settings of a {@linkcode KlineCsvParser}. */

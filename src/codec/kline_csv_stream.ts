@@ -4,10 +4,9 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
-import { InvalidRangeError } from "../core/errors.ts";
 import type { Interval } from "../core/interval.ts";
 import type { DataSource } from "../core/schema.ts";
-import { KlineCsvParser } from "./_kline_csv_parser.ts";
+import { checkBatchRows, KlineCsvParser } from "./_kline_csv_parser.ts";
 
 /** Options of {@linkcode KlineCsvStream}. */
 export interface KlineCsvStreamOptions {
@@ -34,9 +33,6 @@ export interface KlineCsvStreamOptions {
    */
   source?: DataSource;
 }
-
-/** Default of {@linkcode KlineCsvStreamOptions.batchRows}. */
-export const DEFAULT_BATCH_ROWS = 65536;
 
 /**
  * Parses one Binance kline CSV file (12 columns, spot or futures, with or
@@ -79,12 +75,7 @@ export class KlineCsvStream extends TransformStream<Uint8Array, RecordBatch> {
    * @throws {InvalidRangeError} When `batchRows` is not a positive integer.
    */
   constructor(options: KlineCsvStreamOptions = {}) {
-    const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
-    if (!Number.isSafeInteger(batchRows) || batchRows < 1) {
-      throw new InvalidRangeError(
-        `Cannot parse klines: batchRows "${batchRows}" is not a positive integer`,
-      );
-    }
+    const batchRows = checkBatchRows(options.batchRows);
     let parser: KlineCsvParser;
     super({
       start(controller) {
