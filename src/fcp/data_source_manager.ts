@@ -1,0 +1,253 @@
+/**
+ * `DataSourceManager`: one exact Arrow table of klines from the cache,
+ * Binance Vision and the REST API, with a report of where every row came from.
+ *
+ * @module
+ */
+import { Table } from "apache-arrow";
+import type { RecordBatch } from "apache-arrow";
+import { InvalidRangeError } from "../core/errors.ts";
+import { type Market, type MarketInput, parseMarket } from "../core/market.ts";
+import { KLINE_SCHEMA, KLINE_SCHEMA_WITH_SOURCE } from "../core/schema.ts";
+import type { RetryOptions } from "../source/http.ts";
+import { type KlineRequest, resolveRequest } from "./kline_request.ts";
+import type { FetchReport } from "./fetch_report.ts";
+import { type FetchProgress, runFetch } from "./fetch_run.ts";
+import type { CachePort, RestPort, VisionPort } from "./source_ports.ts";
+import { type CacheOptions, openCachePort } from "./cache_port.ts";
+import { RestPortAdapter } from "./rest_port.ts";
+import { VisionPortAdapter } from "./vision_port.ts";
+
+/** Base URLs of the sources; the defaults are Binance's. */
+export interface Endpoints {
+  /** Binance Vision archives. @default {"https://data.binance.vision"} */
+  vision?: string;
+  /** S3 listing of the archives. @default {"https://s3-ap-northeast-1.amazonaws.com/data.binance.vision"} */
+  listing?: string;
+  /** REST base URL(s), primary first; replaces every market's hosts. @default {the market's hosts} */
+  rest?: string | string[];
+  /** Market-data-only REST hosts tried after a 451. @default {the market's} */
+  restMarketData?: string[];
+}
+
+/** Options of {@linkcode DataSourceManager}. */
+export interface DataSourceManagerOptions {
+  /** Default market of requests. @default {"spot"} */
+  market?: MarketInput;
+  /**
+   * Cache folder, or `false` for none. Without filesystem permission the
+   * cache switches itself off.
+   * @default {{ dir: DSM_CACHE_DIR or the platform cache folder }}
+   */
+  cache?: CacheOptions | false;
+  /** Source base URLs. @default {Binance's} */
+  endpoints?: Endpoints;
+  /** Units (files, REST spans) fetched at once. @default {8} */
+  concurrency?: number;
+  /** Time allowed for each response's headers, ms. @default {30000} */
+  timeoutMs?: number;
+  /** Retry policy of transient failures. @default {{ attempts: 5 }} */
+  retry?: RetryOptions;
+  /** The fetch implementation. @default {globalThis.fetch} */
+  fetch?: typeof fetch;
+  /** The clock, epoch ms. @default {Date.now} */
+  now?: () => number;
+  /** Cancels every fetch of this manager. */
+  signal?: AbortSignal;
+  /** Progress of each fetch. */
+  onProgress?: (progress: FetchProgress) => void;
+  /** Debug messages (cache switched off, files set aside). */
+  logger?: (message: string) => void;
+}
+
+/** Per-call options. */
+export interface FetchOptions {
+  /** Cancels this call. */
+  signal?: AbortSignal;
+}
+
+/** A table with its report. */
+export interface FetchResult {
+  /** The rows. */
+  table: Table;
+  /** Where they came from, gaps, failures. */
+  report: FetchReport;
+}
+
+/**
+ * Fetches Binance klines as Arrow through the Failover Control Protocol:
+ * complete partitions from the local Arrow IPC cache, closed days and
+ * months from Binance Vision's verified archives, the rest from REST.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DataSourceManager } from "./data_source_manager.ts";
+ * import { startEmulator } from "../emulator/emulator.ts";
+ * await using emulator = await startEmulator({ now: Date.UTC(2024, 5, 1) });
+ * await using dsm = new DataSourceManager({
+ *   market: "spot",
+ *   cache: false,
+ *   now: () => Date.UTC(2024, 5, 1),
+ *   endpoints: { vision: emulator.url, listing: emulator.url, rest: emulator.url },
+ * });
+ * const table = await dsm.getData({
+ *   symbol: "BTCUSDT", interval: "1h", start: "2024-01-01", end: "2024-01-02",
+ * });
+ * assert.equal(table.numRows, 24);
+ * assert.equal(table.getChild("_data_source")?.get(0), "VISION");
+ * ```
+ */
+export class DataSourceManager implements AsyncDisposable {
+  readonly #options: DataSourceManagerOptions;
+  readonly #market: Market;
+  readonly #cache: Promise<CachePort>;
+  readonly #vision: VisionPortAdapter;
+  readonly #rest: RestPortAdapter;
+  readonly #closed = new AbortController();
+  readonly #concurrency: number;
+
+  /**
+   * @param options Market, cache, endpoints, limits, clock.
+   * @throws {TypeError} For an invalid market or option.
+   */
+  constructor(options: DataSourceManagerOptions = {}) {
+    this.#options = options;
+    this.#market = parseMarket(options.market ?? "spot");
+    const concurrency = options.concurrency ?? 8;
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+      throw new InvalidRangeError(
+        `Cannot create the manager: concurrency ${concurrency} is not an integer from 1 to 64`,
+      );
+    }
+    this.#concurrency = concurrency;
+    this.#cache = openCachePort(options.cache, options.logger, options.now);
+    this.#cache.catch(() => {});
+    this.#vision = new VisionPortAdapter(options);
+    this.#rest = new RestPortAdapter(options);
+  }
+
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+
+  #signal(options?: FetchOptions): AbortSignal {
+    const signals = [this.#closed.signal];
+    if (this.#options.signal) signals.push(this.#options.signal);
+    if (options?.signal) signals.push(options.signal);
+    return AbortSignal.any(signals);
+  }
+
+  /**
+   * Streams the rows of a request as RecordBatches in time order, one
+   * partition at a time, with bounded memory: the first batch comes out
+   * before later files are downloaded. Cancelling the stream stops every
+   * download. The report arrives when the stream ends.
+   *
+   * @param request What to fetch.
+   * @param options Signal.
+   * @returns The batches and a promise of the report.
+   * @throws {TypeError} For an invalid request, before any I/O.
+   */
+  streamWithReport(
+    request: KlineRequest,
+    options?: FetchOptions,
+  ): { batches: ReadableStream<RecordBatch>; report: Promise<FetchReport> } {
+    const now = this.#now();
+    const resolved = resolveRequest(request, { market: this.#market, now });
+    const signal = this.#signal(options);
+    signal.throwIfAborted();
+    const cache = this.#cache;
+    const deps = {
+      vision: this.#vision as VisionPort,
+      rest: this.#rest as RestPort,
+      now,
+      concurrency: this.#concurrency,
+      signal,
+      onProgress: this.#options.onProgress,
+      restCounters: this.#rest.counters(),
+      listingPages: this.#vision.pageCounter(),
+    };
+    let run: ReturnType<typeof runFetch> | undefined;
+    let resolveReport!: (r: Promise<FetchReport>) => void;
+    const report = new Promise<FetchReport>((res) => resolveReport = res);
+    const batches = new ReadableStream<RecordBatch>({
+      async pull(controller) {
+        try {
+          if (!run) {
+            run = runFetch(resolved, { ...deps, cache: await cache });
+            resolveReport(run.report);
+            reader = run.batches.getReader();
+          }
+          const { value, done } = await reader!.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          if (!run) resolveReport(Promise.reject(error));
+          controller.error(error);
+        }
+      },
+      async cancel(reason) {
+        if (reader) await reader.cancel(reason);
+        else resolveReport(Promise.reject(reason));
+      },
+    }, { highWaterMark: 0 });
+    let reader: ReadableStreamDefaultReader<RecordBatch> | undefined;
+    report.catch(() => {});
+    return { batches, report };
+  }
+
+  /**
+   * Streams the rows of a request as RecordBatches in time order.
+   *
+   * @param request What to fetch.
+   * @param options Signal.
+   * @returns An async-iterable stream of batches.
+   * @throws {TypeError} For an invalid request, before any I/O.
+   */
+  stream(request: KlineRequest, options?: FetchOptions): ReadableStream<RecordBatch> {
+    return this.streamWithReport(request, options).batches;
+  }
+
+  /**
+   * Fetches a request into one Table, with its report.
+   *
+   * @param request What to fetch.
+   * @param options Signal.
+   * @returns The table and the report.
+   * @throws {TypeError} For an invalid request, before any I/O.
+   * @throws {DataNotAvailableError} When no source holds any row of the range.
+   */
+  async getDataWithReport(request: KlineRequest, options?: FetchOptions): Promise<FetchResult> {
+    const { batches, report } = this.streamWithReport(request, options);
+    const collected: RecordBatch[] = [];
+    for await (const batch of batches) collected.push(batch);
+    const schema = collected[0]?.schema ??
+      (request.includeSourceInfo === false ? KLINE_SCHEMA : KLINE_SCHEMA_WITH_SOURCE);
+    return { table: new Table(schema, collected), report: await report };
+  }
+
+  /**
+   * Fetches a request into one Table.
+   *
+   * @param request What to fetch.
+   * @param options Signal.
+   * @returns The table.
+   * @throws {TypeError} For an invalid request, before any I/O.
+   * @throws {DataNotAvailableError} When no source holds any row of the range.
+   */
+  async getData(request: KlineRequest, options?: FetchOptions): Promise<Table> {
+    return (await this.getDataWithReport(request, options)).table;
+  }
+
+  /** Stops every fetch in flight. */
+  close(): Promise<void> {
+    this.#closed.abort(new DOMException("The manager was closed", "AbortError"));
+    return Promise.resolve();
+  }
+
+  /** Same as {@linkcode close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

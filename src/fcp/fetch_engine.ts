@@ -1,0 +1,282 @@
+/**
+ * The executor of the Failover Control Protocol: runs the planned units
+ * concurrently, falls back from Vision to REST per file and per hole, and
+ * yields each partition's merged rows in time order.
+ *
+ * @module
+ */
+import type { RecordBatch } from "apache-arrow";
+import { DsmError } from "../core/errors.ts";
+import type { Partition } from "../core/partition.ts";
+import { findMissing, type MissingRange } from "./kline_checks.ts";
+import { clipSegment, type KlineSegment, segmentOf } from "./kline_segment.ts";
+import type { ResolvedRequest } from "./kline_request.ts";
+import type { FetchFailure, PartitionReport, PartitionSource } from "./fetch_report.ts";
+import type { PlanUnit } from "./fetch_plan.ts";
+import { isClosed } from "./fetch_plan.ts";
+import type { CachedRows, CachePort, RestPort, VisionPort } from "./source_ports.ts";
+
+/** What the executor needs. */
+export interface EngineContext {
+  /** The request. */
+  request: ResolvedRequest;
+  /** Current time, epoch ms. */
+  now: number;
+  /** The cache. */
+  cache: CachePort;
+  /** Vision, when allowed. */
+  vision: VisionPort | undefined;
+  /** REST, when allowed. */
+  rest: RestPort | undefined;
+  /** Cancels everything. */
+  signal: AbortSignal;
+  /** Counts files, bytes and calls. */
+  onFile?: (kind: "vision" | "rest", bytes: number) => void;
+  /** Failures absorbed so far (appended to). */
+  failures: FetchFailure[];
+}
+
+/** One partition's result. */
+export interface PartitionOutcome {
+  /** The partition. */
+  partition: Partition;
+  /** Its rows by source, sorted, whole partition (not yet clipped). */
+  segments: KlineSegment[];
+  /** Report entry (rows filled in later). */
+  report: PartitionReport;
+  /** Which sources were asked about this partition's holes. */
+  consulted: { vision: boolean; rest: boolean };
+  /** Ranges no source could be asked about. */
+  unfetched: { start: number; end: number }[];
+  /** Confirmed exchange gaps from the cache. */
+  knownGaps: { start: number; end: number }[];
+  /** Whether a source failed for this partition. */
+  failed: boolean;
+}
+
+function outcome(partition: Partition, source: PartitionSource): PartitionOutcome {
+  return {
+    partition,
+    segments: [],
+    report: { key: partition.key, sources: [source], rows: 0, bytes: 0, ms: 0, cached: false },
+    consulted: { vision: false, rest: false },
+    unfetched: [],
+    knownGaps: [],
+    failed: false,
+  };
+}
+
+function failureOf(error: unknown, partition?: string): FetchFailure {
+  const code = error instanceof DsmError ? error.code : "UNKNOWN";
+  const message = error instanceof Error ? error.message : String(error);
+  return { partition, code, message };
+}
+
+/** The part of the partition to fetch from REST: all of it when closed, else the range part. */
+function restSpan(ctx: EngineContext, p: Partition): { start: number; end: number } {
+  const { request } = ctx;
+  if (isClosed(p, ctx.now) && ctx.cache.enabled) return { start: p.start, end: p.end };
+  return { start: Math.max(p.start, request.start), end: Math.min(p.end, request.end) };
+}
+
+/** Splits sorted batches into one segment per partition. */
+function splitByPartition(
+  batches: RecordBatch[],
+  partitions: Partition[],
+  source: "VISION" | "REST",
+): KlineSegment[] {
+  const all = segmentOf(batches, source);
+  return partitions.map((p) => clipSegment(all, p.start, p.end));
+}
+
+async function fetchRest(
+  ctx: EngineContext,
+  outcomes: PartitionOutcome[],
+  spans: { start: number; end: number }[],
+): Promise<void> {
+  const { request } = ctx;
+  for (const o of outcomes) o.consulted.rest = ctx.rest !== undefined;
+  for (const span of spans) {
+    if (!ctx.rest) {
+      for (const o of outcomes) o.unfetched.push(span);
+      continue;
+    }
+    try {
+      const rows = await ctx.rest.range(
+        { ...request, start: span.start, end: span.end },
+        ctx.signal,
+      );
+      ctx.onFile?.("rest", rows.bytes);
+      const total = rows.batches.reduce((n, b) => n + b.numRows, 0);
+      const segments = splitByPartition(rows.batches, outcomes.map((o) => o.partition), "REST");
+      outcomes.forEach((o, i) => {
+        if (segments[i].length > 0 && !o.report.sources.includes("rest")) {
+          o.report.sources.push("rest");
+        }
+        o.segments.push(segments[i]);
+        o.report.bytes += Math.round(rows.bytes * segments[i].length / Math.max(1, total));
+      });
+    } catch (error) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      for (const o of outcomes) {
+        if (o.partition.start < span.end && span.start < o.partition.end) {
+          o.unfetched.push(span);
+          o.failed = true;
+        }
+      }
+      ctx.failures.push(failureOf(error, outcomes[0].partition.key));
+    }
+  }
+}
+
+/** Holes of the Vision rows of a partition, filled from REST where allowed. */
+async function fillHoles(ctx: EngineContext, o: PartitionOutcome): Promise<void> {
+  const { partition: p, segments } = o;
+  const seg = segments[0];
+  const holes: MissingRange[] = findMissing(
+    seg.columns.openTime,
+    seg.length,
+    p.start,
+    p.end,
+    ctx.request.interval,
+  );
+  if (holes.length === 0 || !ctx.rest) return;
+  await fetchRest(ctx, [o], coalesce(holes));
+}
+
+function coalesce(holes: MissingRange[]): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (const h of holes) {
+    const last = out.at(-1);
+    if (last && h.start - last.end <= 0) last.end = h.end;
+    else out.push({ start: h.start, end: h.end });
+  }
+  return out;
+}
+
+async function runVisionFile(
+  ctx: EngineContext,
+  unit: Extract<PlanUnit, { kind: "vision-monthly" | "vision-daily" }>,
+): Promise<PartitionOutcome[] | undefined> {
+  const monthly = unit.kind === "vision-monthly";
+  const source: PartitionSource = monthly ? "vision-monthly" : "vision-daily";
+  const date = monthly ? unit.month.key : unit.partitions[0].key;
+  const outcomes = unit.partitions.map((p) => outcome(p, source));
+  let file;
+  try {
+    file = await ctx.vision!.file(
+      { ...ctx.request, period: monthly ? "monthly" : "daily", date },
+      ctx.signal,
+    );
+  } catch (error) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    ctx.failures.push(failureOf(error, date));
+    return undefined;
+  }
+  if (file.status === "missing") return undefined;
+  ctx.onFile?.("vision", file.bytes);
+  const segments = splitByPartition(file.batches, unit.partitions, "VISION");
+  outcomes.forEach((o, i) => {
+    o.segments.push(segments[i]);
+    o.consulted.vision = true;
+    o.report.sha256 = file.sha256;
+    o.report.bytes = Math.round(file.bytes / outcomes.length);
+  });
+  await Promise.all(outcomes.map((o) => fillHoles(ctx, o)));
+  return outcomes;
+}
+
+async function runVision(
+  ctx: EngineContext,
+  unit: Extract<PlanUnit, { kind: "vision-monthly" | "vision-daily" }>,
+): Promise<PartitionOutcome[]> {
+  const got = await runVisionFile(ctx, unit);
+  if (got) return got;
+  if (unit.kind === "vision-monthly" && unit.partitions[0].period === "day") {
+    // The monthly archive is missing or failed: fall back to the daily ones.
+    const days = await Promise.all(
+      unit.partitions.map((p) =>
+        runVision(ctx, { kind: "vision-daily", partitions: [p], fallback: unit.fallback })
+      ),
+    );
+    return days.flat();
+  }
+  const [p] = unit.partitions;
+  const cached = unit.fallback.get(p.key);
+  if (cached) return [fromCache(p, cached)];
+  const o = outcome(p, "rest");
+  o.consulted.vision = true;
+  await fetchRest(ctx, [o], [restSpan(ctx, p)]);
+  return [o];
+}
+
+function fromCache(p: Partition, cached: CachedRows): PartitionOutcome {
+  const o = outcome(p, "cache");
+  o.segments.push(segmentOf(cached.batches, "CACHE"));
+  o.knownGaps = cached.gaps;
+  o.consulted = { vision: true, rest: true };
+  return o;
+}
+
+/**
+ * Executes one planned unit.
+ *
+ * @param ctx The context.
+ * @param unit The unit.
+ * @returns One outcome per partition of the unit, in time order.
+ */
+export async function runUnit(ctx: EngineContext, unit: PlanUnit): Promise<PartitionOutcome[]> {
+  const started = performance.now();
+  let outcomes: PartitionOutcome[];
+  switch (unit.kind) {
+    case "cache":
+      outcomes = [fromCache(unit.partitions[0], unit.cached)];
+      break;
+    case "vision-monthly":
+    case "vision-daily":
+      outcomes = await runVision(ctx, unit);
+      break;
+    case "rest": {
+      outcomes = unit.partitions.map((p) => outcome(p, "rest"));
+      const spans = coalesce(
+        unit.partitions.map((p) => ({ ...restSpan(ctx, p), slots: 0 })),
+      );
+      await fetchRest(ctx, outcomes, spans);
+      break;
+    }
+    case "none":
+      outcomes = unit.partitions.map((p) => {
+        const o = outcome(p, "none");
+        o.unfetched.push({ start: p.start, end: p.end });
+        return o;
+      });
+      break;
+  }
+  const ms = (performance.now() - started) / outcomes.length;
+  for (const o of outcomes) o.report.ms = Math.round(ms * 10) / 10;
+  return outcomes;
+}
+
+/**
+ * Whether a partition may be cached: closed, fetched whole, and every hole a
+ * confirmed exchange gap (both sources asked, none failed).
+ *
+ * @param ctx The context.
+ * @param o The outcome.
+ * @param holes The partition's missing slots.
+ * @returns True when it can be written.
+ */
+export function isCacheable(
+  ctx: EngineContext,
+  o: PartitionOutcome,
+  holes: MissingRange[],
+): boolean {
+  if (!ctx.cache.enabled || !isClosed(o.partition, ctx.now)) return false;
+  if (o.report.sources.includes("cache") || o.report.sources.includes("none")) return false;
+  if (o.unfetched.length > 0 || o.failed) return false;
+  if (!o.consulted.vision) {
+    const span = restSpan(ctx, o.partition);
+    if (span.start !== o.partition.start || span.end !== o.partition.end) return false;
+  }
+  return holes.length === 0 || (o.consulted.vision && o.consulted.rest);
+}

@@ -1,0 +1,150 @@
+/**
+ * The planner: which partitions come from the cache, which from Vision's
+ * monthly or daily archives, which from REST, and which cannot be fetched.
+ *
+ * @module
+ */
+import { hasDailyFiles } from "../core/interval.ts";
+import { type Partition, partitionOf, partitionsOf } from "../core/partition.ts";
+import type { ResolvedRequest } from "./kline_request.ts";
+import type { CachedRows, VisionInventory } from "./source_ports.ts";
+
+/** A step of the plan; steps are executed concurrently and emitted in order. */
+export type PlanUnit =
+  | { kind: "cache"; partitions: [Partition]; cached: CachedRows }
+  | {
+    kind: "vision-monthly";
+    /** The month's partitions in range: its days (1s..1d) or the month itself (3d, 1w, 1M). */
+    partitions: Partition[];
+    month: Partition;
+    /** Cached REST rows to fall back to if the archive fails. */
+    fallback: Map<string, CachedRows>;
+  }
+  | { kind: "vision-daily"; partitions: [Partition]; fallback: Map<string, CachedRows> }
+  | { kind: "rest"; partitions: Partition[] }
+  | { kind: "none"; partitions: Partition[] };
+
+/** Inputs of {@linkcode planFetch}. */
+export interface PlanInputs {
+  /** The resolved request. */
+  request: ResolvedRequest;
+  /** Current time, epoch ms. */
+  now: number;
+  /** Cached partitions by key. */
+  cached: ReadonlyMap<string, CachedRows>;
+  /** Vision's inventory, when the listing could be read. */
+  inventory: VisionInventory | undefined;
+}
+
+/**
+ * Whether every candle of the partition has closed.
+ *
+ * @param partition The partition.
+ * @param now Current time, epoch ms.
+ * @returns True when closed.
+ */
+export function isClosed(partition: Partition, now: number): boolean {
+  return partition.end <= now;
+}
+
+/**
+ * The partitions a request touches.
+ *
+ * @param request The resolved request.
+ * @returns Partitions in time order.
+ */
+export function requestPartitions(request: ResolvedRequest): Partition[] {
+  return partitionsOf(request.start, request.end, request.interval);
+}
+
+function inRange(p: Partition, r: ResolvedRequest): boolean {
+  return p.start >= r.start && p.end <= r.end;
+}
+
+/**
+ * Plans a fetch. Closed partitions come from the cache when present (in
+ * `auto` and `cache` modes), else from Vision: the monthly archive when the
+ * request covers the whole closed month (not for 1s, whose monthly archives
+ * are too large to hold for verification), the daily archive otherwise;
+ * archives the listing shows absent, and open partitions, come from REST.
+ * Cached REST partitions are re-planned for Vision when the listing shows
+ * the archive now exists.
+ *
+ * @param inputs Request, clock, cache hits and inventory.
+ * @returns Units in time order.
+ */
+export function planFetch(inputs: PlanInputs): PlanUnit[] {
+  const { request, now, cached, inventory } = inputs;
+  const units: PlanUnit[] = [];
+  const partitions = requestPartitions(request);
+  const useVision = request.source === "auto" || request.source === "vision";
+  const useRest = request.source === "auto" || request.source === "rest";
+  const daily = hasDailyFiles(request.interval);
+  const pushFallback = (kind: "rest" | "none", p: Partition) => {
+    const last = units.at(-1);
+    if (last?.kind === kind) last.partitions.push(p);
+    else units.push({ kind, partitions: [p] });
+  };
+  const noVision = (p: Partition) => pushFallback(useRest ? "rest" : "none", p);
+
+  for (let i = 0; i < partitions.length;) {
+    const p = partitions[i];
+    const hit = cached.get(p.key);
+    const upgradable = hit?.origin === "REST" && useVision && inventoryHas(inventory, p, daily);
+    if (hit && !upgradable) {
+      units.push({ kind: "cache", partitions: [p], cached: hit });
+      i++;
+      continue;
+    }
+    if (request.source === "cache" || (!useVision && !useRest)) {
+      pushFallback("none", p);
+      i++;
+      continue;
+    }
+    if (!isClosed(p, now) || !useVision) {
+      noVision(p);
+      i++;
+      continue;
+    }
+    const fallback = new Map<string, CachedRows>(hit ? [[p.key, hit]] : []);
+    if (!daily) {
+      if (inventory && !inventory.monthly.has(p.key)) noVision(p);
+      else units.push({ kind: "vision-monthly", partitions: [p], month: p, fallback });
+      i++;
+      continue;
+    }
+    const month = partitionOf(p.start, "month");
+    const days = monthDaysFrom(partitions, i, month);
+    const wholeMonth = request.interval !== "1s" && isClosed(month, now) &&
+      inRange(month, request) &&
+      days.length === Math.round((month.end - month.start) / 86_400_000) &&
+      days.every((d) => !cached.has(d.key)) &&
+      (!inventory || inventory.monthly.has(month.key));
+    if (wholeMonth) {
+      units.push({ kind: "vision-monthly", partitions: days, month, fallback: new Map() });
+      i += days.length;
+      continue;
+    }
+    if (inventory && !inventory.daily.has(p.key)) noVision(p);
+    else units.push({ kind: "vision-daily", partitions: [p], fallback });
+    i++;
+  }
+  return units;
+}
+
+function monthDaysFrom(partitions: Partition[], from: number, month: Partition): Partition[] {
+  const out: Partition[] = [];
+  for (let j = from; j < partitions.length && partitions[j].start < month.end; j++) {
+    out.push(partitions[j]);
+  }
+  return out;
+}
+
+function inventoryHas(
+  inventory: VisionInventory | undefined,
+  p: Partition,
+  daily: boolean,
+): boolean {
+  if (!inventory) return false;
+  return daily ? inventory.daily.has(p.key) : inventory.monthly.has(p.key);
+}

@@ -1,0 +1,309 @@
+/**
+ * One fetch from start to end: cache reads, listing, plan, concurrent units,
+ * and per partition the merge, checks, gap report and cache write, yielding
+ * RecordBatches in time order with a bounded look-ahead.
+ *
+ * @module
+ */
+import type { RecordBatch } from "apache-arrow";
+import { DataNotAvailableError, DsmError } from "../core/errors.ts";
+import { klineBatch, type KlineColumns } from "../core/schema.ts";
+import { findAnomalies, findMissing, type MissingRange } from "./kline_checks.ts";
+import { clipSegment, mergeSegments } from "./kline_segment.ts";
+import type { ResolvedRequest } from "./kline_request.ts";
+import type { FetchFailure, FetchReport, Gap, GapClass } from "./fetch_report.ts";
+import { isClosed, planFetch, requestPartitions } from "./fetch_plan.ts";
+import { type EngineContext, isCacheable, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
+import type { CachedRows, CachePort, RestPort, VisionPort } from "./source_ports.ts";
+import { nullFilledBatch } from "./null_fill.ts";
+
+/** Progress of a fetch. */
+export interface FetchProgress {
+  /** Partitions finished. */
+  partitionsDone: number;
+  /** Partitions in the request. */
+  partitionsTotal: number;
+  /** Vision archives downloaded. */
+  files: number;
+  /** Bytes downloaded. */
+  bytes: number;
+  /** Rows emitted. */
+  rows: number;
+}
+
+/** What a fetch runs on. */
+export interface FetchDeps {
+  /** The cache (a disabled one when there is none). */
+  cache: CachePort;
+  /** Vision. */
+  vision: VisionPort;
+  /** REST. */
+  rest: RestPort;
+  /** Current time. */
+  now: number;
+  /** Units run at once. */
+  concurrency: number;
+  /** Cancels the fetch. */
+  signal: AbortSignal;
+  /** Progress callback. */
+  onProgress?: (progress: FetchProgress) => void;
+  /** Counts REST calls and weight so far. */
+  restCounters?: () => { calls: number; weight: number };
+  /** Counts listing pages so far. */
+  listingPages?: () => number;
+}
+
+/** A running fetch. */
+export interface FetchRun {
+  /** The rows, partition by partition, in time order. */
+  batches: ReadableStream<RecordBatch>;
+  /** The report, resolved when the stream is done. */
+  report: Promise<FetchReport>;
+}
+
+function classify(o: PartitionOutcome, hole: MissingRange): GapClass {
+  const overlaps = (r: { start: number; end: number }) => r.start < hole.end && hole.start < r.end;
+  if (o.unfetched.some(overlaps)) return "unfetched";
+  if (o.knownGaps.some(overlaps)) return "exchange";
+  if (o.consulted.vision && o.consulted.rest) return "exchange";
+  return "unconfirmed";
+}
+
+function appendGap(gaps: Gap[], gap: Gap): void {
+  const last = gaps.at(-1);
+  if (last && last.end === gap.start && last.class === gap.class) {
+    last.end = gap.end;
+    last.slots += gap.slots;
+  } else gaps.push(gap);
+}
+
+/** Leading and trailing confirmed holes around all rows are before listing or after delisting. */
+function markNotListed(gaps: Gap[], request: ResolvedRequest, first: number, last: number) {
+  for (const g of gaps) {
+    if (g.class !== "exchange" && g.class !== "unconfirmed") continue;
+    if (
+      (g.start === request.start && g.end <= first) || (g.end === request.end && g.start > last)
+    ) {
+      g.class = "not_listed";
+    }
+  }
+}
+
+async function readCache(
+  request: ResolvedRequest,
+  deps: FetchDeps,
+): Promise<Map<string, CachedRows>> {
+  const hits = new Map<string, CachedRows>();
+  if (!deps.cache.enabled || (request.source !== "auto" && request.source !== "cache")) return hits;
+  const closed = requestPartitions(request).filter((p) => isClosed(p, deps.now));
+  for (let i = 0; i < closed.length; i += 16) {
+    const chunk = closed.slice(i, i + 16);
+    const rows = await Promise.all(
+      chunk.map((p) => deps.cache.read({ ...request, partition: p.key })),
+    );
+    chunk.forEach((p, j) => rows[j] && hits.set(p.key, rows[j]!));
+  }
+  return hits;
+}
+
+/**
+ * Starts a fetch of a resolved request.
+ *
+ * @param request The resolved request.
+ * @param deps Sources, clock, limits.
+ * @returns The batch stream and the report.
+ */
+export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
+  const started = performance.now();
+  const abort = new AbortController();
+  const signal = AbortSignal.any([deps.signal, abort.signal]);
+  const failures: FetchFailure[] = [];
+  const report: FetchReport = {
+    market: request.market,
+    symbol: request.symbol,
+    interval: request.interval,
+    start: request.start,
+    end: request.end,
+    rows: 0,
+    partitions: [],
+    gaps: [],
+    anomalies: [],
+    anomalyCount: 0,
+    failures,
+    partial: false,
+    requests: { visionFiles: 0, listingPages: 0, restCalls: 0, restWeight: 0 },
+    elapsedMs: 0,
+  };
+  const progress: FetchProgress = {
+    partitionsDone: 0,
+    partitionsTotal: 0,
+    files: 0,
+    bytes: 0,
+    rows: 0,
+  };
+  let resolveReport!: (r: FetchReport) => void;
+  let rejectReport!: (e: unknown) => void;
+  const reportPromise = new Promise<FetchReport>((res, rej) => {
+    resolveReport = res;
+    rejectReport = rej;
+  });
+  reportPromise.catch(() => {});
+  const ctx: EngineContext = {
+    request,
+    now: deps.now,
+    cache: deps.cache,
+    vision: request.source === "auto" || request.source === "vision" ? deps.vision : undefined,
+    rest: request.source === "auto" || request.source === "rest" ? deps.rest : undefined,
+    signal,
+    failures,
+    onFile: (kind, bytes) => {
+      if (kind === "vision") progress.files++;
+      progress.bytes += bytes;
+    },
+  };
+  let first = Infinity, last = -Infinity;
+
+  async function* generate(): AsyncGenerator<RecordBatch> {
+    const cached = await readCache(request, deps);
+    const needsListing = ctx.vision &&
+      requestPartitions(request).some((p) =>
+        isClosed(p, deps.now) && (!cached.has(p.key) || cached.get(p.key)!.origin === "REST")
+      );
+    const inventory = needsListing
+      ? await ctx.vision!.inventory(request.market, request.symbol, request.interval, signal)
+      : undefined;
+    const units = planFetch({ request, now: deps.now, cached, inventory });
+    progress.partitionsTotal = units.reduce((n, u) => n + u.partitions.length, 0);
+    const window: Promise<PartitionOutcome[]>[] = [];
+    let next = 0;
+    const fill = () => {
+      while (window.length < deps.concurrency && next < units.length) {
+        const p = runUnit(ctx, units[next++]);
+        p.catch(() => {});
+        window.push(p);
+      }
+    };
+    fill();
+    while (window.length > 0) {
+      const outcomes = await window.shift()!;
+      fill();
+      for (const o of outcomes) {
+        const batch = await finalize(o);
+        progress.partitionsDone++;
+        deps.onProgress?.({ ...progress });
+        if (batch && batch.numRows > 0) yield batch;
+      }
+    }
+  }
+
+  async function finalize(o: PartitionOutcome): Promise<RecordBatch | undefined> {
+    const whole = mergeSegments(o.segments);
+    const wholeHoles = findMissing(
+      whole.columns.openTime,
+      whole.length,
+      o.partition.start,
+      o.partition.end,
+      request.interval,
+    );
+    if (isCacheable(ctx, o, wholeHoles)) {
+      const origin = o.consulted.vision && o.report.sources.some((s) => s.startsWith("vision"))
+        ? "VISION"
+        : "REST";
+      const batch = klineBatch(whole.columns, whole.length);
+      o.report.cached = await deps.cache.write(
+        { ...request, partition: o.partition.key },
+        [batch],
+        {
+          origin,
+          sha256: o.report.sha256,
+          gaps: wholeHoles.map(({ start, end }) => ({ start, end })),
+        },
+      ).catch((error) => {
+        failures.push({
+          partition: o.partition.key,
+          code: error instanceof DsmError ? error.code : "CACHE_ERROR",
+          message: error instanceof Error ? error.message : String(error),
+        });
+        return false;
+      });
+    }
+    const lo = Math.max(o.partition.start, request.start);
+    const hi = Math.min(o.partition.end, request.end);
+    const clipped = mergeSegments(o.segments.map((s) => clipSegment(s, lo, hi)));
+    const holes = findMissing(clipped.columns.openTime, clipped.length, lo, hi, request.interval);
+    for (const hole of holes) appendGap(report.gaps, { ...hole, class: classify(o, hole) });
+    const checks = findAnomalies(clipped.columns, clipped.length, request.interval, 100);
+    report.anomalyCount += checks.total;
+    report.anomalies.push(...checks.anomalies.slice(0, 100 - report.anomalies.length));
+    o.report.rows = clipped.length;
+    report.partitions.push(o.report);
+    report.rows += clipped.length;
+    progress.rows += clipped.length;
+    if (clipped.length > 0) {
+      first = Math.min(first, clipped.columns.openTime[0]);
+      last = Math.max(last, clipped.columns.openTime[clipped.length - 1]);
+    }
+    if (request.fill === "null") {
+      return nullFilledBatch(clipped, lo, hi, request.interval, request.includeSourceInfo);
+    }
+    return batchOf(clipped.columns, clipped.length, clipped.sources, request.includeSourceInfo);
+  }
+
+  function complete(): void {
+    markNotListed(report.gaps, request, first, last);
+    report.partial = report.gaps.some((g) => g.class === "unfetched");
+    report.requests.visionFiles = progress.files;
+    const rest = deps.restCounters?.();
+    if (rest) {
+      report.requests.restCalls = rest.calls;
+      report.requests.restWeight = rest.weight;
+    }
+    report.requests.listingPages = deps.listingPages?.() ?? 0;
+    report.elapsedMs = Math.round(performance.now() - started);
+    if (request.strict && report.partial) {
+      const why = failures[0]?.message ?? "a source was not allowed or not reachable";
+      throw new DataNotAvailableError(
+        `Cannot fetch every kline of ${request.symbol} ${request.interval}: ${why}`,
+      );
+    }
+    if (report.rows === 0 && !report.partial && request.start < request.end) {
+      throw new DataNotAvailableError(
+        `No klines exist for ${request.market} ${request.symbol} ${request.interval} from ${
+          new Date(request.start).toISOString()
+        } to ${new Date(request.end).toISOString()}`,
+      );
+    }
+  }
+
+  const iterator = generate();
+  const batches = new ReadableStream<RecordBatch>({
+    async pull(controller) {
+      try {
+        const { value, done } = await iterator.next();
+        if (!done) return controller.enqueue(value);
+        complete();
+        resolveReport(report);
+        controller.close();
+      } catch (error) {
+        abort.abort(error);
+        rejectReport(error);
+        controller.error(error);
+      }
+    },
+    async cancel(reason) {
+      abort.abort(reason);
+      rejectReport(reason ?? new DOMException("cancelled", "AbortError"));
+      await iterator.return(undefined);
+    },
+  }, { highWaterMark: 0 });
+  return { batches, report: reportPromise };
+}
+
+function batchOf(
+  columns: KlineColumns,
+  length: number,
+  sources: Int8Array,
+  includeSource: boolean,
+): RecordBatch {
+  return klineBatch(columns, length, includeSource ? sources : undefined);
+}

@@ -1,0 +1,179 @@
+/**
+ * Segments of kline rows tagged with their source, and their merge into one
+ * strictly increasing, duplicate-free run (precedence REST > CACHE > VISION).
+ *
+ * @module
+ */
+import type { RecordBatch } from "apache-arrow";
+import {
+  allocKlineColumns,
+  type DataSource,
+  dataSourceCode,
+  KLINE_COLUMN_KEYS,
+  type KlineColumns,
+  klineColumnsOf,
+} from "../core/schema.ts";
+
+/** Rows of one source, sorted by open time. */
+export interface KlineSegment {
+  /** The rows. */
+  readonly columns: KlineColumns;
+  /** Row count. */
+  readonly length: number;
+  /** Where the rows came from. */
+  readonly source: DataSource;
+}
+
+/** Rows with a per-row source code (see `dataSourceCode`). */
+export interface MergedRows {
+  /** The rows. */
+  readonly columns: KlineColumns;
+  /** Row count. */
+  readonly length: number;
+  /** Per-row source codes. */
+  readonly sources: Int8Array;
+}
+
+const PRECEDENCE: Record<DataSource, number> = { REST: 0, CACHE: 1, VISION: 2 };
+
+/**
+ * Turns RecordBatches of the kline schema into a segment.
+ *
+ * @param batches Batches in time order.
+ * @param source Their source.
+ * @returns One segment.
+ */
+export function segmentOf(batches: readonly RecordBatch[], source: DataSource): KlineSegment {
+  if (batches.length === 1) {
+    return { columns: klineColumnsOf(batches[0]), length: batches[0].numRows, source };
+  }
+  const length = batches.reduce((n, b) => n + b.numRows, 0);
+  const columns = allocKlineColumns(length);
+  let at = 0;
+  for (const batch of batches) {
+    const part = klineColumnsOf(batch);
+    for (const key of KLINE_COLUMN_KEYS) columns[key].set(part[key].subarray(0, batch.numRows), at);
+    at += batch.numRows;
+  }
+  return { columns, length, source };
+}
+
+/**
+ * Keeps the rows of a segment whose open time lies in `[start, end)`.
+ *
+ * @param segment Sorted rows.
+ * @param start Inclusive open time.
+ * @param end Exclusive open time.
+ * @returns A view of the rows in range.
+ */
+export function clipSegment(segment: KlineSegment, start: number, end: number): KlineSegment {
+  const t = segment.columns.openTime;
+  let lo = 0;
+  while (lo < segment.length && t[lo] < start) lo++;
+  let hi = lo;
+  while (hi < segment.length && t[hi] < end) hi++;
+  if (lo === 0 && hi === segment.length) return segment;
+  const columns = {} as Record<keyof KlineColumns, Float64Array>;
+  for (const key of KLINE_COLUMN_KEYS) columns[key] = segment.columns[key].subarray(lo, hi);
+  return { columns, length: hi - lo, source: segment.source };
+}
+
+/**
+ * Merges segments into strictly increasing open times. Where two segments
+ * hold the same open time, REST wins over CACHE, and CACHE over VISION.
+ *
+ * @param segments Segments, each sorted by open time.
+ * @returns The merged rows and each row's source code.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { allocKlineColumns } from "../core/schema.ts";
+ * import { mergeSegments } from "./kline_segment.ts";
+ * const vision = allocKlineColumns(2);
+ * vision.openTime.set([0, 60_000]);
+ * vision.close.set([1, 2]);
+ * const rest = allocKlineColumns(1);
+ * rest.openTime.set([60_000]);
+ * rest.close.set([3]);
+ * const merged = mergeSegments([
+ *   { columns: vision, length: 2, source: "VISION" },
+ *   { columns: rest, length: 1, source: "REST" },
+ * ]);
+ * assert.deepEqual([...merged.columns.close], [1, 3]);
+ * assert.deepEqual([...merged.sources], [1, 2]);
+ * ```
+ */
+export function mergeSegments(segments: readonly KlineSegment[]): MergedRows {
+  const live = segments.filter((s) => s.length > 0);
+  const ordered = disjointOrder(live);
+  return ordered ? concatSegments(ordered) : sortSegments(live);
+}
+
+function isIncreasing(s: KlineSegment): boolean {
+  const t = s.columns.openTime;
+  for (let i = 1; i < s.length; i++) if (!(t[i] > t[i - 1])) return false;
+  return true;
+}
+
+/** The segments in time order when none overlaps another and each increases, else undefined. */
+function disjointOrder(live: KlineSegment[]): KlineSegment[] | undefined {
+  const ordered = [...live].sort((a, b) => a.columns.openTime[0] - b.columns.openTime[0]);
+  for (let i = 0; i < ordered.length; i++) {
+    if (!isIncreasing(ordered[i])) return undefined;
+    const next = ordered[i + 1];
+    const last = ordered[i].columns.openTime[ordered[i].length - 1];
+    if (next && !(next.columns.openTime[0] > last)) return undefined;
+  }
+  return ordered;
+}
+
+function concatSegments(ordered: KlineSegment[]): MergedRows {
+  if (ordered.length === 1) {
+    const [s] = ordered;
+    return {
+      columns: s.columns,
+      length: s.length,
+      sources: new Int8Array(s.length).fill(dataSourceCode(s.source)),
+    };
+  }
+  const total = ordered.reduce((n, s) => n + s.length, 0);
+  const columns = allocKlineColumns(total);
+  const sources = new Int8Array(total);
+  let at = 0;
+  for (const s of ordered) {
+    for (const key of KLINE_COLUMN_KEYS) columns[key].set(s.columns[key].subarray(0, s.length), at);
+    sources.fill(dataSourceCode(s.source), at, at + s.length);
+    at += s.length;
+  }
+  return { columns, length: total, sources };
+}
+
+function sortSegments(live: KlineSegment[]): MergedRows {
+  const total = live.reduce((n, s) => n + s.length, 0);
+  // Row references (segment, row), ordered by open time then precedence.
+  const refs: [number, number][] = [];
+  live.forEach((s, si) => {
+    for (let r = 0; r < s.length; r++) refs.push([si, r]);
+  });
+  refs.sort((a, b) =>
+    live[a[0]].columns.openTime[a[1]] - live[b[0]].columns.openTime[b[1]] ||
+    PRECEDENCE[live[a[0]].source] - PRECEDENCE[live[b[0]].source] ||
+    a[0] - b[0] || a[1] - b[1]
+  );
+  const columns = allocKlineColumns(total);
+  const sources = new Int8Array(total);
+  let length = 0;
+  let last = -Infinity;
+  for (const [si, r] of refs) {
+    const s = live[si];
+    const t = s.columns.openTime[r];
+    if (t === last) continue;
+    last = t;
+    for (const key of KLINE_COLUMN_KEYS) columns[key][length] = s.columns[key][r];
+    sources[length++] = dataSourceCode(s.source);
+  }
+  const view = {} as Record<keyof KlineColumns, Float64Array>;
+  for (const key of KLINE_COLUMN_KEYS) view[key] = columns[key].subarray(0, length);
+  return { columns: view, length, sources: sources.subarray(0, length) };
+}

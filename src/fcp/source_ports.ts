@@ -1,0 +1,97 @@
+/**
+ * What the fetch engine needs from the cache, Vision and REST, as narrow
+ * interfaces: the manager adapts the real clients to them, tests may stub them.
+ *
+ * @module
+ */
+import type { RecordBatch } from "apache-arrow";
+import type { Interval } from "../core/interval.ts";
+import type { Market } from "../core/market.ts";
+
+/** Identifies one partition of one series. */
+export interface SeriesPartition {
+  /** Market. */
+  market: Market;
+  /** Symbol. */
+  symbol: string;
+  /** Interval. */
+  interval: Interval;
+  /** `YYYY-MM-DD` or `YYYY-MM`. */
+  partition: string;
+}
+
+/** A partition read from the cache. */
+export interface CachedRows {
+  /** The rows of the whole partition. */
+  batches: RecordBatch[];
+  /** Where the cached rows originally came from. */
+  origin: "VISION" | "REST";
+  /** Confirmed exchange gaps stored with the partition. */
+  gaps: { start: number; end: number }[];
+}
+
+/** The cache as the engine sees it. */
+export interface CachePort {
+  /** False when there is no cache (no filesystem, or switched off). */
+  readonly enabled: boolean;
+  /** Reads a partition; undefined when absent or found corrupt. */
+  read(key: SeriesPartition): Promise<CachedRows | undefined>;
+  /** Writes a closed, complete partition atomically; false when refused. */
+  write(
+    key: SeriesPartition,
+    batches: RecordBatch[],
+    meta: { origin: "VISION" | "REST"; sha256?: string; gaps: { start: number; end: number }[] },
+  ): Promise<boolean>;
+}
+
+/** Which Vision files exist for a series. */
+export interface VisionInventory {
+  /** Days (`YYYY-MM-DD`) with a daily archive. */
+  daily: ReadonlySet<string>;
+  /** Months (`YYYY-MM`) with a monthly archive. */
+  monthly: ReadonlySet<string>;
+}
+
+/** One Vision archive, downloaded and verified, or missing. */
+export type VisionFile =
+  | { status: "ok"; batches: RecordBatch[]; bytes: number; sha256: string }
+  | { status: "missing" };
+
+/** Vision as the engine sees it. */
+export interface VisionPort {
+  /** Lists a series' archives; undefined when the listing cannot be reached. */
+  inventory(
+    market: Market,
+    symbol: string,
+    interval: Interval,
+    signal: AbortSignal,
+  ): Promise<VisionInventory | undefined>;
+  /** Downloads, verifies and decodes one archive. Throws on failure. */
+  file(
+    file: {
+      market: Market;
+      symbol: string;
+      interval: Interval;
+      period: "daily" | "monthly";
+      date: string;
+    },
+    signal: AbortSignal,
+  ): Promise<VisionFile>;
+}
+
+/** Rows fetched from REST for a range. */
+export interface RestRows {
+  /** Rows with open time in the range, in time order. */
+  batches: RecordBatch[];
+  /** Response bytes. */
+  bytes: number;
+}
+
+/** REST as the engine sees it. */
+export interface RestPort {
+  /** Fetches every closed candle with open time in `[start, end)`. Throws on failure. */
+  range(
+    query: { market: Market; symbol: string; interval: Interval; start: number; end: number },
+    signal: AbortSignal,
+  ): Promise<RestRows>;
+}
