@@ -1,0 +1,179 @@
+/**
+ * The emulator's command line: `deno task emulator --port N --seed S [fault flags]`.
+ * Prints the base URL as the first line of stdout and serves until SIGINT or SIGTERM.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { startEmulator } from "./emulator.ts";
+import type { EmulatorOptions } from "./emulator_options.ts";
+
+const USAGE = `Usage: emulator [options]
+  --port N              TCP port on 127.0.0.1 (0: any free port) [0]
+  --seed S              seed of the market data and faults [1]
+  --now T               fixed clock, epoch ms or ISO time [the system clock]
+  --latency MS          added latency per response [0]
+  --jitter MS           extra random latency [0]
+  --error-rate R        share of 5xx answers [0]
+  --reset-rate R        share of responses cut with the connection closed [0]
+  --truncate-rate R     share of responses with a cut body [0]
+  --missing-rate R      share of Vision files missing [0]
+  --missing-status S    status of a missing file, 404 or 403 [404]
+  --mismatch-rate R     share of CHECKSUM files not matching their zip [0]
+  --partial-rate R      share of daily files holding only a prefix of their rows [0]
+  --lag-days N          publication lag of Vision files, days [0]
+  --data-descriptor     zips carry sizes in a trailing data descriptor
+  --no-checksum-newline CHECKSUM files end without a newline
+  --restrict-451        spot REST answers 451 except under /market-data
+  --weight-window-ms MS length of the weight window [60000]
+  --no-gaps             no exchange halts
+  -h, --help            this help`;
+
+function num(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new TypeError(`Cannot use --${name} "${value}": expected a number >= 0`);
+  }
+  return n;
+}
+
+/**
+ * Parses the command line into emulator options.
+ *
+ * @param args The arguments.
+ * @returns The options, or `"help"`.
+ * @throws {TypeError} For unknown flags and bad values.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseEmulatorArgs } from "./main.ts";
+ * const options = parseEmulatorArgs(["--port", "0", "--error-rate", "0.1", "--data-descriptor"]);
+ * assert.deepEqual(options, { port: 0, errorRate: 0.1, dataDescriptor: true });
+ * ```
+ */
+export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
+  const { values: v } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      "port": { type: "string" },
+      "seed": { type: "string" },
+      "now": { type: "string" },
+      "latency": { type: "string" },
+      "jitter": { type: "string" },
+      "error-rate": { type: "string" },
+      "reset-rate": { type: "string" },
+      "truncate-rate": { type: "string" },
+      "missing-rate": { type: "string" },
+      "missing-status": { type: "string" },
+      "mismatch-rate": { type: "string" },
+      "partial-rate": { type: "string" },
+      "lag-days": { type: "string" },
+      "weight-window-ms": { type: "string" },
+      "data-descriptor": { type: "boolean" },
+      "no-checksum-newline": { type: "boolean" },
+      "restrict-451": { type: "boolean" },
+      "no-gaps": { type: "boolean" },
+      "help": { type: "boolean", short: "h" },
+    },
+  });
+  if (v.help) return "help";
+  let now: number | undefined;
+  if (v.now !== undefined) {
+    now = /^\d+$/.test(v.now) ? Number(v.now) : Date.parse(v.now);
+    if (Number.isNaN(now)) {
+      throw new TypeError(`Cannot use --now "${v.now}": expected epoch ms or an ISO time`);
+    }
+  }
+  const status = num(v["missing-status"], "missing-status");
+  if (status !== undefined && status !== 404 && status !== 403) {
+    throw new TypeError(`Cannot use --missing-status "${status}": expected 404 or 403`);
+  }
+  const options: EmulatorOptions = {
+    port: num(v.port, "port"),
+    seed: num(v.seed, "seed"),
+    now,
+    latencyMs: num(v.latency, "latency"),
+    jitterMs: num(v.jitter, "jitter"),
+    errorRate: num(v["error-rate"], "error-rate"),
+    resetRate: num(v["reset-rate"], "reset-rate"),
+    truncateRate: num(v["truncate-rate"], "truncate-rate"),
+    missingFiles: num(v["missing-rate"], "missing-rate"),
+    missingStatus: status as 404 | 403 | undefined,
+    checksumMismatch: num(v["mismatch-rate"], "mismatch-rate"),
+    partialFiles: num(v["partial-rate"], "partial-rate"),
+    publicationLagDays: num(v["lag-days"], "lag-days"),
+    weightWindowMs: num(v["weight-window-ms"], "weight-window-ms"),
+    dataDescriptor: v["data-descriptor"],
+    checksumNewline: v["no-checksum-newline"] ? false : undefined,
+    restrict451: v["restrict-451"],
+    gaps: v["no-gaps"] ? [] : undefined,
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, x]) => x !== undefined));
+}
+
+/**
+ * Runs the emulator until the signal aborts (the CLI wires SIGINT and SIGTERM to it).
+ *
+ * @param args The command line.
+ * @param options Where to print, and the stop signal.
+ * @returns The exit code: 0, or 2 for a usage error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runEmulatorCli } from "./main.ts";
+ * const stop = new AbortController();
+ * const lines: string[] = [];
+ * const code = await runEmulatorCli(["--port", "0"], {
+ *   signal: stop.signal,
+ *   print: (line) => { lines.push(line); stop.abort(); },
+ * });
+ * assert.equal(code, 0);
+ * assert.match(lines[0], /^http:\/\/127\.0\.0\.1:\d+$/);
+ * ```
+ */
+export async function runEmulatorCli(
+  args: string[],
+  options: {
+    signal: AbortSignal;
+    print?: (line: string) => void;
+    printError?: (line: string) => void;
+  },
+): Promise<number> {
+  const print = options.print ?? console.log;
+  const printError = options.printError ?? console.error;
+  let parsed: EmulatorOptions | "help";
+  try {
+    parsed = parseEmulatorArgs(args);
+  } catch (err) {
+    printError(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (parsed === "help") {
+    print(USAGE);
+    return 0;
+  }
+  const emulator = await startEmulator(parsed);
+  print(emulator.url);
+  if (!options.signal.aborted) {
+    await new Promise((resolve) =>
+      options.signal.addEventListener("abort", resolve, { once: true })
+    );
+  }
+  await emulator.close();
+  return 0;
+}
+
+if (import.meta.main) {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const code = await runEmulatorCli(Deno.args, { signal: stop.signal });
+  Deno.removeSignalListener("SIGINT", onSignal);
+  Deno.removeSignalListener("SIGTERM", onSignal);
+  Deno.exit(code);
+}
