@@ -11,7 +11,7 @@ import type { Market } from "../core/market.ts";
 import { partitionOf } from "../core/partition.ts";
 import { formatDay, formatMonth } from "../core/time.ts";
 import { ByteLru } from "./_lru.ts";
-import { encodeZip } from "./_zip.ts";
+import { encodeZip } from "../codec/zip_encoder.ts";
 import type { KlineText, MarketData } from "./market_data.ts";
 import type { EmulatedSymbol } from "./symbol_catalogue.ts";
 
@@ -263,8 +263,9 @@ export class VisionFiles {
     const csv = new TextEncoder().encode(this.csv(file, keepFraction));
     const bytes = encodeZip(file.name.replace(/\.zip$/, ".csv"), csv, {
       dataDescriptor: this.#dd,
-      modified: file.end,
-    }) as Uint8Array<ArrayBuffer>;
+      level: 3,
+      modified: new Date(file.end),
+    });
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     const zip = { bytes, sha256 };
     this.#cache.set(cacheKey, zip, bytes.length);
