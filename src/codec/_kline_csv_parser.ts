@@ -209,10 +209,14 @@ export class KlineCsvParser {
   /** Skips a BOM and a header line (a first line starting with a letter). */
   #header(buf: Uint8Array, p: number): number {
     if (buf[p] === 0xef && buf[p + 1] === 0xbb && buf[p + 2] === 0xbf) p += 3;
-    const c = buf[p] | 0x20;
-    if (!((c >= 97 && c <= 122) || buf[p] === 95)) return p;
+    const first = buf[p] | 0x20;
+    if (!((first >= 97 && first <= 122) || buf[p] === 95)) return p;
     this.#line++;
-    return buf.indexOf(NL, p) + 1;
+    let commas = 0;
+    let c = buf[p];
+    for (; c !== NL; c = buf[++p]) if (c === COMMA) commas++;
+    if (commas !== 11) this.#fail(`Invalid kline header: expected 12 columns, found ${commas + 1}`);
+    return p + 1;
   }
 
   #num(buf: Uint8Array, view: DataView, p: number, col: number): number {

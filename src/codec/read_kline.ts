@@ -153,7 +153,7 @@ export async function readKlineCsv(
  * ```ts
  * import assert from "node:assert/strict";
  * import { streamKlineCsv } from "./read_kline.ts";
- * const csv = "1672531200000,1.5,1.5,1.5,1.5,2,1672531259999,3,4,1,1.5,0\n".repeat(1);
+ * const csv = "1672531200000,1.5,1.5,1.5,1.5,2,1672531259999,3,4,1,1.5,0\n";
  * const batches = await Array.fromAsync(streamKlineCsv(new TextEncoder().encode(csv)));
  * assert.equal(batches[0].getChild("volume")?.get(0), 2);
  * ```

@@ -251,6 +251,11 @@ Deno.test("KlineCsvStream reports malformed rows with the file and 1-based line"
     assert.equal(err.code, "CSV_FORMAT");
     assert.match(err.message, new RegExp(`at "BTCUSDT-1m-2023-01-01.csv" line ${line}$`));
   }
+  const noHeader = "not a kline file\n" + good[0] + "\n";
+  assert.match(
+    (await csvError(noHeader)).message,
+    /header: expected 12 columns, found 1 at line 1/,
+  );
   const headed = UM_HEADER + "\n" + good[0] + "\n" + good[1].replace(",1.5,", ",x,") + "\n";
   assert.equal((await csvError(headed)).line, 3);
 });
