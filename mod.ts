@@ -1,0 +1,116 @@
+/**
+ * Data Source Manager: Binance kline (candlestick) history as Apache Arrow,
+ * fast, exact and verified, with a record of where every row came from.
+ *
+ * One call returns one Arrow table through the Failover Control Protocol:
+ * complete partitions from a local Arrow IPC cache; closed days and months
+ * from Binance Vision's zip archives, streamed and SHA-256 verified; the rest
+ * from the REST klines API, paged and paced by the exchange's weight header.
+ * Rows are merged in time order with one fixed schema and gaps are reported.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DataSourceManager, startEmulator } from "./mod.ts";
+ *
+ * // Offline: a local Binance. Leave `endpoints` out to use the real one.
+ * await using binance = await startEmulator({ now: Date.UTC(2024, 5, 1) });
+ * await using dsm = new DataSourceManager({
+ *   market: "spot",
+ *   cache: false,
+ *   now: () => Date.UTC(2024, 5, 1),
+ *   endpoints: { vision: binance.url, listing: binance.url, rest: binance.url },
+ * });
+ * const { table, report } = await dsm.getDataWithReport({
+ *   symbol: "BTCUSDT", interval: "1h", start: "2024-01-01", end: "2024-01-03",
+ * });
+ * assert.equal(table.numRows, 48);
+ * assert.deepEqual(report.gaps, []);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  DataSourceManager,
+  type DataSourceManagerOptions,
+  type Endpoints,
+  type FetchOptions,
+  type FetchResult,
+} from "./src/fcp/data_source_manager.ts";
+export { fetchMarketData, type FetchMarketDataOptions } from "./src/fcp/fetch_market_data.ts";
+export type { KlineRequest, SourceMode } from "./src/fcp/kline_request.ts";
+export type {
+  FetchFailure,
+  FetchReport,
+  Gap,
+  GapClass,
+  PartitionReport,
+  PartitionSource,
+  RequestCounts,
+} from "./src/fcp/fetch_report.ts";
+export type { FetchProgress } from "./src/fcp/fetch_run.ts";
+export type { Anomaly } from "./src/fcp/kline_checks.ts";
+export type { CacheOptions } from "./src/fcp/cache_port.ts";
+
+export {
+  klinesWeight,
+  type Market,
+  type MarketInfo,
+  marketInfo,
+  type MarketInput,
+  MARKETS,
+  parseMarket,
+  VISION_LISTING_URL,
+  VISION_URL,
+} from "./src/core/market.ts";
+export {
+  ceilOpenTime,
+  closeTimeOf,
+  floorOpenTime,
+  type Interval,
+  intervalMs,
+  INTERVALS,
+  isIntervalAvailable,
+  nextOpenTime,
+  parseInterval,
+  partitionPeriod,
+  visionIntervalName,
+} from "./src/core/interval.ts";
+export { SYMBOL_PATTERN, symbolHint, validateSymbol } from "./src/core/symbol.ts";
+export { type TimeInput, toEpochMs } from "./src/core/time.ts";
+export {
+  DATA_SOURCE_COLUMN,
+  type DataSource,
+  KLINE_COLUMN_NAMES,
+  KLINE_SCHEMA,
+  KLINE_SCHEMA_WITH_SOURCE,
+} from "./src/core/schema.ts";
+export {
+  CacheError,
+  ChecksumError,
+  CsvFormatError,
+  DataNotAvailableError,
+  DsmError,
+  type ErrorCode,
+  HttpError,
+  InvalidIntervalError,
+  InvalidMarketError,
+  InvalidRangeError,
+  InvalidSymbolError,
+  InvalidTimeError,
+  NetworkError,
+  RateLimitError,
+  ZipFormatError,
+} from "./src/core/errors.ts";
+
+export { KlineCsvStream, type KlineCsvStreamOptions } from "./src/codec/kline_csv_stream.ts";
+export { unzipSingleEntry, UnzipStream } from "./src/codec/unzip_stream.ts";
+export { Sha256Stream } from "./src/codec/sha256_stream.ts";
+export { parseChecksumFile, verifyChecksum } from "./src/codec/checksum.ts";
+
+export { RestClient, type RestClientOptions } from "./src/source/rest_client.ts";
+export { VisionClient, type VisionClientOptions } from "./src/source/vision_client.ts";
+
+export { type Emulator, startEmulator } from "./src/emulator/emulator.ts";
+export type { EmulatorOptions } from "./src/emulator/emulator_options.ts";

@@ -1,0 +1,61 @@
+/**
+ * `fetchMarketData`: one call for scripts; a manager is created and closed
+ * inside.
+ *
+ * @module
+ */
+import type { Table } from "apache-arrow";
+import { DataSourceManager, type DataSourceManagerOptions } from "./data_source_manager.ts";
+import type { KlineRequest } from "./kline_request.ts";
+
+/** Manager options and one request, together. */
+export type FetchMarketDataOptions = DataSourceManagerOptions & KlineRequest;
+
+/**
+ * Fetches klines into one Arrow Table through a short-lived manager.
+ *
+ * @param options The manager's options and the request.
+ * @returns The table (with `_data_source` unless `includeSourceInfo: false`).
+ * @throws {TypeError} For an invalid request, before any I/O.
+ * @throws {DataNotAvailableError} When no source holds any row of the range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fetchMarketData } from "./fetch_market_data.ts";
+ * import { startEmulator } from "../emulator/emulator.ts";
+ * await using emulator = await startEmulator({ now: Date.UTC(2024, 5, 1) });
+ * const table = await fetchMarketData({
+ *   market: "um", symbol: "BTCUSDT", interval: "1d", start: "2024-01-01", end: "2024-02-01",
+ *   cache: false, now: () => Date.UTC(2024, 5, 1),
+ *   endpoints: { vision: emulator.url, listing: emulator.url, rest: emulator.url },
+ * });
+ * assert.equal(table.numRows, 31);
+ * ```
+ */
+export async function fetchMarketData(options: FetchMarketDataOptions): Promise<Table> {
+  const {
+    symbol,
+    interval,
+    start,
+    end,
+    source,
+    includeSourceInfo,
+    includeOpenCandle,
+    fill,
+    strict,
+    ...managerOptions
+  } = options;
+  await using dsm = new DataSourceManager(managerOptions);
+  return await dsm.getData({
+    symbol,
+    interval,
+    start,
+    end,
+    source,
+    includeSourceInfo,
+    includeOpenCandle,
+    fill,
+    strict,
+  });
+}

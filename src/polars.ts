@@ -1,0 +1,31 @@
+/**
+ * `toPolars`: an Arrow kline Table as a nodejs-polars DataFrame. A separate
+ * entry point, so that only those who ask load the native Polars addon.
+ *
+ * @module
+ */
+import { type Table, tableToIPC } from "apache-arrow";
+import pl from "nodejs-polars";
+import { Buffer } from "node:buffer";
+
+/**
+ * Converts an Arrow Table into a Polars DataFrame through Arrow IPC (the
+ * column buffers are copied once; values are unchanged).
+ *
+ * @param table An Arrow Table, e.g. from `DataSourceManager.getData`.
+ * @returns The DataFrame, `_data_source` as a categorical column.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tableFromArrays } from "apache-arrow";
+ * import { toPolars } from "./polars.ts";
+ * const df = toPolars(tableFromArrays({ close: new Float64Array([1.5, 2.5]) }));
+ * assert.equal(df.height, 2);
+ * assert.deepEqual(df.getColumn("close").toArray(), [1.5, 2.5]);
+ * ```
+ */
+export function toPolars(table: Table): pl.DataFrame {
+  // deno-lint-ignore no-explicit-any
+  return pl.readIPC(Buffer.from(tableToIPC(table, "file")) as any);
+}
