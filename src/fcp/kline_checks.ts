@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { closeTimeOf, type Interval, isOnGrid, nextOpenTime } from "../core/interval.ts";
+import {
+  ceilOpenTime,
+  closeTimeOf,
+  type Interval,
+  isOnGrid,
+  nextOpenTime,
+} from "../core/interval.ts";
 import type { KlineColumns } from "../core/schema.ts";
 
 /** A run of missing open times, `[start, end)`. */
@@ -30,24 +36,26 @@ export interface Anomaly {
 /**
  * Counts the grid slots in `[start, end)`.
  *
- * @param start First open time (on the grid).
+ * @param start Inclusive start (rounded up to the grid).
  * @param end Exclusive end.
  * @param interval The interval.
  * @returns The number of slots.
  */
 export function countSlots(start: number, end: number, interval: Interval): number {
   let n = 0;
-  for (let t = start; t < end; t = nextOpenTime(t, interval)) n++;
+  for (let t = ceilOpenTime(start, interval); t < end; t = nextOpenTime(t, interval)) n++;
   return n;
 }
 
 /**
- * Finds the grid slots of `[start, end)` that have no row.
+ * Finds the grid slots of `[start, end)` that have no row. Bounds off the
+ * grid (a month partition of 3d or 1w candles) are rounded up to it, so a
+ * missing run always starts and ends on open times.
  *
  * @param openTime Strictly increasing open times.
  * @param length Row count.
- * @param start First open time wanted (on the grid).
- * @param end Exclusive end.
+ * @param start First open time wanted (rounded up to the grid).
+ * @param end Exclusive end (rounded up to the grid).
  * @param interval The interval.
  * @returns The missing runs in time order.
  *
@@ -69,7 +77,8 @@ export function findMissing(
   interval: Interval,
 ): MissingRange[] {
   const out: MissingRange[] = [];
-  let expected = start;
+  let expected = ceilOpenTime(start, interval);
+  end = ceilOpenTime(end, interval);
   const push = (until: number) => {
     if (until > expected) {
       out.push({ start: expected, end: until, slots: countSlots(expected, until, interval) });
@@ -77,11 +86,10 @@ export function findMissing(
   };
   for (let i = 0; i < length; i++) {
     const t = openTime[i];
-    if (t < expected) continue;
+    if (t < expected || !isOnGrid(t, interval)) continue;
     if (t >= end) break;
     if (t > expected) push(t);
-    expected = nextOpenTime(isOnGrid(t, interval) ? t : expected, interval);
-    if (expected <= t) expected = nextOpenTime(t, interval);
+    expected = nextOpenTime(t, interval);
   }
   push(end);
   return out;

@@ -5,7 +5,7 @@
  * @module
  */
 import { Field, makeData, RecordBatch, Schema, Struct } from "apache-arrow";
-import { type Interval, nextOpenTime } from "../core/interval.ts";
+import { ceilOpenTime, type Interval, nextOpenTime } from "../core/interval.ts";
 import {
   allocKlineColumns,
   KLINE_COLUMN_KEYS,
@@ -23,7 +23,7 @@ function nullable(schema: Schema): Schema {
  * are null in every column but `open_time` and `close_time`.
  *
  * @param rows Merged rows, strictly increasing, inside the range.
- * @param start First slot (on the grid).
+ * @param start First slot (rounded up to the grid).
  * @param end Exclusive end.
  * @param interval The interval.
  * @param includeSource Whether `_data_source` is appended (null on filled slots).
@@ -36,6 +36,7 @@ export function nullFilledBatch(
   interval: Interval,
   includeSource: boolean,
 ): RecordBatch {
+  start = ceilOpenTime(start, interval);
   let slots = 0;
   for (let t = start; t < end; t = nextOpenTime(t, interval)) slots++;
   const columns = allocKlineColumns(slots);
