@@ -8,6 +8,14 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
+import { Table } from "apache-arrow";
+import pl from "nodejs-polars";
+import type { Interval } from "../src/core/interval.ts";
+import { klineBatch, type KlineColumns } from "../src/core/schema.ts";
+import { readKlineZip, streamKlineZip } from "../src/codec/read_kline.ts";
+import { unzipSingleEntry } from "../src/codec/unzip_stream.ts";
+import { encodeZip } from "../src/codec/zip_encoder.ts";
 
 /** Shape of a synthetic kline file. */
 export interface SyntheticOptions {
@@ -64,14 +72,7 @@ export function syntheticKlineCsv(options: SyntheticOptions): Uint8Array {
 }
 
 /** Float64 columns of the naive parser (the same layout as `KlineColumns`). */
-export interface NaiveColumns {
-  openTime: Float64Array;
-  open: Float64Array;
-  close: Float64Array;
-  volume: Float64Array;
-  quoteAssetVolume: Float64Array;
-  count: Float64Array;
-}
+export type NaiveColumns = KlineColumns;
 
 /** The baseline: TextDecoder, split on lines and commas, parseFloat per field. */
 export function naiveParse(bytes: Uint8Array): NaiveColumns {
@@ -109,3 +110,184 @@ export function naiveParse(bytes: Uint8Array): NaiveColumns {
   }
   return cols;
 }
+
+/** One measured method: zip bytes → a decoded result, summarized (untimed) for the cross-check. */
+interface Method {
+  name: string;
+  run(zip: Uint8Array): Promise<unknown>;
+  summary(result: unknown): Summary;
+}
+
+/** Row count, sums of some columns, first and last values. */
+interface Summary {
+  rows: number;
+  /** Sums of open, volume, quote_asset_volume, count and open_time. */
+  sums: number[];
+  /** First and last open_time (ms) and close. */
+  edges: number[];
+}
+
+function summarize(
+  rows: number,
+  cols: Float64Array[],
+  openTime: Float64Array,
+  close: Float64Array,
+): Summary {
+  const sums = cols.map((c) => c.reduce((s, v) => s + v, 0));
+  return { rows, sums, edges: [openTime[0], openTime[rows - 1], close[0], close[rows - 1]] };
+}
+
+function numbers(values: ArrayLike<number | bigint>): Float64Array {
+  return Float64Array.from(values as ArrayLike<number>, Number);
+}
+
+function summaryOfTable(result: unknown): Summary {
+  const table = result as Table;
+  const col = (name: string) => numbers(table.getChild(name)!.toArray());
+  const openTime = col("open_time");
+  const sums = [col("open"), col("volume"), col("quote_asset_volume"), col("count"), openTime];
+  return summarize(table.numRows, sums, openTime, col("close"));
+}
+
+function summaryOfFrame(result: unknown): Summary {
+  const df = result as pl.DataFrame;
+  const col = (name: string) => numbers(df.getColumn(name).toArray() as (number | bigint)[]);
+  let openTime = col("open_time");
+  if (openTime[0] > 1e14) openTime = openTime.map((t) => Math.floor(t / 1000));
+  const sums = [col("open"), col("volume"), col("quote_asset_volume"), col("count"), openTime];
+  return summarize(df.height, sums, openTime, col("close"));
+}
+
+const METHODS: Method[] = [
+  {
+    name: "readKlineZip (bytes)",
+    run: (zip) => readKlineZip(zip, { interval: currentInterval }),
+    summary: summaryOfTable,
+  },
+  {
+    name: "streamKlineZip (64 KiB chunks)",
+    async run(zip) {
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < zip.length; i += 65536) chunks.push(zip.subarray(i, i + 65536));
+      const stream = streamKlineZip(ReadableStream.from(chunks), { interval: currentInterval });
+      return new Table(await Array.fromAsync(stream));
+    },
+    summary: summaryOfTable,
+  },
+  {
+    name: "naive split + parseFloat",
+    async run(zip) {
+      return new Table([klineBatch(naiveParse(await unzipSingleEntry(zip)))]);
+    },
+    summary: summaryOfTable,
+  },
+  {
+    name: "nodejs-polars readCSV",
+    async run(zip) {
+      const csv = await unzipSingleEntry(zip);
+      return pl.readCSV(Buffer.from(csv.buffer, csv.byteOffset, csv.length), {
+        hasHeader: false,
+        schema: POLARS_SCHEMA,
+      });
+    },
+    summary: summaryOfFrame,
+  },
+];
+
+const POLARS_SCHEMA = {
+  open_time: pl.Int64,
+  open: pl.Float64,
+  high: pl.Float64,
+  low: pl.Float64,
+  close: pl.Float64,
+  volume: pl.Float64,
+  close_time: pl.Int64,
+  quote_asset_volume: pl.Float64,
+  count: pl.Int64,
+  taker_buy_volume: pl.Float64,
+  taker_buy_quote_volume: pl.Float64,
+  ignore: pl.Int64,
+};
+
+let currentInterval: Interval = "1m";
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
+}
+
+function sameSummary(a: Summary, b: Summary, exact: boolean): boolean {
+  if (a.rows !== b.rows || a.edges.some((v, i) => v !== b.edges[i])) return false;
+  return a.sums.every((v, i) =>
+    exact ? v === b.sums[i] : Math.abs(v - b.sums[i]) <= 1e-9 * Math.abs(v)
+  );
+}
+
+async function main(): Promise<void> {
+  const repetitions = Number(Deno.args[0] ?? 15);
+  const datasets = [
+    {
+      name: "spot 1m month (ms)",
+      interval: "1m" as Interval,
+      csv: syntheticKlineCsv({
+        start: Date.UTC(2024, 0, 1),
+        rows: 44_640,
+        intervalMs: 60_000,
+        micros: false,
+      }),
+    },
+    {
+      name: "spot 1s day (µs)",
+      interval: "1s" as Interval,
+      csv: syntheticKlineCsv({
+        start: Date.UTC(2025, 0, 1),
+        rows: 86_400,
+        intervalMs: 1000,
+        micros: true,
+        seed: 2,
+      }),
+    },
+  ];
+  console.log(`Vision decode, zip → Arrow; median of ${repetitions} runs, same process\n`);
+  for (const dataset of datasets) {
+    currentInterval = dataset.interval;
+    const zip = encodeZip("BTCUSDT.csv", dataset.csv);
+    const mb = dataset.csv.length / 1e6;
+    console.log(
+      `${dataset.name}: ${dataset.csv.length.toLocaleString()} CSV bytes, ${zip.length.toLocaleString()} zip bytes`,
+    );
+    const times = new Map<string, number[]>(METHODS.map((m) => [m.name, []]));
+    let reference: Summary | undefined;
+    for (const method of METHODS) { // check each result once
+      const summary = method.summary(await method.run(zip));
+      reference ??= summary;
+      if (!sameSummary(reference, summary, !method.name.includes("polars"))) {
+        throw new Error(
+          `${method.name} disagrees: ${JSON.stringify(summary)} vs ${JSON.stringify(reference)}`,
+        );
+      }
+    }
+    for (let r = 0; r < repetitions; r++) {
+      for (const method of METHODS) { // interleaved, so that noise hits every method alike
+        const t0 = performance.now();
+        await method.run(zip);
+        times.get(method.name)!.push(performance.now() - t0);
+      }
+    }
+    const base = median(times.get(METHODS[0].name)!);
+    console.log("| method | median ms | M rows/s | MB/s CSV | vs readKlineZip |");
+    console.log("|---|---:|---:|---:|---:|");
+    for (const method of METHODS) {
+      const ms = median(times.get(method.name)!);
+      const rowsPerS = reference!.rows / ms / 1000;
+      console.log(
+        `| ${method.name} | ${ms.toFixed(1)} | ${rowsPerS.toFixed(2)} | ${
+          (mb / ms * 1000).toFixed(0)
+        } | ${(ms / base).toFixed(2)}× time |`,
+      );
+    }
+    console.log("");
+  }
+}
+
+if (import.meta.main) await main();
