@@ -204,8 +204,8 @@ async function runVision(
   const [p] = unit.partitions;
   const cached = unit.fallback.get(p.key);
   if (cached) return [fromCache(p, cached)];
+  // Vision had no verified file: the holes REST shows are confirmed by REST alone.
   const o = outcome(p, "rest");
-  o.consulted.vision = true;
   await fetchRest(ctx, [o], [restSpan(ctx, p)]);
   return [o];
 }
