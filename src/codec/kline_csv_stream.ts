@@ -43,7 +43,16 @@ export interface KlineCsvStreamOptions {
  * bit-identical to `parseFloat` of their text. Timestamps become epoch ms;
  * their unit is detected per file and column from the digit count (13: ms,
  * 16: µs). Rows may straddle chunk boundaries. Each batch holds at most
- * `batchRows` rows; an empty file (or a header alone) yields no batch.
+ * `batchRows` rows; the first batches of a file are smaller (4096, 8192, …
+ * rows, doubling) so that small files take little memory and no rows are
+ * ever copied. An empty file (or a header alone) yields no batch.
+ *
+ * Checks: 12 columns per row (the 12th, `ignore`, is skipped); a first line
+ * that starts with a letter is a header (12 columns too); timestamps of 13 or
+ * 16 digits within 2017-01-01 .. 2100-01-01, one unit per column and file;
+ * `count` a non-negative integer; `close_time` equal to
+ * `closeTimeOf(open_time, interval)` when `interval` is given, else later
+ * than `open_time`; no empty lines except a final line break.
  *
  * Errors: a malformed row errors the stream with a `CsvFormatError` carrying
  * the file name and the 1-based line number; the writable side is errored

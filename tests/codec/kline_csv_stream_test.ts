@@ -166,6 +166,8 @@ Deno.test("KlineCsvStream splits output into batches of at most batchRows rows",
   const batches = await parse(csv, { batchRows: 3 });
   assert.deepEqual(batches.map((b) => b.numRows), [3, 3, 3, 1]);
   assert.deepEqual(columnsOf(batches), columnsOf(await parse(csv)));
+  const grown = await parse(rows(20_000).join("\n"));
+  assert.deepEqual(grown.map((b) => b.numRows), [4096, 8192, 7712]);
   const big = await parse(rows(20_000).join("\n"), { batchRows: 6000 });
   assert.ok(big.every((b) => b.numRows <= 6000));
   assert.equal(big.reduce((n, b) => n + b.numRows, 0), 20_000);
