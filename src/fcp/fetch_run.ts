@@ -77,16 +77,28 @@ function appendGap(gaps: Gap[], gap: Gap): void {
   } else gaps.push(gap);
 }
 
-/** Leading and trailing confirmed holes around all rows are before listing or after delisting. */
+/**
+ * The holes before the first row and after the last one, contiguous with the
+ * range's ends and all asked about (none unfetched), lie before the listing or
+ * after the delisting: they become one `not_listed` gap at each end.
+ */
 function markNotListed(gaps: Gap[], request: ResolvedRequest, first: number, last: number) {
-  for (const g of gaps) {
-    if (g.class !== "exchange" && g.class !== "unconfirmed") continue;
-    if (
-      (g.start === request.start && g.end <= first) || (g.end === request.end && g.start > last)
-    ) {
-      g.class = "not_listed";
-    }
+  const known = (g: Gap) => g.class !== "unfetched";
+  for (let i = 0, at = request.start; i < gaps.length; i++) {
+    const g = gaps[i];
+    if (g.start !== at || g.end > first || !known(g)) break;
+    g.class = "not_listed";
+    at = g.end;
   }
+  for (let i = gaps.length - 1, at = request.end; i >= 0; i--) {
+    const g = gaps[i];
+    if (g.end !== at || g.start <= last || !known(g)) break;
+    g.class = "not_listed";
+    at = g.start;
+  }
+  const merged: Gap[] = [];
+  for (const g of gaps) appendGap(merged, g);
+  gaps.splice(0, gaps.length, ...merged);
 }
 
 async function readCache(

@@ -1,0 +1,295 @@
+import assert from "node:assert/strict";
+import type { RecordBatch } from "apache-arrow";
+import { HttpError } from "../../src/core/errors.ts";
+import { DISABLED_CACHE } from "../../src/fcp/cache_port.ts";
+import { type FetchDeps, runFetch } from "../../src/fcp/fetch_run.ts";
+import { type KlineRequest, resolveRequest } from "../../src/fcp/kline_request.ts";
+import type { CachePort, RestPort, VisionPort } from "../../src/fcp/source_ports.ts";
+import { rowsOf } from "./_ground_truth.ts";
+import { candles, grid, StubCache, StubRest, StubVision } from "./_stub_ports.ts";
+
+const NOW = Date.UTC(2025, 1, 10, 12, 30);
+const H = 3_600_000;
+const DAY = 86_400_000;
+const D1 = Date.UTC(2024, 0, 1);
+
+function start(
+  request: Partial<KlineRequest>,
+  ports: { vision?: VisionPort; rest?: RestPort; cache?: CachePort; signal?: AbortSignal },
+) {
+  const resolved = resolveRequest(
+    { symbol: "BTCUSDT", interval: "1h", start: D1, end: D1 + 2 * DAY, ...request },
+    { market: "spot", now: NOW },
+  );
+  const deps: FetchDeps = {
+    cache: ports.cache ?? DISABLED_CACHE,
+    vision: ports.vision ?? new StubVision({}),
+    rest: ports.rest ?? new StubRest(() => assert.fail("REST must not be called")),
+    now: NOW,
+    concurrency: 4,
+    signal: ports.signal ?? new AbortController().signal,
+  };
+  return runFetch(resolved, deps);
+}
+
+async function collect(run: ReturnType<typeof start>) {
+  const batches: RecordBatch[] = [];
+  for await (const b of run.batches) batches.push(b);
+  return { batches, rows: rowsOf(batches), report: await run.report };
+}
+
+const days = (n: number, from = D1) =>
+  Object.fromEntries(
+    Array.from({ length: n }, (_, i) => {
+      const d = from + i * DAY;
+      return [`daily ${new Date(d).toISOString().slice(0, 10)}`, grid(d, d + DAY, "1h")];
+    }),
+  );
+
+Deno.test("runFetch streams Vision days in time order with a clean report", async () => {
+  const vision = new StubVision(days(2));
+  const { batches, rows, report } = await collect(start({}, { vision }));
+  assert.equal(batches.length, 2);
+  assert.deepEqual([...rows.columns.openTime], grid(D1, D1 + 2 * DAY, "1h"));
+  assert.ok(rows.sources.every((s) => s === "VISION"));
+  assert.deepEqual(report.gaps, []);
+  assert.equal(report.partial, false);
+  assert.equal(report.rows, 48);
+  assert.deepEqual(report.partitions.map((p) => [p.key, p.sources, p.rows]), [
+    ["2024-01-01", ["vision-daily"], 24],
+    ["2024-01-02", ["vision-daily"], 24],
+  ]);
+  assert.deepEqual(vision.calls, ["inventory", "daily 2024-01-01", "daily 2024-01-02"]);
+});
+
+Deno.test("runFetch classes a hole both sources lack as an exchange gap", async () => {
+  const halt = (t: number) => t >= D1 + 30 * H && t < D1 + 33 * H;
+  const vision = new StubVision({
+    "daily 2024-01-01": grid(D1, D1 + DAY, "1h"),
+    "daily 2024-01-02": grid(D1 + DAY, D1 + 2 * DAY, "1h", halt),
+  });
+  const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
+  const { rows, report } = await collect(start({}, { vision, rest }));
+  assert.equal(rows.length, 45);
+  assert.deepEqual(report.gaps, [{
+    start: D1 + 30 * H,
+    end: D1 + 33 * H,
+    slots: 3,
+    class: "exchange",
+  }]);
+  assert.equal(report.partial, false);
+  assert.deepEqual(rest.calls, [[D1 + 30 * H, D1 + 33 * H]]);
+});
+
+Deno.test("runFetch classes a hole only REST could be asked about as unconfirmed", async () => {
+  const halt = (t: number) => t === D1 + 30 * H;
+  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h") });
+  const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
+  const { report } = await collect(start({}, { vision, rest }));
+  assert.deepEqual(report.gaps, [{
+    start: D1 + 30 * H,
+    end: D1 + 31 * H,
+    slots: 1,
+    class: "unconfirmed",
+  }]);
+  assert.deepEqual(report.partitions.map((p) => p.sources), [["vision-daily"], ["rest"]]);
+});
+
+Deno.test("runFetch reports a REST failure as unfetched and the result as partial", async () => {
+  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h") });
+  const rest = new StubRest(() => new HttpError(503, "http://127.0.0.1/api/v3/klines"));
+  const { rows, report } = await collect(start({}, { vision, rest }));
+  assert.equal(rows.length, 24);
+  assert.deepEqual(report.gaps, [{
+    start: D1 + DAY,
+    end: D1 + 2 * DAY,
+    slots: 24,
+    class: "unfetched",
+  }]);
+  assert.equal(report.partial, true);
+  assert.deepEqual(report.failures.map((f) => [f.partition, f.code]), [[
+    "2024-01-02",
+    "HTTP_ERROR",
+  ]]);
+});
+
+Deno.test("runFetch in strict mode rejects a partial result with DataNotAvailableError", async () => {
+  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h") });
+  const rest = new StubRest(() => new HttpError(503, "http://127.0.0.1/api/v3/klines"));
+  const run = start({ strict: true }, { vision, rest });
+  await assert.rejects(collect(run), { code: "DATA_NOT_AVAILABLE", message: /HTTP 503/ });
+  await assert.rejects(run.report, { code: "DATA_NOT_AVAILABLE" });
+});
+
+Deno.test("runFetch in strict mode accepts confirmed exchange gaps", async () => {
+  const halt = (t: number) => t === D1 + 3 * H;
+  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h", halt) });
+  const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
+  const { report } = await collect(start({ strict: true, end: D1 + DAY }, { vision, rest }));
+  assert.deepEqual(report.gaps.map((g) => g.class), ["exchange"]);
+});
+
+Deno.test("runFetch rejects a range before the listing with DataNotAvailableError", async () => {
+  const rest = new StubRest(() => []);
+  const run = start({}, { vision: new StubVision({}), rest });
+  await assert.rejects(collect(run), { name: "DataNotAvailableError", code: "DATA_NOT_AVAILABLE" });
+  await assert.rejects(run.report, { code: "DATA_NOT_AVAILABLE" });
+});
+
+Deno.test("runFetch reports one not_listed gap before the listing, across partitions and sources", async () => {
+  // Listed 2024-01-02 12:00: no file for the first day, a half file for the second.
+  const listed = D1 + DAY + 12 * H;
+  const vision = new StubVision({ "daily 2024-01-02": grid(listed, D1 + 2 * DAY, "1h") });
+  const rest = new StubRest((s, e) => grid(s, e, "1h", (t) => t < listed));
+  const { rows, report } = await collect(start({}, { vision, rest }));
+  assert.equal(rows.length, 12);
+  assert.deepEqual(report.gaps, [{ start: D1, end: listed, slots: 36, class: "not_listed" }]);
+});
+
+Deno.test("runFetch reports one not_listed gap after the delisting, across partitions", async () => {
+  const delisted = D1 + 12 * H;
+  const vision = new StubVision({ "daily 2024-01-01": grid(D1, delisted, "1h") });
+  const rest = new StubRest((s, e) => grid(s, e, "1h", (t) => t >= delisted));
+  const { report } = await collect(start({ end: D1 + 3 * DAY }, { vision, rest }));
+  assert.deepEqual(report.gaps, [{
+    start: delisted,
+    end: D1 + 3 * DAY,
+    slots: 60,
+    class: "not_listed",
+  }]);
+});
+
+Deno.test("runFetch keeps an unfetched leading gap unfetched", async () => {
+  const vision = new StubVision({ "daily 2024-01-02": grid(D1 + DAY, D1 + 2 * DAY, "1h") });
+  const rest = new StubRest(() => new HttpError(500, "http://127.0.0.1/x"));
+  const { report } = await collect(start({}, { vision, rest }));
+  assert.deepEqual(report.gaps.map((g) => g.class), ["unfetched"]);
+  assert.equal(report.partial, true);
+});
+
+Deno.test("runFetch finds no false gaps at the edges of weekly month partitions", async () => {
+  const months: Record<string, number[]> = {};
+  for (let m = 9; m <= 12; m++) {
+    const s = Date.UTC(2024, m, 1), e = Date.UTC(2024, m + 1, 1);
+    months[`monthly ${new Date(s).toISOString().slice(0, 7)}`] = grid(s, e, "1d").filter((t) =>
+      new Date(t).getUTCDay() === 1
+    );
+  }
+  const vision = new StubVision(months);
+  const rest = new StubRest(() => assert.fail("REST must not be called"));
+  const { rows, report } = await collect(
+    start({ interval: "1w", start: Date.UTC(2024, 9, 1), end: Date.UTC(2025, 1, 1) }, {
+      vision,
+      rest,
+    }),
+  );
+  assert.equal(rows.length, Object.values(months).reduce((n, w) => n + w.length, 0) - 0);
+  assert.deepEqual(report.gaps, []);
+});
+
+Deno.test("runFetch null-fills every slot of the range", async () => {
+  const halt = (t: number) => t === D1 + 3 * H;
+  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h", halt) });
+  const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
+  const { batches, report } = await collect(
+    start({ fill: "null", end: D1 + DAY }, { vision, rest }),
+  );
+  assert.equal(batches[0].numRows, 24);
+  assert.equal(batches[0].getChild("close")!.get(3), null);
+  assert.equal(report.rows, 23);
+});
+
+Deno.test("runFetch writes closed complete partitions to the cache and serves them back", async () => {
+  const cache = new StubCache();
+  const vision = new StubVision(days(2));
+  await collect(start({}, { vision, cache }));
+  assert.deepEqual(cache.writes.sort(), ["2024-01-01", "2024-01-02"]);
+  assert.equal(cache.stored.get("2024-01-01")!.origin, "VISION");
+  assert.equal(cache.stored.get("2024-01-01")!.sha256, "sha-2024-01-01");
+  const again = new StubVision({});
+  const { rows, report } = await collect(start({}, { vision: again, cache }));
+  assert.deepEqual(again.calls, []);
+  assert.equal(rows.length, 48);
+  assert.ok(rows.sources.every((s) => s === "CACHE"));
+  assert.deepEqual(report.partitions.map((p) => p.sources), [["cache"], ["cache"]]);
+});
+
+Deno.test("runFetch does not cache a partition with an unconfirmed hole or a failure", async () => {
+  const cache = new StubCache();
+  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h", (t) => t === D1) });
+  const rest = new StubRest(() => new HttpError(503, "http://127.0.0.1/x"));
+  await collect(start({}, { vision, rest, cache }));
+  assert.deepEqual(cache.writes, []);
+});
+
+Deno.test("runFetch upgrades a cached REST partition to Vision when the archive exists", async () => {
+  const cache = new StubCache();
+  cache.stored.set("2024-01-01", {
+    batches: [candles(grid(D1, D1 + DAY, "1h"), "1h")],
+    origin: "REST",
+    gaps: [],
+  });
+  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h") });
+  const { rows, report } = await collect(start({ end: D1 + DAY }, { vision, cache }));
+  assert.deepEqual(vision.calls, ["inventory", "daily 2024-01-01"]);
+  assert.ok(rows.sources.every((s) => s === "VISION"));
+  assert.deepEqual(report.partitions[0].sources, ["vision-daily"]);
+  assert.equal(cache.stored.get("2024-01-01")!.origin, "VISION");
+});
+
+Deno.test("runFetch with source cache never touches the network", async () => {
+  const vision = new StubVision({});
+  const { rows, report } = await collect(start({ source: "cache" }, { vision }));
+  assert.deepEqual(vision.calls, []);
+  assert.equal(rows.length, 0);
+  assert.equal(report.partial, true);
+  assert.deepEqual(report.gaps.map((g) => g.class), ["unfetched"]);
+});
+
+Deno.test("runFetch rejects with the abort reason when aborted mid-stream", async () => {
+  const controller = new AbortController();
+  const reason = new Error("stopped by the caller");
+  const pending: Promise<void>[] = [];
+  const vision = new StubVision({
+    "daily 2024-01-01": grid(D1, D1 + DAY, "1h"),
+    "daily 2024-01-02": (signal) => {
+      const { promise, reject } = Promise.withResolvers<never>();
+      const timer = setTimeout(() => reject(new Error("not aborted")), 10_000);
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      });
+      pending.push(promise.catch(() => {}));
+      return promise;
+    },
+  });
+  const run = start({}, { vision, signal: controller.signal });
+  const reader = run.batches.getReader();
+  const first = await reader.read();
+  assert.equal(first.value?.numRows, 24);
+  const second = reader.read();
+  controller.abort(reason);
+  await assert.rejects(second, (e) => e === reason);
+  await assert.rejects(run.report, (e) => e === reason);
+  await Promise.all(pending);
+});
+
+Deno.test("runFetch stops every download when the stream is cancelled", async () => {
+  const aborted: unknown[] = [];
+  const hang = (signal: AbortSignal) =>
+    new Promise<never>((_, reject) => {
+      signal.addEventListener("abort", () => {
+        aborted.push(signal.reason);
+        reject(signal.reason);
+      });
+    });
+  const vision = new StubVision({ "daily 2024-01-01": hang, "daily 2024-01-02": hang });
+  const run = start({}, { vision });
+  const reader = run.batches.getReader();
+  const read = reader.read();
+  await new Promise((r) => setTimeout(r, 10));
+  await reader.cancel(new Error("enough"));
+  await read;
+  await assert.rejects(run.report, { message: "enough" });
+  assert.equal(aborted.length, 2);
+});
