@@ -99,7 +99,7 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: st
   if (typeof value === "string" && (allowed as readonly string[]).includes(value)) {
     return value as T;
   }
-  throw new TypeError(
+  throw new InvalidRangeError(
     `Cannot fetch klines: ${name} ${JSON.stringify(value)} is not one of ${allowed.join(", ")}`,
   );
 }
@@ -107,7 +107,9 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: st
 function flag(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value === "boolean") return value;
-  throw new TypeError(`Cannot fetch klines: ${name} must be a boolean, got ${String(value)}`);
+  throw new InvalidRangeError(
+    `Cannot fetch klines: ${name} must be true or false, got ${JSON.stringify(value)}`,
+  );
 }
 
 /**
@@ -121,8 +123,9 @@ function flag(value: unknown, name: string, fallback: boolean): boolean {
  * @param request The request.
  * @param defaults The manager's market and clock.
  * @returns The resolved request; `start === end` when nothing can exist yet.
- * @throws {TypeError} Invalid market, symbol, interval, time or option.
- * @throws {InvalidRangeError} When `start >= end`.
+ * @throws {TypeError} Invalid market, symbol, interval or time (each with its `code`).
+ * @throws {InvalidRangeError} When `start >= end`, or `source`, `fill` or a
+ *   flag is not one of its values (code `INVALID_RANGE`).
  *
  * @example
  * ```ts
