@@ -1,0 +1,202 @@
+/**
+ * Expected rows of the emulated market, straight from its generator: the
+ * oracle of the Failover Control Protocol tests.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { RecordBatch, Table } from "apache-arrow";
+import { type Interval, nextOpenTime } from "../../src/core/interval.ts";
+import type { Market } from "../../src/core/market.ts";
+import {
+  allocKlineColumns,
+  DATA_SOURCES,
+  type DataSource,
+  KLINE_COLUMN_KEYS,
+  type KlineColumns,
+  klineColumnsOf,
+} from "../../src/core/schema.ts";
+import { DEFAULT_GAPS, type Gap, MarketData } from "../../src/emulator/market_data.ts";
+import { DEFAULT_SYMBOLS, type EmulatedSymbol } from "../../src/emulator/symbol_catalogue.ts";
+
+/** The emulator's market settings the oracle must share. */
+export interface TruthOptions {
+  /** Seed. @default 1 */
+  seed?: number;
+  /** Catalogue. @default DEFAULT_SYMBOLS */
+  symbols?: readonly EmulatedSymbol[];
+  /** Halts. @default DEFAULT_GAPS */
+  gaps?: readonly Gap[];
+}
+
+/** Expected rows and missing slots of a range. */
+export interface Truth {
+  /** The rows, as the schema's float64 columns. */
+  columns: KlineColumns;
+  /** Row count. */
+  length: number;
+  /** Runs of grid slots without a candle, `[start, end)`. */
+  missing: { start: number; end: number; slots: number }[];
+}
+
+const cache = new Map<string, MarketData>();
+
+function marketData(options: TruthOptions): MarketData {
+  const key = `${options.seed ?? 1}|${options.symbols ? "custom" : "default"}|${
+    JSON.stringify(options.gaps ?? DEFAULT_GAPS)
+  }`;
+  let data = cache.get(key);
+  if (!data) {
+    data = new MarketData({ seed: options.seed, symbols: options.symbols, gaps: options.gaps });
+    if (!options.symbols) cache.set(key, data);
+  }
+  return data;
+}
+
+/**
+ * The candles the emulator's exchange produced with open time in
+ * `[start, end)` (start and end on the grid), as the columns a client must
+ * return (each value `parseFloat` of the served text).
+ *
+ * @param market The market.
+ * @param symbol The symbol.
+ * @param interval The interval.
+ * @param start First open time.
+ * @param end Exclusive end.
+ * @param options Seed, catalogue, halts of the emulator.
+ * @returns Rows and missing runs.
+ */
+export function groundTruth(
+  market: Market,
+  symbol: string,
+  interval: Interval,
+  start: number,
+  end: number,
+  options: TruthOptions = {},
+): Truth {
+  const data = marketData(options);
+  const spec = (options.symbols ?? DEFAULT_SYMBOLS).find((s) =>
+    s.market === market && s.symbol === symbol
+  );
+  if (!spec) throw new Error(`Unknown symbol ${market} ${symbol}`);
+  const klines = data.klines(spec, interval, start, end);
+  const columns = allocKlineColumns(klines.length);
+  klines.forEach((k, i) => {
+    columns.openTime[i] = k.openTime;
+    columns.open[i] = parseFloat(k.open);
+    columns.high[i] = parseFloat(k.high);
+    columns.low[i] = parseFloat(k.low);
+    columns.close[i] = parseFloat(k.close);
+    columns.volume[i] = parseFloat(k.volume);
+    columns.closeTime[i] = k.closeTime;
+    columns.quoteAssetVolume[i] = parseFloat(k.quoteVolume);
+    columns.count[i] = k.count;
+    columns.takerBuyVolume[i] = parseFloat(k.takerBuyVolume);
+    columns.takerBuyQuoteVolume[i] = parseFloat(k.takerBuyQuoteVolume);
+  });
+  const missing: Truth["missing"] = [];
+  let row = 0;
+  for (let t = start; t < end; t = nextOpenTime(t, interval)) {
+    if (row < klines.length && klines[row].openTime === t) {
+      row++;
+      continue;
+    }
+    const last = missing.at(-1);
+    const next = nextOpenTime(t, interval);
+    if (last && last.end === t) {
+      last.end = next;
+      last.slots++;
+    } else missing.push({ start: t, end: next, slots: 1 });
+  }
+  return { columns, length: klines.length, missing };
+}
+
+/** Rows of a table or of batches, as float64 columns, and each row's source. */
+export function rowsOf(
+  input: Table | readonly RecordBatch[],
+): { columns: KlineColumns; length: number; sources: (DataSource | null)[] } {
+  const batches = Array.isArray(input) ? input : (input as Table).batches;
+  const length = batches.reduce((n: number, b: RecordBatch) => n + b.numRows, 0);
+  const columns = allocKlineColumns(length);
+  const sources: (DataSource | null)[] = [];
+  let at = 0;
+  for (const batch of batches as RecordBatch[]) {
+    const part = klineColumnsOf(batch);
+    for (const key of KLINE_COLUMN_KEYS) {
+      columns[key].set(part[key].subarray(0, batch.numRows), at);
+    }
+    const src = batch.getChild("_data_source");
+    for (let i = 0; i < batch.numRows; i++) {
+      sources.push(src ? (src.get(i) as DataSource | null) : null);
+    }
+    at += batch.numRows;
+  }
+  return { columns, length, sources };
+}
+
+/**
+ * Asserts that the table holds exactly the expected rows, bit for bit.
+ *
+ * @param actual The table or batches.
+ * @param expected The truth.
+ */
+export function assertRows(input: Table | readonly RecordBatch[], expected: Truth): void {
+  const actual = rowsOf(input);
+  if (actual.length !== expected.length) {
+    const first = (c: KlineColumns, n: number) =>
+      n > 0
+        ? `${new Date(c.openTime[0]).toISOString()}..${new Date(c.openTime[n - 1]).toISOString()}`
+        : "none";
+    assert.fail(
+      `Expected ${expected.length} rows (${
+        first(expected.columns, expected.length)
+      }), got ${actual.length} (${first(actual.columns, actual.length)})`,
+    );
+  }
+  for (const key of KLINE_COLUMN_KEYS) {
+    const a = actual.columns[key], e = expected.columns[key];
+    for (let i = 0; i < expected.length; i++) {
+      if (!Object.is(a[i], e[i])) {
+        assert.fail(
+          `Row ${i} (${new Date(expected.columns.openTime[i]).toISOString()}) ${key}: expected ${
+            e[i]
+          }, got ${a[i]}`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Asserts each row's `_data_source`.
+ *
+ * @param input The table or batches.
+ * @param expected Expected source of a row by open time.
+ */
+export function assertSources(
+  input: Table | readonly RecordBatch[],
+  expected: (openTime: number) => DataSource,
+): void {
+  const actual = rowsOf(input);
+  for (let i = 0; i < actual.length; i++) {
+    const t = actual.columns.openTime[i];
+    const want = expected(t);
+    if (actual.sources[i] !== want) {
+      assert.fail(
+        `Row ${i} (${new Date(t).toISOString()}): expected source ${want}, got ${
+          actual.sources[i]
+        }`,
+      );
+    }
+  }
+}
+
+/** Counts of each source in a table. */
+export function sourceCounts(input: Table | readonly RecordBatch[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const s of rowsOf(input).sources) counts[String(s)] = (counts[String(s)] ?? 0) + 1;
+  return counts;
+}
+
+/** Every known source name (re-exported for the tests). */
+export const SOURCES: readonly DataSource[] = DATA_SOURCES;
