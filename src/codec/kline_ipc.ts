@@ -1,0 +1,313 @@
+/**
+ * The cache's partition file: one Arrow IPC *file* of the fixed kline schema
+ * (without `_data_source`) whose schema metadata (`dsm.*` keys) records where
+ * the rows came from. Readable as is by arrow-js, pyarrow, Polars and DuckDB.
+ *
+ * @module
+ */
+import {
+  type Data,
+  makeData,
+  RecordBatch,
+  type RecordBatchFileReader,
+  RecordBatchReader,
+  Schema,
+  Struct,
+  Table,
+  tableToIPC,
+} from "apache-arrow";
+import { crc32 } from "node:zlib";
+import { CacheError } from "../core/errors.ts";
+import { KLINE_SCHEMA } from "../core/schema.ts";
+import {
+  FORMAT_VERSION,
+  type KlineIpcHeader,
+  type KlineIpcMetadata,
+  metadataFromMap,
+  metadataToMap,
+} from "./_kline_ipc_metadata.ts";
+
+export type { KlineGap, KlineIpcHeader, KlineIpcMetadata } from "./_kline_ipc_metadata.ts";
+
+/** A decoded and validated partition file. */
+export interface DecodedKlineIpc {
+  /** The rows, of {@linkcode KLINE_SCHEMA}, in open_time order (views on the input bytes). */
+  batches: RecordBatch[];
+  /** The file's `dsm.*` metadata. */
+  metadata: KlineIpcMetadata;
+}
+
+/** Options of {@linkcode decodeKlineIpc}. */
+export interface DecodeKlineIpcOptions {
+  /**
+   * File name, used in error messages and {@linkcode CacheError.path}.
+   * @default undefined
+   */
+  file?: string;
+  /**
+   * Check the CRC-32 of the record batch bytes against `dsm.body_crc32`
+   * (catches damage inside values, and protects the parser from damaged
+   * message headers). Only {@linkcode decodeKlineIpc} uses it.
+   * @default true
+   */
+  checkBody?: boolean;
+}
+
+const CRC_KEY = "dsm.body_crc32";
+const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
+const COLUMNS = KLINE_SCHEMA.fields.length;
+const STRUCT = new Struct(KLINE_SCHEMA.fields);
+
+function hasMagic(bytes: Uint8Array, at: number): boolean {
+  return MAGIC.every((b, i) => bytes[at + i] === b);
+}
+
+/** Returns a reason when the schema's first columns are not KLINE_SCHEMA's. */
+function schemaMismatch(schema: Schema, exact: boolean): string | undefined {
+  const fields = schema.fields;
+  if (fields.length < COLUMNS || (exact && fields.length !== COLUMNS)) {
+    return `has ${fields.length} columns, expected ${COLUMNS}`;
+  }
+  for (let i = 0; i < COLUMNS; i++) {
+    const want = KLINE_SCHEMA.fields[i];
+    const got = fields[i];
+    if (got.name !== want.name || String(got.type) !== String(want.type)) {
+      return `column ${i} is "${got.name}" ${got.type}, expected "${want.name}" ${want.type}`;
+    }
+  }
+  if (!exact && fields.length > COLUMNS + 1) return `has ${fields.length} columns`;
+  return undefined;
+}
+
+/** Strict open_time order over all batches; returns rows, first and last. */
+function scanOpenTimes(batches: readonly RecordBatch[]): {
+  rows: number;
+  first?: number;
+  last?: number;
+  error?: string;
+} {
+  let rows = 0;
+  let first: number | undefined;
+  let prev = -Infinity;
+  for (const batch of batches) {
+    const children = batch.data.children;
+    for (let c = 0; c < COLUMNS; c++) {
+      if (children[c].nullCount > 0) return { rows, error: `column ${c} has nulls` };
+      if (children[c].values.length < batch.numRows) {
+        return { rows, error: `column ${c} is shorter than the batch` };
+      }
+    }
+    const values = children[0].values as BigInt64Array;
+    const halves = new Int32Array(values.buffer, values.byteOffset, batch.numRows * 2);
+    for (let i = 0; i < batch.numRows; i++) {
+      const t = halves[2 * i + 1] * 4294967296 + (halves[2 * i] >>> 0);
+      if (!(t > prev)) {
+        return { rows, error: `open_time ${t} at row ${rows + i} does not follow ${prev}` };
+      }
+      prev = t;
+    }
+    if (batch.numRows > 0) first ??= halves[1] * 4294967296 + (halves[0] >>> 0);
+    rows += batch.numRows;
+  }
+  return { rows, first, last: rows > 0 ? prev : undefined };
+}
+
+function rebase(batch: RecordBatch, schema: Schema): RecordBatch {
+  const data = batch.data;
+  const children: Data[] = data.children.length === COLUMNS
+    ? data.children
+    : data.children.slice(0, COLUMNS);
+  const length = batch.numRows;
+  return new RecordBatch(schema, makeData({ type: STRUCT, length, nullCount: 0, children }));
+}
+
+/**
+ * Encodes kline batches as an Arrow IPC file with `dsm.*` schema metadata.
+ *
+ * A trailing `_data_source` column is dropped (provenance lives in the
+ * metadata); rows, first and last open_time are computed.
+ *
+ * @param batches Batches of {@linkcode KLINE_SCHEMA} (optionally with `_data_source`), in time order.
+ * @param header Market, symbol, interval, partition, source, checksum, gaps, write time.
+ * @returns The file bytes.
+ * @throws {TypeError} When a batch is not of the kline schema or has nulls.
+ * @throws {RangeError} When open_time is not strictly increasing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { allocKlineColumns, klineBatch } from "../core/schema.ts";
+ * import { decodeKlineIpc, encodeKlineIpc } from "./kline_ipc.ts";
+ * const cols = allocKlineColumns(2);
+ * cols.openTime.set([1704067200000, 1704067260000]);
+ * const bytes = encodeKlineIpc([klineBatch(cols)], {
+ *   market: "spot", symbol: "BTCUSDT", interval: "1m", partition: "2024-01-01",
+ *   source: "REST", writtenAt: Date.UTC(2024, 0, 2),
+ * });
+ * const { batches, metadata } = decodeKlineIpc(bytes);
+ * assert.equal(batches[0].numRows, 2);
+ * assert.equal(metadata.source, "REST");
+ * assert.equal(metadata.lastOpenTime, 1704067260000);
+ * ```
+ */
+export function encodeKlineIpc(
+  batches: readonly RecordBatch[],
+  header: KlineIpcHeader,
+): Uint8Array {
+  for (const batch of batches) {
+    const mismatch = schemaMismatch(batch.schema, false);
+    if (mismatch) throw new TypeError(`Cannot encode klines: the batch ${mismatch}`);
+  }
+  const scan = scanOpenTimes(batches);
+  if (scan.error !== undefined) throw new RangeError(`Cannot encode klines: ${scan.error}`);
+  const metadata: KlineIpcMetadata = {
+    ...header,
+    gaps: [...(header.gaps ?? [])],
+    rows: scan.rows,
+    firstOpenTime: scan.first,
+    lastOpenTime: scan.last,
+    formatVersion: FORMAT_VERSION,
+  };
+  const map = metadataToMap(metadata);
+  const nonEmpty = batches.filter((b) => b.numRows > 0);
+  const encode = () => {
+    const schema = new Schema(KLINE_SCHEMA.fields, map);
+    return tableToIPC(new Table(schema, nonEmpty.map((b) => rebase(b, schema))), "file");
+  };
+  // The record batch messages do not depend on the metadata: encode once to
+  // learn their CRC, then again with the CRC in the footer.
+  map.set(CRC_KEY, "00000000");
+  const crc = bodyCrc(encode());
+  map.set(CRC_KEY, crc);
+  const bytes = encode();
+  if (bodyCrc(bytes) !== crc) throw new Error("Cannot encode klines: the IPC body is not stable");
+  return bytes;
+}
+
+/** Bytes between the leading magic and the footer: the record batch messages. */
+function bodyOf(bytes: Uint8Array): Uint8Array | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const footerLength = view.getInt32(bytes.length - 10, true);
+  const footerStart = bytes.length - 10 - footerLength;
+  if (footerLength <= 0 || footerStart < 8) return undefined;
+  return bytes.subarray(8, footerStart);
+}
+
+function bodyCrc(bytes: Uint8Array): string {
+  return crc32(bodyOf(bytes) ?? new Uint8Array(0)).toString(16).padStart(8, "0");
+}
+
+function fail(reason: string, file?: string, cause?: unknown): never {
+  const where = file === undefined ? "" : ` "${file}"`;
+  throw new CacheError(`Cannot read cache file${where}: ${reason}`, file, { cause });
+}
+
+function openFile(bytes: Uint8Array, file?: string): RecordBatchFileReader {
+  if (bytes.length < 18) fail(`it is ${bytes.length} bytes long`, file);
+  if (!hasMagic(bytes, 0) || !hasMagic(bytes, bytes.length - 6)) {
+    fail("the ARROW1 magic bytes are missing (not an Arrow IPC file, or truncated)", file);
+  }
+  if (bodyOf(bytes) === undefined) fail("the footer length is out of bounds", file);
+  let reader: RecordBatchReader;
+  try {
+    reader = RecordBatchReader.from(bytes).open();
+  } catch (cause) {
+    fail("the Arrow footer is unreadable", file, cause);
+  }
+  if (!reader.isFile() || !reader.isSync()) fail("it is not an Arrow IPC file", file);
+  const mismatch = schemaMismatch(reader.schema, true);
+  if (mismatch) fail(`the schema ${mismatch}`, file);
+  return reader;
+}
+
+/**
+ * Reads and checks only the schema metadata of a partition file.
+ *
+ * Only the footer is decoded, so `bytes` may be the whole file or its first
+ * 8 bytes followed by its last bytes (footer, footer length, magic).
+ *
+ * @param bytes The file, or its head and tail.
+ * @param options File name for messages.
+ * @returns The metadata.
+ * @throws {CacheError} When the magic, footer, schema or metadata is wrong.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeKlineIpcMetadata, encodeKlineIpc } from "./kline_ipc.ts";
+ * const bytes = encodeKlineIpc([], {
+ *   market: "um", symbol: "ETHUSDT", interval: "1d", partition: "2024-01-01",
+ *   source: "VISION", visionSha256: "ab", writtenAt: 0,
+ *   gaps: [{ start: 1704067200000, end: 1704153600000 }],
+ * });
+ * const meta = decodeKlineIpcMetadata(bytes);
+ * assert.equal(meta.rows, 0);
+ * assert.equal(meta.visionSha256, "ab");
+ * assert.equal(meta.gaps.length, 1);
+ * ```
+ */
+export function decodeKlineIpcMetadata(
+  bytes: Uint8Array,
+  options: DecodeKlineIpcOptions = {},
+): KlineIpcMetadata {
+  const reader = openFile(bytes, options.file);
+  return metadataFromMap(reader.schema.metadata, options.file);
+}
+
+/**
+ * Decodes and validates a partition file without copying its columns.
+ *
+ * Checks: magic bytes at both ends, a readable footer, the CRC-32 of the
+ * record batch bytes, readable record batches,
+ * the schema equal to {@linkcode KLINE_SCHEMA} (names and types), the
+ * metadata, no nulls, open_time strictly increasing, and row count, first
+ * and last open_time equal to the metadata.
+ *
+ * @param bytes The whole file.
+ * @param options File name for messages.
+ * @returns Batches of {@linkcode KLINE_SCHEMA} and the metadata.
+ * @throws {CacheError} On any problem (corrupt, truncated, foreign file).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeKlineIpc } from "./kline_ipc.ts";
+ * assert.throws(() => decodeKlineIpc(new Uint8Array(0)), { code: "CACHE_ERROR" });
+ * ```
+ */
+export function decodeKlineIpc(
+  bytes: Uint8Array,
+  options: DecodeKlineIpcOptions = {},
+): DecodedKlineIpc {
+  const file = options.file;
+  const reader = openFile(bytes, file);
+  const metadata = metadataFromMap(reader.schema.metadata, file);
+  const crc = reader.schema.metadata.get(CRC_KEY);
+  if (crc === undefined) fail(`metadata "${CRC_KEY}" is missing`, file);
+  if (options.checkBody !== false) {
+    // Checked before arrow-js parses any record batch: damaged messages can make it spin.
+    const actual = bodyCrc(bytes);
+    if (actual !== crc) fail(`the body CRC-32 is ${actual}, metadata says ${crc}`, file);
+  }
+  const batches: RecordBatch[] = [];
+  try {
+    for (const batch of reader) {
+      if (batch.numRows > 0) batches.push(new RecordBatch(KLINE_SCHEMA, batch.data));
+    }
+  } catch (cause) {
+    fail("a record batch is unreadable (truncated or corrupt)", file, cause);
+  }
+  const scan = scanOpenTimes(batches);
+  if (scan.error !== undefined) fail(scan.error, file);
+  if (scan.rows !== metadata.rows) {
+    fail(`it holds ${scan.rows} rows, metadata says ${metadata.rows}`, file);
+  }
+  if (scan.first !== metadata.firstOpenTime || scan.last !== metadata.lastOpenTime) {
+    fail(
+      `open_time spans ${scan.first}..${scan.last}, metadata says ` +
+        `${metadata.firstOpenTime}..${metadata.lastOpenTime}`,
+      file,
+    );
+  }
+  return { batches, metadata };
+}
