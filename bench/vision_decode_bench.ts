@@ -9,6 +9,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import process from "node:process";
 import { Table } from "apache-arrow";
 import pl from "nodejs-polars";
 import type { Interval } from "../src/core/interval.ts";
@@ -115,7 +116,8 @@ export function naiveParse(bytes: Uint8Array): NaiveColumns {
 interface Method {
   name: string;
   run(zip: Uint8Array): Promise<unknown>;
-  summary(result: unknown): Summary;
+  /** Undefined for a stage that yields no rows (not cross-checked). */
+  summary(result: unknown): Summary | undefined;
 }
 
 /** Row count, sums of some columns, first and last values. */
@@ -159,6 +161,11 @@ function summaryOfFrame(result: unknown): Summary {
 }
 
 const METHODS: Method[] = [
+  {
+    name: "inflate only (unzipSingleEntry)",
+    run: (zip) => unzipSingleEntry(zip),
+    summary: () => undefined,
+  },
   {
     name: "readKlineZip (bytes)",
     run: (zip) => readKlineZip(zip, { interval: currentInterval }),
@@ -248,7 +255,13 @@ async function main(): Promise<void> {
       }),
     },
   ];
-  console.log(`Vision decode, zip → Arrow; median of ${repetitions} runs, same process\n`);
+  const load = Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+  console.log(
+    `Vision decode, zip → Arrow; ${repetitions} runs per method after a checked warm-up run, one process`,
+  );
+  console.log(
+    `${navigator.hardwareConcurrency} CPUs, load average ${load} (a busy machine inflates every figure)\n`,
+  );
   for (const dataset of datasets) {
     currentInterval = dataset.interval;
     const zip = encodeZip("BTCUSDT.csv", dataset.csv);
@@ -257,9 +270,11 @@ async function main(): Promise<void> {
       `${dataset.name}: ${dataset.csv.length.toLocaleString()} CSV bytes, ${zip.length.toLocaleString()} zip bytes`,
     );
     const times = new Map<string, number[]>(METHODS.map((m) => [m.name, []]));
+    const cpuTimes = new Map<string, number[]>(METHODS.map((m) => [m.name, []]));
     let reference: Summary | undefined;
     for (const method of METHODS) { // check each result once
       const summary = method.summary(await method.run(zip));
+      if (summary === undefined) continue;
       reference ??= summary;
       if (!sameSummary(reference, summary, !method.name.includes("polars"))) {
         throw new Error(
@@ -267,24 +282,37 @@ async function main(): Promise<void> {
         );
       }
     }
-    for (let r = 0; r < repetitions; r++) {
-      for (const method of METHODS) { // interleaved, so that noise hits every method alike
+    // One method at a time (Polars last): interleaving lets one method's garbage and
+    // Polars' idle worker threads slow down the next one.
+    for (const method of METHODS) {
+      for (let r = 0; r < repetitions; r++) {
+        const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         await method.run(zip);
-        times.get(method.name)!.push(performance.now() - t0);
+        const wall = performance.now() - t0;
+        const cpu = process.cpuUsage(cpu0);
+        times.get(method.name)!.push(wall);
+        cpuTimes.get(method.name)!.push((cpu.user + cpu.system) / 1000);
       }
     }
-    const base = median(times.get(METHODS[0].name)!);
-    console.log("| method | median ms | M rows/s | MB/s CSV | vs readKlineZip |");
-    console.log("|---|---:|---:|---:|---:|");
+    const base = median(times.get("readKlineZip (bytes)")!);
+    console.log(
+      "| method | median ms | min ms | CPU ms | M rows/s | MB/s CSV | time vs readKlineZip |",
+    );
+    console.log("|---|---:|---:|---:|---:|---:|---:|");
     for (const method of METHODS) {
-      const ms = median(times.get(method.name)!);
-      const rowsPerS = reference!.rows / ms / 1000;
-      console.log(
-        `| ${method.name} | ${ms.toFixed(1)} | ${rowsPerS.toFixed(2)} | ${
-          (mb / ms * 1000).toFixed(0)
-        } | ${(ms / base).toFixed(2)}× time |`,
-      );
+      const all = times.get(method.name)!;
+      const ms = median(all);
+      const cells = [
+        method.name,
+        ms.toFixed(1),
+        Math.min(...all).toFixed(1),
+        median(cpuTimes.get(method.name)!).toFixed(1),
+        (reference!.rows / ms / 1000).toFixed(2),
+        (mb / ms * 1000).toFixed(0),
+        `${(ms / base).toFixed(2)}×`,
+      ];
+      console.log(`| ${cells.join(" | ")} |`);
     }
     console.log("");
   }

@@ -104,7 +104,11 @@ export class KlineCsvParser {
   }
 
   /** Parses every complete line of `chunk`, keeping the incomplete tail. */
-  push(chunk: Uint8Array): void {
+  push(input: Uint8Array): void {
+    // A plain Uint8Array view keeps the byte loads monomorphic (Node's Buffer is a subclass).
+    const chunk = input.constructor === Uint8Array
+      ? input
+      : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     let start = 0;
     if (this.#carryLen > 0) {
       const nl = chunk.indexOf(NL);
