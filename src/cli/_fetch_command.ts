@@ -1,0 +1,143 @@
+/**
+ * `dsm fetch`: streams a request into CSV, NDJSON or Arrow IPC, or collects
+ * it into Parquet, and writes the JSON report.
+ *
+ * @module
+ */
+import { type RecordBatch, RecordBatchStreamWriter, Table } from "apache-arrow";
+import { DataSourceManager } from "../fcp/data_source_manager.ts";
+import type { FetchReport } from "../fcp/fetch_report.ts";
+import { KLINE_SCHEMA, KLINE_SCHEMA_WITH_SOURCE } from "../core/schema.ts";
+import type { FetchArgs } from "./_fetch_args.ts";
+import { csvHeader, csvRows, ndjsonRows } from "./_row_text.ts";
+import { formatSummary, ProgressLine } from "./_progress.ts";
+
+/** What a fetch command runs with. */
+export interface FetchIo {
+  /** Standard output. */
+  stdout: WritableStream<Uint8Array>;
+  /** Writes text to stderr. */
+  stderr: (text: string) => void;
+  /** Whether stderr is a terminal. */
+  stderrIsTerminal: boolean;
+  /** Aborts the fetch. */
+  signal: AbortSignal;
+  /** The clock. */
+  now?: () => number;
+}
+
+const encoder = new TextEncoder();
+
+async function writeText(
+  batches: ReadableStream<RecordBatch>,
+  out: WritableStreamDefaultWriter<Uint8Array>,
+  args: FetchArgs,
+): Promise<void> {
+  const schema = args.includeSourceInfo ? KLINE_SCHEMA_WITH_SOURCE : KLINE_SCHEMA;
+  if (args.format === "csv") await out.write(encoder.encode(csvHeader(schema)));
+  for await (const batch of batches) {
+    const text = args.format === "csv" ? csvRows(batch) : ndjsonRows(batch);
+    if (text) await out.write(encoder.encode(text));
+  }
+}
+
+async function writeArrow(
+  batches: ReadableStream<RecordBatch>,
+  out: WritableStreamDefaultWriter<Uint8Array>,
+  args: FetchArgs,
+): Promise<void> {
+  const writer = new RecordBatchStreamWriter();
+  const chunks = writer[Symbol.asyncIterator]();
+  const drain = async () => {
+    while (true) {
+      const { value, done } = await chunks.next();
+      if (done) return;
+      await out.write(value);
+    }
+  };
+  const draining = drain();
+  try {
+    let any = false;
+    for await (const batch of batches) {
+      writer.write(batch);
+      any = true;
+    }
+    if (!any) {
+      writer.write(new Table(args.includeSourceInfo ? KLINE_SCHEMA_WITH_SOURCE : KLINE_SCHEMA));
+    }
+  } finally {
+    writer.close();
+    await draining;
+  }
+}
+
+async function writeParquet(batches: ReadableStream<RecordBatch>, args: FetchArgs) {
+  const collected: RecordBatch[] = [];
+  for await (const batch of batches) collected.push(batch);
+  const schema = collected[0]?.schema ??
+    (args.includeSourceInfo ? KLINE_SCHEMA_WITH_SOURCE : KLINE_SCHEMA);
+  const { toPolars } = await import("../polars.ts");
+  toPolars(new Table(schema, collected)).writeParquet(args.out!);
+}
+
+async function openOut(args: FetchArgs, io: FetchIo) {
+  if (args.out === undefined) return { writer: io.stdout.getWriter(), file: undefined };
+  const file = await Deno.open(args.out, { write: true, create: true, truncate: true });
+  return { writer: file.writable.getWriter(), file };
+}
+
+/**
+ * Runs `dsm fetch`.
+ *
+ * @param args The parsed command.
+ * @param io Streams, terminal, signal.
+ * @returns The report.
+ * @throws The typed errors of the manager; an `AbortError` when interrupted.
+ */
+export async function runFetchCommand(args: FetchArgs, io: FetchIo): Promise<FetchReport> {
+  const started = performance.now();
+  const progress = io.stderrIsTerminal && !args.quiet ? new ProgressLine(io.stderr) : undefined;
+  await using dsm = new DataSourceManager({
+    market: args.market,
+    cache: args.cache,
+    endpoints: args.endpoints,
+    signal: io.signal,
+    now: io.now,
+    onProgress: progress ? (p) => progress.update(p) : undefined,
+  });
+  const { batches, report } = dsm.streamWithReport({
+    symbol: args.symbol,
+    interval: args.interval as Parameters<typeof dsm.stream>[0]["interval"],
+    start: args.start,
+    end: args.end,
+    source: args.source,
+    includeSourceInfo: args.includeSourceInfo,
+  });
+  try {
+    if (args.format === "parquet") await writeParquet(batches, args);
+    else {
+      const { writer, file } = await openOut(args, io).catch(async (error) => {
+        await batches.cancel(error);
+        throw error;
+      });
+      try {
+        if (args.format === "arrow") await writeArrow(batches, writer, args);
+        else await writeText(batches, writer, args);
+      } finally {
+        if (file) await writer.close().catch(() => {});
+        else writer.releaseLock();
+      }
+    }
+  } catch (error) {
+    await batches.cancel(error).catch(() => {});
+    throw error;
+  } finally {
+    progress?.end();
+  }
+  const result = await report;
+  if (args.report !== undefined) {
+    await Deno.writeTextFile(args.report, JSON.stringify(result, null, 2) + "\n");
+  }
+  if (!args.quiet) io.stderr(formatSummary(result, performance.now() - started) + "\n");
+  return result;
+}

@@ -1,0 +1,88 @@
+/**
+ * The progress line and the final summary of `dsm fetch`.
+ *
+ * @module
+ */
+import type { FetchProgress } from "../fcp/fetch_run.ts";
+import type { FetchReport } from "../fcp/fetch_report.ts";
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
+}
+
+/**
+ * One progress line: partitions done/total, files, bytes, rows, rate, ETA.
+ *
+ * @param p The progress.
+ * @param elapsedMs Time since the fetch began.
+ * @returns The line, without carriage return.
+ */
+export function formatProgress(p: FetchProgress, elapsedMs: number): string {
+  const seconds = elapsedMs / 1000;
+  const rate = seconds > 0 ? `${bytes(Math.round(p.bytes / seconds))}/s` : "-";
+  const eta = p.partitionsDone > 0 && p.partitionsDone < p.partitionsTotal
+    ? duration(elapsedMs / p.partitionsDone * (p.partitionsTotal - p.partitionsDone))
+    : p.partitionsDone >= p.partitionsTotal
+    ? "0s"
+    : "-";
+  return `${p.partitionsDone}/${p.partitionsTotal} partitions, ${p.files} files, ` +
+    `${bytes(p.bytes)}, ${p.rows} rows, ${rate}, ETA ${eta}`;
+}
+
+/**
+ * The one-line summary: rows, partitions per source, gaps, time.
+ *
+ * @param report The report.
+ * @param elapsedMs Wall time of the command.
+ * @returns The line.
+ */
+export function formatSummary(report: FetchReport, elapsedMs: number): string {
+  const counts = new Map<string, number>();
+  for (const p of report.partitions) {
+    for (const s of p.sources) counts.set(s, (counts.get(s) ?? 0) + 1);
+  }
+  const sources = [...counts].map(([s, n]) => `${s} ${n}`).join(", ") || "none";
+  const slots = report.gaps.reduce((sum, g) => sum + g.slots, 0);
+  return `${report.rows} rows ${report.symbol} ${report.interval} ${report.market}; ` +
+    `partitions: ${sources}; ${report.gaps.length} gaps (${slots} slots)` +
+    `${report.partial ? "; partial" : ""}; ${(elapsedMs / 1000).toFixed(2)} s`;
+}
+
+/** Redraws a progress line on a terminal, at most every 100 ms. */
+export class ProgressLine {
+  readonly #write: (text: string) => void;
+  readonly #started = performance.now();
+  #last = -Infinity;
+  #drawn = false;
+
+  /** @param write Writes text to stderr. */
+  constructor(write: (text: string) => void) {
+    this.#write = write;
+  }
+
+  /** @param p The latest progress. */
+  update(p: FetchProgress): void {
+    const now = performance.now();
+    const final = p.partitionsDone >= p.partitionsTotal;
+    if (!final && now - this.#last < 100) return;
+    this.#last = now;
+    this.#drawn = true;
+    this.#write(`\r\x1b[2K${formatProgress(p, now - this.#started)}`);
+  }
+
+  /** Ends the line, if one was drawn. */
+  end(): void {
+    if (this.#drawn) this.#write("\n");
+    this.#drawn = false;
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The `dsm` command line: `dsm fetch`, `dsm cache ls|stats|verify|clear`,
+ * `dsm emulator`. Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted.
+ *
+ * @module
+ */
+import { runEmulatorCli } from "../emulator/main.ts";
+import { type FetchArgs, parseFetchArgs, UsageError } from "./_fetch_args.ts";
+import { runFetchCommand } from "./_fetch_command.ts";
+import { parseCacheArgs, runCacheCommand } from "./_cache_command.ts";
+
+const USAGE = `Usage: dsm <command> [options]
+
+Commands:
+  dsm fetch     Fetch klines to CSV, NDJSON, Arrow IPC or Parquet
+  dsm cache     ls | stats | verify | clear [--cache-dir DIR]
+  dsm emulator  Run the local Binance emulator (dsm emulator --help)
+
+dsm fetch options:
+  --market spot|um|cm         market [spot]
+  --symbol SYMBOL             e.g. BTCUSDT, BTCUSD_PERP (required)
+  --interval INTERVAL         1s .. 1M (required)
+  --start TIME                inclusive start, ISO 8601 or epoch ms (required)
+  --end TIME                  exclusive end, ISO 8601 or epoch ms (required)
+  --source auto|cache|vision|rest   sources allowed [auto]
+  --cache-dir DIR             cache folder [DSM_CACHE_DIR or the platform cache]
+  --no-cache                  no cache
+  --vision-url URL            Binance Vision base [DSM_VISION_URL]
+  --listing-url URL           S3 listing base [DSM_LISTING_URL, else the Vision URL if given]
+  --rest-url URL              REST base [DSM_REST_URL]
+  --format csv|ndjson|arrow|parquet   output format [csv]
+  --out FILE                  output file, - for stdout [stdout]; required for parquet
+  --report FILE               write the fetch report as JSON
+  --no-source-info            leave out the _data_source column
+  --quiet                     no progress, no summary
+  -h, --help                  this help
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted`;
+
+/** Where `dsm` reads and writes; every field defaults to the process's. */
+export interface CliIo {
+  /** Standard output (data and help). @default {Deno.stdout.writable} */
+  stdout?: WritableStream<Uint8Array>;
+  /** Writes diagnostics. @default {synchronous writes to Deno.stderr} */
+  stderr?: (text: string) => void;
+  /** Whether stderr is a terminal (progress line). @default {Deno.stderr.isTerminal()} */
+  stderrIsTerminal?: boolean;
+  /** Environment lookup. @default {Deno.env.get} */
+  env?: (name: string) => string | undefined;
+  /** Interrupts the command (exit 130). @default {SIGINT} */
+  signal?: AbortSignal;
+  /** The clock, epoch ms. @default {Date.now} */
+  now?: () => number;
+}
+
+const encoder = new TextEncoder();
+
+function writeStderr(text: string): void {
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(Deno.stderr.writeSync(bytes));
+}
+
+async function writeOut(stdout: WritableStream<Uint8Array>, text: string): Promise<void> {
+  const writer = stdout.getWriter();
+  try {
+    await writer.write(encoder.encode(text));
+  } finally {
+    writer.releaseLock();
+  }
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? `${error.message} (${code})` : error.message;
+}
+
+/** Runs `fn` with a signal that SIGINT aborts (unless the caller brings one). */
+async function interruptible<T>(
+  signal: AbortSignal | undefined,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  if (signal) return await fn(signal);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new DOMException("Interrupted", "AbortError"));
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+/**
+ * Runs the `dsm` command line in this process.
+ *
+ * @param args The arguments, e.g. `["fetch", "--symbol", "BTCUSDT", ...]`.
+ * @param io Streams, environment and signal; the process's by default.
+ * @returns The exit code: 0 ok, 1 failure, 2 usage error, 130 interrupted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { main } from "./main.ts";
+ * let stderr = "";
+ * const code = await main(["fetch", "--bogus"], { stderr: (text) => stderr += text });
+ * assert.equal(code, 2);
+ * assert.match(stderr, /Usage: dsm/);
+ * ```
+ */
+export async function main(args: string[], io: CliIo = {}): Promise<number> {
+  const stderr = io.stderr ?? writeStderr;
+  const stdout = io.stdout ?? Deno.stdout.writable;
+  const env = io.env ?? ((name: string) => Deno.env.get(name));
+  const [command, ...rest] = args;
+  let signal: AbortSignal | undefined;
+  try {
+    switch (command) {
+      case "-h":
+      case "--help":
+      case "help":
+        await writeOut(stdout, USAGE + "\n");
+        return 0;
+      case "fetch": {
+        const parsed: FetchArgs | "help" = parseFetchArgs(rest, env);
+        if (parsed === "help") {
+          await writeOut(stdout, USAGE + "\n");
+          return 0;
+        }
+        return await interruptible(io.signal, async (s) => {
+          signal = s;
+          await runFetchCommand(parsed, {
+            stdout,
+            stderr,
+            stderrIsTerminal: io.stderrIsTerminal ?? Deno.stderr.isTerminal(),
+            signal: s,
+            now: io.now,
+          });
+          return 0;
+        });
+      }
+      case "cache": {
+        const parsed = parseCacheArgs(rest, env);
+        if (parsed === "help") {
+          await writeOut(stdout, USAGE + "\n");
+          return 0;
+        }
+        return await runCacheCommand(parsed);
+      }
+      case "emulator": {
+        let printed = Promise.resolve();
+        const code = await runEmulatorSignals(io.signal, (s) =>
+          runEmulatorCli(rest, {
+            signal: s,
+            print: (line) => printed = printed.then(() => writeOut(stdout, line + "\n")),
+            printError: (line) => stderr(line + "\n"),
+          }));
+        await printed;
+        return code;
+      }
+      case undefined:
+        throw new UsageError("Cannot run dsm: a command is required");
+      default:
+        throw new UsageError(`Cannot run dsm: unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      stderr(`dsm: ${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (error instanceof Deno.errors.BrokenPipe) return 0;
+    if ((signal as AbortSignal | undefined)?.aborted) {
+      stderr("\ndsm: interrupted\n");
+      return 130;
+    }
+    stderr(`dsm: ${describe(error)}\n`);
+    return 1;
+  }
+}
+
+async function runEmulatorSignals(
+  signal: AbortSignal | undefined,
+  fn: (signal: AbortSignal) => Promise<number>,
+): Promise<number> {
+  if (signal) return await fn(signal);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
