@@ -1,6 +1,8 @@
 /**
  * The `dsm` command line: `dsm fetch`, `dsm cache ls|stats|verify|clear`,
- * `dsm emulator`. Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted.
+ * `dsm emulator`. Exit codes: 0 ok, 1 failure (including a partial result:
+ * the rows that could be fetched are written, the failures printed), 2 usage
+ * error, 130 interrupted.
  *
  * @module
  */
@@ -129,14 +131,19 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
         }
         return await interruptible(io.signal, async (s) => {
           signal = s;
-          await runFetchCommand(parsed, {
+          const report = await runFetchCommand(parsed, {
             stdout,
             stderr,
             stderrIsTerminal: io.stderrIsTerminal ?? Deno.stderr.isTerminal(),
             signal: s,
             now: io.now,
           });
-          return 0;
+          if (!report.partial) return 0;
+          for (const f of report.failures.slice(0, 5)) {
+            stderr(`dsm: ${f.partition ? `${f.partition}: ` : ""}${f.message} (${f.code})\n`);
+          }
+          stderr("dsm: The result is partial: some ranges could not be fetched\n");
+          return 1;
         });
       }
       case "cache": {

@@ -1,0 +1,389 @@
+import assert from "node:assert/strict";
+import { type Table, tableFromIPC } from "apache-arrow";
+import pl from "nodejs-polars";
+import { main } from "../../src/cli/main.ts";
+import { startEmulator } from "../../src/emulator/emulator.ts";
+import { DataSourceManager } from "../../src/fcp/data_source_manager.ts";
+import { formatProgress, formatSummary } from "../../src/cli/_progress.ts";
+import type { FetchReport } from "../../src/fcp/fetch_report.ts";
+
+const NOW = Date.UTC(2024, 5, 1);
+const RANGE = ["--symbol", "BTCUSDT", "--interval", "1h", "--start", "2024-01-01", "--end"];
+const END = "2024-01-04";
+
+function capture(onWrite?: () => void) {
+  const chunks: Uint8Array[] = [];
+  const stdout = new WritableStream<Uint8Array>({
+    write(chunk) {
+      chunks.push(chunk.slice());
+      onWrite?.();
+    },
+  });
+  const bytes = () => {
+    const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) all.set(c, at), at += c.length;
+    return all;
+  };
+  return { stdout, bytes, text: () => new TextDecoder().decode(bytes()) };
+}
+
+async function run(args: string[], io: Parameters<typeof main>[1] = {}) {
+  const out = capture();
+  let stderr = "";
+  const code = await main(args, {
+    stdout: out.stdout,
+    stderr: (t) => stderr += t,
+    stderrIsTerminal: false,
+    env: () => undefined,
+    now: () => NOW,
+    ...io,
+  });
+  return { code, stdout: out.text(), bytes: out.bytes(), stderr };
+}
+
+async function oracle(url: string, includeSourceInfo = true): Promise<Table> {
+  await using dsm = new DataSourceManager({
+    cache: false,
+    now: () => NOW,
+    endpoints: { vision: url, listing: url, rest: url },
+  });
+  return await dsm.getData({
+    symbol: "BTCUSDT",
+    interval: "1h",
+    start: "2024-01-01",
+    end: END,
+    includeSourceInfo,
+  });
+}
+
+/** The table's rows as plain values: numbers, and strings for the source. */
+function rowsOf(table: Table): unknown[][] {
+  const columns = table.schema.fields.map((f) => {
+    const v = table.getChild(f.name)!;
+    return [...v].map((x) => (typeof x === "bigint" ? Number(x) : x));
+  });
+  return Array.from({ length: table.numRows }, (_, r) => columns.map((c) => c[r]));
+}
+
+function urls(url: string) {
+  return ["--vision-url", url, "--rest-url", url, "--no-cache"];
+}
+
+Deno.test("dsm fetch writes CSV that parses back to the API's exact values", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const expected = await oracle(emulator.url);
+  const { code, stdout, stderr } = await run(["fetch", ...RANGE, END, ...urls(emulator.url)]);
+  assert.equal(code, 0, stderr);
+  const [header, ...lines] = stdout.trimEnd().split("\n");
+  assert.deepEqual(header.split(","), expected.schema.fields.map((f) => f.name));
+  const rows = lines.map((l) => l.split(",").map((x, i) => (i === 11 ? x : Number(x))));
+  assert.equal(rows.length, 72);
+  assert.deepEqual(rows, rowsOf(expected));
+  assert.match(stderr, /^72 rows BTCUSDT 1h spot; partitions: vision-daily 3; 0 gaps/);
+});
+
+Deno.test("dsm fetch writes NDJSON with the same values, and the JSON report", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const expected = await oracle(emulator.url);
+  const dir = await Deno.makeTempDir();
+  try {
+    const report = `${dir}/report.json`;
+    const { code, stdout } = await run([
+      "fetch",
+      ...RANGE,
+      END,
+      ...urls(emulator.url),
+      "--format",
+      "ndjson",
+      "--report",
+      report,
+      "--quiet",
+    ]);
+    assert.equal(code, 0);
+    const objects = stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    const names = expected.schema.fields.map((f) => f.name);
+    assert.deepEqual(objects.map((o) => names.map((n) => o[n])), rowsOf(expected));
+    assert.deepEqual(Object.keys(objects[0]), names);
+    const parsed = JSON.parse(await Deno.readTextFile(report)) as FetchReport;
+    assert.equal(parsed.rows, 72);
+    assert.equal(parsed.symbol, "BTCUSDT");
+    assert.equal(parsed.partitions.length, 3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dsm fetch streams Arrow IPC that tableFromIPC reads back exactly", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const expected = await oracle(emulator.url);
+  const { code, bytes, stderr } = await run([
+    "fetch",
+    ...RANGE,
+    END,
+    ...urls(emulator.url),
+    "--format",
+    "arrow",
+    "--out",
+    "-",
+    "--quiet",
+  ]);
+  assert.equal(code, 0);
+  assert.equal(stderr, "");
+  const table = tableFromIPC(bytes);
+  assert.equal(
+    String(table.schema.fields.map((f) => f.type)),
+    String(expected.schema.fields.map((f) => f.type)),
+  );
+  assert.deepEqual(rowsOf(table), rowsOf(expected));
+});
+
+Deno.test("dsm fetch writes Parquet that nodejs-polars reads back exactly", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const expected = await oracle(emulator.url, false);
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/k.parquet`;
+    const { code, stdout } = await run([
+      "fetch",
+      ...RANGE,
+      END,
+      ...urls(emulator.url),
+      "--format",
+      "parquet",
+      "--out",
+      out,
+      "--no-source-info",
+      "--quiet",
+    ]);
+    assert.equal(code, 0);
+    assert.equal(stdout, "");
+    const df = pl.readParquet(out);
+    assert.deepEqual(df.columns, expected.schema.fields.map((f) => f.name));
+    for (const name of df.columns) {
+      const got = df.getColumn(name).toArray().map((x: unknown) =>
+        x instanceof Date ? x.getTime() : typeof x === "bigint" ? Number(x) : x
+      );
+      const want = [...expected.getChild(name)!].map((
+        x,
+      ) => (typeof x === "bigint" ? Number(x) : x));
+      assert.deepEqual(got, want, name);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dsm fetch --no-source-info and environment endpoints", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const env: Record<string, string> = { DSM_VISION_URL: emulator.url, DSM_REST_URL: emulator.url };
+  const { code, stdout } = await run(["fetch", ...RANGE, END, "--no-cache", "--no-source-info"], {
+    env: (name) => env[name],
+  });
+  assert.equal(code, 0);
+  const [header, first] = stdout.split("\n");
+  assert.ok(!header.includes("_data_source"));
+  assert.equal(first.split(",").length, 11);
+});
+
+Deno.test("dsm fetch draws progress on a terminal and stays quiet with --quiet", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const args = ["fetch", ...RANGE, END, ...urls(emulator.url)];
+  const shown = await run(args, { stderrIsTerminal: true });
+  assert.equal(shown.code, 0);
+  // deno-lint-ignore no-control-regex
+  assert.match(shown.stderr, /\r\x1b\[2K3\/3 partitions, 3 files, .* 72 rows, .*ETA/);
+  const quiet = await run([...args, "--quiet"], { stderrIsTerminal: true });
+  assert.equal(quiet.stderr, "");
+});
+
+Deno.test("dsm usage errors exit 2 with the usage text, --help exits 0", async () => {
+  for (
+    const args of [
+      ["fetch", "--bogus"],
+      ["fetch", ...RANGE, END, "--format", "xml"],
+      ["fetch", ...RANGE, END, "--format", "parquet"],
+      ["fetch", ...RANGE, END, "--source", "disk"],
+      ["fetch", ...RANGE, END, "--market", "margin"],
+      ["fetch", ...RANGE, END, "--vision-url", "ftp://x"],
+      ["fetch", ...RANGE, END, "--no-cache", "--cache-dir", "/tmp"],
+      ["fetch", "--interval", "1h", "--start", "2024-01-01", "--end", END],
+      ["fetch", ...RANGE, END, "extra"],
+      [],
+      ["frobnicate"],
+      ["cache", "shrink"],
+      ["cache"],
+    ]
+  ) {
+    const { code, stderr, stdout } = await run(args);
+    assert.equal(code, 2, args.join(" "));
+    assert.match(stderr, /^dsm: .*\nUsage: dsm/, args.join(" "));
+    assert.equal(stdout, "");
+  }
+  for (const args of [["--help"], ["fetch", "--help"], ["cache", "-h"]]) {
+    const { code, stdout } = await run(args);
+    assert.equal(code, 0);
+    assert.match(stdout, /^Usage: dsm/);
+  }
+});
+
+Deno.test("dsm fetch exits 1 with the typed error before any I/O", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/out.csv`;
+    for (
+      const [args, code] of [
+        [["--symbol", "../etc", "--interval", "1h"], "INVALID_SYMBOL"],
+        [["--symbol", "BTCUSDT", "--interval", "7m"], "INVALID_INTERVAL"],
+      ] as const
+    ) {
+      const r = await run([
+        "fetch",
+        ...args,
+        "--start",
+        "2024-01-01",
+        "--end",
+        END,
+        "--out",
+        out,
+        "--vision-url",
+        "http://127.0.0.1:9",
+      ]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`^dsm: .*\\(${code}\\)\\n$`));
+    }
+    await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+    const range = await run(["fetch", ...RANGE, "2023-12-01", "--no-cache"]);
+    assert.equal(range.code, 1);
+    assert.match(range.stderr, /INVALID_RANGE/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dsm fetch exits 1 with the code when no source has the data", async () => {
+  const { code, stderr } = await run([
+    "fetch",
+    ...RANGE,
+    END,
+    ...urls("http://127.0.0.1:9"),
+    "--source",
+    "vision",
+  ]);
+  assert.equal(code, 1);
+  assert.match(stderr, /^dsm: .*\([A-Z_]+\)$/m);
+  assert.match(stderr, /The result is partial/);
+});
+
+Deno.test("dsm fetch interrupted mid-stream exits 130", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const stop = new AbortController();
+  const out = capture(() => stop.abort(new DOMException("Interrupted", "AbortError")));
+  let stderr = "";
+  const code = await main(
+    [
+      "fetch",
+      "--symbol",
+      "BTCUSDT",
+      "--interval",
+      "1m",
+      "--start",
+      "2024-01-01",
+      "--end",
+      "2024-01-10",
+    ]
+      .concat(urls(emulator.url)),
+    {
+      stdout: out.stdout,
+      stderr: (t) => stderr += t,
+      stderrIsTerminal: false,
+      env: () => undefined,
+      now: () => NOW,
+      signal: stop.signal,
+    },
+  );
+  assert.equal(code, 130);
+  assert.match(stderr, /dsm: interrupted/);
+  assert.ok(out.text().split("\n").length < 9 * 1440);
+});
+
+Deno.test("dsm cache subcommands report that the cache is not available", async () => {
+  for (const sub of ["ls", "stats", "verify", "clear"]) {
+    const { code, stderr } = await run(["cache", sub]);
+    assert.equal(code, 1);
+    assert.equal(
+      stderr,
+      `dsm: Cannot run dsm cache ${sub}: the cache is not available in this build\n`,
+    );
+  }
+});
+
+Deno.test("dsm emulator prints its URL and stops on the signal", async () => {
+  const stop = new AbortController();
+  const out = capture(() => stop.abort());
+  const code = await main(["emulator", "--port", "0"], {
+    stdout: out.stdout,
+    stderr: () => {},
+    signal: stop.signal,
+  });
+  assert.equal(code, 0);
+  assert.match(out.text(), /^http:\/\/127\.0\.0\.1:\d+\n$/);
+  const bad = await run(["emulator", "--bogus"]);
+  assert.equal(bad.code, 2);
+});
+
+Deno.test("formatProgress and formatSummary", () => {
+  const line = formatProgress(
+    { partitionsDone: 1, partitionsTotal: 4, files: 1, bytes: 2048, rows: 24 },
+    1000,
+  );
+  assert.equal(line, "1/4 partitions, 1 files, 2.0 KiB, 24 rows, 2.0 KiB/s, ETA 3s");
+  const report = {
+    rows: 10,
+    symbol: "BTCUSDT",
+    interval: "1h",
+    market: "spot",
+    partitions: [{ sources: ["vision-daily", "rest"] }, { sources: ["rest"] }],
+    gaps: [{ slots: 2 }],
+    partial: true,
+  } as unknown as FetchReport;
+  assert.equal(
+    formatSummary(report, 1500),
+    "10 rows BTCUSDT 1h spot; partitions: vision-daily 1, rest 2; 1 gaps (2 slots); partial; 1.50 s",
+  );
+});
+
+async function subprocess(args: string[]) {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "src/cli/main.ts", ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { DSM_CACHE_DIR: "", DSM_VISION_URL: "", DSM_REST_URL: "", DSM_LISTING_URL: "" },
+  }).output();
+  const text = new TextDecoder();
+  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+}
+
+Deno.test("dsm subprocess exit codes: 2 usage, 1 typed error, 0 fetch", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const usage = await subprocess(["fetch", "--bogus"]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /Usage: dsm/);
+  const typed = await subprocess([
+    "fetch",
+    "--symbol",
+    "../etc",
+    "--interval",
+    "1h",
+    "--start",
+    "2024-01-01",
+    "--end",
+    END,
+  ]);
+  assert.equal(typed.code, 1);
+  assert.match(typed.stderr, /^dsm: .*\(INVALID_SYMBOL\)$/m);
+  const ok = await subprocess(["fetch", ...RANGE, "2024-01-02", ...urls(emulator.url), "--quiet"]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout.trimEnd().split("\n").length, 25);
+  assert.equal(ok.stderr, "");
+});
