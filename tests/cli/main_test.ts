@@ -387,3 +387,21 @@ Deno.test("dsm subprocess exit codes: 2 usage, 1 typed error, 0 fetch", async ()
   assert.equal(ok.stdout.trimEnd().split("\n").length, 25);
   assert.equal(ok.stderr, "");
 });
+
+Deno.test("dsm subprocess exits 130 on SIGINT during a fetch", async () => {
+  await using emulator = await startEmulator({ now: NOW, latencyMs: 50 });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "src/cli/main.ts", "fetch", "--symbol", "BTCUSDT", "--interval", "1m"]
+      .concat(["--start", "2024-01-01", "--end", "2024-03-01", "--quiet"], urls(emulator.url)),
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  await reader.read();
+  child.kill("SIGINT");
+  while (!(await reader.read()).done);
+  const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+  const { code } = await child.status;
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /dsm: interrupted/);
+});
