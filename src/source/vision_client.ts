@@ -135,6 +135,9 @@ export interface VisionFilesOptions {
 
 const noop = () => {};
 
+/** Checksum failures of bytes that also failed to decode: retried like resets. */
+const DAMAGED = new WeakSet<Error>();
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -204,7 +207,10 @@ async function discard(response: Response): Promise<void> {
  *   the whole file is retried with backoff (`retry`), then
  *   {@linkcode HttpError} or {@linkcode NetworkError}.
  * - Digest mismatch: retried once (both files downloaded again), then
- *   {@linkcode ChecksumError}; the rows are never returned.
+ *   {@linkcode ChecksumError}; the rows are never returned. When the bytes
+ *   do not even unzip and parse (a body cut short without a
+ *   `Content-Length` to tell), the transfer was damaged: retried like a
+ *   reset, and still a `ChecksumError` when the retries run out.
  * - `ZipFormatError` or `CsvFormatError` in a file whose digest matches: the
  *   published file itself is bad; thrown at once.
  * - Abort: in-flight bodies are cancelled and the call rejects with the
@@ -286,7 +292,7 @@ export class VisionClient {
       try {
         return await this.#attempt(file, signal);
       } catch (error) {
-        if (error instanceof ChecksumError) mismatches++;
+        if (error instanceof ChecksumError && !DAMAGED.has(error)) mismatches++;
         throw error;
       } finally {
         release();
@@ -294,7 +300,10 @@ export class VisionClient {
     }, {
       retry: this.#options.retry,
       signal,
-      isRetryable: (error) => error instanceof ChecksumError ? mismatches < 2 : isRetryable(error),
+      isRetryable: (error) =>
+        error instanceof ChecksumError && !DAMAGED.has(error)
+          ? mismatches < 2
+          : isRetryable(error) || DAMAGED.has(error as Error),
     });
     if (result.status === "ok") {
       result.ms = performance.now() - started!;
@@ -483,7 +492,11 @@ export class VisionClient {
       );
     }
     if (actual !== expected.toLowerCase()) {
-      throw new ChecksumError(file.url, expected, actual, { cause: decodeError });
+      const error = new ChecksumError(file.url, expected, actual, { cause: decodeError });
+      // A digest mismatch in bytes that do not even unzip and parse is a damaged
+      // transfer (e.g. a body cut short without a Content-Length to tell).
+      if (decodeFailed) DAMAGED.add(error);
+      throw error;
     }
     if (decodeFailed) {
       throw decodeError instanceof DsmError

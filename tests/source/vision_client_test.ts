@@ -1,0 +1,291 @@
+import assert from "node:assert/strict";
+import { ChecksumError, CsvFormatError, HttpError } from "../../src/core/errors.ts";
+import { encodeZip } from "../../src/codec/zip_encoder.ts";
+import {
+  VisionClient,
+  type VisionFileOk,
+  type VisionFileResult,
+  type VisionProgress,
+} from "../../src/source/vision_client.ts";
+import type { VisionFileRef } from "../../src/source/vision_url.ts";
+
+const FAST = { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 };
+const enc = new TextEncoder();
+const DAY = Date.UTC(2024, 0, 1);
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new Uint8Array(bytes));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+interface CsvOptions {
+  start?: number;
+  stepMs?: number;
+  rows?: number;
+  micro?: boolean;
+  header?: boolean;
+}
+
+/** Kline CSV text in Vision's format; row i opens at start + i * step. */
+function klineCsv(options: CsvOptions = {}): string {
+  const { start = DAY, stepMs = 60_000, rows = 1440, micro = false, header = false } = options;
+  const lines = header
+    ? [
+      "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore",
+    ]
+    : [];
+  const unit = micro ? 1000 : 1;
+  for (let i = 0; i < rows; i++) {
+    const open = (start + i * stepMs) * unit;
+    const close = open + stepMs * unit - 1;
+    const p = (100 + i / 100).toFixed(8);
+    lines.push(`${open},${p},${p},${p},${p},1.5,${close},150.25,${i},0.5,50.125,0`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+const SPOT_DAY: VisionFileRef = {
+  market: "spot",
+  symbol: "BTCUSDT",
+  interval: "1m",
+  period: "daily",
+  date: "2024-01-01",
+};
+const PATH = "/data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-01.zip";
+
+interface Archive {
+  zip: Uint8Array<ArrayBuffer>;
+  checksum: string;
+}
+
+async function archive(name: string, csv: string, dataDescriptor = false): Promise<Archive> {
+  const zip = new Uint8Array(
+    encodeZip(name.replace(/\.zip$/, ".csv"), enc.encode(csv), { dataDescriptor }),
+  );
+  return { zip, checksum: `${await sha256Hex(zip)}  ${name}` };
+}
+
+type Handler = (path: string, call: number, req: Request) => Response | Promise<Response>;
+
+/** A loopback server counting requests per path. */
+function serve(handler: Handler) {
+  const calls = new Map<string, number>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    const call = (calls.get(path) ?? 0) + 1;
+    calls.set(path, call);
+    return handler(path, call, req);
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    calls: (path: string) => calls.get(path) ?? 0,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
+/** Serves fixed archives by path; anything else is a 404. */
+function files(map: Record<string, Archive>): Handler {
+  return (path) => {
+    const zipPath = path.replace(/\.CHECKSUM$/, "");
+    const file = map[zipPath];
+    if (!file) return new Response("NoSuchKey", { status: 404 });
+    return new Response(path.endsWith(".CHECKSUM") ? file.checksum : file.zip);
+  };
+}
+
+function ok(result: VisionFileResult): VisionFileOk {
+  assert.equal(result.status, "ok");
+  return result as VisionFileOk;
+}
+
+function column(result: VisionFileOk, name: string): unknown[] {
+  return result.batches.flatMap((b) => [...b.getChild(name)!]);
+}
+
+Deno.test("VisionClient decodes a verified spot ms file into batches", async () => {
+  const file = await archive("BTCUSDT-1m-2024-01-01.zip", klineCsv());
+  await using stub = serve(files({ [PATH]: file }));
+  const events: VisionProgress[] = [];
+  const client = new VisionClient({
+    baseUrl: stub.url,
+    batchRows: 500,
+    onProgress: (p) => events.push(p),
+  });
+  const result = ok(await client.fetchFile(SPOT_DAY));
+  assert.equal(result.rows, 1440);
+  assert.deepEqual(result.batches.map((b) => b.numRows), [500, 500, 440]);
+  assert.equal(result.bytes, file.zip.length);
+  assert.equal(result.sha256, file.checksum.slice(0, 64));
+  assert.equal(result.url, stub.url + PATH);
+  assert.equal(result.attempts, 1);
+  assert.ok(result.ms >= 0);
+  const open = column(result, "open_time");
+  assert.equal(open[0], DAY);
+  assert.equal(open[1439], DAY + 1439 * 60_000);
+  assert.equal(column(result, "close_time")[0], DAY + 59_999);
+  assert.equal(column(result, "open")[1], 100.01);
+  assert.equal(column(result, "count")[7], 7n);
+  const last = events.at(-1)!;
+  assert.deepEqual(last, {
+    url: result.url,
+    bytes: file.zip.length,
+    done: true,
+    status: "ok",
+    rows: 1440,
+  });
+  assert.ok(events.slice(0, -1).every((e) => !e.done && e.bytes <= file.zip.length));
+});
+
+Deno.test("VisionClient reads µs files, headers and data-descriptor zips", async () => {
+  const cases: [string, CsvOptions, boolean][] = [
+    ["spot 2025 µs", { micro: true, start: Date.UTC(2025, 0, 1) }, false],
+    ["futures with header", { header: true }, false],
+    ["futures with header, data descriptor", { header: true }, true],
+    ["no header, data descriptor", {}, true],
+  ];
+  for (const [label, csv, dataDescriptor] of cases) {
+    const file = await archive(
+      "BTCUSDT-1m-2024-01-01.zip",
+      klineCsv({ rows: 60, ...csv }),
+      dataDescriptor,
+    );
+    await using stub = serve(files({ [PATH]: file }));
+    const result = ok(await new VisionClient({ baseUrl: stub.url }).fetchFile(SPOT_DAY));
+    assert.equal(result.rows, 60, label);
+    const start = csv.start ?? DAY;
+    assert.equal(column(result, "open_time")[59], start + 59 * 60_000, label);
+    assert.equal(column(result, "close_time")[0], start + 59_999, label);
+  }
+});
+
+Deno.test("VisionClient reports 404 and 403 as missing, not as errors", async () => {
+  const file = await archive("BTCUSDT-1m-2024-01-01.zip", klineCsv({ rows: 2 }));
+  const cases: [Handler, "zip" | "checksum"][] = [
+    (() => new Response("no", { status: 404 })) as Handler,
+    (() => new Response("no", { status: 403 })) as Handler,
+    ((path: string) =>
+      path.endsWith(".CHECKSUM")
+        ? new Response(file.checksum)
+        : new Response("", { status: 404 })) as Handler,
+    ((path: string) =>
+      path.endsWith(".CHECKSUM")
+        ? new Response("", { status: 403 })
+        : new Response(file.zip)) as Handler,
+  ].map((h, i) => [h, i === 3 ? "checksum" : "zip"]);
+  for (const [handler, which] of cases) {
+    await using stub = serve(handler);
+    const result = await new VisionClient({ baseUrl: stub.url, retry: FAST }).fetchFile(SPOT_DAY);
+    assert.deepEqual(result, { status: "missing", url: stub.url + PATH, missing: which });
+    assert.equal(stub.calls(PATH), 1);
+  }
+});
+
+Deno.test("VisionClient retries 5xx on either file, then succeeds", async () => {
+  const file = await archive("BTCUSDT-1m-2024-01-01.zip", klineCsv({ rows: 10 }));
+  const serveFile = files({ [PATH]: file });
+  await using stub = serve((path, call, req) => {
+    if (path.endsWith(".CHECKSUM") && call === 1) return new Response("", { status: 503 });
+    if (!path.endsWith(".CHECKSUM") && call === 2) return new Response("", { status: 500 });
+    return serveFile(path, call, req);
+  });
+  const result = ok(await new VisionClient({ baseUrl: stub.url, retry: FAST }).fetchFile(SPOT_DAY));
+  assert.equal(result.rows, 10);
+  assert.equal(result.attempts, 3);
+  assert.equal(stub.calls(PATH), 3);
+});
+
+Deno.test("VisionClient gives up on persistent 5xx with HttpError", async () => {
+  await using stub = serve(() => new Response("", { status: 502 }));
+  await assert.rejects(
+    new VisionClient({ baseUrl: stub.url, retry: FAST }).fetchFile(SPOT_DAY),
+    (error) => error instanceof HttpError && error.status === 502,
+  );
+  assert.equal(stub.calls(PATH), 4);
+});
+
+Deno.test("VisionClient retries a checksum mismatch once: second matches", async () => {
+  const file = await archive("BTCUSDT-1m-2024-01-01.zip", klineCsv({ rows: 10 }));
+  const wrong = "0".repeat(64) + "  BTCUSDT-1m-2024-01-01.zip\n";
+  await using stub = serve((path, call) => {
+    if (path.endsWith(".CHECKSUM")) return new Response(call === 1 ? wrong : file.checksum);
+    return new Response(file.zip);
+  });
+  const result = ok(await new VisionClient({ baseUrl: stub.url, retry: FAST }).fetchFile(SPOT_DAY));
+  assert.equal(result.attempts, 2);
+  assert.equal(stub.calls(PATH), 2);
+  assert.equal(stub.calls(PATH + ".CHECKSUM"), 2);
+});
+
+Deno.test("VisionClient throws ChecksumError after a second mismatch", async () => {
+  const file = await archive("BTCUSDT-1m-2024-01-01.zip", klineCsv({ rows: 10 }));
+  const wrong = "ab".repeat(32) + "  BTCUSDT-1m-2024-01-01.zip";
+  await using stub = serve((path) => new Response(path.endsWith(".CHECKSUM") ? wrong : file.zip));
+  const progress: VisionProgress[] = [];
+  const client = new VisionClient({
+    baseUrl: stub.url,
+    retry: FAST,
+    onProgress: (p) => progress.push(p),
+  });
+  await assert.rejects(client.fetchFile(SPOT_DAY), (error) => {
+    assert.ok(error instanceof ChecksumError);
+    assert.equal(error.expected, "ab".repeat(32));
+    assert.equal(error.actual, file.checksum.slice(0, 64));
+    return true;
+  });
+  assert.equal(stub.calls(PATH), 2);
+  assert.ok(progress.every((p) => !p.done));
+});
+
+Deno.test("VisionClient treats a malformed CHECKSUM file like a mismatch", async () => {
+  const file = await archive("BTCUSDT-1m-2024-01-01.zip", klineCsv({ rows: 10 }));
+  await using stub = serve((path) =>
+    new Response(path.endsWith(".CHECKSUM") ? "<html>oops</html>" : file.zip)
+  );
+  await assert.rejects(
+    new VisionClient({ baseUrl: stub.url, retry: FAST }).fetchFile(SPOT_DAY),
+    ChecksumError,
+  );
+  assert.equal(stub.calls(PATH + ".CHECKSUM"), 2);
+});
+
+Deno.test("VisionClient throws a verified file's corrupt row with its line, unretried", async () => {
+  const lines = klineCsv({ rows: 10 }).split("\n");
+  lines[6] = "1704067560000,1,2,3";
+  const file = await archive("BTCUSDT-1m-2024-01-01.zip", lines.join("\n"));
+  await using stub = serve(files({ [PATH]: file }));
+  await assert.rejects(
+    new VisionClient({ baseUrl: stub.url, retry: FAST }).fetchFile(SPOT_DAY),
+    (error) => {
+      assert.ok(error instanceof CsvFormatError);
+      assert.equal(error.line, 7);
+      assert.equal(error.file, "BTCUSDT-1m-2024-01-01.csv");
+      return true;
+    },
+  );
+  assert.equal(stub.calls(PATH), 1);
+});
+
+Deno.test("VisionClient throws a verified truncated zip as ZipFormatError, unretried", async () => {
+  const whole = await archive("BTCUSDT-1m-2024-01-01.zip", klineCsv({ rows: 100 }));
+  const zip = whole.zip.slice(0, Math.floor(whole.zip.length / 2));
+  const file = { zip, checksum: `${await sha256Hex(zip)}  BTCUSDT-1m-2024-01-01.zip` };
+  await using stub = serve(files({ [PATH]: file }));
+  await assert.rejects(
+    new VisionClient({ baseUrl: stub.url, retry: FAST }).fetchFile(SPOT_DAY),
+    { name: "ZipFormatError", message: /truncated/ },
+  );
+  assert.equal(stub.calls(PATH), 1);
+});
+
+Deno.test("VisionClient retries a body cut short without Content-Length beyond one retry", async () => {
+  const file = await archive("BTCUSDT-1m-2024-01-01.zip", klineCsv({ rows: 100 }));
+  const half = file.zip.slice(0, Math.floor(file.zip.length / 2));
+  await using stub = serve((path, call) => {
+    if (path.endsWith(".CHECKSUM")) return new Response(file.checksum);
+    if (call <= 3) return new Response(ReadableStream.from([half])); // chunked, ends early
+    return new Response(file.zip);
+  });
+  const result = ok(await new VisionClient({ baseUrl: stub.url, retry: FAST }).fetchFile(SPOT_DAY));
+  assert.equal(result.rows, 100);
+  assert.equal(result.attempts, 4);
+});
