@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { parseEmulatorArgs, runEmulatorCli } from "../../src/emulator/main.ts";
+
+const MAIN = new URL("../../src/emulator/main.ts", import.meta.url).pathname;
+
+async function firstLine(
+  stream: ReadableStream<Uint8Array>,
+): Promise<{ line: string; reader: ReadableStreamDefaultReader<string> }> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  return { line: text.split("\n")[0], reader };
+}
+
+Deno.test("CLI prints its base URL on the first line, serves, and stops on SIGTERM", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      MAIN,
+      "--port",
+      "0",
+      "--seed",
+      "3",
+      "--now",
+      "1795595415000",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const { line, reader } = await firstLine(child.stdout);
+  assert.match(line, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const res = await fetch(`${line}/api/v3/time`);
+  assert.deepEqual(await res.json(), { serverTime: 1795595415000 });
+  child.kill("SIGTERM");
+  const status = await child.status;
+  assert.equal(status.code, 0);
+  await reader.cancel();
+});
+
+Deno.test("CLI parses fault flags into emulator options", () => {
+  assert.deepEqual(
+    parseEmulatorArgs([
+      "--port=8080",
+      "--seed",
+      "7",
+      "--latency",
+      "20",
+      "--jitter",
+      "5",
+      "--reset-rate",
+      "0.1",
+      "--truncate-rate",
+      "0.2",
+      "--missing-rate",
+      "0.3",
+      "--missing-status",
+      "403",
+      "--mismatch-rate",
+      "0.4",
+      "--partial-rate",
+      "0.5",
+      "--lag-days",
+      "2",
+      "--no-checksum-newline",
+      "--restrict-451",
+      "--no-gaps",
+      "--now",
+      "2024-01-01T00:00:00Z",
+      "--weight-window-ms",
+      "1000",
+    ]),
+    {
+      port: 8080,
+      seed: 7,
+      latencyMs: 20,
+      jitterMs: 5,
+      resetRate: 0.1,
+      truncateRate: 0.2,
+      missingFiles: 0.3,
+      missingStatus: 403,
+      checksumMismatch: 0.4,
+      partialFiles: 0.5,
+      publicationLagDays: 2,
+      checksumNewline: false,
+      restrict451: true,
+      gaps: [],
+      now: Date.UTC(2024, 0, 1),
+      weightWindowMs: 1000,
+    },
+  );
+  assert.equal(parseEmulatorArgs(["-h"]), "help");
+});
+
+Deno.test("CLI usage errors return 2 with a message; --help prints the usage", async () => {
+  const stop = new AbortController();
+  for (
+    const args of [["--bogus"], ["--port", "abc"], ["--missing-status", "500"], [
+      "--now",
+      "yesterday",
+    ]]
+  ) {
+    const errors: string[] = [];
+    const code = await runEmulatorCli(args, {
+      signal: stop.signal,
+      printError: (l) => errors.push(l),
+    });
+    assert.equal(code, 2, args.join(" "));
+    assert.match(errors[0], /Usage: emulator/);
+  }
+  const out: string[] = [];
+  assert.equal(
+    await runEmulatorCli(["--help"], { signal: stop.signal, print: (l) => out.push(l) }),
+    0,
+  );
+  assert.match(out[0], /--error-rate R/);
+});
