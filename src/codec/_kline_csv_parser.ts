@@ -14,7 +14,15 @@ import {
   type KlineColumns,
 } from "../core/schema.ts";
 import type { RecordBatch } from "apache-arrow";
-import { fastDecimal, fastInteger, fieldText, scan, slowDecimal, viewOf } from "./_decimal.ts";
+import {
+  fastDecimal,
+  fastInteger,
+  fastTimestamp,
+  fieldText,
+  scan,
+  slowDecimal,
+  viewOf,
+} from "./_decimal.ts";
 
 const NL = 10;
 const CR = 13;
@@ -188,14 +196,14 @@ export class KlineCsvParser {
         cap = this.#capacity;
         c = this.#cols;
       }
-      const openTime = this.#time(buf, p, 0);
+      const openTime = this.#time(buf, view, p, 0);
       c.openTime[row] = openTime;
       c.open[row] = this.#num(buf, view, scan.end, 1);
       c.high[row] = this.#num(buf, view, scan.end, 2);
       c.low[row] = this.#num(buf, view, scan.end, 3);
       c.close[row] = this.#num(buf, view, scan.end, 4);
       c.volume[row] = this.#num(buf, view, scan.end, 5);
-      const closeTime = this.#time(buf, scan.end, 6);
+      const closeTime = this.#time(buf, view, scan.end, 6);
       c.closeTime[row] = closeTime;
       c.quoteAssetVolume[row] = this.#num(buf, view, scan.end, 7);
       c.count[row] = this.#count(buf, scan.end);
@@ -249,8 +257,8 @@ export class KlineCsvParser {
     return v;
   }
 
-  #time(buf: Uint8Array, p: number, col: 0 | 6): number {
-    const v = fastInteger(buf, p);
+  #time(buf: Uint8Array, view: DataView, p: number, col: 0 | 6): number {
+    const v = fastTimestamp(buf, view, p);
     const e = scan.end;
     const n = e - p;
     if (buf[e] !== COMMA || n === 0) {

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { fastInteger, parseDecimal, scan, slowDecimal } from "../../src/codec/_decimal.ts";
+import {
+  fastInteger,
+  fastTimestamp,
+  parseDecimal,
+  scan,
+  slowDecimal,
+  viewOf,
+} from "../../src/codec/_decimal.ts";
 
 const encoder = new TextEncoder();
 
@@ -117,4 +124,23 @@ Deno.test("fastInteger reads up to 18 digits and reports where it stopped", () =
     assert.equal(scan.end, text.length);
   }
   assert.ok(Number.isNaN(fastInteger(encoder.encode("1234567890123456789,"), 0)));
+});
+
+Deno.test("fastTimestamp agrees with fastInteger up to 17 digits", () => {
+  const random = prng(99);
+  for (let n = 0; n <= 19; n++) {
+    for (let i = 0; i < 200; i++) {
+      const text = digits(random, n);
+      for (const tail of [",", "", "x"]) {
+        const bytes = encoder.encode(text + tail);
+        const expected = fastInteger(bytes, 0);
+        const end = scan.end;
+        const actual = fastTimestamp(bytes, viewOf(bytes), 0);
+        if (n <= 17) assert.ok(Object.is(actual, expected), `${text}${tail}`);
+        assert.equal(scan.end, end);
+      }
+    }
+  }
+  const bytes = encoder.encode("x1735689659999999,");
+  assert.equal(fastTimestamp(bytes.subarray(1), viewOf(bytes.subarray(1)), 0), 1735689659999999);
 });
