@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ChecksumError, CsvFormatError, HttpError } from "../../src/core/errors.ts";
+import { ChecksumError, CsvFormatError, HttpError, NetworkError } from "../../src/core/errors.ts";
 import { encodeZip } from "../../src/codec/zip_encoder.ts";
 import {
   VisionClient,
@@ -288,4 +288,267 @@ Deno.test("VisionClient retries a body cut short without Content-Length beyond o
   const result = ok(await new VisionClient({ baseUrl: stub.url, retry: FAST }).fetchFile(SPOT_DAY));
   assert.equal(result.rows, 100);
   assert.equal(result.attempts, 4);
+});
+
+/**
+ * A raw HTTP/1.1 server, for faults Deno.serve cannot produce: a body shorter
+ * than its Content-Length, then the connection closed.
+ */
+function rawServer(answer: (path: string, call: number) => { body: Uint8Array; cut?: number }) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const calls = new Map<string, number>();
+  const open = new Set<Deno.Conn>();
+  const handle = async (conn: Deno.Conn) => {
+    open.add(conn);
+    try {
+      const buf = new Uint8Array(8192);
+      let text = "";
+      while (!text.includes("\r\n\r\n")) {
+        const n = await conn.read(buf);
+        if (n === null) return;
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      const path = text.split(" ")[1];
+      const call = (calls.get(path) ?? 0) + 1;
+      calls.set(path, call);
+      const { body, cut = body.length } = answer(path, call);
+      const head = `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+      await conn.write(enc.encode(head));
+      if (cut > 0) await conn.write(body.subarray(0, cut));
+    } catch {
+      // the client went away
+    } finally {
+      open.delete(conn);
+      conn.close();
+    }
+  };
+  const loop = (async () => {
+    const handlers: Promise<void>[] = [];
+    try {
+      for await (const conn of listener) handlers.push(handle(conn));
+    } catch {
+      // closed
+    }
+    await Promise.all(handlers);
+  })();
+  return {
+    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    calls: (path: string) => calls.get(path) ?? 0,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await loop;
+    },
+  };
+}
+
+Deno.test("VisionClient retries a body cut short of its Content-Length, and a reset", async () => {
+  const file = await archive("BTCUSDT-1m-2024-01-01.zip", klineCsv({ rows: 300 }));
+  await using raw = rawServer((path, call) => {
+    if (path.endsWith(".CHECKSUM")) return { body: enc.encode(file.checksum) };
+    if (call === 1) return { body: file.zip, cut: Math.floor(file.zip.length / 3) };
+    if (call === 2) return { body: file.zip, cut: 0 };
+    return { body: file.zip };
+  });
+  const result = ok(await new VisionClient({ baseUrl: raw.url, retry: FAST }).fetchFile(SPOT_DAY));
+  assert.equal(result.rows, 300);
+  assert.equal(result.attempts, 3);
+  assert.equal(raw.calls(PATH), 3);
+});
+
+Deno.test("VisionClient gives up on repeated resets with NetworkError", async () => {
+  const file = await archive("BTCUSDT-1m-2024-01-01.zip", klineCsv({ rows: 300 }));
+  await using raw = rawServer((path) =>
+    path.endsWith(".CHECKSUM") ? { body: enc.encode(file.checksum) } : { body: file.zip, cut: 100 }
+  );
+  await assert.rejects(
+    new VisionClient({ baseUrl: raw.url, retry: { ...FAST, attempts: 2 } }).fetchFile(SPOT_DAY),
+    (error) => error instanceof NetworkError && error.url === raw.url + PATH,
+  );
+  assert.equal(raw.calls(PATH), 2);
+});
+
+/** A server whose zip body stops after its first chunk until released. */
+function stallingServer(file: Archive) {
+  const hold = Promise.withResolvers<void>();
+  const { promise: started, resolve: onStarted } = Promise.withResolvers<void>();
+  const stub = serve((path) => {
+    if (path.endsWith(".CHECKSUM")) return new Response(file.checksum);
+    const half = Math.floor(file.zip.length / 2);
+    let sent = false;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (!sent) {
+          sent = true;
+          controller.enqueue(file.zip.slice(0, half));
+          onStarted();
+          return;
+        }
+        await hold.promise;
+        controller.enqueue(file.zip.slice(half));
+        controller.close();
+      },
+    });
+    return new Response(body);
+  });
+  return { ...stub, started, release: () => hold.resolve() };
+}
+
+Deno.test("VisionClient abort mid-download rejects with the reason and leaks nothing", async () => {
+  const file = await archive("BTCUSDT-1m-2024-01-01.zip", klineCsv({ rows: 5000 }));
+  const server = stallingServer(file);
+  await using _ = server;
+  const controller = new AbortController();
+  const reason = new DOMException("stop", "AbortError");
+  const client = new VisionClient({
+    baseUrl: server.url,
+    onProgress: (p) => {
+      if (p.bytes > 0) controller.abort(reason);
+    },
+  });
+  await assert.rejects(
+    client.fetchFile({ ...SPOT_DAY, signal: controller.signal }),
+    (error) => error === reason,
+  );
+  server.release();
+});
+
+Deno.test("VisionClient times out a stalled body with NetworkError", async () => {
+  const file = await archive("BTCUSDT-1m-2024-01-01.zip", klineCsv({ rows: 5000 }));
+  const server = stallingServer(file);
+  await using _ = server;
+  const client = new VisionClient({ baseUrl: server.url, timeoutMs: 100, retry: { attempts: 1 } });
+  await assert.rejects(client.fetchFile(SPOT_DAY), {
+    name: "NetworkError",
+    message: /no data for 100 ms/,
+  });
+  server.release();
+});
+
+Deno.test("VisionClient rejects an already aborted signal and misuse before any I/O", async () => {
+  const client = new VisionClient({ baseUrl: "http://127.0.0.1:9" });
+  const reason = new Error("early");
+  await assert.rejects(
+    client.fetchFile({ ...SPOT_DAY, signal: AbortSignal.abort(reason) }),
+    (error) => error === reason,
+  );
+  await assert.rejects(client.fetchFile({ ...SPOT_DAY, date: "2024-13-01" }), {
+    code: "INVALID_TIME",
+  });
+  await assert.rejects(client.fetchFile({ ...SPOT_DAY, market: "um", interval: "1s" }), {
+    code: "INVALID_INTERVAL",
+  });
+  assert.throws(() => new VisionClient({ concurrency: 0 }), RangeError);
+});
+
+function days(count: number): VisionFileRef[] {
+  return Array.from({ length: count }, (_, i) => ({
+    ...SPOT_DAY,
+    interval: "1h" as const,
+    date: new Date(DAY + i * 86_400_000).toISOString().slice(0, 10),
+  }));
+}
+
+async function dayArchives(count: number): Promise<Record<string, Archive>> {
+  const map: Record<string, Archive> = {};
+  for (const ref of days(count)) {
+    const name = `BTCUSDT-1h-${ref.date}.zip`;
+    const start = Date.parse(ref.date);
+    map[`/data/spot/daily/klines/BTCUSDT/1h/${name}`] = await archive(
+      name,
+      klineCsv({ start, stepMs: 3_600_000, rows: 24 }),
+    );
+  }
+  return map;
+}
+
+Deno.test("VisionClient.fetchFiles keeps request order and bounds concurrency", async () => {
+  const map = await dayArchives(8);
+  delete map["/data/spot/daily/klines/BTCUSDT/1h/BTCUSDT-1h-2024-01-04.zip"];
+  const serveFile = files(map);
+  let running = 0;
+  let peak = 0;
+  await using stub = serve(async (path, call, req) => {
+    if (path.endsWith(".CHECKSUM")) return serveFile(path, call, req);
+    peak = Math.max(peak, ++running);
+    // the first file is the slowest, so that later ones finish first
+    await new Promise((r) => setTimeout(r, path.includes("01-01") ? 30 : 3));
+    running--;
+    return serveFile(path, call, req);
+  });
+  const client = new VisionClient({ baseUrl: stub.url, concurrency: 3 });
+  const results = await client.fetchFiles(days(8));
+  assert.deepEqual(
+    results.map((r) => r.url.slice(-14, -4)),
+    days(8).map((d) => d.date),
+  );
+  assert.deepEqual(results.map((r) => r.status), [
+    "ok",
+    "ok",
+    "ok",
+    "missing",
+    "ok",
+    "ok",
+    "ok",
+    "ok",
+  ]);
+  for (const [i, r] of results.entries()) {
+    if (r.status === "ok") assert.equal(column(r, "open_time")[0], DAY + i * 86_400_000);
+  }
+  assert.ok(peak <= 3, `peak ${peak}`);
+});
+
+Deno.test("VisionClient.streamFiles yields in order; leaving early cancels the rest", async () => {
+  const map = await dayArchives(6);
+  const server = serve(files(map));
+  await using _ = server;
+  const client = new VisionClient({ baseUrl: server.url, concurrency: 2 });
+  const seen: string[] = [];
+  for await (const result of client.streamFiles(days(6))) {
+    seen.push(result.url.slice(-14, -4));
+    if (seen.length === 2) break;
+  }
+  assert.deepEqual(seen, ["2024-01-01", "2024-01-02"]);
+  const all = await Array.fromAsync(client.streamFiles(days(6), { lookahead: 1 }));
+  assert.equal(all.length, 6);
+});
+
+Deno.test("VisionClient.streamFiles: the first failure cancels the others and is thrown", async () => {
+  const map = await dayArchives(6);
+  const serveFile = files(map);
+  const stall = Promise.withResolvers<void>();
+  await using stub = serve(async (path, call, req) => {
+    if (path.includes("01-03") && !path.endsWith(".CHECKSUM")) {
+      return new Response("", { status: 400 });
+    }
+    if (path.includes("01-01") && !path.endsWith(".CHECKSUM")) await stall.promise;
+    return serveFile(path, call, req);
+  });
+  const client = new VisionClient({ baseUrl: stub.url, concurrency: 4 });
+  await assert.rejects(
+    Array.fromAsync(client.streamFiles(days(6))),
+    (error) => error instanceof HttpError && error.status === 400,
+  );
+  stall.resolve();
+});
+
+Deno.test("VisionClient.fetchFiles aborts every download on the signal", async () => {
+  const map = await dayArchives(4);
+  const serveFile = files(map);
+  const stall = Promise.withResolvers<void>();
+  const { promise: arrived, resolve: onArrive } = Promise.withResolvers<void>();
+  await using stub = serve(async (path, call, req) => {
+    if (!path.endsWith(".CHECKSUM")) {
+      onArrive();
+      await stall.promise;
+    }
+    return serveFile(path, call, req);
+  });
+  const controller = new AbortController();
+  const client = new VisionClient({ baseUrl: stub.url, concurrency: 2 });
+  const pending = client.fetchFiles(days(4), { signal: controller.signal });
+  await arrived;
+  const reason = new Error("user stop");
+  controller.abort(reason);
+  await assert.rejects(pending, (error) => error === reason);
+  stall.resolve();
 });
