@@ -1,0 +1,163 @@
+/**
+ * File primitives of the fs cache: whole and footer-only reads that keep
+ * the file's identity, atomic replacement through a temporary file, and
+ * setting corrupt files aside.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+
+/** Bytes of a file and the identity of what was read. */
+export interface FileRead {
+  /** The bytes (whole file, or head + tail for footer reads). */
+  bytes: Uint8Array;
+  /** File size. */
+  size: number;
+  /** Identity at read time (device, inode, mtime), to avoid moving a file replaced meanwhile. */
+  identity: string;
+}
+
+function identityOf(info: Deno.FileInfo): string {
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtime?.getTime()}`;
+}
+
+async function readFull(file: Deno.FsFile, into: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < into.length) {
+    const n = await file.read(into.subarray(at));
+    if (n === null) throw new Deno.errors.UnexpectedEof(`File ended after ${at} bytes`);
+    at += n;
+  }
+}
+
+/** Reads a whole file, or undefined when it does not exist. */
+export async function readWhole(path: string): Promise<FileRead | undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+  try {
+    const info = await file.stat();
+    const bytes = new Uint8Array(info.size);
+    await readFull(file, bytes);
+    return { bytes, size: info.size, identity: identityOf(info) };
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Reads the first 8 bytes and the footer of an Arrow IPC file (the footer
+ * length sits 10 bytes before the end), or undefined when it does not exist.
+ */
+export async function readHeadAndFooter(path: string): Promise<FileRead | undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+  try {
+    const info = await file.stat();
+    const size = info.size;
+    const identity = identityOf(info);
+    if (size < 64) {
+      const bytes = new Uint8Array(size);
+      await readFull(file, bytes);
+      return { bytes, size, identity };
+    }
+    const trailer = new Uint8Array(10);
+    await file.seek(size - 10, Deno.SeekMode.Start);
+    await readFull(file, trailer);
+    const footer = new DataView(trailer.buffer).getInt32(0, true);
+    const tail = footer > 0 && footer <= size - 18 ? footer + 10 : 10;
+    const bytes = new Uint8Array(8 + tail);
+    await file.seek(0, Deno.SeekMode.Start);
+    await readFull(file, bytes.subarray(0, 8));
+    await file.seek(size - tail, Deno.SeekMode.Start);
+    await readFull(file, bytes.subarray(8));
+    return { bytes, size, identity };
+  } finally {
+    file.close();
+  }
+}
+
+function randomHex(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Writes `bytes` to `path` atomically: a unique temporary file in the same
+ * folder (`{name}.{pid}.{random}.tmp`), flushed to disk, then renamed over
+ * the target. Readers see the old file or the new one, never a mix.
+ *
+ * @param beforeRename Called after the data is on disk; return false to
+ *   drop the write (the temporary file is removed).
+ * @returns False when `beforeRename` dropped the write.
+ */
+export async function writeAtomic(
+  path: string,
+  bytes: Uint8Array,
+  beforeRename: () => Promise<boolean>,
+): Promise<boolean> {
+  const dir = dirname(path);
+  await Deno.mkdir(dir, { recursive: true });
+  const temp = join(dir, `${basename(path)}.${Deno.pid}.${randomHex()}.tmp`);
+  let renamed = false;
+  try {
+    const file = await Deno.open(temp, { write: true, createNew: true });
+    try {
+      for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    if (!(await beforeRename())) return false;
+    await renameReplacing(temp, path);
+    renamed = true;
+    return true;
+  } finally {
+    if (!renamed) await Deno.remove(temp).catch(() => {});
+  }
+}
+
+async function renameReplacing(from: string, to: string): Promise<void> {
+  // Windows refuses to replace a file another process holds open; retry briefly.
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await Deno.rename(from, to);
+    } catch (err) {
+      const retry = Deno.build.os === "windows" && attempt < 5 &&
+        (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.Busy);
+      if (!retry) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20 * (attempt + 1)));
+    }
+  }
+}
+
+/**
+ * Renames a corrupt file to `{path}.corrupt-{time}` unless it was replaced
+ * since it was read.
+ *
+ * @returns The new path, or undefined when the file was gone or replaced.
+ */
+export async function setAside(
+  path: string,
+  identity: string,
+  time: number,
+): Promise<string | undefined> {
+  try {
+    if (identityOf(await Deno.stat(path)) !== identity) return undefined;
+    const target = `${path}.corrupt-${time}`;
+    await Deno.rename(path, target);
+    return target;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+}

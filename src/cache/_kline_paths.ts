@@ -1,0 +1,214 @@
+/**
+ * Cache keys to paths and back: validation of every key part before a path
+ * is built, and the check that the path stays under the root.
+ *
+ * Layout: `{root}/v1/binance/{market}/klines/{SYMBOL}/{interval}/{key}.arrow`,
+ * where the `1M` folder is spelled `1mo` (as on Vision) so that it cannot
+ * collide with `1m` on case-insensitive file systems.
+ *
+ * @module
+ */
+import { isAbsolute, join, relative, resolve } from "node:path";
+import {
+  InvalidIntervalError,
+  InvalidMarketError,
+  InvalidSymbolError,
+  InvalidTimeError,
+} from "../core/errors.ts";
+import {
+  type Interval,
+  INTERVALS,
+  isIntervalAvailable,
+  partitionPeriod,
+  visionIntervalName,
+} from "../core/interval.ts";
+import { type Market, MARKETS } from "../core/market.ts";
+import { type Partition, partitionOf } from "../core/partition.ts";
+import { SYMBOL_PATTERN, validateSymbol } from "../core/symbol.ts";
+import { toEpochMs } from "../core/time.ts";
+import type { KlineIpcMetadata } from "../codec/kline_ipc.ts";
+import type { CacheFilter, PartitionKey } from "./kline_store.ts";
+
+const KEY_PATTERN = /^\d{4}-\d{2}(-\d{2})?$/;
+/** A partition file name; group 1 is the key. */
+export const FILE_PATTERN: RegExp = /^(\d{4}-\d{2}(?:-\d{2})?)\.arrow$/;
+/** A file set aside as corrupt; group 1 is the key. */
+export const CORRUPT_PATTERN: RegExp = /^(\d{4}-\d{2}(?:-\d{2})?)\.arrow\.corrupt-\d+$/;
+/** A temporary file of a write in progress (or of a crashed writer). */
+export const TEMP_PATTERN: RegExp = /^\d{4}-\d{2}(?:-\d{2})?\.arrow\.\d+\.[0-9a-f]+\.tmp$/;
+
+/** The folder name of an interval. */
+export function intervalFolder(interval: Interval): string {
+  return visionIntervalName(interval);
+}
+
+/** The interval of a folder name, or undefined for foreign folders. */
+export function intervalOfFolder(name: string): Interval | undefined {
+  const interval = name === "1mo" ? "1M" : name;
+  return name !== "1M" && (INTERVALS as readonly string[]).includes(interval)
+    ? interval as Interval
+    : undefined;
+}
+
+/** Validates a market. */
+export function checkMarket(market: unknown): Market {
+  if (typeof market !== "string" || !(MARKETS as readonly string[]).includes(market)) {
+    throw new InvalidMarketError(
+      market,
+      `Cannot use market ${JSON.stringify(market)} in the cache`,
+    );
+  }
+  return market as Market;
+}
+
+/** Validates a symbol exactly (no case folding) for the market. */
+export function checkSymbol(symbol: unknown, market?: Market): string {
+  if (typeof symbol !== "string" || !SYMBOL_PATTERN.test(symbol)) {
+    throw new InvalidSymbolError(
+      symbol,
+      `Cannot use symbol ${
+        JSON.stringify(symbol)
+      } in the cache: expected 1 to 30 of A-Z, 0-9, "_" and "-"`,
+    );
+  }
+  return market === undefined ? symbol : validateSymbol(symbol, market);
+}
+
+/** Validates an interval for the market. */
+export function checkInterval(interval: unknown, market?: Market): Interval {
+  if (typeof interval !== "string" || !(INTERVALS as readonly string[]).includes(interval)) {
+    throw new InvalidIntervalError(
+      interval,
+      `Cannot use interval ${JSON.stringify(interval)} in the cache`,
+    );
+  }
+  if (market !== undefined && !isIntervalAvailable(interval as Interval, market)) {
+    throw new InvalidIntervalError(
+      interval,
+      `Cannot use interval "${interval}" on market "${market}": it is only available on spot`,
+    );
+  }
+  return interval as Interval;
+}
+
+/**
+ * Validates a partition key for the interval and returns its bounds.
+ *
+ * @throws {InvalidTimeError} When the key is malformed, not a real day or
+ *   month, or of the wrong period for the interval.
+ */
+export function checkPartition(key: unknown, interval: Interval): Partition {
+  const period = partitionPeriod(interval);
+  const bad = (why: string) =>
+    new InvalidTimeError(key, `Cannot use partition ${JSON.stringify(key)}: ${why}`);
+  if (typeof key !== "string" || !KEY_PATTERN.test(key)) {
+    throw bad("expected YYYY-MM-DD or YYYY-MM");
+  }
+  if ((key.length === 10) !== (period === "day")) {
+    throw bad(`interval "${interval}" is partitioned by ${period}`);
+  }
+  const t = Date.parse(key.length === 10 ? `${key}T00:00:00Z` : `${key}-01T00:00:00Z`);
+  const partition = Number.isNaN(t) ? undefined : partitionOf(t, period);
+  if (partition === undefined || partition.key !== key) throw bad("no such date");
+  return partition;
+}
+
+/** A validated key with its partition bounds. */
+export interface CheckedKey extends PartitionKey {
+  /** The partition's bounds. */
+  bounds: Partition;
+}
+
+/**
+ * Validates every part of a key (misuse raises before any I/O).
+ *
+ * @throws {TypeError} Subclasses for a bad market, symbol, interval or partition.
+ */
+export function checkKey(key: PartitionKey): CheckedKey {
+  if (typeof key !== "object" || key === null) {
+    throw new TypeError("Cannot use the cache: the partition key must be an object");
+  }
+  const market = checkMarket(key.market);
+  const symbol = checkSymbol(key.symbol, market);
+  const interval = checkInterval(key.interval, market);
+  const bounds = checkPartition(key.partition, interval);
+  return { market, symbol, interval, partition: bounds.key, bounds };
+}
+
+/** A validated filter. */
+export interface CheckedFilter {
+  /** Only this market. */
+  market?: Market;
+  /** Only this symbol. */
+  symbol?: string;
+  /** Only this interval. */
+  interval?: Interval;
+  /** Partitions ending after this epoch ms (or -Infinity). */
+  start: number;
+  /** Partitions starting before this epoch ms (or Infinity). */
+  end: number;
+}
+
+/** Validates a filter; times become epoch ms. */
+export function checkFilter(filter: CacheFilter = {}): CheckedFilter {
+  const market = filter.market === undefined ? undefined : checkMarket(filter.market);
+  const symbol = filter.symbol === undefined ? undefined : checkSymbol(filter.symbol, market);
+  const interval = filter.interval === undefined
+    ? undefined
+    : checkInterval(filter.interval, market);
+  const start = filter.start === undefined ? -Infinity : toEpochMs(filter.start, "start");
+  const end = filter.end === undefined ? Infinity : toEpochMs(filter.end, "end");
+  return { market, symbol, interval, start, end };
+}
+
+/** Resolves a root folder to an absolute path. */
+export function resolveRoot(root: string): string {
+  return resolve(root);
+}
+
+/** The folder holding one symbol and interval. */
+export function folderOf(root: string, key: Omit<PartitionKey, "partition">): string {
+  return join(
+    root,
+    "v1",
+    "binance",
+    key.market,
+    "klines",
+    key.symbol,
+    intervalFolder(key.interval),
+  );
+}
+
+/**
+ * The file of a checked key, asserted to lie under the root.
+ *
+ * @throws {Error} When the path would escape the root (cannot happen for checked keys).
+ */
+export function pathOf(root: string, key: CheckedKey): string {
+  const path = join(folderOf(root, key), `${key.partition}.arrow`);
+  assertUnder(root, path);
+  return path;
+}
+
+/** Throws unless `path` lies strictly under `root`. */
+export function assertUnder(root: string, path: string): void {
+  const rel = relative(root, path);
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
+    throw new Error(`Refusing a cache path outside the root: "${path}"`);
+  }
+}
+
+/** Why a file does not describe the partition it is stored as, if so. */
+export function keyMismatch(meta: KlineIpcMetadata, key: CheckedKey): string | undefined {
+  const { market, symbol, interval, partition, bounds } = key;
+  if (
+    meta.market !== market || meta.symbol !== symbol || meta.interval !== interval ||
+    meta.partition !== partition
+  ) {
+    return `it holds ${meta.market} ${meta.symbol} ${meta.interval} ${meta.partition}`;
+  }
+  if (meta.rows > 0 && (meta.firstOpenTime! < bounds.start || meta.lastOpenTime! >= bounds.end)) {
+    return `its rows lie outside partition "${partition}"`;
+  }
+  return undefined;
+}

@@ -1,0 +1,222 @@
+/**
+ * The file-system partition cache: one Arrow IPC file per closed partition
+ * under `{root}/v1/binance/{market}/klines/{SYMBOL}/{interval}/`.
+ *
+ * @module
+ */
+import type { RecordBatch } from "apache-arrow";
+import {
+  decodeKlineIpc,
+  decodeKlineIpcMetadata,
+  encodeKlineIpc,
+  type KlineIpcMetadata,
+} from "../codec/kline_ipc.ts";
+import { CacheError } from "../core/errors.ts";
+import { readHeadAndFooter, readWhole, setAside, writeAtomic } from "./_fs_io.ts";
+import { clearFiles, listFiles, statsOf, verifyFiles } from "./_fs_maintenance.ts";
+import { type CheckedKey, checkKey, keyMismatch, pathOf, resolveRoot } from "./_kline_paths.ts";
+import { incompleteness } from "./_partition_check.ts";
+import type {
+  CachedPartition,
+  CacheEntry,
+  CacheFilter,
+  CacheStats,
+  CorruptPartition,
+  KlineStore,
+  PartitionKey,
+  PartitionMeta,
+  VerifyOptions,
+  VerifyReport,
+} from "./kline_store.ts";
+
+/** Options of {@linkcode FsKlineStore}. */
+export interface FsKlineStoreOptions {
+  /**
+   * Clock, epoch ms: partitions ending after it are refused.
+   * @default Date.now
+   */
+  now?: () => number;
+  /**
+   * Receives debug messages (corrupt files set aside, temporary files swept).
+   * @default undefined
+   */
+  logger?: (message: string) => void;
+  /**
+   * Called when a read finds a corrupt file (after it was set aside).
+   * @default undefined
+   */
+  onCorrupt?: (event: CorruptPartition) => void;
+}
+
+/** Whether a stored partition makes a new write redundant or forbidden. */
+function keeps(existing: KlineIpcMetadata | undefined, meta: PartitionMeta): boolean {
+  if (existing?.source !== "VISION") return false;
+  if (meta.source === "REST") return true;
+  return meta.visionSha256 !== undefined && existing.visionSha256 === meta.visionSha256;
+}
+
+/**
+ * Kline partitions as Arrow IPC files: validated reads, atomic writes,
+ * maintenance. Usually created by `openKlineStore`, which checks permissions.
+ *
+ * Reads return undefined for absent files and for corrupt ones, which are
+ * renamed to `{name}.corrupt-{time}` and reported. Writes go through a
+ * unique temporary file and a rename, so concurrent writers in several
+ * processes and crashes never leave a partial file; a VISION partition is
+ * never replaced by a REST one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { allocKlineColumns, klineBatch } from "../core/schema.ts";
+ * import { FsKlineStore } from "./fs_kline_store.ts";
+ * const dir = await Deno.makeTempDir();
+ * const store = new FsKlineStore(dir);
+ * const cols = allocKlineColumns(1);
+ * cols.openTime[0] = Date.UTC(2024, 0, 1);
+ * cols.closeTime[0] = Date.UTC(2024, 0, 2) - 1;
+ * const key = { market: "spot", symbol: "BTCUSDT", interval: "1d", partition: "2024-01-01" } as const;
+ * assert.equal(await store.write(key, [klineBatch(cols)], { source: "REST", complete: true }), true);
+ * assert.equal((await store.read(key))?.metadata.rows, 1);
+ * assert.equal(await store.isUpgradable(key), true);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class FsKlineStore implements KlineStore {
+  /** Always true. */
+  readonly enabled = true;
+  /** Absolute cache root. */
+  readonly root: string;
+  #now: () => number;
+  #log: (message: string) => void;
+  #onCorrupt?: (event: CorruptPartition) => void;
+
+  /**
+   * @param root Cache root (made absolute); created on the first write.
+   * @param options Clock, logger, corrupt-file callback.
+   */
+  constructor(root: string, options: FsKlineStoreOptions = {}) {
+    this.root = resolveRoot(root);
+    this.#now = options.now ?? Date.now;
+    this.#log = options.logger ?? (() => {});
+    this.#onCorrupt = options.onCorrupt;
+  }
+
+  /** {@inheritDoc KlineStore.read} */
+  async read(key: PartitionKey): Promise<CachedPartition | undefined> {
+    const checked = checkKey(key);
+    const path = pathOf(this.root, checked);
+    let file;
+    try {
+      file = await readWhole(path);
+    } catch (cause) {
+      throw new CacheError(`Cannot read cache file "${path}"`, path, { cause });
+    }
+    if (file === undefined) return undefined;
+    let reason: string;
+    try {
+      const { batches, metadata } = decodeKlineIpc(file.bytes, { file: path });
+      const mismatch = keyMismatch(metadata, checked);
+      if (mismatch === undefined) {
+        return { key: stripBounds(checked), batches, metadata, bytes: file.size };
+      }
+      reason = `Cannot use cache file "${path}": ${mismatch}`;
+    } catch (err) {
+      if (!(err instanceof CacheError)) throw err;
+      reason = err.message;
+    }
+    const movedTo = await setAside(path, file.identity, this.#now()).catch(() => undefined);
+    this.#log(`${reason}; ${movedTo ? `moved to "${movedTo}"` : "left in place"}`);
+    this.#onCorrupt?.({ key: stripBounds(checked), path, reason, movedTo });
+    return undefined;
+  }
+
+  /** {@inheritDoc KlineStore.write} */
+  async write(
+    key: PartitionKey,
+    batches: readonly RecordBatch[],
+    meta: PartitionMeta,
+  ): Promise<boolean> {
+    const checked = checkKey(key);
+    const path = pathOf(this.root, checked);
+    const what = `${checked.market} ${checked.symbol} ${checked.interval} "${checked.partition}"`;
+    const refuse = (why: string) => new CacheError(`Cannot cache ${what}: ${why}`, path);
+    if (meta.complete !== true) throw refuse("the partition is not marked complete");
+    if (meta.source !== "VISION" && meta.source !== "REST") {
+      throw refuse(`source "${meta.source}" is not VISION or REST`);
+    }
+    const now = this.#now();
+    if (checked.bounds.end > now) {
+      throw refuse(`it is not closed until ${new Date(checked.bounds.end).toISOString()}`);
+    }
+    const gaps = meta.gaps ?? [];
+    const incomplete = incompleteness(batches, checked.interval, checked.bounds, gaps);
+    if (incomplete !== undefined) throw refuse(incomplete);
+    if (keeps(await this.info(key), meta)) return false;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeKlineIpc(batches, {
+        market: checked.market,
+        symbol: checked.symbol,
+        interval: checked.interval,
+        partition: checked.partition,
+        source: meta.source,
+        visionSha256: meta.visionSha256,
+        gaps,
+        writtenAt: now,
+      });
+    } catch (cause) {
+      throw refuse(cause instanceof Error ? cause.message : String(cause));
+    }
+    try {
+      // Check again just before the rename: another process may have stored Vision data.
+      return await writeAtomic(path, bytes, async () => !keeps(await this.info(key), meta));
+    } catch (cause) {
+      throw new CacheError(`Cannot write cache file "${path}"`, path, { cause });
+    }
+  }
+
+  /** {@inheritDoc KlineStore.info} */
+  async info(key: PartitionKey): Promise<KlineIpcMetadata | undefined> {
+    const checked = checkKey(key);
+    const path = pathOf(this.root, checked);
+    try {
+      const file = await readHeadAndFooter(path);
+      if (file === undefined) return undefined;
+      const meta = decodeKlineIpcMetadata(file.bytes, { file: path });
+      return keyMismatch(meta, checked) === undefined ? meta : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** {@inheritDoc KlineStore.isUpgradable} */
+  async isUpgradable(key: PartitionKey): Promise<boolean> {
+    return (await this.info(key))?.source === "REST";
+  }
+
+  /** {@inheritDoc KlineStore.list} */
+  list(filter?: CacheFilter): Promise<CacheEntry[]> {
+    return listFiles(this.root, filter);
+  }
+
+  /** {@inheritDoc KlineStore.stats} */
+  stats(filter?: CacheFilter): Promise<CacheStats> {
+    return statsOf(this.root, filter);
+  }
+
+  /** {@inheritDoc KlineStore.verify} */
+  verify(options: VerifyOptions = {}): Promise<VerifyReport> {
+    return verifyFiles(this.root, options, { now: this.#now(), log: this.#log });
+  }
+
+  /** {@inheritDoc KlineStore.clear} */
+  clear(filter?: CacheFilter): Promise<number> {
+    return clearFiles(this.root, filter, { now: this.#now(), log: this.#log });
+  }
+}
+
+function stripBounds(key: CheckedKey): PartitionKey {
+  const { market, symbol, interval, partition } = key;
+  return { market, symbol, interval, partition };
+}
