@@ -15,6 +15,7 @@ export interface CacheOptions {
 /** A cache that holds nothing and writes nothing. */
 export const DISABLED_CACHE: CachePort = {
   enabled: false,
+  peek: () => Promise.resolve(undefined),
   read: () => Promise.resolve(undefined),
   write: () => Promise.resolve(false),
 };

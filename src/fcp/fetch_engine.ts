@@ -7,6 +7,7 @@
  */
 import type { RecordBatch } from "apache-arrow";
 import { DsmError } from "../core/errors.ts";
+import { hasDailyFiles } from "../core/interval.ts";
 import type { Partition } from "../core/partition.ts";
 import { findMissing, type MissingRange } from "./kline_checks.ts";
 import { clipSegment, type KlineSegment, segmentOf } from "./kline_segment.ts";
@@ -202,11 +203,35 @@ async function runVision(
     return days.flat();
   }
   const [p] = unit.partitions;
-  const cached = unit.fallback.get(p.key);
+  const cached = unit.fallback.has(p.key) ? await ctx.cache.read(seriesKey(ctx, p)) : undefined;
   if (cached) return [fromCache(p, cached)];
   // Vision had no verified file: the holes REST shows are confirmed by REST alone.
   const o = outcome(p, "rest");
   await fetchRest(ctx, [o], [restSpan(ctx, p)]);
+  return [o];
+}
+
+function seriesKey(ctx: EngineContext, p: Partition) {
+  const { market, symbol, interval } = ctx.request;
+  return { market, symbol, interval, partition: p.key };
+}
+
+/** Reads a cached partition; one found corrupt or gone is fetched again. */
+async function runCache(ctx: EngineContext, p: Partition): Promise<PartitionOutcome[]> {
+  const cached = await ctx.cache.read(seriesKey(ctx, p));
+  if (cached) return [fromCache(p, cached)];
+  if (ctx.vision && isClosed(p, ctx.now)) {
+    const fallback = new Set<string>();
+    return await runVision(
+      ctx,
+      hasDailyFiles(ctx.request.interval)
+        ? { kind: "vision-daily", partitions: [p], fallback }
+        : { kind: "vision-monthly", partitions: [p], month: p, fallback },
+    );
+  }
+  const o = outcome(p, ctx.rest ? "rest" : "none");
+  if (ctx.rest) await fetchRest(ctx, [o], [restSpan(ctx, p)]);
+  else o.unfetched.push({ start: p.start, end: p.end });
   return [o];
 }
 
@@ -230,7 +255,7 @@ export async function runUnit(ctx: EngineContext, unit: PlanUnit): Promise<Parti
   let outcomes: PartitionOutcome[];
   switch (unit.kind) {
     case "cache":
-      outcomes = [fromCache(unit.partitions[0], unit.cached)];
+      outcomes = await runCache(ctx, unit.partitions[0]);
       break;
     case "vision-monthly":
     case "vision-daily":

@@ -7,20 +7,20 @@
 import { hasDailyFiles } from "../core/interval.ts";
 import { type Partition, partitionOf, partitionsOf } from "../core/partition.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
-import type { CachedRows, VisionInventory } from "./source_ports.ts";
+import type { VisionInventory } from "./source_ports.ts";
 
 /** A step of the plan; steps are executed concurrently and emitted in order. */
 export type PlanUnit =
-  | { kind: "cache"; partitions: [Partition]; cached: CachedRows }
+  | { kind: "cache"; partitions: [Partition] }
   | {
     kind: "vision-monthly";
     /** The month's partitions in range: its days (1s..1d) or the month itself (3d, 1w, 1M). */
     partitions: Partition[];
     month: Partition;
-    /** Cached REST rows to fall back to if the archive fails. */
-    fallback: Map<string, CachedRows>;
+    /** Keys of cached REST partitions to fall back to if the archive fails. */
+    fallback: ReadonlySet<string>;
   }
-  | { kind: "vision-daily"; partitions: [Partition]; fallback: Map<string, CachedRows> }
+  | { kind: "vision-daily"; partitions: [Partition]; fallback: ReadonlySet<string> }
   | { kind: "rest"; partitions: Partition[] }
   | { kind: "none"; partitions: Partition[] };
 
@@ -30,8 +30,8 @@ export interface PlanInputs {
   request: ResolvedRequest;
   /** Current time, epoch ms. */
   now: number;
-  /** Cached partitions by key. */
-  cached: ReadonlyMap<string, CachedRows>;
+  /** Origins of the cached partitions, by key. */
+  cached: ReadonlyMap<string, "VISION" | "REST">;
   /** Vision's inventory, when the listing could be read. */
   inventory: VisionInventory | undefined;
 }
@@ -90,9 +90,9 @@ export function planFetch(inputs: PlanInputs): PlanUnit[] {
   for (let i = 0; i < partitions.length;) {
     const p = partitions[i];
     const hit = cached.get(p.key);
-    const upgradable = hit?.origin === "REST" && useVision && inventoryHas(inventory, p, daily);
+    const upgradable = hit === "REST" && useVision && inventoryHas(inventory, p, daily);
     if (hit && !upgradable) {
-      units.push({ kind: "cache", partitions: [p], cached: hit });
+      units.push({ kind: "cache", partitions: [p] });
       i++;
       continue;
     }
@@ -106,7 +106,7 @@ export function planFetch(inputs: PlanInputs): PlanUnit[] {
       i++;
       continue;
     }
-    const fallback = new Map<string, CachedRows>(hit ? [[p.key, hit]] : []);
+    const fallback = new Set<string>(hit ? [p.key] : []);
     if (!daily) {
       if (inventory && !inventory.monthly.has(p.key)) noVision(p);
       else units.push({ kind: "vision-monthly", partitions: [p], month: p, fallback });
@@ -121,7 +121,7 @@ export function planFetch(inputs: PlanInputs): PlanUnit[] {
       days.every((d) => !cached.has(d.key)) &&
       (!inventory || inventory.monthly.has(month.key));
     if (wholeMonth) {
-      units.push({ kind: "vision-monthly", partitions: days, month, fallback: new Map() });
+      units.push({ kind: "vision-monthly", partitions: days, month, fallback: new Set() });
       i += days.length;
       continue;
     }

@@ -14,7 +14,7 @@ import type { ResolvedRequest } from "./kline_request.ts";
 import type { FetchFailure, FetchReport, Gap, GapClass } from "./fetch_report.ts";
 import { isClosed, planFetch, requestPartitions } from "./fetch_plan.ts";
 import { type EngineContext, isCacheable, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
-import type { CachedRows, CachePort, RestPort, VisionPort } from "./source_ports.ts";
+import type { CachePort, RestPort, VisionPort } from "./source_ports.ts";
 import { nullFilledBatch } from "./null_fill.ts";
 
 /** Progress of a fetch. */
@@ -101,19 +101,19 @@ function markNotListed(gaps: Gap[], request: ResolvedRequest, first: number, las
   gaps.splice(0, gaps.length, ...merged);
 }
 
-async function readCache(
+async function peekCache(
   request: ResolvedRequest,
   deps: FetchDeps,
-): Promise<Map<string, CachedRows>> {
-  const hits = new Map<string, CachedRows>();
+): Promise<Map<string, "VISION" | "REST">> {
+  const hits = new Map<string, "VISION" | "REST">();
   if (!deps.cache.enabled || (request.source !== "auto" && request.source !== "cache")) return hits;
   const closed = requestPartitions(request).filter((p) => isClosed(p, deps.now));
-  for (let i = 0; i < closed.length; i += 16) {
-    const chunk = closed.slice(i, i + 16);
-    const rows = await Promise.all(
-      chunk.map((p) => deps.cache.read({ ...request, partition: p.key })),
+  for (let i = 0; i < closed.length; i += 32) {
+    const chunk = closed.slice(i, i + 32);
+    const origins = await Promise.all(
+      chunk.map((p) => deps.cache.peek({ ...request, partition: p.key })),
     );
-    chunk.forEach((p, j) => rows[j] && hits.set(p.key, rows[j]!));
+    chunk.forEach((p, j) => origins[j] && hits.set(p.key, origins[j]!));
   }
   return hits;
 }
@@ -176,10 +176,10 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
   let first = Infinity, last = -Infinity;
 
   async function* generate(): AsyncGenerator<RecordBatch> {
-    const cached = await readCache(request, deps);
+    const cached = await peekCache(request, deps);
     const needsListing = ctx.vision &&
       requestPartitions(request).some((p) =>
-        isClosed(p, deps.now) && (!cached.has(p.key) || cached.get(p.key)!.origin === "REST")
+        isClosed(p, deps.now) && cached.get(p.key) !== "VISION"
       );
     const inventory = needsListing
       ? await ctx.vision!.inventory(request.market, request.symbol, request.interval, signal)

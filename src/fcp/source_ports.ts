@@ -34,6 +34,8 @@ export interface CachedRows {
 export interface CachePort {
   /** False when there is no cache (no filesystem, or switched off). */
   readonly enabled: boolean;
+  /** Where a cached partition came from, from its metadata alone; undefined when absent. */
+  peek(key: SeriesPartition): Promise<"VISION" | "REST" | undefined>;
   /** Reads a partition; undefined when absent or found corrupt. */
   read(key: SeriesPartition): Promise<CachedRows | undefined>;
   /** Writes a closed, complete partition atomically; false when refused. */

@@ -158,6 +158,10 @@ export class StubCache implements CachePort {
   /** Writes in order. */
   readonly writes: string[] = [];
 
+  peek(key: SeriesPartition): Promise<"VISION" | "REST" | undefined> {
+    return Promise.resolve(this.stored.get(key.partition)?.origin);
+  }
+
   read(key: SeriesPartition): Promise<CachedRows | undefined> {
     return Promise.resolve(this.stored.get(key.partition));
   }

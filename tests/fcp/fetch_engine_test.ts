@@ -48,7 +48,7 @@ Deno.test("runUnit serves a daily Vision file without asking REST", async () => 
   const vision = new StubVision({ [`daily ${day1.key}`]: full(day1) });
   const rest = new StubRest(() => assert.fail("REST must not be called"));
   const ctx = context(vision, rest);
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Map() });
+  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
   assert.deepEqual(vision.calls, [`daily ${day1.key}`]);
   assert.deepEqual(o.report.sources, ["vision-daily"]);
   assert.equal(o.report.sha256, `sha-${day1.key}`);
@@ -69,7 +69,7 @@ Deno.test("runUnit falls back from a missing monthly file to the daily files", a
     kind: "vision-monthly",
     partitions: [day1, day2],
     month: jan,
-    fallback: new Map(),
+    fallback: new Set(),
   });
   assert.deepEqual(vision.calls, [`monthly ${jan.key}`, `daily ${day1.key}`, `daily ${day2.key}`]);
   assert.deepEqual(outcomes.map((o) => o.report.sources), [["vision-daily"], ["vision-daily"]]);
@@ -80,7 +80,7 @@ Deno.test("runUnit falls back from a missing daily file to REST for that day", a
   const vision = new StubVision({ [`daily ${day1.key}`]: "missing" });
   const rest = new StubRest((s, e) => grid(s, e, "1h"));
   const ctx = context(vision, rest);
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Map() });
+  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
   assert.deepEqual(vision.calls, [`daily ${day1.key}`]);
   assert.deepEqual(rest.calls, [[day1.start, day1.end]]);
   assert.deepEqual(o.report.sources, ["rest"]);
@@ -95,7 +95,7 @@ Deno.test("runUnit reports a checksum failure and serves the day from REST", asy
   });
   const rest = new StubRest((s, e) => grid(s, e, "1h", (t) => t === D1 + 5 * H));
   const ctx = context(vision, rest);
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Map() });
+  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
   assert.deepEqual(rest.calls, [[day1.start, day1.end]]);
   assert.deepEqual(o.report.sources, ["rest"]);
   assert.equal(o.report.sha256, undefined);
@@ -113,7 +113,7 @@ Deno.test("runUnit fills the holes of a partial Vision file from REST", async ()
   const vision = new StubVision({ [`daily ${day1.key}`]: grid(D1, cut, "1h") });
   const rest = new StubRest((s, e) => grid(s, e, "1h"));
   const ctx = context(vision, rest);
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Map() });
+  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
   assert.deepEqual(rest.calls, [[cut, day1.end]]);
   assert.deepEqual(o.report.sources, ["vision-daily", "rest"]);
   const m = merged(o);
@@ -127,7 +127,7 @@ Deno.test("runUnit asks REST about each hole of a Vision file, and both sources 
   const vision = new StubVision({ [`daily ${day1.key}`]: grid(D1, day1.end, "1h", halt) });
   const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
   const ctx = context(vision, rest);
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Map() });
+  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
   assert.deepEqual(rest.calls, [[D1 + 3 * H, D1 + 5 * H], [D1 + 20 * H, D1 + 21 * H]]);
   assert.deepEqual(o.report.sources, ["vision-daily"]);
   assert.deepEqual(o.consulted, { vision: true, rest: true });
@@ -138,7 +138,7 @@ Deno.test("runUnit marks a failed REST span unfetched and the partition failed",
   const vision = new StubVision({ [`daily ${day1.key}`]: "missing" });
   const rest = new StubRest(() => new HttpError(503, "http://x/api/v3/klines"));
   const ctx = context(vision, rest);
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Map() });
+  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
   assert.equal(o.failed, true);
   assert.deepEqual(o.unfetched, [{ start: day1.start, end: day1.end }]);
   assert.deepEqual(ctx.failures.map((f) => f.code), ["HTTP_ERROR"]);
@@ -148,7 +148,7 @@ Deno.test("runUnit marks a failed REST span unfetched and the partition failed",
 Deno.test("runUnit without REST (source vision) leaves a missing file unfetched", async () => {
   const vision = new StubVision({});
   const ctx = context(vision, undefined, { request: { source: "vision" } });
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Map() });
+  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
   assert.deepEqual(o.unfetched, [{ start: day1.start, end: day1.end }]);
 });
 
@@ -189,10 +189,12 @@ Deno.test("runUnit serves a failed Vision file from cached REST rows instead of 
   );
   assert.equal(batches.status, "ok");
   if (batches.status === "ok") cached.batches = batches.batches as never;
-  const [o] = await runUnit(context(vision, rest), {
+  const cache = new StubCache();
+  cache.stored.set(day1.key, cached);
+  const [o] = await runUnit(context(vision, rest, { cache }), {
     kind: "vision-daily",
     partitions: [day1],
-    fallback: new Map([[day1.key, cached]]),
+    fallback: new Set([day1.key]),
   });
   assert.deepEqual(o.report.sources, ["cache"]);
   assert.equal(merged(o).length, 24);
@@ -218,7 +220,7 @@ Deno.test("runUnit rejects with the abort reason, not a failure", async () => {
       new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
   });
   const ctx = { ...context(vision, new StubRest(() => [])), signal: controller.signal };
-  const unit: PlanUnit = { kind: "vision-daily", partitions: [day1], fallback: new Map() };
+  const unit: PlanUnit = { kind: "vision-daily", partitions: [day1], fallback: new Set() };
   const running = runUnit(ctx, unit);
   controller.abort(reason);
   await assert.rejects(running, (e) => e === reason);
@@ -231,7 +233,7 @@ Deno.test("isCacheable needs a closed, whole, confirmed partition and an enabled
   const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
   const cache = new StubCache();
   const ctx = context(vision, rest, { cache });
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Map() });
+  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
   const m = merged(o);
   const holes = findMissing(m.columns.openTime, m.length, day1.start, day1.end, "1h");
   assert.equal(holes.length, 1);
