@@ -232,21 +232,46 @@ export class VisionFiles {
    * @returns The CSV, every line ending with `\n`.
    */
   csv(file: VisionFile, keepFraction = 1): string {
-    const rows = this.rows(file);
-    const keep = keepFraction >= 1 ? rows.length : Math.floor(rows.length * keepFraction);
+    return new TextDecoder().decode(this.csvBytes(file, keepFraction));
+  }
+
+  /**
+   * The CSV bytes of a file, built a day at a time (a monthly 1s file holds
+   * 2.6 M rows).
+   *
+   * @param file The file.
+   * @param keepFraction Share of the rows kept (a partial file keeps a prefix).
+   * @returns The UTF-8 CSV.
+   */
+  csvBytes(file: VisionFile, keepFraction = 1): Uint8Array {
+    const encoder = new TextEncoder();
     const micros = file.spec.market === "spot" && file.start >= MICROS_FROM;
-    const lines: string[] = file.start >= HEADER_FROM[file.spec.market] ? [VISION_HEADER] : [];
-    for (let i = 0; i < keep; i++) {
-      const k = rows[i];
-      const open = micros ? `${k.openTime}000` : `${k.openTime}`;
-      const close = micros ? `${k.closeTime}999` : `${k.closeTime}`;
-      lines.push(
-        `${open},${k.open},${k.high},${k.low},${k.close},${k.volume},${close},` +
-          `${k.quoteVolume},${k.count},${k.takerBuyVolume},${k.takerBuyQuoteVolume},0`,
-      );
+    const parts: Uint8Array[] = [];
+    if (file.start >= HEADER_FROM[file.spec.market]) {
+      parts.push(encoder.encode(`${VISION_HEADER}\n`));
     }
-    lines.push("");
-    return lines.join("\n");
+    let keep = keepFraction >= 1 ? Infinity : Math.floor(this.rows(file).length * keepFraction);
+    for (let t = file.start; t < file.end && keep > 0; t += DAY_MS) {
+      const rows = this.#data.klines(file.spec, file.interval, t, Math.min(t + DAY_MS, file.end));
+      const lines: string[] = [];
+      for (let i = 0; i < rows.length && keep > 0; i++, keep--) {
+        const k = rows[i];
+        const open = micros ? `${k.openTime}000` : `${k.openTime}`;
+        const close = micros ? `${k.closeTime}999` : `${k.closeTime}`;
+        lines.push(
+          `${open},${k.open},${k.high},${k.low},${k.close},${k.volume},${close},` +
+            `${k.quoteVolume},${k.count},${k.takerBuyVolume},${k.takerBuyQuoteVolume},0\n`,
+        );
+      }
+      parts.push(encoder.encode(lines.join("")));
+    }
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const p of parts) {
+      out.set(p, offset);
+      offset += p.length;
+    }
+    return out;
   }
 
   /**
@@ -260,7 +285,7 @@ export class VisionFiles {
     const cacheKey = `${file.key}#${keepFraction}`;
     const hit = this.#cache.get(cacheKey);
     if (hit !== undefined) return hit;
-    const csv = new TextEncoder().encode(this.csv(file, keepFraction));
+    const csv = this.csvBytes(file, keepFraction);
     const bytes = encodeZip(file.name.replace(/\.zip$/, ".csv"), csv, {
       dataDescriptor: this.#dd,
       level: 3,
