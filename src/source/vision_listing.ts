@@ -32,9 +32,15 @@ export interface VisionListing {
   dailyChecksums: Set<string>;
   /** Months with a monthly `.zip.CHECKSUM`. */
   monthlyChecksums: Set<string>;
-  /** The first day covered by a zip (a monthly file counts from the 1st), if any. */
+  /**
+   * The first day covered by a zip, if any: the first daily file, or the 1st
+   * of the first monthly file's month when that month is earlier.
+   */
   first?: string;
-  /** The last day covered by a zip (a monthly file counts to its last day), if any. */
+  /**
+   * The last day covered by a zip, if any: the last daily file, or the last
+   * day of the last monthly file's month when that month is later.
+   */
   last?: string;
 }
 
@@ -325,11 +331,20 @@ export async function listVisionFiles(
       if (match) (match[2] ? sums : zips).add(match[1]);
     }
   });
-  const starts = [...listing.daily, ...[...listing.monthly].map((m) => `${m}-01`)].sort();
-  const ends = [...listing.daily, ...[...listing.monthly].map(lastDayOf)].sort();
-  if (starts.length > 0) {
-    listing.first = starts[0];
-    listing.last = ends.at(-1);
-  }
+  const days = [...listing.daily].sort();
+  const months = [...listing.monthly].sort();
+  // A daily file in the first (last) listed month is more precise than the month.
+  const firstDay = days[0],
+    firstMonth = months[0],
+    lastDay = days.at(-1),
+    lastMonth = months.at(-1);
+  listing.first = firstMonth !== undefined && !(firstDay && firstDay.slice(0, 7) <= firstMonth)
+    ? `${firstMonth}-01`
+    : firstDay;
+  listing.last = lastMonth !== undefined && !(lastDay && lastDay.slice(0, 7) >= lastMonth)
+    ? lastDayOf(lastMonth)
+    : lastDay;
+  if (listing.first === undefined) delete listing.first;
+  if (listing.last === undefined) delete listing.last;
   return listing;
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { HttpError, NetworkError } from "../../src/core/errors.ts";
+import { startEmulator } from "../../src/emulator/emulator.ts";
 import { listVisionFiles, parseListBucketResult } from "../../src/source/vision_listing.ts";
 
 const FAST = { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
@@ -301,4 +302,31 @@ Deno.test("listVisionFiles stops promptly on abort with the signal's reason", as
   controller.abort(reason);
   await assert.rejects(listing, (error) => error === reason);
   hold.resolve(); // lets the server shut down
+});
+
+Deno.test("listVisionFiles against the emulator: 8 years of daily files, many pages", async () => {
+  await using emu = await startEmulator({
+    now: Date.UTC(2025, 5, 15, 12),
+    missingFiles: ["BTCUSDT-1d-2021-03-03.zip"],
+    publicationLagDays: 2,
+  });
+  const listing = await listVisionFiles(
+    { market: "spot", symbol: "BTCUSDT", interval: "1d" },
+    { listingUrl: emu.url },
+  );
+  assert.equal(listing.first, "2017-08-17");
+  assert.equal(listing.last, "2025-06-12");
+  const days = (Date.UTC(2025, 5, 12) - Date.UTC(2017, 7, 17)) / 86_400_000 + 1;
+  assert.equal(listing.daily.size, days - 1);
+  assert.ok(!listing.daily.has("2021-03-03"));
+  assert.equal(listing.dailyChecksums.size, days - 1);
+  assert.equal(listing.monthly.size, 12 * 7 + 5 + 5); // 2017-08 .. 2025-05
+  assert.ok(emu.stats.requests.listing >= Math.ceil((2 * days) / 1000) + 1);
+  const cm = await listVisionFiles(
+    { market: "cm", symbol: "BTCUSD_PERP", interval: "1w" },
+    { listingUrl: emu.url },
+  );
+  assert.equal(cm.daily.size, 0);
+  assert.equal(cm.first, "2020-08-01");
+  assert.equal(cm.last, "2025-05-31");
 });
