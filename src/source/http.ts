@@ -202,7 +202,8 @@ export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,
   options: WithRetryOptions = {},
 ): Promise<T> {
-  const attempts = Math.max(1, options.retry?.attempts ?? DEFAULT_RETRY.attempts);
+  const wanted = options.retry?.attempts ?? DEFAULT_RETRY.attempts;
+  const attempts = Number.isNaN(wanted) ? DEFAULT_RETRY.attempts : Math.max(1, wanted);
   const retryable = options.isRetryable ?? isRetryable;
   for (let attempt = 1;; attempt++) {
     options.signal?.throwIfAborted();

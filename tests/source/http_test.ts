@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import { backoffDelay, fetchOnce, isRetryable, sleep, withRetry } from "../../src/source/http.ts";
+import { HttpError, NetworkError, RateLimitError } from "../../src/core/errors.ts";
+
+/** A server whose handler waits until the client goes away. */
+function silentServer() {
+  let count = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    count++;
+    const { promise, resolve } = Promise.withResolvers<Response>();
+    request.signal.addEventListener("abort", () => resolve(new Response("late")));
+    return promise;
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/x`,
+    get count() {
+      return count;
+    },
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
+/** A TCP server that closes every connection at once, without answering. */
+function resettingServer() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const done = (async () => {
+    for await (const conn of listener) conn.close();
+  })();
+  return {
+    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/x`,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await done.catch(() => {});
+    },
+  };
+}
+
+Deno.test("fetchOnce returns the response whatever its status", async () => {
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) =>
+      new Response(request.headers.get("x-test"), { status: 503, headers: { "x-a": "1" } }),
+  );
+  const response = await fetchOnce(`http://127.0.0.1:${server.addr.port}/`, {
+    headers: { "x-test": "hello" },
+  });
+  assert.equal(response.status, 503);
+  assert.equal(await response.text(), "hello");
+});
+
+Deno.test("fetchOnce turns a time-out into a NetworkError", async () => {
+  await using server = silentServer();
+  await assert.rejects(fetchOnce(server.url, { timeoutMs: 50 }), (e) => {
+    assert.ok(e instanceof NetworkError);
+    assert.equal(e.url, server.url);
+    assert.match(e.message, /no response within 50 ms/);
+    return true;
+  });
+});
+
+Deno.test("fetchOnce turns a reset connection into a NetworkError", async () => {
+  await using server = resettingServer();
+  await assert.rejects(fetchOnce(server.url), (e) => {
+    assert.ok(e instanceof NetworkError);
+    assert.equal(e.code, "NETWORK_ERROR");
+    assert.ok(e.cause !== undefined);
+    return true;
+  });
+});
+
+Deno.test("fetchOnce rejects with the signal's reason when aborted", async () => {
+  await using server = silentServer();
+  const controller = new AbortController();
+  const reason = new Error("user stop");
+  const pending = fetchOnce(server.url, { signal: controller.signal });
+  setTimeout(() => controller.abort(reason), 20);
+  await assert.rejects(pending, (e) => e === reason);
+  await assert.rejects(
+    fetchOnce(server.url, { signal: AbortSignal.abort(reason) }),
+    (e) => e === reason,
+  );
+});
+
+Deno.test("fetchOnce uses the injected fetch and wraps its failures", async () => {
+  const calls: string[] = [];
+  const ok = await fetchOnce("http://a/1", {
+    fetch: (input) => {
+      calls.push(String(input));
+      return Promise.resolve(new Response("x"));
+    },
+  });
+  assert.equal(await ok.text(), "x");
+  assert.deepEqual(calls, ["http://a/1"]);
+  await assert.rejects(
+    fetchOnce("http://a/2", { fetch: () => Promise.reject(new TypeError("connection reset")) }),
+    { name: "NetworkError", message: "Cannot fetch http://a/2: connection reset" },
+  );
+});
+
+Deno.test("backoffDelay stays within [d/2, d] with d = base * 2^(n-1), capped", () => {
+  const retry = { baseDelayMs: 100, maxDelayMs: 5000 };
+  for (let attempt = 1; attempt <= 40; attempt++) {
+    const d = Math.min(5000, 100 * 2 ** (attempt - 1));
+    assert.equal(backoffDelay(attempt, retry, () => 0), d / 2);
+    assert.equal(backoffDelay(attempt, retry, () => 0.9999999999), d);
+    for (let i = 0; i < 20; i++) {
+      const v = backoffDelay(attempt, retry);
+      assert.ok(v >= d / 2 && v <= d, `${v} outside [${d / 2}, ${d}]`);
+    }
+  }
+  assert.equal(backoffDelay(1, {}, () => 0), 125);
+  assert.equal(backoffDelay(100, {}, () => 0.9999999999), 10_000);
+});
+
+Deno.test("sleep waits and can be aborted", async () => {
+  await sleep(1);
+  const reason = new Error("stop");
+  const controller = new AbortController();
+  const pending = sleep(60_000, controller.signal);
+  controller.abort(reason);
+  await assert.rejects(pending, (e) => e === reason);
+  await assert.rejects(sleep(1, AbortSignal.abort(reason)), (e) => e === reason);
+});
+
+Deno.test("isRetryable: network errors and 5xx, not 4xx nor rate limits", () => {
+  assert.equal(isRetryable(new NetworkError("u", "reset")), true);
+  assert.equal(isRetryable(new HttpError(500, "u")), true);
+  assert.equal(isRetryable(new HttpError(504, "u")), true);
+  assert.equal(isRetryable(new HttpError(404, "u")), false);
+  assert.equal(isRetryable(new RateLimitError(429, "u", 1000)), false);
+  assert.equal(isRetryable(new TypeError("bug")), false);
+});
+
+Deno.test("withRetry retries transient errors with growing delays, then throws the last", async () => {
+  const delays: number[] = [];
+  let calls = 0;
+  const last = new HttpError(503, "u");
+  await assert.rejects(
+    withRetry(() => {
+      calls++;
+      return Promise.reject(calls < 4 ? new NetworkError("u", `reset ${calls}`) : last);
+    }, {
+      retry: { attempts: 4, baseDelayMs: 2, maxDelayMs: 100 },
+      random: () => 0,
+      onRetry: (attempt, error, delay) => {
+        assert.ok(error instanceof NetworkError);
+        assert.equal(attempt, delays.length + 1);
+        delays.push(delay);
+      },
+    }),
+    (e) => e === last,
+  );
+  assert.equal(calls, 4);
+  assert.deepEqual(delays, [1, 2, 4]);
+});
+
+Deno.test("withRetry does not retry what is not retryable", async () => {
+  let calls = 0;
+  await assert.rejects(
+    withRetry(() => {
+      calls++;
+      return Promise.reject(new HttpError(400, "u"));
+    }),
+    { status: 400 },
+  );
+  assert.equal(calls, 1);
+});
+
+Deno.test("withRetry waits a RateLimitError's Retry-After when told it is retryable", async () => {
+  const delays: number[] = [];
+  let calls = 0;
+  const value = await withRetry((attempt) => {
+    calls++;
+    return attempt === 1
+      ? Promise.reject(new RateLimitError(429, "u", 3))
+      : Promise.resolve(attempt);
+  }, {
+    isRetryable: (e) => e instanceof RateLimitError,
+    onRetry: (_a, _e, delay) => delays.push(delay),
+  });
+  assert.equal(value, 2);
+  assert.equal(calls, 2);
+  assert.deepEqual(delays, [3]);
+});
+
+Deno.test("withRetry stops at once when the signal aborts during a wait or a call", async () => {
+  const reason = new Error("stop");
+  const controller = new AbortController();
+  let calls = 0;
+  const pending = withRetry(() => {
+    calls++;
+    return Promise.reject(new NetworkError("u", "reset"));
+  }, { signal: controller.signal, retry: { baseDelayMs: 60_000, maxDelayMs: 60_000 } });
+  setTimeout(() => controller.abort(reason), 10);
+  await assert.rejects(pending, (e) => e === reason);
+  assert.equal(calls, 1);
+
+  const second = new AbortController();
+  await assert.rejects(
+    withRetry(() => {
+      second.abort(reason);
+      return Promise.reject(new HttpError(400, "u"));
+    }, { signal: second.signal }),
+    (e) => e === reason,
+  );
+  await assert.rejects(
+    withRetry(() => Promise.resolve(1), { signal: AbortSignal.abort(reason) }),
+    (e) => e === reason,
+  );
+});
+
+Deno.test("withRetry treats attempts below 1, or not a number, sanely", async () => {
+  for (const attempts of [0, -3, Number.NaN]) {
+    let calls = 0;
+    await assert.rejects(
+      withRetry(() => {
+        calls++;
+        return Promise.reject(new NetworkError("u", "reset"));
+      }, { retry: { attempts, baseDelayMs: 0 } }),
+      NetworkError,
+    );
+    assert.equal(calls, Number.isNaN(attempts) ? 5 : 1, `attempts ${attempts}`);
+  }
+});
