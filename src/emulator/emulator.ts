@@ -192,7 +192,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       stats.requests.rest++;
       return rest(restPath, url);
     }
-    if (url.pathname.startsWith("/data/")) return vision(decodeURIComponent(url.pathname.slice(1)));
+    if (url.pathname.startsWith("/data/")) {
+      let key: string;
+      try {
+        key = decodeURIComponent(url.pathname.slice(1));
+      } catch {
+        return s3Error(400, "InvalidURI", "Couldn't parse the specified URI.");
+      }
+      return vision(key);
+    }
     if (url.pathname === "/") {
       stats.requests.listing++;
       const q = url.searchParams;

@@ -44,6 +44,7 @@ export interface RequestFaults {
 }
 
 const TWO32 = 4_294_967_296;
+const MAX_TRACKED_URLS = 100_000;
 
 function hash(text: string, seed: number): number {
   let h = (0x811c9dc5 ^ seed) | 0;
@@ -87,6 +88,7 @@ export class Faults {
    * @returns The faults to apply.
    */
   forRequest(url: string): RequestFaults {
+    if (this.#attempts.size >= MAX_TRACKED_URLS) this.#attempts.clear();
     const n = this.#attempts.get(url) ?? 0;
     this.#attempts.set(url, n + 1);
     const u = (k: number) => hash(`${k}|${n}|${url}`, this.#seed);

@@ -22,6 +22,7 @@ export interface RestAnswer {
 
 const TIME = /^\d{1,20}$/;
 const LIMIT = /^\d{1,10}$/;
+const SYMBOL = /^[A-Z0-9-_.]{1,20}$/;
 
 function fail(code: number, msg: string, weight: number): RestAnswer {
   return { status: 400, body: JSON.stringify({ code, msg }), weight };
@@ -95,6 +96,13 @@ export function answerKlines(
   const intervalText = query.get("interval");
   if (!symbol) return mandatory("symbol", weight);
   if (!intervalText) return mandatory("interval", weight);
+  if (!SYMBOL.test(symbol)) {
+    return fail(
+      -1100,
+      "Illegal characters found in parameter 'symbol'; legal range is '^[A-Z0-9-_.]{1,20}$'.",
+      weight,
+    );
+  }
   const spec = options.data.find(market, symbol);
   if (spec === undefined) return fail(-1121, "Invalid symbol.", weight);
   if (!(INTERVALS as readonly string[]).includes(intervalText)) {

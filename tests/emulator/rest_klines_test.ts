@@ -259,12 +259,13 @@ Deno.test("REST cm caps the startTime..endTime span at 200 days", async () => {
   );
 });
 
-Deno.test("REST errors: -1121 unknown symbol, -1120 bad interval or 1s on futures, -1102 missing, -1023 reversed", async () => {
+Deno.test("REST errors: -1121 unknown symbol, -1120 bad interval or 1s on futures, -1102 missing, -1100 lowercase, -1023 reversed", async () => {
   await using emu = await startEmulator({ now: NOW });
   const cases: [string, string, number][] = [
     ["/api/v3/klines", "symbol=NOPEUSDT&interval=1m", -1121],
     ["/dapi/v1/klines", "symbol=BTCUSDT&interval=1m", -1121],
     ["/fapi/v1/klines", "symbol=BTCUSD_PERP&interval=1m", -1121],
+    ["/api/v3/klines", "symbol=btcusdt&interval=1m", -1100],
     ["/api/v3/klines", "symbol=BTCUSDT&interval=2m", -1120],
     ["/api/v3/klines", "symbol=BTCUSDT&interval=1mo", -1120],
     ["/fapi/v1/klines", "symbol=BTCUSDT&interval=1s", -1120],

@@ -155,12 +155,16 @@ Deno.test("Vision 404s: unknown symbol, bad interval, today, before listing, aft
     visionKey("spot", "daily", "BTCUSDT", "3d", "2024-01-01"),
     visionKey("futures/cm", "daily", "BTCUSDT", "1m", "2024-01-01"),
     "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-02-30.zip",
+    "data/spot/daily/klines/BTCUSDT/1M/BTCUSDT-1M-2024-02.zip",
+    "data/spot/monthly/klines/BTCUSDT/1M/BTCUSDT-1M-2024-02.zip",
+    "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1h-2024-01-01.zip",
   ];
   for (const key of missing) {
     const { status, text } = await get(emu.url, `/${key}`);
     assert.equal(status, 404, key);
     assert.match(text, /<Code>NoSuchKey<\/Code>/);
   }
+  assert.equal((await get(emu.url, "/data/spot/%E0%A4%A.zip")).status, 400);
   const yesterday = await get(
     emu.url,
     `/${visionKey("spot", "daily", "BTCUSDT", "1h", "2026-11-24")}`,
