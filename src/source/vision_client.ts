@@ -209,8 +209,9 @@ async function discard(response: Response): Promise<void> {
  * - Digest mismatch: retried once (both files downloaded again), then
  *   {@linkcode ChecksumError}; the rows are never returned. When the bytes
  *   do not even unzip and parse (a body cut short without a
- *   `Content-Length` to tell), the transfer was damaged: retried like a
- *   reset, and still a `ChecksumError` when the retries run out.
+ *   `Content-Length` to tell), or the `.CHECKSUM` is not one checksum
+ *   line, the transfer was damaged: retried like a reset, and still a
+ *   `ChecksumError` when the retries run out.
  * - `ZipFormatError` or `CsvFormatError` in a file whose digest matches: the
  *   published file itself is bad; thrown at once.
  * - Abort: in-flight bodies are cancelled and the call rejects with the
@@ -441,7 +442,13 @@ export class VisionClient {
       },
     });
     const text = await new Blob(chunks as BlobPart[]).text();
-    return parseChecksumFile(text, file.zipName);
+    try {
+      return parseChecksumFile(text, file.zipName);
+    } catch (error) {
+      // A CHECKSUM that is not one checksum line was most likely cut short.
+      if (error instanceof ChecksumError) DAMAGED.add(error);
+      throw error;
+    }
   }
 
   /** Streams the zip through SHA-256, unzip and CSV; returns the rows only if the digest matches. */

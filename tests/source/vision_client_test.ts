@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ChecksumError, CsvFormatError, HttpError, NetworkError } from "../../src/core/errors.ts";
 import { encodeZip } from "../../src/codec/zip_encoder.ts";
+import { startEmulator } from "../../src/emulator/emulator.ts";
 import {
   VisionClient,
   type VisionFileOk,
@@ -236,7 +237,7 @@ Deno.test("VisionClient throws ChecksumError after a second mismatch", async () 
   assert.ok(progress.every((p) => !p.done));
 });
 
-Deno.test("VisionClient treats a malformed CHECKSUM file like a mismatch", async () => {
+Deno.test("VisionClient retries a malformed CHECKSUM file like a damaged transfer", async () => {
   const file = await archive("BTCUSDT-1m-2024-01-01.zip", klineCsv({ rows: 10 }));
   await using stub = serve((path) =>
     new Response(path.endsWith(".CHECKSUM") ? "<html>oops</html>" : file.zip)
@@ -245,7 +246,7 @@ Deno.test("VisionClient treats a malformed CHECKSUM file like a mismatch", async
     new VisionClient({ baseUrl: stub.url, retry: FAST }).fetchFile(SPOT_DAY),
     ChecksumError,
   );
-  assert.equal(stub.calls(PATH + ".CHECKSUM"), 2);
+  assert.equal(stub.calls(PATH + ".CHECKSUM"), FAST.attempts);
 });
 
 Deno.test("VisionClient throws a verified file's corrupt row with its line, unretried", async () => {
@@ -551,4 +552,172 @@ Deno.test("VisionClient.fetchFiles aborts every download on the signal", async (
   controller.abort(reason);
   await assert.rejects(pending, (error) => error === reason);
   stall.resolve();
+});
+
+// ---- Against the emulator: every market, periods, intervals, formats and faults ----
+
+const EMU_NOW = Date.UTC(2025, 5, 15, 12);
+const REST_PATHS = { spot: "/api/v3/klines", um: "/fapi/v1/klines", cm: "/dapi/v1/klines" };
+
+/** The emulator's REST rows for [start, end): an independent oracle of the same candles. */
+async function restRows(base: string, ref: VisionFileRef, start: number, end: number) {
+  const rows: (string | number)[][] = [];
+  const interval = ref.interval === "1mo" as string ? "1M" : ref.interval;
+  for (let from = start; from < end;) {
+    const q = `symbol=${ref.symbol}&interval=${interval}&startTime=${from}&endTime=${
+      end - 1
+    }&limit=1000`;
+    const page: (string | number)[][] = await (await fetch(`${base}${REST_PATHS[ref.market]}?${q}`))
+      .json();
+    if (page.length === 0) break;
+    rows.push(...page);
+    from = Number(page.at(-1)![0]) + 1;
+  }
+  return rows;
+}
+
+function periodRange(ref: VisionFileRef): [number, number] {
+  if (ref.period === "daily") {
+    const start = Date.parse(`${ref.date}T00:00:00Z`);
+    return [start, start + 86_400_000];
+  }
+  const start = Date.parse(`${ref.date}-01T00:00:00Z`);
+  const d = new Date(start);
+  return [start, Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)];
+}
+
+const NAMES = [
+  "open_time",
+  "open",
+  "high",
+  "low",
+  "close",
+  "volume",
+  "close_time",
+  "quote_asset_volume",
+  "count",
+  "taker_buy_volume",
+  "taker_buy_quote_volume",
+];
+
+function assertSameAsRest(result: VisionFileOk, rest: (string | number)[][], label: string) {
+  assert.equal(result.rows, rest.length, label);
+  const columns = NAMES.map((n) => column(result, n));
+  for (let i = 0; i < rest.length; i++) {
+    for (let c = 0; c < NAMES.length; c++) {
+      const want = c === 8 ? BigInt(rest[i][c]) : Number(rest[i][c]);
+      if (columns[c][i] !== want) {
+        assert.fail(`${label}: row ${i} ${NAMES[c]} is ${columns[c][i]}, REST says ${want}`);
+      }
+    }
+  }
+}
+
+const EMU_CASES: VisionFileRef[] = [
+  { market: "spot", symbol: "BTCUSDT", interval: "1m", period: "daily", date: "2024-03-10" },
+  { market: "spot", symbol: "BTCUSDT", interval: "1m", period: "daily", date: "2025-03-10" },
+  { market: "spot", symbol: "ETHUSDT", interval: "1h", period: "monthly", date: "2025-01" },
+  { market: "spot", symbol: "BTCUSDT", interval: "1M", period: "monthly", date: "2024-05" },
+  { market: "spot", symbol: "BTCUSDT", interval: "1w", period: "monthly", date: "2024-05" },
+  { market: "spot", symbol: "BTCUSDT", interval: "3d", period: "monthly", date: "2024-05" },
+  { market: "um", symbol: "BTCUSDT", interval: "1h", period: "daily", date: "2021-05-01" },
+  { market: "um", symbol: "BTCUSDT", interval: "5m", period: "daily", date: "2023-05-01" },
+  { market: "um", symbol: "ETHUSDT", interval: "1d", period: "monthly", date: "2025-04" },
+  { market: "cm", symbol: "BTCUSD_PERP", interval: "1h", period: "daily", date: "2020-08-20" },
+  { market: "cm", symbol: "BTCUSD_PERP", interval: "15m", period: "daily", date: "2025-01-01" },
+  { market: "cm", symbol: "BTCUSD_PERP", interval: "1M", period: "monthly", date: "2023-12" },
+];
+
+Deno.test("VisionClient matches the emulator's REST candles on every market and period", async () => {
+  for (const dataDescriptor of [false, true]) {
+    await using emu = await startEmulator({ now: EMU_NOW, dataDescriptor });
+    const client = new VisionClient({ baseUrl: emu.url, listingUrl: emu.url, batchRows: 1000 });
+    const results = await client.fetchFiles(EMU_CASES);
+    for (const [i, ref] of EMU_CASES.entries()) {
+      const label = `${ref.market} ${ref.symbol} ${ref.interval} ${ref.date} dd=${dataDescriptor}`;
+      const result = ok(results[i]);
+      const [start, end] = periodRange(ref);
+      assertSameAsRest(result, await restRows(emu.url, ref, start, end), label);
+      assert.ok(result.rows > 0, label);
+    }
+  }
+});
+
+Deno.test("VisionClient decodes a spot 1s µs day from the emulator", async () => {
+  await using emu = await startEmulator({ now: EMU_NOW });
+  const client = new VisionClient({ baseUrl: emu.url });
+  const ref: VisionFileRef = { ...SPOT_DAY, interval: "1s", date: "2025-02-01" };
+  const result = ok(await client.fetchFile(ref));
+  assert.equal(result.rows, 86_400);
+  const open = column(result, "open_time");
+  const close = column(result, "close_time");
+  assert.equal(open[0], Date.UTC(2025, 1, 1));
+  assert.equal(open[86_399], Date.UTC(2025, 1, 1, 23, 59, 59));
+  assert.equal(close[86_399], Date.UTC(2025, 1, 2) - 1);
+  const start = Date.UTC(2025, 1, 1, 12);
+  const rest = await restRows(emu.url, ref, start, start + 1000 * 1000);
+  const noon = open.indexOf(start);
+  assert.equal(column(result, "close")[noon + 999], Number(rest[999][4]));
+});
+
+Deno.test("VisionClient against emulator faults: missing, 403, lag, partial, mismatch", async () => {
+  const day = (date: string, symbol = "BTCUSDT"): VisionFileRef => ({
+    market: "spot",
+    symbol,
+    interval: "1h",
+    period: "daily",
+    date,
+  });
+  await using emu = await startEmulator({
+    now: EMU_NOW,
+    missingStatus: 403,
+    publicationLagDays: 3,
+    missingFiles: ["BTCUSDT-1h-2024-02-02.zip"],
+    partialFiles: ["BTCUSDT-1h-2024-02-03.zip"],
+    checksumMismatch: ["BTCUSDT-1h-2024-02-04.zip"],
+  });
+  const client = new VisionClient({ baseUrl: emu.url, retry: FAST });
+  assert.equal((await client.fetchFile(day("2024-02-02"))).status, "missing");
+  assert.equal((await client.fetchFile(day("2025-06-13"))).status, "missing"); // not yet published
+  assert.equal((await client.fetchFile(day("2016-01-01"))).status, "missing"); // before listing
+  const partial = ok(await client.fetchFile(day("2024-02-03")));
+  assert.ok(partial.rows > 0 && partial.rows < 24, `${partial.rows} rows`);
+  const [start, end] = periodRange(day("2024-02-03"));
+  const rest = await restRows(emu.url, day("2024-02-03"), start, end);
+  assertSameAsRest(partial, rest.slice(0, partial.rows), "partial");
+  emu.reset();
+  await assert.rejects(client.fetchFile(day("2024-02-04")), ChecksumError);
+  assert.equal(emu.stats.requests.vision, 2);
+  assert.equal(emu.stats.requests.checksum, 2);
+});
+
+Deno.test("VisionClient survives the emulator's 5xx, resets and truncations", async () => {
+  const refs = days(20);
+  {
+    await using clean = await startEmulator({ now: EMU_NOW, seed: 7 });
+    const want = await new VisionClient({ baseUrl: clean.url }).fetchFiles(refs);
+    await using emu = await startEmulator({
+      now: EMU_NOW,
+      seed: 7,
+      errorRate: 0.1,
+      resetRate: 0.1,
+      truncateRate: 0.1,
+    });
+    const client = new VisionClient({
+      baseUrl: emu.url,
+      concurrency: 4,
+      retry: { attempts: 12, baseDelayMs: 1, maxDelayMs: 4 },
+    });
+    const got = await client.fetchFiles(refs);
+    const faults = emu.stats.faults;
+    assert.ok(
+      faults.errors > 0 && faults.resets > 0 && faults.truncations > 0,
+      JSON.stringify(faults),
+    );
+    for (const [i, result] of got.entries()) {
+      const a = ok(result), b = ok(want[i]);
+      assert.equal(a.sha256, b.sha256);
+      assert.deepEqual(column(a, "close"), column(b, "close"));
+    }
+  }
 });
