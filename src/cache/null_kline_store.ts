@@ -19,6 +19,15 @@ import type {
   VerifyReport,
 } from "./kline_store.ts";
 
+function afterCheck<T>(key: PartitionKey, value: T): Promise<T> {
+  try {
+    checkKey(key);
+    return Promise.resolve(value);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
 /**
  * A {@linkcode KlineStore} that stores nothing: reads miss, writes return
  * false, maintenance finds nothing. Keys are still validated, so misuse
@@ -43,8 +52,7 @@ export class NullKlineStore implements KlineStore {
 
   /** Validates the key; always undefined. */
   read(key: PartitionKey): Promise<CachedPartition | undefined> {
-    checkKey(key);
-    return Promise.resolve(undefined);
+    return afterCheck(key, undefined);
   }
 
   /** Validates the key; always false. */
@@ -53,20 +61,17 @@ export class NullKlineStore implements KlineStore {
     _batches: readonly RecordBatch[],
     _meta: PartitionMeta,
   ): Promise<boolean> {
-    checkKey(key);
-    return Promise.resolve(false);
+    return afterCheck(key, false);
   }
 
   /** Validates the key; always undefined. */
   info(key: PartitionKey): Promise<KlineIpcMetadata | undefined> {
-    checkKey(key);
-    return Promise.resolve(undefined);
+    return afterCheck(key, undefined);
   }
 
   /** Validates the key; always false. */
   isUpgradable(key: PartitionKey): Promise<boolean> {
-    checkKey(key);
-    return Promise.resolve(false);
+    return afterCheck(key, false);
   }
 
   /** Always empty. */
