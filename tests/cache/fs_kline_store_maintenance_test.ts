@@ -47,6 +47,7 @@ Deno.test("FsKlineStore.list filters by market, symbol, interval and range, igno
   assert.equal((await store.list({ market: "um" })).length, 1);
   assert.equal((await store.list({ interval: "1h" })).length, 1);
   const range = await store.list({
+    market: "spot",
     symbol: "BTCUSDT",
     start: "2024-01-01T12:00:00Z",
     end: "2024-01-03",
