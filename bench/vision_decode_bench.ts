@@ -201,7 +201,8 @@ const METHODS: Method[] = [
   },
 ];
 
-const POLARS_SCHEMA = {
+/** The kline CSV columns as Polars dtypes (no inference). */
+export const POLARS_SCHEMA = {
   open_time: pl.Int64,
   open: pl.Float64,
   high: pl.Float64,
