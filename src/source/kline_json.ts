@@ -5,16 +5,9 @@
  *
  * @module
  */
-import {
-  fastDecimal,
-  fastInteger,
-  fieldText,
-  scan,
-  slowDecimal,
-  viewOf,
-} from "../codec/_decimal.ts";
+import { fastDecimal, fieldText, scan, slowDecimal, viewOf } from "../codec/_decimal.ts";
 import { NetworkError } from "../core/errors.ts";
-import { allocKlineColumns, type KlineColumns } from "../core/schema.ts";
+import { allocKlineColumns, KLINE_COLUMN_KEYS, type KlineColumns } from "../core/schema.ts";
 
 /** Options of {@linkcode decodeKlineJson}. */
 export interface DecodeKlineJsonOptions {
@@ -40,22 +33,8 @@ const CLOSE = 93;
 const BACKSLASH = 92;
 const MAX_TIME_DIGITS = 15;
 
-/** Column written by each of the 12 elements of a row (`undefined`: the ignored last one). */
-const TARGETS: readonly (keyof KlineColumns | undefined)[] = [
-  "openTime",
-  "open",
-  "high",
-  "low",
-  "close",
-  "volume",
-  "closeTime",
-  "quoteAssetVolume",
-  "count",
-  "takerBuyVolume",
-  "takerBuyQuoteVolume",
-  undefined,
-];
-const INTEGER_FIELDS = new Set([0, 6, 8]);
+/** Whether each of the first 11 elements (in schema order) is an integer (else a quoted decimal). */
+const INTEGER = [true, false, false, false, false, false, true, false, true, false, false];
 
 class Cursor {
   p = 0;
@@ -93,12 +72,19 @@ function countRows(buf: Uint8Array): number {
 
 function readInteger(cur: Cursor, field: number): number {
   const start = cur.p;
-  const v = fastInteger(cur.buf, start);
-  const digits = scan.end - start;
-  if (digits === 0 || digits > MAX_TIME_DIGITS || v !== v) {
+  const buf = cur.buf;
+  let p = start;
+  let v = 0;
+  let d = buf[p] - 48;
+  while (d >= 0 && d <= 9) {
+    v = v * 10 + d; // exact: at most 15 digits
+    d = buf[++p] - 48;
+  }
+  const digits = p - start;
+  if (digits === 0 || digits > MAX_TIME_DIGITS) {
     cur.fail(`expected an integer for element ${field}`);
   }
-  cur.p = scan.end;
+  cur.p = p;
   return v;
 }
 
@@ -138,24 +124,33 @@ function skipValue(cur: Cursor): void {
   cur.p = scan.end;
 }
 
-function readRow(cur: Cursor, columns: KlineColumns, row: number): void {
-  cur.expect(OPEN, `"[" opening row ${row}`);
-  for (let field = 0; field < 12; field++) {
-    if (field > 0) {
-      const c = cur.peek();
-      if (c !== COMMA) {
-        cur.fail(c === CLOSE ? `row ${row} has ${field} elements, expected 12` : `expected ","`);
-      }
-      cur.p++;
+/** Consumes the "," before element `field`; fast when no whitespace surrounds it. */
+function separator(cur: Cursor, row: number, field: number): void {
+  const buf = cur.buf;
+  let c = buf[cur.p];
+  if (c !== COMMA) {
+    c = cur.peek();
+    if (c !== COMMA) {
+      cur.fail(c === CLOSE ? `row ${row} has ${field} elements, expected 12` : `expected ","`);
     }
-    cur.peek();
-    const key = TARGETS[field];
-    if (key === undefined) skipValue(cur);
-    else if (INTEGER_FIELDS.has(field)) columns[key][row] = readInteger(cur, field);
-    else columns[key][row] = readDecimal(cur, field);
   }
-  if (cur.peek() !== CLOSE) cur.fail(`row ${row} has more than 12 elements, expected "]"`);
-  cur.p++;
+  c = buf[++cur.p];
+  if (c === 32 || c === 10 || c === 13 || c === 9) cur.peek();
+}
+
+function readRow(cur: Cursor, columns: Float64Array[], row: number): void {
+  if (cur.buf[cur.p] === OPEN) cur.p++;
+  else cur.expect(OPEN, `"[" opening row ${row}`);
+  cur.peek();
+  for (let field = 0; field < 11; field++) {
+    if (field > 0) separator(cur, row, field);
+    columns[field][row] = INTEGER[field] ? readInteger(cur, field) : readDecimal(cur, field);
+  }
+  separator(cur, row, 11);
+  skipValue(cur);
+  if (cur.buf[cur.p] === CLOSE) cur.p++;
+  else if (cur.peek() === CLOSE) cur.p++;
+  else cur.fail(`row ${row} has more than 12 elements, expected "]"`);
 }
 
 /**
@@ -193,13 +188,14 @@ export function decodeKlineJson(
 ): KlineJsonPage {
   const cur = new Cursor(bytes, options.url ?? "klines response");
   const columns = allocKlineColumns(countRows(bytes));
+  const targets = KLINE_COLUMN_KEYS.map((key) => columns[key]);
   cur.expect(OPEN, `"[" opening the page`);
   let length = 0;
   if (cur.peek() === CLOSE) cur.p++;
   else {
     for (;;) {
-      readRow(cur, columns, length++);
-      const c = cur.peek();
+      readRow(cur, targets, length++);
+      const c = cur.buf[cur.p] === COMMA ? COMMA : cur.peek();
       cur.p++;
       if (c === CLOSE) break;
       if (c !== COMMA) {
