@@ -1,10 +1,13 @@
 /**
  * The cache of the engine: the Arrow IPC partition store, or a disabled
- * cache when there is none.
+ * cache when there is none (switched off, or no filesystem permission).
  *
  * @module
  */
-import type { CachePort } from "./source_ports.ts";
+import type { RecordBatch } from "apache-arrow";
+import type { KlineStore } from "../cache/kline_store.ts";
+import { openKlineStore } from "../cache/open_kline_store.ts";
+import type { CachedRows, CachePort, SeriesPartition } from "./source_ports.ts";
 
 /** Where the cache lives. */
 export interface CacheOptions {
@@ -20,21 +23,66 @@ export const DISABLED_CACHE: CachePort = {
   write: () => Promise.resolve(false),
 };
 
+/** Adapts a {@linkcode KlineStore} to the engine's {@linkcode CachePort}. */
+export class StoreCachePort implements CachePort {
+  readonly #store: KlineStore;
+
+  /** @param store The partition store. */
+  constructor(store: KlineStore) {
+    this.#store = store;
+  }
+
+  /** The store behind the port (for maintenance). */
+  get store(): KlineStore {
+    return this.#store;
+  }
+
+  /** Whether anything is cached. */
+  get enabled(): boolean {
+    return this.#store.enabled;
+  }
+
+  /** The origin recorded in a partition's metadata (footer only). */
+  async peek(key: SeriesPartition): Promise<"VISION" | "REST" | undefined> {
+    return (await this.#store.info(key))?.source;
+  }
+
+  /** Reads and validates a partition. */
+  async read(key: SeriesPartition): Promise<CachedRows | undefined> {
+    const hit = await this.#store.read(key);
+    if (!hit) return undefined;
+    return { batches: hit.batches, origin: hit.metadata.source, gaps: hit.metadata.gaps };
+  }
+
+  /** Writes a closed, complete partition atomically. */
+  write(
+    key: SeriesPartition,
+    batches: RecordBatch[],
+    meta: { origin: "VISION" | "REST"; sha256?: string; gaps: { start: number; end: number }[] },
+  ): Promise<boolean> {
+    return this.#store.write(key, batches, {
+      source: meta.origin,
+      visionSha256: meta.origin === "VISION" ? meta.sha256 : undefined,
+      complete: true,
+      gaps: meta.gaps,
+    });
+  }
+}
+
 /**
  * Opens the cache port for a manager.
  *
  * @param options Cache options, or false for none.
- * @param logger Debug messages.
+ * @param logger Debug messages (cache switched off, files set aside).
  * @param now The clock.
- * @returns The port.
+ * @returns The port; disabled when `false` or without filesystem permission.
  */
-export function openCachePort(
+export async function openCachePort(
   options: CacheOptions | false | undefined,
   logger?: (message: string) => void,
   now?: () => number,
 ): Promise<CachePort> {
-  void options;
-  void logger;
-  void now;
-  return Promise.resolve(DISABLED_CACHE);
+  if (options === false) return DISABLED_CACHE;
+  const store = await openKlineStore({ dir: options?.dir, logger, now });
+  return store.enabled ? new StoreCachePort(store) : DISABLED_CACHE;
 }
