@@ -274,7 +274,6 @@ export class RestClient {
     if (scheduler) return scheduler(host);
     return WeightScheduler.shared(`${new URL(host).origin}${this.#info.klinesPath}`, {
       budget: this.#info.weightBudget,
-      now: this.#options.now,
     });
   }
 
@@ -369,12 +368,13 @@ async function statusError(
   const { status } = response;
   if (status === 429 || status === 418) {
     await response.body?.cancel();
-    const after = parseRetryAfter(response.headers.get("retry-after"), Date.now());
+    const after = parseRetryAfter(response.headers.get("retry-after"), Date.now()) ??
+      (status === 429 ? scheduler.nextWindowIn() : undefined);
     const error = new RateLimitError(status, url, after);
     if (status === 418) scheduler.banned(error);
     else {
       stats.rateLimited++;
-      if (after !== undefined) scheduler.pause(after);
+      scheduler.pause(after!);
     }
     return error;
   }

@@ -67,6 +67,7 @@ export class WeightScheduler {
   #inflight = 0;
   #pausedUntil = 0;
   #ban: RateLimitError | undefined;
+  #banUntil = 0;
   #wakers = new Set<() => void>();
 
   /**
@@ -119,9 +120,20 @@ export class WeightScheduler {
     return this.#limit;
   }
 
-  /** The 418 that banned this host, if any. */
+  /** The 418 that banned this host, while the ban lasts. */
   get ban(): RateLimitError | undefined {
+    if (this.#ban && this.#now() >= this.#banUntil) this.#ban = undefined;
     return this.#ban;
+  }
+
+  /**
+   * Time until the current window ends (and the budget renews).
+   *
+   * @returns Milliseconds, grace included.
+   */
+  nextWindowIn(): number {
+    const now = this.#roll();
+    return (this.#window + 1) * this.#windowMs + this.#graceMs - now;
   }
 
   #roll(): number {
@@ -161,14 +173,15 @@ export class WeightScheduler {
     }
     for (;;) {
       signal?.throwIfAborted();
-      if (this.#ban) throw this.#ban;
+      const ban = this.ban;
+      if (ban) throw ban;
       const now = this.#roll();
       let wait = this.#pausedUntil - now;
       if (wait <= 0 && this.#reported + this.#inflight + weight <= this.#limit) {
         this.#inflight += weight;
         return;
       }
-      if (wait <= 0) wait = (this.#window + 1) * this.#windowMs + this.#graceMs - now;
+      if (wait <= 0) wait = this.nextWindowIn();
       await this.#wait(Math.max(1, wait), signal);
     }
   }
@@ -224,13 +237,14 @@ export class WeightScheduler {
   }
 
   /**
-   * Bans the host for the rest of the run (a 418): every later
-   * {@linkcode acquire} throws `error`.
+   * Bans the host after a 418: every {@linkcode acquire} throws `error` until
+   * its `retryAfterMs` has passed (for the rest of the process without one).
    *
    * @param error The 418 error.
    */
   banned(error: RateLimitError): void {
-    this.#ban ??= error;
+    const until = this.#now() + (error.retryAfterMs ?? Infinity);
+    if (until > this.#banUntil) [this.#ban, this.#banUntil] = [error, until];
     for (const wake of this.#wakers) wake();
   }
 }

@@ -357,6 +357,23 @@ Deno.test("RestClient honours Retry-After through a 429 storm and still returns 
   assert.equal(stats.requests, 9);
 });
 
+Deno.test("RestClient waits for the next window after a 429 without Retry-After", async () => {
+  await using stub = startStub({
+    fault: (n) => n === 1 ? new Response(null, { status: 429 }) : undefined,
+  });
+  const scheduler = new WeightScheduler({ budget: 6000, windowMs: 100, graceMs: 1 });
+  const delays: number[] = [];
+  const { table } = await client(stub, {
+    scheduler,
+    retry: { attempts: 2, baseDelayMs: 0 },
+    onRequest: () => delays.push(Date.now()),
+  }).fetchKlinesTable({ ...MONTH_1M, end: Date.UTC(2024, 0, 1, 1) });
+  assert.equal(table.numRows, 60);
+  assert.equal(delays.length, 2);
+  // the retry went out in a later 100 ms window
+  assert.ok(Math.floor(delays[1] / 100) > Math.floor(delays[0] / 100));
+});
+
 Deno.test("RestClient stops at a 418 and never calls the host again", async () => {
   await using stub = startStub({
     fault: (n) =>

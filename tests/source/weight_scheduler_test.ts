@@ -161,3 +161,22 @@ Deno.test("WeightScheduler.shared returns one scheduler per key, and register in
   );
   WeightScheduler.register("http://127.0.0.1:1/api/v3/klines", undefined);
 });
+
+Deno.test("WeightScheduler lifts a 418 ban after its Retry-After, never without one", async () => {
+  const clock = fakeClock(1_000);
+  const s = new WeightScheduler({ budget: 100, ...clock });
+  s.banned(new RateLimitError(418, "u", 5_000));
+  await assert.rejects(s.acquire(1), { status: 418 });
+  clock.t += 5_000;
+  assert.equal(s.ban, undefined);
+  await s.acquire(1);
+  s.banned(new RateLimitError(418, "u"));
+  clock.t += 1e12;
+  await assert.rejects(s.acquire(1), { status: 418 });
+});
+
+Deno.test("WeightScheduler tells the time left in the window", () => {
+  const clock = fakeClock(61_500);
+  const s = new WeightScheduler({ budget: 100, graceMs: 100, ...clock });
+  assert.equal(s.nextWindowIn(), 58_600);
+});
