@@ -11,6 +11,7 @@ import { klineBatch, type KlineColumns } from "../core/schema.ts";
 import { findAnomalies, findMissing, type MissingRange } from "./kline_checks.ts";
 import { clipSegment, mergeSegments } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
+import { formatDay } from "../core/time.ts";
 import type { FetchFailure, FetchReport, Gap, GapClass } from "./fetch_report.ts";
 import { isClosed, planFetch, requestPartitions } from "./fetch_plan.ts";
 import { type EngineContext, isCacheable, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
@@ -176,13 +177,18 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
   let first = Infinity, last = -Infinity;
 
   async function* generate(): AsyncGenerator<RecordBatch> {
+    const partitions = requestPartitions(request);
     const cached = await peekCache(request, deps);
     const needsListing = ctx.vision &&
       requestPartitions(request).some((p) =>
         isClosed(p, deps.now) && cached.get(p.key) !== "VISION"
       );
     const inventory = needsListing
-      ? await ctx.vision!.inventory(request.market, request.symbol, request.interval, signal)
+      ? await ctx.vision!.inventory({
+        ...request,
+        from: formatDay(partitions[0].start),
+        to: formatDay(Math.min(partitions.at(-1)!.end, deps.now) - 1),
+      }, signal)
       : undefined;
     const units = planFetch({ request, now: deps.now, cached, inventory });
     progress.partitionsTotal = units.reduce((n, u) => n + u.partitions.length, 0);

@@ -61,11 +61,12 @@ export type VisionFile =
 
 /** Vision as the engine sees it. */
 export interface VisionPort {
-  /** Lists a series' archives; undefined when the listing cannot be reached. */
+  /**
+   * Lists a series' archives between two days (`YYYY-MM-DD`, inclusive);
+   * undefined when the listing cannot be reached.
+   */
   inventory(
-    market: Market,
-    symbol: string,
-    interval: Interval,
+    series: { market: Market; symbol: string; interval: Interval; from: string; to: string },
     signal: AbortSignal,
   ): Promise<VisionInventory | undefined>;
   /** Downloads, verifies and decodes one archive. Throws on failure. */

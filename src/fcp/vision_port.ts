@@ -48,13 +48,12 @@ export class VisionPortAdapter implements VisionPort {
 
   /** Lists a series' archives; undefined when the listing cannot be read. */
   async inventory(
-    market: Market,
-    symbol: string,
-    interval: Interval,
+    series: { market: Market; symbol: string; interval: Interval; from: string; to: string },
     signal: AbortSignal,
   ): Promise<VisionInventory | undefined> {
+    const { market, symbol, interval, from, to } = series;
     try {
-      const listing = await this.#client.list({ market, symbol, interval }, { signal });
+      const listing = await this.#client.list({ market, symbol, interval }, { signal, from, to });
       const both = (zips: Set<string>, sums: Set<string>) =>
         new Set([...zips].filter((d) => sums.has(d)));
       return {

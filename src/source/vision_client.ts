@@ -258,10 +258,13 @@ export class VisionClient {
    * Lists which daily and monthly archives of a series exist (see {@linkcode listVisionFiles}).
    *
    * @param series Market, symbol and interval.
-   * @param options A signal that cancels the listing.
+   * @param options A signal that cancels the listing; `from`/`to` days limit the span listed.
    * @returns Dates with a zip, dates with a checksum, first and last day.
    */
-  list(series: VisionSeries, options: { signal?: AbortSignal } = {}): Promise<VisionListing> {
+  list(
+    series: VisionSeries,
+    options: { signal?: AbortSignal; from?: string; to?: string } = {},
+  ): Promise<VisionListing> {
     const { listingUrl, fetch, retry } = this.#options;
     return listVisionFiles(series, {
       listingUrl,
@@ -269,6 +272,8 @@ export class VisionClient {
       retry,
       timeoutMs: this.#timeoutMs,
       signal: options.signal,
+      from: options.from,
+      to: options.to,
     });
   }
 

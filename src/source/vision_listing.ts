@@ -65,6 +65,17 @@ export interface ListVisionOptions {
   retry?: RetryOptions;
   /** Cancels the listing; the promise then rejects with `signal.reason`. */
   signal?: AbortSignal;
+  /**
+   * First day of interest, `YYYY-MM-DD`: listing starts there (an S3
+   * `marker`), so older files cost no pages. `first` then describes the
+   * listed span only.
+   */
+  from?: string;
+  /**
+   * Last day of interest, `YYYY-MM-DD`: paging stops past it. `last` then
+   * describes the listed span only.
+   */
+  to?: string;
 }
 
 interface XmlElement {
@@ -222,15 +233,52 @@ async function fetchPage(url: string, options: ListVisionOptions): Promise<ListB
 }
 
 /** Every key under `prefix`, following `NextMarker` (or the last key) across pages. */
-async function listKeys(prefix: string, options: ListVisionOptions): Promise<string[]> {
+/** Keys from `first` (exclusive marker) until past `last`, for one series prefix. */
+interface KeySpan {
+  first?: string;
+  last?: string;
+}
+
+const DAY_TEXT = /^\d{4}-\d{2}-\d{2}$/;
+
+function keySpan(
+  prefix: string,
+  stem: string,
+  period: VisionPeriod,
+  options: ListVisionOptions,
+): KeySpan {
+  const date = (day: string | undefined, name: string) => {
+    if (day === undefined) return undefined;
+    if (!DAY_TEXT.test(day)) {
+      throw new TypeError(
+        `Cannot list Vision files: ${name} ${JSON.stringify(day)} is not YYYY-MM-DD`,
+      );
+    }
+    return period === "daily" ? day : day.slice(0, 7);
+  };
+  const from = date(options.from, "from");
+  const to = date(options.to, "to");
+  return {
+    first: from === undefined ? undefined : `${prefix}${stem}${from}`,
+    last: to === undefined ? undefined : `${prefix}${stem}${to}.zip.CHECKSUM`,
+  };
+}
+
+async function listKeys(
+  prefix: string,
+  options: ListVisionOptions,
+  span: KeySpan = {},
+): Promise<string[]> {
   const base = options.listingUrl ?? VISION_LISTING_URL;
   const keys: string[] = [];
-  let marker: string | undefined;
+  let marker: string | undefined = span.first;
   for (;;) {
     const url = pageUrl(base, prefix, marker);
     const page = await withRetry(() => fetchPage(url, options), options);
     keys.push(...page.keys);
     if (!page.isTruncated) return keys;
+    const newest = page.keys.at(-1);
+    if (span.last !== undefined && newest !== undefined && newest > span.last) return keys;
     const last = [page.keys.at(-1), page.prefixes.at(-1)].filter((k) => k !== undefined).sort()
       .at(-1);
     const next = page.nextMarker ?? last;
@@ -290,6 +338,8 @@ export async function listVisionFiles(
   const interval = parseInterval(series.interval, series.market);
   const periods: VisionPeriod[] = hasDailyFiles(interval) ? ["daily", "monthly"] : ["monthly"];
   const prefixes = periods.map((period) => visionListingPrefix(series, period));
+  const stem = `${series.symbol}-${visionIntervalName(interval)}-`;
+  const spans = periods.map((period, i) => keySpan(prefixes[i], stem, period, options));
   options.signal?.throwIfAborted();
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal!.reason);
@@ -299,11 +349,12 @@ export async function listVisionFiles(
   try {
     // On the first failure the other listing is aborted, so no request outlives the call.
     results = await Promise.allSettled(
-      prefixes.map((prefix) =>
-        listKeys(prefix, inner).catch((error) => {
-          controller.abort(error);
-          throw error;
-        })
+      prefixes.map((prefix, i) =>
+        listKeys(prefix, inner, spans[i])
+          .catch((error) => {
+            controller.abort(error);
+            throw error;
+          })
       ),
     );
   } finally {
@@ -317,7 +368,6 @@ export async function listVisionFiles(
     dailyChecksums: new Set(),
     monthlyChecksums: new Set(),
   };
-  const stem = `${series.symbol}-${visionIntervalName(interval)}-`;
   periods.forEach((period, p) => {
     const pattern = period === "daily"
       ? /^(\d{4}-\d{2}-\d{2})\.zip(\.CHECKSUM)?$/

@@ -88,9 +88,7 @@ export class StubVision implements VisionPort {
   }
 
   inventory(
-    _market: Market,
-    _symbol: string,
-    _interval: Interval,
+    _series: { market: Market; symbol: string; interval: Interval; from: string; to: string },
     _signal: AbortSignal,
   ): Promise<VisionInventory | undefined> {
     this.calls.push("inventory");

@@ -330,3 +330,37 @@ Deno.test("listVisionFiles against the emulator: 8 years of daily files, many pa
   assert.equal(cm.first, "2020-08-01");
   assert.equal(cm.last, "2025-05-31");
 });
+
+Deno.test("listVisionFiles from/to lists only the span of interest, in few pages", async () => {
+  await using emu = await startEmulator({ now: Date.UTC(2025, 5, 15, 12) });
+  const series = { market: "spot", symbol: "BTCUSDT", interval: "1d" } as const;
+  const full = await listVisionFiles(series, { listingUrl: emu.url });
+  const before = emu.stats.requests.listing;
+  const span = await listVisionFiles(series, {
+    listingUrl: emu.url,
+    from: "2024-02-27",
+    to: "2024-03-02",
+  });
+  // One page per period: daily from the marker, monthly from the marker.
+  assert.equal(emu.stats.requests.listing - before, 2);
+  for (const day of ["2024-02-27", "2024-02-28", "2024-02-29", "2024-03-01", "2024-03-02"]) {
+    assert.ok(span.daily.has(day) && span.dailyChecksums.has(day), day);
+  }
+  assert.ok(!span.daily.has("2024-02-26"));
+  assert.ok(span.monthly.has("2024-02") && !span.monthly.has("2024-01"));
+  for (const day of span.daily) assert.ok(full.daily.has(day));
+  assert.ok(span.daily.size < full.daily.size);
+});
+
+Deno.test("listVisionFiles rejects a malformed from or to before any request", async () => {
+  const fetch = () => Promise.reject(new Error("no request expected"));
+  for (const bad of [{ from: "2024-1-1" }, { to: "2024-01" }, { from: "yesterday" }]) {
+    await assert.rejects(
+      listVisionFiles(
+        { market: "spot", symbol: "BTCUSDT", interval: "1m" },
+        { ...bad, fetch, listingUrl: "http://127.0.0.1:9" },
+      ),
+      TypeError,
+    );
+  }
+});
