@@ -27,6 +27,7 @@ import { validateSymbol } from "../core/symbol.ts";
 import { type TimeInput, toEpochMs } from "../core/time.ts";
 import { fetchOnce, isRetryable, type RetryOptions, withRetry } from "./http.ts";
 import { decodeKlineJson, type KlineJsonPage } from "./kline_json.ts";
+import { readBody, statusError } from "./_rest_response.ts";
 import { WeightScheduler } from "./weight_scheduler.ts";
 
 /** Options of {@linkcode RestClient}. */
@@ -325,7 +326,9 @@ export class RestClient {
         const body = await readBody(response, url, timeoutMs, signal);
         return decodeKlineJson(body, { url });
       }
-      throw await statusError(response, url, scheduler, stats);
+      const error = await statusError(response, url, scheduler);
+      if (error instanceof RateLimitError && error.status === 429) stats.rateLimited++;
+      throw error;
     } finally {
       if (!settled) scheduler.settle(weight);
     }
@@ -349,88 +352,4 @@ function checkPage(page: KlineJsonPage, t: number, endTime: number, walk: Walk, 
         (v <= prev ? "not increasing" : v > endTime ? "after endTime" : "off the interval grid"),
     );
   }
-}
-
-function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (value === null || value.trim() === "") return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-async function statusError(
-  response: Response,
-  url: string,
-  scheduler: WeightScheduler,
-  stats: KlinesStats,
-): Promise<Error> {
-  const { status } = response;
-  if (status === 429 || status === 418) {
-    await response.body?.cancel();
-    const after = parseRetryAfter(response.headers.get("retry-after"), Date.now()) ??
-      (status === 429 ? scheduler.nextWindowIn() : undefined);
-    const error = new RateLimitError(status, url, after);
-    if (status === 418) scheduler.banned(error);
-    else {
-      stats.rateLimited++;
-      scheduler.pause(after!);
-    }
-    return error;
-  }
-  if (status >= 500 || status === 451) {
-    await response.body?.cancel();
-    return new HttpError(status, url);
-  }
-  const text = await response.text().catch(() => "");
-  try {
-    const body = JSON.parse(text);
-    if (typeof body?.code === "number") {
-      return new HttpError(status, url, { binanceCode: body.code, binanceMsg: String(body.msg) });
-    }
-  } catch { /* not JSON: no Binance code */ }
-  return new HttpError(status, url);
-}
-
-async function readBody(
-  response: Response,
-  url: string,
-  timeoutMs: number,
-  signal: AbortSignal,
-): Promise<Uint8Array> {
-  if (!response.body) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  let timedOut = false;
-  const stop = (reason?: unknown) => reader.cancel(reason).catch(() => {});
-  const timer = setTimeout(() => (timedOut = true, stop()), timeoutMs);
-  const onAbort = () => stop(signal.reason);
-  signal.addEventListener("abort", onAbort, { once: true });
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } catch (error) {
-    signal.throwIfAborted();
-    const why = error instanceof Error ? error.message : String(error);
-    throw new NetworkError(url, `Cannot read the body of ${url}: ${why}`, { cause: error });
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener("abort", onAbort);
-  }
-  signal.throwIfAborted();
-  if (timedOut) {
-    throw new NetworkError(
-      url,
-      `Cannot read the body of ${url}: not complete within ${timeoutMs} ms`,
-    );
-  }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  for (let i = 0, at = 0; i < chunks.length; at += chunks[i++].length) out.set(chunks[i], at);
-  return out;
 }
