@@ -104,6 +104,14 @@ export {
   ZipFormatError,
 } from "./src/core/errors.ts";
 
+export {
+  type KlineInput,
+  readKlineCsv,
+  type ReadKlineOptions,
+  readKlineZip,
+  streamKlineCsv,
+  streamKlineZip,
+} from "./src/codec/read_kline.ts";
 export { KlineCsvStream, type KlineCsvStreamOptions } from "./src/codec/kline_csv_stream.ts";
 export { unzipSingleEntry, UnzipStream } from "./src/codec/unzip_stream.ts";
 export { Sha256Stream } from "./src/codec/sha256_stream.ts";
@@ -111,6 +119,7 @@ export { parseChecksumFile, verifyChecksum } from "./src/codec/checksum.ts";
 
 export { RestClient, type RestClientOptions } from "./src/source/rest_client.ts";
 export { VisionClient, type VisionClientOptions } from "./src/source/vision_client.ts";
+export { listVisionFiles, type VisionListing } from "./src/source/vision_listing.ts";
 
 export { type Emulator, startEmulator } from "./src/emulator/emulator.ts";
 export type { EmulatorOptions } from "./src/emulator/emulator_options.ts";
