@@ -136,7 +136,12 @@ export class RestClient {
   readonly #restricted = new Set<string>();
   readonly #options: RestClientOptions;
 
-  /** @param options Market, hosts, fetch, retry policy, scheduler, clock and hooks. */
+  /**
+   * Creates a client; no request is sent before {@linkcode RestClient.klines}.
+   *
+   * @param options Market, hosts, fetch, retry policy, scheduler, clock and hooks.
+   * @throws {InvalidMarketError} For an unknown market.
+   */
   constructor(options: RestClientOptions) {
     this.#market = parseMarket(options.market);
     this.#info = marketInfo(this.#market);

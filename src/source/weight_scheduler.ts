@@ -71,6 +71,8 @@ export class WeightScheduler {
   #wakers = new Set<() => void>();
 
   /**
+   * Creates a scheduler with a fresh window (prefer {@linkcode WeightScheduler.shared}).
+   *
    * @param options Budget, margin, window and clock.
    * @throws {RangeError} For a budget or window that is not positive, or a margin outside [0, 1).
    */
