@@ -92,6 +92,8 @@ export class FsKlineStore implements KlineStore {
   #onCorrupt?: (event: CorruptPartition) => void;
 
   /**
+   * Creates the instance.
+   *
    * @param root Cache root (made absolute); created on the first write.
    * @param options Clock, logger, corrupt-file callback.
    */
