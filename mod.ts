@@ -113,13 +113,38 @@ export {
   streamKlineZip,
 } from "./src/codec/read_kline.ts";
 export { KlineCsvStream, type KlineCsvStreamOptions } from "./src/codec/kline_csv_stream.ts";
-export { unzipSingleEntry, UnzipStream } from "./src/codec/unzip_stream.ts";
+export { type UnzipOptions, unzipSingleEntry, UnzipStream } from "./src/codec/unzip_stream.ts";
 export { Sha256Stream } from "./src/codec/sha256_stream.ts";
 export { parseChecksumFile, verifyChecksum } from "./src/codec/checksum.ts";
 
-export { RestClient, type RestClientOptions } from "./src/source/rest_client.ts";
-export { VisionClient, type VisionClientOptions } from "./src/source/vision_client.ts";
-export { listVisionFiles, type VisionListing } from "./src/source/vision_listing.ts";
+export type { RetryOptions } from "./src/source/http.ts";
+export {
+  type KlinesRequest,
+  type KlinesStats,
+  type KlinesStream,
+  RestClient,
+  type RestClientOptions,
+} from "./src/source/rest_client.ts";
+export { WeightScheduler, type WeightSchedulerOptions } from "./src/source/weight_scheduler.ts";
+export {
+  VisionClient,
+  type VisionClientOptions,
+  type VisionFileMissing,
+  type VisionFileOk,
+  type VisionFileRequest,
+  type VisionFileResult,
+  type VisionFilesOptions,
+  type VisionProgress,
+} from "./src/source/vision_client.ts";
+export type { VisionFileRef, VisionPeriod, VisionSeries } from "./src/source/vision_url.ts";
+export {
+  listVisionFiles,
+  type ListVisionOptions,
+  type VisionListing,
+} from "./src/source/vision_listing.ts";
 
-export { type Emulator, startEmulator } from "./src/emulator/emulator.ts";
-export type { EmulatorOptions } from "./src/emulator/emulator_options.ts";
+export { type Emulator, type EmulatorStats, startEmulator } from "./src/emulator/emulator.ts";
+export type { EmulatorOptions, RestHost } from "./src/emulator/emulator_options.ts";
+export type { FaultOptions, FileSelection } from "./src/emulator/faults.ts";
+export type { EmulatedSymbol } from "./src/emulator/symbol_catalogue.ts";
+export type { Gap as EmulatedGap } from "./src/emulator/market_data.ts";

@@ -6,6 +6,7 @@
  */
 import { type Table, tableToIPC } from "apache-arrow";
 import pl from "nodejs-polars";
+import type { DataFrame } from "nodejs-polars";
 import { Buffer } from "node:buffer";
 
 /**
@@ -25,7 +26,7 @@ import { Buffer } from "node:buffer";
  * assert.deepEqual(df.getColumn("close").toArray(), [1.5, 2.5]);
  * ```
  */
-export function toPolars(table: Table): pl.DataFrame {
+export function toPolars(table: Table): DataFrame {
   // deno-lint-ignore no-explicit-any
   return pl.readIPC(Buffer.from(tableToIPC(table, "file")) as any);
 }

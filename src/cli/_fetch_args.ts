@@ -11,7 +11,11 @@ export type OutputFormat = "csv" | "ndjson" | "arrow" | "parquet";
 
 /** A usage error: the caller prints the usage text and exits with 2. */
 export class UsageError extends Error {
-  /** @param message What is wrong with the command line. */
+  /**
+   * Creates the instance.
+   *
+   * @param message What is wrong with the command line.
+   */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";

@@ -65,7 +65,11 @@ export class ProgressLine {
   #last = -Infinity;
   #drawn = false;
 
-  /** @param write Writes text to stderr. */
+  /**
+   * Creates the instance.
+   *
+   * @param write Writes text to stderr.
+   */
   constructor(write: (text: string) => void) {
     this.#write = write;
   }

@@ -55,6 +55,8 @@ export class ByteCounterStream extends TransformStream<Uint8Array, Uint8Array> {
   readonly #count: { bytes: number };
 
   /**
+   * Creates the instance.
+   *
    * @param options Progress callback, limit and label.
    * @throws {InvalidRangeError} If `maxBytes` is negative or not an integer.
    */

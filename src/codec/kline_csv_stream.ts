@@ -80,6 +80,8 @@ export interface KlineCsvStreamOptions {
  */
 export class KlineCsvStream extends TransformStream<Uint8Array, RecordBatch> {
   /**
+   * Creates the instance.
+   *
    * @param options File name, interval check, batch size and source column.
    * @throws {InvalidRangeError} When `batchRows` is not a positive integer.
    */

@@ -87,7 +87,11 @@ export function unzipSingleEntry(
  * ```
  */
 export class UnzipStream extends TransformStream<Uint8Array, Uint8Array> {
-  /** @param options File name for error messages. */
+  /**
+   * Creates the instance.
+   *
+   * @param options File name for error messages.
+   */
   constructor(options: UnzipOptions = {}) {
     super(new UnzipTransformer(options.file));
   }

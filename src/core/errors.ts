@@ -47,6 +47,8 @@ export class DsmError extends Error {
   /** Stable machine-readable code. */
   readonly code: ErrorCode;
   /**
+   * Creates the instance.
+   *
    * @param code Stable code.
    * @param message Sentence-case message without final period.
    * @param options The cause, if any.
@@ -64,7 +66,11 @@ export class InvalidMarketError extends TypeError {
   readonly code: ErrorCode = "INVALID_MARKET";
   /** The rejected value. */
   readonly value: unknown;
-  /** @param value The rejected value. @param message Explanation. */
+  /**
+   * Creates the instance.
+   *
+   * @param value The rejected value. @param message Explanation.
+   */
   constructor(value: unknown, message: string) {
     super(message);
     this.name = "InvalidMarketError";
@@ -81,6 +87,8 @@ export class InvalidSymbolError extends TypeError {
   /** A suggested symbol, when the mistake is a common one. */
   readonly hint: string | undefined;
   /**
+   * Creates the instance.
+   *
    * @param value The rejected value.
    * @param message Explanation.
    * @param hint A suggested correct symbol.
@@ -99,7 +107,11 @@ export class InvalidIntervalError extends TypeError {
   readonly code: ErrorCode = "INVALID_INTERVAL";
   /** The rejected value. */
   readonly value: unknown;
-  /** @param value The rejected value. @param message Explanation. */
+  /**
+   * Creates the instance.
+   *
+   * @param value The rejected value. @param message Explanation.
+   */
   constructor(value: unknown, message: string) {
     super(message);
     this.name = "InvalidIntervalError";
@@ -113,7 +125,11 @@ export class InvalidTimeError extends TypeError {
   readonly code: ErrorCode = "INVALID_TIME";
   /** The rejected value. */
   readonly value: unknown;
-  /** @param value The rejected value. @param message Explanation. */
+  /**
+   * Creates the instance.
+   *
+   * @param value The rejected value. @param message Explanation.
+   */
   constructor(value: unknown, message: string) {
     super(message);
     this.name = "InvalidTimeError";
@@ -125,7 +141,11 @@ export class InvalidTimeError extends TypeError {
 export class InvalidRangeError extends RangeError {
   /** Stable code. */
   readonly code: ErrorCode = "INVALID_RANGE";
-  /** @param message Explanation. */
+  /**
+   * Creates the instance.
+   *
+   * @param message Explanation.
+   */
   constructor(message: string) {
     super(message);
     this.name = "InvalidRangeError";
@@ -151,6 +171,8 @@ export class HttpError extends DsmError {
   /** Binance's `msg` from the error body, if any. */
   readonly binanceMsg: string | undefined;
   /**
+   * Creates the instance.
+   *
    * @param status HTTP status.
    * @param url The requested URL.
    * @param options Binance code and message, cause.
@@ -176,6 +198,8 @@ export class RateLimitError extends DsmError {
   /** Milliseconds the server asked us to wait (`Retry-After`), if given. */
   readonly retryAfterMs: number | undefined;
   /**
+   * Creates the instance.
+   *
    * @param status 429 or 418.
    * @param url The requested URL.
    * @param retryAfterMs The server's `Retry-After`, in ms.
@@ -195,7 +219,11 @@ export class RateLimitError extends DsmError {
 export class NetworkError extends DsmError {
   /** The requested URL. */
   readonly url: string;
-  /** @param url The requested URL. @param message Explanation. @param options Cause. */
+  /**
+   * Creates the instance.
+   *
+   * @param url The requested URL. @param message Explanation. @param options Cause.
+   */
   constructor(url: string, message: string, options?: DsmErrorOptions) {
     super("NETWORK_ERROR", message, options);
     this.url = url;
@@ -211,6 +239,8 @@ export class ChecksumError extends DsmError {
   /** Computed hex digest. */
   readonly actual: string;
   /**
+   * Creates the instance.
+   *
    * @param file File name or URL.
    * @param expected Expected hex digest.
    * @param actual Computed hex digest.
@@ -232,7 +262,11 @@ export class ChecksumError extends DsmError {
 export class ZipFormatError extends DsmError {
   /** File name, when known. */
   readonly file: string | undefined;
-  /** @param message Explanation. @param file File name. @param options Cause. */
+  /**
+   * Creates the instance.
+   *
+   * @param message Explanation. @param file File name. @param options Cause.
+   */
   constructor(message: string, file?: string, options?: DsmErrorOptions) {
     super("ZIP_FORMAT", file ? `${message} in "${file}"` : message, options);
     this.file = file;
@@ -246,6 +280,8 @@ export class CsvFormatError extends DsmError {
   /** 1-based line number. */
   readonly line: number;
   /**
+   * Creates the instance.
+   *
    * @param message Explanation.
    * @param file File name.
    * @param line 1-based line number.
@@ -262,7 +298,11 @@ export class CsvFormatError extends DsmError {
 export class CacheError extends DsmError {
   /** The path involved, when known. */
   readonly path: string | undefined;
-  /** @param message Explanation. @param path Path. @param options Cause. */
+  /**
+   * Creates the instance.
+   *
+   * @param message Explanation. @param path Path. @param options Cause.
+   */
   constructor(message: string, path?: string, options?: DsmErrorOptions) {
     super("CACHE_ERROR", message, options);
     this.path = path;
@@ -271,7 +311,11 @@ export class CacheError extends DsmError {
 
 /** No source holds data for the requested range (e.g. before the listing). */
 export class DataNotAvailableError extends DsmError {
-  /** @param message Explanation. @param options Cause. */
+  /**
+   * Creates the instance.
+   *
+   * @param message Explanation. @param options Cause.
+   */
   constructor(message: string, options?: DsmErrorOptions) {
     super("DATA_NOT_AVAILABLE", message, options);
   }

@@ -23,7 +23,11 @@ export class ByteLru<V> {
   #size = 0;
   #map = new Map<string, { value: V; bytes: number }>();
 
-  /** @param maxBytes Largest total size kept. */
+  /**
+   * Creates the instance.
+   *
+   * @param maxBytes Largest total size kept.
+   */
   constructor(maxBytes: number) {
     this.#max = maxBytes;
   }

@@ -75,7 +75,11 @@ export class Faults {
   #seed: number;
   #attempts = new Map<string, number>();
 
-  /** @param options Rates, file selections and seed. */
+  /**
+   * Creates the instance.
+   *
+   * @param options Rates, file selections and seed.
+   */
   constructor(options: FaultOptions = {}) {
     this.#o = options;
     this.#seed = (options.seed ?? 1) | 0;

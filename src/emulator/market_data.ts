@@ -98,7 +98,11 @@ export class MarketData {
     b: new Float64Array(OCTAVES.length),
   };
 
-  /** @param options Seed, catalogue and halts. */
+  /**
+   * Creates the instance.
+   *
+   * @param options Seed, catalogue and halts.
+   */
   constructor(options: MarketDataOptions = {}) {
     this.#seed = textKey(String(options.seed ?? 1));
     this.#symbols = options.symbols ?? DEFAULT_SYMBOLS;

@@ -59,7 +59,11 @@ export class RateLimiter {
   #banMs: number;
   #state = new Map<Market, WindowState>();
 
-  /** @param options Budgets, clock, window and ban settings. */
+  /**
+   * Creates the instance.
+   *
+   * @param options Budgets, clock, window and ban settings.
+   */
   constructor(options: RateLimiterOptions) {
     this.#budgets = options.budgets;
     this.#now = options.now;

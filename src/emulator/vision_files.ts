@@ -102,6 +102,8 @@ export class VisionFiles {
   #cache: ByteLru<VisionZip>;
 
   /**
+   * Creates the instance.
+   *
    * @param data The market.
    * @param options Clock, lag, zip layout, cache bound.
    */

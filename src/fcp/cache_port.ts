@@ -27,7 +27,11 @@ export const DISABLED_CACHE: CachePort = {
 export class StoreCachePort implements CachePort {
   readonly #store: KlineStore;
 
-  /** @param store The partition store. */
+  /**
+   * Creates the instance.
+   *
+   * @param store The partition store.
+   */
   constructor(store: KlineStore) {
     this.#store = store;
   }

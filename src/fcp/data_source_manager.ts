@@ -108,6 +108,8 @@ export class DataSourceManager implements AsyncDisposable {
   readonly #concurrency: number;
 
   /**
+   * Creates the instance.
+   *
    * @param options Market, cache, endpoints, limits, clock.
    * @throws {TypeError} For an invalid market or option.
    */

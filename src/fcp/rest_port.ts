@@ -17,7 +17,11 @@ export class RestPortAdapter implements RestPort {
   #calls = 0;
   #weight = 0;
 
-  /** @param options The manager's options (endpoints, fetch, retry, clock). */
+  /**
+   * Creates the instance.
+   *
+   * @param options The manager's options (endpoints, fetch, retry, clock).
+   */
   constructor(options: DataSourceManagerOptions) {
     this.#options = options;
   }

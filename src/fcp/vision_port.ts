@@ -17,7 +17,11 @@ export class VisionPortAdapter implements VisionPort {
   readonly #logger: ((message: string) => void) | undefined;
   #pages = 0;
 
-  /** @param options The manager's options (endpoints, fetch, retry, concurrency). */
+  /**
+   * Creates the instance.
+   *
+   * @param options The manager's options (endpoints, fetch, retry, concurrency).
+   */
   constructor(options: DataSourceManagerOptions) {
     const { endpoints, timeoutMs, retry, concurrency } = options;
     const fetchImpl = options.fetch ?? fetch;

@@ -35,6 +35,8 @@ export class Semaphore {
   #queue: Waiter[] = [];
 
   /**
+   * Creates the instance.
+   *
    * @param limit Permits available, a positive integer.
    * @throws {InvalidRangeError} When `limit` is not a positive integer.
    */

@@ -245,6 +245,8 @@ export class VisionClient {
   #timeoutMs: number;
 
   /**
+   * Creates the instance.
+   *
    * @param options Endpoints, fetch, time-out, retry policy, concurrency, batch size, progress.
    * @throws {InvalidRangeError} When `concurrency` is not a positive integer.
    */
