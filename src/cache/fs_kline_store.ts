@@ -92,7 +92,7 @@ export class FsKlineStore implements KlineStore {
   #onCorrupt?: (event: CorruptPartition) => void;
 
   /**
-   * Creates the instance.
+   * A store rooted at `root`; nothing is read or created until the first call.
    *
    * @param root Cache root (made absolute); created on the first write.
    * @param options Clock, logger, corrupt-file callback.
