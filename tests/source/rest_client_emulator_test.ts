@@ -34,8 +34,9 @@ function assertTruth(
   interval: Interval,
   range: [number, number],
   asOf = EMU_NOW,
+  data = truth,
 ) {
-  const expected = truth.klines(truth.find(market, symbol)!, interval, range[0], range[1], asOf);
+  const expected = data.klines(data.find(market, symbol)!, interval, range[0], range[1], asOf);
   assert.equal(table.numRows, expected.length, `${market} ${symbol} ${interval} rows`);
   let i = 0;
   for (const batch of table.batches) {
@@ -102,10 +103,8 @@ Deno.test("RestClient returns exact months from the emulator under 5xx, resets a
     const { table, stats } = await emuClient(emu.url, market, {
       retry: { attempts: 10, baseDelayMs: 1, maxDelayMs: 4 },
     }).fetchKlinesTable({ symbol, interval: "1m", start: JAN[0], end: JAN[1] });
-    const expected = seeded.klines(seeded.find(market, symbol)!, "1m", JAN[0], JAN[1], EMU_NOW);
-    assert.equal(table.numRows, expected.length);
-    const close = klineColumnsOf(table.batches.at(-1)!).close;
-    assert.equal(close[close.length - 1], parseFloat(expected.at(-1)!.close));
+    assertTruth(table, market, symbol, "1m", JAN, EMU_NOW, seeded);
+    assert.equal(table.numRows, 44_640);
     assert.ok(stats.retries > 0);
   }
   const f = emu.stats.faults;
