@@ -1,0 +1,134 @@
+/**
+ * One contender of the end-to-end benchmark, run in a fresh process so that
+ * its time and memory are its own. Prints one JSON line
+ * ({@linkcode ContenderResult}) on stdout.
+ *
+ * Run: `deno run -A bench/_contender.ts --kind dsm --url <emulator> --market spot
+ *   --symbol BTCUSDT --interval 1m --start <ms> --end <ms> --now <ms> [--cache-dir D]`
+ *
+ * Kinds: `dsm` (getDataWithReport), `dsm-stream` (stream(), batches dropped),
+ * `ccxt` (fetchOHLCV paging; `--rate-limit false` turns enableRateLimit off),
+ * `naive` (daily zips one by one, split and parseFloat).
+ *
+ * The time covers the work only: the modules are imported before the clock
+ * starts. Peak RSS is the larger of `Deno.memoryUsage().rss` sampled every
+ * 10 ms and the kernel's high-water mark (`VmHWM`), so it includes the
+ * runtime and the imported modules.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { Market } from "../src/core/market.ts";
+
+/** What every contender prints. */
+export interface ContenderResult {
+  /** Wall time of the work, ms. */
+  ms: number;
+  /** Rows returned. */
+  rows: number;
+  /** HTTP requests the contender counted itself. */
+  requests: number;
+  /** Peak resident set size of the process, bytes. */
+  peakRssBytes: number;
+  /** Sum of the close column in time order (rows must match across contenders). */
+  checksum: number;
+  /** Open time of the first row, ms (NaN when there is none). */
+  firstOpenTime: number;
+  /** Open time of the last row, ms (NaN when there is none). */
+  lastOpenTime: number;
+}
+
+/** The parameters every runner receives. */
+export interface ContenderJob {
+  /** Emulator base URL. */
+  url: string;
+  /** Market. */
+  market: Market;
+  /** Symbol on that market. */
+  symbol: string;
+  /** Interval, REST spelling. */
+  interval: string;
+  /** Inclusive start, epoch ms. */
+  start: number;
+  /** Exclusive end, epoch ms. */
+  end: number;
+  /** The emulator's clock, epoch ms. */
+  now: number;
+  /** Cache folder of this module, when it should use one. */
+  cacheDir?: string;
+  /** ccxt's enableRateLimit. */
+  rateLimit: boolean;
+}
+
+/** What a runner returns. */
+export type RunnerResult = Omit<ContenderResult, "ms" | "peakRssBytes">;
+
+function highWaterMark(): number {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function runner(kind: string): Promise<(job: ContenderJob) => Promise<RunnerResult>> {
+  switch (kind) {
+    case "dsm":
+      return (await import("./_dsm_runner.ts")).runDsmTable;
+    case "dsm-stream":
+      return (await import("./_dsm_runner.ts")).runDsmStream;
+    case "ccxt":
+      return (await import("./_ccxt_runner.ts")).runCcxtPaging;
+    case "naive":
+      return (await import("./_naive_runner.ts")).runNaiveZips;
+    default:
+      throw new TypeError(`Cannot run contender "${kind}": unknown kind`);
+  }
+}
+
+if (import.meta.main) {
+  const { values: v } = parseArgs({
+    args: Deno.args,
+    options: {
+      kind: { type: "string" },
+      url: { type: "string" },
+      market: { type: "string", default: "spot" },
+      symbol: { type: "string" },
+      interval: { type: "string", default: "1m" },
+      start: { type: "string" },
+      end: { type: "string" },
+      now: { type: "string" },
+      "cache-dir": { type: "string" },
+      "rate-limit": { type: "string", default: "true" },
+    },
+  });
+  const job: ContenderJob = {
+    url: v.url!,
+    market: v.market as Market,
+    symbol: v.symbol!,
+    interval: v.interval!,
+    start: Number(v.start),
+    end: Number(v.end),
+    now: Number(v.now),
+    cacheDir: v["cache-dir"],
+    rateLimit: v["rate-limit"] !== "false",
+  };
+  const run = await runner(v.kind ?? "");
+  let peak = Deno.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    const rss = Deno.memoryUsage().rss;
+    if (rss > peak) peak = rss;
+  }, 10);
+  const t0 = performance.now();
+  const result = await run(job);
+  const ms = performance.now() - t0;
+  clearInterval(sampler);
+  const out: ContenderResult = {
+    ms,
+    ...result,
+    peakRssBytes: Math.max(peak, Deno.memoryUsage().rss, highWaterMark()),
+  };
+  console.log(JSON.stringify(out));
+}

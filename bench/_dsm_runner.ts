@@ -1,0 +1,96 @@
+/**
+ * This module as an end-to-end contender: `getDataWithReport` into one
+ * Table, or `stream()` with every batch dropped as soon as it is read.
+ *
+ * @module
+ */
+import type { RecordBatch } from "apache-arrow";
+import { DataSourceManager } from "../src/fcp/data_source_manager.ts";
+import type { FetchReport } from "../src/fcp/fetch_report.ts";
+import type { ContenderJob, RunnerResult } from "./_contender.ts";
+
+function manager(job: ContenderJob): DataSourceManager {
+  return new DataSourceManager({
+    market: job.market,
+    cache: job.cacheDir === undefined ? false : { dir: job.cacheDir },
+    endpoints: { vision: job.url, listing: job.url, rest: job.url },
+    now: () => job.now,
+  });
+}
+
+function request(job: ContenderJob) {
+  return {
+    symbol: job.symbol,
+    interval: job.interval as "1m",
+    start: job.start,
+    end: job.end,
+    includeSourceInfo: false,
+  };
+}
+
+/** HTTP requests behind a report: each Vision file is a zip and its CHECKSUM. */
+function httpRequests(report: FetchReport): number {
+  const r = report.requests;
+  return 2 * r.visionFiles + r.listingPages + r.restCalls;
+}
+
+/** Sums rows, closes and edge open times batch by batch. */
+class Tally {
+  rows = 0;
+  checksum = 0;
+  firstOpenTime = NaN;
+  lastOpenTime = NaN;
+
+  add(batch: RecordBatch): void {
+    const n = batch.numRows;
+    if (n === 0) return;
+    const close = batch.getChild("close")!.toArray() as Float64Array;
+    let sum = this.checksum;
+    for (let i = 0; i < n; i++) sum += close[i];
+    this.checksum = sum;
+    const openTime = batch.getChild("open_time")!;
+    if (this.rows === 0) this.firstOpenTime = Number(openTime.get(0));
+    this.lastOpenTime = Number(openTime.get(n - 1));
+    this.rows += n;
+  }
+
+  result(requests: number): RunnerResult {
+    const { rows, checksum, firstOpenTime, lastOpenTime } = this;
+    return { rows, checksum, firstOpenTime, lastOpenTime, requests };
+  }
+}
+
+/**
+ * Fetches the job's range into one Table.
+ *
+ * @param job What to fetch and where.
+ * @returns Rows, checksum and requests (from the report).
+ */
+export async function runDsmTable(job: ContenderJob): Promise<RunnerResult> {
+  await using dsm = manager(job);
+  const { table, report } = await dsm.getDataWithReport(request(job));
+  if (report.partial) {
+    throw new Error(`Cannot benchmark: the result is partial: ${JSON.stringify(report.failures)}`);
+  }
+  const tally = new Tally();
+  for (const batch of table.batches) tally.add(batch);
+  return tally.result(httpRequests(report));
+}
+
+/**
+ * Streams the job's range, reading and dropping each batch.
+ *
+ * @param job What to fetch and where.
+ * @returns Rows, checksum and requests (from the report).
+ */
+export async function runDsmStream(job: ContenderJob): Promise<RunnerResult> {
+  await using dsm = manager(job);
+  const { batches, report } = dsm.streamWithReport(request(job));
+  const tally = new Tally();
+  for await (const batch of batches) tally.add(batch);
+  const done = await report;
+  if (done.partial) {
+    throw new Error(`Cannot benchmark: the result is partial: ${JSON.stringify(done.failures)}`);
+  }
+  return tally.result(httpRequests(done));
+}
