@@ -1,12 +1,20 @@
 /**
- * `dsm cache ls | stats | verify | clear`: the cache maintenance commands.
- * The partition store is not part of this build yet, so each subcommand is
- * parsed and then reports that it is not available.
+ * `dsm cache ls | stats | verify | clear`: the cache maintenance commands,
+ * as readable tables on stdout or JSON with `--json`.
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import type { CacheFilter, CacheTotals, KlineStore } from "../cache/kline_store.ts";
+import { openKlineStore } from "../cache/open_kline_store.ts";
+import { parseInterval } from "../core/interval.ts";
+import { type Market, parseMarket } from "../core/market.ts";
+import { SYMBOL_PATTERN, validateSymbol } from "../core/symbol.ts";
+import { InvalidSymbolError } from "../core/errors.ts";
+import { toEpochMs } from "../core/time.ts";
 import { UsageError } from "./_fetch_args.ts";
+import { visionChecksums } from "./_vision_checksums.ts";
+import { bytes, table, verifyText } from "./_cache_text.ts";
 
 /** Subcommands of `dsm cache`. */
 export const CACHE_SUBCOMMANDS = ["ls", "stats", "verify", "clear"] as const;
@@ -15,35 +23,102 @@ export const CACHE_SUBCOMMANDS = ["ls", "stats", "verify", "clear"] as const;
 export interface CacheArgs {
   /** Subcommand. */
   command: typeof CACHE_SUBCOMMANDS[number];
-  /** Cache folder, if given. */
+  /** Cache folder, if given (else `DSM_CACHE_DIR`, else the platform cache folder). */
   dir?: string;
+  /** Which partitions; validated. */
+  filter: CacheFilter;
+  /** `clear` everything (no filter). */
+  all: boolean;
+  /** Machine output. */
+  json: boolean;
+  /** `verify`: compare Vision partitions with Vision's current `.CHECKSUM` at this base URL. */
+  visionUrl?: string;
+  /** `verify`: move corrupt files aside. */
+  quarantine: boolean;
+}
+
+/** Where a cache command writes. */
+export interface CacheIo {
+  /** Writes text to stdout. */
+  print: (text: string) => Promise<void>;
+  /** Writes text to stderr. */
+  stderr: (text: string) => void;
+  /** Stops `verify` between files and its checksum requests. */
+  signal?: AbortSignal;
+}
+
+/** Usage of `dsm cache`, for the help text. */
+export const CACHE_USAGE = `dsm cache options (ls | stats | verify | clear):
+  --cache-dir DIR             cache folder [DSM_CACHE_DIR or the platform cache]
+  --market, --symbol, --interval, --start TIME, --end TIME   select partitions
+  --json                      machine-readable output
+  --vision-url URL            verify: compare Vision partitions with Vision's .CHECKSUM now
+  --quarantine                verify: move corrupt files aside
+  --all                       clear: delete every partition (else a filter is required)`;
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        "cache-dir": { type: "string" },
+        "market": { type: "string" },
+        "symbol": { type: "string" },
+        "interval": { type: "string" },
+        "start": { type: "string" },
+        "end": { type: "string" },
+        "json": { type: "boolean" },
+        "vision-url": { type: "string" },
+        "quarantine": { type: "boolean" },
+        "all": { type: "boolean" },
+        "help": { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function visionBase(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
+  } catch {
+    throw new UsageError(`Cannot use --vision-url "${text}": expected an http or https URL`);
+  }
+  return text.replace(/\/+$/, "");
+}
+
+function symbolOf(value: string, market: Market | undefined): string {
+  if (market !== undefined) return validateSymbol(value, market);
+  const symbol = value.toUpperCase();
+  if (!SYMBOL_PATTERN.test(symbol)) {
+    throw new InvalidSymbolError(
+      value,
+      `Cannot use symbol ${JSON.stringify(value)}: expected 1 to 30 of A-Z, 0-9, "_" and "-"`,
+    );
+  }
+  return symbol;
 }
 
 /**
- * Parses `dsm cache <subcommand> [--cache-dir DIR]`.
+ * Parses `dsm cache <subcommand> [options]`. Filters are validated here
+ * (a bad market, symbol, interval or time raises its typed error).
  *
  * @param args The arguments after `cache`.
  * @param env Environment lookup for `DSM_CACHE_DIR`.
  * @returns The command, or `"help"`.
- * @throws {UsageError} For an unknown subcommand or flag.
+ * @throws {UsageError} For an unknown subcommand or flag, or flags the subcommand does not take.
  */
 export function parseCacheArgs(
   args: string[],
   env: (name: string) => string | undefined,
 ): CacheArgs | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: { "cache-dir": { type: "string" }, "help": { type: "boolean", short: "h" } },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  if (parsed.values.help) return "help";
-  const [command, ...rest] = parsed.positionals;
+  const { values: v, positionals } = parse(args);
+  if (v.help) return "help";
+  const [command, ...rest] = positionals;
   if (command === undefined) throw new UsageError("Cannot run dsm cache: a subcommand is required");
   if (!(CACHE_SUBCOMMANDS as readonly string[]).includes(command)) {
     throw new UsageError(
@@ -51,20 +126,161 @@ export function parseCacheArgs(
     );
   }
   if (rest.length > 0) throw new UsageError(`Cannot run dsm cache: unexpected "${rest[0]}"`);
-  const dir = parsed.values["cache-dir"] ?? env("DSM_CACHE_DIR");
-  return { command: command as CacheArgs["command"], ...(dir ? { dir } : {}) };
+  const only = (flag: string, sub: string) => {
+    if (command !== sub) throw new UsageError(`Cannot use --${flag} with dsm cache ${command}`);
+  };
+  if (v["vision-url"] !== undefined) only("vision-url", "verify");
+  if (v.quarantine) only("quarantine", "verify");
+  if (v.all) only("all", "clear");
+  const market: Market | undefined = v.market === undefined ? undefined : parseMarket(v.market);
+  const filter: CacheFilter = {};
+  if (market) filter.market = market;
+  if (v.symbol !== undefined) filter.symbol = symbolOf(v.symbol, market);
+  if (v.interval !== undefined) filter.interval = parseInterval(v.interval, market);
+  if (v.start !== undefined) filter.start = toEpochMs(v.start, "start");
+  if (v.end !== undefined) filter.end = toEpochMs(v.end, "end");
+  const filtered = Object.keys(filter).length > 0;
+  if (command === "clear" && !filtered && !v.all) {
+    throw new UsageError(
+      "Cannot run dsm cache clear: give a filter, or --all to delete everything",
+    );
+  }
+  if (v.all && filtered) throw new UsageError("Cannot use --all with a filter");
+  const dir = v["cache-dir"] || env("DSM_CACHE_DIR") || undefined;
+  return {
+    command: command as CacheArgs["command"],
+    ...(dir ? { dir } : {}),
+    filter,
+    all: v.all ?? false,
+    json: v.json ?? false,
+    ...(v["vision-url"] !== undefined ? { visionUrl: visionBase(v["vision-url"]) } : {}),
+    quarantine: v.quarantine ?? false,
+  };
+}
+
+async function open(args: CacheArgs): Promise<KlineStore> {
+  let why = "";
+  const store = await openKlineStore({ dir: args.dir, logger: (m) => why = m });
+  if (!store.enabled) {
+    throw new Error(`Cannot open the cache: ${why.replace(/^Cache is off: /, "")}`);
+  }
+  return store;
+}
+
+async function ls(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
+  const entries = await store.list(args.filter);
+  const infos = await Promise.all(entries.map((e) => store.info(e.key)));
+  if (args.json) {
+    const out = entries.map((e, i) => ({
+      ...e.key,
+      path: e.path,
+      bytes: e.bytes,
+      modifiedAt: e.modifiedAt,
+      source: infos[i]?.source ?? null,
+      rows: infos[i]?.rows ?? null,
+    }));
+    await io.print(JSON.stringify(out, null, 2) + "\n");
+    return 0;
+  }
+  const rows = entries.map((e, i) => [
+    e.key.market,
+    e.key.symbol,
+    e.key.interval,
+    e.key.partition,
+    infos[i]?.source ?? "unreadable",
+    infos[i]?.rows ?? "-",
+    bytes(e.bytes),
+    e.modifiedAt === undefined ? "-" : new Date(e.modifiedAt).toISOString().slice(0, 19) + "Z",
+  ]);
+  const head = ["MARKET", "SYMBOL", "INTERVAL", "PARTITION", "SOURCE", "ROWS", "SIZE", "MODIFIED"];
+  const total = entries.reduce((n, e) => n + e.bytes, 0);
+  await io.print(
+    (rows.length > 0 ? table(head, rows) : "") +
+      `${entries.length} files, ${bytes(total)} in ${store.root}\n`,
+  );
+  return 0;
+}
+
+async function stats(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
+  const s = await store.stats(args.filter);
+  if (args.json) {
+    await io.print(JSON.stringify({ root: store.root, ...s }, null, 2) + "\n");
+    return 0;
+  }
+  const head = ["MARKET", "SYMBOL", "INTERVAL", "FIRST", "LAST", "FILES", "ROWS", "SIZE", "REST"];
+  const line = (t: CacheTotals, first: string[]) => [
+    ...first,
+    t.partitions,
+    t.rows,
+    bytes(t.bytes),
+    t.restPartitions,
+  ];
+  const rows = s.series.map((x) => line(x, [x.market, x.symbol, x.interval, x.first, x.last]));
+  const unreadable = s.unreadable > 0 ? `; ${s.unreadable} unreadable (run dsm cache verify)` : "";
+  await io.print(
+    (rows.length > 0 ? table(head, [...rows, line(s, ["total", "", "", "", ""])]) : "") +
+      `${s.series.length} series, ${s.partitions} files, ${s.rows} rows, ${bytes(s.bytes)}` +
+      `${unreadable} in ${store.root}\n`,
+  );
+  return 0;
+}
+
+async function verify(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
+  const vision = args.visionUrl
+    ? visionChecksums(args.visionUrl, { signal: io.signal })
+    : undefined;
+  const report = await store.verify({
+    filter: args.filter,
+    quarantine: args.quarantine,
+    signal: io.signal,
+    checksumLookup: vision?.lookup,
+  });
+  const counts = vision?.counts;
+  if (args.json) {
+    await io.print(JSON.stringify({ root: store.root, ...report, vision: counts }, null, 2) + "\n");
+  } else {
+    await io.print(verifyText(report, counts));
+  }
+  const failed = report.corrupt.length + report.stale.length + (counts?.failed.length ?? 0);
+  if (failed > 0) {
+    io.stderr(
+      `dsm: The cache failed verification: ${report.corrupt.length} corrupt, ` +
+        `${report.stale.length} stale, ${counts?.failed.length ?? 0} unchecked\n`,
+    );
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+async function clear(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
+  const deleted = await store.clear(args.all ? undefined : args.filter);
+  await io.print(
+    args.json
+      ? JSON.stringify({ root: store.root, deleted }) + "\n"
+      : `Deleted ${deleted} partition files from ${store.root}\n`,
+  );
+  return 0;
 }
 
 /**
  * Runs a cache command.
  *
  * @param args The parsed command.
- * @throws {Error} Always, until the partition store is part of the build.
+ * @param io Output and signal.
+ * @returns The exit code: 0 ok; 1 when `verify` finds a corrupt or stale
+ *   file, or cannot fetch a Vision checksum.
+ * @throws {Error} When the cache cannot be opened (no permission, uncreatable folder).
+ * @throws {CacheError} When a cache file cannot be read or deleted.
  */
-export function runCacheCommand(args: CacheArgs): Promise<number> {
-  return Promise.reject(
-    new Error(
-      `Cannot run dsm cache ${args.command}: the cache is not available in this build`,
-    ),
-  );
+export async function runCacheCommand(args: CacheArgs, io: CacheIo): Promise<number> {
+  const store = await open(args);
+  switch (args.command) {
+    case "ls":
+      return await ls(store, args, io);
+    case "stats":
+      return await stats(store, args, io);
+    case "verify":
+      return await verify(store, args, io);
+    case "clear":
+      return await clear(store, args, io);
+  }
 }

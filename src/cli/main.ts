@@ -9,13 +9,13 @@
 import { runEmulatorCli } from "../emulator/main.ts";
 import { type FetchArgs, parseFetchArgs, UsageError } from "./_fetch_args.ts";
 import { runFetchCommand } from "./_fetch_command.ts";
-import { parseCacheArgs, runCacheCommand } from "./_cache_command.ts";
+import { CACHE_USAGE, parseCacheArgs, runCacheCommand } from "./_cache_command.ts";
 
 const USAGE = `Usage: dsm <command> [options]
 
 Commands:
   dsm fetch     Fetch klines to CSV, NDJSON, Arrow IPC or Parquet
-  dsm cache     ls | stats | verify | clear [--cache-dir DIR]
+  dsm cache     ls | stats | verify | clear: list, total, check or delete cached partitions
   dsm emulator  Run the local Binance emulator (dsm emulator --help)
 
 dsm fetch options:
@@ -36,6 +36,8 @@ dsm fetch options:
   --no-source-info            leave out the _data_source column
   --quiet                     no progress, no summary
   -h, --help                  this help
+
+${CACHE_USAGE}
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted`;
 
@@ -152,7 +154,14 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
           await writeOut(stdout, USAGE + "\n");
           return 0;
         }
-        return await runCacheCommand(parsed);
+        return await interruptible(io.signal, (s) => {
+          signal = s;
+          return runCacheCommand(parsed, {
+            print: (text) => writeOut(stdout, text),
+            stderr,
+            signal: s,
+          });
+        });
       }
       case "emulator": {
         let printed = Promise.resolve();

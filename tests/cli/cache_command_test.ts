@@ -1,0 +1,237 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { main } from "../../src/cli/main.ts";
+import { startEmulator } from "../../src/emulator/emulator.ts";
+import { DataSourceManager } from "../../src/fcp/data_source_manager.ts";
+
+const NOW = Date.UTC(2024, 5, 1);
+
+/** A temporary cache filled by real fetches: spot BTCUSDT 1h (3 days), um ETHUSDT 1h (2 days), cm BTCUSD_PERP 1w (1 month). */
+async function filledCache(url: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "dsm-cache-cli-" });
+  await using dsm = new DataSourceManager({
+    cache: { dir },
+    now: () => NOW,
+    endpoints: { vision: url, listing: url, rest: url },
+  });
+  const day = { interval: "1h", start: "2024-01-01" } as const;
+  await dsm.getData({ ...day, market: "spot", symbol: "BTCUSDT", end: "2024-01-04" });
+  await dsm.getData({ ...day, market: "um", symbol: "ETHUSDT", end: "2024-01-03" });
+  await dsm.getData({
+    market: "cm",
+    symbol: "BTCUSD_PERP",
+    interval: "1w",
+    start: "2024-02-01",
+    end: "2024-02-26",
+  });
+  return dir;
+}
+
+async function run(args: string[]) {
+  const chunks: string[] = [];
+  const stdout = new WritableStream<Uint8Array>({
+    write: (chunk) => void chunks.push(new TextDecoder().decode(chunk)),
+  });
+  let stderr = "";
+  const code = await main(args, {
+    stdout,
+    stderr: (t) => stderr += t,
+    stderrIsTerminal: false,
+    env: () => undefined,
+    now: () => NOW,
+  });
+  return { code, stdout: chunks.join(""), stderr };
+}
+
+async function withCache(fn: (dir: string, url: string) => Promise<void>): Promise<void> {
+  await using emulator = await startEmulator({ now: NOW });
+  const dir = await filledCache(emulator.url);
+  try {
+    await fn(dir, emulator.url);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("dsm cache ls prints a table and JSON of the partitions, filtered", async () => {
+  await withCache(async (dir) => {
+    const all = await run(["cache", "ls", "--cache-dir", dir]);
+    assert.equal(all.code, 0, all.stderr);
+    const lines = all.stdout.trimEnd().split("\n");
+    assert.match(lines[0], /^MARKET\s+SYMBOL\s+INTERVAL\s+PARTITION\s+SOURCE\s+ROWS\s+SIZE/);
+    assert.equal(lines.length, 1 + 6 + 1);
+    assert.match(lines[1], /^spot\s+BTCUSDT\s+1h\s+2024-01-01\s+VISION\s+24\s/);
+    assert.match(lines[6], /^cm\s+BTCUSD_PERP\s+1w\s+2024-02\s+VISION\s+4\s/);
+    assert.match(lines.at(-1)!, new RegExp(`^6 files, .* in ${dir}$`));
+
+    const json = await run(["cache", "ls", "--cache-dir", dir, "--json", "--market", "um"]);
+    assert.equal(json.code, 0, json.stderr);
+    const entries = JSON.parse(json.stdout);
+    assert.deepEqual(
+      entries.map((e: { partition: string; symbol: string }) => `${e.symbol} ${e.partition}`),
+      ["ETHUSDT 2024-01-01", "ETHUSDT 2024-01-02"],
+    );
+    assert.equal(entries[0].rows, 24);
+    assert.equal(entries[0].source, "VISION");
+    assert.equal(entries[0].market, "um");
+    assert.ok(entries[0].path.startsWith(dir) && entries[0].bytes > 0);
+
+    const ranged = await run([
+      "cache",
+      "ls",
+      "--cache-dir",
+      dir,
+      "--json",
+      "--symbol",
+      "btcusdt",
+      "--start",
+      "2024-01-02",
+      "--end",
+      "2024-01-03",
+    ]);
+    assert.deepEqual(
+      JSON.parse(ranged.stdout).map((e: { market: string; partition: string }) =>
+        `${e.market} ${e.partition}`
+      ),
+      ["spot 2024-01-02"],
+    );
+  });
+});
+
+Deno.test("dsm cache stats totals each series and the whole cache", async () => {
+  await withCache(async (dir) => {
+    const text = await run(["cache", "stats", "--cache-dir", dir]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^spot\s+BTCUSDT\s+1h\s+2024-01-01\s+2024-01-03\s+3\s+72\s/m);
+    assert.match(text.stdout, /^total\s+6\s+124\s/m);
+    assert.match(text.stdout, /^3 series, 6 files, 124 rows, /m);
+
+    const json = await run(["cache", "stats", "--cache-dir", dir, "--json", "--market", "spot"]);
+    const stats = JSON.parse(json.stdout);
+    assert.equal(stats.root, dir);
+    assert.equal(stats.partitions, 3);
+    assert.equal(stats.rows, 72);
+    assert.equal(stats.restPartitions, 0);
+    assert.equal(stats.series.length, 1);
+  });
+});
+
+Deno.test("dsm cache verify exits 0 on a sound cache and 1 on a truncated file", async () => {
+  await withCache(async (dir) => {
+    const ok = await run(["cache", "verify", "--cache-dir", dir]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^Checked 6 files: 6 ok, 0 corrupt, 0 stale/);
+
+    const file = join(dir, "v1/binance/spot/klines/BTCUSDT/1h/2024-01-02.arrow");
+    const bytes = await Deno.readFile(file);
+    await Deno.writeFile(file, bytes.subarray(0, bytes.length - 100));
+    const bad = await run(["cache", "verify", "--cache-dir", dir]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, /^Checked 6 files: 5 ok, 1 corrupt/);
+    assert.match(bad.stdout, /^CORRUPT  spot BTCUSDT 1h 2024-01-02: /m);
+    assert.match(bad.stderr, /failed verification: 1 corrupt/);
+
+    const json = await run(["cache", "verify", "--cache-dir", dir, "--json", "--quarantine"]);
+    assert.equal(json.code, 1);
+    const report = JSON.parse(json.stdout);
+    assert.equal(report.corrupt.length, 1);
+    assert.match(report.corrupt[0].movedTo, /2024-01-02\.arrow\.corrupt-\d+$/);
+    const after = await run(["cache", "verify", "--cache-dir", dir]);
+    assert.equal(after.code, 0, after.stdout);
+    assert.match(after.stdout, /^Checked 5 files: 5 ok/);
+  });
+});
+
+Deno.test("dsm cache verify --vision-url finds re-uploaded archives", async () => {
+  await withCache(async (dir, url) => {
+    const same = await run(["cache", "verify", "--cache-dir", dir, "--vision-url", url]);
+    assert.equal(same.code, 0, same.stdout + same.stderr);
+    assert.match(same.stdout, /0 stale/);
+    assert.match(same.stdout, /Vision checksums: \d+ fetched, 0 no longer published, 0 failed/);
+
+    // A Vision that re-published spot BTCUSDT 2024-01-02 with other bytes.
+    await using vision = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      async (req) => {
+        const path = new URL(req.url).pathname;
+        const res = await fetch(url + path);
+        if (!path.endsWith("BTCUSDT-1h-2024-01-02.zip.CHECKSUM")) return res;
+        await res.body?.cancel();
+        return new Response(`${"ab".repeat(32)}  BTCUSDT-1h-2024-01-02.zip\n`);
+      },
+    );
+    const other = `http://127.0.0.1:${vision.addr.port}`;
+    const stale = await run(["cache", "verify", "--cache-dir", dir, "--vision-url", other]);
+    assert.equal(stale.code, 1);
+    assert.match(stale.stdout, /1 stale/);
+    assert.match(
+      stale.stdout,
+      /^STALE    spot BTCUSDT 1h 2024-01-02: cached [0-9a-f]{64}, Vision now (ab){32}$/m,
+    );
+
+    // An unreachable Vision: the checksums are unchecked, which fails the verification.
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (closed.addr as Deno.NetAddr).port;
+    closed.close();
+    const down = await run([
+      "cache",
+      "verify",
+      "--cache-dir",
+      dir,
+      "--market",
+      "cm",
+      "--vision-url",
+      `http://127.0.0.1:${port}`,
+    ]);
+    assert.equal(down.code, 1);
+    assert.match(down.stdout, /^UNCHECKED cm BTCUSD_PERP 1w 2024-02: /m);
+  });
+});
+
+Deno.test("dsm cache clear needs a filter or --all and prints the count", async () => {
+  await withCache(async (dir) => {
+    const refused = await run(["cache", "clear", "--cache-dir", dir]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /give a filter, or --all/);
+
+    const one = await run(["cache", "clear", "--cache-dir", dir, "--market", "um"]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(one.stdout, `Deleted 2 partition files from ${dir}\n`);
+    const left = JSON.parse((await run(["cache", "ls", "--cache-dir", dir, "--json"])).stdout);
+    assert.equal(left.length, 4);
+    assert.ok(left.every((e: { market: string }) => e.market !== "um"));
+
+    const all = await run(["cache", "clear", "--cache-dir", dir, "--all", "--json"]);
+    assert.deepEqual(JSON.parse(all.stdout), { root: dir, deleted: 4 });
+    const empty = await run(["cache", "ls", "--cache-dir", dir]);
+    assert.equal(empty.stdout, `0 files, 0 B in ${dir}\n`);
+  });
+});
+
+Deno.test("dsm cache usage and input errors", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsm-cache-cli-" });
+  try {
+    const cases: [string[], number, RegExp][] = [
+      [["cache"], 2, /a subcommand is required/],
+      [["cache", "rm"], 2, /expected one of ls, stats, verify, clear/],
+      [["cache", "ls", "--all"], 2, /Cannot use --all with dsm cache ls/],
+      [["cache", "ls", "--vision-url", "http://x"], 2, /--vision-url with dsm cache ls/],
+      [["cache", "verify", "--vision-url", "ftp://x"], 2, /expected an http or https URL/],
+      [["cache", "clear", "--all", "--market", "spot"], 2, /--all with a filter/],
+      [["cache", "ls", "--market", "margin"], 1, /INVALID_MARKET/],
+      [["cache", "ls", "--market", "cm", "--symbol", "BTCUSDT"], 1, /did you mean BTCUSD_PERP/],
+      [["cache", "ls", "--interval", "2m"], 1, /INVALID_INTERVAL/],
+      [["cache", "ls", "--start", "yesterday"], 1, /INVALID_TIME/],
+    ];
+    for (const [args, code, message] of cases) {
+      const got = await run([...args, "--cache-dir", dir]);
+      assert.equal(got.code, code, args.join(" "));
+      assert.match(got.stderr, message);
+    }
+    const help = await run(["cache", "--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--quarantine/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
