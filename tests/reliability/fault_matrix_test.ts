@@ -1,0 +1,338 @@
+/**
+ * The fault matrix: every fault the emulator injects × spot, um, cm. Each
+ * result equals the fault-free run value by value, or is partial with every
+ * missing row explained by an `unfetched` gap and a typed failure; the cache
+ * left behind is valid and holds exactly the fault-free rows.
+ */
+import assert from "node:assert/strict";
+import { RateLimitError } from "../../src/core/errors.ts";
+import { startEmulator } from "../../src/emulator/emulator.ts";
+import { DataSourceManager } from "../../src/fcp/data_source_manager.ts";
+import { assertExplained, assertSameRows, DAY, MARKETS, NOW, RETRY } from "./_harness.ts";
+import { baseline, type FaultRun, faultRun, RANGE } from "./_fault_run.ts";
+import type { Rows } from "./_rows.ts";
+
+const FEB = (day: number, hour = 0, minute = 0) => Date.UTC(2025, 1, day, hour, minute);
+const TODAY = FEB(10);
+const zip = (symbol: string, day: number) =>
+  `${symbol}-1m-2025-02-${String(day).padStart(2, "0")}.zip`;
+
+/** Asserts each row's `_data_source`. */
+function assertSources(rows: Rows, expected: (t: number) => string, label: string): void {
+  for (let i = 0; i < rows.length; i++) {
+    const t = rows.columns.openTime[i];
+    if (rows.sources[i] !== expected(t)) {
+      assert.fail(
+        `${label}: ${new Date(t).toISOString()} from ${rows.sources[i]}, not ${expected(t)}`,
+      );
+    }
+  }
+}
+
+const visionThenRest = (t: number) => (t >= TODAY ? "REST" : "VISION");
+
+/** Asserts the run equals the fault-free run, complete, with the usual sources. */
+function assertFaultFree(run: FaultRun, base: Rows, label: string, source = visionThenRest) {
+  assertSameRows(run.rows, base, label);
+  assertSources(run.rows, source, label);
+  assert.equal(run.report.partial, false, label);
+  assert.deepEqual(run.report.gaps, [], label);
+}
+
+Deno.test("Fault matrix: the fault-free run takes closed days from Vision, today from REST, and caches the closed days", async () => {
+  for (const { market, symbol } of MARKETS) {
+    const base = await baseline(market, symbol);
+    assert.equal(base.length, 5 * 1440 + 750);
+    const run = await faultRun({ market, symbol, expected: base });
+    assertFaultFree(run, base, market);
+    assert.deepEqual(run.report.failures, []);
+    assert.deepEqual(
+      run.cache!.entries.map((e) => e.key.partition),
+      ["2025-02-05", "2025-02-06", "2025-02-07", "2025-02-08", "2025-02-09"],
+    );
+  }
+});
+
+Deno.test("Fault matrix: latency and jitter change nothing", async () => {
+  for (const { market, symbol } of MARKETS) {
+    const base = await baseline(market, symbol);
+    const run = await faultRun({
+      market,
+      symbol,
+      expected: base,
+      emulator: { latencyMs: 2, jitterMs: 8 },
+    });
+    assertFaultFree(run, base, market);
+    assert.deepEqual(run.report.failures, []);
+  }
+});
+
+// A damaged transfer may end as a checksum or zip failure once its retries run out.
+const TRANSIENT = ["HTTP_ERROR", "NETWORK_ERROR", "CHECKSUM_MISMATCH", "ZIP_FORMAT"];
+
+/** A complete run under transient faults: exact rows; a day not from Vision names its failure. */
+function assertRecovered(run: FaultRun, base: Rows, label: string) {
+  assertSameRows(run.rows, base, label);
+  const failed = new Set(run.report.failures.map((f) => f.partition));
+  for (const p of run.report.partitions) {
+    if (p.key === "2025-02-10") assert.deepEqual(p.sources, ["rest"]);
+    else if (p.sources.join() !== "vision-daily") {
+      assert.ok(failed.has(p.key), `${label}: ${p.key} came from ${p.sources} without a failure`);
+    }
+  }
+  for (let i = 0; i < run.rows.length; i++) {
+    assert.ok(["VISION", "REST"].includes(run.rows.sources[i]!));
+  }
+}
+
+for (
+  const [name, emulator, counter] of [
+    ["5xx responses", { errorRate: 0.25 }, "errors"],
+    ["connection resets mid-body", { resetRate: 0.25 }, "resets"],
+    ["truncated bodies", { truncateRate: 0.25 }, "truncations"],
+  ] as const
+) {
+  Deno.test(`Fault matrix: ${name} are retried; what still fails is reported`, async () => {
+    let injected = 0;
+    let complete = 0;
+    for (const { market, symbol } of MARKETS) {
+      for (const seed of [1, 2]) {
+        const base = await baseline(market, symbol, seed);
+        const run = await faultRun({
+          market,
+          symbol,
+          expected: base,
+          emulator: { ...emulator, seed },
+        });
+        injected += run.stats.faults[counter];
+        const left = assertExplained(run.rows, run.report, base, TRANSIENT);
+        if (left === 0) {
+          complete++;
+          assertRecovered(run, base, `${market} seed ${seed}`);
+        }
+      }
+    }
+    assert.ok(injected > 0, `no ${counter} were injected`);
+    assert.ok(complete > 0, "retries never completed a run");
+  });
+}
+
+Deno.test("Fault matrix: a checksum mismatch drops the archive; the day comes from REST and is reported", async () => {
+  for (const { market, symbol } of MARKETS) {
+    const base = await baseline(market, symbol);
+    const run = await faultRun({
+      market,
+      symbol,
+      expected: base,
+      emulator: { checksumMismatch: [zip(symbol, 7)] },
+    });
+    assertFaultFree(
+      run,
+      base,
+      market,
+      (t) => (t >= TODAY || (t >= FEB(7) && t < FEB(8)) ? "REST" : "VISION"),
+    );
+    assert.deepEqual(run.report.failures.map((f) => [f.partition, f.code]), [[
+      "2025-02-07",
+      "CHECKSUM_MISMATCH",
+    ]]);
+    const day = run.report.partitions.find((p) => p.key === "2025-02-07")!;
+    assert.deepEqual([day.sources, day.sha256], [["rest"], undefined]);
+    assert.ok(run.stats.faults.mismatches >= 1);
+  }
+});
+
+Deno.test("Fault matrix: a missing archive is replaced by REST for that day", async () => {
+  for (const { market, symbol } of MARKETS) {
+    const base = await baseline(market, symbol);
+    const run = await faultRun({
+      market,
+      symbol,
+      expected: base,
+      emulator: { missingFiles: [zip(symbol, 6)] },
+    });
+    assertFaultFree(
+      run,
+      base,
+      market,
+      (t) => (t >= TODAY || (t >= FEB(6) && t < FEB(7)) ? "REST" : "VISION"),
+    );
+    assert.deepEqual(run.report.failures, []);
+    assert.deepEqual(run.report.partitions.find((p) => p.key === "2025-02-06")!.sources, ["rest"]);
+  }
+});
+
+Deno.test("Fault matrix: days not published yet (publication lag) come from REST", async () => {
+  for (const { market, symbol } of MARKETS) {
+    const base = await baseline(market, symbol);
+    const run = await faultRun({
+      market,
+      symbol,
+      expected: base,
+      emulator: { publicationLagDays: 2 },
+    });
+    assertFaultFree(run, base, market, (t) => (t >= FEB(8) ? "REST" : "VISION"));
+    assert.deepEqual(run.report.failures, []);
+  }
+});
+
+Deno.test("Fault matrix: a partial archive is completed from REST and cached whole", async () => {
+  for (const { market, symbol } of MARKETS) {
+    const base = await baseline(market, symbol);
+    const run = await faultRun({
+      market,
+      symbol,
+      expected: base,
+      emulator: { partialFiles: [zip(symbol, 8)] },
+    });
+    assertSameRows(run.rows, base, market);
+    assert.equal(run.report.partial, false);
+    assert.deepEqual(run.report.gaps, []);
+    assert.equal(run.stats.faults.partial >= 1, true);
+    // the day starts from Vision and switches to REST once, where the file stops
+    const day = run.rows.sources.filter((_, i) => {
+      const t = run.rows.columns.openTime[i];
+      return t >= FEB(8) && t < FEB(9);
+    });
+    const cut = day.indexOf("REST");
+    assert.ok(cut > 0 && day.slice(cut).every((s) => s === "REST"), `${market}: ${cut}`);
+    assert.ok(day.slice(0, cut).every((s) => s === "VISION"));
+    assert.deepEqual(run.report.partitions.find((p) => p.key === "2025-02-08")!.sources, [
+      "vision-daily",
+      "rest",
+    ]);
+    assert.ok(run.cache!.entries.some((e) => e.key.partition === "2025-02-08"));
+  }
+});
+
+Deno.test("Fault matrix: exchange halts are reported as gaps, every other row unchanged", async () => {
+  const halts = [
+    { start: FEB(6, 10), end: FEB(6, 11, 30) }, // in a Vision day
+    { start: FEB(10, 3), end: FEB(10, 3, 20) }, // today, REST only
+  ];
+  for (const { market, symbol } of MARKETS) {
+    const base = await baseline(market, symbol);
+    const run = await faultRun({ market, symbol, emulator: { gaps: halts } });
+    const inHalt = (t: number) => halts.some((h) => t >= h.start && t < h.end);
+    const kept = base.columns.openTime.filter((t) => !inHalt(t)).length;
+    assert.equal(run.rows.length, kept);
+    assertExplained(run.rows, run.report, base, [], ["exchange", "unconfirmed"]);
+    const got = new Set(run.rows.columns.openTime);
+    for (const t of base.columns.openTime) assert.equal(got.has(t), !inHalt(t));
+    assert.deepEqual(
+      run.report.gaps.map((g) => [g.start, g.end, g.slots]),
+      halts.map((h) => [h.start, h.end, (h.end - h.start) / 60_000]),
+    );
+    assert.equal(run.report.gaps[0].class, "exchange");
+    assert.ok(["exchange", "unconfirmed"].includes(run.report.gaps[1].class));
+    assert.equal(run.report.partial, false);
+    // the halted Vision day is cached with its confirmed gap
+    const halted = run.cache!.entries.find((e) => e.key.partition === "2025-02-06");
+    assert.ok(halted, `${market}: the halted day is cached`);
+  }
+});
+
+Deno.test("Fault matrix: 429 with a small weight budget is waited out, never a failure", async () => {
+  for (const { market, symbol } of MARKETS) {
+    const base = await baseline(market, symbol);
+    const started = Date.now();
+    const run = await faultRun({
+      market,
+      symbol,
+      expected: base,
+      request: { source: "rest" },
+      emulator: {
+        now: () => NOW + (Date.now() - started),
+        weightBudget: { [market]: market === "spot" ? 4 : 20 },
+        weightWindowMs: 400,
+        banAfter: 1_000,
+      },
+    });
+    assertFaultFree(run, base, market, () => "REST");
+    assert.deepEqual(run.report.failures, []);
+    assert.ok((run.stats.statuses[429] ?? 0) >= 1, `${market}: the budget was never hit`);
+    assert.equal(run.stats.statuses[418] ?? 0, 0);
+  }
+});
+
+Deno.test("Fault matrix: a 418 ban stops REST and leaves an explained partial result", async () => {
+  for (const { market, symbol } of MARKETS) {
+    const base = await baseline(market, symbol);
+    const run = await faultRun({
+      market,
+      symbol,
+      expected: base,
+      request: { source: "rest" },
+      emulator: { weightBudget: { [market]: 1 }, banAfter: 0, banMs: 60_000 },
+    });
+    const left = assertExplained(run.rows, run.report, base, ["RATE_LIMITED"]);
+    assert.ok(left > 0);
+    assert.equal(run.report.partial, true);
+    assert.ok(run.report.failures.some((f) => f.code === "RATE_LIMITED" && /418/.test(f.message)));
+    assert.equal(run.stats.statuses[418], 1, `${market}: requests after the ban`);
+  }
+});
+
+Deno.test("Fault matrix: a 418 ban with strict: true rejects with a typed error", async () => {
+  for (const { market, symbol } of MARKETS) {
+    await using emu = await startEmulator({
+      now: NOW,
+      weightBudget: { [market]: 1 },
+      banAfter: 0,
+      banMs: 60_000,
+    });
+    await using dsm = new DataSourceManager({
+      market,
+      cache: false,
+      now: () => NOW,
+      retry: RETRY,
+      endpoints: { vision: emu.url, listing: emu.url, rest: emu.url },
+    });
+    const error = await dsm.getData({ symbol, ...RANGE, source: "rest", strict: true }).then(
+      () => assert.fail("strict must reject"),
+      (e) => e,
+    );
+    assert.ok(
+      error instanceof RateLimitError || error?.code === "DATA_NOT_AVAILABLE",
+      `${market}: ${error}`,
+    );
+    assert.match(String(error.message), /418|banned/);
+  }
+});
+
+Deno.test("Fault matrix: 451 on spot switches to the market-data host; futures are not restricted", async () => {
+  for (const { market, symbol } of MARKETS) {
+    const base = await baseline(market, symbol);
+    const run = await faultRun({
+      market,
+      symbol,
+      expected: base,
+      emulator: { restrict451: true },
+      endpoints: (url) => ({
+        vision: url,
+        listing: url,
+        rest: url,
+        restMarketData: [`${url}/market-data`],
+      }),
+    });
+    assertFaultFree(run, base, market);
+    assert.deepEqual(run.report.failures, []);
+    assert.equal((run.stats.statuses[451] ?? 0) >= 1, market === "spot", market);
+  }
+});
+
+Deno.test("Fault matrix: 451 with no market-data host fails today with a typed HTTP error", async () => {
+  const base = await baseline("spot", "BTCUSDT");
+  const run = await faultRun({
+    market: "spot",
+    symbol: "BTCUSDT",
+    expected: base,
+    emulator: { restrict451: true },
+    endpoints: (url) => ({ vision: url, listing: url, rest: url, restMarketData: [] }),
+  });
+  const left = assertExplained(run.rows, run.report, base, ["HTTP_ERROR"]);
+  assert.equal(left, 750);
+  assert.ok(run.report.failures.some((f) => /451/.test(f.message)));
+  assert.equal(run.rows.columns.openTime[run.rows.length - 1], TODAY - 60_000);
+  assert.equal(run.report.end - run.report.start, 5 * DAY + 750 * 60_000);
+});
