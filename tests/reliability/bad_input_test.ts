@@ -1,0 +1,318 @@
+/**
+ * Hostile and wrong inputs through the library and the CLI: each is a typed
+ * error (or a usage error, exit 2) raised before any I/O, and nothing is
+ * written outside the cache root (nor any partition inside it).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startEmulator } from "../../src/emulator/emulator.ts";
+import { DataSourceManager } from "../../src/fcp/data_source_manager.ts";
+import type { KlineRequest } from "../../src/fcp/kline_request.ts";
+import { main } from "../../src/cli/main.ts";
+import { filesUnder, NOW, RETRY, tempDir } from "./_harness.ts";
+
+const OK = { symbol: "BTCUSDT", interval: "1h", start: "2024-01-01", end: "2024-01-02" };
+
+type Code =
+  | "INVALID_MARKET"
+  | "INVALID_SYMBOL"
+  | "INVALID_INTERVAL"
+  | "INVALID_TIME"
+  | "INVALID_RANGE"
+  | "TYPE";
+
+/** [description, request fields over OK (or a whole non-object request), expected code]. */
+const API_CASES: [string, Record<string, unknown> | unknown, Code][] = [
+  ["path traversal in the symbol", { symbol: "../../etc/passwd" }, "INVALID_SYMBOL"],
+  ["backslash traversal", { symbol: "..\\..\\windows" }, "INVALID_SYMBOL"],
+  ["slash in the symbol", { symbol: "BTC/USDT" }, "INVALID_SYMBOL"],
+  ["NUL byte in the symbol", { symbol: "BTCUSDT\u0000" }, "INVALID_SYMBOL"],
+  ["newline in the symbol", { symbol: "BTC\nUSDT" }, "INVALID_SYMBOL"],
+  ["space in the symbol", { symbol: "BTC USDT" }, "INVALID_SYMBOL"],
+  ["percent-encoding in the symbol", { symbol: "BTCUSDT%2F.." }, "INVALID_SYMBOL"],
+  ["shell syntax in the symbol", { symbol: "$(touch pwned)" }, "INVALID_SYMBOL"],
+  ["right-to-left override in the symbol", { symbol: "BTC\u202eUSDT" }, "INVALID_SYMBOL"],
+  ["Greek letter that upper-cases like B", { symbol: "\u03b2TCUSDT" }, "INVALID_SYMBOL"],
+  ["dot segment symbol", { symbol: ".." }, "INVALID_SYMBOL"],
+  ["empty symbol", { symbol: "" }, "INVALID_SYMBOL"],
+  ["31-character symbol", { symbol: "A".repeat(31) }, "INVALID_SYMBOL"],
+  ["numeric symbol", { symbol: 42 }, "INVALID_SYMBOL"],
+  ["missing symbol", { symbol: undefined }, "INVALID_SYMBOL"],
+  ["null symbol", { symbol: null }, "INVALID_SYMBOL"],
+  ["USDT symbol on cm", { market: "cm", symbol: "BTCUSDT" }, "INVALID_SYMBOL"],
+  ["cm symbol on spot", { symbol: "BTCUSD_PERP" }, "INVALID_SYMBOL"],
+  ["cm symbol on um", { market: "um", symbol: "BTCUSD_PERP" }, "INVALID_SYMBOL"],
+  ["unknown market", { market: "futures" }, "INVALID_MARKET"],
+  ["upper-case market", { market: "SPOT" }, "INVALID_MARKET"],
+  ["numeric market", { market: 1 }, "INVALID_MARKET"],
+  ["1s on um", { market: "um", interval: "1s" }, "INVALID_INTERVAL"],
+  ["1s on cm", { market: "cm", symbol: "BTCUSD_PERP", interval: "1s" }, "INVALID_INTERVAL"],
+  ["unknown interval", { interval: "2m" }, "INVALID_INTERVAL"],
+  ["upper-case interval", { interval: "1H" }, "INVALID_INTERVAL"],
+  ["numeric interval", { interval: 60 }, "INVALID_INTERVAL"],
+  ["empty interval", { interval: "" }, "INVALID_INTERVAL"],
+  ["start equal to end", { start: "2024-01-01", end: "2024-01-01" }, "INVALID_RANGE"],
+  ["start after end", { start: "2024-01-02", end: "2024-01-01" }, "INVALID_RANGE"],
+  ["start before 2017", { start: "2016-12-31" }, "INVALID_TIME"],
+  ["epoch zero", { start: 0 }, "INVALID_TIME"],
+  ["start in seconds", { start: 1_704_067_200 }, "INVALID_TIME"],
+  ["unparseable start", { start: "yesterday" }, "INVALID_TIME"],
+  ["February 30", { start: "2024-02-30" }, "INVALID_TIME"],
+  ["month 13", { start: "2024-13-01" }, "INVALID_TIME"],
+  ["NaN start", { start: NaN }, "INVALID_TIME"],
+  ["fractional ms", { start: 1_704_067_200_000.5 }, "INVALID_TIME"],
+  ["invalid Date", { start: new Date("nope") }, "INVALID_TIME"],
+  ["object start", { start: {} }, "INVALID_TIME"],
+  ["boolean start", { start: true }, "INVALID_TIME"],
+  ["missing end", { end: undefined }, "INVALID_TIME"],
+  ["huge range to year 9999", { end: "9999-12-31" }, "INVALID_TIME"],
+  ["end at MAX_SAFE_INTEGER", { end: Number.MAX_SAFE_INTEGER }, "INVALID_TIME"],
+  ["infinite end", { end: Infinity }, "INVALID_TIME"],
+  ["negative start", { start: -1 }, "INVALID_TIME"],
+  ["unknown source", { source: "s3" }, "INVALID_RANGE"],
+  ["unknown fill", { fill: "zero" }, "INVALID_RANGE"],
+  ["string strict flag", { strict: "yes" }, "INVALID_RANGE"],
+  ["numeric includeSourceInfo", { includeSourceInfo: 1 }, "INVALID_RANGE"],
+  ["null request", null, "TYPE"],
+  ["string request", "BTCUSDT", "TYPE"],
+];
+
+function assertCode(error: unknown, code: Code, label: string): void {
+  assert.ok(error instanceof TypeError || error instanceof RangeError, `${label}: ${error}`);
+  if (code === "TYPE") return;
+  assert.equal((error as { code?: string }).code, code, `${label}: ${(error as Error).message}`);
+  assert.match((error as Error).message, /^Cannot /, label);
+}
+
+/** Asserts that nothing exists under `sandbox` but folders of the cache root. */
+async function assertNothingWritten(sandbox: string): Promise<void> {
+  assert.deepEqual(await filesUnder(sandbox), []);
+  for await (const entry of Deno.readDir(sandbox)) assert.equal(entry.name, "cache");
+}
+
+Deno.test("Bad input through the API: every request is refused with a typed error before any I/O", async () => {
+  assert.ok(API_CASES.length >= 40);
+  await using sandbox = await tempDir();
+  const calls: string[] = [];
+  await using dsm = new DataSourceManager({
+    cache: { dir: join(sandbox.path, "cache") },
+    now: () => NOW,
+    retry: RETRY,
+    fetch: (input) => {
+      calls.push(String(input instanceof Request ? input.url : input));
+      return Promise.reject(new Error("no I/O expected"));
+    },
+  });
+  for (const [label, fields, code] of API_CASES) {
+    const request = (fields !== null && typeof fields === "object"
+      ? { ...OK, ...fields }
+      : fields) as KlineRequest;
+    // refused synchronously by the stream, and as a rejection by getData
+    assert.throws(() =>
+      dsm.stream(request), (e) => (assertCode(e, code, label), true));
+    await assert.rejects(dsm.getDataWithReport(request), (e) => (assertCode(e, code, label), true));
+  }
+  assert.deepEqual(calls, []);
+  await assertNothingWritten(sandbox.path);
+});
+
+Deno.test("Bad input through the API: manager options are checked in the constructor", () => {
+  for (
+    const [options, code] of [
+      [{ market: "bogus" }, "INVALID_MARKET"],
+      [{ market: "../spot" }, "INVALID_MARKET"],
+      [{ concurrency: 0 }, "INVALID_RANGE"],
+      [{ concurrency: 1e6 }, "INVALID_RANGE"],
+      [{ concurrency: 2.5 }, "INVALID_RANGE"],
+    ] as const
+  ) {
+    assert.throws(
+      () => new DataSourceManager({ cache: false, ...options } as never),
+      (e) => (assertCode(e, code, JSON.stringify(options)), true),
+    );
+  }
+});
+
+/** [description, arguments after `fetch` (over the endpoint and cache flags), exit code, stderr pattern]. */
+const CLI_CASES: [string, string[], 1 | 2, RegExp][] = [
+  ["no flags at all", [], 2, /--symbol is required/],
+  [
+    "missing --symbol",
+    ["--interval", "1h", "--start", "2024-01-01", "--end", "2024-01-02"],
+    2,
+    /--symbol is required/,
+  ],
+  [
+    "missing --interval",
+    ["--symbol", "BTCUSDT", "--start", "2024-01-01", "--end", "2024-01-02"],
+    2,
+    /--interval is required/,
+  ],
+  [
+    "missing --start",
+    ["--symbol", "BTCUSDT", "--interval", "1h", "--end", "2024-01-02"],
+    2,
+    /--start is required/,
+  ],
+  [
+    "missing --end",
+    ["--symbol", "BTCUSDT", "--interval", "1h", "--start", "2024-01-01"],
+    2,
+    /--end is required/,
+  ],
+  [
+    "flag without its value",
+    ["--symbol", "BTCUSDT", "--interval", "1h", "--end", "2024-01-02", "--start"],
+    2,
+    /start/,
+  ],
+  ["unknown flag", ["--symbol", "BTCUSDT", "--bogus"], 2, /bogus/],
+  ["positional argument", ["BTCUSDT"], 2, /BTCUSDT/],
+  ["unknown market", ["--market", "futures"], 2, /--market "futures"/],
+  ["unknown format", ["--format", "xlsx"], 2, /--format "xlsx"/],
+  ["unknown source", ["--source", "s3"], 2, /--source "s3"/],
+  ["parquet to stdout", ["--format", "parquet", "--out", "-"], 2, /parquet/],
+  ["--no-cache with --source cache", ["--no-cache", "--source", "cache"], 2, /--no-cache/],
+  ["file URL as REST base", ["--rest-url", "file:///etc/passwd"], 2, /--rest-url/],
+  ["javascript URL as Vision base", ["--vision-url", "javascript:alert(1)"], 2, /--vision-url/],
+  ["path traversal in the symbol", ["--symbol", "../../../tmp/evil"], 1, /INVALID_SYMBOL/],
+  ["slash in the symbol", ["--symbol", "BTC/USDT"], 1, /INVALID_SYMBOL/],
+  ["shell syntax in the symbol", ["--symbol", "$(touch pwned)"], 1, /INVALID_SYMBOL/],
+  ["NUL byte in the symbol", ["--symbol", "BTC\u0000USDT"], 1, /INVALID_SYMBOL/],
+  ["USDT symbol on cm", ["--market", "cm"], 1, /BTCUSD_PERP.*INVALID_SYMBOL/],
+  [
+    "1s on um",
+    ["--market", "um", "--interval", "1s"],
+    1,
+    /only available on spot.*INVALID_INTERVAL/,
+  ],
+  [
+    "1s on cm",
+    ["--market", "cm", "--symbol", "BTCUSD_PERP", "--interval", "1s"],
+    1,
+    /INVALID_INTERVAL/,
+  ],
+  ["unknown interval", ["--interval", "7m"], 1, /INVALID_INTERVAL/],
+  [
+    "start after end",
+    ["--start", "2024-01-02", "--end", "2024-01-01"],
+    1,
+    /not before end.*INVALID_RANGE/,
+  ],
+  [
+    "start equal to end",
+    ["--start", "1704067200000", "--end", "1704067200000"],
+    1,
+    /INVALID_RANGE/,
+  ],
+  ["start before 2017", ["--start", "2016-06-01"], 1, /2017.*INVALID_TIME/],
+  ["unparseable start", ["--start", "notadate"], 1, /INVALID_TIME/],
+  ["start in seconds", ["--start", "1704067200"], 1, /seconds.*INVALID_TIME/],
+  ["huge end", ["--end", "99999999999999999"], 1, /INVALID_TIME/],
+  ["February 30", ["--end", "2024-02-30"], 1, /INVALID_TIME/],
+];
+
+Deno.test("Bad input through the CLI: usage errors exit 2, typed errors exit 1, before any I/O", async () => {
+  await using emu = await startEmulator({ now: NOW });
+  await using sandbox = await tempDir();
+  const base = [
+    "--cache-dir",
+    join(sandbox.path, "cache"),
+    "--vision-url",
+    emu.url,
+    "--listing-url",
+    emu.url,
+    "--rest-url",
+    emu.url,
+    "--out",
+    join(sandbox.path, "out.csv"),
+    "--report",
+    join(sandbox.path, "report.json"),
+    "--quiet",
+  ];
+  const defaults: Record<string, string> = {
+    "--symbol": "BTCUSDT",
+    "--interval": "1h",
+    "--start": "2024-01-01",
+    "--end": "2024-01-02",
+  };
+  for (const [label, args, code, pattern] of CLI_CASES) {
+    // the well-formed flags fill in what a case does not set, except for the "missing" cases
+    const fill = label.startsWith("missing") || label === "no flags at all" ||
+        label === "flag without its value"
+      ? []
+      : Object.entries(defaults).filter(([flag]) => !args.includes(flag)).flat();
+    let stderr = "";
+    const chunks: Uint8Array[] = [];
+    const exit = await main(["fetch", ...base, ...fill, ...args], {
+      stdout: new WritableStream({ write: (c) => void chunks.push(c) }),
+      stderr: (text) => stderr += text,
+      stderrIsTerminal: false,
+      env: () => undefined,
+      signal: new AbortController().signal,
+      now: () => NOW,
+    });
+    assert.equal(exit, code, `${label}: ${stderr}`);
+    assert.match(stderr.replaceAll("\n", " "), pattern, label);
+    if (code === 2) assert.match(stderr, /Usage: dsm/, label);
+    assert.equal(chunks.length, 0, `${label}: wrote to stdout`);
+  }
+  for (const args of [[], ["fecth"], ["cache"], ["cache", "rm"], ["cache", "ls", "extra"]]) {
+    let stderr = "";
+    assert.equal(
+      await main(args, { stderr: (t) => stderr += t, env: () => undefined }),
+      2,
+      args.join(" "),
+    );
+  }
+  assert.deepEqual(emu.stats.requests, { vision: 0, checksum: 0, listing: 0, rest: 0, other: 0 });
+  await assertNothingWritten(sandbox.path);
+});
+
+Deno.test("Bad input through the dsm subprocess: refused with the right exit code and no network permission needed", async () => {
+  await using sandbox = await tempDir();
+  const cache = join(sandbox.path, "cache");
+  const cli = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+  for (
+    const [args, code, pattern] of [
+      [["--symbol", "../../../../tmp/evil", "--interval", "1h"], 1, /INVALID_SYMBOL/],
+      [["--symbol", "BTCUSDT", "--market", "um", "--interval", "1s"], 1, /INVALID_INTERVAL/],
+      [["--symbol", "BTCUSDT", "--interval", "1h", "--format", "xlsx"], 2, /Usage: dsm/],
+    ] as const
+  ) {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        `--allow-read=${cache}`,
+        `--allow-write=${cache}`,
+        cli,
+        "fetch",
+        ...args,
+        "--start",
+        "2024-01-01",
+        "--end",
+        "2024-01-02",
+        "--cache-dir",
+        cache,
+        "--vision-url",
+        "http://127.0.0.1:9",
+        "--listing-url",
+        "http://127.0.0.1:9",
+        "--rest-url",
+        "http://127.0.0.1:9",
+        "--quiet",
+      ],
+      cwd: sandbox.path,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, code, stderr);
+    assert.match(stderr, pattern);
+    assert.doesNotMatch(stderr, /NotCapable|Requires .* access/);
+    assert.equal(output.stdout.length, 0);
+  }
+  await assertNothingWritten(sandbox.path);
+});
