@@ -204,6 +204,8 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     fill();
     while (window.length > 0) {
       const outcomes = await window.shift()!;
+      // Units finished before an abort must not be emitted after it.
+      signal.throwIfAborted();
       fill();
       for (const o of outcomes) {
         const batch = await finalize(o);

@@ -293,3 +293,16 @@ Deno.test("runFetch stops every download when the stream is cancelled", async ()
   await assert.rejects(run.report, { message: "enough" });
   assert.equal(aborted.length, 2);
 });
+
+Deno.test("runFetch emits nothing more after an abort, even partitions already fetched", async () => {
+  const controller = new AbortController();
+  const reason = new Error("stop now");
+  const vision = new StubVision(days(3));
+  const run = start({ end: D1 + 3 * DAY }, { vision, signal: controller.signal });
+  const reader = run.batches.getReader();
+  assert.equal((await reader.read()).value?.numRows, 24);
+  await new Promise((r) => setTimeout(r, 5));
+  controller.abort(reason);
+  await assert.rejects(reader.read(), (e) => e === reason);
+  await assert.rejects(run.report, (e) => e === reason);
+});
