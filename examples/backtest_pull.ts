@@ -102,6 +102,15 @@ function summarize(df: pl.DataFrame, table: Table, report: FetchReport): Backtes
  * @param args Command-line arguments.
  * @param print Where the summary lines go.
  * @returns The summary.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { main } from "./backtest_pull.ts";
+ * const args = ["--emulator", "--no-cache", "--start", "2024-01-01", "--end", "2024-01-02"];
+ * const summary = await main(args, () => {});
+ * assert.equal(summary.rows, 24);
+ * ```
  */
 export async function main(
   args: string[],

@@ -60,7 +60,19 @@ function grantedEnv(name: string): string | undefined {
   }
 }
 
-/** The endpoints from the environment (empty without `--allow-env`). */
+/**
+ * The endpoints from `DSM_VISION_URL`, `DSM_LISTING_URL` (else the Vision
+ * URL) and `DSM_REST_URL`, read only where env access is already granted.
+ *
+ * @returns The endpoints found; empty without `--allow-env`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { endpointsFromEnv } from "./edge.ts";
+ * assert.equal(typeof endpointsFromEnv(), "object");
+ * ```
+ */
 export function endpointsFromEnv(): Endpoints {
   const vision = grantedEnv("DSM_VISION_URL");
   const listing = grantedEnv("DSM_LISTING_URL") ?? vision;

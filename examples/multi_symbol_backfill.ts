@@ -154,6 +154,15 @@ function resultOf(market: Market, symbol: string, report: FetchReport): Backfill
  * @param args Command-line arguments.
  * @param io Where lines and the progress go; whether stderr is a terminal.
  * @returns The cache folder and one result per series.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { main } from "./multi_symbol_backfill.ts";
+ * const args = ["--emulator", "--series", "spot:BTCUSDT", "--days", "1", "--interval", "1h"];
+ * const { results } = await main(args, { print: () => {}, terminal: false });
+ * assert.equal(results[0].rows, 24);
+ * ```
  */
 export async function main(
   args: string[],
