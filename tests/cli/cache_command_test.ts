@@ -128,7 +128,7 @@ Deno.test("dsm cache verify exits 0 on a sound cache and 1 on a truncated file",
     const bad = await run(["cache", "verify", "--cache-dir", dir]);
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, /^Checked 6 files: 5 ok, 1 corrupt/);
-    assert.match(bad.stdout, /^CORRUPT  spot BTCUSDT 1h 2024-01-02: /m);
+    assert.match(bad.stdout, /^CORRUPT {2}spot BTCUSDT 1h 2024-01-02: /m);
     assert.match(bad.stderr, /failed verification: 1 corrupt/);
 
     const json = await run(["cache", "verify", "--cache-dir", dir, "--json", "--quarantine"]);
@@ -166,7 +166,7 @@ Deno.test("dsm cache verify --vision-url finds re-uploaded archives", async () =
     assert.match(stale.stdout, /1 stale/);
     assert.match(
       stale.stdout,
-      /^STALE    spot BTCUSDT 1h 2024-01-02: cached [0-9a-f]{64}, Vision now (ab){32}$/m,
+      /^STALE {4}spot BTCUSDT 1h 2024-01-02: cached [0-9a-f]{64}, Vision now (ab){32}$/m,
     );
 
     // An unreachable Vision: the checksums are unchecked, which fails the verification.
