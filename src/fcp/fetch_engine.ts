@@ -6,7 +6,7 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
-import { DsmError } from "../core/errors.ts";
+import { DsmError, HttpError } from "../core/errors.ts";
 import { hasDailyFiles } from "../core/interval.ts";
 import type { Partition } from "../core/partition.ts";
 import { findMissing, type MissingRange } from "./kline_checks.ts";
@@ -119,6 +119,8 @@ async function fetchRest(
       });
     } catch (error) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
+      // A 400 (unknown symbol -1121, invalid interval -1120) is the request's fault, not the source's.
+      if (error instanceof HttpError && error.status === 400) throw error;
       for (const o of outcomes) {
         if (o.partition.start < span.end && span.start < o.partition.end) {
           o.unfetched.push(span);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { hasDailyFiles } from "../core/interval.ts";
+import { ceilOpenTime, hasDailyFiles } from "../core/interval.ts";
 import { type Partition, partitionOf, partitionsOf } from "../core/partition.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import type { VisionInventory } from "./source_ports.ts";
@@ -54,7 +54,12 @@ export function isClosed(partition: Partition, now: number): boolean {
  * @returns Partitions in time order.
  */
 export function requestPartitions(request: ResolvedRequest): Partition[] {
-  return partitionsOf(request.start, request.end, request.interval);
+  // A month partition of 1w or 3d can hold no open time of the range (the end
+  // rounds up to the grid past the month's start): it is not fetched.
+  return partitionsOf(request.start, request.end, request.interval).filter((p) =>
+    ceilOpenTime(Math.max(p.start, request.start), request.interval) <
+      Math.min(p.end, request.end)
+  );
 }
 
 function inRange(p: Partition, r: ResolvedRequest): boolean {

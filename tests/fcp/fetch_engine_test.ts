@@ -244,3 +244,21 @@ Deno.test("isCacheable needs a closed, whole, confirmed partition and an enabled
   assert.equal(isCacheable(ctx, { ...o, consulted: { vision: true, rest: false } }, holes), false);
   assert.equal(isCacheable(ctx, { ...o, consulted: { vision: true, rest: false } }, []), true);
 });
+
+Deno.test("runUnit lets a REST 400 (unknown symbol) through instead of a partial result", async () => {
+  const invalid = new HttpError(400, "http://x/api/v3/klines", {
+    binanceCode: -1121,
+    binanceMsg: "Invalid symbol.",
+  });
+  const rest = new StubRest(() => invalid);
+  const ctx = context(undefined, rest);
+  await assert.rejects(
+    runUnit(ctx, { kind: "rest", partitions: [day1] }),
+    (e) => e === invalid,
+  );
+  // A 5xx that outlived the retries is still absorbed as a failure.
+  const down = new StubRest(() => new HttpError(503, "http://x/api/v3/klines"));
+  const [o] = await runUnit(context(undefined, down), { kind: "rest", partitions: [day1] });
+  assert.equal(o.failed, true);
+  assert.equal(o.unfetched.length, 1);
+});
