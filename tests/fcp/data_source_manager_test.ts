@@ -816,3 +816,122 @@ Deno.test("DataSourceManager stops downloading when the stream is cancelled", as
     assert.ok(seen < 31);
   }, { concurrency: 2 });
 });
+
+// ---------------------------------------------------------------------------
+// Cold, warm and partially cached (Arrow IPC cache in a temporary folder)
+
+async function withCacheDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "dsm_fcp_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const netRequests = (emu: Emu) => {
+  const r = emu.stats.requests;
+  return r.vision + r.checksum + r.listing + r.rest;
+};
+
+Deno.test("DataSourceManager cold, warm and partially cached return the same exact rows", async () => {
+  await withCacheDir(async (dir) => {
+    await withManager({ symbols: LATE, gaps: [HALT] }, async (dsm, emu) => {
+      const opts = { symbols: LATE, gaps: [HALT] };
+      const cold: Case = { ...BTC, interval: "1h", start: DEC10 - DAY, end: DEC10 + 2 * DAY };
+      const first = await check(dsm, cold, { source: VISION }, opts);
+      assert.deepEqual(first.partitions.map((p) => p.cached), [true, true, true]);
+
+      emu.reset();
+      const warm = await check(dsm, cold, { source: () => "CACHE" }, opts);
+      assert.equal(netRequests(emu), 0);
+      assert.deepEqual(warm.partitions.map((p) => p.sources.join()), ["cache", "cache", "cache"]);
+      assert.deepEqual(warm.partitions.map((p) => p.cached), [false, false, false]);
+      // The halt was confirmed when the day was cached: still an exchange gap.
+      assert.deepEqual(gapsOf(warm).map((g) => g.class), ["exchange"]);
+
+      emu.reset();
+      const wider: Case = { ...BTC, interval: "1h", start: DEC10 - 3 * DAY, end: DEC10 + 4 * DAY };
+      const partly = await check(
+        dsm,
+        wider,
+        { source: (t) => (t >= DEC10 - DAY && t < DEC10 + 2 * DAY ? "CACHE" : "VISION") },
+        opts,
+      );
+      assert.deepEqual(partly.partitions.map((p) => p.sources.join()), [
+        "vision-daily",
+        "vision-daily",
+        "cache",
+        "cache",
+        "cache",
+        "vision-daily",
+        "vision-daily",
+      ]);
+      assert.equal(emu.stats.requests.vision, 4);
+    }, { cache: { dir } });
+  });
+});
+
+Deno.test("DataSourceManager never caches today and serves the cache alone with source cache", async () => {
+  await withCacheDir(async (dir) => {
+    await withManager({ symbols: LATE }, async (dsm, emu) => {
+      const c: Case = {
+        ...BTC,
+        interval: "1h",
+        start: Date.UTC(2025, 1, 9),
+        end: Date.UTC(2025, 1, 11),
+      };
+      const first = await check(dsm, c, {
+        source: (t) => (t < Date.UTC(2025, 1, 10) ? "VISION" : "REST"),
+      }, { symbols: LATE });
+      assert.deepEqual(first.partitions.map((p) => p.cached), [true, false]);
+      emu.reset();
+      const { table, report } = await dsm.getDataWithReport({ ...c, source: "cache" });
+      assertRows(
+        table,
+        groundTruth("spot", "BTCUSDT", "1h", c.start, Date.UTC(2025, 1, 10), { symbols: LATE }),
+      );
+      assertSources(table, () => "CACHE");
+      assert.deepEqual(gapsOf(report), [{
+        start: Date.UTC(2025, 1, 10),
+        end: Date.UTC(2025, 1, 10, 12),
+        class: "unfetched",
+      }]);
+      assert.equal(netRequests(emu), 0);
+    }, { cache: { dir } });
+  });
+});
+
+Deno.test("DataSourceManager caches a REST-served day and upgrades it to Vision once the archive exists", async () => {
+  await withCacheDir(async (dir) => {
+    const c: Case = { ...BTC, interval: "1h", start: DEC10, end: DEC10 + DAY };
+    await withManager(
+      { symbols: LATE, missingFiles: ["BTCUSDT-1h-2024-12-10.zip"] },
+      async (dsm) => {
+        const report = await check(dsm, c, { source: REST }, { symbols: LATE });
+        assert.equal(report.partitions[0].cached, true);
+      },
+      { cache: { dir } },
+    );
+    await withManager({ symbols: LATE }, async (dsm, emu) => {
+      const report = await check(dsm, c, { source: VISION }, { symbols: LATE });
+      assert.deepEqual(report.partitions[0].sources, ["vision-daily"]);
+      assert.equal(emu.stats.requests.vision, 1);
+      emu.reset();
+      await check(dsm, c, { source: () => "CACHE" }, { symbols: LATE });
+      assert.equal(netRequests(emu), 0);
+    }, { cache: { dir } });
+  });
+});
+
+Deno.test("DataSourceManager with source rest refetches cached days from REST and keeps REST precedence", async () => {
+  await withCacheDir(async (dir) => {
+    await withManager({ symbols: LATE }, async (dsm, emu) => {
+      const c: Case = { ...BTC, interval: "1h", start: DEC10, end: DEC10 + DAY };
+      await check(dsm, c, { source: VISION }, { symbols: LATE });
+      emu.reset();
+      await check(dsm, c, { source: REST, request: { source: "rest" } }, { symbols: LATE });
+      assert.ok(emu.stats.requests.rest >= 1);
+    }, { cache: { dir } });
+  });
+});
