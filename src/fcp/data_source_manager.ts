@@ -101,7 +101,7 @@ export interface FetchResult {
 export class DataSourceManager implements AsyncDisposable {
   readonly #options: DataSourceManagerOptions;
   readonly #market: Market;
-  readonly #cache: Promise<CachePort>;
+  #cache: Promise<CachePort> | undefined;
   readonly #vision: VisionPortAdapter;
   readonly #rest: RestPortAdapter;
   readonly #closed = new AbortController();
@@ -123,10 +123,18 @@ export class DataSourceManager implements AsyncDisposable {
       );
     }
     this.#concurrency = concurrency;
-    this.#cache = openCachePort(options.cache, options.logger, options.now);
-    this.#cache.catch(() => {});
     this.#vision = new VisionPortAdapter(options);
     this.#rest = new RestPortAdapter(options);
+  }
+
+  /** Opens the cache on the first fetch, so that a refused request does no I/O. */
+  #openCache(): Promise<CachePort> {
+    if (this.#cache === undefined) {
+      const options = this.#options;
+      this.#cache = openCachePort(options.cache, options.logger, options.now);
+      this.#cache.catch(() => {});
+    }
+    return this.#cache;
   }
 
   #now(): number {
@@ -159,7 +167,7 @@ export class DataSourceManager implements AsyncDisposable {
     const resolved = resolveRequest(request, { market: this.#market, now });
     const signal = this.#signal(options);
     signal.throwIfAborted();
-    const cache = this.#cache;
+    const openCache = () => this.#openCache();
     const deps = {
       vision: this.#vision as VisionPort,
       rest: this.#rest as RestPort,
@@ -177,7 +185,7 @@ export class DataSourceManager implements AsyncDisposable {
       async pull(controller) {
         try {
           if (!run) {
-            run = runFetch(resolved, { ...deps, cache: await cache });
+            run = runFetch(resolved, { ...deps, cache: await openCache() });
             resolveReport(run.report);
             reader = run.batches.getReader();
           }
