@@ -81,19 +81,27 @@ function appendGap(gaps: Gap[], gap: Gap): void {
 /**
  * The holes before the first row and after the last one, contiguous with the
  * range's ends and all asked about (none unfetched), lie before the listing or
- * after the delisting: they become one `not_listed` gap at each end.
+ * after the delisting: they become one `not_listed` gap at each end. Not when
+ * a source showed a candle further out (a whole Vision day holds rows outside
+ * the range): the symbol was trading then, so such a hole is a halt.
  */
-function markNotListed(gaps: Gap[], request: ResolvedRequest, first: number, last: number) {
+function markNotListed(
+  gaps: Gap[],
+  request: ResolvedRequest,
+  rows: { first: number; last: number; seenFirst: number; seenLast: number },
+) {
+  const { first, last } = rows;
+  const leading = rows.seenFirst >= first, trailing = rows.seenLast <= last;
   const known = (g: Gap) => g.class !== "unfetched";
   for (let i = 0, at = request.start; i < gaps.length; i++) {
     const g = gaps[i];
-    if (g.start !== at || g.end > first || !known(g)) break;
+    if (!leading || g.start !== at || g.end > first || !known(g)) break;
     g.class = "not_listed";
     at = g.end;
   }
   for (let i = gaps.length - 1, at = request.end; i >= 0; i--) {
     const g = gaps[i];
-    if (g.end !== at || g.start <= last || !known(g)) break;
+    if (!trailing || g.end !== at || g.start <= last || !known(g)) break;
     g.class = "not_listed";
     at = g.start;
   }
@@ -174,7 +182,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       progress.bytes += bytes;
     },
   };
-  let first = Infinity, last = -Infinity;
+  let first = Infinity, last = -Infinity, seenFirst = Infinity, seenLast = -Infinity;
 
   async function* generate(): AsyncGenerator<RecordBatch> {
     const partitions = requestPartitions(request);
@@ -218,6 +226,10 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
 
   async function finalize(o: PartitionOutcome): Promise<RecordBatch | undefined> {
     const whole = mergeSegments(o.segments);
+    if (whole.length > 0) {
+      seenFirst = Math.min(seenFirst, whole.columns.openTime[0]);
+      seenLast = Math.max(seenLast, whole.columns.openTime[whole.length - 1]);
+    }
     const wholeHoles = findMissing(
       whole.columns.openTime,
       whole.length,
@@ -270,7 +282,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
   }
 
   function complete(): void {
-    markNotListed(report.gaps, request, first, last);
+    markNotListed(report.gaps, request, { first, last, seenFirst, seenLast });
     report.partial = report.gaps.some((g) => g.class === "unfetched");
     report.requests.visionFiles = progress.files;
     const rest = deps.restCounters?.();

@@ -935,3 +935,11 @@ Deno.test("DataSourceManager with source rest refetches cached days from REST an
     }, { cache: { dir } });
   });
 });
+
+Deno.test("DataSourceManager reports a halt at the start of the range as an exchange gap, not a listing", async () => {
+  await withManager({ symbols: LATE, gaps: [HALT] }, async (dsm) => {
+    const c: Case = { ...BTC, interval: "1m", start: HALT.start, end: HALT.end + 3_600_000 };
+    const report = await check(dsm, c, { source: VISION }, { symbols: LATE, gaps: [HALT] });
+    assert.deepEqual(gapsOf(report), [{ start: HALT.start, end: HALT.end, class: "exchange" }]);
+  });
+});

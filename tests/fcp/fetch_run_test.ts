@@ -306,3 +306,31 @@ Deno.test("runFetch emits nothing more after an abort, even partitions already f
   await assert.rejects(reader.read(), (e) => e === reason);
   await assert.rejects(run.report, (e) => e === reason);
 });
+
+Deno.test("runFetch classes a halt at the start of the range as exchange when the day shows earlier trading", async () => {
+  const halt = (t: number) => t >= D1 + 5 * H && t < D1 + 8 * H;
+  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h", halt) });
+  const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
+  const { report } = await collect(
+    start({ start: D1 + 5 * H, end: D1 + 12 * H }, { vision, rest }),
+  );
+  assert.deepEqual(report.gaps, [{
+    start: D1 + 5 * H,
+    end: D1 + 8 * H,
+    slots: 3,
+    class: "exchange",
+  }]);
+});
+
+Deno.test("runFetch classes a halt at the end of the range as exchange when the day shows later trading", async () => {
+  const halt = (t: number) => t >= D1 + 5 * H && t < D1 + 8 * H;
+  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h", halt) });
+  const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
+  const { report } = await collect(start({ start: D1, end: D1 + 7 * H }, { vision, rest }));
+  assert.deepEqual(report.gaps, [{
+    start: D1 + 5 * H,
+    end: D1 + 7 * H,
+    slots: 2,
+    class: "exchange",
+  }]);
+});
