@@ -943,3 +943,51 @@ Deno.test("DataSourceManager reports a halt at the start of the range as an exch
     assert.deepEqual(gapsOf(report), [{ start: HALT.start, end: HALT.end, class: "exchange" }]);
   });
 });
+
+Deno.test("DataSourceManager pages REST across long ranges on every market (cm's 200-day cap)", async () => {
+  await withManager({ symbols: LATE }, async (dsm) => {
+    for (const [market, symbol] of MARKETS) {
+      const c: Case = {
+        market,
+        symbol,
+        interval: "4h",
+        start: Date.UTC(2024, 5, 1),
+        end: Date.UTC(2025, 1, 1),
+      };
+      const report = await check(dsm, c, { source: REST, request: { source: "rest" } }, {
+        symbols: LATE,
+      });
+      assert.equal(report.rows, 245 * 6);
+    }
+  });
+});
+
+Deno.test("DataSourceManager reads zips with data descriptors, 403 for missing keys and CHECKSUMs without newline", async () => {
+  await withManager(
+    {
+      symbols: LATE,
+      dataDescriptor: true,
+      missingStatus: 403,
+      checksumNewline: false,
+      missingFiles: ["BTCUSDT-15m-2024-12-11.zip"],
+    },
+    async (dsm) => {
+      const c: Case = { ...BTC, interval: "15m", start: DEC10, end: DEC10 + 2 * DAY };
+      await check(dsm, c, { source: (t) => (t < DEC10 + DAY ? "VISION" : "REST") }, {
+        symbols: LATE,
+      });
+    },
+    {},
+    (url) => ({ listing: `${url}/no-listing` }),
+  );
+});
+
+Deno.test("DataSourceManager explains every hole under connection resets and truncated bodies", async () => {
+  for (const seed of [4, 5]) {
+    await withManager({ symbols: LATE, resetRate: 0.3, truncateRate: 0.3, seed }, async (dsm) => {
+      const c: Case = { ...BTC, interval: "5m", start: DEC10 - 2 * DAY, end: DEC10 + 3 * DAY };
+      const { table, report } = await dsm.getDataWithReport(c);
+      assertExplained(table, report, c, { symbols: LATE, seed });
+    });
+  }
+});
