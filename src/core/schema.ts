@@ -230,6 +230,46 @@ export function klineBatch(
 }
 
 /**
+ * Appends `_data_source` to a batch of {@linkcode KLINE_SCHEMA} without
+ * copying its columns.
+ *
+ * @param batch A batch without `_data_source`.
+ * @param source One source for every row, or per-row codes.
+ * @returns A batch of {@linkcode KLINE_SCHEMA_WITH_SOURCE}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { allocKlineColumns, klineBatch, withDataSource } from "./schema.ts";
+ * const batch = withDataSource(klineBatch(allocKlineColumns(2)), "CACHE");
+ * assert.deepEqual([...batch.getChild("_data_source")!], ["CACHE", "CACHE"]);
+ * ```
+ */
+export function withDataSource(batch: RecordBatch, source: DataSource | Int8Array): RecordBatch {
+  const length = batch.numRows;
+  const codes = typeof source === "string"
+    ? new Int8Array(length).fill(dataSourceCode(source))
+    : source.subarray(0, length);
+  const children = [
+    ...batch.data.children.slice(0, KLINE_COLUMN_KEYS.length),
+    makeData({
+      type: sourceType(),
+      length,
+      nullCount: 0,
+      data: codes,
+      dictionary: sourceDictionary(),
+    }),
+  ];
+  const data = makeData({
+    type: new Struct(KLINE_SCHEMA_WITH_SOURCE.fields),
+    length,
+    nullCount: 0,
+    children,
+  });
+  return new RecordBatch(KLINE_SCHEMA_WITH_SOURCE, data);
+}
+
+/**
  * Reads a kline RecordBatch back into float64 columns (copying times and
  * counts, viewing floats).
  *

@@ -22,6 +22,8 @@ export interface KlineSegment {
   readonly length: number;
   /** Where the rows came from. */
   readonly source: DataSource;
+  /** The Arrow batches holding exactly these rows, when the segment was read from them whole. */
+  readonly batches?: readonly RecordBatch[];
 }
 
 /** Rows with a per-row source code (see `dataSourceCode`). */
@@ -45,7 +47,7 @@ const PRECEDENCE: Record<DataSource, number> = { REST: 0, CACHE: 1, VISION: 2 };
  */
 export function segmentOf(batches: readonly RecordBatch[], source: DataSource): KlineSegment {
   if (batches.length === 1) {
-    return { columns: klineColumnsOf(batches[0]), length: batches[0].numRows, source };
+    return { columns: klineColumnsOf(batches[0]), length: batches[0].numRows, source, batches };
   }
   const length = batches.reduce((n, b) => n + b.numRows, 0);
   const columns = allocKlineColumns(length);
@@ -55,7 +57,7 @@ export function segmentOf(batches: readonly RecordBatch[], source: DataSource): 
     for (const key of KLINE_COLUMN_KEYS) columns[key].set(part[key].subarray(0, batch.numRows), at);
     at += batch.numRows;
   }
-  return { columns, length, source };
+  return { columns, length, source, batches };
 }
 
 /**
