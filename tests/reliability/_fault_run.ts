@@ -85,9 +85,14 @@ export async function faultRun(options: FaultRunOptions): Promise<FaultRun> {
     report = result.report;
   }
   const stats = structuredClone(emu.stats);
+  // the checksums are compared with the same files served without request faults
+  const { errorRate: _e, resetRate: _r, truncateRate: _t, ...files } = options.emulator ?? {};
+  await using clean = await startEmulator({ now: NOW, ...files });
   const series = `${options.market}/${options.symbol}/${RANGE.interval}`;
   const cache = useCache
-    ? await assertCacheValid(dir.path, options.expected ? { [series]: options.expected } : {})
+    ? await assertCacheValid(dir.path, options.expected ? { [series]: options.expected } : {}, {
+      visionUrl: clean.url,
+    })
     : undefined;
   return { rows, report, stats, cache };
 }

@@ -151,44 +151,57 @@ export interface CacheCheck {
   entries: CacheEntry[];
 }
 
+/** What `dsm cache verify --json` printed. */
+export interface CliVerify {
+  /** Exit code. */
+  code: number;
+  /** The JSON report. */
+  report: VerifyReport & { vision?: { checked: number; failed: unknown[] } };
+  /** Diagnostics. */
+  stderr: string;
+}
+
 /**
- * Runs `dsm cache verify --cache-dir DIR` in this process.
+ * Runs `dsm cache verify --cache-dir DIR --json` in this process, comparing
+ * Vision partitions with the emulator's current checksums when given its URL.
  *
  * @param dir The cache root.
- * @returns Exit code and stderr, or undefined while the command is not part of the build.
+ * @param visionUrl Vision base URL.
+ * @returns Exit code, parsed report, stderr.
  */
-export async function cliVerify(
-  dir: string,
-): Promise<{ code: number; stderr: string } | undefined> {
+export async function cliVerify(dir: string, visionUrl?: string): Promise<CliVerify> {
   let stderr = "";
-  const chunks: Uint8Array[] = [];
-  const stdout = new WritableStream<Uint8Array>({ write: (c) => void chunks.push(c) });
-  const code = await main(["cache", "verify", "--cache-dir", dir], {
-    stdout,
+  let stdout = "";
+  const decoder = new TextDecoder();
+  const args = ["cache", "verify", "--cache-dir", dir, "--json"];
+  if (visionUrl) args.push("--vision-url", visionUrl);
+  const code = await main(args, {
+    stdout: new WritableStream<Uint8Array>({ write: (c) => void (stdout += decoder.decode(c)) }),
     stderr: (text) => stderr += text,
     stderrIsTerminal: false,
     env: () => undefined,
     signal: new AbortController().signal,
+    now: () => NOW,
   });
-  if (code === 1 && /not available in this build/.test(stderr)) return undefined;
-  return { code, stderr };
+  return { code, report: JSON.parse(stdout), stderr };
 }
 
 /**
- * Asserts that every file of a cache is valid (store `verify()` and, when
- * available, `dsm cache verify`), that the tree holds only partition files
+ * Asserts that every file of a cache is valid (store `verify()` and
+ * `dsm cache verify`, which also compares each Vision partition's checksum
+ * with the archive's when `visionUrl` is given), that the tree holds only partition files
  * (and abandoned temporary files when `allowTemp`), and that every cached
  * partition holds exactly the fault-free rows of its day.
  *
  * @param dir The cache root.
  * @param expected Fault-free rows of the series per `market/symbol/interval`.
- * @param options `allowTemp` after a crash.
+ * @param options `allowTemp` after a crash; `visionUrl` of the emulator.
  * @returns The verify report and the entries.
  */
 export async function assertCacheValid(
   dir: string,
   expected: Record<string, Rows> = {},
-  options: { allowTemp?: boolean } = {},
+  options: { allowTemp?: boolean; visionUrl?: string } = {},
 ): Promise<CacheCheck> {
   const store = new FsKlineStore(dir, { now: () => NOW });
   const verify = await store.verify();
@@ -210,7 +223,10 @@ export async function assertCacheValid(
     assert.ok(cached, `${entry.path} reads back`);
     assertSameRows(rowsOf(cached.batches), sliceRows(rows, start, start + DAY), entry.path);
   }
-  const cli = await cliVerify(dir);
-  if (cli !== undefined) assert.equal(cli.code, 0, cli.stderr);
+  const cli = await cliVerify(dir, options.visionUrl);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.deepEqual([cli.report.checked, cli.report.ok], [verify.checked, verify.ok]);
+  assert.deepEqual([cli.report.corrupt, cli.report.stale], [[], []]);
+  if (options.visionUrl) assert.deepEqual(cli.report.vision?.failed, []);
   return { verify, entries };
 }
