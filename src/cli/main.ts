@@ -49,7 +49,7 @@ export interface CliIo {
   stderr?: (text: string) => void;
   /** Whether stderr is a terminal (progress line). @default {Deno.stderr.isTerminal()} */
   stderrIsTerminal?: boolean;
-  /** Environment lookup. @default {Deno.env.get} */
+  /** Environment lookup. @default {Deno.env.get where permission is granted, else undefined} */
   env?: (name: string) => string | undefined;
   /** Interrupts the command (exit 130). @default {SIGINT} */
   signal?: AbortSignal;
@@ -70,6 +70,22 @@ async function writeOut(stdout: WritableStream<Uint8Array>, text: string): Promi
     await writer.write(encoder.encode(text));
   } finally {
     writer.releaseLock();
+  }
+}
+
+/**
+ * Reads a variable only where `--allow-env` grants it, so that the
+ * least-privilege flags (`--allow-env=DSM_CACHE_DIR,HOME,XDG_CACHE_HOME`)
+ * neither fail nor prompt on the optional `DSM_*_URL` variables.
+ */
+function readEnv(name: string): string | undefined {
+  try {
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+      return undefined;
+    }
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
   }
 }
 
@@ -115,7 +131,7 @@ async function interruptible<T>(
 export async function main(args: string[], io: CliIo = {}): Promise<number> {
   const stderr = io.stderr ?? writeStderr;
   const stdout = io.stdout ?? Deno.stdout.writable;
-  const env = io.env ?? ((name: string) => Deno.env.get(name));
+  const env = io.env ?? readEnv;
   const [command, ...rest] = args;
   let signal: AbortSignal | undefined;
   try {
