@@ -178,6 +178,17 @@ export class FsKlineStore implements KlineStore {
     }
   }
 
+  /** {@inheritDoc KlineStore.has} */
+  async has(key: PartitionKey): Promise<boolean> {
+    const path = pathOf(this.root, checkKey(key));
+    try {
+      return (await Deno.stat(path)).isFile;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw new CacheError(`Cannot read cache file "${path}"`, path, { cause: error });
+    }
+  }
+
   /** {@inheritDoc KlineStore.info} */
   async info(key: PartitionKey): Promise<KlineIpcMetadata | undefined> {
     const checked = checkKey(key);

@@ -219,6 +219,12 @@ export interface KlineStore {
    * @returns The metadata, or undefined when absent or unreadable.
    */
   info(key: PartitionKey): Promise<KlineIpcMetadata | undefined>;
+  /**
+   * Whether a partition file exists (one `stat`, nothing read or validated).
+   *
+   * @throws {TypeError} For a bad key, before any I/O.
+   */
+  has(key: PartitionKey): Promise<boolean>;
   /** Whether a REST-sourced partition is cached (Vision data may replace it). */
   isUpgradable(key: PartitionKey): Promise<boolean>;
   /** Partition files, sorted by path; temporary and set-aside files are ignored. */

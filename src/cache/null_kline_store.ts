@@ -70,6 +70,11 @@ export class NullKlineStore implements KlineStore {
   }
 
   /** Validates the key; always false. */
+  has(key: PartitionKey): Promise<boolean> {
+    return afterCheck(key, false);
+  }
+
+  /** Validates the key; always false. */
   isUpgradable(key: PartitionKey): Promise<boolean> {
     return afterCheck(key, false);
   }

@@ -18,7 +18,7 @@ export interface CacheOptions {
 /** A cache that holds nothing and writes nothing. */
 export const DISABLED_CACHE: CachePort = {
   enabled: false,
-  peek: () => Promise.resolve(undefined),
+  has: () => Promise.resolve(false),
   read: () => Promise.resolve(undefined),
   write: () => Promise.resolve(false),
 };
@@ -46,9 +46,9 @@ export class StoreCachePort implements CachePort {
     return this.#store.enabled;
   }
 
-  /** The origin recorded in a partition's metadata (footer only). */
-  async peek(key: SeriesPartition): Promise<"VISION" | "REST" | undefined> {
-    return (await this.#store.info(key))?.source;
+  /** Whether a partition file exists. */
+  has(key: SeriesPartition): Promise<boolean> {
+    return this.#store.has(key);
   }
 
   /** Reads and validates a partition. */

@@ -7,7 +7,7 @@
  */
 import type { RecordBatch } from "apache-arrow";
 import { DsmError, HttpError } from "../core/errors.ts";
-import { hasDailyFiles } from "../core/interval.ts";
+import { hasDailyFiles, nextOpenTime } from "../core/interval.ts";
 import type { Partition } from "../core/partition.ts";
 import { findMissing, type MissingRange } from "./kline_checks.ts";
 import { clipSegment, type KlineSegment, segmentOf } from "./kline_segment.ts";
@@ -15,7 +15,13 @@ import type { ResolvedRequest } from "./kline_request.ts";
 import type { FetchFailure, PartitionReport, PartitionSource } from "./fetch_report.ts";
 import type { PlanUnit } from "./fetch_plan.ts";
 import { isClosed } from "./fetch_plan.ts";
-import type { CachedRows, CachePort, RestPort, VisionPort } from "./source_ports.ts";
+import type {
+  CachedRows,
+  CachePort,
+  RestPort,
+  VisionInventory,
+  VisionPort,
+} from "./source_ports.ts";
 
 /** What the executor needs. */
 export interface EngineContext {
@@ -35,6 +41,8 @@ export interface EngineContext {
   onFile?: (kind: "vision" | "rest", bytes: number) => void;
   /** Failures absorbed so far (appended to). */
   failures: FetchFailure[];
+  /** Vision's inventory of the request's span, listed at most once; undefined when unknown. */
+  inventory?: () => Promise<VisionInventory | undefined>;
 }
 
 /** One partition's result. */
@@ -108,6 +116,16 @@ async function fetchRest(
         ctx.signal,
       );
       ctx.onFile?.("rest", rows.bytes);
+      if (rows.error !== undefined) {
+        // The walk stopped early: keep its rows, the rest of the span is unfetched.
+        const got = rows.batches.reduce((n, b) => n + b.numRows, 0);
+        const lastBatch = rows.batches.at(-1);
+        const after = got === 0 || !lastBatch ? span.start : nextOpenTime(
+          Number(lastBatch.getChild("open_time")!.get(lastBatch.numRows - 1)),
+          request.interval,
+        );
+        markUnfetched(ctx, outcomes, { start: after, end: span.end }, rows.error);
+      }
       const total = rows.batches.reduce((n, b) => n + b.numRows, 0);
       const segments = splitByPartition(rows.batches, outcomes.map((o) => o.partition), "REST");
       outcomes.forEach((o, i) => {
@@ -121,15 +139,25 @@ async function fetchRest(
       if (ctx.signal.aborted) throw ctx.signal.reason;
       // A 400 (unknown symbol -1121, invalid interval -1120) is the request's fault, not the source's.
       if (error instanceof HttpError && error.status === 400) throw error;
-      for (const o of outcomes) {
-        if (o.partition.start < span.end && span.start < o.partition.end) {
-          o.unfetched.push(span);
-          o.failed = true;
-        }
-      }
-      ctx.failures.push(failureOf(error, outcomes[0].partition.key));
+      markUnfetched(ctx, outcomes, span, error);
     }
   }
+}
+
+function markUnfetched(
+  ctx: EngineContext,
+  outcomes: PartitionOutcome[],
+  span: { start: number; end: number },
+  error: unknown,
+): void {
+  if (span.start >= span.end) return;
+  for (const o of outcomes) {
+    if (o.partition.start < span.end && span.start < o.partition.end) {
+      o.unfetched.push(span);
+      o.failed = true;
+    }
+  }
+  ctx.failures.push(failureOf(error, outcomes[0].partition.key));
 }
 
 /** Holes of the Vision rows of a partition, filled from REST where allowed. */
@@ -218,18 +246,39 @@ function seriesKey(ctx: EngineContext, p: Partition) {
   return { market, symbol, interval, partition: p.key };
 }
 
-/** Reads a cached partition; one found corrupt or gone is fetched again. */
+function visionUnit(
+  ctx: EngineContext,
+  p: Partition,
+  fallback: ReadonlySet<string>,
+): Extract<PlanUnit, { kind: "vision-monthly" | "vision-daily" }> {
+  return hasDailyFiles(ctx.request.interval)
+    ? { kind: "vision-daily", partitions: [p], fallback }
+    : { kind: "vision-monthly", partitions: [p], month: p, fallback };
+}
+
+/** Whether Vision now lists the archive of a partition. */
+async function visionLists(ctx: EngineContext, p: Partition): Promise<boolean> {
+  const inventory = await ctx.inventory?.();
+  if (!inventory) return false;
+  return hasDailyFiles(ctx.request.interval)
+    ? inventory.daily.has(p.key)
+    : inventory.monthly.has(p.key);
+}
+
+/**
+ * Reads a cached partition. One found corrupt or gone is fetched again; a
+ * REST-sourced one is replaced by Vision data once Vision lists its archive.
+ */
 async function runCache(ctx: EngineContext, p: Partition): Promise<PartitionOutcome[]> {
   const cached = await ctx.cache.read(seriesKey(ctx, p));
-  if (cached) return [fromCache(p, cached)];
+  if (cached) {
+    if (cached.origin === "REST" && ctx.vision && await visionLists(ctx, p)) {
+      return await runVision(ctx, visionUnit(ctx, p, new Set([p.key])));
+    }
+    return [fromCache(p, cached)];
+  }
   if (ctx.vision && isClosed(p, ctx.now)) {
-    const fallback = new Set<string>();
-    return await runVision(
-      ctx,
-      hasDailyFiles(ctx.request.interval)
-        ? { kind: "vision-daily", partitions: [p], fallback }
-        : { kind: "vision-monthly", partitions: [p], month: p, fallback },
-    );
+    return await runVision(ctx, visionUnit(ctx, p, new Set()));
   }
   const o = outcome(p, ctx.rest ? "rest" : "none");
   if (ctx.rest) await fetchRest(ctx, [o], [restSpan(ctx, p)]);

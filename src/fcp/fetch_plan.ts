@@ -30,8 +30,8 @@ export interface PlanInputs {
   request: ResolvedRequest;
   /** Current time, epoch ms. */
   now: number;
-  /** Origins of the cached partitions, by key. */
-  cached: ReadonlyMap<string, "VISION" | "REST">;
+  /** Keys of the cached partitions. */
+  cached: ReadonlySet<string>;
   /** Vision's inventory, when the listing could be read. */
   inventory: VisionInventory | undefined;
 }
@@ -72,8 +72,8 @@ function inRange(p: Partition, r: ResolvedRequest): boolean {
  * request covers the whole closed month (not for 1s, whose monthly archives
  * are too large to hold for verification), the daily archive otherwise;
  * archives the listing shows absent, and open partitions, come from REST.
- * Cached REST partitions are re-planned for Vision when the listing shows
- * the archive now exists.
+ * Cached partitions are planned from their existence alone; whether a
+ * cached REST partition can be upgraded to Vision is decided when it is read.
  *
  * @param inputs Request, clock, cache hits and inventory.
  * @returns Units in time order.
@@ -94,9 +94,7 @@ export function planFetch(inputs: PlanInputs): PlanUnit[] {
 
   for (let i = 0; i < partitions.length;) {
     const p = partitions[i];
-    const hit = cached.get(p.key);
-    const upgradable = hit === "REST" && useVision && inventoryHas(inventory, p, daily);
-    if (hit && !upgradable) {
+    if (cached.has(p.key)) {
       units.push({ kind: "cache", partitions: [p] });
       i++;
       continue;
@@ -111,7 +109,7 @@ export function planFetch(inputs: PlanInputs): PlanUnit[] {
       i++;
       continue;
     }
-    const fallback = new Set<string>(hit ? [p.key] : []);
+    const fallback = new Set<string>();
     if (!daily) {
       if (inventory && !inventory.monthly.has(p.key)) noVision(p);
       else units.push({ kind: "vision-monthly", partitions: [p], month: p, fallback });
@@ -143,13 +141,4 @@ function monthDaysFrom(partitions: Partition[], from: number, month: Partition):
     out.push(partitions[j]);
   }
   return out;
-}
-
-function inventoryHas(
-  inventory: VisionInventory | undefined,
-  p: Partition,
-  daily: boolean,
-): boolean {
-  if (!inventory) return false;
-  return daily ? inventory.daily.has(p.key) : inventory.monthly.has(p.key);
 }

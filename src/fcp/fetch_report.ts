@@ -19,7 +19,7 @@ export interface PartitionReport {
   sources: PartitionSource[];
   /** Rows of this partition in the result (after clipping to the range). */
   rows: number;
-  /** Bytes downloaded for it (zip or JSON). */
+  /** Bytes of Vision archives downloaded for it (REST responses are not counted). */
   bytes: number;
   /** SHA-256 of the Vision archive, when one was used and verified. */
   sha256?: string;

@@ -7,7 +7,7 @@
  */
 import type { RecordBatch } from "apache-arrow";
 import { DataNotAvailableError, DsmError } from "../core/errors.ts";
-import { klineBatch, type KlineColumns } from "../core/schema.ts";
+import { KLINE_SCHEMA, klineBatch, type KlineColumns, withDataSource } from "../core/schema.ts";
 import { findAnomalies, findMissing, type MissingRange } from "./kline_checks.ts";
 import { clipSegment, mergeSegments } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
@@ -15,7 +15,7 @@ import { formatDay } from "../core/time.ts";
 import type { FetchFailure, FetchReport, Gap, GapClass } from "./fetch_report.ts";
 import { isClosed, planFetch, requestPartitions } from "./fetch_plan.ts";
 import { type EngineContext, isCacheable, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
-import type { CachePort, RestPort, VisionPort } from "./source_ports.ts";
+import type { CachePort, RestPort, VisionInventory, VisionPort } from "./source_ports.ts";
 import { nullFilledBatch } from "./null_fill.ts";
 
 /** Progress of a fetch. */
@@ -110,19 +110,16 @@ function markNotListed(
   gaps.splice(0, gaps.length, ...merged);
 }
 
-async function peekCache(
-  request: ResolvedRequest,
-  deps: FetchDeps,
-): Promise<Map<string, "VISION" | "REST">> {
-  const hits = new Map<string, "VISION" | "REST">();
+async function cachedKeys(request: ResolvedRequest, deps: FetchDeps): Promise<Set<string>> {
+  const hits = new Set<string>();
   if (!deps.cache.enabled || (request.source !== "auto" && request.source !== "cache")) return hits;
   const closed = requestPartitions(request).filter((p) => isClosed(p, deps.now));
-  for (let i = 0; i < closed.length; i += 32) {
-    const chunk = closed.slice(i, i + 32);
-    const origins = await Promise.all(
-      chunk.map((p) => deps.cache.peek({ ...request, partition: p.key })),
+  for (let i = 0; i < closed.length; i += 64) {
+    const chunk = closed.slice(i, i + 64);
+    const found = await Promise.all(
+      chunk.map((p) => deps.cache.has({ ...request, partition: p.key })),
     );
-    chunk.forEach((p, j) => origins[j] && hits.set(p.key, origins[j]!));
+    chunk.forEach((p, j) => found[j] && hits.add(p.key));
   }
   return hits;
 }
@@ -186,18 +183,19 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
 
   async function* generate(): AsyncGenerator<RecordBatch> {
     const partitions = requestPartitions(request);
-    const cached = await peekCache(request, deps);
+    const cached = await cachedKeys(request, deps);
+    let listing: Promise<VisionInventory | undefined> | undefined;
+    ctx.inventory = () =>
+      listing ??= ctx.vision && partitions.length > 0
+        ? ctx.vision.inventory({
+          ...request,
+          from: formatDay(partitions[0].start),
+          to: formatDay(Math.min(partitions.at(-1)!.end, deps.now) - 1),
+        }, signal)
+        : Promise.resolve(undefined);
     const needsListing = ctx.vision &&
-      requestPartitions(request).some((p) =>
-        isClosed(p, deps.now) && cached.get(p.key) !== "VISION"
-      );
-    const inventory = needsListing
-      ? await ctx.vision!.inventory({
-        ...request,
-        from: formatDay(partitions[0].start),
-        to: formatDay(Math.min(partitions.at(-1)!.end, deps.now) - 1),
-      }, signal)
-      : undefined;
+      partitions.some((p) => isClosed(p, deps.now) && !cached.has(p.key));
+    const inventory = needsListing ? await ctx.inventory() : undefined;
     const units = planFetch({ request, now: deps.now, cached, inventory });
     progress.partitionsTotal = units.reduce((n, u) => n + u.partitions.length, 0);
     const window: Promise<PartitionOutcome[]>[] = [];
@@ -216,52 +214,67 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       signal.throwIfAborted();
       fill();
       for (const o of outcomes) {
-        const batch = await finalize(o);
+        const batches = await finalize(o);
         progress.partitionsDone++;
         deps.onProgress?.({ ...progress });
-        if (batch && batch.numRows > 0) yield batch;
+        for (const batch of batches) if (batch.numRows > 0) yield batch;
       }
     }
   }
 
-  async function finalize(o: PartitionOutcome): Promise<RecordBatch | undefined> {
-    const whole = mergeSegments(o.segments);
-    if (whole.length > 0) {
-      seenFirst = Math.min(seenFirst, whole.columns.openTime[0]);
-      seenLast = Math.max(seenLast, whole.columns.openTime[whole.length - 1]);
-    }
-    const wholeHoles = findMissing(
-      whole.columns.openTime,
-      whole.length,
-      o.partition.start,
-      o.partition.end,
-      request.interval,
-    );
-    if (isCacheable(ctx, o, wholeHoles)) {
-      const origin = o.consulted.vision && o.report.sources.some((s) => s.startsWith("vision"))
-        ? "VISION"
-        : "REST";
-      const batch = klineBatch(whole.columns, whole.length);
-      o.report.cached = await deps.cache.write(
-        { ...request, partition: o.partition.key },
-        [batch],
-        {
-          origin,
-          sha256: o.report.sha256,
-          gaps: wholeHoles.map(({ start, end }) => ({ start, end })),
-        },
-      ).catch((error) => {
-        failures.push({
-          partition: o.partition.key,
-          code: error instanceof DsmError ? error.code : "CACHE_ERROR",
-          message: error instanceof Error ? error.message : String(error),
-        });
-        return false;
+  const writes = new Set<Promise<void>>();
+
+  /** Writes a partition in the background (at most 4 at once); `complete` awaits them. */
+  async function scheduleWrite(o: PartitionOutcome, batches: RecordBatch[], gaps: MissingRange[]) {
+    while (writes.size >= 4) await Promise.race(writes);
+    const origin = o.consulted.vision && o.report.sources.some((s) => s.startsWith("vision"))
+      ? "VISION"
+      : "REST";
+    const write = deps.cache.write({ ...request, partition: o.partition.key }, batches, {
+      origin,
+      sha256: o.report.sha256,
+      gaps: gaps.map(({ start, end }) => ({ start, end })),
+    }).then((written) => {
+      o.report.cached = written;
+    }, (error) => {
+      failures.push({
+        partition: o.partition.key,
+        code: error instanceof DsmError ? error.code : "CACHE_ERROR",
+        message: error instanceof Error ? error.message : String(error),
       });
+    }).finally(() => writes.delete(write));
+    writes.add(write);
+  }
+
+  async function finalize(o: PartitionOutcome): Promise<RecordBatch[]> {
+    const live = o.segments.filter((seg) => seg.length > 0);
+    for (const seg of live) {
+      seenFirst = Math.min(seenFirst, seg.columns.openTime[0]);
+      seenLast = Math.max(seenLast, seg.columns.openTime[seg.length - 1]);
+    }
+    const fresh = ctx.cache.enabled && isClosed(o.partition, deps.now) &&
+      !o.report.sources.includes("cache");
+    if (fresh) {
+      const whole = mergeSegments(o.segments);
+      const wholeHoles = findMissing(
+        whole.columns.openTime,
+        whole.length,
+        o.partition.start,
+        o.partition.end,
+        request.interval,
+      );
+      if (isCacheable(ctx, o, wholeHoles)) {
+        // Rows already strictly increasing in one segment: store its batches as they are.
+        const original = live.length === 1 && whole.columns === live[0].columns
+          ? plainBatches(live[0].batches)
+          : undefined;
+        await scheduleWrite(o, original ?? [klineBatch(whole.columns, whole.length)], wholeHoles);
+      }
     }
     const lo = Math.max(o.partition.start, request.start);
     const hi = Math.min(o.partition.end, request.end);
-    const clipped = mergeSegments(o.segments.map((s) => clipSegment(s, lo, hi)));
+    const segments = o.segments.map((seg) => clipSegment(seg, lo, hi));
+    const clipped = mergeSegments(segments);
     const holes = findMissing(clipped.columns.openTime, clipped.length, lo, hi, request.interval);
     for (const hole of holes) appendGap(report.gaps, { ...hole, class: classify(o, hole) });
     const checks = findAnomalies(clipped.columns, clipped.length, request.interval, 100);
@@ -276,12 +289,23 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       last = Math.max(last, clipped.columns.openTime[clipped.length - 1]);
     }
     if (request.fill === "null") {
-      return nullFilledBatch(clipped, lo, hi, request.interval, request.includeSourceInfo);
+      return [nullFilledBatch(clipped, lo, hi, request.interval, request.includeSourceInfo)];
     }
-    return batchOf(clipped.columns, clipped.length, clipped.sources, request.includeSourceInfo);
+    // One whole segment read from Arrow batches: pass them through without copying.
+    const whole = segments.filter((seg) => seg.length > 0);
+    const original = whole.length === 1 && whole[0] === live[0] &&
+        clipped.columns === whole[0].columns
+      ? plainBatches(whole[0].batches)
+      : undefined;
+    if (original) {
+      const source = whole[0].source;
+      return request.includeSourceInfo ? original.map((b) => withDataSource(b, source)) : original;
+    }
+    return [batchOf(clipped.columns, clipped.length, clipped.sources, request.includeSourceInfo)];
   }
 
-  function complete(): void {
+  async function complete(): Promise<void> {
+    await Promise.all(writes);
     markNotListed(report.gaps, request, { first, last, seenFirst, seenLast });
     report.partial = report.gaps.some((g) => g.class === "unfetched");
     report.requests.visionFiles = progress.files;
@@ -313,7 +337,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       try {
         const { value, done } = await iterator.next();
         if (!done) return controller.enqueue(value);
-        complete();
+        await complete();
         resolveReport(report);
         controller.close();
       } catch (error) {
@@ -326,9 +350,18 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       abort.abort(reason);
       rejectReport(reason ?? new DOMException("cancelled", "AbortError"));
       await iterator.return(undefined);
+      await Promise.all(writes);
     },
   }, { highWaterMark: 0 });
   return { batches, report: reportPromise };
+}
+
+/** Batches of exactly the kline schema (no `_data_source`), else undefined. */
+function plainBatches(batches: readonly RecordBatch[] | undefined): RecordBatch[] | undefined {
+  if (!batches || batches.some((b) => b.schema.fields.length !== KLINE_SCHEMA.fields.length)) {
+    return undefined;
+  }
+  return [...batches];
 }
 
 function batchOf(

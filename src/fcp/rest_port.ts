@@ -55,9 +55,19 @@ export class RestPortAdapter implements RestPort {
     return () => ({ calls: this.#calls - calls, weight: this.#weight - weight });
   }
 
-  /** Fetches every closed candle with open time in `[start, end)`. */
+  /**
+   * Fetches every candle with open time in `[start, end)`; a failure after
+   * some pages comes back in `error` with the rows fetched before it.
+   */
   async range(
-    query: { market: Market; symbol: string; interval: string; start: number; end: number },
+    query: {
+      market: Market;
+      symbol: string;
+      interval: string;
+      start: number;
+      end: number;
+      includeOpenCandle?: boolean;
+    },
     signal: AbortSignal,
   ): Promise<RestRows> {
     const stream = this.#client(query.market).klines({
@@ -65,19 +75,25 @@ export class RestPortAdapter implements RestPort {
       interval: query.interval,
       start: query.start,
       end: query.end,
+      includeOpenCandle: query.includeOpenCandle,
       signal,
     });
     const batches: RecordBatch[] = [];
     let counted = { requests: 0, weight: 0 };
+    let error: unknown;
     try {
       for await (const batch of stream) {
         batches.push(batch);
         counted = this.#count(stream.stats, counted);
       }
+    } catch (caught) {
+      if (signal.aborted || batches.length === 0) throw caught;
+      error = caught;
     } finally {
       this.#count(stream.stats, counted);
     }
-    return { batches, bytes: 0 };
+    // Response sizes are not measured on the REST path (see PartitionReport.bytes).
+    return { batches, bytes: 0, error };
   }
 
   #count(

@@ -34,8 +34,8 @@ export interface CachedRows {
 export interface CachePort {
   /** False when there is no cache (no filesystem, or switched off). */
   readonly enabled: boolean;
-  /** Where a cached partition came from, from its metadata alone; undefined when absent. */
-  peek(key: SeriesPartition): Promise<"VISION" | "REST" | undefined>;
+  /** Whether a partition is cached (existence only: nothing is read or validated). */
+  has(key: SeriesPartition): Promise<boolean>;
   /** Reads a partition; undefined when absent or found corrupt. */
   read(key: SeriesPartition): Promise<CachedRows | undefined>;
   /** Writes a closed, complete partition atomically; false when refused. */
@@ -88,13 +88,29 @@ export interface RestRows {
   batches: RecordBatch[];
   /** Response bytes. */
   bytes: number;
+  /**
+   * Set when the walk stopped early (rate limit, ban, failures past the
+   * retries): `batches` then hold the rows fetched before it.
+   */
+  error?: unknown;
 }
 
 /** REST as the engine sees it. */
 export interface RestPort {
-  /** Fetches every closed candle with open time in `[start, end)`. Throws on failure. */
+  /**
+   * Fetches every candle with open time in `[start, end)` (the open one only
+   * with `includeOpenCandle`). A failure after some pages is returned in
+   * `error` with the rows fetched; a failure before any is thrown.
+   */
   range(
-    query: { market: Market; symbol: string; interval: Interval; start: number; end: number },
+    query: {
+      market: Market;
+      symbol: string;
+      interval: Interval;
+      start: number;
+      end: number;
+      includeOpenCandle?: boolean;
+    },
     signal: AbortSignal,
   ): Promise<RestRows>;
 }

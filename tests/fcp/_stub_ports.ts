@@ -156,8 +156,8 @@ export class StubCache implements CachePort {
   /** Writes in order. */
   readonly writes: string[] = [];
 
-  peek(key: SeriesPartition): Promise<"VISION" | "REST" | undefined> {
-    return Promise.resolve(this.stored.get(key.partition)?.origin);
+  has(key: SeriesPartition): Promise<boolean> {
+    return Promise.resolve(this.stored.has(key.partition));
   }
 
   read(key: SeriesPartition): Promise<CachedRows | undefined> {

@@ -712,10 +712,7 @@ Deno.test("DataSourceManager returns an empty table for a range not yet open", a
 });
 
 Deno.test({
-  // The open candle is lost: the REST port does not pass includeOpenCandle to the
-  // client, which then drops the candle still open (src/fcp/rest_port.ts).
   name: "DataSourceManager includes the open candle when asked",
-  ignore: true,
   fn: async () => {
     await withManager({ symbols: LATE }, async (dsm) => {
       const { table, report } = await dsm.getDataWithReport({

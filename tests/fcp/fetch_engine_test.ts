@@ -262,3 +262,54 @@ Deno.test("runUnit lets a REST 400 (unknown symbol) through instead of a partial
   assert.equal(o.failed, true);
   assert.equal(o.unfetched.length, 1);
 });
+
+Deno.test("runUnit of a cached REST day fetches Vision once the listing shows the archive", async () => {
+  const rest = new StubRest(() => assert.fail("REST must not be called"));
+  const restRows = await new StubRest((s, e) => grid(s, e, "1h")).range(
+    { interval: "1h", start: day1.start, end: day1.end },
+    new AbortController().signal,
+  );
+  const listed = { daily: new Set([day1.key]), monthly: new Set<string>() };
+  for (
+    const [answer, expected] of [[full(day1), "vision-daily"], [
+      new Error("boom"),
+      "cache",
+    ]] as const
+  ) {
+    const cache = new StubCache();
+    cache.stored.set(day1.key, { batches: restRows.batches, origin: "REST", gaps: [] });
+    const vision = new StubVision({ [`daily ${day1.key}`]: answer });
+    const ctx = { ...context(vision, rest, { cache }), inventory: () => Promise.resolve(listed) };
+    const [o] = await runUnit(ctx, { kind: "cache", partitions: [day1] });
+    assert.deepEqual(o.report.sources, [expected]);
+    assert.equal(merged(o).length, 24);
+  }
+  // Without a listing that shows it, the cached REST day is served as it is.
+  const cache = new StubCache();
+  cache.stored.set(day1.key, { batches: restRows.batches, origin: "REST", gaps: [] });
+  const vision = new StubVision({});
+  const [o] = await runUnit(context(vision, rest, { cache }), {
+    kind: "cache",
+    partitions: [day1],
+  });
+  assert.deepEqual(o.report.sources, ["cache"]);
+  assert.deepEqual(vision.calls, []);
+});
+
+Deno.test("runUnit keeps the rows REST fetched before a ban and marks only the rest unfetched", async () => {
+  const ban = new Error("banned");
+  const firstHalf = await new StubRest((s, e) => grid(s, e, "1h")).range(
+    { interval: "1h", start: day1.start, end: day1.start + 12 * H },
+    new AbortController().signal,
+  );
+  const rest: RestPort = {
+    range: () => Promise.resolve({ batches: firstHalf.batches, bytes: 0, error: ban }),
+  };
+  const ctx = context(undefined, rest);
+  const [o] = await runUnit(ctx, { kind: "rest", partitions: [day1] });
+  assert.equal(merged(o).length, 12);
+  assert.deepEqual(o.unfetched, [{ start: day1.start + 12 * H, end: day1.end }]);
+  assert.equal(o.failed, true);
+  assert.equal(ctx.failures.length, 1);
+  assert.match(ctx.failures[0].message, /banned/);
+});

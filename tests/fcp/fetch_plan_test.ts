@@ -21,7 +21,7 @@ function plan(
   const units = planFetch({
     request: resolved,
     now,
-    cached: new Map(Object.entries(options.cached ?? {})),
+    cached: new Set(Object.keys(options.cached ?? {})),
     inventory: options.inventory,
   });
   return units.map(describe);
@@ -111,13 +111,22 @@ Deno.test("planFetch serves cached partitions from the cache and plans the rest"
   ]);
 });
 
-Deno.test("planFetch upgrades a cached REST day to Vision once the archive is listed", () => {
+Deno.test("planFetch plans a cached REST day as cache: the upgrade is decided when it is read", () => {
   const cached = { "2024-12-31": "REST" } as const;
   assert.deepEqual(plan({}, { cached, inventory: ALL }), [
     "vision-daily 2024-12-30",
-    "vision-daily 2024-12-31 (fallback)",
+    "cache 2024-12-31",
     "vision-daily 2025-01-01",
   ]);
+});
+
+Deno.test("requestPartitions skips a month that holds no open time of a 1w range", () => {
+  const r = resolveRequest(
+    { symbol: "BTCUSD_PERP", interval: "1w", start: "2024-02-01", end: "2024-03-01" },
+    { market: "cm", now: NOW },
+  );
+  assert.equal(r.end, Date.UTC(2024, 2, 4)); // the end rounds up to the Monday after
+  assert.deepEqual(requestPartitions(r).map((p) => p.key), ["2024-02"]);
 });
 
 Deno.test("planFetch keeps a cached day out of a whole-month archive", () => {
