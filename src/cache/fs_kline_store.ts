@@ -179,10 +179,12 @@ export class FsKlineStore implements KlineStore {
   }
 
   /** {@inheritDoc KlineStore.has} */
+  // deno-lint-ignore require-await
   async has(key: PartitionKey): Promise<boolean> {
     const path = pathOf(this.root, checkKey(key));
     try {
-      return (await Deno.stat(path)).isFile;
+      // One sync stat: far cheaper than an async op for a local file.
+      return Deno.statSync(path).isFile;
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return false;
       throw new CacheError(`Cannot read cache file "${path}"`, path, { cause: error });
