@@ -169,7 +169,7 @@ Deno.test("Permissions: fewer permissions fail clearly instead of hanging or pro
   );
   assert.equal(noFs.code, 0, noFs.stderr);
   assert.equal(csvRows(noFs.stdout).length, 48);
-  assert.deepEqual(await Array.fromAsync(Deno.readDir(cache.path)), []);
+  assert.deepEqual(await filesUnder(cache.path), []);
   // the library with no permission at all: a typed failure naming the permission
   const job: FetchJob = {
     url: emu.url,
