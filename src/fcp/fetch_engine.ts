@@ -8,6 +8,7 @@
 import type { RecordBatch } from "apache-arrow";
 import { DsmError, HttpError } from "../core/errors.ts";
 import { hasDailyFiles, nextOpenTime } from "../core/interval.ts";
+import { isPermissionError } from "../source/http.ts";
 import type { Partition } from "../core/partition.ts";
 import { findMissing, type MissingRange } from "./kline_checks.ts";
 import { clipSegment, type KlineSegment, segmentOf } from "./kline_segment.ts";
@@ -139,6 +140,7 @@ async function fetchRest(
       if (ctx.signal.aborted) throw ctx.signal.reason;
       // A 400 (unknown symbol -1121, invalid interval -1120) is the request's fault, not the source's.
       if (error instanceof HttpError && error.status === 400) throw error;
+      if (isPermissionError(error)) throw error;
       markUnfetched(ctx, outcomes, span, error);
     }
   }
@@ -201,6 +203,7 @@ async function runVisionFile(
     );
   } catch (error) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (isPermissionError(error)) throw error;
     ctx.failures.push(failureOf(error, date));
     return undefined;
   }

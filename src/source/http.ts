@@ -143,12 +143,30 @@ export async function fetchOnce(url: string, options: FetchOnceOptions = {}): Pr
     });
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
+    // A missing --allow-net is the caller's setup, not a network failure: never retried.
+    if (isPermissionError(error)) throw error;
     const why = timedOut ? `no response within ${timeoutMs} ms` : describeError(error);
     throw new NetworkError(url, `Cannot fetch ${url}: ${why}`, { cause: error });
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * Whether an error is Deno's refusal of a permission (`NotCapable`, or
+ * `PermissionDenied` in older releases).
+ *
+ * @param error The error.
+ * @returns True for a permission refusal.
+ */
+export function isPermissionError(error: unknown): boolean {
+  const errors = (globalThis as { Deno?: { errors?: Record<string, unknown> } }).Deno?.errors;
+  for (const name of ["NotCapable", "PermissionDenied"]) {
+    const type = errors?.[name];
+    if (typeof type === "function" && error instanceof type) return true;
+  }
+  return false;
 }
 
 function describeError(error: unknown): string {

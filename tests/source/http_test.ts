@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { backoffDelay, fetchOnce, isRetryable, sleep, withRetry } from "../../src/source/http.ts";
+import {
+  backoffDelay,
+  fetchOnce,
+  isPermissionError,
+  isRetryable,
+  sleep,
+  withRetry,
+} from "../../src/source/http.ts";
 import { HttpError, NetworkError, RateLimitError } from "../../src/core/errors.ts";
 
 /** A server whose handler waits until the client goes away. */
@@ -221,4 +228,22 @@ Deno.test("withRetry treats attempts below 1, or not a number, sanely", async ()
     );
     assert.equal(calls, Number.isNaN(attempts) ? 5 : 1, `attempts ${attempts}`);
   }
+});
+
+Deno.test("fetchOnce passes a permission refusal through unwrapped and withRetry does not retry it", async () => {
+  const refusal = new Deno.errors.NotCapable('Requires net access to "127.0.0.1:9"');
+  let calls = 0;
+  const fetchStub = () => {
+    calls++;
+    return Promise.reject(refusal);
+  };
+  await assert.rejects(
+    withRetry(() => fetchOnce("http://127.0.0.1:9/x", { fetch: fetchStub }), {
+      retry: { attempts: 5, baseDelayMs: 1 },
+    }),
+    (e) => e === refusal,
+  );
+  assert.equal(calls, 1);
+  assert.equal(isPermissionError(refusal), true);
+  assert.equal(isPermissionError(new Error("x")), false);
 });
