@@ -1,0 +1,159 @@
+/**
+ * Worker entry of `KlineDecodePool`: inflates raw deflate data in chunks
+ * (sent back as they come out) or parses a slice of kline CSV into Arrow
+ * buffers. Private; every big array crosses threads by transfer.
+ *
+ * Messages in: {@linkcode DecodeRequest}; out: {@linkcode DecodeReply}, and
+ * `{ op: "ready", inflate }` once at start.
+ *
+ * @module
+ */
+import { constants, crc32, createInflateRaw } from "node:zlib";
+import type { RecordBatch } from "apache-arrow";
+import type { Interval } from "../core/interval.ts";
+import { KlineCsvParser } from "./_kline_csv_parser.ts";
+
+/** A job for the worker. */
+export type DecodeRequest =
+  | { op: "inflate"; id: number; raw: Uint8Array; size: number; chunkBytes: number }
+  | {
+    op: "parse";
+    id: number;
+    csv: Uint8Array;
+    file: string | undefined;
+    interval: Interval | undefined;
+    batchRows: number;
+  };
+
+/** Arrow value buffers of one batch of the kline schema, in column order. */
+export interface BatchBuffers {
+  length: number;
+  values: (Float64Array | BigInt64Array)[];
+}
+
+/** A message from the worker. */
+export type DecodeReply =
+  | { op: "ready"; inflate: boolean }
+  | { op: "chunk"; id: number; bytes: Uint8Array }
+  | { op: "inflated"; id: number; size: number; crc: number; tooLarge: boolean }
+  | { op: "parsed"; id: number; batches: BatchBuffers[] }
+  | { op: "error"; id: number; message: string; csv: boolean };
+
+/** The private zlib handle of a node:zlib stream (Node's and Deno's). */
+interface ZlibHandle {
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOff: number,
+    inLen: number,
+    out: Uint8Array,
+    outOff: number,
+    outLen: number,
+  ): void;
+  onerror: (message: string) => void;
+}
+
+interface ZlibStream {
+  _handle?: ZlibHandle;
+  _writeState?: Uint32Array;
+  close(): void;
+}
+
+const scope = globalThis as unknown as {
+  postMessage(message: DecodeReply, transfer?: Transferable[]): void;
+  onmessage: ((event: MessageEvent<DecodeRequest>) => void) | null;
+};
+
+/** Whether the synchronous, resumable zlib handle is there to use. */
+function canInflate(): boolean {
+  const z = createInflateRaw() as unknown as ZlibStream;
+  const ok = typeof z._handle?.writeSync === "function" && z._writeState instanceof Uint32Array;
+  z.close();
+  return ok;
+}
+
+/**
+ * Inflates `raw` into chunks of `chunkBytes`, posting each as soon as it is
+ * full; stops one byte past `size` (the entry is then too large).
+ */
+function inflate(id: number, raw: Uint8Array, size: number, chunkBytes: number): void {
+  const z = createInflateRaw() as unknown as ZlibStream;
+  const handle = z._handle!;
+  const state = z._writeState!;
+  let failure: string | undefined;
+  handle.onerror = (message) => failure = message;
+  let total = 0;
+  let crc = 0;
+  let inOff = 0;
+  let out = new Uint8Array(Math.min(chunkBytes, size + 1));
+  let outOff = 0;
+  const send = () => {
+    const bytes = outOff === out.length ? out : out.subarray(0, outOff);
+    crc = crc32(bytes, crc);
+    scope.postMessage({ op: "chunk", id, bytes }, [bytes.buffer]);
+  };
+  try {
+    while (failure === undefined) {
+      const room = out.length - outOff;
+      handle.writeSync(constants.Z_SYNC_FLUSH, raw, inOff, raw.length - inOff, out, outOff, room);
+      const produced = room - state[0];
+      const consumed = raw.length - inOff - state[1];
+      outOff += produced;
+      total += produced;
+      inOff += consumed;
+      if (total > size) break;
+      if (outOff === out.length) {
+        send();
+        out = new Uint8Array(Math.max(1, Math.min(chunkBytes, size + 1 - total)));
+        outOff = 0;
+      } else if (inOff === raw.length || (produced === 0 && consumed === 0)) break;
+    }
+  } finally {
+    z.close();
+  }
+  if (failure !== undefined) {
+    return scope.postMessage({ op: "error", id, message: failure, csv: false });
+  }
+  if (outOff > 0 && total <= size) send();
+  scope.postMessage({ op: "inflated", id, size: total, crc: crc >>> 0, tooLarge: total > size });
+}
+
+/** Parses a slice of CSV (starting at a row) and posts its batches' buffers. */
+function parse(request: Extract<DecodeRequest, { op: "parse" }>): void {
+  const batches: RecordBatch[] = [];
+  const parser = new KlineCsvParser(
+    {
+      file: request.file,
+      interval: request.interval,
+      batchRows: request.batchRows,
+      source: undefined,
+    },
+    (batch) => batches.push(batch),
+  );
+  parser.push(request.csv);
+  parser.finish();
+  const transfer = new Set<ArrayBuffer>();
+  const out = batches.map((batch): BatchBuffers => {
+    const values = batch.data.children.map((child) => {
+      const v = child.values as Float64Array | BigInt64Array;
+      transfer.add(v.buffer as ArrayBuffer);
+      return v;
+    });
+    return { length: batch.numRows, values };
+  });
+  scope.postMessage({ op: "parsed", id: request.id, batches: out }, [...transfer]);
+}
+
+scope.onmessage = (event) => {
+  const request = event.data;
+  try {
+    if (request.op === "inflate") {
+      inflate(request.id, request.raw, request.size, request.chunkBytes);
+    } else parse(request);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    scope.postMessage({ op: "error", id: request.id, message, csv: request.op === "parse" });
+  }
+};
+
+scope.postMessage({ op: "ready", inflate: canInflate() });
