@@ -22,12 +22,16 @@ const COMMA = 44;
 const ZERO = 48;
 const NINE = 57;
 
-/** Offset of the first data row: after a BOM and a header (a line starting with a letter). */
+/**
+ * Offset of the first data row: after a BOM and a header (a line starting
+ * with a letter); -1 when there is none.
+ */
 function firstRow(csv: Uint8Array): number {
-  let p = csv[0] === 0xef && csv[1] === 0xbb && csv[2] === 0xbf ? 3 : 0;
+  const p = csv[0] === 0xef && csv[1] === 0xbb && csv[2] === 0xbf ? 3 : 0;
   const first = csv[p] | 0x20;
-  if ((first >= 97 && first <= 122) || csv[p] === 95) p = csv.indexOf(NL, p) + 1;
-  return p;
+  if (!((first >= 97 && first <= 122) || csv[p] === 95)) return p;
+  const nl = csv.indexOf(NL, p);
+  return nl < 0 ? -1 : nl + 1;
 }
 
 /**
@@ -40,7 +44,7 @@ function firstRow(csv: Uint8Array): number {
 export function boundaries(csv: Uint8Array, parts: number): number[] {
   const whole = [0, csv.length];
   const start = firstRow(csv);
-  if (start <= 0) return whole;
+  if (start < 0) return whole;
   const firstEnd = csv.indexOf(NL, start) + 1;
   if (firstEnd <= 0) return whole;
   const cuts = [0];
@@ -78,7 +82,9 @@ function timeFieldLengths(buf: Uint8Array, p: number): [number, number] {
  * the first data row of `csv` (the parser fixes the unit per file from it).
  */
 export function sameTimeDigits(csv: Uint8Array, part: Uint8Array): boolean {
-  const a = timeFieldLengths(csv, firstRow(csv));
+  const start = firstRow(csv);
+  if (start < 0) return false;
+  const a = timeFieldLengths(csv, start);
   const b = timeFieldLengths(part, 0);
   return a[0] > 0 && a[0] === b[0] && a[1] === b[1];
 }
