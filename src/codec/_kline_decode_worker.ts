@@ -144,7 +144,17 @@ function parse(request: Extract<DecodeRequest, { op: "parse" }>): void {
   scope.postMessage({ op: "parsed", id: request.id, batches: out }, [...transfer]);
 }
 
-scope.onmessage = (event) => {
+/** Serves jobs; does nothing when loaded outside a worker (e.g. by a test runner). */
+function serve(): void {
+  const global = globalThis as { WorkerGlobalScope?: abstract new () => unknown };
+  if (global.WorkerGlobalScope === undefined || !(globalThis instanceof global.WorkerGlobalScope)) {
+    return;
+  }
+  scope.onmessage = onMessage;
+  scope.postMessage({ op: "ready", inflate: canInflate() });
+}
+
+function onMessage(event: MessageEvent<DecodeRequest>): void {
   const request = event.data;
   try {
     if (request.op === "inflate") {
@@ -154,6 +164,6 @@ scope.onmessage = (event) => {
     const message = err instanceof Error ? err.message : String(err);
     scope.postMessage({ op: "error", id: request.id, message, csv: request.op === "parse" });
   }
-};
+}
 
-scope.postMessage({ op: "ready", inflate: canInflate() });
+serve();
