@@ -334,3 +334,40 @@ Deno.test("runFetch classes a halt at the end of the range as exchange when the 
     class: "exchange",
   }]);
 });
+
+Deno.test("runFetch downloads the first archive while the listing is read, then plans the rest from it", async () => {
+  const vision = new StubVision(days(3));
+  let fileAsked!: () => void;
+  const asked = new Promise<void>((resolve) => fileAsked = resolve);
+  const listingDone = { value: false };
+  const inventory = vision.inventory.bind(vision);
+  const file = vision.file.bind(vision);
+  const ports: VisionPort = {
+    // The listing answers only after the first archive was requested.
+    inventory: async (series, signal) => {
+      await asked;
+      listingDone.value = true;
+      // The third day is not listed: it must go to REST, not Vision.
+      const known = await inventory(series, signal);
+      const daily = new Set([...known!.daily].filter((d) => d !== "2024-01-03"));
+      return { daily, monthly: known!.monthly };
+    },
+    file: (request, signal) => {
+      if (!listingDone.value) assert.equal(request.date, "2024-01-01");
+      fileAsked();
+      return file(request, signal);
+    },
+  };
+  const rest = new StubRest((s, e) => grid(s, e, "1h"));
+  const { rows, report } = await collect(start({ end: D1 + 3 * DAY }, { vision: ports, rest }));
+  assert.equal(rows.length, 72);
+  assert.deepEqual(report.partitions.map((p) => p.sources), [
+    ["vision-daily"],
+    ["vision-daily"],
+    ["rest"],
+  ]);
+  assert.deepEqual(vision.calls.filter((c) => c !== "inventory"), [
+    "daily 2024-01-01",
+    "daily 2024-01-02",
+  ]);
+});
