@@ -113,6 +113,11 @@ export {
   streamKlineZip,
 } from "./src/codec/read_kline.ts";
 export { KlineCsvStream, type KlineCsvStreamOptions } from "./src/codec/kline_csv_stream.ts";
+export {
+  type KlineDecodeOptions,
+  KlineDecodePool,
+  type KlineDecodePoolOptions,
+} from "./src/codec/kline_decode_pool.ts";
 export { type UnzipOptions, unzipSingleEntry, UnzipStream } from "./src/codec/unzip_stream.ts";
 export { Sha256Stream } from "./src/codec/sha256_stream.ts";
 export { parseChecksumFile, verifyChecksum } from "./src/codec/checksum.ts";

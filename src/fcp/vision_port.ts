@@ -7,6 +7,7 @@
  */
 import type { Interval } from "../core/interval.ts";
 import type { Market } from "../core/market.ts";
+import { KlineDecodePool } from "../codec/kline_decode_pool.ts";
 import { VisionClient } from "../source/vision_client.ts";
 import type { DataSourceManagerOptions } from "./data_source_manager.ts";
 import type { VisionFile, VisionInventory, VisionPort } from "./source_ports.ts";
@@ -16,6 +17,7 @@ export class VisionPortAdapter implements VisionPort {
   readonly #client: VisionClient;
   readonly #logger: ((message: string) => void) | undefined;
   #pages = 0;
+  readonly #pool: KlineDecodePool | undefined;
 
   /**
    * Creates the instance.
@@ -24,6 +26,8 @@ export class VisionPortAdapter implements VisionPort {
    */
   constructor(options: DataSourceManagerOptions) {
     const { endpoints, timeoutMs, retry, concurrency } = options;
+    const workers = options.decodeWorkers ?? 0;
+    this.#pool = workers > 0 ? new KlineDecodePool({ workers }) : undefined;
     const fetchImpl = options.fetch ?? fetch;
     this.#logger = options.logger;
     this.#client = new VisionClient({
@@ -32,6 +36,7 @@ export class VisionPortAdapter implements VisionPort {
       timeoutMs,
       retry,
       concurrency,
+      decodePool: this.#pool,
       fetch: (input, init) => {
         const url = String(input instanceof Request ? input.url : input);
         if (url.includes("delimiter=") || url.includes("prefix=")) this.#pages++;
@@ -69,6 +74,11 @@ export class VisionPortAdapter implements VisionPort {
       this.#logger?.(`Vision listing unavailable, downloading without it: ${error}`);
       return undefined;
     }
+  }
+
+  /** Stops the decode workers, if any. */
+  close(): void {
+    this.#pool?.close();
   }
 
   /** Downloads, verifies and decodes one archive. */

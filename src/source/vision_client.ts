@@ -14,6 +14,7 @@ import {
 import type { DataSource } from "../core/schema.ts";
 import { parseChecksumFile } from "../codec/checksum.ts";
 import { KlineCsvStream } from "../codec/kline_csv_stream.ts";
+import type { KlineDecodePool } from "../codec/kline_decode_pool.ts";
 import { Sha256Stream } from "../codec/sha256_stream.ts";
 import { UnzipStream } from "../codec/unzip_stream.ts";
 import { Semaphore } from "./_pool.ts";
@@ -113,6 +114,13 @@ export interface VisionClientOptions {
    * @default {65536}
    */
   batchRows?: number;
+  /**
+   * Decode each verified archive on two cores with this pool (the zip is
+   * then held whole until its checksum is known, instead of being unpacked
+   * while it arrives). The caller closes the pool.
+   * @default {undefined (decode on the calling thread, while the bytes arrive)}
+   */
+  decodePool?: KlineDecodePool;
   /**
    * When set, batches carry the `_data_source` column with this value.
    * @default {undefined}
@@ -459,12 +467,79 @@ export class VisionClient {
   }
 
   /** Streams the zip through SHA-256, unzip and CSV; returns the rows only if the digest matches. */
+  /** Hashes the body as it arrives, then decodes the verified zip on both cores. */
+  async #decodeBuffered(
+    file: VisionFile,
+    response: Response,
+    expected: string,
+    signal: AbortSignal,
+    pool: KlineDecodePool,
+  ): Promise<VisionFileOk> {
+    const { batchRows, source, onProgress } = this.#options;
+    const sha = new Sha256Stream();
+    const chunks: Uint8Array[] = [];
+    let received = 0;
+    const bytes = await pump(
+      (response.body ?? ReadableStream.from([])).pipeThrough(sha),
+      file.url,
+      {
+        signal,
+        idleMs: this.#timeoutMs,
+        onChunk: (chunk) => {
+          chunks.push(chunk);
+          onProgress?.({
+            url: file.url,
+            bytes: received += chunk.byteLength,
+            done: false,
+          });
+          return Promise.resolve();
+        },
+      },
+    );
+    const declared = Number(response.headers.get("content-length") ?? NaN);
+    if (Number.isFinite(declared) && declared !== bytes) {
+      throw new NetworkError(
+        file.url,
+        `Cannot download ${file.url}: the body was cut off at ${bytes} of ${declared} bytes`,
+      );
+    }
+    const zip = new Uint8Array(bytes);
+    chunks.reduce((at, chunk) => (zip.set(chunk, at), at + chunk.byteLength), 0);
+    const decode = () => pool.decodeZip(zip, { file: file.csvName, batchRows, source, signal });
+    const actual = await sha.digest;
+    if (actual !== expected.toLowerCase()) {
+      const error = new ChecksumError(file.url, expected, actual);
+      // Bytes that do not even unzip and parse are a damaged transfer, not a bad archive.
+      await decode().catch((cause) => {
+        if (signal.aborted) throw signal.reason;
+        DAMAGED.add(error);
+        return cause;
+      });
+      throw error;
+    }
+    const batches = await decode();
+    const rows = batches.reduce((n, batch) => n + batch.numRows, 0);
+    return {
+      status: "ok",
+      batches,
+      rows,
+      bytes,
+      sha256: actual,
+      url: file.url,
+      ms: 0,
+      attempts: 0,
+    };
+  }
+
   async #decode(
     file: VisionFile,
     response: Response,
     expected: string,
     signal: AbortSignal,
   ): Promise<VisionFileOk> {
+    if (this.#options.decodePool) {
+      return await this.#decodeBuffered(file, response, expected, signal, this.#options.decodePool);
+    }
     const { batchRows, source, onProgress } = this.#options;
     const sha = new Sha256Stream();
     const unzip = new UnzipStream({ file: file.zipName });

@@ -988,3 +988,37 @@ Deno.test("DataSourceManager explains every hole under connection resets and tru
     });
   }
 });
+
+Deno.test("DataSourceManager with decode workers returns the same rows, checksums verified, faults included", async () => {
+  for (
+    const emulator of [{}, { checksumMismatch: ["BTCUSDT-1m-2025-01-03.zip"], truncateRate: 0.2 }]
+  ) {
+    await withManager(emulator, async (dsm) => {
+      const c: Case = {
+        ...BTC,
+        interval: "1m",
+        start: Date.UTC(2025, 0, 1),
+        end: Date.UTC(2025, 0, 5),
+      };
+      const { table, report } = await dsm.getDataWithReport(c);
+      assertRows(table.batches, truthOf(c, {}).truth);
+      const sources = report.partitions.map((p) => p.sources.join("+"));
+      if ("checksumMismatch" in emulator) {
+        assert.equal(sources[2], "rest");
+        assert.ok(report.failures.some((f) => f.code === "CHECKSUM_MISMATCH"));
+      } else assert.ok(sources.every((s) => s === "vision-daily"));
+    }, { decodeWorkers: 1 });
+  }
+  // A 1s day (4 MB zip) is inflated in the worker while the main thread parses.
+  await withManager({}, async (dsm) => {
+    const c: Case = {
+      ...BTC,
+      interval: "1s",
+      start: Date.UTC(2025, 0, 2),
+      end: Date.UTC(2025, 0, 3),
+    };
+    const table = await dsm.getData(c);
+    assertRows(table.batches, truthOf(c, {}).truth);
+  }, { decodeWorkers: 1 });
+  assert.throws(() => new DataSourceManager({ decodeWorkers: 1.5 }), { code: "INVALID_RANGE" });
+});
