@@ -12,6 +12,7 @@ import { findAnomalies, findMissing, type MissingRange } from "./kline_checks.ts
 import { clipSegment, mergeSegments } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import { formatDay } from "../core/time.ts";
+import { intervalMs } from "../core/interval.ts";
 import type { FetchFailure, FetchReport, Gap, GapClass } from "./fetch_report.ts";
 import { isClosed, planFetch, type PlanUnit, requestPartitions } from "./fetch_plan.ts";
 import { type EngineContext, isCacheable, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
@@ -222,8 +223,13 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     }
     progress.partitionsTotal += units.reduce((n, u) => n + u.partitions.length, 0);
     let next = 0;
+    // Bound memory by rows in flight as well as by units: a 1s day is 86,400 rows.
+    const unitRows = (unit: PlanUnit) =>
+      unit.partitions.reduce((n, p) => n + (p.end - p.start) / intervalMs(request.interval), 0);
+    const limit = (unit: PlanUnit) =>
+      Math.max(2, Math.min(deps.concurrency, Math.floor(MAX_ROWS_IN_FLIGHT / unitRows(unit))));
     const fill = () => {
-      while (window.length < deps.concurrency && next < units.length) start(units[next++]);
+      while (next < units.length && window.length < limit(units[next])) start(units[next++]);
     };
     fill();
     while (window.length > 0) {
@@ -373,6 +379,9 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
   }, { highWaterMark: 0 });
   return { batches, report: reportPromise };
 }
+
+/** Rows the look-ahead may hold before more units are started (beyond two). */
+const MAX_ROWS_IN_FLIGHT = 400_000;
 
 /** The first unit of a plan when it downloads a Vision archive. */
 function firstVisionUnit(units: PlanUnit[]): PlanUnit | undefined {
