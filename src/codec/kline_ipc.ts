@@ -174,14 +174,38 @@ export function encodeKlineIpc(
     const schema = new Schema(KLINE_SCHEMA.fields, map);
     return tableToIPC(new Table(schema, nonEmpty.map((b) => rebase(b, schema))), "file");
   };
-  // The record batch messages do not depend on the metadata: encode once to
-  // learn their CRC, then again with the CRC in the footer.
-  map.set(CRC_KEY, "00000000");
-  const crc = bodyCrc(encode());
-  map.set(CRC_KEY, crc);
+  // The custom metadata lives in the footer only, after the body the CRC
+  // covers: encode once with a placeholder, then write the CRC over it.
+  map.set(CRC_KEY, CRC_PLACEHOLDER);
   const bytes = encode();
-  if (bodyCrc(bytes) !== crc) throw new Error("Cannot encode klines: the IPC body is not stable");
+  const crc = bodyCrc(bytes);
+  if (!patchFooter(bytes, CRC_PLACEHOLDER, crc)) {
+    map.set(CRC_KEY, crc);
+    const again = encode();
+    if (bodyCrc(again) !== crc) throw new Error("Cannot encode klines: the IPC body is not stable");
+    return again;
+  }
   return bytes;
+}
+
+const CRC_PLACEHOLDER = "crc32tbd";
+
+/** Overwrites the only occurrence of `from` in the footer with `to` (same length). */
+function patchFooter(bytes: Uint8Array, from: string, to: string): boolean {
+  const body = bodyOf(bytes);
+  if (!body || from.length !== to.length) return false;
+  const footer = bytes.subarray(body.byteOffset - bytes.byteOffset + body.length);
+  const needle = new TextEncoder().encode(from);
+  let found = -1;
+  for (let i = footer.indexOf(needle[0]); i >= 0; i = footer.indexOf(needle[0], i + 1)) {
+    if (needle.every((byte, k) => footer[i + k] === byte)) {
+      if (found >= 0) return false;
+      found = i;
+    }
+  }
+  if (found < 0) return false;
+  footer.set(new TextEncoder().encode(to), found);
+  return true;
 }
 
 /** Bytes between the leading magic and the footer: the record batch messages. */
