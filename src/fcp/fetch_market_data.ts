@@ -34,28 +34,7 @@ export type FetchMarketDataOptions = DataSourceManagerOptions & KlineRequest;
  * ```
  */
 export async function fetchMarketData(options: FetchMarketDataOptions): Promise<Table> {
-  const {
-    symbol,
-    interval,
-    start,
-    end,
-    source,
-    includeSourceInfo,
-    includeOpenCandle,
-    fill,
-    strict,
-    ...managerOptions
-  } = options;
-  await using dsm = new DataSourceManager(managerOptions);
-  return await dsm.getData({
-    symbol,
-    interval,
-    start,
-    end,
-    source,
-    includeSourceInfo,
-    includeOpenCandle,
-    fill,
-    strict,
-  });
+  // The manager reads only its options and the request only its fields.
+  await using dsm = new DataSourceManager(options);
+  return await dsm.getData(options);
 }

@@ -142,3 +142,40 @@ function monthDaysFrom(partitions: Partition[], from: number, month: Partition):
   }
   return out;
 }
+
+/**
+ * The first unit of a plan when it downloads a Vision archive.
+ *
+ * @param units A plan.
+ * @returns Its first unit, if a Vision one.
+ */
+export function firstVisionUnit(units: PlanUnit[]): PlanUnit | undefined {
+  const [first] = units;
+  return first?.kind === "vision-monthly" || first?.kind === "vision-daily" ? first : undefined;
+}
+
+/**
+ * The units without the given partitions (a prefix of the plan, already
+ * being fetched); a monthly archive partly taken becomes daily units.
+ *
+ * @param units A plan.
+ * @param taken Keys of the partitions to leave out.
+ * @returns The remaining units, in order.
+ */
+export function withoutPartitions(units: PlanUnit[], taken: ReadonlySet<string>): PlanUnit[] {
+  if (taken.size === 0) return units;
+  const out: PlanUnit[] = [];
+  for (const unit of units) {
+    const rest = unit.partitions.filter((p) => !taken.has(p.key));
+    if (rest.length === unit.partitions.length) out.push(unit);
+    else if (rest.length === 0) continue;
+    else if (unit.kind === "rest" || unit.kind === "none") out.push({ ...unit, partitions: rest });
+    else {
+      // A monthly archive partly taken: fetch the remaining days one by one.
+      for (const p of rest) {
+        out.push({ kind: "vision-daily", partitions: [p], fallback: new Set() });
+      }
+    }
+  }
+  return out;
+}

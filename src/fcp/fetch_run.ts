@@ -13,8 +13,16 @@ import { clipSegment, mergeSegments } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import { formatDay } from "../core/time.ts";
 import { intervalMs } from "../core/interval.ts";
-import type { FetchFailure, FetchReport, Gap, GapClass } from "./fetch_report.ts";
-import { isClosed, planFetch, type PlanUnit, requestPartitions } from "./fetch_plan.ts";
+import type { FetchFailure, FetchReport } from "./fetch_report.ts";
+import { appendGap, classify, markNotListed } from "./_gap_report.ts";
+import {
+  firstVisionUnit,
+  isClosed,
+  planFetch,
+  type PlanUnit,
+  requestPartitions,
+  withoutPartitions,
+} from "./fetch_plan.ts";
 import { type EngineContext, isCacheable, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
 import type { CachePort, RestPort, VisionInventory, VisionPort } from "./source_ports.ts";
 import { nullFilledBatch } from "./null_fill.ts";
@@ -61,54 +69,6 @@ export interface FetchRun {
   batches: ReadableStream<RecordBatch>;
   /** The report, resolved when the stream is done. */
   report: Promise<FetchReport>;
-}
-
-function classify(o: PartitionOutcome, hole: MissingRange): GapClass {
-  const overlaps = (r: { start: number; end: number }) => r.start < hole.end && hole.start < r.end;
-  if (o.unfetched.some(overlaps)) return "unfetched";
-  if (o.knownGaps.some(overlaps)) return "exchange";
-  if (o.consulted.vision && o.consulted.rest) return "exchange";
-  return "unconfirmed";
-}
-
-function appendGap(gaps: Gap[], gap: Gap): void {
-  const last = gaps.at(-1);
-  if (last && last.end === gap.start && last.class === gap.class) {
-    last.end = gap.end;
-    last.slots += gap.slots;
-  } else gaps.push(gap);
-}
-
-/**
- * The holes before the first row and after the last one, contiguous with the
- * range's ends and all asked about (none unfetched), lie before the listing or
- * after the delisting: they become one `not_listed` gap at each end. Not when
- * a source showed a candle further out (a whole Vision day holds rows outside
- * the range): the symbol was trading then, so such a hole is a halt.
- */
-function markNotListed(
-  gaps: Gap[],
-  request: ResolvedRequest,
-  rows: { first: number; last: number; seenFirst: number; seenLast: number },
-) {
-  const { first, last } = rows;
-  const leading = rows.seenFirst >= first, trailing = rows.seenLast <= last;
-  const known = (g: Gap) => g.class !== "unfetched";
-  for (let i = 0, at = request.start; i < gaps.length; i++) {
-    const g = gaps[i];
-    if (!leading || g.start !== at || g.end > first || !known(g)) break;
-    g.class = "not_listed";
-    at = g.end;
-  }
-  for (let i = gaps.length - 1, at = request.end; i >= 0; i--) {
-    const g = gaps[i];
-    if (!trailing || g.end !== at || g.start <= last || !known(g)) break;
-    g.class = "not_listed";
-    at = g.start;
-  }
-  const merged: Gap[] = [];
-  for (const g of gaps) appendGap(merged, g);
-  gaps.splice(0, gaps.length, ...merged);
 }
 
 async function cachedKeys(request: ResolvedRequest, deps: FetchDeps): Promise<Set<string>> {
@@ -382,31 +342,6 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
 
 /** Rows the look-ahead may hold before more units are started (beyond two). */
 const MAX_ROWS_IN_FLIGHT = 400_000;
-
-/** The first unit of a plan when it downloads a Vision archive. */
-function firstVisionUnit(units: PlanUnit[]): PlanUnit | undefined {
-  const [first] = units;
-  return first?.kind === "vision-monthly" || first?.kind === "vision-daily" ? first : undefined;
-}
-
-/** The units without the given partitions (a prefix of the plan, already being fetched). */
-function withoutPartitions(units: PlanUnit[], taken: ReadonlySet<string>): PlanUnit[] {
-  if (taken.size === 0) return units;
-  const out: PlanUnit[] = [];
-  for (const unit of units) {
-    const rest = unit.partitions.filter((p) => !taken.has(p.key));
-    if (rest.length === unit.partitions.length) out.push(unit);
-    else if (rest.length === 0) continue;
-    else if (unit.kind === "rest" || unit.kind === "none") out.push({ ...unit, partitions: rest });
-    else {
-      // A monthly archive partly taken: fetch the remaining days one by one.
-      for (const p of rest) {
-        out.push({ kind: "vision-daily", partitions: [p], fallback: new Set() });
-      }
-    }
-  }
-  return out;
-}
 
 /** Batches of exactly the kline schema (no `_data_source`), else undefined. */
 function plainBatches(batches: readonly RecordBatch[] | undefined): RecordBatch[] | undefined {

@@ -59,6 +59,20 @@ export type VisionFile =
   | { status: "ok"; batches: RecordBatch[]; bytes: number; sha256: string }
   | { status: "missing" };
 
+/** One Vision archive of a series. */
+export interface VisionFileQuery {
+  /** Market. */
+  market: Market;
+  /** Symbol. */
+  symbol: string;
+  /** Interval. */
+  interval: Interval;
+  /** Daily or monthly archive. */
+  period: "daily" | "monthly";
+  /** `YYYY-MM-DD` or `YYYY-MM`. */
+  date: string;
+}
+
 /** Vision as the engine sees it. */
 export interface VisionPort {
   /**
@@ -70,16 +84,7 @@ export interface VisionPort {
     signal: AbortSignal,
   ): Promise<VisionInventory | undefined>;
   /** Downloads, verifies and decodes one archive. Throws on failure. */
-  file(
-    file: {
-      market: Market;
-      symbol: string;
-      interval: Interval;
-      period: "daily" | "monthly";
-      date: string;
-    },
-    signal: AbortSignal,
-  ): Promise<VisionFile>;
+  file(file: VisionFileQuery, signal: AbortSignal): Promise<VisionFile>;
 }
 
 /** Rows fetched from REST for a range. */

@@ -10,7 +10,7 @@ import type { Market } from "../core/market.ts";
 import { KlineDecodePool } from "../codec/kline_decode_pool.ts";
 import { VisionClient } from "../source/vision_client.ts";
 import type { DataSourceManagerOptions } from "./data_source_manager.ts";
-import type { VisionFile, VisionInventory, VisionPort } from "./source_ports.ts";
+import type { VisionFile, VisionFileQuery, VisionInventory, VisionPort } from "./source_ports.ts";
 
 /** Adapts {@linkcode VisionClient} to {@linkcode VisionPort}. */
 export class VisionPortAdapter implements VisionPort {
@@ -82,16 +82,7 @@ export class VisionPortAdapter implements VisionPort {
   }
 
   /** Downloads, verifies and decodes one archive. */
-  async file(
-    file: {
-      market: Market;
-      symbol: string;
-      interval: Interval;
-      period: "daily" | "monthly";
-      date: string;
-    },
-    signal: AbortSignal,
-  ): Promise<VisionFile> {
+  async file(file: VisionFileQuery, signal: AbortSignal): Promise<VisionFile> {
     const result = await this.#client.fetchFile({ ...file, signal });
     if (result.status === "missing") return { status: "missing" };
     return { status: "ok", batches: result.batches, bytes: result.bytes, sha256: result.sha256 };
