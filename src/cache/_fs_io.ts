@@ -21,10 +21,10 @@ function identityOf(info: Deno.FileInfo): string {
   return `${info.dev}:${info.ino}:${info.size}:${info.mtime?.getTime()}`;
 }
 
-async function readFull(file: Deno.FsFile, into: Uint8Array): Promise<void> {
+function readFullSync(file: Deno.FsFile, into: Uint8Array): void {
   let at = 0;
   while (at < into.length) {
-    const n = await file.read(into.subarray(at));
+    const n = file.readSync(into.subarray(at));
     if (n === null) throw new Deno.errors.UnexpectedEof(`File ended after ${at} bytes`);
     at += n;
   }
@@ -48,12 +48,7 @@ export function readWhole(path: string): Promise<FileRead | undefined> {
   try {
     const info = file.statSync();
     const bytes = new Uint8Array(info.size);
-    let at = 0;
-    while (at < bytes.length) {
-      const n = file.readSync(bytes.subarray(at));
-      if (n === null) throw new Deno.errors.UnexpectedEof(`File ended after ${at} bytes`);
-      at += n;
-    }
+    readFullSync(file, bytes);
     return Promise.resolve({ bytes, size: info.size, identity: identityOf(info) });
   } catch (err) {
     return Promise.reject(err);
@@ -66,34 +61,36 @@ export function readWhole(path: string): Promise<FileRead | undefined> {
  * Reads the first 8 bytes and the footer of an Arrow IPC file (the footer
  * length sits 10 bytes before the end), or undefined when it does not exist.
  */
-export async function readHeadAndFooter(path: string): Promise<FileRead | undefined> {
+export function readHeadAndFooter(path: string): Promise<FileRead | undefined> {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    file = Deno.openSync(path, { read: true });
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw err;
+    if (err instanceof Deno.errors.NotFound) return Promise.resolve(undefined);
+    return Promise.reject(err);
   }
   try {
-    const info = await file.stat();
+    const info = file.statSync();
     const size = info.size;
     const identity = identityOf(info);
     if (size < 64) {
       const bytes = new Uint8Array(size);
-      await readFull(file, bytes);
-      return { bytes, size, identity };
+      readFullSync(file, bytes);
+      return Promise.resolve({ bytes, size, identity });
     }
     const trailer = new Uint8Array(10);
-    await file.seek(size - 10, Deno.SeekMode.Start);
-    await readFull(file, trailer);
+    file.seekSync(size - 10, Deno.SeekMode.Start);
+    readFullSync(file, trailer);
     const footer = new DataView(trailer.buffer).getInt32(0, true);
     const tail = footer > 0 && footer <= size - 18 ? footer + 10 : 10;
     const bytes = new Uint8Array(8 + tail);
-    await file.seek(0, Deno.SeekMode.Start);
-    await readFull(file, bytes.subarray(0, 8));
-    await file.seek(size - tail, Deno.SeekMode.Start);
-    await readFull(file, bytes.subarray(8));
-    return { bytes, size, identity };
+    file.seekSync(0, Deno.SeekMode.Start);
+    readFullSync(file, bytes.subarray(0, 8));
+    file.seekSync(size - tail, Deno.SeekMode.Start);
+    readFullSync(file, bytes.subarray(8));
+    return Promise.resolve({ bytes, size, identity });
+  } catch (err) {
+    return Promise.reject(err);
   } finally {
     file.close();
   }
@@ -118,15 +115,17 @@ export async function writeAtomic(
   bytes: Uint8Array,
   beforeRename: () => Promise<boolean>,
 ): Promise<boolean> {
+  // Synchronous file calls, as in readWhole: small local files, where the
+  // async ops' thread-pool round trips cost more than the I/O.
   const dir = dirname(path);
-  await Deno.mkdir(dir, { recursive: true });
+  Deno.mkdirSync(dir, { recursive: true });
   const temp = join(dir, `${basename(path)}.${Deno.pid}.${randomHex()}.tmp`);
   let renamed = false;
   try {
-    const file = await Deno.open(temp, { write: true, createNew: true });
+    const file = Deno.openSync(temp, { write: true, createNew: true });
     try {
-      for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
-      await file.sync();
+      for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
+      file.syncSync();
     } finally {
       file.close();
     }
@@ -143,7 +142,7 @@ async function renameReplacing(from: string, to: string): Promise<void> {
   // Windows refuses to replace a file another process holds open; retry briefly.
   for (let attempt = 0;; attempt++) {
     try {
-      return await Deno.rename(from, to);
+      return Deno.renameSync(from, to);
     } catch (err) {
       const retry = Deno.build.os === "windows" && attempt < 5 &&
         (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.Busy);
