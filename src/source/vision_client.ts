@@ -3,21 +3,14 @@
  *
  * @module
  */
-import type { RecordBatch } from "apache-arrow";
-import {
-  ChecksumError,
-  DsmError,
-  HttpError,
-  NetworkError,
-  ZipFormatError,
-} from "../core/errors.ts";
+import { ChecksumError, HttpError } from "../core/errors.ts";
 import type { DataSource } from "../core/schema.ts";
 import { parseChecksumFile } from "../codec/checksum.ts";
-import { KlineCsvStream } from "../codec/kline_csv_stream.ts";
 import type { KlineDecodePool } from "../codec/kline_decode_pool.ts";
-import { Sha256Stream } from "../codec/sha256_stream.ts";
-import { UnzipStream } from "../codec/unzip_stream.ts";
 import { Semaphore } from "./_pool.ts";
+import { bodyOf, discard, pump } from "./_vision_body.ts";
+import { DAMAGED, decodeVisionZip } from "./_vision_decode.ts";
+import type { VisionFileResult, VisionProgress } from "./_vision_file_result.ts";
 import { fetchOnce, isRetryable, type RetryOptions, withRetry } from "./http.ts";
 import { listVisionFiles, type VisionListing } from "./vision_listing.ts";
 import {
@@ -27,57 +20,17 @@ import {
   type VisionSeries,
 } from "./vision_url.ts";
 
+export type {
+  VisionFileMissing,
+  VisionFileOk,
+  VisionFileResult,
+  VisionProgress,
+} from "./_vision_file_result.ts";
+
 /** A file to fetch: which archive, and a signal that cancels it. */
 export interface VisionFileRequest extends VisionFileRef {
   /** Cancels the download; the promise then rejects with `signal.reason`. */
   signal?: AbortSignal;
-}
-
-/** A downloaded, checksum-verified and decoded archive. */
-export interface VisionFileOk {
-  /** The file exists and was verified. */
-  status: "ok";
-  /** Its rows, in file order, as RecordBatches of the kline schema. */
-  batches: RecordBatch[];
-  /** Total rows of `batches`. */
-  rows: number;
-  /** Size of the zip, in bytes. */
-  bytes: number;
-  /** The zip's SHA-256 (lowercase hex), equal to its `.CHECKSUM`. */
-  sha256: string;
-  /** The zip's URL. */
-  url: string;
-  /** Time taken from the first attempt to the result, retries included, in ms. */
-  ms: number;
-  /** Attempts made, 1 when the first succeeded. */
-  attempts: number;
-}
-
-/** An archive that Vision does not (yet) serve. */
-export interface VisionFileMissing {
-  /** HTTP 404 or 403 on the zip or on its `.CHECKSUM`. */
-  status: "missing";
-  /** The zip's URL. */
-  url: string;
-  /** `zip`: the zip is absent; `checksum`: the zip exists but its checksum does not (not yet published). */
-  missing: "zip" | "checksum";
-}
-
-/** What {@linkcode VisionClient.fetchFile} returns. */
-export type VisionFileResult = VisionFileOk | VisionFileMissing;
-
-/** Progress of one download, passed to {@linkcode VisionClientOptions.onProgress}. */
-export interface VisionProgress {
-  /** The zip's URL. */
-  url: string;
-  /** Bytes of the zip received so far in the current attempt. */
-  bytes: number;
-  /** True once, when the file is finished (ok or missing). */
-  done: boolean;
-  /** The outcome, on the final event. */
-  status?: "ok" | "missing";
-  /** Rows decoded, on the final event of an ok file. */
-  rows?: number;
 }
 
 /** Options of {@linkcode VisionClient}. */
@@ -139,67 +92,6 @@ export interface VisionFilesOptions {
    * @default {2 * concurrency} for streamFiles, all for fetchFiles
    */
   lookahead?: number;
-}
-
-const noop = () => {};
-
-/** Checksum failures of bytes that also failed to decode: retried like resets. */
-const DAMAGED = new WeakSet<Error>();
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * Reads a body chunk by chunk, with an idle time-out, cancelling it on abort.
- * Failures of the body become {@linkcode NetworkError}; an abort rethrows `signal.reason`.
- */
-async function pump(
-  body: ReadableStream<Uint8Array>,
-  url: string,
-  options: { signal: AbortSignal; idleMs: number; onChunk: (chunk: Uint8Array) => Promise<void> },
-): Promise<number> {
-  const { signal, idleMs } = options;
-  const reader = body.getReader();
-  const onAbort = () => reader.cancel(signal.reason).catch(noop);
-  signal.addEventListener("abort", onAbort, { once: true });
-  let bytes = 0;
-  try {
-    for (;;) {
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        reader.cancel(new DOMException("timed out", "TimeoutError")).catch(noop);
-      }, idleMs);
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await reader.read();
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        throw new NetworkError(
-          url,
-          `Cannot download ${url}: the body failed after ${bytes} bytes (${describe(error)})`,
-          { cause: error },
-        );
-      } finally {
-        clearTimeout(timer);
-      }
-      signal.throwIfAborted();
-      if (timedOut) throw new NetworkError(url, `Cannot download ${url}: no data for ${idleMs} ms`);
-      if (result.done) return bytes;
-      bytes += result.value.byteLength;
-      await options.onChunk(result.value);
-    }
-  } catch (error) {
-    await reader.cancel(error).catch(noop);
-    throw error;
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
-}
-
-async function discard(response: Response): Promise<void> {
-  await response.body?.cancel().catch(noop);
 }
 
 /**
@@ -428,7 +320,16 @@ export class VisionClient {
         await discard(response);
         throw new HttpError(response.status, file.url);
       }
-      return await this.#decode(file, response, sum.value, controller.signal);
+      const { batchRows, source, decodePool, onProgress } = this.#options;
+      return await decodeVisionZip(file, response, {
+        expected: sum.value,
+        signal: controller.signal,
+        idleMs: this.#timeoutMs,
+        batchRows,
+        source,
+        decodePool,
+        onProgress,
+      });
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }
@@ -448,7 +349,7 @@ export class VisionClient {
       throw new HttpError(response.status, url);
     }
     const chunks: Uint8Array[] = [];
-    await pump(response.body ?? ReadableStream.from([]), url, {
+    await pump(bodyOf(response), url, {
       signal,
       idleMs: this.#timeoutMs,
       onChunk: (chunk) => {
@@ -464,146 +365,5 @@ export class VisionClient {
       if (error instanceof ChecksumError) DAMAGED.add(error);
       throw error;
     }
-  }
-
-  /** Streams the zip through SHA-256, unzip and CSV; returns the rows only if the digest matches. */
-  /** Hashes the body as it arrives, then decodes the verified zip on both cores. */
-  async #decodeBuffered(
-    file: VisionFile,
-    response: Response,
-    expected: string,
-    signal: AbortSignal,
-    pool: KlineDecodePool,
-  ): Promise<VisionFileOk> {
-    const { batchRows, source, onProgress } = this.#options;
-    const sha = new Sha256Stream();
-    const chunks: Uint8Array[] = [];
-    let received = 0;
-    const bytes = await pump(
-      (response.body ?? ReadableStream.from([])).pipeThrough(sha),
-      file.url,
-      {
-        signal,
-        idleMs: this.#timeoutMs,
-        onChunk: (chunk) => {
-          chunks.push(chunk);
-          onProgress?.({
-            url: file.url,
-            bytes: received += chunk.byteLength,
-            done: false,
-          });
-          return Promise.resolve();
-        },
-      },
-    );
-    const declared = Number(response.headers.get("content-length") ?? NaN);
-    if (Number.isFinite(declared) && declared !== bytes) {
-      throw new NetworkError(
-        file.url,
-        `Cannot download ${file.url}: the body was cut off at ${bytes} of ${declared} bytes`,
-      );
-    }
-    const zip = new Uint8Array(bytes);
-    chunks.reduce((at, chunk) => (zip.set(chunk, at), at + chunk.byteLength), 0);
-    const decode = () => pool.decodeZip(zip, { file: file.csvName, batchRows, source, signal });
-    const actual = await sha.digest;
-    if (actual !== expected.toLowerCase()) {
-      const error = new ChecksumError(file.url, expected, actual);
-      // Bytes that do not even unzip and parse are a damaged transfer, not a bad archive.
-      await decode().catch((cause) => {
-        if (signal.aborted) throw signal.reason;
-        DAMAGED.add(error);
-        return cause;
-      });
-      throw error;
-    }
-    const batches = await decode();
-    const rows = batches.reduce((n, batch) => n + batch.numRows, 0);
-    return {
-      status: "ok",
-      batches,
-      rows,
-      bytes,
-      sha256: actual,
-      url: file.url,
-      ms: 0,
-      attempts: 0,
-    };
-  }
-
-  async #decode(
-    file: VisionFile,
-    response: Response,
-    expected: string,
-    signal: AbortSignal,
-  ): Promise<VisionFileOk> {
-    if (this.#options.decodePool) {
-      return await this.#decodeBuffered(file, response, expected, signal, this.#options.decodePool);
-    }
-    const { batchRows, source, onProgress } = this.#options;
-    const sha = new Sha256Stream();
-    const unzip = new UnzipStream({ file: file.zipName });
-    const writer = unzip.writable.getWriter();
-    let decodeError: unknown = undefined;
-    let decodeFailed = false;
-    const onDecodeError = (error: unknown) => {
-      if (!decodeFailed) [decodeFailed, decodeError] = [true, error];
-    };
-    const collecting = Array.fromAsync(
-      unzip.readable.pipeThrough(new KlineCsvStream({ file: file.csvName, batchRows, source })),
-    ).catch((error): RecordBatch[] => (onDecodeError(error), []));
-    let bytes: number;
-    let progressBytes = 0;
-    try {
-      // The whole body is hashed even when decoding fails, to tell a bad
-      // transfer (digest mismatch) from a bad published file (digest match).
-      bytes = await pump((response.body ?? ReadableStream.from([])).pipeThrough(sha), file.url, {
-        signal,
-        idleMs: this.#timeoutMs,
-        onChunk: async (chunk) => {
-          if (!decodeFailed) await writer.write(chunk).catch(onDecodeError);
-          onProgress?.({ url: file.url, bytes: progressBytes += chunk.byteLength, done: false });
-        },
-      });
-      if (!decodeFailed) await writer.close().catch(onDecodeError);
-    } catch (error) {
-      if (!decodeFailed) await writer.abort(error).catch(noop);
-      await collecting;
-      throw error;
-    }
-    const batches = await collecting;
-    const actual = await sha.digest;
-    const declared = Number(response.headers.get("content-length") ?? NaN);
-    if (Number.isFinite(declared) && declared !== bytes) {
-      throw new NetworkError(
-        file.url,
-        `Cannot download ${file.url}: the body was cut off at ${bytes} of ${declared} bytes`,
-      );
-    }
-    if (actual !== expected.toLowerCase()) {
-      const error = new ChecksumError(file.url, expected, actual, { cause: decodeError });
-      // A digest mismatch in bytes that do not even unzip and parse is a damaged
-      // transfer (e.g. a body cut short without a Content-Length to tell).
-      if (decodeFailed) DAMAGED.add(error);
-      throw error;
-    }
-    if (decodeFailed) {
-      throw decodeError instanceof DsmError
-        ? decodeError
-        : new ZipFormatError(`Cannot decode: ${describe(decodeError)}`, file.zipName, {
-          cause: decodeError,
-        });
-    }
-    const rows = batches.reduce((n, batch) => n + batch.numRows, 0);
-    return {
-      status: "ok",
-      batches,
-      rows,
-      bytes,
-      sha256: actual,
-      url: file.url,
-      ms: 0,
-      attempts: 0,
-    };
   }
 }
