@@ -10,6 +10,7 @@ import {
   allocKlineColumns,
   type DataSource,
   KLINE_COLUMN_KEYS,
+  KLINE_COLUMN_NAMES,
   klineBatch,
   type KlineColumns,
 } from "../core/schema.ts";
@@ -31,20 +32,6 @@ const MIN_MS = Date.UTC(2017, 0, 1);
 const MAX_MS = Date.UTC(2100, 0, 1);
 const MAX_LINE_BYTES = 65536;
 const FIRST_CAPACITY = 4096;
-const NAMES = [
-  "open_time",
-  "open",
-  "high",
-  "low",
-  "close",
-  "volume",
-  "close_time",
-  "quote_asset_volume",
-  "count",
-  "taker_buy_volume",
-  "taker_buy_quote_volume",
-  "ignore",
-];
 
 /** Copies the first `rows` rows into new columns of exactly that length. */
 function trimmed(cols: KlineColumns, rows: number): KlineColumns {
@@ -327,9 +314,10 @@ export class KlineCsvParser {
     return this.#fail(`Invalid kline row: expected 12 columns, found ${n}`);
   }
 
+  // CSV columns 0..10 are the schema's columns in order (the 12th, `ignore`, is never checked).
   #badField(buf: Uint8Array, p: number, e: number, col: number, why: string): never {
     const text = JSON.stringify(fieldText(buf, p, e));
-    return this.#fail(`Invalid kline row: ${NAMES[col]} ${text} ${why}`);
+    return this.#fail(`Invalid kline row: ${KLINE_COLUMN_NAMES[col]} ${text} ${why}`);
   }
 
   #fail(message: string): never {
