@@ -10,6 +10,7 @@ import { decodeKlineIpc, decodeKlineIpcMetadata } from "../codec/kline_ipc.ts";
 import { CacheError } from "../core/errors.ts";
 import type { Interval } from "../core/interval.ts";
 import { type Market, MARKETS } from "../core/market.ts";
+import { emptyStats, emptyVerifyReport, zeroTotals } from "./_empty_reports.ts";
 import { readHeadAndFooter, readWhole, setAside } from "./_fs_io.ts";
 import {
   type CheckedFilter,
@@ -153,18 +154,16 @@ export async function listFiles(root: string, filter?: CacheFilter): Promise<Cac
   return out;
 }
 
-const zero = () => ({ partitions: 0, rows: 0, bytes: 0, restPartitions: 0, unreadable: 0 });
-
 /** Totals per series from each file's footer. */
 export async function statsOf(root: string, filter?: CacheFilter): Promise<CacheStats> {
-  const total: CacheStats = { ...zero(), series: [] };
+  const total: CacheStats = emptyStats();
   for await (const folder of folders(root, checkFilter(filter))) {
     let series: CacheSeriesStats | undefined;
     for (const { key, path } of folder.partitions) {
       const file = await readHeadAndFooter(path).catch(() => undefined);
       if (file === undefined) continue;
       const { market, symbol, interval, partition } = key;
-      series ??= { market, symbol, interval, ...zero(), first: partition, last: partition };
+      series ??= { market, symbol, interval, ...zeroTotals(), first: partition, last: partition };
       series.last = key.partition;
       let rows = 0;
       let rest = 0;
@@ -195,14 +194,7 @@ export async function verifyFiles(
   options: VerifyOptions,
   ctx: MaintenanceContext,
 ): Promise<VerifyReport> {
-  const report: VerifyReport = {
-    checked: 0,
-    ok: 0,
-    corrupt: [],
-    stale: [],
-    upgradable: [],
-    removedTemp: 0,
-  };
+  const report: VerifyReport = emptyVerifyReport();
   for await (const folder of folders(root, checkFilter(options.filter))) {
     report.removedTemp += await sweepTemps(folder.temps, ctx);
     for (const { key, path } of folder.partitions) {

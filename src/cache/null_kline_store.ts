@@ -5,6 +5,7 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
+import { emptyStats, emptyVerifyReport } from "./_empty_reports.ts";
 import { checkKey } from "./_kline_paths.ts";
 import type {
   CachedPartition,
@@ -86,20 +87,12 @@ export class NullKlineStore implements KlineStore {
 
   /** Always zero. */
   stats(_filter?: CacheFilter): Promise<CacheStats> {
-    const zero = { partitions: 0, rows: 0, bytes: 0, restPartitions: 0, unreadable: 0 };
-    return Promise.resolve({ ...zero, series: [] });
+    return Promise.resolve(emptyStats());
   }
 
   /** Always an empty report. */
   verify(_options?: VerifyOptions): Promise<VerifyReport> {
-    return Promise.resolve({
-      checked: 0,
-      ok: 0,
-      corrupt: [],
-      stale: [],
-      upgradable: [],
-      removedTemp: 0,
-    });
+    return Promise.resolve(emptyVerifyReport());
   }
 
   /** Always 0. */
