@@ -9,7 +9,7 @@ import type { RecordBatch } from "apache-arrow";
 import { DataNotAvailableError, DsmError } from "../core/errors.ts";
 import { KLINE_SCHEMA, klineBatch, type KlineColumns, withDataSource } from "../core/schema.ts";
 import { findAnomalies, findMissing, type MissingRange } from "./kline_checks.ts";
-import { clipSegment, mergeSegments } from "./kline_segment.ts";
+import { clipSegment, type KlineSegment, type MergedRows, mergeSegments } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import { formatDay } from "../core/time.ts";
 import { intervalMs } from "../core/interval.ts";
@@ -236,11 +236,24 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       seenFirst = Math.min(seenFirst, seg.columns.openTime[0]);
       seenLast = Math.max(seenLast, seg.columns.openTime[seg.length - 1]);
     }
+    const lo = Math.max(o.partition.start, request.start);
+    const hi = Math.min(o.partition.end, request.end);
+    const covers = lo === o.partition.start && hi === o.partition.end;
+    const segments = covers ? o.segments : o.segments.map((seg) => clipSegment(seg, lo, hi));
+    const clipped = mergeSegments(segments);
+    const holes = findMissing(clipped.columns.openTime, clipped.length, lo, hi, request.interval);
+    // The rows as Arrow batches without provenance: the segment's own batches
+    // when one strictly increasing segment holds them all, else built once.
+    const rowsIn = segments.filter((seg) => seg.length > 0);
+    let plain = rowsIn.length === 1 && clipped.columns === rowsIn[0].columns
+      ? plainBatches(rowsIn[0].batches)
+      : undefined;
+    const plainRows = () => plain ??= [klineBatch(clipped.columns, clipped.length)];
     const fresh = ctx.cache.enabled && isClosed(o.partition, deps.now) &&
       !o.report.sources.includes("cache");
     if (fresh) {
-      const whole = mergeSegments(o.segments);
-      const wholeHoles = findMissing(
+      const whole = covers ? clipped : mergeSegments(o.segments);
+      const wholeHoles = covers ? holes : findMissing(
         whole.columns.openTime,
         whole.length,
         o.partition.start,
@@ -248,18 +261,10 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
         request.interval,
       );
       if (isCacheable(ctx, o, wholeHoles)) {
-        // Rows already strictly increasing in one segment: store its batches as they are.
-        const original = live.length === 1 && whole.columns === live[0].columns
-          ? plainBatches(live[0].batches)
-          : undefined;
-        await scheduleWrite(o, original ?? [klineBatch(whole.columns, whole.length)], wholeHoles);
+        const stored = covers ? plainRows() : wholeBatches(live, whole);
+        await scheduleWrite(o, stored, wholeHoles);
       }
     }
-    const lo = Math.max(o.partition.start, request.start);
-    const hi = Math.min(o.partition.end, request.end);
-    const segments = o.segments.map((seg) => clipSegment(seg, lo, hi));
-    const clipped = mergeSegments(segments);
-    const holes = findMissing(clipped.columns.openTime, clipped.length, lo, hi, request.interval);
     for (const hole of holes) appendGap(report.gaps, { ...hole, class: classify(o, hole) });
     const checks = findAnomalies(clipped.columns, clipped.length, request.interval, 100);
     report.anomalyCount += checks.total;
@@ -275,17 +280,13 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     if (request.fill === "null") {
       return [nullFilledBatch(clipped, lo, hi, request.interval, request.includeSourceInfo)];
     }
-    // One whole segment read from Arrow batches: pass them through without copying.
-    const whole = segments.filter((seg) => seg.length > 0);
-    const original = whole.length === 1 && whole[0] === live[0] &&
-        clipped.columns === whole[0].columns
-      ? plainBatches(whole[0].batches)
-      : undefined;
-    if (original) {
-      const source = whole[0].source;
-      return request.includeSourceInfo ? original.map((b) => withDataSource(b, source)) : original;
-    }
-    return [batchOf(clipped.columns, clipped.length, clipped.sources, request.includeSourceInfo)];
+    if (clipped.length === 0) return [];
+    const batches = plainRows();
+    if (!request.includeSourceInfo) return batches;
+    // One batch per source segment keeps a single source; else per-row codes.
+    if (batches.length === 1) return [withDataSource(batches[0], clipped.sources)];
+    const source = rowsIn[0].source;
+    return batches.map((b) => withDataSource(b, source));
   }
 
   async function complete(): Promise<void> {
@@ -343,19 +344,18 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
 /** Rows the look-ahead may hold before more units are started (beyond two). */
 const MAX_ROWS_IN_FLIGHT = 400_000;
 
+/** A whole partition's rows as batches: one segment's own when it holds them all in order. */
+function wholeBatches(live: KlineSegment[], whole: MergedRows): RecordBatch[] {
+  const own = live.length === 1 && whole.columns === live[0].columns
+    ? plainBatches(live[0].batches)
+    : undefined;
+  return own ?? [klineBatch(whole.columns, whole.length)];
+}
+
 /** Batches of exactly the kline schema (no `_data_source`), else undefined. */
 function plainBatches(batches: readonly RecordBatch[] | undefined): RecordBatch[] | undefined {
   if (!batches || batches.some((b) => b.schema.fields.length !== KLINE_SCHEMA.fields.length)) {
     return undefined;
   }
   return [...batches];
-}
-
-function batchOf(
-  columns: KlineColumns,
-  length: number,
-  sources: Int8Array,
-  includeSource: boolean,
-): RecordBatch {
-  return klineBatch(columns, length, includeSource ? sources : undefined);
 }
