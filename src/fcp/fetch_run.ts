@@ -7,7 +7,7 @@
  */
 import type { RecordBatch } from "apache-arrow";
 import { DataNotAvailableError, DsmError } from "../core/errors.ts";
-import { KLINE_SCHEMA, klineBatch, type KlineColumns, withDataSource } from "../core/schema.ts";
+import { KLINE_SCHEMA, klineBatch, withDataSource } from "../core/schema.ts";
 import { findAnomalies, findMissing, type MissingRange } from "./kline_checks.ts";
 import { clipSegment, type KlineSegment, type MergedRows, mergeSegments } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
