@@ -166,6 +166,7 @@ export class FsKlineStore implements KlineStore {
         visionSha256: meta.visionSha256,
         gaps,
         writtenAt: now,
+        anomalies: meta.anomalies,
       });
     } catch (cause) {
       throw refuse(cause instanceof Error ? cause.message : String(cause));

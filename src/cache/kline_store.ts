@@ -6,12 +6,12 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
-import type { KlineGap, KlineIpcMetadata } from "../codec/kline_ipc.ts";
+import type { KlineAnomalies, KlineGap, KlineIpcMetadata } from "../codec/kline_ipc.ts";
 import type { Interval } from "../core/interval.ts";
 import type { Market } from "../core/market.ts";
 import type { TimeInput } from "../core/time.ts";
 
-export type { KlineGap, KlineIpcMetadata } from "../codec/kline_ipc.ts";
+export type { KlineAnomalies, KlineGap, KlineIpcMetadata } from "../codec/kline_ipc.ts";
 
 /** One partition of one series: a UTC day (1s..1d) or a calendar month (3d, 1w, 1M). */
 export interface PartitionKey {
@@ -39,6 +39,8 @@ export interface PartitionMeta {
    * in one of them.
    */
   gaps?: readonly KlineGap[];
+  /** Rows breaking the grid, close-time or OHLC rules, recorded with the file. */
+  anomalies?: KlineAnomalies;
 }
 
 /** A partition read from the cache. */

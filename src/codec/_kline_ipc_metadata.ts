@@ -38,6 +38,19 @@ export interface KlineIpcHeader {
   gaps?: readonly KlineGap[];
   /** When the file was written, epoch ms. */
   writtenAt: number;
+  /**
+   * Rows that break the grid, close-time or OHLC rules, as found when the
+   * file was written: their total and the first of them (kept, not fixed).
+   */
+  anomalies?: KlineAnomalies;
+}
+
+/** Rows found breaking a rule when the partition was written. */
+export interface KlineAnomalies {
+  /** How many rows break a rule. */
+  total: number;
+  /** The first of them. */
+  items: { kind: "off_grid" | "close_time" | "ohlc"; openTime: number; detail: string }[];
 }
 
 /** Everything a partition file records about itself. */
@@ -75,6 +88,7 @@ export function metadataToMap(m: KlineIpcMetadata): Map<string, string> {
   if (m.firstOpenTime !== undefined) map.set(P + "first_open_time", String(m.firstOpenTime));
   if (m.lastOpenTime !== undefined) map.set(P + "last_open_time", String(m.lastOpenTime));
   if (m.gaps.length > 0) map.set(P + "gaps", JSON.stringify(m.gaps));
+  if (m.anomalies !== undefined) map.set(P + "anomalies", JSON.stringify(m.anomalies));
   return map;
 }
 
@@ -94,6 +108,34 @@ function required(map: Map<string, string>, key: string, file?: string): string 
     throw new CacheError(`Cannot read cache file: metadata "${P + key}" is missing`, file);
   }
   return text;
+}
+
+const ANOMALY_KINDS = new Set(["off_grid", "close_time", "ohlc"]);
+
+function parseAnomalies(text: string | undefined, file?: string): KlineAnomalies | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new CacheError(`Cannot read cache file: metadata "${P}anomalies" is not JSON`, file, {
+      cause,
+    });
+  }
+  const v = value as KlineAnomalies;
+  const ok = typeof v === "object" && v !== null && Number.isSafeInteger(v.total) &&
+    v.total >= 0 && Array.isArray(v.items) && v.items.length <= v.total &&
+    v.items.every((a) =>
+      typeof a === "object" && a !== null && ANOMALY_KINDS.has(a.kind) &&
+      Number.isSafeInteger(a.openTime) && typeof a.detail === "string"
+    );
+  if (!ok) {
+    throw new CacheError(`Cannot read cache file: metadata "${P}anomalies" is malformed`, file);
+  }
+  return {
+    total: v.total,
+    items: v.items.map(({ kind, openTime, detail }) => ({ kind, openTime, detail })),
+  };
 }
 
 function parseGaps(text: string | undefined, file?: string): KlineGap[] {
@@ -164,5 +206,7 @@ export function metadataFromMap(map: Map<string, string>, file?: string): KlineI
   };
   const sha = map.get(P + "vision_sha256");
   if (sha !== undefined) out.visionSha256 = sha;
+  const anomalies = parseAnomalies(map.get(P + "anomalies"), file);
+  if (anomalies !== undefined) out.anomalies = anomalies;
   return out;
 }

@@ -27,7 +27,12 @@ import {
   metadataToMap,
 } from "./_kline_ipc_metadata.ts";
 
-export type { KlineGap, KlineIpcHeader, KlineIpcMetadata } from "./_kline_ipc_metadata.ts";
+export type {
+  KlineAnomalies,
+  KlineGap,
+  KlineIpcHeader,
+  KlineIpcMetadata,
+} from "./_kline_ipc_metadata.ts";
 
 /** A decoded and validated partition file. */
 export interface DecodedKlineIpc {

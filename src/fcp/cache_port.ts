@@ -7,7 +7,7 @@
 import type { RecordBatch } from "apache-arrow";
 import type { KlineStore } from "../cache/kline_store.ts";
 import { openKlineStore } from "../cache/open_kline_store.ts";
-import type { CachedRows, CachePort, SeriesPartition } from "./source_ports.ts";
+import type { AnomalyRecord, CachedRows, CachePort, SeriesPartition } from "./source_ports.ts";
 
 /** Where the cache lives. */
 export interface CacheOptions {
@@ -55,20 +55,35 @@ export class StoreCachePort implements CachePort {
   async read(key: SeriesPartition): Promise<CachedRows | undefined> {
     const hit = await this.#store.read(key);
     if (!hit) return undefined;
-    return { batches: hit.batches, origin: hit.metadata.source, gaps: hit.metadata.gaps };
+    const { source, gaps, rows, firstOpenTime, lastOpenTime, anomalies } = hit.metadata;
+    return {
+      batches: hit.batches,
+      origin: source,
+      gaps,
+      rows,
+      first: firstOpenTime,
+      last: lastOpenTime,
+      anomalies,
+    };
   }
 
   /** Writes a closed, complete partition atomically. */
   write(
     key: SeriesPartition,
     batches: RecordBatch[],
-    meta: { origin: "VISION" | "REST"; sha256?: string; gaps: { start: number; end: number }[] },
+    meta: {
+      origin: "VISION" | "REST";
+      sha256?: string;
+      gaps: { start: number; end: number }[];
+      anomalies?: AnomalyRecord;
+    },
   ): Promise<boolean> {
     return this.#store.write(key, batches, {
       source: meta.origin,
       visionSha256: meta.origin === "VISION" ? meta.sha256 : undefined,
       complete: true,
       gaps: meta.gaps,
+      anomalies: meta.anomalies,
     });
   }
 }

@@ -62,6 +62,11 @@ export interface PartitionOutcome {
   knownGaps: { start: number; end: number }[];
   /** Whether a source failed for this partition. */
   failed: boolean;
+  /**
+   * The cached partition, when it was served from the cache: its rows are
+   * turned into `segments` only when they must be clipped or re-checked.
+   */
+  cached?: CachedRows;
 }
 
 function outcome(partition: Partition, source: PartitionSource): PartitionOutcome {
@@ -289,9 +294,24 @@ async function runCache(ctx: EngineContext, p: Partition): Promise<PartitionOutc
   return [o];
 }
 
+/** A CACHE segment whose columns are decoded from the Arrow batches on first use. */
+function lazyCacheSegment(cached: CachedRows): KlineSegment {
+  let segment: KlineSegment | undefined;
+  const decoded = () => segment ??= segmentOf(cached.batches, "CACHE");
+  return {
+    get columns() {
+      return decoded().columns;
+    },
+    length: cached.batches.reduce((n, b) => n + b.numRows, 0),
+    source: "CACHE",
+    batches: cached.batches,
+  };
+}
+
 function fromCache(p: Partition, cached: CachedRows): PartitionOutcome {
   const o = outcome(p, "cache");
-  o.segments.push(segmentOf(cached.batches, "CACHE"));
+  o.cached = cached;
+  o.segments.push(lazyCacheSegment(cached));
   o.knownGaps = cached.gaps;
   o.consulted = { vision: true, rest: true };
   return o;

@@ -8,7 +8,13 @@
 import type { RecordBatch } from "apache-arrow";
 import { DataNotAvailableError, DsmError } from "../core/errors.ts";
 import { KLINE_SCHEMA, klineBatch, withDataSource } from "../core/schema.ts";
-import { findAnomalies, findMissing, type MissingRange } from "./kline_checks.ts";
+import {
+  type Anomaly,
+  countSlots,
+  findAnomalies,
+  findMissing,
+  type MissingRange,
+} from "./kline_checks.ts";
 import { clipSegment, type KlineSegment, type MergedRows, mergeSegments } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import { formatDay } from "../core/time.ts";
@@ -24,7 +30,14 @@ import {
   withoutPartitions,
 } from "./fetch_plan.ts";
 import { type EngineContext, isCacheable, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
-import type { CachePort, RestPort, VisionInventory, VisionPort } from "./source_ports.ts";
+import type {
+  AnomalyRecord,
+  CachedRows,
+  CachePort,
+  RestPort,
+  VisionInventory,
+  VisionPort,
+} from "./source_ports.ts";
 import { nullFilledBatch } from "./null_fill.ts";
 
 /** Progress of a fetch. */
@@ -209,7 +222,12 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
   const writes = new Set<Promise<void>>();
 
   /** Writes a partition in the background (at most 4 at once); `complete` awaits them. */
-  async function scheduleWrite(o: PartitionOutcome, batches: RecordBatch[], gaps: MissingRange[]) {
+  async function scheduleWrite(
+    o: PartitionOutcome,
+    batches: RecordBatch[],
+    gaps: MissingRange[],
+    checks: { anomalies: Anomaly[]; total: number },
+  ) {
     while (writes.size >= 4) await Promise.race(writes);
     const origin = o.consulted.vision && o.report.sources.some((s) => s.startsWith("vision"))
       ? "VISION"
@@ -218,6 +236,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       origin,
       sha256: o.report.sha256,
       gaps: gaps.map(({ start, end }) => ({ start, end })),
+      anomalies: { total: checks.total, items: checks.anomalies },
     }).then((written) => {
       o.report.cached = written;
     }, (error) => {
@@ -230,7 +249,37 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     writes.add(write);
   }
 
+  /** A cached partition inside the range, checked when written: no per-row work. */
+  function fromCachedFile(o: PartitionOutcome, cached: CachedRows): RecordBatch[] | undefined {
+    const plain = plainBatches(cached.batches);
+    if (!plain || !cached.anomalies || cached.rows === undefined) return undefined;
+    if (cached.rows > 0) {
+      seenFirst = first = Math.min(first, cached.first!);
+      seenLast = last = Math.max(last, cached.last!);
+    }
+    for (const { start, end } of cached.gaps) {
+      const slots = countSlots(start, end, request.interval);
+      appendGap(report.gaps, { start, end, slots, class: "exchange" });
+    }
+    addAnomalies(cached.anomalies);
+    o.report.rows = cached.rows;
+    report.partitions.push(o.report);
+    report.rows += cached.rows;
+    progress.rows += cached.rows;
+    return request.includeSourceInfo ? plain.map((b) => withDataSource(b, "CACHE")) : plain;
+  }
+
+  function addAnomalies(found: AnomalyRecord): void {
+    report.anomalyCount += found.total;
+    report.anomalies.push(...found.items.slice(0, 100 - report.anomalies.length));
+  }
+
   async function finalize(o: PartitionOutcome): Promise<RecordBatch[]> {
+    const covers = request.start <= o.partition.start && o.partition.end <= request.end;
+    if (o.cached && covers && request.fill === "none") {
+      const fast = fromCachedFile(o, o.cached);
+      if (fast) return fast;
+    }
     const live = o.segments.filter((seg) => seg.length > 0);
     for (const seg of live) {
       seenFirst = Math.min(seenFirst, seg.columns.openTime[0]);
@@ -238,7 +287,6 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     }
     const lo = Math.max(o.partition.start, request.start);
     const hi = Math.min(o.partition.end, request.end);
-    const covers = lo === o.partition.start && hi === o.partition.end;
     const segments = covers ? o.segments : o.segments.map((seg) => clipSegment(seg, lo, hi));
     const clipped = mergeSegments(segments);
     const holes = findMissing(clipped.columns.openTime, clipped.length, lo, hi, request.interval);
@@ -249,6 +297,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       ? plainBatches(rowsIn[0].batches)
       : undefined;
     const plainRows = () => plain ??= [klineBatch(clipped.columns, clipped.length)];
+    const checks = findAnomalies(clipped.columns, clipped.length, request.interval, 100);
     const fresh = ctx.cache.enabled && isClosed(o.partition, deps.now) &&
       !o.report.sources.includes("cache");
     if (fresh) {
@@ -262,13 +311,14 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       );
       if (isCacheable(ctx, o, wholeHoles)) {
         const stored = covers ? plainRows() : wholeBatches(live, whole);
-        await scheduleWrite(o, stored, wholeHoles);
+        const wholeChecks = covers
+          ? checks
+          : findAnomalies(whole.columns, whole.length, request.interval, 100);
+        await scheduleWrite(o, stored, wholeHoles, wholeChecks);
       }
     }
     for (const hole of holes) appendGap(report.gaps, { ...hole, class: classify(o, hole) });
-    const checks = findAnomalies(clipped.columns, clipped.length, request.interval, 100);
-    report.anomalyCount += checks.total;
-    report.anomalies.push(...checks.anomalies.slice(0, 100 - report.anomalies.length));
+    addAnomalies({ total: checks.total, items: checks.anomalies });
     o.report.rows = clipped.length;
     report.partitions.push(o.report);
     report.rows += clipped.length;

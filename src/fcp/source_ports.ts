@@ -7,6 +7,7 @@
 import type { RecordBatch } from "apache-arrow";
 import type { Interval } from "../core/interval.ts";
 import type { Market } from "../core/market.ts";
+import type { Anomaly } from "./kline_checks.ts";
 
 /** Identifies one partition of one series. */
 export interface SeriesPartition {
@@ -20,6 +21,14 @@ export interface SeriesPartition {
   partition: string;
 }
 
+/** Rows breaking the grid, close-time or OHLC rules: their total and the first of them. */
+export interface AnomalyRecord {
+  /** How many rows break a rule. */
+  total: number;
+  /** The first of them. */
+  items: Anomaly[];
+}
+
 /** A partition read from the cache. */
 export interface CachedRows {
   /** The rows of the whole partition. */
@@ -28,6 +37,14 @@ export interface CachedRows {
   origin: "VISION" | "REST";
   /** Confirmed exchange gaps stored with the partition. */
   gaps: { start: number; end: number }[];
+  /** Row count, as recorded with the file. */
+  rows?: number;
+  /** First open time, when there are rows. */
+  first?: number;
+  /** Last open time, when there are rows. */
+  last?: number;
+  /** Anomalies recorded with the file (absent in files written without them). */
+  anomalies?: AnomalyRecord;
 }
 
 /** The cache as the engine sees it. */
@@ -42,7 +59,12 @@ export interface CachePort {
   write(
     key: SeriesPartition,
     batches: RecordBatch[],
-    meta: { origin: "VISION" | "REST"; sha256?: string; gaps: { start: number; end: number }[] },
+    meta: {
+      origin: "VISION" | "REST";
+      sha256?: string;
+      gaps: { start: number; end: number }[];
+      anomalies?: AnomalyRecord;
+    },
   ): Promise<boolean>;
 }
 

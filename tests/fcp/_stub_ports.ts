@@ -170,7 +170,15 @@ export class StubCache implements CachePort {
     meta: { origin: "VISION" | "REST"; sha256?: string; gaps: { start: number; end: number }[] },
   ): Promise<boolean> {
     this.writes.push(key.partition);
-    this.stored.set(key.partition, { batches, ...meta });
+    // Like the store: rows and edge open times recorded with the file.
+    const times = batches.flatMap((b) => [...b.getChild("open_time")!].map(Number));
+    this.stored.set(key.partition, {
+      batches,
+      ...meta,
+      rows: times.length,
+      first: times[0],
+      last: times.at(-1),
+    });
     return Promise.resolve(true);
   }
 }

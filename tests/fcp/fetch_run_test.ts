@@ -371,3 +371,39 @@ Deno.test("runFetch downloads the first archive while the listing is read, then 
     "daily 2024-01-02",
   ]);
 });
+
+Deno.test("runFetch serves a warm partition from its recorded gaps and anomalies, same report as cold", async () => {
+  const cache = new StubCache();
+  const hole = D1 + 5 * H;
+  // An archive with one hole (REST confirms it) and one row whose high is below its close.
+  const withAnomaly = (signal: AbortSignal) => {
+    signal.throwIfAborted();
+    const batch = candles(grid(D1, D1 + DAY, "1h", (t) => t === hole), "1h");
+    (batch.getChild("high")!.data[0].values as Float64Array)[2] -= 5;
+    return Promise.resolve({ status: "ok" as const, batches: [batch], bytes: 100, sha256: "sha" });
+  };
+  const vision = new StubVision({ "daily 2024-01-01": withAnomaly });
+  const rest = new StubRest(() => []);
+  const cold = await collect(start({ end: D1 + DAY }, { vision, rest, cache }));
+  assert.deepEqual(cache.writes, ["2024-01-01"]);
+  assert.equal(cold.report.anomalyCount, 1);
+  assert.equal(cold.report.anomalies[0].kind, "ohlc");
+  assert.deepEqual(cold.report.gaps, [{ start: hole, end: hole + H, slots: 1, class: "exchange" }]);
+  const offline = new StubVision({});
+  const warm = await collect(start({ end: D1 + DAY }, { vision: offline, cache }));
+  assert.deepEqual(offline.calls, []);
+  assert.deepEqual(warm.report.gaps, cold.report.gaps);
+  assert.deepEqual(warm.report.anomalies, cold.report.anomalies);
+  assert.equal(warm.report.anomalyCount, 1);
+  assert.equal(warm.report.rows, 23);
+  assert.deepEqual([...warm.rows.columns.openTime], [...cold.rows.columns.openTime]);
+  assert.deepEqual([...warm.rows.columns.high], [...cold.rows.columns.high]);
+  assert.ok(warm.rows.sources.every((s) => s === "CACHE"));
+  // A range inside the partition takes the checked path and agrees.
+  const part = await collect(
+    start({ start: D1 + 2 * H, end: D1 + 8 * H }, { vision: offline, cache }),
+  );
+  assert.equal(part.report.rows, 5);
+  assert.equal(part.report.anomalyCount, 1);
+  assert.deepEqual(part.report.gaps, cold.report.gaps);
+});
