@@ -41,32 +41,76 @@ export function appendGap(gaps: Gap[], gap: Gap): void {
   } else gaps.push(gap);
 }
 
+/** Which ends of the result may border the symbol's listing or delisting. */
+export interface EdgeCandidates {
+  /** A known hole runs from the range's start to the first row. */
+  leading: boolean;
+  /** A known hole runs from the last row to the range's end. */
+  trailing: boolean;
+}
+
 /**
- * The holes before the first row and after the last one, contiguous with the
- * range's ends and all asked about (none unfetched), lie before the listing or
- * after the delisting: they become one `not_listed` gap at each end. Not when
- * a source showed a candle further out (a whole Vision day holds rows outside
- * the range): the symbol was trading then, so such a hole is a halt.
+ * The ends where a hole runs from the range's edge to the first (last) row,
+ * every part of it asked about (none unfetched), and no source showed a
+ * candle further out (a whole Vision day can hold rows outside the range:
+ * then the symbol was trading, and the hole is a halt).
+ *
+ * @param gaps Gaps in time order.
+ * @param request The request.
+ * @param rows First and last open time returned, and first and last seen in any source.
+ * @returns The candidate ends.
+ */
+export function edgeCandidates(
+  gaps: readonly Gap[],
+  request: ResolvedRequest,
+  rows: { first: number; last: number; seenFirst: number; seenLast: number },
+): EdgeCandidates {
+  const known = (g: Gap) => g.class !== "unfetched";
+  const head = edgeRun(gaps, request.start, rows.first, 1);
+  const tail = edgeRun([...gaps].reverse(), request.end, rows.last, -1);
+  return {
+    leading: rows.seenFirst >= rows.first && head.length > 0 && head.every(known),
+    trailing: rows.seenLast <= rows.last && tail.length > 0 && tail.every(known),
+  };
+}
+
+/** The gaps contiguous from `edge` up to (or down to) the first (last) row. */
+function edgeRun(gaps: readonly Gap[], edge: number, row: number, direction: 1 | -1): Gap[] {
+  const run: Gap[] = [];
+  let at = edge;
+  for (const g of gaps) {
+    const touches = direction === 1
+      ? g.start === at && g.end <= row
+      : g.end === at && g.start > row;
+    if (!touches) break;
+    run.push(g);
+    at = direction === 1 ? g.end : g.start;
+  }
+  return run;
+}
+
+/**
+ * Turns the edge holes confirmed to lie before the listing or after the
+ * delisting into one `not_listed` gap at each end.
+ *
+ * @param gaps Gaps in time order (rewritten in place).
+ * @param request The request.
+ * @param rows First and last open time returned.
+ * @param confirmed The ends where a source confirmed there is no candle further out.
  */
 export function markNotListed(
   gaps: Gap[],
   request: ResolvedRequest,
-  rows: { first: number; last: number; seenFirst: number; seenLast: number },
-) {
-  const { first, last } = rows;
-  const leading = rows.seenFirst >= first, trailing = rows.seenLast <= last;
-  const known = (g: Gap) => g.class !== "unfetched";
-  for (let i = 0, at = request.start; i < gaps.length; i++) {
-    const g = gaps[i];
-    if (!leading || g.start !== at || g.end > first || !known(g)) break;
-    g.class = "not_listed";
-    at = g.end;
+  rows: { first: number; last: number },
+  confirmed: EdgeCandidates,
+): void {
+  if (confirmed.leading) {
+    for (const g of edgeRun(gaps, request.start, rows.first, 1)) g.class = "not_listed";
   }
-  for (let i = gaps.length - 1, at = request.end; i >= 0; i--) {
-    const g = gaps[i];
-    if (!trailing || g.end !== at || g.start <= last || !known(g)) break;
-    g.class = "not_listed";
-    at = g.start;
+  if (confirmed.trailing) {
+    for (const g of edgeRun([...gaps].reverse(), request.end, rows.last, -1)) {
+      g.class = "not_listed";
+    }
   }
   const merged: Gap[] = [];
   for (const g of gaps) appendGap(merged, g);

@@ -17,10 +17,16 @@ import {
 } from "./kline_checks.ts";
 import { clipSegment, type KlineSegment, type MergedRows, mergeSegments } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
-import { formatDay } from "../core/time.ts";
+import { EARLIEST_TIME, formatDay } from "../core/time.ts";
 import { intervalMs } from "../core/interval.ts";
 import type { FetchFailure, FetchReport } from "./fetch_report.ts";
-import { appendGap, classify, markNotListed } from "./_gap_report.ts";
+import {
+  appendGap,
+  classify,
+  type EdgeCandidates,
+  edgeCandidates,
+  markNotListed,
+} from "./_gap_report.ts";
 import {
   firstVisionUnit,
   isClosed,
@@ -339,9 +345,53 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     return batches.map((b) => withDataSource(b, source));
   }
 
+  /**
+   * Whether REST shows a candle in `[start, end)`: one page at most. Undefined
+   * when REST may not be asked or the answer failed.
+   */
+  async function traded(start: number, end: number): Promise<boolean | undefined> {
+    if (!ctx.rest) return undefined;
+    const from = Math.max(start, EARLIEST_TIME);
+    if (from >= end) return false;
+    try {
+      const found = await ctx.rest.range({ ...request, start: from, end }, signal);
+      if (found.batches.some((b) => b.numRows > 0)) return true;
+      return found.error === undefined ? false : undefined;
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      return undefined;
+    }
+  }
+
+  /**
+   * Holes at the ends of the result are `not_listed` only when REST confirms
+   * there is no candle before the range (or after it): a halt at the first or
+   * last slots of a range is an exchange gap, not a listing date.
+   */
+  async function confirmEdges(): Promise<EdgeCandidates> {
+    const rows = { first, last, seenFirst, seenLast };
+    const candidates = report.rows > 0 ? edgeCandidates(report.gaps, request, rows) : undefined;
+    if (!candidates) return { leading: false, trailing: false };
+    const look = PROBE_SLOTS * intervalMs(request.interval);
+    const leading = candidates.leading &&
+      await traded(request.start - look, request.start) === false;
+    let trailing = false;
+    if (candidates.trailing) {
+      if (request.end < request.openCandle) {
+        trailing = await traded(request.end, Math.min(request.end + look, request.openCandle)) ===
+          false;
+      } else {
+        // The range reaches the present: a hole of more than a day up to now is a delisting.
+        const tail = report.gaps.at(-1)!;
+        trailing = tail.end - tail.start > 86_400_000 && ctx.rest !== undefined;
+      }
+    }
+    return { leading, trailing };
+  }
+
   async function complete(): Promise<void> {
     await Promise.all(writes);
-    markNotListed(report.gaps, request, { first, last, seenFirst, seenLast });
+    markNotListed(report.gaps, request, { first, last }, await confirmEdges());
     report.partial = report.gaps.some((g) => g.class === "unfetched");
     report.requests.visionFiles = progress.files;
     const rest = deps.restCounters?.();
@@ -390,6 +440,9 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
   }, { highWaterMark: 0 });
   return { batches, report: reportPromise };
 }
+
+/** Slots REST is asked about beyond a range's edge to tell a halt from a listing date. */
+const PROBE_SLOTS = 1000;
 
 /** Rows the look-ahead may hold before more units are started (beyond two). */
 const MAX_ROWS_IN_FLIGHT = 400_000;

@@ -407,3 +407,21 @@ Deno.test("runFetch serves a warm partition from its recorded gaps and anomalies
   assert.equal(part.report.anomalyCount, 1);
   assert.deepEqual(part.report.gaps, cold.report.gaps);
 });
+
+Deno.test("runFetch calls an edge hole not_listed only when REST confirms no candle beyond the range", async () => {
+  const listed = D1 + DAY + 12 * H;
+  const vision = new StubVision({ "daily 2024-01-02": grid(listed, D1 + 2 * DAY, "1h") });
+  // Without REST, nothing confirms the listing date: the hole stays unconfirmed.
+  const visionOnly = await collect(start({ source: "vision" }, { vision }));
+  assert.deepEqual(visionOnly.report.gaps.map((g) => g.class), ["unfetched", "unconfirmed"]);
+  // REST shows candles before the range: the hole at its start is a halt.
+  const halted = new StubRest((s, e) => grid(s, e, "1h", (t) => t >= D1 && t < listed));
+  const vision2 = new StubVision({ "daily 2024-01-02": grid(listed, D1 + 2 * DAY, "1h") });
+  const { report } = await collect(start({}, { vision: vision2, rest: halted }));
+  // The first day had no archive (REST alone saw the hole), the second had one.
+  assert.deepEqual(report.gaps, [
+    { start: D1, end: D1 + DAY, slots: 24, class: "unconfirmed" },
+    { start: D1 + DAY, end: listed, slots: 12, class: "exchange" },
+  ]);
+  assert.ok(halted.calls.some(([s, e]) => e === D1 && s < D1), "asked REST before the range");
+});

@@ -78,14 +78,11 @@ for (
   });
 }
 
-// BUG: a halt that starts exactly at the start of the range (here at a
-// partition boundary, so no row before it is seen) is reported as
-// "not_listed" by _gap_report.ts markNotListed, which takes "no row seen
-// before the first returned one" for "the symbol was not listed yet". The
-// symbol has been trading for months: the hole is an exchange gap.
+// A halt that starts exactly at the start of the range (at a partition
+// boundary, so no row before it is seen) is an exchange gap: REST shows the
+// symbol traded before the range, so it is not a listing date.
 Deno.test({
   name: "review: a halt at the first slot of a range on a day boundary is an exchange gap",
-  ignore: true,
   fn: async () => {
     const day = Date.UTC(2024, 11, 10);
     const halt = { start: day, end: day + 2 * 3_600_000 };
@@ -138,12 +135,10 @@ Deno.test("review: rows across month, leap-day, year and µs boundaries are exac
   });
 });
 
-// BUG (same culprit, _gap_report.ts markNotListed): a halt in the last slots
-// of a range ending on a day boundary is reported as "not_listed" (as if the
-// symbol had been delisted), though trading resumed the next day.
+// A halt in the last slots of a range ending on a day boundary is an exchange
+// gap, not a delisting: REST shows trading resumed after the range.
 Deno.test({
   name: "review: a halt at the last slots of a range on a day boundary is an exchange gap",
-  ignore: true,
   fn: async () => {
     const day = Date.UTC(2024, 11, 10);
     const halt = { start: day + 22 * 3_600_000, end: day + DAY };
