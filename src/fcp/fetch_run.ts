@@ -14,6 +14,7 @@ import {
   findAnomalies,
   findMissing,
   type MissingRange,
+  onGridRows,
 } from "./kline_checks.ts";
 import { clipSegment, type KlineSegment, type MergedRows, mergeSegments } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
@@ -294,7 +295,10 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     const lo = Math.max(o.partition.start, request.start);
     const hi = Math.min(o.partition.end, request.end);
     const segments = covers ? o.segments : o.segments.map((seg) => clipSegment(seg, lo, hi));
-    const clipped = mergeSegments(segments);
+    const merged = mergeSegments(segments);
+    // Rows off the grid are reported as anomalies and left out of the output.
+    const checks = findAnomalies(merged.columns, merged.length, request.interval, 100);
+    const clipped = onGridRows(merged, request.interval);
     const holes = findMissing(clipped.columns.openTime, clipped.length, lo, hi, request.interval);
     // The rows as Arrow batches without provenance: the segment's own batches
     // when one strictly increasing segment holds them all, else built once.
@@ -303,11 +307,11 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       ? plainBatches(rowsIn[0].batches)
       : undefined;
     const plainRows = () => plain ??= [klineBatch(clipped.columns, clipped.length)];
-    const checks = findAnomalies(clipped.columns, clipped.length, request.interval, 100);
     const fresh = ctx.cache.enabled && isClosed(o.partition, deps.now) &&
       !o.report.sources.includes("cache");
     if (fresh) {
-      const whole = covers ? clipped : mergeSegments(o.segments);
+      const wholeMerged = covers ? merged : mergeSegments(o.segments);
+      const whole = covers ? clipped : onGridRows(wholeMerged, request.interval);
       const wholeHoles = covers ? holes : findMissing(
         whole.columns.openTime,
         whole.length,
@@ -319,7 +323,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
         const stored = covers ? plainRows() : wholeBatches(live, whole);
         const wholeChecks = covers
           ? checks
-          : findAnomalies(whole.columns, whole.length, request.interval, 100);
+          : findAnomalies(wholeMerged.columns, wholeMerged.length, request.interval, 100);
         await scheduleWrite(o, stored, wholeHoles, wholeChecks);
       }
     }

@@ -11,7 +11,8 @@ import {
   isOnGrid,
   nextOpenTime,
 } from "../core/interval.ts";
-import type { KlineColumns } from "../core/schema.ts";
+import { allocKlineColumns, KLINE_COLUMN_KEYS, type KlineColumns } from "../core/schema.ts";
+import type { MergedRows } from "./kline_segment.ts";
 
 /** A run of missing open times, `[start, end)`. */
 export interface MissingRange {
@@ -124,7 +125,7 @@ export function findAnomalies(
       add({
         kind: "off_grid",
         openTime: t,
-        detail: `open_time ${t} is not on the ${interval} grid`,
+        detail: `open_time ${t} is not on the ${interval} grid; the row is left out`,
       });
       continue;
     }
@@ -141,4 +142,38 @@ export function findAnomalies(
     }
   }
   return { anomalies, total };
+}
+
+/**
+ * The rows on the interval's grid: the output keeps the grid (the rows off
+ * it are reported by {@linkcode findAnomalies}, not returned).
+ *
+ * @param rows Merged rows.
+ * @param interval The interval.
+ * @returns The same rows when all are on the grid, else a compacted copy.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { allocKlineColumns } from "../core/schema.ts";
+ * import { onGridRows } from "./kline_checks.ts";
+ * const columns = allocKlineColumns(3);
+ * columns.openTime.set([0, 60_000 + 7, 120_000]);
+ * const kept = onGridRows({ columns, length: 3, sources: new Int8Array(3) }, "1m");
+ * assert.deepEqual([...kept.columns.openTime], [0, 120_000]);
+ * ```
+ */
+export function onGridRows(rows: MergedRows, interval: Interval): MergedRows {
+  const t = rows.columns.openTime;
+  let keep = 0;
+  for (let i = 0; i < rows.length; i++) if (isOnGrid(t[i], interval)) keep++;
+  if (keep === rows.length) return rows;
+  const columns = allocKlineColumns(keep);
+  const sources = new Int8Array(keep);
+  for (let i = 0, j = 0; i < rows.length; i++) {
+    if (!isOnGrid(t[i], interval)) continue;
+    for (const key of KLINE_COLUMN_KEYS) columns[key][j] = rows.columns[key][i];
+    sources[j++] = rows.sources[i];
+  }
+  return { columns, length: keep, sources };
 }

@@ -425,3 +425,21 @@ Deno.test("runFetch calls an edge hole not_listed only when REST confirms no can
   ]);
   assert.ok(halted.calls.some(([s, e]) => e === D1 && s < D1), "asked REST before the range");
 });
+
+Deno.test("runFetch leaves a row off the grid out of the output, reports it, and still caches the day", async () => {
+  const cache = new StubCache();
+  const odd = D1 + 5 * H + 7;
+  const times = grid(D1, D1 + DAY, "1h");
+  times.splice(6, 0, odd);
+  const vision = new StubVision({ "daily 2024-01-01": times });
+  const { rows, report } = await collect(start({ end: D1 + DAY }, { vision, cache }));
+  assert.deepEqual([...rows.columns.openTime], grid(D1, D1 + DAY, "1h"));
+  assert.equal(report.anomalyCount, 1);
+  assert.equal(report.anomalies[0].kind, "off_grid");
+  assert.equal(report.anomalies[0].openTime, odd);
+  assert.deepEqual(report.gaps, []);
+  assert.deepEqual(cache.writes, ["2024-01-01"]);
+  const stored = cache.stored.get("2024-01-01")!;
+  assert.equal(stored.rows, 24);
+  assert.equal(stored.anomalies?.total, 1);
+});
