@@ -7,7 +7,7 @@
  */
 import type { RecordBatch } from "apache-arrow";
 import { DsmError, HttpError } from "../core/errors.ts";
-import { hasDailyFiles, nextOpenTime } from "../core/interval.ts";
+import { ceilOpenTime, hasDailyFiles, nextOpenTime } from "../core/interval.ts";
 import { isPermissionError } from "../source/http.ts";
 import type { Partition } from "../core/partition.ts";
 import { findMissing, type MissingRange } from "./kline_checks.ts";
@@ -171,13 +171,15 @@ function markUnfetched(
 async function fillHoles(ctx: EngineContext, o: PartitionOutcome): Promise<void> {
   const { partition: p, segments } = o;
   const seg = segments[0];
-  const holes: MissingRange[] = findMissing(
-    seg.columns.openTime,
-    seg.length,
-    p.start,
-    p.end,
-    ctx.request.interval,
-  );
+  // The whole partition when it may be cached (every hole must be confirmed),
+  // else only the part the request wants.
+  const span = isClosed(p, ctx.now) && ctx.cache.enabled
+    ? p
+    : { start: Math.max(p.start, ctx.request.start), end: Math.min(p.end, ctx.request.end) };
+  const from = ceilOpenTime(span.start, ctx.request.interval);
+  const holes: MissingRange[] = from < span.end
+    ? findMissing(seg.columns.openTime, seg.length, from, span.end, ctx.request.interval)
+    : [];
   if (holes.length === 0 || !ctx.rest) return;
   await fetchRest(ctx, [o], coalesce(holes));
 }

@@ -313,3 +313,24 @@ Deno.test("runUnit keeps the rows REST fetched before a ban and marks only the r
   assert.equal(ctx.failures.length, 1);
   assert.match(ctx.failures[0].message, /banned/);
 });
+
+Deno.test("runUnit without a cache asks REST only about holes inside the requested range", async () => {
+  const vision = new StubVision({
+    [`daily ${day1.key}`]: grid(D1, D2, "1h", (t) => t === D1 + 20 * H),
+  });
+  const rest = new StubRest(() =>
+    assert.fail("REST must not be called for a hole outside the range")
+  );
+  const ctx = context(vision, rest, { request: { start: D1, end: D1 + 6 * H } });
+  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
+  assert.deepEqual(rest.calls, []);
+  assert.equal(merged(o).length, 23);
+  // With a cache, the whole day must be confirmed before it is written.
+  const asked = new StubRest(() => []);
+  const cached = context(vision, asked, {
+    request: { start: D1, end: D1 + 6 * H },
+    cache: new StubCache(),
+  });
+  await runUnit(cached, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
+  assert.deepEqual(asked.calls, [[D1 + 20 * H, D1 + 21 * H]]);
+});
