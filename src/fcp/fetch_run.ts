@@ -361,7 +361,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       const found = await ctx.rest.range({ ...request, start: from, end }, signal);
       if (found.batches.some((b) => b.numRows > 0)) return true;
       return found.error === undefined ? false : undefined;
-    } catch (error) {
+    } catch {
       if (signal.aborted) throw signal.reason;
       return undefined;
     }
