@@ -38,23 +38,12 @@ function readFullSync(file: Deno.FsFile, into: Uint8Array): void {
  * through the thread pool (a warm year of 1m is 365 files).
  */
 export function readWhole(path: string): Promise<FileRead | undefined> {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true });
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return Promise.resolve(undefined);
-    return Promise.reject(err);
-  }
-  try {
+  return withOpenFile(path, (file) => {
     const info = file.statSync();
     const bytes = new Uint8Array(info.size);
     readFullSync(file, bytes);
-    return Promise.resolve({ bytes, size: info.size, identity: identityOf(info) });
-  } catch (err) {
-    return Promise.reject(err);
-  } finally {
-    file.close();
-  }
+    return { bytes, size: info.size, identity: identityOf(info) };
+  });
 }
 
 /**
@@ -62,21 +51,14 @@ export function readWhole(path: string): Promise<FileRead | undefined> {
  * length sits 10 bytes before the end), or undefined when it does not exist.
  */
 export function readHeadAndFooter(path: string): Promise<FileRead | undefined> {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true });
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return Promise.resolve(undefined);
-    return Promise.reject(err);
-  }
-  try {
+  return withOpenFile(path, (file) => {
     const info = file.statSync();
     const size = info.size;
     const identity = identityOf(info);
     if (size < 64) {
       const bytes = new Uint8Array(size);
       readFullSync(file, bytes);
-      return Promise.resolve({ bytes, size, identity });
+      return { bytes, size, identity };
     }
     const trailer = new Uint8Array(10);
     file.seekSync(size - 10, Deno.SeekMode.Start);
@@ -88,7 +70,24 @@ export function readHeadAndFooter(path: string): Promise<FileRead | undefined> {
     readFullSync(file, bytes.subarray(0, 8));
     file.seekSync(size - tail, Deno.SeekMode.Start);
     readFullSync(file, bytes.subarray(8));
-    return Promise.resolve({ bytes, size, identity });
+    return { bytes, size, identity };
+  });
+}
+
+/** Opens a file for reading and runs `read` on it; undefined when it does not exist. */
+function withOpenFile(
+  path: string,
+  read: (file: Deno.FsFile) => FileRead,
+): Promise<FileRead | undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return Promise.resolve(undefined);
+    return Promise.reject(err);
+  }
+  try {
+    return Promise.resolve(read(file));
   } catch (err) {
     return Promise.reject(err);
   } finally {

@@ -7,7 +7,7 @@
 import type { RecordBatch } from "apache-arrow";
 import type { KlineStore } from "../cache/kline_store.ts";
 import { openKlineStore } from "../cache/open_kline_store.ts";
-import type { AnomalyRecord, CachedRows, CachePort, SeriesPartition } from "./source_ports.ts";
+import type { CachedRows, CachePort, CacheWriteMeta, SeriesPartition } from "./source_ports.ts";
 
 /** Where the cache lives. */
 export interface CacheOptions {
@@ -71,12 +71,7 @@ export class StoreCachePort implements CachePort {
   write(
     key: SeriesPartition,
     batches: RecordBatch[],
-    meta: {
-      origin: "VISION" | "REST";
-      sha256?: string;
-      gaps: { start: number; end: number }[];
-      anomalies?: AnomalyRecord;
-    },
+    meta: CacheWriteMeta,
   ): Promise<boolean> {
     return this.#store.write(key, batches, {
       source: meta.origin,

@@ -56,16 +56,19 @@ export interface CachePort {
   /** Reads a partition; undefined when absent or found corrupt. */
   read(key: SeriesPartition): Promise<CachedRows | undefined>;
   /** Writes a closed, complete partition atomically; false when refused. */
-  write(
-    key: SeriesPartition,
-    batches: RecordBatch[],
-    meta: {
-      origin: "VISION" | "REST";
-      sha256?: string;
-      gaps: { start: number; end: number }[];
-      anomalies?: AnomalyRecord;
-    },
-  ): Promise<boolean>;
+  write(key: SeriesPartition, batches: RecordBatch[], meta: CacheWriteMeta): Promise<boolean>;
+}
+
+/** What is recorded with a partition written to the cache. */
+export interface CacheWriteMeta {
+  /** Where the rows came from. */
+  origin: "VISION" | "REST";
+  /** SHA-256 of the Vision archive, when the rows came from one. */
+  sha256?: string;
+  /** Confirmed exchange gaps. */
+  gaps: { start: number; end: number }[];
+  /** Rows breaking a rule, found when written. */
+  anomalies?: AnomalyRecord;
 }
 
 /** Which Vision files exist for a series. */

@@ -11,6 +11,7 @@ import { allocKlineColumns, klineBatch } from "../../src/core/schema.ts";
 import type {
   CachedRows,
   CachePort,
+  CacheWriteMeta,
   RestPort,
   RestRows,
   SeriesPartition,
@@ -167,7 +168,7 @@ export class StubCache implements CachePort {
   write(
     key: SeriesPartition,
     batches: RecordBatch[],
-    meta: { origin: "VISION" | "REST"; sha256?: string; gaps: { start: number; end: number }[] },
+    meta: CacheWriteMeta,
   ): Promise<boolean> {
     this.writes.push(key.partition);
     // Like the store: rows and edge open times recorded with the file.
