@@ -64,7 +64,9 @@ export function klineJson(k: KlineText): string {
  *
  * startTime rounds up and endTime rounds down to the grid, both inclusive;
  * with startTime the first `limit` candles from it, otherwise the last `limit`
- * candles up to endTime or up to the open candle. Rows lie between the
+ * candles up to endTime or up to the open candle; on cm (dapi) with both
+ * startTime and endTime, the last `limit` candles of the span, as its
+ * documentation states. Rows lie between the
  * listing and the delisting; the open candle carries its partial values.
  *
  * @param market The market of the endpoint.
@@ -156,7 +158,10 @@ export function answerKlines(
       rows.push(klineJson(options.data.kline(spec, interval, t, options.now)));
     }
   };
-  if (start !== undefined) {
+  // dapi documents that with both startTime and endTime "the most recent
+  // limit data from endTime" is returned: the last `limit` candles of the span.
+  const fromEnd = start === undefined || (market === "cm" && end !== undefined);
+  if (!fromEnd) {
     for (let t = lo; t <= hi && rows.length < limit; t = nextOpenTime(t, interval)) take(t);
   } else {
     for (let t = hi; t >= lo && rows.length < limit; t = floorOpenTime(t - 1, interval)) take(t);

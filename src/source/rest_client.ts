@@ -10,6 +10,7 @@ import {
   ceilOpenTime,
   floorOpenTime,
   type Interval,
+  intervalMs,
   isOnGrid,
   nextOpenTime,
   parseInterval,
@@ -97,6 +98,17 @@ export interface KlinesStream extends ReadableStream<RecordBatch> {
 }
 
 const WEIGHT_HEADER = "x-mbx-used-weight-1m";
+
+/** The widest window asked for after empty pages (about 200 days of 1m at most). */
+const MAX_WINDOW_SLOTS = 1 << 18;
+
+/** The close time of the `slots`-th candle opening at or after `t` (on the grid). */
+function lastCloseAfter(t: number, slots: number, interval: Interval): number {
+  if (interval !== "1M") return t + slots * intervalMs(interval) - 1;
+  let open = t;
+  for (let i = 0; i < slots; i++) open = nextOpenTime(open, interval);
+  return open - 1;
+}
 const FUTURES_TIERS = [1500, 1000, 499, 99];
 
 interface Walk {
@@ -229,15 +241,33 @@ export class RestClient {
     const { interval, stop, stats } = walk;
     const span = this.#info.maxSpanMs;
     let t = walk.first;
+    // Windows of `limit` slots give the same page whether the server returns
+    // the first `limit` rows from startTime or, as dapi documents, the most
+    // recent `limit` rows up to endTime. Empty windows (before a listing)
+    // double, so a long empty stretch costs a few requests.
+    let windowSlots = this.#info.maxLimit;
     while (t < stop) {
-      const endTime = span === undefined ? stop - 1 : Math.min(stop - 1, t + span - 1);
-      const limit = this.#chooseLimit(slotsBetween(t, endTime, interval));
-      const query = `symbol=${walk.symbol}&interval=${interval}&startTime=${t}` +
-        `&endTime=${endTime}&limit=${limit}`;
-      const page = await this.#page(query, limit, walk);
+      const capEnd = span === undefined ? stop - 1 : Math.min(stop - 1, t + span - 1);
+      const endTime = Math.min(capEnd, lastCloseAfter(t, windowSlots, interval));
+      const slots = slotsBetween(t, endTime, interval);
+      const limit = this.#chooseLimit(slots);
+      const page = await this.#fetchPage(walk, t, endTime, limit);
       const { columns, length } = page;
-      checkPage(page, t, endTime, walk, query);
-      stats.pages++;
+      if (length === 0) {
+        t = ceilOpenTime(endTime + 1, interval);
+        windowSlots = Math.min(windowSlots * 2, MAX_WINDOW_SLOTS);
+        continue;
+      }
+      if (length === limit && slots > limit && columns.openTime[0] > t) {
+        // A full page from a wide window: rows before its first could have been
+        // left out by a server that answers from endTime. Ask about them.
+        const before = await this.#fetchPage(walk, t, columns.openTime[0] - 1, 1);
+        if (before.length > 0) {
+          windowSlots = this.#info.maxLimit;
+          continue;
+        }
+      }
+      windowSlots = this.#info.maxLimit;
       let keep = 0;
       while (
         keep < length && columns.openTime[keep] < stop && columns.closeTime[keep] < walk.openAfter
@@ -256,6 +286,15 @@ export class RestClient {
         ? ceilOpenTime(endTime + 1, interval)
         : nextOpenTime(columns.openTime[length - 1], interval);
     }
+  }
+
+  async #fetchPage(walk: Walk, t: number, endTime: number, limit: number): Promise<KlineJsonPage> {
+    const query = `symbol=${walk.symbol}&interval=${walk.interval}&startTime=${t}` +
+      `&endTime=${endTime}&limit=${limit}`;
+    const page = await this.#page(query, limit, walk);
+    checkPage(page, t, endTime, walk, query);
+    walk.stats.pages++;
+    return page;
   }
 
   /** The largest useful `limit`, or a cheaper futures tier when the budget is tight. */

@@ -207,3 +207,27 @@ Deno.test("RestClient against the emulator: listing, delisting, halts, open cand
     { name: "HttpError", status: 400, binanceCode: -1121 },
   );
 });
+
+Deno.test("RestClient is exact on cm, whose server answers the most recent rows of a window, across the listing", async () => {
+  // dapi documents that with startTime and endTime it returns "the most recent
+  // limit data from endTime"; the emulator does so on cm. A walk that relied on
+  // the first rows from startTime would lose every page but the window's last.
+  await using emu = await startEmulator({ now: EMU_NOW });
+  const listing = Date.UTC(2020, 7, 11); // BTCUSD_PERP in the emulator's catalogue
+  for (
+    const [interval, start, end] of [
+      ["1m", listing - 9 * 86_400_000, listing + 3 * 86_400_000],
+      ["1h", listing - 40 * 86_400_000, listing + 100 * 86_400_000],
+    ] as const
+  ) {
+    const range: [number, number] = [start, end];
+    const { table } = await emuClient(emu.url, "cm").fetchKlinesTable({
+      symbol: "BTCUSD_PERP",
+      interval,
+      start,
+      end,
+    });
+    assertTruth(table, "cm", "BTCUSD_PERP", interval, range);
+    assert.ok(table.numRows > 0);
+  }
+});

@@ -233,7 +233,10 @@ Deno.test("RestClient starts at the listing and stops at the delisting", async (
     end: Date.UTC(2024, 3, 1),
   });
   assertCandles(table, listing, delisted, "1m");
-  assert.equal(stats.requests, Math.ceil((delisted - listing) / 60_000 / 1000));
+  // 3 full pages of data, plus doubling empty windows before the listing and
+  // after the delisting, plus one question about the rows before a wide page.
+  const pages = Math.ceil((delisted - listing) / 60_000 / 1000);
+  assert.ok(stats.requests >= pages && stats.requests <= pages + 10, `${stats.requests} requests`);
   const before = await c.fetchKlinesTable({
     symbol: "NEWUSDT",
     interval: "1m",
@@ -241,7 +244,8 @@ Deno.test("RestClient starts at the listing and stops at the delisting", async (
     end: Date.UTC(2024, 1, 1),
   });
   assert.equal(before.table.numRows, 0);
-  assert.equal(before.stats.requests, 1);
+  // A month before the listing: empty windows of 1000, 2000, 4000 ... minutes.
+  assert.ok(before.stats.requests <= Math.ceil(Math.log2(31 * 1440 / 1000 + 1)));
 });
 
 Deno.test("RestClient splits cm requests at the 200-day span cap, across the listing", async () => {
