@@ -97,8 +97,11 @@ async function runNaive(url: string, market: Market, limit?: number): Promise<Ru
   const t0 = performance.now();
   let start: number = JAN[0], requests = 0, weight = 0, rows = 0, lastClose = NaN;
   for (;;) {
-    const q = `symbol=${SYMBOL[market]}&interval=1m&startTime=${start}&endTime=${JAN[1] - 1}` +
-      (limit ? `&limit=${limit}` : "");
+    // On cm the server answers the most recent rows of the window (dapi), so a
+    // plain loop must ask for windows of `limit` candles, as ccxt does there.
+    const window = market === "cm" ? start + (limit ?? 500) * 60_000 - 1 : Infinity;
+    const q = `symbol=${SYMBOL[market]}&interval=1m&startTime=${start}` +
+      `&endTime=${Math.min(JAN[1] - 1, window)}` + (limit ? `&limit=${limit}` : "");
     const res = await fetch(`${url}${info.klinesPath}?${q}`);
     requests++;
     weight += klinesWeight(market, limit ?? 500);

@@ -64,9 +64,9 @@ export function klineJson(k: KlineText): string {
  *
  * startTime rounds up and endTime rounds down to the grid, both inclusive;
  * with startTime the first `limit` candles from it, otherwise the last `limit`
- * candles up to endTime or up to the open candle; on cm (dapi) with both
- * startTime and endTime, the last `limit` candles of the span, as its
- * documentation states. Rows lie between the
+ * candles up to endTime or up to the open candle; on cm (dapi), as its
+ * documentation states, the last `limit` candles of the span (with
+ * startTime alone, endTime is startTime + 200 days). Rows lie between the
  * listing and the delisting; the open candle carries its partial values.
  *
  * @param market The market of the endpoint.
@@ -152,6 +152,11 @@ export function answerKlines(
     hi = Math.min(hi, floorOpenTime(spec.delistedAt - 1, interval));
   }
   if (end !== undefined) hi = Math.min(hi, floorOpenTime(end, interval));
+  // dapi: "If startTime is sent only, the timestamp of 200 days after startTime
+  // will be set as endTime (up to the current time)".
+  if (market === "cm" && start !== undefined && end === undefined) {
+    hi = Math.min(hi, floorOpenTime(start + info.maxSpanMs!, interval));
+  }
   const rows: string[] = [];
   const take = (t: number) => {
     if (options.data.exists(spec, interval, t)) {
@@ -160,7 +165,7 @@ export function answerKlines(
   };
   // dapi documents that with both startTime and endTime "the most recent
   // limit data from endTime" is returned: the last `limit` candles of the span.
-  const fromEnd = start === undefined || (market === "cm" && end !== undefined);
+  const fromEnd = start === undefined || market === "cm";
   if (!fromEnd) {
     for (let t = lo; t <= hi && rows.length < limit; t = nextOpenTime(t, interval)) take(t);
   } else {

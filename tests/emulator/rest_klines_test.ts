@@ -296,3 +296,26 @@ Deno.test("REST time and ping endpoints answer with the emulator clock", async (
   assert.equal((await get(emu.url, "/api/v3/ping")).text, "{}");
   assert.equal((await get(emu.url, "/api/v3/nothing")).status, 404);
 });
+
+Deno.test("REST klines on cm answer the most recent limit candles of the span, as dapi documents", async () => {
+  await using emu = await startEmulator({ now: NOW });
+  const start = Date.UTC(2024, 0, 1), end = start + 3000 * MIN - 1;
+  const q = `symbol=BTCUSD_PERP&interval=1m&startTime=${start}&endTime=${end}&limit=1500`;
+  const cm = await klines(emu.url, "/dapi/v1/klines", q);
+  assert.equal(cm.length, 1500);
+  assert.equal(cm[0][0], start + 1500 * MIN);
+  assert.equal(cm.at(-1)![0], start + 2999 * MIN);
+  // um and spot answer the first limit candles from startTime.
+  const um = await klines(emu.url, "/fapi/v1/klines", q.replace("BTCUSD_PERP", "BTCUSDT"));
+  assert.equal(um[0][0], start);
+  // startTime alone on cm: endTime is startTime + 200 days, then the most recent.
+  const alone = await klines(
+    emu.url,
+    "/dapi/v1/klines",
+    `symbol=BTCUSD_PERP&interval=1d&startTime=${start}&limit=10`,
+  );
+  assert.deepEqual(
+    alone.map((r) => r[0]),
+    Array.from({ length: 10 }, (_, i) => start + (191 + i) * DAY),
+  );
+});
