@@ -9,7 +9,7 @@ import { RateLimitError } from "../../src/core/errors.ts";
 import { startEmulator } from "../../src/emulator/emulator.ts";
 import { DataSourceManager } from "../../src/fcp/data_source_manager.ts";
 import { assertExplained, assertSameRows, DAY, MARKETS, NOW, RETRY } from "./_harness.ts";
-import { baseline, type FaultRun, faultRun, RANGE } from "./_fault_run.ts";
+import { baseline, type FaultRun, faultRun, type FaultRunOptions, RANGE } from "./_fault_run.ts";
 import type { Rows } from "./_rows.ts";
 
 const FEB = (day: number, hour = 0, minute = 0) => Date.UTC(2025, 1, day, hour, minute);
@@ -30,42 +30,61 @@ function assertSources(rows: Rows, expected: (t: number) => string, label: strin
 }
 
 const visionThenRest = (t: number) => (t >= TODAY ? "REST" : "VISION");
+/** Sources when one closed day (February `day`) comes from REST instead of Vision. */
+const restOn = (day: number) => (t: number) =>
+  t >= TODAY || (t >= FEB(day) && t < FEB(day + 1)) ? "REST" : "VISION";
 
-/** Asserts the run equals the fault-free run, complete, with the usual sources. */
-function assertFaultFree(run: FaultRun, base: Rows, label: string, source = visionThenRest) {
-  assertSameRows(run.rows, base, label);
-  assertSources(run.rows, source, label);
-  assert.equal(run.report.partial, false, label);
-  assert.deepEqual(run.report.gaps, [], label);
+/** What a complete run is checked against besides the fault-free rows. */
+interface Expect {
+  /** Each row's `_data_source` by open time. @default Vision for closed days, REST today */
+  sources?: (t: number) => string;
+  /** `[partition, code]` of each reported failure. @default none */
+  failures?: [string, string][];
 }
 
-Deno.test("Fault matrix: the fault-free run takes closed days from Vision, today from REST, and caches the closed days", async () => {
-  for (const { market, symbol } of MARKETS) {
-    const base = await baseline(market, symbol);
+/** Asserts the run equals the fault-free run, complete, with the expected sources and failures. */
+function assertFaultFree(run: FaultRun, base: Rows, label: string, expect: Expect = {}) {
+  assertSameRows(run.rows, base, label);
+  assertSources(run.rows, expect.sources ?? visionThenRest, label);
+  assert.equal(run.report.partial, false, label);
+  assert.deepEqual(run.report.gaps, [], label);
+  assert.deepEqual(run.report.failures.map((f) => [f.partition, f.code]), expect.failures ?? []);
+}
+
+type MarketCase = (typeof MARKETS)[number];
+
+/**
+ * Runs the matrix on each market against its fault-free baseline (also passed
+ * as `expected`, to check the cache with, unless the options override it).
+ */
+async function eachMarket(
+  options: (m: MarketCase) => Partial<FaultRunOptions>,
+  check: (run: FaultRun, base: Rows, m: MarketCase) => void,
+): Promise<void> {
+  for (const m of MARKETS) {
+    const base = await baseline(m.market, m.symbol);
+    check(await faultRun({ ...m, expected: base, ...options(m) }), base, m);
+  }
+}
+
+/** The report's entry for a partition. */
+const partition = (run: FaultRun, key: string) => run.report.partitions.find((p) => p.key === key)!;
+
+Deno.test("Fault matrix: the fault-free run takes closed days from Vision, today from REST, and caches the closed days", () =>
+  eachMarket(() => ({}), (run, base, { market }) => {
     assert.equal(base.length, 5 * 1440 + 750);
-    const run = await faultRun({ market, symbol, expected: base });
     assertFaultFree(run, base, market);
-    assert.deepEqual(run.report.failures, []);
     assert.deepEqual(
       run.cache!.entries.map((e) => e.key.partition),
       ["2025-02-05", "2025-02-06", "2025-02-07", "2025-02-08", "2025-02-09"],
     );
-  }
-});
+  }));
 
-Deno.test("Fault matrix: latency and jitter change nothing", async () => {
-  for (const { market, symbol } of MARKETS) {
-    const base = await baseline(market, symbol);
-    const run = await faultRun({
-      market,
-      symbol,
-      expected: base,
-      emulator: { latencyMs: 2, jitterMs: 8 },
-    });
-    assertFaultFree(run, base, market);
-    assert.deepEqual(run.report.failures, []);
-  }
-});
+Deno.test("Fault matrix: latency and jitter change nothing", () =>
+  eachMarket(
+    () => ({ emulator: { latencyMs: 2, jitterMs: 8 } }),
+    (run, base, { market }) => assertFaultFree(run, base, market),
+  ));
 
 // A damaged transfer may end as a checksum or zip failure once its retries run out.
 const TRANSIENT = ["HTTP_ERROR", "NETWORK_ERROR", "CHECKSUM_MISMATCH", "ZIP_FORMAT"];
@@ -117,103 +136,65 @@ for (
   });
 }
 
-Deno.test("Fault matrix: a checksum mismatch drops the archive; the day comes from REST and is reported", async () => {
-  for (const { market, symbol } of MARKETS) {
-    const base = await baseline(market, symbol);
-    const run = await faultRun({
-      market,
-      symbol,
-      expected: base,
-      emulator: { checksumMismatch: [zip(symbol, 7)] },
-    });
-    assertFaultFree(
-      run,
-      base,
-      market,
-      (t) => (t >= TODAY || (t >= FEB(7) && t < FEB(8)) ? "REST" : "VISION"),
-    );
-    assert.deepEqual(run.report.failures.map((f) => [f.partition, f.code]), [[
-      "2025-02-07",
-      "CHECKSUM_MISMATCH",
-    ]]);
-    const day = run.report.partitions.find((p) => p.key === "2025-02-07")!;
-    assert.deepEqual([day.sources, day.sha256], [["rest"], undefined]);
-    assert.ok(run.stats.faults.mismatches >= 1);
-  }
-});
+Deno.test("Fault matrix: a checksum mismatch drops the archive; the day comes from REST and is reported", () =>
+  eachMarket(
+    ({ symbol }) => ({ emulator: { checksumMismatch: [zip(symbol, 7)] } }),
+    (run, base, { market }) => {
+      assertFaultFree(run, base, market, {
+        sources: restOn(7),
+        failures: [["2025-02-07", "CHECKSUM_MISMATCH"]],
+      });
+      const day = partition(run, "2025-02-07");
+      assert.deepEqual([day.sources, day.sha256], [["rest"], undefined]);
+      assert.ok(run.stats.faults.mismatches >= 1);
+    },
+  ));
 
-Deno.test("Fault matrix: a missing archive is replaced by REST for that day", async () => {
-  for (const { market, symbol } of MARKETS) {
-    const base = await baseline(market, symbol);
-    const run = await faultRun({
-      market,
-      symbol,
-      expected: base,
-      emulator: { missingFiles: [zip(symbol, 6)] },
-    });
-    assertFaultFree(
-      run,
-      base,
-      market,
-      (t) => (t >= TODAY || (t >= FEB(6) && t < FEB(7)) ? "REST" : "VISION"),
-    );
-    assert.deepEqual(run.report.failures, []);
-    assert.deepEqual(run.report.partitions.find((p) => p.key === "2025-02-06")!.sources, ["rest"]);
-  }
-});
+Deno.test("Fault matrix: a missing archive is replaced by REST for that day", () =>
+  eachMarket(
+    ({ symbol }) => ({ emulator: { missingFiles: [zip(symbol, 6)] } }),
+    (run, base, { market }) => {
+      assertFaultFree(run, base, market, { sources: restOn(6) });
+      assert.deepEqual(partition(run, "2025-02-06").sources, ["rest"]);
+    },
+  ));
 
-Deno.test("Fault matrix: days not published yet (publication lag) come from REST", async () => {
-  for (const { market, symbol } of MARKETS) {
-    const base = await baseline(market, symbol);
-    const run = await faultRun({
-      market,
-      symbol,
-      expected: base,
-      emulator: { publicationLagDays: 2 },
-    });
-    assertFaultFree(run, base, market, (t) => (t >= FEB(8) ? "REST" : "VISION"));
-    assert.deepEqual(run.report.failures, []);
-  }
-});
+Deno.test("Fault matrix: days not published yet (publication lag) come from REST", () =>
+  eachMarket(
+    () => ({ emulator: { publicationLagDays: 2 } }),
+    (run, base, { market }) =>
+      assertFaultFree(run, base, market, { sources: (t) => (t >= FEB(8) ? "REST" : "VISION") }),
+  ));
 
-Deno.test("Fault matrix: a partial archive is completed from REST and cached whole", async () => {
-  for (const { market, symbol } of MARKETS) {
-    const base = await baseline(market, symbol);
-    const run = await faultRun({
-      market,
-      symbol,
-      expected: base,
-      emulator: { partialFiles: [zip(symbol, 8)] },
-    });
-    assertSameRows(run.rows, base, market);
-    assert.equal(run.report.partial, false);
-    assert.deepEqual(run.report.gaps, []);
-    assert.equal(run.stats.faults.partial >= 1, true);
-    // the day starts from Vision and switches to REST once, where the file stops
-    const day = run.rows.sources.filter((_, i) => {
-      const t = run.rows.columns.openTime[i];
-      return t >= FEB(8) && t < FEB(9);
-    });
-    const cut = day.indexOf("REST");
-    assert.ok(cut > 0 && day.slice(cut).every((s) => s === "REST"), `${market}: ${cut}`);
-    assert.ok(day.slice(0, cut).every((s) => s === "VISION"));
-    assert.deepEqual(run.report.partitions.find((p) => p.key === "2025-02-08")!.sources, [
-      "vision-daily",
-      "rest",
-    ]);
-    assert.ok(run.cache!.entries.some((e) => e.key.partition === "2025-02-08"));
-  }
-});
+Deno.test("Fault matrix: a partial archive is completed from REST and cached whole", () =>
+  eachMarket(
+    ({ symbol }) => ({ emulator: { partialFiles: [zip(symbol, 8)] } }),
+    (run, base, { market }) => {
+      assertSameRows(run.rows, base, market);
+      assert.equal(run.report.partial, false);
+      assert.deepEqual(run.report.gaps, []);
+      assert.equal(run.stats.faults.partial >= 1, true);
+      // the day starts from Vision and switches to REST once, where the file stops
+      const day = run.rows.sources.filter((_, i) => {
+        const t = run.rows.columns.openTime[i];
+        return t >= FEB(8) && t < FEB(9);
+      });
+      const cut = day.indexOf("REST");
+      assert.ok(cut > 0 && day.slice(cut).every((s) => s === "REST"), `${market}: ${cut}`);
+      assert.ok(day.slice(0, cut).every((s) => s === "VISION"));
+      assert.deepEqual(partition(run, "2025-02-08").sources, ["vision-daily", "rest"]);
+      assert.ok(run.cache!.entries.some((e) => e.key.partition === "2025-02-08"));
+    },
+  ));
 
 Deno.test("Fault matrix: exchange halts are reported as gaps, every other row unchanged", async () => {
   const halts = [
     { start: FEB(6, 10), end: FEB(6, 11, 30) }, // in a Vision day
     { start: FEB(10, 3), end: FEB(10, 3, 20) }, // today, REST only
   ];
-  for (const { market, symbol } of MARKETS) {
-    const base = await baseline(market, symbol);
-    const run = await faultRun({ market, symbol, emulator: { gaps: halts } });
-    const inHalt = (t: number) => halts.some((h) => t >= h.start && t < h.end);
+  const inHalt = (t: number) => halts.some((h) => t >= h.start && t < h.end);
+  // the halted rows are not the baseline's, so the cache is checked without it
+  await eachMarket(() => ({ expected: undefined, emulator: { gaps: halts } }), (run, base, m) => {
     const kept = base.columns.openTime.filter((t) => !inHalt(t)).length;
     assert.equal(run.rows.length, kept);
     assertExplained(run.rows, run.report, base, [], ["exchange", "unconfirmed"]);
@@ -228,50 +209,47 @@ Deno.test("Fault matrix: exchange halts are reported as gaps, every other row un
     assert.equal(run.report.partial, false);
     // the halted Vision day is cached with its confirmed gap
     const halted = run.cache!.entries.find((e) => e.key.partition === "2025-02-06");
-    assert.ok(halted, `${market}: the halted day is cached`);
-  }
+    assert.ok(halted, `${m.market}: the halted day is cached`);
+  });
 });
 
-Deno.test("Fault matrix: 429 with a small weight budget is waited out, never a failure", async () => {
-  for (const { market, symbol } of MARKETS) {
-    const base = await baseline(market, symbol);
-    const started = Date.now();
-    const run = await faultRun({
-      market,
-      symbol,
-      expected: base,
-      request: { source: "rest" },
-      emulator: {
-        now: () => NOW + (Date.now() - started),
-        weightBudget: { [market]: market === "spot" ? 4 : 20 },
-        weightWindowMs: 400,
-        banAfter: 1_000,
-      },
-    });
-    assertFaultFree(run, base, market, () => "REST");
-    assert.deepEqual(run.report.failures, []);
-    assert.ok((run.stats.statuses[429] ?? 0) >= 1, `${market}: the budget was never hit`);
-    assert.equal(run.stats.statuses[418] ?? 0, 0);
-  }
-});
+Deno.test("Fault matrix: 429 with a small weight budget is waited out, never a failure", () =>
+  eachMarket(
+    ({ market }) => {
+      const started = Date.now();
+      return {
+        request: { source: "rest" },
+        emulator: {
+          now: () => NOW + (Date.now() - started),
+          weightBudget: { [market]: market === "spot" ? 4 : 20 },
+          weightWindowMs: 400,
+          banAfter: 1_000,
+        },
+      };
+    },
+    (run, base, { market }) => {
+      assertFaultFree(run, base, market, { sources: () => "REST" });
+      assert.ok((run.stats.statuses[429] ?? 0) >= 1, `${market}: the budget was never hit`);
+      assert.equal(run.stats.statuses[418] ?? 0, 0);
+    },
+  ));
 
-Deno.test("Fault matrix: a 418 ban stops REST and leaves an explained partial result", async () => {
-  for (const { market, symbol } of MARKETS) {
-    const base = await baseline(market, symbol);
-    const run = await faultRun({
-      market,
-      symbol,
-      expected: base,
+Deno.test("Fault matrix: a 418 ban stops REST and leaves an explained partial result", () =>
+  eachMarket(
+    ({ market }) => ({
       request: { source: "rest" },
       emulator: { weightBudget: { [market]: 1 }, banAfter: 0, banMs: 60_000 },
-    });
-    const left = assertExplained(run.rows, run.report, base, ["RATE_LIMITED"]);
-    assert.ok(left > 0);
-    assert.equal(run.report.partial, true);
-    assert.ok(run.report.failures.some((f) => f.code === "RATE_LIMITED" && /418/.test(f.message)));
-    assert.equal(run.stats.statuses[418], 1, `${market}: requests after the ban`);
-  }
-});
+    }),
+    (run, base, { market }) => {
+      const left = assertExplained(run.rows, run.report, base, ["RATE_LIMITED"]);
+      assert.ok(left > 0);
+      assert.equal(run.report.partial, true);
+      assert.ok(
+        run.report.failures.some((f) => f.code === "RATE_LIMITED" && /418/.test(f.message)),
+      );
+      assert.equal(run.stats.statuses[418], 1, `${market}: requests after the ban`);
+    },
+  ));
 
 Deno.test("Fault matrix: a 418 ban with strict: true rejects with a typed error", async () => {
   for (const { market, symbol } of MARKETS) {
@@ -300,13 +278,9 @@ Deno.test("Fault matrix: a 418 ban with strict: true rejects with a typed error"
   }
 });
 
-Deno.test("Fault matrix: 451 on spot switches to the market-data host; futures are not restricted", async () => {
-  for (const { market, symbol } of MARKETS) {
-    const base = await baseline(market, symbol);
-    const run = await faultRun({
-      market,
-      symbol,
-      expected: base,
+Deno.test("Fault matrix: 451 on spot switches to the market-data host; futures are not restricted", () =>
+  eachMarket(
+    () => ({
       emulator: { restrict451: true },
       endpoints: (url) => ({
         vision: url,
@@ -314,12 +288,12 @@ Deno.test("Fault matrix: 451 on spot switches to the market-data host; futures a
         rest: url,
         restMarketData: [`${url}/market-data`],
       }),
-    });
-    assertFaultFree(run, base, market);
-    assert.deepEqual(run.report.failures, []);
-    assert.equal((run.stats.statuses[451] ?? 0) >= 1, market === "spot", market);
-  }
-});
+    }),
+    (run, base, { market }) => {
+      assertFaultFree(run, base, market);
+      assert.equal((run.stats.statuses[451] ?? 0) >= 1, market === "spot", market);
+    },
+  ));
 
 Deno.test("Fault matrix: 451 with no market-data host fails today with a typed HTTP error", async () => {
   const base = await baseline("spot", "BTCUSDT");
