@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ChecksumError, CsvFormatError, HttpError, NetworkError } from "../../src/core/errors.ts";
 import { encodeZip } from "../../src/codec/zip_encoder.ts";
 import { startEmulator } from "../../src/emulator/emulator.ts";
+import { KLINE_COLUMN_NAMES as NAMES } from "../../src/core/schema.ts";
 import {
   VisionClient,
   type VisionFileOk,
@@ -586,22 +587,14 @@ function periodRange(ref: VisionFileRef): [number, number] {
   return [start, Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)];
 }
 
-const NAMES = [
-  "open_time",
-  "open",
-  "high",
-  "low",
-  "close",
-  "volume",
-  "close_time",
-  "quote_asset_volume",
-  "count",
-  "taker_buy_volume",
-  "taker_buy_quote_volume",
-];
-
 function assertSameAsRest(result: VisionFileOk, rest: (string | number)[][], label: string) {
   assert.equal(result.rows, rest.length, label);
+  // the schema names the REST row's fields in Binance's order
+  assert.equal(
+    NAMES.join(),
+    "open_time,open,high,low,close,volume,close_time,quote_asset_volume,count," +
+      "taker_buy_volume,taker_buy_quote_volume",
+  );
   const columns = NAMES.map((n) => column(result, n));
   for (let i = 0; i < rest.length; i++) {
     for (let c = 0; c < NAMES.length; c++) {
