@@ -6,28 +6,17 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
-import { DataNotAvailableError, DsmError } from "../core/errors.ts";
+import { DataNotAvailableError } from "../core/errors.ts";
 import { KLINE_SCHEMA, klineBatch, withDataSource } from "../core/schema.ts";
-import {
-  type Anomaly,
-  countSlots,
-  findAnomalies,
-  findMissing,
-  type MissingRange,
-  onGridRows,
-} from "./kline_checks.ts";
+import { countSlots, findAnomalies, findMissing, onGridRows } from "./kline_checks.ts";
 import { clipSegment, type KlineSegment, type MergedRows, mergeSegments } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
-import { EARLIEST_TIME, formatDay } from "../core/time.ts";
+import { formatDay } from "../core/time.ts";
 import { intervalMs } from "../core/interval.ts";
 import type { FetchFailure, FetchReport } from "./fetch_report.ts";
-import {
-  appendGap,
-  classify,
-  type EdgeCandidates,
-  edgeCandidates,
-  markNotListed,
-} from "./_gap_report.ts";
+import { appendGap, classify, edgeCandidates, markNotListed } from "./_gap_report.ts";
+import { CacheWriter } from "./_cache_writer.ts";
+import { confirmEdges } from "./_edge_probe.ts";
 import {
   firstVisionUnit,
   isClosed,
@@ -226,35 +215,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     }
   }
 
-  const writes = new Set<Promise<void>>();
-
-  /** Writes a partition in the background (at most 4 at once); `complete` awaits them. */
-  async function scheduleWrite(
-    o: PartitionOutcome,
-    batches: RecordBatch[],
-    gaps: MissingRange[],
-    checks: { anomalies: Anomaly[]; total: number },
-  ) {
-    while (writes.size >= 4) await Promise.race(writes);
-    const origin = o.consulted.vision && o.report.sources.some((s) => s.startsWith("vision"))
-      ? "VISION"
-      : "REST";
-    const write = deps.cache.write({ ...request, partition: o.partition.key }, batches, {
-      origin,
-      sha256: o.report.sha256,
-      gaps: gaps.map(({ start, end }) => ({ start, end })),
-      anomalies: { total: checks.total, items: checks.anomalies },
-    }).then((written) => {
-      o.report.cached = written;
-    }, (error) => {
-      failures.push({
-        partition: o.partition.key,
-        code: error instanceof DsmError ? error.code : "CACHE_ERROR",
-        message: error instanceof Error ? error.message : String(error),
-      });
-    }).finally(() => writes.delete(write));
-    writes.add(write);
-  }
+  const writer = new CacheWriter(deps.cache, request, failures);
 
   /** A cached partition inside the range, checked when written: no per-row work. */
   function fromCachedFile(o: PartitionOutcome, cached: CachedRows): RecordBatch[] | undefined {
@@ -324,7 +285,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
         const wholeChecks = covers
           ? checks
           : findAnomalies(wholeMerged.columns, wholeMerged.length, request.interval, 100);
-        await scheduleWrite(o, stored, wholeHoles, wholeChecks);
+        await writer.schedule(o, stored, wholeHoles, wholeChecks);
       }
     }
     for (const hole of holes) appendGap(report.gaps, { ...hole, class: classify(o, hole) });
@@ -349,53 +310,13 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     return batches.map((b) => withDataSource(b, source));
   }
 
-  /**
-   * Whether REST shows a candle in `[start, end)`: one page at most. Undefined
-   * when REST may not be asked or the answer failed.
-   */
-  async function traded(start: number, end: number): Promise<boolean | undefined> {
-    if (!ctx.rest) return undefined;
-    const from = Math.max(start, EARLIEST_TIME);
-    if (from >= end) return false;
-    try {
-      const found = await ctx.rest.range({ ...request, start: from, end }, signal);
-      if (found.batches.some((b) => b.numRows > 0)) return true;
-      return found.error === undefined ? false : undefined;
-    } catch {
-      if (signal.aborted) throw signal.reason;
-      return undefined;
-    }
-  }
-
-  /**
-   * Holes at the ends of the result are `not_listed` only when REST confirms
-   * there is no candle before the range (or after it): a halt at the first or
-   * last slots of a range is an exchange gap, not a listing date.
-   */
-  async function confirmEdges(): Promise<EdgeCandidates> {
-    const rows = { first, last, seenFirst, seenLast };
-    const candidates = report.rows > 0 ? edgeCandidates(report.gaps, request, rows) : undefined;
-    if (!candidates) return { leading: false, trailing: false };
-    const look = PROBE_SLOTS * intervalMs(request.interval);
-    const leading = candidates.leading &&
-      await traded(request.start - look, request.start) === false;
-    let trailing = false;
-    if (candidates.trailing) {
-      if (request.end < request.openCandle) {
-        trailing = await traded(request.end, Math.min(request.end + look, request.openCandle)) ===
-          false;
-      } else {
-        // The range reaches the present: a hole of more than a day up to now is a delisting.
-        const tail = report.gaps.at(-1)!;
-        trailing = tail.end - tail.start > 86_400_000 && ctx.rest !== undefined;
-      }
-    }
-    return { leading, trailing };
-  }
-
   async function complete(): Promise<void> {
-    await Promise.all(writes);
-    markNotListed(report.gaps, request, { first, last }, await confirmEdges());
+    await writer.settled();
+    const rows = { first, last, seenFirst, seenLast };
+    const confirmed = report.rows > 0
+      ? await confirmEdges(ctx, edgeCandidates(report.gaps, request, rows), report.gaps)
+      : { leading: false, trailing: false };
+    markNotListed(report.gaps, request, { first, last }, confirmed);
     report.partial = report.gaps.some((g) => g.class === "unfetched");
     report.requests.visionFiles = progress.files;
     const rest = deps.restCounters?.();
@@ -439,14 +360,11 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       abort.abort(reason);
       rejectReport(reason ?? new DOMException("cancelled", "AbortError"));
       await iterator.return(undefined);
-      await Promise.all(writes);
+      await writer.settled();
     },
   }, { highWaterMark: 0 });
   return { batches, report: reportPromise };
 }
-
-/** Slots REST is asked about beyond a range's edge to tell a halt from a listing date. */
-const PROBE_SLOTS = 1000;
 
 /** Rows the look-ahead may hold before more units are started (beyond two). */
 const MAX_ROWS_IN_FLIGHT = 400_000;

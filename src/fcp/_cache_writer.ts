@@ -1,0 +1,77 @@
+/**
+ * Background cache writes of a fetch: at most four at once, failures
+ * recorded in the report, all settled before the report is final.
+ *
+ * @module
+ */
+import type { RecordBatch } from "apache-arrow";
+import { DsmError } from "../core/errors.ts";
+import type { Anomaly, MissingRange } from "./kline_checks.ts";
+import type { ResolvedRequest } from "./kline_request.ts";
+import type { FetchFailure } from "./fetch_report.ts";
+import type { PartitionOutcome } from "./fetch_engine.ts";
+import type { CachePort } from "./source_ports.ts";
+
+const MAX_PENDING = 4;
+
+/** Writes closed, complete partitions without holding up the stream. */
+export class CacheWriter {
+  readonly #cache: CachePort;
+  readonly #request: ResolvedRequest;
+  readonly #failures: FetchFailure[];
+  readonly #pending = new Set<Promise<void>>();
+
+  /**
+   * Creates the writer of one fetch.
+   *
+   * @param cache The cache.
+   * @param request The request (its series names the partitions).
+   * @param failures The report's failures, appended to when a write fails.
+   */
+  constructor(cache: CachePort, request: ResolvedRequest, failures: FetchFailure[]) {
+    this.#cache = cache;
+    this.#request = request;
+    this.#failures = failures;
+  }
+
+  /**
+   * Starts writing a partition, after waiting for a free slot; sets
+   * `o.report.cached` once written.
+   *
+   * @param o The partition's outcome.
+   * @param batches Its rows (kline schema, no provenance column).
+   * @param gaps Its confirmed exchange gaps.
+   * @param checks The anomalies found in it.
+   */
+  async schedule(
+    o: PartitionOutcome,
+    batches: RecordBatch[],
+    gaps: MissingRange[],
+    checks: { anomalies: Anomaly[]; total: number },
+  ): Promise<void> {
+    while (this.#pending.size >= MAX_PENDING) await Promise.race(this.#pending);
+    const origin = o.consulted.vision && o.report.sources.some((s) => s.startsWith("vision"))
+      ? "VISION"
+      : "REST";
+    const write = this.#cache.write({ ...this.#request, partition: o.partition.key }, batches, {
+      origin,
+      sha256: o.report.sha256,
+      gaps: gaps.map(({ start, end }) => ({ start, end })),
+      anomalies: { total: checks.total, items: checks.anomalies },
+    }).then((written) => {
+      o.report.cached = written;
+    }, (error) => {
+      this.#failures.push({
+        partition: o.partition.key,
+        code: error instanceof DsmError ? error.code : "CACHE_ERROR",
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }).finally(() => this.#pending.delete(write));
+    this.#pending.add(write);
+  }
+
+  /** Resolves once every write started has finished (written, refused or failed). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#pending);
+  }
+}
