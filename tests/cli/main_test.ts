@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { type Table, tableFromIPC } from "apache-arrow";
+import { tableFromIPC } from "apache-arrow";
 import pl from "nodejs-polars";
 import { main } from "../../src/cli/main.ts";
 import { startEmulator } from "../../src/emulator/emulator.ts";
-import { DataSourceManager } from "../../src/fcp/data_source_manager.ts";
+import { ORACLE_RANGE, oracleTable, plainRows } from "../_spot_oracle.ts";
 import { formatProgress, formatSummary } from "../../src/cli/_progress.ts";
 import type { FetchReport } from "../../src/fcp/fetch_report.ts";
 
 const NOW = Date.UTC(2024, 5, 1);
 const RANGE = ["--symbol", "BTCUSDT", "--interval", "1h", "--start", "2024-01-01", "--end"];
-const END = "2024-01-04";
+const END = ORACLE_RANGE.end;
 
 function capture(onWrite?: () => void) {
   const chunks: Uint8Array[] = [];
@@ -42,68 +42,41 @@ async function run(args: string[], io: Parameters<typeof main>[1] = {}) {
   return { code, stdout: out.text(), bytes: out.bytes(), stderr };
 }
 
-async function oracle(url: string, includeSourceInfo = true): Promise<Table> {
-  await using dsm = new DataSourceManager({
-    cache: false,
-    now: () => NOW,
-    endpoints: { vision: url, listing: url, rest: url },
-  });
-  return await dsm.getData({
-    symbol: "BTCUSDT",
-    interval: "1h",
-    start: "2024-01-01",
-    end: END,
-    includeSourceInfo,
-  });
-}
-
-/** The table's rows as plain values: numbers, and strings for the source. */
-function rowsOf(table: Table): unknown[][] {
-  const columns = table.schema.fields.map((f) => {
-    const v = table.getChild(f.name)!;
-    return [...v].map((x) => (typeof x === "bigint" ? Number(x) : x));
-  });
-  return Array.from({ length: table.numRows }, (_, r) => columns.map((c) => c[r]));
-}
-
 function urls(url: string) {
   return ["--vision-url", url, "--rest-url", url, "--no-cache"];
 }
 
+/** `dsm fetch` of the oracle's range from the emulator at `url`, then `flags`. */
+function fetchArgs(url: string, ...flags: string[]) {
+  return ["fetch", ...RANGE, END, ...urls(url), ...flags];
+}
+
 Deno.test("dsm fetch writes CSV that parses back to the API's exact values", async () => {
   await using emulator = await startEmulator({ now: NOW });
-  const expected = await oracle(emulator.url);
-  const { code, stdout, stderr } = await run(["fetch", ...RANGE, END, ...urls(emulator.url)]);
+  const expected = await oracleTable(emulator.url, NOW);
+  const { code, stdout, stderr } = await run(fetchArgs(emulator.url));
   assert.equal(code, 0, stderr);
   const [header, ...lines] = stdout.trimEnd().split("\n");
   assert.deepEqual(header.split(","), expected.schema.fields.map((f) => f.name));
   const rows = lines.map((l) => l.split(",").map((x, i) => (i === 11 ? x : Number(x))));
   assert.equal(rows.length, 72);
-  assert.deepEqual(rows, rowsOf(expected));
+  assert.deepEqual(rows, plainRows(expected));
   assert.match(stderr, /^72 rows BTCUSDT 1h spot; partitions: vision-daily 3; 0 gaps/);
 });
 
 Deno.test("dsm fetch writes NDJSON with the same values, and the JSON report", async () => {
   await using emulator = await startEmulator({ now: NOW });
-  const expected = await oracle(emulator.url);
+  const expected = await oracleTable(emulator.url, NOW);
   const dir = await Deno.makeTempDir();
   try {
     const report = `${dir}/report.json`;
-    const { code, stdout } = await run([
-      "fetch",
-      ...RANGE,
-      END,
-      ...urls(emulator.url),
-      "--format",
-      "ndjson",
-      "--report",
-      report,
-      "--quiet",
-    ]);
+    const { code, stdout } = await run(
+      fetchArgs(emulator.url, "--format", "ndjson", "--report", report, "--quiet"),
+    );
     assert.equal(code, 0);
     const objects = stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
     const names = expected.schema.fields.map((f) => f.name);
-    assert.deepEqual(objects.map((o) => names.map((n) => o[n])), rowsOf(expected));
+    assert.deepEqual(objects.map((o) => names.map((n) => o[n])), plainRows(expected));
     assert.deepEqual(Object.keys(objects[0]), names);
     const parsed = JSON.parse(await Deno.readTextFile(report)) as FetchReport;
     assert.equal(parsed.rows, 72);
@@ -116,18 +89,10 @@ Deno.test("dsm fetch writes NDJSON with the same values, and the JSON report", a
 
 Deno.test("dsm fetch streams Arrow IPC that tableFromIPC reads back exactly", async () => {
   await using emulator = await startEmulator({ now: NOW });
-  const expected = await oracle(emulator.url);
-  const { code, bytes, stderr } = await run([
-    "fetch",
-    ...RANGE,
-    END,
-    ...urls(emulator.url),
-    "--format",
-    "arrow",
-    "--out",
-    "-",
-    "--quiet",
-  ]);
+  const expected = await oracleTable(emulator.url, NOW);
+  const { code, bytes, stderr } = await run(
+    fetchArgs(emulator.url, "--format", "arrow", "--out", "-", "--quiet"),
+  );
   assert.equal(code, 0);
   assert.equal(stderr, "");
   const table = tableFromIPC(bytes);
@@ -135,27 +100,18 @@ Deno.test("dsm fetch streams Arrow IPC that tableFromIPC reads back exactly", as
     String(table.schema.fields.map((f) => f.type)),
     String(expected.schema.fields.map((f) => f.type)),
   );
-  assert.deepEqual(rowsOf(table), rowsOf(expected));
+  assert.deepEqual(plainRows(table), plainRows(expected));
 });
 
 Deno.test("dsm fetch writes Parquet that nodejs-polars reads back exactly", async () => {
   await using emulator = await startEmulator({ now: NOW });
-  const expected = await oracle(emulator.url, false);
+  const expected = await oracleTable(emulator.url, NOW, false);
   const dir = await Deno.makeTempDir();
   try {
     const out = `${dir}/k.parquet`;
-    const { code, stdout } = await run([
-      "fetch",
-      ...RANGE,
-      END,
-      ...urls(emulator.url),
-      "--format",
-      "parquet",
-      "--out",
-      out,
-      "--no-source-info",
-      "--quiet",
-    ]);
+    const { code, stdout } = await run(
+      fetchArgs(emulator.url, "--format", "parquet", "--out", out, "--no-source-info", "--quiet"),
+    );
     assert.equal(code, 0);
     assert.equal(stdout, "");
     const df = pl.readParquet(out);
@@ -188,7 +144,7 @@ Deno.test("dsm fetch --no-source-info and environment endpoints", async () => {
 
 Deno.test("dsm fetch draws progress on a terminal and stays quiet with --quiet", async () => {
   await using emulator = await startEmulator({ now: NOW });
-  const args = ["fetch", ...RANGE, END, ...urls(emulator.url)];
+  const args = fetchArgs(emulator.url);
   const shown = await run(args, { stderrIsTerminal: true });
   assert.equal(shown.code, 0);
   // deno-lint-ignore no-control-regex

@@ -1,34 +1,12 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { type Table, tableFromIPC } from "apache-arrow";
+import { tableFromIPC } from "apache-arrow";
 import { createHandler } from "../../examples/edge.ts";
 import { startEmulator } from "../../src/emulator/emulator.ts";
-import { DataSourceManager } from "../../src/fcp/data_source_manager.ts";
+import { oracleTable, plainRows } from "../_spot_oracle.ts";
 
 const NOW = Date.UTC(2024, 5, 1);
 const QUERY = "symbol=BTCUSDT&interval=1h&start=2024-01-01&end=2024-01-04";
-
-async function expected(url: string): Promise<Table> {
-  await using dsm = new DataSourceManager({
-    cache: false,
-    now: () => NOW,
-    endpoints: { vision: url, listing: url, rest: url },
-  });
-  return await dsm.getData({
-    symbol: "BTCUSDT",
-    interval: "1h",
-    start: "2024-01-01",
-    end: "2024-01-04",
-  });
-}
-
-/** Rows as plain values (bigint counts as numbers), for deep comparison. */
-function rowsOf(table: Table): unknown[][] {
-  const columns = table.schema.fields.map((f) =>
-    [...table.getChild(f.name)!].map((x) => typeof x === "bigint" ? Number(x) : x)
-  );
-  return Array.from({ length: table.numRows }, (_, r) => columns.map((c) => c[r]));
-}
 
 function handlerFor(url: string) {
   return createHandler({
@@ -44,10 +22,10 @@ Deno.test("edge handler streams Arrow IPC that tableFromIPC reads back as getDat
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "application/vnd.apache.arrow.stream");
   const table = tableFromIPC(new Uint8Array(await res.arrayBuffer()));
-  const want = await expected(emulator.url);
+  const want = await oracleTable(emulator.url, NOW);
   assert.equal(table.numRows, 72);
   assert.deepEqual(table.schema.fields.map(String), want.schema.fields.map(String));
-  assert.deepEqual(rowsOf(table), rowsOf(want));
+  assert.deepEqual(plainRows(table), plainRows(want));
   // Arrow is the default format.
   const plain = await handler(new Request(`http://edge/klines?${QUERY}`));
   assert.equal(tableFromIPC(new Uint8Array(await plain.arrayBuffer())).numRows, 72);
@@ -56,21 +34,21 @@ Deno.test("edge handler streams Arrow IPC that tableFromIPC reads back as getDat
 Deno.test("edge handler streams a JSON array and CSV with the exact values", async () => {
   await using emulator = await startEmulator({ now: NOW });
   const handler = handlerFor(emulator.url);
-  const want = await expected(emulator.url);
+  const want = await oracleTable(emulator.url, NOW);
   const names = want.schema.fields.map((f) => f.name);
 
   const res = await handler(new Request(`http://edge/klines?${QUERY}&format=json`));
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type")!, /^application\/json/);
   const rows = await res.json() as Record<string, unknown>[];
-  assert.deepEqual(rows.map((r) => names.map((n) => r[n])), rowsOf(want));
+  assert.deepEqual(rows.map((r) => names.map((n) => r[n])), plainRows(want));
 
   const csv = await handler(new Request(`http://edge/klines?${QUERY}&format=csv&market=spot`));
   assert.match(csv.headers.get("content-type")!, /^text\/csv/);
   const [header, ...lines] = (await csv.text()).trimEnd().split("\n");
   assert.deepEqual(header.split(","), names);
   const parsed = lines.map((l) => l.split(",").map((x, i) => i === 11 ? x : Number(x)));
-  assert.deepEqual(parsed, rowsOf(want));
+  assert.deepEqual(parsed, plainRows(want));
 
   // A range with no rows yet (a day after now) is an empty answer in each format.
   const later = "symbol=BTCUSDT&interval=1h&start=2024-06-02&end=2024-06-03";
