@@ -132,39 +132,27 @@ Deno.test("Bad input through the API: manager options are checked in the constru
   }
 });
 
+/** The four required flags of `dsm fetch` with their values. */
+const REQUIRED = "--symbol BTCUSDT --interval 1h --start 2024-01-01 --end 2024-01-02".split(" ");
+/** {@linkcode REQUIRED} without one flag and its value. */
+function without(flag: string): string[] {
+  const at = REQUIRED.indexOf(flag);
+  return [...REQUIRED.slice(0, at), ...REQUIRED.slice(at + 2)];
+}
+
+/** The case of a run without one required flag. */
+function missing(flag: string): [string, string[], 2, RegExp] {
+  return [`missing ${flag}`, without(flag), 2, new RegExp(`${flag} is required`)];
+}
+
 /** [description, arguments after `fetch` (over the endpoint and cache flags), exit code, stderr pattern]. */
 const CLI_CASES: [string, string[], 1 | 2, RegExp][] = [
   ["no flags at all", [], 2, /--symbol is required/],
-  [
-    "missing --symbol",
-    ["--interval", "1h", "--start", "2024-01-01", "--end", "2024-01-02"],
-    2,
-    /--symbol is required/,
-  ],
-  [
-    "missing --interval",
-    ["--symbol", "BTCUSDT", "--start", "2024-01-01", "--end", "2024-01-02"],
-    2,
-    /--interval is required/,
-  ],
-  [
-    "missing --start",
-    ["--symbol", "BTCUSDT", "--interval", "1h", "--end", "2024-01-02"],
-    2,
-    /--start is required/,
-  ],
-  [
-    "missing --end",
-    ["--symbol", "BTCUSDT", "--interval", "1h", "--start", "2024-01-01"],
-    2,
-    /--end is required/,
-  ],
-  [
-    "flag without its value",
-    ["--symbol", "BTCUSDT", "--interval", "1h", "--end", "2024-01-02", "--start"],
-    2,
-    /start/,
-  ],
+  missing("--symbol"),
+  missing("--interval"),
+  missing("--start"),
+  missing("--end"),
+  ["flag without its value", [...without("--start"), "--start"], 2, /start/],
   ["unknown flag", ["--symbol", "BTCUSDT", "--bogus"], 2, /bogus/],
   ["positional argument", ["BTCUSDT"], 2, /BTCUSDT/],
   ["unknown market", ["--market", "futures"], 2, /--market "futures"/],
