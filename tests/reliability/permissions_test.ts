@@ -29,6 +29,21 @@ const RANGE = [
 ];
 const TIMEOUT_MS = 60_000; // a hang fails the test instead of blocking the suite
 
+/** The library job for the child, as JSON: the same spot range as {@linkcode RANGE}, from `url`. */
+function jobArg(url: string, cache: FetchJob["cache"]): string {
+  const job: FetchJob = {
+    url,
+    market: "spot",
+    symbol: "BTCUSDT",
+    interval: "1h",
+    start: "2024-01-01",
+    end: "2024-01-03",
+    cache,
+    now: NOW,
+  };
+  return JSON.stringify(job);
+}
+
 interface Run {
   code: number;
   stdout: string;
@@ -114,17 +129,7 @@ Deno.test("Permissions: the library without cache and the edge run with --allow-
   await using home = await tempDir();
   const cacheDir = join(home.path, "cache");
   for (const cache of ["default", false, cacheDir] as const) {
-    const job: FetchJob = {
-      url: emu.url,
-      market: "spot",
-      symbol: "BTCUSDT",
-      interval: "1h",
-      start: "2024-01-01",
-      end: "2024-01-03",
-      cache,
-      now: NOW,
-    };
-    const out = await run([NET, FETCH_CHILD, JSON.stringify(job)], {
+    const out = await run([NET, FETCH_CHILD, jobArg(emu.url, cache)], {
       cwd: home.path,
       env: { ...homeEnv(home.path), DSM_CACHE_DIR: cacheDir },
     });
@@ -171,17 +176,7 @@ Deno.test("Permissions: fewer permissions fail clearly instead of hanging or pro
   assert.equal(csvRows(noFs.stdout).length, 48);
   assert.deepEqual(await filesUnder(cache.path), []);
   // the library with no permission at all: a typed failure naming the permission
-  const job: FetchJob = {
-    url: emu.url,
-    market: "spot",
-    symbol: "BTCUSDT",
-    interval: "1h",
-    start: "2024-01-01",
-    end: "2024-01-03",
-    cache: false,
-    now: NOW,
-  };
-  const none = await run([FETCH_CHILD, JSON.stringify(job)], { cwd: home.path, env });
+  const none = await run([FETCH_CHILD, jobArg(emu.url, false)], { cwd: home.path, env });
   const last = none.stdout.trim().split("\n").at(-1)!;
   if (none.code === 0) {
     const done = JSON.parse(last);
