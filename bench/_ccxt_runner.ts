@@ -12,6 +12,7 @@
  */
 import ccxt from "ccxt";
 import type { ContenderJob, RunnerResult } from "./_contender.ts";
+import { runnerResult } from "./_runner_result.ts";
 
 type Exchange = InstanceType<typeof ccxt.binance>;
 type Ohlcv = number[];
@@ -133,13 +134,5 @@ export async function runCcxtPaging(job: ContenderJob): Promise<RunnerResult> {
   } finally {
     await exchange.close();
   }
-  let checksum = 0;
-  for (const candle of rows) checksum += candle[4];
-  return {
-    rows: rows.length,
-    checksum,
-    requests,
-    firstOpenTime: rows.length ? rows[0][0] : NaN,
-    lastOpenTime: rows.length ? rows[rows.length - 1][0] : NaN,
-  };
+  return runnerResult(rows, requests);
 }

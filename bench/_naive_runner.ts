@@ -11,6 +11,7 @@
  */
 import { terminateWorkers, TextWriter, Uint8ArrayReader, ZipReader } from "@zip.js/zip.js";
 import type { ContenderJob, RunnerResult } from "./_contender.ts";
+import { runnerResult } from "./_runner_result.ts";
 
 const DAY = 86_400_000;
 const VISION_MARKET = { spot: "spot", um: "futures/um", cm: "futures/cm" } as const;
@@ -71,13 +72,5 @@ export async function runNaiveZips(job: ContenderJob): Promise<RunnerResult> {
   } finally {
     await terminateWorkers();
   }
-  let checksum = 0;
-  for (const row of rows) checksum += row[4];
-  return {
-    rows: rows.length,
-    checksum,
-    requests,
-    firstOpenTime: rows.length ? rows[0][0] : NaN,
-    lastOpenTime: rows.length ? rows[rows.length - 1][0] : NaN,
-  };
+  return runnerResult(rows, requests);
 }
