@@ -108,6 +108,8 @@ export interface VisionPort {
     series: { market: Market; symbol: string; interval: Interval; from: string; to: string },
     signal: AbortSignal,
   ): Promise<VisionInventory | undefined>;
+  /** Hears how many archives a fetch plans to download (e.g. to start decode workers). */
+  prepare?(files: number): void;
   /** Downloads, verifies and decodes one archive. Throws on failure. */
   file(file: VisionFileQuery, signal: AbortSignal): Promise<VisionFile>;
 }

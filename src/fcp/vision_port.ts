@@ -12,37 +12,72 @@ import { VisionClient } from "../source/vision_client.ts";
 import type { DataSourceManagerOptions } from "./data_source_manager.ts";
 import type { VisionFile, VisionFileQuery, VisionInventory, VisionPort } from "./source_ports.ts";
 
+/** Vision archives in one fetch from which `decodeWorkers: "auto"` starts a decode worker. */
+export const AUTO_WORKER_FILES = 4;
+
 /** Adapts {@linkcode VisionClient} to {@linkcode VisionPort}. */
 export class VisionPortAdapter implements VisionPort {
+  readonly #options: DataSourceManagerOptions;
   readonly #client: VisionClient;
   readonly #logger: ((message: string) => void) | undefined;
   #pages = 0;
-  readonly #pool: KlineDecodePool | undefined;
+  #pool: KlineDecodePool | undefined;
+  #pooled: VisionClient | undefined;
+  #workers = 0;
 
   /**
    * Creates the instance.
    *
-   * @param options The manager's options (endpoints, fetch, retry, concurrency).
+   * @param options The manager's options (endpoints, fetch, retry, concurrency, decode workers).
    */
   constructor(options: DataSourceManagerOptions) {
-    const { endpoints, timeoutMs, retry, concurrency } = options;
-    const workers = options.decodeWorkers ?? 0;
-    this.#pool = workers > 0 ? new KlineDecodePool({ workers }) : undefined;
-    const fetchImpl = options.fetch ?? fetch;
+    this.#options = options;
     this.#logger = options.logger;
-    this.#client = new VisionClient({
+    this.#client = this.#newClient(undefined);
+    const workers = options.decodeWorkers ?? "auto";
+    if (typeof workers === "number" && workers > 0) this.#startPool(workers);
+  }
+
+  #newClient(decodePool: KlineDecodePool | undefined): VisionClient {
+    const { endpoints, timeoutMs, retry, concurrency } = this.#options;
+    const fetchImpl = this.#options.fetch ?? fetch;
+    return new VisionClient({
       baseUrl: endpoints?.vision,
       listingUrl: endpoints?.listing,
       timeoutMs,
       retry,
       concurrency,
-      decodePool: this.#pool,
+      decodePool,
       fetch: (input, init) => {
         const url = String(input instanceof Request ? input.url : input);
         if (url.includes("delimiter=") || url.includes("prefix=")) this.#pages++;
         return fetchImpl(input, init);
       },
     });
+  }
+
+  #startPool(workers: number): void {
+    this.#workers = workers;
+    this.#pool = new KlineDecodePool({ workers });
+    this.#pooled = this.#newClient(this.#pool);
+  }
+
+  /** Decode workers started (0 until a bulk fetch with `decodeWorkers: "auto"`). */
+  get decodeWorkers(): number {
+    return this.#workers;
+  }
+
+  /**
+   * Tells the adapter how many archives a fetch is about to download: with
+   * `decodeWorkers: "auto"`, a bulk fetch starts one decode worker (kept
+   * until {@linkcode close}); a few files are faster without one.
+   *
+   * @param files Vision archives planned.
+   */
+  prepare(files: number): void {
+    const auto = (this.#options.decodeWorkers ?? "auto") === "auto";
+    const cores = (globalThis.navigator?.hardwareConcurrency ?? 1) > 1;
+    if (auto && cores && !this.#pool && files >= AUTO_WORKER_FILES) this.#startPool(1);
   }
 
   /**
@@ -83,7 +118,7 @@ export class VisionPortAdapter implements VisionPort {
 
   /** Downloads, verifies and decodes one archive. */
   async file(file: VisionFileQuery, signal: AbortSignal): Promise<VisionFile> {
-    const result = await this.#client.fetchFile({ ...file, signal });
+    const result = await (this.#pooled ?? this.#client).fetchFile({ ...file, signal });
     if (result.status === "missing") return { status: "missing" };
     return { status: "ok", batches: result.batches, bytes: result.bytes, sha256: result.sha256 };
   }
