@@ -47,10 +47,11 @@ export interface DataSourceManagerOptions {
   /**
    * Worker threads that decode Vision archives beside the main thread
    * (inflate in a worker while the main thread parses). `"auto"` starts one
-   * worker for the first fetch that plans several archives, on a machine
+   * worker for the first `getData` that plans several archives, on a machine
    * with more than one core (a year of 1m: about 1.45× faster), and none for
-   * small fetches (a worker takes 50-100 ms to start); 0 decodes each archive
-   * on the main thread while it downloads. Workers stop at {@linkcode close}.
+   * small fetches (a worker takes 50-100 ms to start) nor for `stream()`
+   * (a worker and whole zips cost memory); 0 decodes each archive on the main
+   * thread while it downloads. Workers stop at {@linkcode close}.
    * @default {"auto"}
    */
   decodeWorkers?: number | "auto";
@@ -179,6 +180,15 @@ export class DataSourceManager implements AsyncDisposable {
     request: KlineRequest,
     options?: FetchOptions,
   ): { batches: ReadableStream<RecordBatch>; report: Promise<FetchReport> } {
+    return this.#run(request, options, false);
+  }
+
+  /** Starts a fetch; `table` fetches (held whole anyway) may use decode workers. */
+  #run(
+    request: KlineRequest,
+    options: FetchOptions | undefined,
+    table: boolean,
+  ): { batches: ReadableStream<RecordBatch>; report: Promise<FetchReport> } {
     const now = this.#now();
     const resolved = resolveRequest(request, { market: this.#market, now });
     const signal = this.#signal(options);
@@ -193,6 +203,7 @@ export class DataSourceManager implements AsyncDisposable {
       onProgress: this.#options.onProgress,
       restCounters: this.#rest.counters(),
       listingPages: this.#vision.pageCounter(),
+      decodeWorkers: table,
     };
     let run: ReturnType<typeof runFetch> | undefined;
     let resolveReport!: (r: Promise<FetchReport>) => void;
@@ -245,7 +256,7 @@ export class DataSourceManager implements AsyncDisposable {
    * @throws {DataNotAvailableError} When no source holds any row of the range.
    */
   async getDataWithReport(request: KlineRequest, options?: FetchOptions): Promise<FetchResult> {
-    const { batches, report } = this.streamWithReport(request, options);
+    const { batches, report } = this.#run(request, options, true);
     const collected: RecordBatch[] = [];
     for await (const batch of batches) collected.push(batch);
     const schema = collected[0]?.schema ??

@@ -70,6 +70,11 @@ export interface FetchDeps {
   restCounters?: () => { calls: number; weight: number };
   /** Counts listing pages so far. */
   listingPages?: () => number;
+  /**
+   * Whether a bulk fetch may start decode workers (`decodeWorkers: "auto"`):
+   * for whole tables, not for `stream()`, whose point is bounded memory.
+   */
+  decodeWorkers?: boolean;
 }
 
 /** A running fetch. */
@@ -191,9 +196,11 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       progress.partitionsTotal = 0;
     }
     progress.partitionsTotal += units.reduce((n, u) => n + u.partitions.length, 0);
-    ctx.vision?.prepare?.(
-      units.filter((u) => u.kind === "vision-monthly" || u.kind === "vision-daily").length,
-    );
+    if (deps.decodeWorkers) {
+      ctx.vision?.prepare?.(
+        units.filter((u) => u.kind === "vision-monthly" || u.kind === "vision-daily").length,
+      );
+    }
     let next = 0;
     // Bound memory by rows in flight as well as by units: a 1s day is 86,400 rows.
     const unitRows = (unit: PlanUnit) =>

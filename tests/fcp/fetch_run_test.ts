@@ -15,7 +15,13 @@ const D1 = Date.UTC(2024, 0, 1);
 
 function start(
   request: Partial<KlineRequest>,
-  ports: { vision?: VisionPort; rest?: RestPort; cache?: CachePort; signal?: AbortSignal },
+  ports: {
+    vision?: VisionPort;
+    rest?: RestPort;
+    cache?: CachePort;
+    signal?: AbortSignal;
+    decodeWorkers?: boolean;
+  },
 ) {
   const resolved = resolveRequest(
     { symbol: "BTCUSDT", interval: "1h", start: D1, end: D1 + 2 * DAY, ...request },
@@ -28,6 +34,7 @@ function start(
     now: NOW,
     concurrency: 4,
     signal: ports.signal ?? new AbortController().signal,
+    decodeWorkers: ports.decodeWorkers,
   };
   return runFetch(resolved, deps);
 }
@@ -442,4 +449,20 @@ Deno.test("runFetch leaves a row off the grid out of the output, reports it, and
   const stored = cache.stored.get("2024-01-01")!;
   assert.equal(stored.rows, 24);
   assert.equal(stored.anomalies?.total, 1);
+});
+
+Deno.test("runFetch tells Vision how many archives a table fetch plans, never a stream", async () => {
+  for (const decodeWorkers of [true, false]) {
+    const vision = new StubVision(days(5));
+    const told: number[] = [];
+    const port: VisionPort = {
+      inventory: (series, signal) => vision.inventory(series, signal),
+      file: (file, signal) => vision.file(file, signal),
+      prepare: (files) => told.push(files),
+    };
+    const { rows } = await collect(start({ end: D1 + 5 * DAY }, { vision: port, decodeWorkers }));
+    assert.equal(rows.length, 120);
+    // The first archive starts while the listing is read; the rest are planned after it.
+    assert.deepEqual(told, decodeWorkers ? [4] : []);
+  }
 });
