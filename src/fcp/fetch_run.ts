@@ -197,9 +197,9 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     }
     progress.partitionsTotal += units.reduce((n, u) => n + u.partitions.length, 0);
     if (deps.decodeWorkers) {
-      ctx.vision?.prepare?.(
-        units.filter((u) => u.kind === "vision-monthly" || u.kind === "vision-daily").length,
-      );
+      // Every archive counts, the one started while the listing was read included.
+      const vision = units.filter((u) => u.kind === "vision-monthly" || u.kind === "vision-daily");
+      ctx.vision?.prepare?.(vision.length + window.length);
     }
     let next = 0;
     // Bound memory by rows in flight as well as by units: a 1s day is 86,400 rows.
