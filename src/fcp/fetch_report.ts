@@ -33,7 +33,7 @@ export interface PartitionReport {
  * Why grid slots are missing:
  * - `exchange`: Vision and REST both lack them (e.g. maintenance);
  * - `unconfirmed`: the one source that could be asked lacks them;
- * - `not_listed`: before the symbol's first or after its last candle;
+ * - `not_listed`: before the symbol's first or after its last candle, as REST confirms;
  * - `unfetched`: a source failed or was not allowed, so nothing is known.
  */
 export type GapClass = "exchange" | "unconfirmed" | "not_listed" | "unfetched";
