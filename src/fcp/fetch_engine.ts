@@ -1,7 +1,8 @@
 /**
- * The executor of the Failover Control Protocol: runs the planned units
- * concurrently, falls back from Vision to REST per file and per hole, and
- * yields each partition's merged rows in time order.
+ * The executor of the Failover Control Protocol: runs one planned unit
+ * (cache, Vision archive, REST span), falling back from Vision to REST per
+ * file and per hole, and returns each partition's rows by source with what
+ * was asked and what failed.
  *
  * @module
  */
