@@ -80,6 +80,7 @@ export {
 export { SYMBOL_PATTERN, symbolHint, validateSymbol } from "./src/core/symbol.ts";
 export { type TimeInput, toEpochMs } from "./src/core/time.ts";
 export {
+  type ArrowSchema,
   DATA_SOURCE_COLUMN,
   type DataSource,
   KLINE_COLUMN_NAMES,

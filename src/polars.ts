@@ -9,6 +9,9 @@ import pl from "nodejs-polars";
 import type { DataFrame } from "nodejs-polars";
 import { Buffer } from "node:buffer";
 
+/** A nodejs-polars `DataFrame`. */
+export type PolarsDataFrame = DataFrame;
+
 /**
  * Converts an Arrow Table into a Polars DataFrame through Arrow IPC (the
  * column buffers are copied once; values are unchanged).
@@ -26,7 +29,7 @@ import { Buffer } from "node:buffer";
  * assert.deepEqual(df.getColumn("close").toArray(), [1.5, 2.5]);
  * ```
  */
-export function toPolars(table: Table): DataFrame {
+export function toPolars(table: Table): PolarsDataFrame {
   // deno-lint-ignore no-explicit-any
   return pl.readIPC(Buffer.from(tableToIPC(table, "file")) as any);
 }

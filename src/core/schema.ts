@@ -49,8 +49,11 @@ const DATA_SOURCE_DICTIONARY_ID = 0;
 const timestamp = () => new TimestampMillisecond("UTC");
 const sourceType = () => new Dictionary(new Utf8(), new Int8(), DATA_SOURCE_DICTIONARY_ID, false);
 
+/** An Arrow schema: apache-arrow's `Schema`. */
+export type ArrowSchema = Schema;
+
 /** The fixed kline schema (DESIGN.md section 2) without `_data_source`. */
-export const KLINE_SCHEMA: Schema = new Schema([
+export const KLINE_SCHEMA: ArrowSchema = new Schema([
   new Field("open_time", timestamp(), false),
   new Field("open", new Float64(), false),
   new Field("high", new Float64(), false),
@@ -65,7 +68,7 @@ export const KLINE_SCHEMA: Schema = new Schema([
 ]);
 
 /** The kline schema with the `_data_source` column appended. */
-export const KLINE_SCHEMA_WITH_SOURCE: Schema = new Schema([
+export const KLINE_SCHEMA_WITH_SOURCE: ArrowSchema = new Schema([
   ...KLINE_SCHEMA.fields,
   new Field(DATA_SOURCE_COLUMN, sourceType(), false),
 ]);
