@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { unit } from "./_price_path.ts";
 
 /** A set of files: explicit names (zip names or keys) or a share of all files. */
 export type FileSelection = number | readonly string[];
@@ -43,18 +44,12 @@ export interface RequestFaults {
   readonly truncate: boolean;
 }
 
-const TWO32 = 4_294_967_296;
 const MAX_TRACKED_URLS = 100_000;
 
 function hash(text: string, seed: number): number {
   let h = (0x811c9dc5 ^ seed) | 0;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) / TWO32;
+  return unit(h);
 }
 
 /**
