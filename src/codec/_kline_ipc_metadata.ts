@@ -110,18 +110,22 @@ function required(map: Map<string, string>, key: string, file?: string): string 
   return text;
 }
 
+/** Parses the JSON of one metadata key; a CacheError when it is not JSON. */
+function parseJsonKey(key: string, text: string, file?: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new CacheError(`Cannot read cache file: metadata "${P}${key}" is not JSON`, file, {
+      cause,
+    });
+  }
+}
+
 const ANOMALY_KINDS = new Set(["off_grid", "close_time", "ohlc"]);
 
 function parseAnomalies(text: string | undefined, file?: string): KlineAnomalies | undefined {
   if (text === undefined) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (cause) {
-    throw new CacheError(`Cannot read cache file: metadata "${P}anomalies" is not JSON`, file, {
-      cause,
-    });
-  }
+  const value = parseJsonKey("anomalies", text, file);
   const v = value as KlineAnomalies;
   const ok = typeof v === "object" && v !== null && Number.isSafeInteger(v.total) &&
     v.total >= 0 && Array.isArray(v.items) && v.items.length <= v.total &&
@@ -140,14 +144,7 @@ function parseAnomalies(text: string | undefined, file?: string): KlineAnomalies
 
 function parseGaps(text: string | undefined, file?: string): KlineGap[] {
   if (text === undefined) return [];
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (cause) {
-    throw new CacheError(`Cannot read cache file: metadata "${P}gaps" is not JSON`, file, {
-      cause,
-    });
-  }
+  const value = parseJsonKey("gaps", text, file);
   const ok = Array.isArray(value) &&
     value.every((g) =>
       typeof g === "object" && g !== null && Number.isSafeInteger(g.start) &&
