@@ -13,8 +13,11 @@ export interface FileRead {
   bytes: Uint8Array;
   /** File size. */
   size: number;
-  /** Identity at read time (device, inode, mtime), to avoid moving a file replaced meanwhile. */
-  identity: string;
+  /**
+   * Identity at read time (device, inode, size, mtime), to avoid moving a
+   * file replaced meanwhile; absent for whole reads, whose bytes serve instead.
+   */
+  identity?: string;
 }
 
 function identityOf(info: Deno.FileInfo): string {
@@ -33,17 +36,18 @@ function readFullSync(file: Deno.FsFile, into: Uint8Array): void {
 /**
  * Reads a whole file, or undefined when it does not exist.
  *
- * Synchronous calls on purpose: partition files are small and local, and
- * a sync open + stat + read costs a fraction of the async ops' round trips
- * through the thread pool (a warm year of 1m is 365 files).
+ * One synchronous call on purpose: partition files are small and local, and
+ * a sync read costs a fraction of the async ops' round trips through the
+ * thread pool (a warm year of 1m is 365 files).
  */
 export function readWhole(path: string): Promise<FileRead | undefined> {
-  return withOpenFile(path, (file) => {
-    const info = file.statSync();
-    const bytes = new Uint8Array(info.size);
-    readFullSync(file, bytes);
-    return { bytes, size: info.size, identity: identityOf(info) };
-  });
+  try {
+    const bytes = Deno.readFileSync(path);
+    return Promise.resolve({ bytes, size: bytes.length });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return Promise.resolve(undefined);
+    return Promise.reject(err);
+  }
 }
 
 /**
@@ -153,17 +157,18 @@ async function renameReplacing(from: string, to: string): Promise<void> {
 
 /**
  * Renames a corrupt file to `{path}.corrupt-{time}` unless it was replaced
- * since it was read.
+ * since it was read: its identity changed, or (for whole reads) its bytes.
  *
+ * @param read What was read and found corrupt.
  * @returns The new path, or undefined when the file was gone or replaced.
  */
 export async function setAside(
   path: string,
-  identity: string,
+  read: FileRead,
   time: number,
 ): Promise<string | undefined> {
   try {
-    if (identityOf(await Deno.stat(path)) !== identity) return undefined;
+    if (!(await unchanged(path, read))) return undefined;
     const target = `${path}.corrupt-${time}`;
     await Deno.rename(path, target);
     return target;
@@ -171,4 +176,10 @@ export async function setAside(
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
   }
+}
+
+async function unchanged(path: string, read: FileRead): Promise<boolean> {
+  if (read.identity !== undefined) return identityOf(await Deno.stat(path)) === read.identity;
+  const now = await Deno.readFile(path);
+  return now.length === read.bytes.length && now.every((b, i) => b === read.bytes[i]);
 }

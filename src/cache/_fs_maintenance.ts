@@ -226,7 +226,7 @@ export async function verifyFiles(
       }
       if (reason === undefined) continue;
       const movedTo = options.quarantine
-        ? await setAside(path, file.identity, ctx.now).catch(() => undefined)
+        ? await setAside(path, file, ctx.now).catch(() => undefined)
         : undefined;
       report.corrupt.push({ key: plainKey(key), path, reason, movedTo });
     }

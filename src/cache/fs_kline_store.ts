@@ -127,7 +127,7 @@ export class FsKlineStore implements KlineStore {
       if (!(err instanceof CacheError)) throw err;
       reason = err.message;
     }
-    const movedTo = await setAside(path, file.identity, this.#now()).catch(() => undefined);
+    const movedTo = await setAside(path, file, this.#now()).catch(() => undefined);
     this.#log(`${reason}; ${movedTo ? `moved to "${movedTo}"` : "left in place"}`);
     this.#onCorrupt?.({ key: stripBounds(checked), path, reason, movedTo });
     return undefined;

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { makeData, RecordBatch, Struct } from "apache-arrow";
+import { makeData, type RecordBatch, Struct } from "apache-arrow";
 import { InvalidRangeError } from "../core/errors.ts";
-import { KLINE_SCHEMA, withDataSource } from "../core/schema.ts";
+import { KLINE_SCHEMA, recordBatchOf, withDataSource } from "../core/schema.ts";
 import type { KlineCsvStreamOptions } from "./kline_csv_stream.ts";
 import { unzipSingleEntry } from "./unzip_stream.ts";
 import { checkBatchRows, KlineCsvParser } from "./_kline_csv_parser.ts";
@@ -375,6 +375,6 @@ function rebuild(b: BatchBuffers, options: KlineDecodeOptions): RecordBatch {
     makeData({ type: field.type, length, nullCount: 0, data: b.values[i] })
   );
   const data = makeData({ type: new Struct(fields), length, nullCount: 0, children });
-  const batch = new RecordBatch(KLINE_SCHEMA, data);
+  const batch = recordBatchOf(KLINE_SCHEMA, data);
   return options.source === undefined ? batch : withDataSource(batch, options.source);
 }

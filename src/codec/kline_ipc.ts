@@ -18,7 +18,13 @@ import {
 } from "apache-arrow";
 import { crc32 } from "node:zlib";
 import { CacheError } from "../core/errors.ts";
-import { KLINE_SCHEMA } from "../core/schema.ts";
+import { fixedColumn, KLINE_SCHEMA, recordBatchOf } from "../core/schema.ts";
+import {
+  type ArrowFieldInfo,
+  type ArrowFooter,
+  readArrowBatch,
+  readArrowFooter,
+} from "./_arrow_file_reader.ts";
 import {
   FORMAT_VERSION,
   type KlineIpcHeader,
@@ -62,6 +68,53 @@ const CRC_KEY = "dsm.body_crc32";
 const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
 const COLUMNS = KLINE_SCHEMA.fields.length;
 const STRUCT = new Struct(KLINE_SCHEMA.fields);
+
+/** KLINE_SCHEMA's columns as the footer reader describes them. */
+const EXPECTED_FIELDS: ArrowFieldInfo[] = KLINE_SCHEMA.fields.map((f) => {
+  // deno-lint-ignore no-explicit-any
+  const t = f.type as any;
+  const param = t.bitWidth ?? t.precision ?? t.unit;
+  const flag = t.isSigned ?? (t.timezone !== undefined && t.timezone !== null);
+  return { name: f.name, typeId: t.typeId, param, flag, timezone: t.timezone ?? undefined };
+});
+
+function fieldsMatch(fields: readonly ArrowFieldInfo[]): boolean {
+  if (fields.length !== COLUMNS) return false;
+  return fields.every((f, i) => {
+    const want = EXPECTED_FIELDS[i];
+    return f.name === want.name && f.typeId === want.typeId && f.param === want.param &&
+      f.flag === want.flag && f.timezone === want.timezone;
+  });
+}
+
+/**
+ * Decodes a partition file of the layout this module writes (one or more
+ * record batches of non-null fixed-width columns, 8-byte aligned) straight
+ * from its footer and batch headers: columns are views on `bytes`.
+ * Undefined when the file is of another layout or damaged: arrow-js then
+ * reads it, or says why it cannot.
+ */
+function decodeDirect(bytes: Uint8Array, footer: ArrowFooter): RecordBatch[] | undefined {
+  const batches: RecordBatch[] = [];
+  for (const block of footer.blocks) {
+    const layout = readArrowBatch(bytes, block, COLUMNS);
+    if (!layout) return undefined;
+    const length = layout.length;
+    if (length === 0) continue;
+    const children: Data[] = [];
+    for (let c = 0; c < COLUMNS; c++) {
+      const { offset, length: size } = layout.values[c];
+      const at = bytes.byteOffset + offset;
+      if (at % 8 !== 0 || size < length * 8) return undefined;
+      const type = KLINE_SCHEMA.fields[c].type;
+      children.push(fixedColumn(type, new type.ArrayType(bytes.buffer, at, length), length));
+    }
+    batches.push(
+      recordBatchOf(KLINE_SCHEMA, makeData({ type: STRUCT, length, nullCount: 0, children })),
+    );
+  }
+  return batches;
+}
 
 function hasMagic(bytes: Uint8Array, at: number): boolean {
   return MAGIC.every((b, i) => bytes[at + i] === b);
@@ -226,6 +279,18 @@ function bodyCrc(bytes: Uint8Array): string {
   return crc32(bodyOf(bytes) ?? new Uint8Array(0)).toString(16).padStart(8, "0");
 }
 
+function readBatches(reader: RecordBatchFileReader, file?: string): RecordBatch[] {
+  const batches: RecordBatch[] = [];
+  try {
+    for (const batch of reader) {
+      if (batch.numRows > 0) batches.push(recordBatchOf(KLINE_SCHEMA, batch.data));
+    }
+  } catch (cause) {
+    fail("a record batch is unreadable (truncated or corrupt)", file, cause);
+  }
+  return batches;
+}
+
 function fail(reason: string, file?: string, cause?: unknown): never {
   const where = file === undefined ? "" : ` "${file}"`;
   throw new CacheError(`Cannot read cache file${where}: ${reason}`, file, { cause });
@@ -279,6 +344,8 @@ export function decodeKlineIpcMetadata(
   bytes: Uint8Array,
   options: DecodeKlineIpcOptions = {},
 ): KlineIpcMetadata {
+  const footer = readArrowFooter(bytes);
+  if (footer && fieldsMatch(footer.fields)) return metadataFromMap(footer.metadata, options.file);
   const reader = openFile(bytes, options.file);
   return metadataFromMap(reader.schema.metadata, options.file);
 }
@@ -309,23 +376,19 @@ export function decodeKlineIpc(
   options: DecodeKlineIpcOptions = {},
 ): DecodedKlineIpc {
   const file = options.file;
-  const reader = openFile(bytes, file);
-  const metadata = metadataFromMap(reader.schema.metadata, file);
-  const crc = reader.schema.metadata.get(CRC_KEY);
+  const footer = readArrowFooter(bytes);
+  const reader = footer && fieldsMatch(footer.fields) ? undefined : openFile(bytes, file);
+  const map = reader?.schema.metadata ?? footer!.metadata;
+  const metadata = metadataFromMap(map, file);
+  const crc = map.get(CRC_KEY);
   if (crc === undefined) fail(`metadata "${CRC_KEY}" is missing`, file);
   if (options.checkBody !== false) {
-    // Checked before arrow-js parses any record batch: damaged messages can make it spin.
+    // Checked before any record batch is parsed: damaged messages can make arrow-js spin.
     const actual = bodyCrc(bytes);
     if (actual !== crc) fail(`the body CRC-32 is ${actual}, metadata says ${crc}`, file);
   }
-  const batches: RecordBatch[] = [];
-  try {
-    for (const batch of reader) {
-      if (batch.numRows > 0) batches.push(new RecordBatch(KLINE_SCHEMA, batch.data));
-    }
-  } catch (cause) {
-    fail("a record batch is unreadable (truncated or corrupt)", file, cause);
-  }
+  const batches = (reader ? undefined : decodeDirect(bytes, footer!)) ??
+    readBatches(reader ?? openFile(bytes, file), file);
   const scan = scanOpenTimes(batches);
   if (scan.error !== undefined) fail(scan.error, file);
   if (scan.rows !== metadata.rows) {
