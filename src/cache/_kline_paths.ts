@@ -185,9 +185,45 @@ export function folderOf(root: string, key: Omit<PartitionKey, "partition">): st
  * @throws {Error} When the path would escape the root (cannot happen for checked keys).
  */
 export function pathOf(root: string, key: CheckedKey): string {
-  const path = join(folderOf(root, key), `${key.partition}.arrow`);
-  assertUnder(root, path);
-  return path;
+  // The partition is a checked YYYY-MM-DD or YYYY-MM: it cannot leave the folder.
+  return `${seriesFolder(root, key)}${SEP}${key.partition}.arrow`;
+}
+
+const SEP = Deno.build.os === "windows" ? "\\" : "/";
+const folders = new Map<string, string>();
+
+/**
+ * The folder of a checked series, asserted to lie under the root; memoized
+ * (a year of days asks for it 365 times).
+ */
+export function seriesFolder(root: string, key: Omit<PartitionKey, "partition">): string {
+  const id = `${root}\0${key.market}\0${key.symbol}\0${key.interval}`;
+  let folder = folders.get(id);
+  if (folder === undefined) {
+    folder = folderOf(root, key);
+    assertUnder(root, folder);
+    if (folders.size >= 1024) folders.clear();
+    folders.set(id, folder);
+  }
+  return folder;
+}
+
+/**
+ * Validates the market, symbol and interval of a series (misuse raises
+ * before any I/O).
+ *
+ * @throws {TypeError} Subclasses for a bad market, symbol or interval.
+ */
+export function checkSeries(
+  series: Omit<PartitionKey, "partition">,
+): Omit<PartitionKey, "partition"> {
+  if (typeof series !== "object" || series === null) {
+    throw new TypeError("Cannot use the cache: the series must be an object");
+  }
+  const market = checkMarket(series.market);
+  const symbol = checkSymbol(series.symbol, market);
+  const interval = checkInterval(series.interval, market);
+  return { market, symbol, interval };
 }
 
 /** Throws unless `path` lies strictly under `root`. */

@@ -14,7 +14,15 @@ import {
 import { CacheError } from "../core/errors.ts";
 import { readHeadAndFooter, readWhole, setAside, writeAtomic } from "./_fs_io.ts";
 import { clearFiles, listFiles, statsOf, verifyFiles } from "./_fs_maintenance.ts";
-import { type CheckedKey, checkKey, keyMismatch, pathOf, resolveRoot } from "./_kline_paths.ts";
+import {
+  type CheckedKey,
+  checkKey,
+  checkSeries,
+  keyMismatch,
+  pathOf,
+  resolveRoot,
+  seriesFolder,
+} from "./_kline_paths.ts";
 import { incompleteness } from "./_partition_check.ts";
 import type {
   CachedPartition,
@@ -190,6 +198,22 @@ export class FsKlineStore implements KlineStore {
       if (error instanceof Deno.errors.NotFound) return false;
       throw new CacheError(`Cannot read cache file "${path}"`, path, { cause: error });
     }
+  }
+
+  /** {@inheritDoc KlineStore.partitions} */
+  async partitions(series: Omit<PartitionKey, "partition">): Promise<Set<string>> {
+    const folder = seriesFolder(this.root, checkSeries(series));
+    const keys = new Set<string>();
+    try {
+      // One sync listing: a year of days is one call, not 365 stats.
+      for (const entry of Deno.readDirSync(folder)) {
+        if (entry.isFile && entry.name.endsWith(".arrow")) keys.add(entry.name.slice(0, -6));
+      }
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return keys;
+      throw new CacheError(`Cannot list cache folder "${folder}"`, folder, { cause: error });
+    }
+    return keys;
   }
 
   /** {@inheritDoc KlineStore.info} */

@@ -227,6 +227,13 @@ export interface KlineStore {
    * @throws {TypeError} For a bad key, before any I/O.
    */
   has(key: PartitionKey): Promise<boolean>;
+  /**
+   * The partition keys with a file in a series' folder (existence only:
+   * nothing is read or validated), from one directory listing.
+   *
+   * @throws {TypeError} For a bad market, symbol or interval, before any I/O.
+   */
+  partitions(series: Omit<PartitionKey, "partition">): Promise<Set<string>>;
   /** Whether a REST-sourced partition is cached (Vision data may replace it). */
   isUpgradable(key: PartitionKey): Promise<boolean>;
   /** Partition files, sorted by path; temporary and set-aside files are ignored. */

@@ -6,7 +6,7 @@
  */
 import type { RecordBatch } from "apache-arrow";
 import { emptyStats, emptyVerifyReport } from "./_empty_reports.ts";
-import { checkKey } from "./_kline_paths.ts";
+import { checkKey, checkSeries } from "./_kline_paths.ts";
 import type {
   CachedPartition,
   CacheEntry,
@@ -73,6 +73,16 @@ export class NullKlineStore implements KlineStore {
   /** Validates the key; always false. */
   has(key: PartitionKey): Promise<boolean> {
     return afterCheck(key, false);
+  }
+
+  /** Validates the series; always empty. */
+  partitions(series: Omit<PartitionKey, "partition">): Promise<Set<string>> {
+    try {
+      checkSeries(series);
+      return Promise.resolve(new Set());
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Validates the key; always false. */

@@ -18,7 +18,7 @@ export interface CacheOptions {
 /** A cache that holds nothing and writes nothing. */
 export const DISABLED_CACHE: CachePort = {
   enabled: false,
-  has: () => Promise.resolve(false),
+  present: () => Promise.resolve(new Set()),
   read: () => Promise.resolve(undefined),
   write: () => Promise.resolve(false),
 };
@@ -46,9 +46,10 @@ export class StoreCachePort implements CachePort {
     return this.#store.enabled;
   }
 
-  /** Whether a partition file exists. */
-  has(key: SeriesPartition): Promise<boolean> {
-    return this.#store.has(key);
+  /** The partition keys with a file in the series' folder. */
+  present(series: Omit<SeriesPartition, "partition">): Promise<Set<string>> {
+    const { market, symbol, interval } = series;
+    return this.#store.partitions({ market, symbol, interval });
   }
 
   /** Reads and validates a partition. */

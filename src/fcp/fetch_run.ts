@@ -88,13 +88,9 @@ export interface FetchRun {
 async function cachedKeys(request: ResolvedRequest, deps: FetchDeps): Promise<Set<string>> {
   const hits = new Set<string>();
   if (!deps.cache.enabled || (request.source !== "auto" && request.source !== "cache")) return hits;
-  const closed = requestPartitions(request).filter((p) => isClosed(p, deps.now));
-  for (let i = 0; i < closed.length; i += 64) {
-    const chunk = closed.slice(i, i + 64);
-    const found = await Promise.all(
-      chunk.map((p) => deps.cache.has({ ...request, partition: p.key })),
-    );
-    chunk.forEach((p, j) => found[j] && hits.add(p.key));
+  const present = await deps.cache.present(request);
+  for (const p of requestPartitions(request)) {
+    if (present.has(p.key) && isClosed(p, deps.now)) hits.add(p.key);
   }
   return hits;
 }

@@ -51,8 +51,8 @@ export interface CachedRows {
 export interface CachePort {
   /** False when there is no cache (no filesystem, or switched off). */
   readonly enabled: boolean;
-  /** Whether a partition is cached (existence only: nothing is read or validated). */
-  has(key: SeriesPartition): Promise<boolean>;
+  /** The cached partition keys of a series (existence only: nothing is read or validated). */
+  present(series: Omit<SeriesPartition, "partition">): Promise<Set<string>>;
   /** Reads a partition; undefined when absent or found corrupt. */
   read(key: SeriesPartition): Promise<CachedRows | undefined>;
   /** Writes a closed, complete partition atomically; false when refused. */

@@ -157,8 +157,8 @@ export class StubCache implements CachePort {
   /** Writes in order. */
   readonly writes: string[] = [];
 
-  has(key: SeriesPartition): Promise<boolean> {
-    return Promise.resolve(this.stored.has(key.partition));
+  present(_series: Omit<SeriesPartition, "partition">): Promise<Set<string>> {
+    return Promise.resolve(new Set(this.stored.keys()));
   }
 
   read(key: SeriesPartition): Promise<CachedRows | undefined> {
