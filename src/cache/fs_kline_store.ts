@@ -201,6 +201,7 @@ export class FsKlineStore implements KlineStore {
   }
 
   /** {@inheritDoc KlineStore.partitions} */
+  // deno-lint-ignore require-await
   async partitions(series: Omit<PartitionKey, "partition">): Promise<Set<string>> {
     const folder = seriesFolder(this.root, checkSeries(series));
     const keys = new Set<string>();
