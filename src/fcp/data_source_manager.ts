@@ -180,31 +180,8 @@ export class DataSourceManager implements AsyncDisposable {
     request: KlineRequest,
     options?: FetchOptions,
   ): { batches: ReadableStream<RecordBatch>; report: Promise<FetchReport> } {
-    return this.#run(request, options, false);
-  }
-
-  /** Starts a fetch; `table` fetches (held whole anyway) may use decode workers. */
-  #run(
-    request: KlineRequest,
-    options: FetchOptions | undefined,
-    table: boolean,
-  ): { batches: ReadableStream<RecordBatch>; report: Promise<FetchReport> } {
-    const now = this.#now();
-    const resolved = resolveRequest(request, { market: this.#market, now });
-    const signal = this.#signal(options);
-    signal.throwIfAborted();
+    const { resolved, deps } = this.#prepare(request, options, false);
     const openCache = () => this.#openCache();
-    const deps = {
-      vision: this.#vision as VisionPort,
-      rest: this.#rest as RestPort,
-      now,
-      concurrency: this.#concurrency,
-      signal,
-      onProgress: this.#options.onProgress,
-      restCounters: this.#rest.counters(),
-      listingPages: this.#vision.pageCounter(),
-      decodeWorkers: table,
-    };
     let run: ReturnType<typeof runFetch> | undefined;
     let resolveReport!: (r: Promise<FetchReport>) => void;
     const report = new Promise<FetchReport>((res) => resolveReport = res);
@@ -235,6 +212,29 @@ export class DataSourceManager implements AsyncDisposable {
   }
 
   /**
+   * Validates a request (before any I/O) and gathers what a run needs;
+   * `table` fetches (held whole anyway) may use decode workers.
+   */
+  #prepare(request: KlineRequest, options: FetchOptions | undefined, table: boolean) {
+    const now = this.#now();
+    const resolved = resolveRequest(request, { market: this.#market, now });
+    const signal = this.#signal(options);
+    signal.throwIfAborted();
+    const deps = {
+      vision: this.#vision as VisionPort,
+      rest: this.#rest as RestPort,
+      now,
+      concurrency: this.#concurrency,
+      signal,
+      onProgress: this.#options.onProgress,
+      restCounters: this.#rest.counters(),
+      listingPages: this.#vision.pageCounter(),
+      decodeWorkers: table,
+    };
+    return { resolved, deps };
+  }
+
+  /**
    * Streams the rows of a request as RecordBatches in time order.
    *
    * @param request What to fetch.
@@ -256,9 +256,10 @@ export class DataSourceManager implements AsyncDisposable {
    * @throws {DataNotAvailableError} When no source holds any row of the range.
    */
   async getDataWithReport(request: KlineRequest, options?: FetchOptions): Promise<FetchResult> {
-    const { batches, report } = this.#run(request, options, true);
-    const collected: RecordBatch[] = [];
-    for await (const batch of batches) collected.push(batch);
+    const { resolved, deps } = this.#prepare(request, options, true);
+    const run = runFetch(resolved, { ...deps, cache: await this.#openCache() });
+    const collected = await run.collect();
+    const report = run.report;
     const schema = collected[0]?.schema ??
       (request.includeSourceInfo === false ? KLINE_SCHEMA : KLINE_SCHEMA_WITH_SOURCE);
     return { table: new Table(schema, collected), report: await report };

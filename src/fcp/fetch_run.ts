@@ -77,12 +77,14 @@ export interface FetchDeps {
   decodeWorkers?: boolean;
 }
 
-/** A running fetch. */
+/** A running fetch: read it through `batches` or `collect()`, not both. */
 export interface FetchRun {
   /** The rows, partition by partition, in time order. */
   batches: ReadableStream<RecordBatch>;
   /** The report, resolved when the stream is done. */
   report: Promise<FetchReport>;
+  /** Reads every batch without a stream in between (for whole tables). */
+  collect(): Promise<RecordBatch[]>;
 }
 
 async function cachedKeys(request: ResolvedRequest, deps: FetchDeps): Promise<Set<string>> {
@@ -347,29 +349,45 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     }
   }
 
-  const iterator = generate();
+  /** Every batch, then the report: resolved at the end, rejected (and the run aborted) on error. */
+  async function* everything(): AsyncGenerator<RecordBatch> {
+    try {
+      yield* generate();
+      await complete();
+      resolveReport(report);
+    } catch (error) {
+      abort.abort(error);
+      rejectReport(error);
+      throw error;
+    }
+  }
+
+  const iterator = everything();
+  /** Stops the run early: aborts downloads, ends the generator, waits for cache writes. */
+  async function stop(reason: unknown): Promise<void> {
+    abort.abort(reason);
+    rejectReport(reason ?? new DOMException("cancelled", "AbortError"));
+    await iterator.return(undefined);
+    await writer.settled();
+  }
   const batches = new ReadableStream<RecordBatch>({
     async pull(controller) {
       try {
         const { value, done } = await iterator.next();
-        if (!done) return controller.enqueue(value);
-        await complete();
-        resolveReport(report);
-        controller.close();
+        if (done) controller.close();
+        else controller.enqueue(value);
       } catch (error) {
-        abort.abort(error);
-        rejectReport(error);
         controller.error(error);
       }
     },
-    async cancel(reason) {
-      abort.abort(reason);
-      rejectReport(reason ?? new DOMException("cancelled", "AbortError"));
-      await iterator.return(undefined);
-      await writer.settled();
-    },
+    cancel: stop,
   }, { highWaterMark: 0 });
-  return { batches, report: reportPromise };
+  async function collect(): Promise<RecordBatch[]> {
+    const all: RecordBatch[] = [];
+    for await (const batch of iterator) all.push(batch);
+    return all;
+  }
+  return { batches, report: reportPromise, collect };
 }
 
 /** Rows the look-ahead may hold before more units are started (beyond two). */
