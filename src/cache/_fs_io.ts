@@ -104,12 +104,37 @@ function randomHex(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** Folders this process has made (or found) already: one mkdir per folder, not per file. */
+const madeFolders = new Set<string>();
+
+function openNew(path: string): Deno.FsFile {
+  const dir = dirname(path);
+  if (!madeFolders.has(dir)) {
+    Deno.mkdirSync(dir, { recursive: true });
+    madeFolders.add(dir);
+  }
+  try {
+    return Deno.openSync(path, { write: true, createNew: true });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    // The folder was removed since (a cache clear): make it again.
+    Deno.mkdirSync(dir, { recursive: true });
+    return Deno.openSync(path, { write: true, createNew: true });
+  }
+}
+
 /**
  * Writes `bytes` to `path` atomically: a unique temporary file in the same
- * folder (`{name}.{pid}.{random}.tmp`), flushed to disk, then renamed over
- * the target. Readers see the old file or the new one, never a mix.
+ * folder (`{name}.{pid}.{random}.tmp`), then renamed over the target.
+ * Readers, and a process killed at any point, see the old file or the new
+ * one, never a mix.
  *
- * @param beforeRename Called after the data is on disk; return false to
+ * The file is not flushed to disk before the rename (an fsync per partition
+ * would cost more than the rest of the write): after a power cut, a file may
+ * be damaged, and the next read finds it so (magic, footer, CRC-32), sets it
+ * aside and fetches the partition again.
+ *
+ * @param beforeRename Called once the data is written; return false to
  *   drop the write (the temporary file is removed).
  * @returns False when `beforeRename` dropped the write.
  */
@@ -120,15 +145,12 @@ export async function writeAtomic(
 ): Promise<boolean> {
   // Synchronous file calls, as in readWhole: small local files, where the
   // async ops' thread-pool round trips cost more than the I/O.
-  const dir = dirname(path);
-  Deno.mkdirSync(dir, { recursive: true });
-  const temp = join(dir, `${basename(path)}.${Deno.pid}.${randomHex()}.tmp`);
+  const temp = join(dirname(path), `${basename(path)}.${Deno.pid}.${randomHex()}.tmp`);
   let renamed = false;
   try {
-    const file = Deno.openSync(temp, { write: true, createNew: true });
+    const file = openNew(temp);
     try {
       for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
-      file.syncSync();
     } finally {
       file.close();
     }

@@ -8,17 +8,16 @@
 import {
   type Data,
   makeData,
-  RecordBatch,
+  type RecordBatch,
   type RecordBatchFileReader,
   RecordBatchReader,
-  Schema,
+  type Schema,
   Struct,
-  Table,
-  tableToIPC,
 } from "apache-arrow";
 import { crc32 } from "node:zlib";
 import { CacheError } from "../core/errors.ts";
 import { fixedColumn, KLINE_SCHEMA, recordBatchOf } from "../core/schema.ts";
+import { writeArrowFile } from "./_arrow_file_writer.ts";
 import {
   type ArrowFieldInfo,
   type ArrowFooter,
@@ -170,15 +169,6 @@ function scanOpenTimes(batches: readonly RecordBatch[]): {
   return { rows, first, last: rows > 0 ? prev : undefined };
 }
 
-function rebase(batch: RecordBatch, schema: Schema): RecordBatch {
-  const data = batch.data;
-  const children: Data[] = data.children.length === COLUMNS
-    ? data.children
-    : data.children.slice(0, COLUMNS);
-  const length = batch.numRows;
-  return new RecordBatch(schema, makeData({ type: STRUCT, length, nullCount: 0, children }));
-}
-
 /**
  * Encodes kline batches as an Arrow IPC file with `dsm.*` schema metadata.
  *
@@ -227,43 +217,13 @@ export function encodeKlineIpc(
     formatVersion: FORMAT_VERSION,
   };
   const map = metadataToMap(metadata);
-  const nonEmpty = batches.filter((b) => b.numRows > 0);
-  const encode = () => {
-    const schema = new Schema(KLINE_SCHEMA.fields, map);
-    return tableToIPC(new Table(schema, nonEmpty.map((b) => rebase(b, schema))), "file");
-  };
-  // The custom metadata lives in the footer only, after the body the CRC
-  // covers: encode once with a placeholder, then write the CRC over it.
-  map.set(CRC_KEY, CRC_PLACEHOLDER);
-  const bytes = encode();
-  const crc = bodyCrc(bytes);
-  if (!patchFooter(bytes, CRC_PLACEHOLDER, crc)) {
-    map.set(CRC_KEY, crc);
-    const again = encode();
-    if (bodyCrc(again) !== crc) throw new Error("Cannot encode klines: the IPC body is not stable");
-    return again;
-  }
-  return bytes;
-}
-
-const CRC_PLACEHOLDER = "crc32tbd";
-
-/** Overwrites the only occurrence of `from` in the footer with `to` (same length). */
-function patchFooter(bytes: Uint8Array, from: string, to: string): boolean {
-  const body = bodyOf(bytes);
-  if (!body || from.length !== to.length) return false;
-  const footer = bytes.subarray(body.byteOffset - bytes.byteOffset + body.length);
-  const needle = new TextEncoder().encode(from);
-  let found = -1;
-  for (let i = footer.indexOf(needle[0]); i >= 0; i = footer.indexOf(needle[0], i + 1)) {
-    if (needle.every((byte, k) => footer[i + k] === byte)) {
-      if (found >= 0) return false;
-      found = i;
-    }
-  }
-  if (found < 0) return false;
-  footer.set(new TextEncoder().encode(to), found);
-  return true;
+  const out = batches.filter((b) => b.numRows > 0).map((b) => ({
+    length: b.numRows,
+    values: b.data.children.slice(0, COLUMNS).map((d) => d.values as Float64Array | BigInt64Array),
+  }));
+  // The CRC of the body lives in the footer's metadata only, after the body.
+  const withCrc = (body: Uint8Array) => new Map([...map, [CRC_KEY, crcOf(body)]]);
+  return writeArrowFile(EXPECTED_FIELDS, map, withCrc, out);
 }
 
 /** Bytes between the leading magic and the footer: the record batch messages. */
@@ -275,8 +235,12 @@ function bodyOf(bytes: Uint8Array): Uint8Array | undefined {
   return bytes.subarray(8, footerStart);
 }
 
+function crcOf(body: Uint8Array): string {
+  return crc32(body).toString(16).padStart(8, "0");
+}
+
 function bodyCrc(bytes: Uint8Array): string {
-  return crc32(bodyOf(bytes) ?? new Uint8Array(0)).toString(16).padStart(8, "0");
+  return crcOf(bodyOf(bytes) ?? new Uint8Array(0));
 }
 
 function readBatches(reader: RecordBatchFileReader, file?: string): RecordBatch[] {

@@ -1,0 +1,243 @@
+/**
+ * A small writer of Arrow IPC *files* made of fixed-width columns without
+ * nulls: the layout of the cache's partition files, the mirror of
+ * `_arrow_file_reader.ts`. One buffer is allocated for the whole file and
+ * the column values are copied into it once; the FlatBuffers headers (schema,
+ * record batch messages, footer) come from the `flatbuffers` builder with
+ * the slots of Arrow's `Schema.fbs`, `Message.fbs` and `File.fbs`.
+ *
+ * The output is a standard Arrow IPC file (format version V5): arrow-js,
+ * pyarrow, Polars and DuckDB read it.
+ *
+ * @module
+ */
+import { Builder } from "flatbuffers";
+import type { ArrowFieldInfo } from "./_arrow_file_reader.ts";
+
+/** A record batch to write: its row count and one value array per field. */
+export interface ArrowBatchOut {
+  /** Rows. */
+  length: number;
+  /** Per field: at least `length` values of 8 bytes. */
+  values: (Float64Array | BigInt64Array)[];
+}
+
+const VERSION_V5 = 4;
+const HEADER_SCHEMA = 1;
+const HEADER_RECORD_BATCH = 3;
+const TYPE_INT = 2;
+const TYPE_FLOAT = 3;
+const TYPE_TIMESTAMP = 10;
+const MAGIC = "ARROW1";
+
+function pad8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** Schema { endianness: 0, fields: 1, custom_metadata: 2 }. */
+function schemaTable(b: Builder, fields: readonly ArrowFieldInfo[], meta: Map<string, string>) {
+  const fieldOffsets = fields.map((f) => fieldTable(b, f));
+  const fieldsVector = offsetVector(b, fieldOffsets);
+  const pairs = [...meta].map(([key, value]) => {
+    const k = b.createString(key);
+    const v = b.createString(value);
+    b.startObject(2); // KeyValue { key: 0, value: 1 }
+    b.addFieldOffset(0, k, 0);
+    b.addFieldOffset(1, v, 0);
+    return b.endObject();
+  });
+  const metaVector = pairs.length > 0 ? offsetVector(b, pairs) : 0;
+  b.startObject(4);
+  b.addFieldOffset(1, fieldsVector, 0);
+  if (metaVector) b.addFieldOffset(2, metaVector, 0);
+  return b.endObject();
+}
+
+/** Field { name: 0, nullable: 1, type_type: 2, type: 3, dictionary: 4, children: 5, custom_metadata: 6 }. */
+function fieldTable(b: Builder, f: ArrowFieldInfo): number {
+  const name = b.createString(f.name);
+  const type = typeTable(b, f);
+  const children = offsetVector(b, []); // readers require the vector, even empty
+  b.startObject(7);
+  b.addFieldOffset(0, name, 0);
+  b.addFieldInt8(1, 0, 0); // not nullable
+  b.addFieldInt8(2, f.typeId, 0);
+  b.addFieldOffset(3, type, 0);
+  b.addFieldOffset(5, children, 0);
+  return b.endObject();
+}
+
+/** Int { bitWidth: 0, is_signed: 1 }, FloatingPoint { precision: 0 }, Timestamp { unit: 0, timezone: 1 }. */
+function typeTable(b: Builder, f: ArrowFieldInfo): number {
+  switch (f.typeId) {
+    case TYPE_INT:
+      b.startObject(2);
+      b.addFieldInt32(0, f.param, 0);
+      b.addFieldInt8(1, f.flag ? 1 : 0, 0);
+      return b.endObject();
+    case TYPE_FLOAT:
+      b.startObject(1);
+      b.addFieldInt16(0, f.param, 0);
+      return b.endObject();
+    case TYPE_TIMESTAMP: {
+      const zone = f.timezone === undefined ? 0 : b.createString(f.timezone);
+      b.startObject(2);
+      b.addFieldInt16(0, f.param, 0);
+      if (zone) b.addFieldOffset(1, zone, 0);
+      return b.endObject();
+    }
+    default:
+      throw new TypeError(`Cannot write Arrow type id ${f.typeId}: not a fixed-width 64-bit type`);
+  }
+}
+
+function offsetVector(b: Builder, offsets: readonly number[]): number {
+  b.startVector(4, offsets.length, 4);
+  for (let i = offsets.length - 1; i >= 0; i--) b.addOffset(offsets[i]);
+  return b.endVector();
+}
+
+/** Message { version: 0, header_type: 1, header: 2, bodyLength: 3 }, finished. */
+function message(b: Builder, kind: number, header: number, bodyLength: number): Uint8Array {
+  b.startObject(5);
+  b.addFieldInt16(0, VERSION_V5, 0);
+  b.addFieldInt8(1, kind, 0);
+  b.addFieldOffset(2, header, 0);
+  b.addFieldInt64(3, BigInt(bodyLength), 0n);
+  b.finish(b.endObject());
+  return b.asUint8Array();
+}
+
+/** RecordBatch { length: 0, nodes: 1, buffers: 2 } of non-null 8-byte columns. */
+function batchMessage(b: Builder, batch: ArrowBatchOut): { header: Uint8Array; body: number } {
+  const columns = batch.values.length;
+  const size = pad8(batch.length * 8);
+  b.startVector(16, columns, 8);
+  for (let c = columns - 1; c >= 0; c--) {
+    b.prep(8, 16); // FieldNode { length, null_count }
+    b.writeInt64(0n);
+    b.writeInt64(BigInt(batch.length));
+  }
+  const nodes = b.endVector();
+  b.startVector(16, 2 * columns, 8);
+  for (let c = columns - 1; c >= 0; c--) {
+    // Buffer { offset, length }: the values, then an empty validity bitmap.
+    b.prep(8, 16);
+    b.writeInt64(BigInt(batch.length * 8));
+    b.writeInt64(BigInt(c * size));
+    b.prep(8, 16);
+    b.writeInt64(0n);
+    b.writeInt64(BigInt(c * size));
+  }
+  const buffers = b.endVector();
+  b.startObject(5);
+  b.addFieldInt64(0, BigInt(batch.length), 0n);
+  b.addFieldOffset(1, nodes, 0);
+  b.addFieldOffset(2, buffers, 0);
+  const table = b.endObject();
+  return { header: message(b, HEADER_RECORD_BATCH, table, columns * size), body: columns * size };
+}
+
+/** A block: where a message and its body lie. */
+interface Block {
+  offset: number;
+  metaDataLength: number;
+  bodyLength: number;
+}
+
+/** Footer { version: 0, schema: 1, dictionaries: 2, recordBatches: 3 }, finished. */
+function footer(
+  b: Builder,
+  fields: readonly ArrowFieldInfo[],
+  meta: Map<string, string>,
+  blocks: readonly Block[],
+): Uint8Array {
+  const schema = schemaTable(b, fields, meta);
+  b.startVector(24, blocks.length, 8);
+  for (let i = blocks.length - 1; i >= 0; i--) {
+    b.prep(8, 24);
+    b.writeInt64(BigInt(blocks[i].bodyLength));
+    b.pad(4);
+    b.writeInt32(blocks[i].metaDataLength);
+    b.writeInt64(BigInt(blocks[i].offset));
+  }
+  const batches = b.endVector();
+  b.startObject(5);
+  b.addFieldInt16(0, VERSION_V5, 0);
+  b.addFieldOffset(1, schema, 0);
+  b.addFieldOffset(3, batches, 0);
+  b.finish(b.endObject());
+  return b.asUint8Array();
+}
+
+/** Writes 0xFFFFFFFF, the padded header length and the header at `at`; returns the bytes used. */
+function putMessage(out: Uint8Array, view: DataView, at: number, header: Uint8Array): number {
+  const length = pad8(header.length);
+  view.setInt32(at, -1, true);
+  view.setInt32(at + 4, length, true);
+  out.set(header, at + 8);
+  return 8 + length;
+}
+
+/**
+ * Encodes an Arrow IPC file of non-null 64-bit columns.
+ *
+ * @param fields The schema's columns (Int 64, FloatingPoint double or Timestamp).
+ * @param metadata Schema metadata for the schema message (in the body).
+ * @param footerMetadata Schema metadata for the footer, given the body bytes
+ *   (from the first byte after the leading magic to the last body byte).
+ * @param batches The record batches, each with one value array per field.
+ * @returns The file.
+ */
+export function writeArrowFile(
+  fields: readonly ArrowFieldInfo[],
+  metadata: Map<string, string>,
+  footerMetadata: (body: Uint8Array) => Map<string, string>,
+  batches: readonly ArrowBatchOut[],
+): Uint8Array {
+  for (const batch of batches) {
+    if (
+      batch.values.length !== fields.length || batch.values.some((v) => v.length < batch.length)
+    ) {
+      throw new RangeError(
+        `Cannot write an Arrow batch of ${batch.length} rows: a column is short`,
+      );
+    }
+  }
+  const b = new Builder(1024);
+  const schema = message(b, HEADER_SCHEMA, schemaTable(b, fields, metadata), 0).slice();
+  const headers = batches.map((batch) => {
+    b.clear();
+    const { header, body } = batchMessage(b, batch);
+    return { header: header.slice(), body };
+  });
+  let size = 8 + 8 + pad8(schema.length);
+  for (const h of headers) size += 8 + pad8(h.header.length) + h.body;
+  // The footer's size is known only once built: the body goes first into a
+  // buffer with room for it, then the footer is appended.
+  const bodyEnd = size;
+  const blocks: Block[] = [];
+  const body = new Uint8Array(bodyEnd);
+  const view = new DataView(body.buffer);
+  for (let i = 0; i < MAGIC.length; i++) body[i] = MAGIC.charCodeAt(i);
+  let at = 8 + putMessage(body, view, 8, schema);
+  headers.forEach((h, i) => {
+    const used = putMessage(body, view, at, h.header);
+    blocks.push({ offset: at, metaDataLength: used, bodyLength: h.body });
+    at += used;
+    const batch = batches[i];
+    const size = pad8(batch.length * 8);
+    for (const values of batch.values) {
+      body.set(new Uint8Array(values.buffer, values.byteOffset, batch.length * 8), at);
+      at += size;
+    }
+  });
+  b.clear();
+  const foot = footer(b, fields, footerMetadata(body.subarray(8, bodyEnd)), blocks);
+  const out = new Uint8Array(bodyEnd + foot.length + 10);
+  out.set(body);
+  out.set(foot, bodyEnd);
+  new DataView(out.buffer).setInt32(bodyEnd + foot.length, foot.length, true);
+  for (let i = 0; i < MAGIC.length; i++) out[out.length - 6 + i] = MAGIC.charCodeAt(i);
+  return out;
+}
