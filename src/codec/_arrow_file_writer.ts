@@ -108,8 +108,12 @@ function message(b: Builder, kind: number, header: number, bodyLength: number): 
   return b.asUint8Array();
 }
 
-/** RecordBatch { length: 0, nodes: 1, buffers: 2 } of non-null 8-byte columns. */
-function batchMessage(b: Builder, batch: ArrowBatchOut): { header: Uint8Array; body: number } {
+function bodyLength(batch: ArrowBatchOut): number {
+  return batch.values.length * pad8(batch.length * 8);
+}
+
+/** RecordBatch { length: 0, nodes: 1, buffers: 2 } of non-null 8-byte columns, as a message. */
+function batchMessage(b: Builder, batch: ArrowBatchOut): Uint8Array {
   const columns = batch.values.length;
   const size = pad8(batch.length * 8);
   b.startVector(16, columns, 8);
@@ -121,7 +125,7 @@ function batchMessage(b: Builder, batch: ArrowBatchOut): { header: Uint8Array; b
   const nodes = b.endVector();
   b.startVector(16, 2 * columns, 8);
   for (let c = columns - 1; c >= 0; c--) {
-    // Buffer { offset, length }: the values, then an empty validity bitmap.
+    // Buffer { offset, length }: an empty validity bitmap, then the values.
     b.prep(8, 16);
     b.writeInt64(BigInt(batch.length * 8));
     b.writeInt64(BigInt(c * size));
@@ -134,8 +138,7 @@ function batchMessage(b: Builder, batch: ArrowBatchOut): { header: Uint8Array; b
   b.addFieldInt64(0, BigInt(batch.length), 0n);
   b.addFieldOffset(1, nodes, 0);
   b.addFieldOffset(2, buffers, 0);
-  const table = b.endObject();
-  return { header: message(b, HEADER_RECORD_BATCH, table, columns * size), body: columns * size };
+  return message(b, HEADER_RECORD_BATCH, b.endObject(), bodyLength(batch));
 }
 
 /** A block: where a message and its body lie. */
@@ -179,19 +182,40 @@ function putMessage(out: Uint8Array, view: DataView, at: number, header: Uint8Ar
   return 8 + length;
 }
 
+/** Finished headers that depend only on the schema's columns or a batch's length. */
+const headerCache = new Map<string, Uint8Array>();
+
+function cachedHeader(key: string, build: (b: Builder) => Uint8Array): Uint8Array {
+  let header = headerCache.get(key);
+  if (header === undefined) {
+    header = build(new Builder(1024)).slice();
+    if (headerCache.size >= 256) headerCache.clear();
+    headerCache.set(key, header);
+  }
+  return header;
+}
+
+function fieldsKey(fields: readonly ArrowFieldInfo[]): string {
+  return JSON.stringify(fields);
+}
+
 /**
  * Encodes an Arrow IPC file of non-null 64-bit columns.
  *
+ * The schema message at the start carries the columns only; the schema
+ * metadata lives in the footer, where file readers (arrow-js, pyarrow,
+ * Polars, DuckDB) take the schema from. Headers that depend only on the
+ * columns or on a batch's length are built once per process.
+ *
  * @param fields The schema's columns (Int 64, FloatingPoint double or Timestamp).
- * @param metadata Schema metadata for the schema message (in the body).
  * @param footerMetadata Schema metadata for the footer, given the body bytes
  *   (from the first byte after the leading magic to the last body byte).
  * @param batches The record batches, each with one value array per field.
  * @returns The file.
+ * @throws {RangeError} When a batch has the wrong number of columns or a short one.
  */
 export function writeArrowFile(
   fields: readonly ArrowFieldInfo[],
-  metadata: Map<string, string>,
   footerMetadata: (body: Uint8Array) => Map<string, string>,
   batches: readonly ArrowBatchOut[],
 ): Uint8Array {
@@ -204,36 +228,34 @@ export function writeArrowFile(
       );
     }
   }
-  const b = new Builder(1024);
-  const schema = message(b, HEADER_SCHEMA, schemaTable(b, fields, metadata), 0).slice();
-  const headers = batches.map((batch) => {
-    b.clear();
-    const { header, body } = batchMessage(b, batch);
-    return { header: header.slice(), body };
-  });
+  const columns = fieldsKey(fields);
+  const schema = cachedHeader(
+    `schema ${columns}`,
+    (b) => message(b, HEADER_SCHEMA, schemaTable(b, fields, new Map()), 0),
+  );
+  const headers = batches.map((batch) =>
+    cachedHeader(`batch ${batch.length} ${fields.length}`, (b) => batchMessage(b, batch))
+  );
   let size = 8 + 8 + pad8(schema.length);
-  for (const h of headers) size += 8 + pad8(h.header.length) + h.body;
-  // The footer's size is known only once built: the body goes first into a
-  // buffer with room for it, then the footer is appended.
+  batches.forEach((batch, i) => size += 8 + pad8(headers[i].length) + bodyLength(batch));
+  // The footer holds the body's CRC, so it is built after the body.
   const bodyEnd = size;
   const blocks: Block[] = [];
   const body = new Uint8Array(bodyEnd);
   const view = new DataView(body.buffer);
   for (let i = 0; i < MAGIC.length; i++) body[i] = MAGIC.charCodeAt(i);
   let at = 8 + putMessage(body, view, 8, schema);
-  headers.forEach((h, i) => {
-    const used = putMessage(body, view, at, h.header);
-    blocks.push({ offset: at, metaDataLength: used, bodyLength: h.body });
+  batches.forEach((batch, i) => {
+    const used = putMessage(body, view, at, headers[i]);
+    blocks.push({ offset: at, metaDataLength: used, bodyLength: bodyLength(batch) });
     at += used;
-    const batch = batches[i];
     const size = pad8(batch.length * 8);
     for (const values of batch.values) {
       body.set(new Uint8Array(values.buffer, values.byteOffset, batch.length * 8), at);
       at += size;
     }
   });
-  b.clear();
-  const foot = footer(b, fields, footerMetadata(body.subarray(8, bodyEnd)), blocks);
+  const foot = footer(new Builder(4096), fields, footerMetadata(body.subarray(8, bodyEnd)), blocks);
   const out = new Uint8Array(bodyEnd + foot.length + 10);
   out.set(body);
   out.set(foot, bodyEnd);

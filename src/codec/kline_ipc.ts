@@ -223,7 +223,7 @@ export function encodeKlineIpc(
   }));
   // The CRC of the body lives in the footer's metadata only, after the body.
   const withCrc = (body: Uint8Array) => new Map([...map, [CRC_KEY, crcOf(body)]]);
-  return writeArrowFile(EXPECTED_FIELDS, map, withCrc, out);
+  return writeArrowFile(EXPECTED_FIELDS, withCrc, out);
 }
 
 /** Bytes between the leading magic and the footer: the record batch messages. */
