@@ -212,3 +212,34 @@ Deno.test("FsKlineStore uses month partitions for 3d, 1w and 1M, with 1M under 1
   );
   await assert.rejects(store.read(keyOf("2024-01-01", { interval: "1w" })), /partitioned by month/);
 });
+
+Deno.test("FsKlineStore partitions lists a series' files from one folder read", async () => {
+  await using dir = await tempDir();
+  const store = new FsKlineStore(dir.path, { now: LATER });
+  const series = { market: "spot", symbol: "BTCUSDT", interval: "1m" } as const;
+  assert.deepEqual(await store.partitions(series), new Set());
+  await store.write(keyOf("2024-01-01"), [day("2024-01-01")], VISION);
+  await store.write(keyOf("2024-01-03"), [day("2024-01-03")], REST);
+  const folder = join(dir.path, "v1", "binance", "spot", "klines", "BTCUSDT", "1m");
+  await Deno.writeTextFile(join(folder, "2024-01-02.arrow.123.abc.tmp"), "partial");
+  await Deno.writeTextFile(join(folder, "2024-01-04.arrow.corrupt-5"), "set aside");
+  await Deno.mkdir(join(folder, "2024-01-05.arrow"));
+  assert.deepEqual(await store.partitions(series), new Set(["2024-01-01", "2024-01-03"]));
+  assert.deepEqual(
+    await store.partitions({ ...series, interval: "1h" }),
+    new Set(),
+    "another interval's folder is absent",
+  );
+});
+
+Deno.test("FsKlineStore partitions rejects a bad series before any I/O", async () => {
+  const store = new FsKlineStore("/nonexistent/never/created", { now: LATER });
+  const good = { market: "spot", symbol: "BTCUSDT", interval: "1m" } as const;
+  await assert.rejects(() => store.partitions({ ...good, symbol: "../../etc" }), TypeError);
+  await assert.rejects(() => store.partitions({ ...good, market: "xx" as "spot" }), TypeError);
+  await assert.rejects(
+    () => store.partitions({ ...good, market: "um", interval: "1s" }),
+    TypeError,
+  );
+  await assert.rejects(() => store.partitions(null as unknown as typeof good), TypeError);
+});

@@ -46,6 +46,8 @@ Deno.test("FsKlineStore rejects keys that could escape the root, before any I/O"
     await assert.rejects(store.write(key, [day("2024-01-01")], REST), type, label);
     await assert.rejects(store.info(key), type, label);
     await assert.rejects(new NullKlineStore().read(key), type, label);
+    await assert.rejects(store.partitions(key), type, label);
+    await assert.rejects(new NullKlineStore().partitions(key), type, label);
   }
   await assert.rejects(store.read(null as never), TypeError);
   // nothing was created, inside or outside the root
