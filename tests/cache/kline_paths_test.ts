@@ -46,6 +46,7 @@ Deno.test("FsKlineStore rejects keys that could escape the root, before any I/O"
     await assert.rejects(store.write(key, [day("2024-01-01")], REST), type, label);
     await assert.rejects(store.info(key), type, label);
     await assert.rejects(new NullKlineStore().read(key), type, label);
+    if (bad.partition !== undefined) continue; // a series has no partition
     await assert.rejects(store.partitions(key), type, label);
     await assert.rejects(new NullKlineStore().partitions(key), type, label);
   }
