@@ -466,3 +466,33 @@ Deno.test("runFetch tells Vision how many archives a table fetch plans, never a 
     assert.deepEqual(told, decodeWorkers ? [5] : []);
   }
 });
+
+Deno.test("runFetch collect() returns the stream's batches and resolves the same report", async () => {
+  const streamed = await collect(start({}, { vision: new StubVision(days(2)) }));
+  const run = start({}, { vision: new StubVision(days(2)) });
+  const batches = await run.collect();
+  const report = await run.report;
+  assert.equal(batches.length, streamed.batches.length);
+  assert.deepEqual(rowsOf(batches).columns.openTime, streamed.rows.columns.openTime);
+  assert.deepEqual(rowsOf(batches).columns.close, streamed.rows.columns.close);
+  assert.equal(report.rows, streamed.report.rows);
+  const parts = (r: typeof report) => r.partitions.map((p) => [p.key, p.sources, p.rows, p.sha256]);
+  assert.deepEqual(parts(report), parts(streamed.report));
+});
+
+Deno.test("runFetch collect() rejects with the run's error, and so does the report", async () => {
+  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h") });
+  const rest = new StubRest(() => new HttpError(503, "http://127.0.0.1/api/v3/klines"));
+  const run = start({ strict: true }, { vision, rest });
+  await assert.rejects(run.collect(), { code: "DATA_NOT_AVAILABLE", message: /HTTP 503/ });
+  await assert.rejects(run.report, { code: "DATA_NOT_AVAILABLE" });
+});
+
+Deno.test("runFetch collect() stops on abort with the abort reason", async () => {
+  const abort = new AbortController();
+  const vision = new StubVision(days(2));
+  const run = start({}, { vision, signal: abort.signal });
+  abort.abort(new DOMException("stop", "AbortError"));
+  await assert.rejects(run.collect(), { name: "AbortError" });
+  await assert.rejects(run.report, { name: "AbortError" });
+});
