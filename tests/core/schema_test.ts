@@ -1,13 +1,26 @@
 import assert from "node:assert/strict";
-import { Table, tableFromIPC, tableToIPC } from "apache-arrow";
+import {
+  Float64,
+  Int64,
+  makeData,
+  makeVector,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  tableFromIPC,
+  tableToIPC,
+} from "apache-arrow";
 import {
   allocKlineColumns,
   DATA_SOURCE_COLUMN,
+  fixedColumn,
   KLINE_COLUMN_NAMES,
   KLINE_SCHEMA,
   KLINE_SCHEMA_WITH_SOURCE,
   klineBatch,
   klineColumnsOf,
+  recordBatchOf,
   sliceKlineColumns,
 } from "../../src/core/schema.ts";
 
@@ -64,4 +77,91 @@ Deno.test("sliceKlineColumns views rows without copying", () => {
   assert.deepEqual([...view.open], [2, 3]);
   view.open[0] = 9;
   assert.equal(cols.open[1], 9);
+});
+
+function ramp(n: number, from: number): ReturnType<typeof allocKlineColumns> {
+  const cols = allocKlineColumns(n);
+  for (let i = 0; i < n; i++) {
+    cols.openTime[i] = from + i * 60_000;
+    cols.closeTime[i] = from + i * 60_000 + 59_999;
+    cols.open[i] = 100 + i / 4;
+    cols.count[i] = 2 ** 33 + i;
+  }
+  return cols;
+}
+
+Deno.test("recordBatchOf shares the schema and reads as new RecordBatch does", () => {
+  const data = klineBatch(ramp(3, 1704067200000)).data;
+  const batch = recordBatchOf(KLINE_SCHEMA, data);
+  const reference = new RecordBatch(KLINE_SCHEMA, data);
+  assert.ok(batch instanceof RecordBatch);
+  assert.equal(batch.schema, KLINE_SCHEMA);
+  assert.equal(batch.data, data);
+  assert.equal(batch.numRows, 3);
+  assert.equal(batch.numCols, KLINE_SCHEMA.fields.length);
+  assert.equal(batch.schema.metadata.size, 0);
+  for (const field of KLINE_SCHEMA.fields) {
+    assert.deepEqual(
+      batch.getChild(field.name)!.toArray(),
+      reference.getChild(field.name)!.toArray(),
+    );
+  }
+  assert.equal(batch.getChild("open_time")?.get(2), 1704067200000 + 120_000);
+  assert.equal(batch.getChild("count")?.get(1), 2n ** 33n + 1n);
+  assert.deepEqual(batch.get(0)?.toJSON(), reference.get(0)?.toJSON());
+  assert.equal(batch.slice(1, 3).numRows, 2);
+  assert.equal(batch.slice(1, 3).getChild("open")?.get(0), 100.25);
+});
+
+Deno.test("recordBatchOf batches make one Table with the same schema object", () => {
+  const first = recordBatchOf(KLINE_SCHEMA, klineBatch(ramp(2, 1704067200000)).data);
+  const second = recordBatchOf(KLINE_SCHEMA, klineBatch(ramp(3, 1704067320000)).data);
+  const table = new Table([first, second]);
+  assert.equal(table.schema, KLINE_SCHEMA);
+  assert.equal(table.numRows, 5);
+  assert.equal(table.batches.length, 2);
+  assert.deepEqual([...table.getChild("open")!], [100, 100.25, 100, 100.25, 100.5]);
+  assert.equal(table.getChild("open_time")?.get(4), 1704067320000 + 120_000);
+  const back = tableFromIPC(tableToIPC(table, "file"));
+  assert.deepEqual([...back.getChild("count")!], [...table.getChild("count")!]);
+});
+
+Deno.test("recordBatchOf keeps a schema's metadata and dictionary columns", () => {
+  const schema = new Schema(KLINE_SCHEMA_WITH_SOURCE.fields, new Map([["k", "v"]]));
+  const batch = recordBatchOf(schema, klineBatch(ramp(2, 0), 2, new Int8Array([1, 2])).data);
+  assert.equal(batch.schema, schema);
+  assert.equal(batch.schema.metadata.get("k"), "v");
+  assert.deepEqual([...batch.getChild(DATA_SOURCE_COLUMN)!], ["VISION", "REST"]);
+  const table = new Table([batch, batch]);
+  assert.equal(table.schema, schema);
+  assert.deepEqual([...table.getChild(DATA_SOURCE_COLUMN)!], ["VISION", "REST", "VISION", "REST"]);
+});
+
+Deno.test("fixedColumn views its values without copying and has no nulls", () => {
+  const floats = new Float64Array([1.5, -0, NaN, 7]);
+  const open = fixedColumn(KLINE_SCHEMA.fields[1].type, floats, 3);
+  assert.equal(open.length, 3);
+  assert.equal(open.nullCount, 0);
+  assert.equal(open.values, floats);
+  assert.equal(open.nullBitmap, undefined);
+  const vector = makeVector(open);
+  assert.equal(vector.length, 3);
+  assert.equal(vector.get(0), 1.5);
+  assert.ok(Object.is(vector.get(1), -0));
+  assert.ok(Number.isNaN(vector.get(2)));
+  floats[0] = 2;
+  assert.equal(vector.get(0), 2);
+  const times = fixedColumn(KLINE_SCHEMA.fields[0].type, new BigInt64Array([1704067200000n]), 1);
+  assert.equal(makeVector(times).get(0), 1704067200000);
+  assert.equal(String(times.type), "Timestamp<MILLISECOND, UTC>");
+  const counts = fixedColumn(new Int64(), new BigInt64Array([2n ** 62n, -1n]), 2);
+  assert.deepEqual([...makeVector(counts)], [2n ** 62n, -1n]);
+  const data = makeData({
+    type: new Struct(KLINE_SCHEMA.fields.slice(0, 2)),
+    length: 1,
+    nullCount: 0,
+    children: [times, fixedColumn(new Float64(), new Float64Array([3.25]), 1)],
+  });
+  const batch = recordBatchOf(new Schema(KLINE_SCHEMA.fields.slice(0, 2)), data);
+  assert.deepEqual(batch.get(0)?.toJSON(), { open_time: 1704067200000, open: 3.25 });
 });
