@@ -5,15 +5,7 @@
  *
  * @module
  */
-import {
-  type Data,
-  makeData,
-  type RecordBatch,
-  type RecordBatchFileReader,
-  RecordBatchReader,
-  type Schema,
-  Struct,
-} from "apache-arrow";
+import { type Data, makeData, type RecordBatch, type Schema, Struct } from "apache-arrow";
 import { crc32 } from "node:zlib";
 import { CacheError } from "../core/errors.ts";
 import { fixedColumn, KLINE_SCHEMA, recordBatchOf } from "../core/schema.ts";
@@ -64,6 +56,8 @@ export interface DecodeKlineIpcOptions {
 }
 
 const CRC_KEY = "dsm.body_crc32";
+/** CRC-32 of the other `dsm.*` entries: the footer lies outside the body CRC. */
+const META_CRC_KEY = "dsm.metadata_crc32";
 const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
 const COLUMNS = KLINE_SCHEMA.fields.length;
 const STRUCT = new Struct(KLINE_SCHEMA.fields);
@@ -77,23 +71,33 @@ const EXPECTED_FIELDS: ArrowFieldInfo[] = KLINE_SCHEMA.fields.map((f) => {
   return { name: f.name, typeId: t.typeId, param, flag, timezone: t.timezone ?? undefined };
 });
 
-function fieldsMatch(fields: readonly ArrowFieldInfo[]): boolean {
-  if (fields.length !== COLUMNS) return false;
-  return fields.every((f, i) => {
-    const want = EXPECTED_FIELDS[i];
-    return f.name === want.name && f.typeId === want.typeId && f.param === want.param &&
-      f.flag === want.flag && f.timezone === want.timezone;
-  });
+function describeField(f: ArrowFieldInfo): string {
+  const kind = f.typeId === 2
+    ? `Int${f.param}${f.flag ? "" : " unsigned"}`
+    : f.typeId === 3
+    ? `FloatingPoint precision ${f.param}`
+    : `Timestamp unit ${f.param}${f.timezone === undefined ? "" : ` ${f.timezone}`}`;
+  return `"${f.name}" ${kind}`;
+}
+
+/** A reason when the columns are not KLINE_SCHEMA's, else undefined. */
+function fieldsMismatch(fields: readonly ArrowFieldInfo[]): string | undefined {
+  if (fields.length !== COLUMNS) return `has ${fields.length} columns, expected ${COLUMNS}`;
+  for (let i = 0; i < COLUMNS; i++) {
+    const [got, want] = [fields[i], EXPECTED_FIELDS[i]];
+    const same = got.name === want.name && got.typeId === want.typeId &&
+      got.param === want.param && got.flag === want.flag && got.timezone === want.timezone;
+    if (!same) return `column ${i} is ${describeField(got)}, expected ${describeField(want)}`;
+  }
+  return undefined;
 }
 
 /**
- * Decodes a partition file of the layout this module writes (one or more
- * record batches of non-null fixed-width columns, 8-byte aligned) straight
- * from its footer and batch headers: columns are views on `bytes`.
- * Undefined when the file is of another layout or damaged: arrow-js then
- * reads it, or says why it cannot.
+ * The batches of a partition file, straight from its batch headers: the
+ * columns are views on `bytes` (8-byte aligned). Undefined when a header is
+ * damaged or not of the layout (non-null 8-byte columns, no compression).
  */
-function decodeDirect(bytes: Uint8Array, footer: ArrowFooter): RecordBatch[] | undefined {
+function decodeBatches(bytes: Uint8Array, footer: ArrowFooter): RecordBatch[] | undefined {
   const batches: RecordBatch[] = [];
   for (const block of footer.blocks) {
     const layout = readArrowBatch(bytes, block, COLUMNS);
@@ -222,7 +226,8 @@ export function encodeKlineIpc(
     values: b.data.children.slice(0, COLUMNS).map((d) => d.values as Float64Array | BigInt64Array),
   }));
   // The CRC of the body lives in the footer's metadata only, after the body.
-  const withCrc = (body: Uint8Array) => new Map([...map, [CRC_KEY, crcOf(body)]]);
+  const withCrc = (body: Uint8Array) =>
+    new Map([...map, [CRC_KEY, crcOf(body)], [META_CRC_KEY, metadataCrc(map)]]);
   return writeArrowFile(EXPECTED_FIELDS, withCrc, out);
 }
 
@@ -235,6 +240,14 @@ function bodyOf(bytes: Uint8Array): Uint8Array | undefined {
   return bytes.subarray(8, footerStart);
 }
 
+/** CRC-32 of the metadata entries other than the two CRCs, in key order. */
+function metadataCrc(map: ReadonlyMap<string, string>): string {
+  const entries = [...map].filter(([key]) => key !== CRC_KEY && key !== META_CRC_KEY).sort((a, b) =>
+    a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0
+  );
+  return crcOf(new TextEncoder().encode(JSON.stringify(entries)));
+}
+
 function crcOf(body: Uint8Array): string {
   return crc32(body).toString(16).padStart(8, "0");
 }
@@ -243,39 +256,33 @@ function bodyCrc(bytes: Uint8Array): string {
   return crcOf(bodyOf(bytes) ?? new Uint8Array(0));
 }
 
-function readBatches(reader: RecordBatchFileReader, file?: string): RecordBatch[] {
-  const batches: RecordBatch[] = [];
-  try {
-    for (const batch of reader) {
-      if (batch.numRows > 0) batches.push(recordBatchOf(KLINE_SCHEMA, batch.data));
-    }
-  } catch (cause) {
-    fail("a record batch is unreadable (truncated or corrupt)", file, cause);
-  }
-  return batches;
-}
-
 function fail(reason: string, file?: string, cause?: unknown): never {
   const where = file === undefined ? "" : ` "${file}"`;
   throw new CacheError(`Cannot read cache file${where}: ${reason}`, file, { cause });
 }
 
-function openFile(bytes: Uint8Array, file?: string): RecordBatchFileReader {
+/**
+ * Reads the footer of a partition file without arrow-js (whose reader can
+ * loop forever on a damaged footer, which the body CRC does not cover).
+ */
+function openFooter(bytes: Uint8Array, file?: string): ArrowFooter {
   if (bytes.length < 18) fail(`it is ${bytes.length} bytes long`, file);
   if (!hasMagic(bytes, 0) || !hasMagic(bytes, bytes.length - 6)) {
     fail("the ARROW1 magic bytes are missing (not an Arrow IPC file, or truncated)", file);
   }
   if (bodyOf(bytes) === undefined) fail("the footer length is out of bounds", file);
-  let reader: RecordBatchReader;
-  try {
-    reader = RecordBatchReader.from(bytes).open();
-  } catch (cause) {
-    fail("the Arrow footer is unreadable", file, cause);
+  const footer = readArrowFooter(bytes);
+  if (!footer) {
+    fail("the Arrow footer is unreadable (damaged, or not of non-null 64-bit columns)", file);
   }
-  if (!reader.isFile() || !reader.isSync()) fail("it is not an Arrow IPC file", file);
-  const mismatch = schemaMismatch(reader.schema, true);
+  const mismatch = fieldsMismatch(footer.fields);
   if (mismatch) fail(`the schema ${mismatch}`, file);
-  return reader;
+  // Files written before the metadata CRC existed have none; every newer one is checked.
+  const metaCrc = footer.metadata.get(META_CRC_KEY);
+  if (metaCrc !== undefined && metaCrc !== metadataCrc(footer.metadata)) {
+    fail(`the metadata CRC-32 is ${metadataCrc(footer.metadata)}, the file says ${metaCrc}`, file);
+  }
+  return footer;
 }
 
 /**
@@ -308,10 +315,7 @@ export function decodeKlineIpcMetadata(
   bytes: Uint8Array,
   options: DecodeKlineIpcOptions = {},
 ): KlineIpcMetadata {
-  const footer = readArrowFooter(bytes);
-  if (footer && fieldsMatch(footer.fields)) return metadataFromMap(footer.metadata, options.file);
-  const reader = openFile(bytes, options.file);
-  return metadataFromMap(reader.schema.metadata, options.file);
+  return metadataFromMap(openFooter(bytes, options.file).metadata, options.file);
 }
 
 /**
@@ -340,19 +344,18 @@ export function decodeKlineIpc(
   options: DecodeKlineIpcOptions = {},
 ): DecodedKlineIpc {
   const file = options.file;
-  const footer = readArrowFooter(bytes);
-  const reader = footer && fieldsMatch(footer.fields) ? undefined : openFile(bytes, file);
-  const map = reader?.schema.metadata ?? footer!.metadata;
-  const metadata = metadataFromMap(map, file);
-  const crc = map.get(CRC_KEY);
+  const footer = openFooter(bytes, file);
+  const metadata = metadataFromMap(footer.metadata, file);
+  const crc = footer.metadata.get(CRC_KEY);
   if (crc === undefined) fail(`metadata "${CRC_KEY}" is missing`, file);
   if (options.checkBody !== false) {
-    // Checked before any record batch is parsed: damaged messages can make arrow-js spin.
     const actual = bodyCrc(bytes);
     if (actual !== crc) fail(`the body CRC-32 is ${actual}, metadata says ${crc}`, file);
   }
-  const batches = (reader ? undefined : decodeDirect(bytes, footer!)) ??
-    readBatches(reader ?? openFile(bytes, file), file);
+  // Columns are views on the bytes, which must then be 8-byte aligned: copy once if not.
+  const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  const batches = decodeBatches(aligned, footer) ??
+    fail("a record batch is unreadable (truncated or corrupt)", file);
   const scan = scanOpenTimes(batches);
   if (scan.error !== undefined) fail(scan.error, file);
   if (scan.rows !== metadata.rows) {
