@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { type Data, makeData, type RecordBatch, type Schema, Struct } from "apache-arrow";
+import { type Data, type RecordBatch, type Schema, Struct } from "apache-arrow";
 import { crc32 } from "node:zlib";
 import { CacheError } from "../core/errors.ts";
-import { fixedColumn, KLINE_SCHEMA, recordBatchOf } from "../core/schema.ts";
+import { fixedColumn, KLINE_SCHEMA, recordBatchOf, structData } from "../core/schema.ts";
 import { writeArrowFile } from "./_arrow_file_writer.ts";
 import {
   type ArrowFieldInfo,
@@ -112,9 +112,7 @@ function decodeBatches(bytes: Uint8Array, footer: ArrowFooter): RecordBatch[] | 
       const type = KLINE_SCHEMA.fields[c].type;
       children.push(fixedColumn(type, new type.ArrayType(bytes.buffer, at, length), length));
     }
-    batches.push(
-      recordBatchOf(KLINE_SCHEMA, makeData({ type: STRUCT, length, nullCount: 0, children })),
-    );
+    batches.push(recordBatchOf(KLINE_SCHEMA, structData(STRUCT, length, children)));
   }
   return batches;
 }

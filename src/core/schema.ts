@@ -214,6 +214,19 @@ export function recordBatchOf(schema: Schema, data: Data<Struct>): RecordBatch {
 }
 
 /**
+ * Struct data of `length` rows over non-null children (a RecordBatch's
+ * data), without arrow-js's type inference.
+ *
+ * @param type The struct type (one child per field).
+ * @param length Row count of every child.
+ * @param children The columns.
+ * @returns The struct data.
+ */
+export function structData(type: Struct, length: number, children: Data[]): Data<Struct> {
+  return new Data(type, 0, length, 0, [undefined, undefined, undefined], children);
+}
+
+/**
  * A column of `length` non-null values, viewing `values` (which must be of
  * the type's array type).
  *
