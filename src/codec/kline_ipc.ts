@@ -243,7 +243,7 @@ function metadataCrc(map: ReadonlyMap<string, string>): string {
   const entries = [...map].filter(([key]) => key !== CRC_KEY && key !== META_CRC_KEY).sort((a, b) =>
     a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0
   );
-  return crcOf(new TextEncoder().encode(JSON.stringify(entries)));
+  return crc32(JSON.stringify(entries)).toString(16).padStart(8, "0"); // UTF-8, as the file
 }
 
 function crcOf(body: Uint8Array): string {
