@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { RecordBatch } from "apache-arrow";
+import type { RecordBatch, Table, Vector } from "apache-arrow";
 import { DataSourceManager } from "../src/fcp/data_source_manager.ts";
 import type { FetchReport } from "../src/fcp/fetch_report.ts";
 import type { ContenderJob, RunnerResult } from "./_contender.ts";
@@ -42,13 +42,23 @@ class Tally {
   lastOpenTime = NaN;
 
   add(batch: RecordBatch): void {
-    const n = batch.numRows;
+    this.addColumns(batch.getChild("open_time")!, batch.getChild("close")!);
+  }
+
+  /** A whole table: one column vector each, read chunk by chunk. */
+  addTable(table: Table): void {
+    this.addColumns(table.getChild("open_time")!, table.getChild("close")!);
+  }
+
+  addColumns(openTime: Vector, close: Vector): void {
+    const n = close.length;
     if (n === 0) return;
-    const close = batch.getChild("close")!.toArray() as Float64Array;
     let sum = this.checksum;
-    for (let i = 0; i < n; i++) sum += close[i];
+    for (const chunk of close.data) {
+      const values = chunk.values as Float64Array;
+      for (let i = 0; i < chunk.length; i++) sum += values[i];
+    }
     this.checksum = sum;
-    const openTime = batch.getChild("open_time")!;
     if (this.rows === 0) this.firstOpenTime = Number(openTime.get(0));
     this.lastOpenTime = Number(openTime.get(n - 1));
     this.rows += n;
@@ -73,7 +83,7 @@ export async function runDsmTable(job: ContenderJob): Promise<RunnerResult> {
     throw new Error(`Cannot benchmark: the result is partial: ${JSON.stringify(report.failures)}`);
   }
   const tally = new Tally();
-  for (const batch of table.batches) tally.add(batch);
+  tally.addTable(table);
   return tally.result(httpRequests(report));
 }
 
