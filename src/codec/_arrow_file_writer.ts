@@ -1,10 +1,10 @@
 /**
  * A small writer of Arrow IPC *files* made of fixed-width columns without
  * nulls: the layout of the cache's partition files, the mirror of
- * `_arrow_file_reader.ts`. One buffer is allocated for the whole file and
- * the column values are copied into it once; the FlatBuffers headers (schema,
- * record batch messages, footer) come from the `flatbuffers` builder with
- * the slots of Arrow's `Schema.fbs`, `Message.fbs` and `File.fbs`.
+ * `_arrow_file_reader.ts`. The column values are copied straight into the
+ * file's body; the FlatBuffers headers (schema, record batch messages,
+ * footer) come from the `flatbuffers` builder with the slots of Arrow's
+ * `Schema.fbs`, `Message.fbs` and `File.fbs`.
  *
  * The output is a standard Arrow IPC file (format version V5): arrow-js,
  * pyarrow, Polars and DuckDB read it.

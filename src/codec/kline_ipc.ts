@@ -319,11 +319,13 @@ export function decodeKlineIpcMetadata(
 /**
  * Decodes and validates a partition file without copying its columns.
  *
- * Checks: magic bytes at both ends, a readable footer, the CRC-32 of the
- * record batch bytes, readable record batches,
- * the schema equal to {@linkcode KLINE_SCHEMA} (names and types), the
- * metadata, no nulls, open_time strictly increasing, and row count, first
- * and last open_time equal to the metadata.
+ * Checks: magic bytes at both ends, a readable footer, the schema equal to
+ * {@linkcode KLINE_SCHEMA} (names and types), the CRC-32 of the metadata
+ * (when the file has one) and of the record batch bytes, readable record
+ * batches of non-null columns, the metadata, open_time strictly increasing,
+ * and row count, first and last open_time equal to the metadata. The file
+ * is read by this module's own bounds-checked reader, never by arrow-js's
+ * (which can loop forever on a damaged footer).
  *
  * @param bytes The whole file.
  * @param options File name for messages.
