@@ -57,14 +57,18 @@ async function chooseRoot(dir: string | undefined): Promise<string | undefined> 
   return base && join(base, "dsm");
 }
 
-/** Creates the layout's top folder and proves that files can be created there. */
-async function probe(root: string): Promise<void> {
+/**
+ * Creates the layout's top folder and proves that files can be created
+ * there (synchronous calls: three local file operations cost less than the
+ * async ops' round trips).
+ */
+function probe(root: string): void {
   const top = join(root, "v1");
-  await Deno.mkdir(top, { recursive: true });
+  Deno.mkdirSync(top, { recursive: true });
   const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(16);
   const file = join(top, `.probe.${Deno.pid}.${random}.tmp`);
-  await Deno.writeFile(file, new Uint8Array(0), { createNew: true });
-  await Deno.remove(file);
+  Deno.writeFileSync(file, new Uint8Array(0), { createNew: true });
+  Deno.removeSync(file);
 }
 
 /**
@@ -113,7 +117,7 @@ export async function openKlineStore(options: OpenKlineStoreOptions = {}): Promi
   let store: FsKlineStore;
   try {
     store = new FsKlineStore(root, storeOptions);
-    await probe(store.root);
+    probe(store.root);
   } catch (err) {
     return off(`cannot create files in "${root}" (${err instanceof Error ? err.message : err})`);
   }
