@@ -63,7 +63,9 @@ const TYPE_INT = 2;
 const TYPE_FLOAT = 3;
 const TYPE_TIMESTAMP = 10;
 const HEADER_RECORD_BATCH = 3;
-const decoder = new TextDecoder("utf-8", { fatal: true });
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const latin1 = new TextDecoder("latin1");
+const NON_ASCII = /[^\x00-\x7f]/;
 
 function out(): never {
   throw new OutOfLayout();
@@ -73,6 +75,8 @@ function out(): never {
 class Flat {
   readonly bytes: Uint8Array;
   readonly view: DataView;
+  /** The bytes as Latin-1 text, decoded on the first string read: strings are slices of it. */
+  #text?: string;
 
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
@@ -134,38 +138,39 @@ class Flat {
     return at === 0 ? 0 : at + this.u32(at);
   }
 
-  /** Length and first element of a vector of `size`-byte elements; [0, 0] when absent. */
-  vector(table: number, index: number, size: number): [number, number] {
+  /** Length of the vector {@linkcode vector} found last (no tuple to allocate per call). */
+  count = 0;
+
+  /**
+   * Position of the first element of a vector of `size`-byte elements, or 0
+   * when absent; its length goes to {@linkcode count}.
+   */
+  vector(table: number, index: number, size: number): number {
     const at = this.ref(table, index);
-    if (at === 0) return [0, 0];
-    const length = this.u32(at);
-    this.check(at + 4, length * size);
-    return [length, at + 4];
+    if (at === 0) return this.count = 0;
+    this.count = this.u32(at);
+    this.check(at + 4, this.count * size);
+    return at + 4;
   }
 
   /** The string an offset field points to, or undefined when absent. */
   string(table: number, index: number): string | undefined {
-    const [length, start] = this.vector(table, index, 1);
+    const start = this.vector(table, index, 1);
+    const length = this.count;
     if (start === 0) return undefined;
-    const bytes = this.bytes;
-    if (length <= 64) {
-      // Names and metadata are short ASCII: no decoder call for them.
-      let ascii = "";
-      for (let i = start; i < start + length; i++) {
-        const b = bytes[i];
-        if (b >= 0x80) return decoder.decode(bytes.subarray(start, start + length));
-        ascii += String.fromCharCode(b);
-      }
-      return ascii;
-    }
-    return decoder.decode(bytes.subarray(start, start + length));
+    // Names and metadata are nearly always ASCII, where Latin-1 and UTF-8
+    // agree: one decode per footer, then slices.
+    const text = (this.#text ??= latin1.decode(this.bytes)).slice(start, start + length);
+    if (!NON_ASCII.test(text)) return text;
+    return utf8.decode(this.bytes.subarray(start, start + length));
   }
 }
 
 function readField(fb: Flat, table: number): ArrowFieldInfo {
   const name = fb.string(table, 0) ?? "";
   if (fb.field(table, 4) !== 0) out(); // dictionary-encoded
-  if (fb.vector(table, 5, 4)[0] !== 0) out(); // nested
+  fb.vector(table, 5, 4);
+  if (fb.count !== 0) out(); // nested
   const typeAt = fb.field(table, 2);
   const typeId = typeAt === 0 ? 0 : fb.u8(typeAt);
   const type = fb.ref(table, 3);
@@ -203,7 +208,8 @@ function readField(fb: Flat, table: number): ArrowFieldInfo {
 
 function readMetadata(fb: Flat, schema: Schema): Map<string, string> {
   const map = new Map<string, string>();
-  const [count, start] = fb.vector(schema, 2, 4);
+  const start = fb.vector(schema, 2, 4);
+  const count = fb.count;
   for (let i = 0; i < count; i++) {
     const kv = fb.root(start + 4 * i);
     const key = fb.string(kv, 0);
@@ -224,21 +230,27 @@ function hasMagic(bytes: Uint8Array, at: number): boolean {
 
 function readFooterOrThrow(bytes: Uint8Array): ArrowFooter {
   if (bytes.length < 18 || !hasMagic(bytes, 0) || !hasMagic(bytes, bytes.length - 6)) out();
-  const fb = new Flat(bytes);
-  const footerLength = fb.i32(bytes.length - 10);
+  const footerLength = new DataView(bytes.buffer, bytes.byteOffset).getInt32(
+    bytes.length - 10,
+    true,
+  );
   const start = bytes.length - 10 - footerLength;
   if (footerLength <= 0 || start < 8) out();
-  const footer = fb.root(start);
-  if (footer >= bytes.length - 10) out();
+  // The footer is a FlatBuffer of its own: every offset must stay inside it.
+  const fb = new Flat(bytes.subarray(start, bytes.length - 10));
+  const footer = fb.root(0);
   const schema = fb.ref(footer, 1);
   if (schema === 0) out();
   const endianness = fb.field(schema, 0);
   if (endianness !== 0 && fb.i16(endianness) !== 0) out(); // big-endian
-  const [fieldCount, fieldsAt] = fb.vector(schema, 1, 4);
+  const fieldsAt = fb.vector(schema, 1, 4);
+  const fieldCount = fb.count;
   const fields: ArrowFieldInfo[] = [];
   for (let i = 0; i < fieldCount; i++) fields.push(readField(fb, fb.root(fieldsAt + 4 * i)));
-  if (fb.vector(footer, 2, 24)[0] !== 0) out(); // dictionaries
-  const [blockCount, blocksAt] = fb.vector(footer, 3, 24);
+  fb.vector(footer, 2, 24);
+  if (fb.count !== 0) out(); // dictionaries
+  const blocksAt = fb.vector(footer, 3, 24);
+  const blockCount = fb.count;
   const blocks: ArrowBlock[] = [];
   for (let i = 0; i < blockCount; i++) {
     const at = blocksAt + 24 * i;
@@ -289,8 +301,10 @@ function readBatchOrThrow(bytes: Uint8Array, block: ArrowBlock, columns: number)
   if (header.field(batch, 3) !== 0) out(); // compressed buffers
   const lengthAt = header.field(batch, 0);
   const length = lengthAt === 0 ? 0 : header.i64(lengthAt);
-  const [nodeCount, nodesAt] = header.vector(batch, 1, 16);
-  const [bufferCount, buffersAt] = header.vector(batch, 2, 16);
+  const nodesAt = header.vector(batch, 1, 16);
+  const nodeCount = header.count;
+  const buffersAt = header.vector(batch, 2, 16);
+  const bufferCount = header.count;
   if (nodeCount !== columns || bufferCount !== 2 * columns) out();
   const values: ArrowBatchLayout["values"] = [];
   for (let c = 0; c < columns; c++) {
