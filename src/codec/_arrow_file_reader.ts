@@ -65,7 +65,8 @@ const TYPE_TIMESTAMP = 10;
 const HEADER_RECORD_BATCH = 3;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const latin1 = new TextDecoder("latin1");
-const NON_ASCII = /[^\x00-\x7f]/;
+/** Anything but printable ASCII and common whitespace: such strings go through the UTF-8 decoder. */
+const NOT_PLAIN_ASCII = /[^ -~\t\n\r]/;
 
 function out(): never {
   throw new OutOfLayout();
@@ -161,7 +162,7 @@ class Flat {
     // Names and metadata are nearly always ASCII, where Latin-1 and UTF-8
     // agree: one decode per footer, then slices.
     const text = (this.#text ??= latin1.decode(this.bytes)).slice(start, start + length);
-    if (!NON_ASCII.test(text)) return text;
+    if (!NOT_PLAIN_ASCII.test(text)) return text;
     return utf8.decode(this.bytes.subarray(start, start + length));
   }
 }

@@ -176,13 +176,7 @@ function scanOpenTimes(batches: readonly RecordBatch[]): {
       const w2 = w[k + 2];
       const w1 = w[k + 1];
       const w0 = w[k];
-      const later = w3 !== p3
-        ? w3 > p3
-        : w2 !== p2
-        ? w2 > p2
-        : w1 !== p1
-        ? w1 > p1
-        : w0 > p0;
+      const later = w3 !== p3 ? w3 > p3 : w2 !== p2 ? w2 > p2 : w1 !== p1 ? w1 > p1 : w0 > p0;
       if (!later) {
         const t = fromWords(w3, w2, w1, w0);
         const prev = fromWords(p3, p2, p1, p0);
