@@ -78,6 +78,21 @@ export function readHeadAndFooter(path: string): Promise<FileRead | undefined> {
   });
 }
 
+/**
+ * Opens a file for reading, or throws. A missing file is an expected answer
+ * here (every write first looks for the partition it may replace), and a
+ * stack trace would cost more than the open: none is captured.
+ */
+function openQuietly(path: string): Deno.FsFile {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return Deno.openSync(path, { read: true });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Opens a file for reading and runs `read` on it; undefined when it does not exist. */
 function withOpenFile(
   path: string,
@@ -85,7 +100,7 @@ function withOpenFile(
 ): Promise<FileRead | undefined> {
   let file: Deno.FsFile;
   try {
-    file = Deno.openSync(path, { read: true });
+    file = openQuietly(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return Promise.resolve(undefined);
     return Promise.reject(err);
