@@ -58,11 +58,16 @@ export interface ArrowBatchLayout {
 /** Raised inside the reader when the bytes leave the simple layout; never escapes. */
 class OutOfLayout extends Error {}
 
-const MAGIC = "ARROW1";
-const TYPE_INT = 2;
-const TYPE_FLOAT = 3;
-const TYPE_TIMESTAMP = 10;
-const HEADER_RECORD_BATCH = 3;
+/** The magic bytes at both ends of an Arrow IPC file. */
+export const MAGIC = "ARROW1";
+/** Type union ids of `Schema.fbs` (equal to arrow-js's `Type`). */
+export const TYPE_INT = 2;
+/** FloatingPoint. */
+export const TYPE_FLOAT = 3;
+/** Timestamp. */
+export const TYPE_TIMESTAMP = 10;
+/** MessageHeader union id of a record batch (`Message.fbs`). */
+export const HEADER_RECORD_BATCH = 3;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const latin1 = new TextDecoder("latin1");
 /** Anything but printable ASCII and common whitespace: such strings go through the UTF-8 decoder. */

@@ -12,7 +12,14 @@
  * @module
  */
 import { Builder } from "flatbuffers";
-import type { ArrowFieldInfo } from "./_arrow_file_reader.ts";
+import {
+  type ArrowFieldInfo,
+  HEADER_RECORD_BATCH,
+  MAGIC,
+  TYPE_FLOAT,
+  TYPE_INT,
+  TYPE_TIMESTAMP,
+} from "./_arrow_file_reader.ts";
 
 /** A record batch to write: its row count and one value array per field. */
 export interface ArrowBatchOut {
@@ -24,11 +31,6 @@ export interface ArrowBatchOut {
 
 const VERSION_V5 = 4;
 const HEADER_SCHEMA = 1;
-const HEADER_RECORD_BATCH = 3;
-const TYPE_INT = 2;
-const TYPE_FLOAT = 3;
-const TYPE_TIMESTAMP = 10;
-const MAGIC = "ARROW1";
 
 function pad8(n: number): number {
   return (n + 7) & ~7;
