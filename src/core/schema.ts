@@ -203,6 +203,19 @@ const DIRECT_BATCH = (() => {
  * @param data Struct data with one child per field, each `data.length` long and without
  *   nulls in non-nullable fields.
  * @returns The batch.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Float64, Struct } from "apache-arrow";
+ * import { fixedColumn, KLINE_SCHEMA, recordBatchOf, structData } from "./schema.ts";
+ * const columns = KLINE_SCHEMA.fields.map((f) =>
+ *   fixedColumn(f.type, f.type instanceof Float64 ? new Float64Array(2) : new BigInt64Array(2), 2)
+ * );
+ * const batch = recordBatchOf(KLINE_SCHEMA, structData(new Struct(KLINE_SCHEMA.fields), 2, columns));
+ * assert.equal(batch.schema, KLINE_SCHEMA);
+ * assert.equal(batch.numRows, 2);
+ * ```
  */
 export function recordBatchOf(schema: Schema, data: Data<Struct>): RecordBatch {
   if (!DIRECT_BATCH) return new RecordBatch(schema, data);
@@ -221,6 +234,17 @@ export function recordBatchOf(schema: Schema, data: Data<Struct>): RecordBatch {
  * @param length Row count of every child.
  * @param children The columns.
  * @returns The struct data.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Field, Float64, Struct } from "apache-arrow";
+ * import { fixedColumn, structData } from "./schema.ts";
+ * const x = fixedColumn(new Float64(), new Float64Array([1, 2, 3]), 3);
+ * const data = structData(new Struct([new Field("x", new Float64(), false)]), 3, [x]);
+ * assert.equal(data.length, 3);
+ * assert.equal(data.children[0].values[2], 3);
+ * ```
  */
 export function structData(type: Struct, length: number, children: Data[]): Data<Struct> {
   return new Data(type, 0, length, 0, [undefined, undefined, undefined], children);
@@ -234,6 +258,16 @@ export function structData(type: Struct, length: number, children: Data[]): Data
  * @param values The values.
  * @param length Row count.
  * @returns The column data.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Int64 } from "apache-arrow";
+ * import { fixedColumn } from "./schema.ts";
+ * const count = fixedColumn(new Int64(), new BigInt64Array([7n, 8n]), 2);
+ * assert.equal(count.nullCount, 0);
+ * assert.equal(count.values[1], 8n);
+ * ```
  */
 export function fixedColumn(
   type: Float64 | Int64 | TimestampMillisecond,
