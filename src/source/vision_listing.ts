@@ -9,18 +9,9 @@ import { hasDailyFiles, parseInterval, visionIntervalName } from "../core/interv
 import { VISION_LISTING_URL } from "../core/market.ts";
 import { fetchOnce, type RetryOptions, withRetry } from "./http.ts";
 import { visionListingPrefix, type VisionPeriod, type VisionSeries } from "./vision_url.ts";
+import { type ListBucketPage, parseListBucketResult } from "./_s3_xml.ts";
 
-/** One page of an S3 ListObjects (v1) answer, from {@linkcode parseListBucketResult}. */
-export interface ListBucketPage {
-  /** The `Key` of every `Contents`, in order. */
-  keys: string[];
-  /** The `Prefix` of every `CommonPrefixes`, in order. */
-  prefixes: string[];
-  /** Whether more pages follow. */
-  isTruncated: boolean;
-  /** `NextMarker`, when the server sent one. */
-  nextMarker?: string;
-}
+export { type ListBucketPage, parseListBucketResult } from "./_s3_xml.ts";
 
 /** What Vision holds for one series, from {@linkcode listVisionFiles}. */
 export interface VisionListing {
@@ -78,138 +69,6 @@ export interface ListVisionOptions {
   to?: string;
 }
 
-interface XmlElement {
-  name: string;
-  children: XmlElement[];
-  text: string;
-}
-
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-const NAME_RE = /^[A-Za-z_][\w.:-]*/;
-
-class XmlSyntaxError extends Error {}
-
-function unescapeXml(text: string): string {
-  return text.replace(/&([^;&<]*);|&/g, (all, body: string | undefined) => {
-    if (body === undefined) throw new XmlSyntaxError("a bare '&'");
-    if (Object.hasOwn(ENTITIES, body)) return ENTITIES[body];
-    const code = /^#x[0-9a-fA-F]{1,6}$/.test(body)
-      ? parseInt(body.slice(2), 16)
-      : /^#[0-9]{1,7}$/.test(body)
-      ? parseInt(body.slice(1), 10)
-      : NaN;
-    if (!(code >= 0 && code <= 0x10ffff)) throw new XmlSyntaxError(`the entity "${all}"`);
-    return String.fromCodePoint(code);
-  });
-}
-
-/** Parses the element tree of an XML document strictly (no DTD, no mixed roots). */
-function parseXml(xml: string): XmlElement {
-  let i = xml.charCodeAt(0) === 0xfeff ? 1 : 0;
-  const stack: XmlElement[] = [];
-  let root: XmlElement | undefined;
-  const skipTo = (end: string, what: string) => {
-    const at = xml.indexOf(end, i);
-    if (at < 0) throw new XmlSyntaxError(`an unterminated ${what}`);
-    const body = xml.slice(i, at);
-    i = at + end.length;
-    return body;
-  };
-  while (i < xml.length) {
-    const lt = xml.indexOf("<", i);
-    const text = xml.slice(i, lt < 0 ? xml.length : lt);
-    if (stack.length > 0) stack[stack.length - 1].text += unescapeXml(text);
-    else if (text.trim() !== "") throw new XmlSyntaxError("text outside the root element");
-    if (lt < 0) break;
-    i = lt;
-    if (xml.startsWith("<?", i)) skipTo("?>", "declaration");
-    else if (xml.startsWith("<!--", i)) skipTo("-->", "comment");
-    else if (xml.startsWith("<![CDATA[", i)) {
-      i += 9;
-      const data = skipTo("]]>", "CDATA section");
-      if (stack.length === 0) throw new XmlSyntaxError("CDATA outside the root element");
-      stack[stack.length - 1].text += data;
-    } else if (xml.startsWith("</", i)) {
-      i += 2;
-      const name = skipTo(">", "end tag").trim();
-      const open = stack.pop();
-      if (open?.name !== name) throw new XmlSyntaxError(`the unexpected end tag "</${name}>"`);
-    } else {
-      i += 1;
-      const tag = skipTo(">", "start tag");
-      const name = NAME_RE.exec(tag)?.[0];
-      if (name === undefined) throw new XmlSyntaxError(`the malformed tag "<${tag}>"`);
-      if (stack.length === 0 && root !== undefined) throw new XmlSyntaxError("a second root");
-      const element: XmlElement = { name, children: [], text: "" };
-      if (stack.length > 0) stack[stack.length - 1].children.push(element);
-      else root = element;
-      if (!tag.endsWith("/")) stack.push(element);
-    }
-  }
-  if (stack.length > 0) throw new XmlSyntaxError(`the unclosed element "<${stack.at(-1)!.name}>"`);
-  if (root === undefined) throw new XmlSyntaxError("no root element");
-  return root;
-}
-
-function childText(element: XmlElement, name: string): string | undefined {
-  const child = element.children.find((c) => c.name === name);
-  return child?.text;
-}
-
-/**
- * Parses one page of an S3 ListObjects (v1) XML answer (`ListBucketResult`).
- *
- * @param xml The response body.
- * @param url The requested URL, quoted in errors.
- * @returns Keys, common prefixes, whether truncated, and `NextMarker`.
- * @throws {NetworkError} When the XML is malformed or not a `ListBucketResult`
- * (a truncated body is the usual cause; the error is retryable).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseListBucketResult } from "./vision_listing.ts";
- * const page = parseListBucketResult(
- *   `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><IsTruncated>false</IsTruncated>` +
- *     `<Contents><Key>a&amp;b.zip</Key></Contents></ListBucketResult>`,
- * );
- * assert.deepEqual(page, { keys: ["a&b.zip"], prefixes: [], isTruncated: false });
- * ```
- */
-export function parseListBucketResult(xml: string, url = "listing"): ListBucketPage {
-  const fail = (why: string, cause?: unknown) =>
-    new NetworkError(url, `Cannot list ${url}: malformed listing XML (${why})`, { cause });
-  let root: XmlElement;
-  try {
-    root = parseXml(xml);
-  } catch (error) {
-    if (error instanceof XmlSyntaxError) throw fail(error.message, error);
-    throw error;
-  }
-  if (root.name !== "ListBucketResult") throw fail(`root element "<${root.name}>"`);
-  const truncated = childText(root, "IsTruncated")?.trim();
-  if (truncated !== "true" && truncated !== "false") {
-    throw fail(`IsTruncated is ${JSON.stringify(truncated)}`);
-  }
-  const keys: string[] = [];
-  const prefixes: string[] = [];
-  for (const child of root.children) {
-    const [list, field] = child.name === "Contents"
-      ? [keys, "Key"]
-      : child.name === "CommonPrefixes"
-      ? [prefixes, "Prefix"]
-      : [undefined, ""];
-    if (list === undefined) continue;
-    const value = childText(child, field);
-    if (value === undefined || value === "") throw fail(`a ${child.name} without ${field}`);
-    list.push(value);
-  }
-  const page: ListBucketPage = { keys, prefixes, isTruncated: truncated === "true" };
-  const nextMarker = childText(root, "NextMarker");
-  if (nextMarker !== undefined && nextMarker !== "") page.nextMarker = nextMarker;
-  return page;
-}
-
 function pageUrl(base: string, prefix: string, marker: string | undefined): string {
   const enc = (s: string) => encodeURIComponent(s).replaceAll("%2F", "/");
   const url = `${base.replace(/\/+$/, "")}/?delimiter=/&prefix=${enc(prefix)}`;
@@ -232,7 +91,6 @@ async function fetchPage(url: string, options: ListVisionOptions): Promise<ListB
   return parseListBucketResult(text, url);
 }
 
-/** Every key under `prefix`, following `NextMarker` (or the last key) across pages. */
 /** Keys from `first` (exclusive marker) until past `last`, for one series prefix. */
 interface KeySpan {
   first?: string;
@@ -264,6 +122,7 @@ function keySpan(
   };
 }
 
+/** Every key under `prefix`, following `NextMarker` (or the last key) across pages. */
 async function listKeys(
   prefix: string,
   options: ListVisionOptions,

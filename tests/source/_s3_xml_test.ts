@@ -1,0 +1,238 @@
+import assert from "node:assert/strict";
+import { NetworkError } from "../../src/core/errors.ts";
+import {
+  parseListBucketResult,
+  parseXml,
+  unescapeXml,
+  XmlSyntaxError,
+} from "../../src/source/_s3_xml.ts";
+import * as visionListing from "../../src/source/vision_listing.ts";
+
+/** Asserts that `run` throws an XmlSyntaxError whose message is exactly `message`. */
+function throwsXml(run: () => unknown, message: string, input: string) {
+  assert.throws(run, (error: unknown) => {
+    assert.ok(error instanceof XmlSyntaxError, input);
+    assert.equal(error.message, message, input);
+    return true;
+  });
+}
+
+Deno.test("unescapeXml resolves the predefined entities and numeric references", () => {
+  assert.equal(unescapeXml("plain text, no references"), "plain text, no references");
+  assert.equal(unescapeXml(""), "");
+  assert.equal(unescapeXml("&amp;&lt;&gt;&quot;&apos;"), `&<>"'`);
+  assert.equal(unescapeXml("a&amp;amp;b"), "a&amp;b");
+  assert.equal(unescapeXml("k&#47;2&#x2F;3&#x2f;"), "k/2/3/");
+  assert.equal(unescapeXml("&#65;&#x41;&#0000065;&#x000041;"), "AAAA");
+  assert.equal(unescapeXml("&#x1F600;&#128512;"), "\u{1F600}\u{1F600}");
+  assert.equal(unescapeXml("&#x10FFFF;&#1114111;"), "\u{10FFFF}\u{10FFFF}");
+  assert.equal(unescapeXml("&#0;"), "\0");
+  assert.equal(unescapeXml("&#233;t&#xe9; "), "été ");
+});
+
+Deno.test("unescapeXml rejects bare ampersands and invalid references", () => {
+  const bare = ["a&b", "&", "a&", "&amp", "&&amp;", "a&b<c;", "x &amp;&y"];
+  for (const text of bare) throwsXml(() => unescapeXml(text), "a bare '&'", text);
+  const invalid: [string, string][] = [
+    ["&nbsp;", "&nbsp;"],
+    ["ok &amp; then &copy; and &bad", "&copy;"],
+    ["&;", "&;"],
+    ["&#;", "&#;"],
+    ["&#x;", "&#x;"],
+    ["&#X41;", "&#X41;"],
+    ["&#x110000;", "&#x110000;"],
+    ["&#1114112;", "&#1114112;"],
+    ["&#12345678;", "&#12345678;"],
+    ["&#x0000041;", "&#x0000041;"],
+    ["&#-1;", "&#-1;"],
+    ["&#6 5;", "&#6 5;"],
+    ["&AMP;", "&AMP;"],
+    ["&__proto__;", "&__proto__;"],
+  ];
+  for (const [text, entity] of invalid) {
+    throwsXml(() => unescapeXml(text), `the entity "${entity}"`, text);
+  }
+});
+
+Deno.test("parseXml builds the element tree: names, children, joined text", () => {
+  const root = parseXml(
+    `<r:Root xmlns:r="u" a='1'>head<Child id="x">one &amp; <![CDATA[<two> &amp; ]]]]>three</Child>` +
+      `<Empty/><Empty /><Spaced></Spaced ><n.a-m_e>v</n.a-m_e>tail</r:Root>`,
+  );
+  assert.equal(root.name, "r:Root");
+  assert.equal(root.text, "headtail");
+  assert.deepEqual(root.children.map((c) => c.name), [
+    "Child",
+    "Empty",
+    "Empty",
+    "Spaced",
+    "n.a-m_e",
+  ]);
+  assert.equal(root.children[0].text, "one & <two> &amp; ]]three");
+  assert.deepEqual(root.children[1], { name: "Empty", children: [], text: "" });
+  assert.equal(root.children[4].text, "v");
+  const nested = parseXml("<a><b><c>deep</c></b><b/></a>");
+  assert.equal(nested.children[0].children[0].text, "deep");
+  assert.equal(nested.children.length, 2);
+});
+
+Deno.test("parseXml skips the declaration, comments and a leading BOM", () => {
+  const root = parseXml(
+    `\uFEFF<?xml version="1.0" encoding="UTF-8"?>\n<!-- before <a> -->\n` +
+      `<a><!-- inside <b/> --><?pi data?>x<!---->y</a>\n<!-- after -->\n  `,
+  );
+  assert.deepEqual(root, { name: "a", children: [], text: "xy" });
+  assert.deepEqual(parseXml("\uFEFF<a/>"), { name: "a", children: [], text: "" });
+  assert.deepEqual(parseXml(" \n\t<a/>\r\n"), { name: "a", children: [], text: "" });
+});
+
+Deno.test("parseXml rejects documents that are cut off, mismatched or malformed", () => {
+  const bad: [string, string][] = [
+    ["", "no root element"],
+    ["  \n", "no root element"],
+    ["<?xml version='1.0'?><!-- only a comment -->", "no root element"],
+    ["text<a/>", "text outside the root element"],
+    ["<a/>text", "text outside the root element"],
+    ["<a></a>&amp;", "text outside the root element"],
+    ["<a/><b/>", "a second root"],
+    ["<a></a><a></a>", "a second root"],
+    ["<a", "an unterminated start tag"],
+    ["<a><b x='1'", "an unterminated start tag"],
+    ["<a></a", "an unterminated end tag"],
+    ["<a><!-- x", "an unterminated comment"],
+    ["<?xml version='1.0'", "an unterminated declaration"],
+    ["<a><![CDATA[x]]", "an unterminated CDATA section"],
+    ["<![CDATA[x]]><a/>", "CDATA outside the root element"],
+    ["<a>", 'the unclosed element "<a>"'],
+    ["<a><b></b>", 'the unclosed element "<a>"'],
+    ["<a><b>", 'the unclosed element "<b>"'],
+    ["<a><b></a></b>", 'the unexpected end tag "</a>"'],
+    ["</a>", 'the unexpected end tag "</a>"'],
+    ["<a></A>", 'the unexpected end tag "</A>"'],
+    ["<a></a b>", 'the unexpected end tag "</a b>"'],
+    ["<1a/>", 'the malformed tag "<1a/>"'],
+    ["< a/>", 'the malformed tag "< a/>"'],
+    ["<>", 'the malformed tag "<>"'],
+    ["<!DOCTYPE a><a/>", 'the malformed tag "<!DOCTYPE a>"'],
+    ["<a>x & y</a>", "a bare '&'"],
+    ["<a>&nbsp;</a>", 'the entity "&nbsp;"'],
+  ];
+  for (const [xml, message] of bad) throwsXml(() => parseXml(xml), message, xml);
+});
+
+const S3_PAGE = `<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Name>data.binance.vision</Name>
+  <Prefix>data/spot/daily/klines/</Prefix>
+  <Marker>data/spot/daily/klines/1INCHBTC/</Marker>
+  <NextMarker>data/spot/daily/klines/AAVEUSDT/</NextMarker>
+  <MaxKeys>1000</MaxKeys>
+  <Delimiter>/</Delimiter>
+  <IsTruncated>true</IsTruncated>
+  <Contents>
+    <Key>data/spot/daily/klines/README &amp; notes.txt</Key>
+    <LastModified>2024-01-02T00:00:00.000Z</LastModified>
+    <ETag>&quot;d41d8cd98f00b204e9800998ecf8427e&quot;</ETag>
+    <Size>0</Size>
+    <StorageClass>STANDARD</StorageClass>
+  </Contents>
+  <CommonPrefixes><Prefix>data/spot/daily/klines/1INCHUSDT/</Prefix></CommonPrefixes>
+  <CommonPrefixes><Prefix>data/spot/daily/klines/AAVEBTC/</Prefix></CommonPrefixes>
+  <CommonPrefixes><Prefix><![CDATA[data/spot/daily/klines/AAVEUSDT/]]></Prefix></CommonPrefixes>
+</ListBucketResult>
+`;
+
+Deno.test("parseListBucketResult reads a real-looking S3 page", () => {
+  assert.deepEqual(parseListBucketResult(S3_PAGE), {
+    keys: ["data/spot/daily/klines/README & notes.txt"],
+    prefixes: [
+      "data/spot/daily/klines/1INCHUSDT/",
+      "data/spot/daily/klines/AAVEBTC/",
+      "data/spot/daily/klines/AAVEUSDT/",
+    ],
+    isTruncated: true,
+    nextMarker: "data/spot/daily/klines/AAVEUSDT/",
+  });
+  assert.equal(visionListing.parseListBucketResult, parseListBucketResult);
+});
+
+Deno.test("parseListBucketResult: NextMarker absent or empty, keys kept verbatim", () => {
+  const page = (inner: string) =>
+    parseListBucketResult(`<ListBucketResult>${inner}</ListBucketResult>`);
+  assert.deepEqual(page("<IsTruncated>\n false \n</IsTruncated>"), {
+    keys: [],
+    prefixes: [],
+    isTruncated: false,
+  });
+  assert.equal("nextMarker" in page("<IsTruncated>true</IsTruncated><NextMarker/>"), false);
+  assert.equal(
+    "nextMarker" in page("<IsTruncated>true</IsTruncated><NextMarker></NextMarker>"),
+    false,
+  );
+  assert.deepEqual(
+    page("<IsTruncated>true</IsTruncated><Contents><Key> a b </Key></Contents>").keys,
+    [" a b "],
+  );
+  // Only the first IsTruncated and NextMarker count; nested ones are not the page's.
+  assert.deepEqual(
+    page(
+      "<Contents><Key>k</Key><IsTruncated>x</IsTruncated></Contents><IsTruncated>true</IsTruncated>" +
+        "<NextMarker>m1</NextMarker><NextMarker>m2</NextMarker>",
+    ),
+    { keys: ["k"], prefixes: [], isTruncated: true, nextMarker: "m1" },
+  );
+});
+
+Deno.test("parseListBucketResult reads 1000 keys in order", () => {
+  const keys = Array.from({ length: 1000 }, (_, i) => `data/k-${String(i).padStart(4, "0")}&.zip`);
+  const xml = `<ListBucketResult><IsTruncated>true</IsTruncated>${
+    keys.map((k) =>
+      `<Contents><Key>${k.replace("&", "&amp;")}</Key><ETag>&quot;e&quot;</ETag>` +
+      `<Size>1</Size></Contents>`
+    ).join("")
+  }<CommonPrefixes><Prefix>data/z/</Prefix></CommonPrefixes></ListBucketResult>`;
+  const page = parseListBucketResult(xml);
+  assert.deepEqual(page.keys, keys);
+  assert.deepEqual(page.prefixes, ["data/z/"]);
+  assert.equal(page.nextMarker, undefined);
+});
+
+Deno.test("parseListBucketResult wraps faults in a retryable NetworkError", () => {
+  const cut = S3_PAGE.slice(0, S3_PAGE.indexOf("<CommonPrefixes>") + 16);
+  const bad: [string, string, boolean][] = [
+    [cut, 'the unclosed element "<CommonPrefixes>"', true],
+    ["<Error><Code>SlowDown</Code></Error>", 'root element "<Error>"', false],
+    ["<ListBucketResult/>", "IsTruncated is undefined", false],
+    [
+      "<ListBucketResult><IsTruncated>True</IsTruncated></ListBucketResult>",
+      'IsTruncated is "True"',
+      false,
+    ],
+    [
+      "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key/></Contents></ListBucketResult>",
+      "a Contents without Key",
+      false,
+    ],
+    [
+      "<ListBucketResult><IsTruncated>false</IsTruncated><CommonPrefixes/></ListBucketResult>",
+      "a CommonPrefixes without Prefix",
+      false,
+    ],
+  ];
+  for (const [xml, why, fromParser] of bad) {
+    assert.throws(
+      () => parseListBucketResult(xml, "http://127.0.0.1:1/?prefix=a"),
+      (error: unknown) => {
+        assert.ok(error instanceof NetworkError, xml);
+        assert.equal(error.code, "NETWORK_ERROR");
+        assert.equal(
+          error.message,
+          `Cannot list http://127.0.0.1:1/?prefix=a: malformed listing XML (${why})`,
+        );
+        assert.equal(error.cause instanceof XmlSyntaxError, fromParser, xml);
+        return true;
+      },
+    );
+  }
+  assert.throws(() => parseListBucketResult("<a"), /^NetworkError: Cannot list listing: /);
+});
