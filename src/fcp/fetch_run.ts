@@ -7,14 +7,11 @@
  */
 import type { RecordBatch } from "apache-arrow";
 import { DataNotAvailableError } from "../core/errors.ts";
-import { KLINE_SCHEMA, klineBatch, withDataSource } from "../core/schema.ts";
-import { countSlots, findAnomalies, findMissing, onGridRows } from "./kline_checks.ts";
-import { clipSegment, type KlineSegment, type MergedRows, mergeSegments } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import { formatDay } from "../core/time.ts";
 import { intervalMs } from "../core/interval.ts";
 import type { FetchFailure, FetchReport } from "./fetch_report.ts";
-import { appendGap, classify, edgeCandidates, markNotListed } from "./_gap_report.ts";
+import { edgeCandidates, markNotListed } from "./_gap_report.ts";
 import { CacheWriter } from "./_cache_writer.ts";
 import { confirmEdges } from "./_edge_probe.ts";
 import {
@@ -25,16 +22,9 @@ import {
   requestPartitions,
   withoutPartitions,
 } from "./fetch_plan.ts";
-import { type EngineContext, isCacheable, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
-import type {
-  AnomalyRecord,
-  CachedRows,
-  CachePort,
-  RestPort,
-  VisionInventory,
-  VisionPort,
-} from "./source_ports.ts";
-import { nullFilledBatch } from "./null_fill.ts";
+import { type EngineContext, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
+import type { CachePort, RestPort, VisionInventory, VisionPort } from "./source_ports.ts";
+import { PartitionFinalizer } from "./_partition_finalizer.ts";
 
 /** Progress of a fetch. */
 export interface FetchProgress {
@@ -152,7 +142,6 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       progress.bytes += bytes;
     },
   };
-  let first = Infinity, last = -Infinity, seenFirst = Infinity, seenLast = -Infinity;
 
   async function* generate(): AsyncGenerator<RecordBatch> {
     const partitions = requestPartitions(request);
@@ -215,7 +204,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       signal.throwIfAborted();
       fill();
       for (const o of outcomes) {
-        const batches = await finalize(o);
+        const batches = await finalizer.finalize(o);
         progress.partitionsDone++;
         deps.onProgress?.({ ...progress });
         for (const batch of batches) if (batch.numRows > 0) yield batch;
@@ -224,102 +213,11 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
   }
 
   const writer = new CacheWriter(deps.cache, request, failures);
-
-  /** A cached partition inside the range, checked when written: no per-row work. */
-  function fromCachedFile(o: PartitionOutcome, cached: CachedRows): RecordBatch[] | undefined {
-    const plain = plainBatches(cached.batches);
-    if (!plain || !cached.anomalies || cached.rows === undefined) return undefined;
-    if (cached.rows > 0) {
-      seenFirst = first = Math.min(first, cached.first!);
-      seenLast = last = Math.max(last, cached.last!);
-    }
-    for (const { start, end } of cached.gaps) {
-      const slots = countSlots(start, end, request.interval);
-      appendGap(report.gaps, { start, end, slots, class: "exchange" });
-    }
-    addAnomalies(cached.anomalies);
-    o.report.rows = cached.rows;
-    report.partitions.push(o.report);
-    report.rows += cached.rows;
-    progress.rows += cached.rows;
-    return request.includeSourceInfo ? plain.map((b) => withDataSource(b, "CACHE")) : plain;
-  }
-
-  function addAnomalies(found: AnomalyRecord): void {
-    report.anomalyCount += found.total;
-    report.anomalies.push(...found.items.slice(0, 100 - report.anomalies.length));
-  }
-
-  async function finalize(o: PartitionOutcome): Promise<RecordBatch[]> {
-    const covers = request.start <= o.partition.start && o.partition.end <= request.end;
-    if (o.cached && covers && request.fill === "none") {
-      const fast = fromCachedFile(o, o.cached);
-      if (fast) return fast;
-    }
-    const live = o.segments.filter((seg) => seg.length > 0);
-    for (const seg of live) {
-      seenFirst = Math.min(seenFirst, seg.columns.openTime[0]);
-      seenLast = Math.max(seenLast, seg.columns.openTime[seg.length - 1]);
-    }
-    const lo = Math.max(o.partition.start, request.start);
-    const hi = Math.min(o.partition.end, request.end);
-    const segments = covers ? o.segments : o.segments.map((seg) => clipSegment(seg, lo, hi));
-    const merged = mergeSegments(segments);
-    // Rows off the grid are reported as anomalies and left out of the output.
-    const checks = findAnomalies(merged.columns, merged.length, request.interval, 100);
-    const clipped = onGridRows(merged, request.interval);
-    const holes = findMissing(clipped.columns.openTime, clipped.length, lo, hi, request.interval);
-    // The rows as Arrow batches without provenance: the segment's own batches
-    // when one strictly increasing segment holds them all, else built once.
-    const rowsIn = segments.filter((seg) => seg.length > 0);
-    let plain = rowsIn.length === 1 && clipped.columns === rowsIn[0].columns
-      ? plainBatches(rowsIn[0].batches)
-      : undefined;
-    const plainRows = () => plain ??= [klineBatch(clipped.columns, clipped.length)];
-    const fresh = ctx.cache.enabled && isClosed(o.partition, deps.now) &&
-      !o.report.sources.includes("cache");
-    if (fresh) {
-      const wholeMerged = covers ? merged : mergeSegments(o.segments);
-      const whole = covers ? clipped : onGridRows(wholeMerged, request.interval);
-      const wholeHoles = covers ? holes : findMissing(
-        whole.columns.openTime,
-        whole.length,
-        o.partition.start,
-        o.partition.end,
-        request.interval,
-      );
-      if (isCacheable(ctx, o, wholeHoles)) {
-        const stored = covers ? plainRows() : wholeBatches(live, whole);
-        const wholeChecks = covers
-          ? checks
-          : findAnomalies(wholeMerged.columns, wholeMerged.length, request.interval, 100);
-        await writer.schedule(o, stored, wholeHoles, wholeChecks);
-      }
-    }
-    for (const hole of holes) appendGap(report.gaps, { ...hole, class: classify(o, hole) });
-    addAnomalies({ total: checks.total, items: checks.anomalies });
-    o.report.rows = clipped.length;
-    report.partitions.push(o.report);
-    report.rows += clipped.length;
-    progress.rows += clipped.length;
-    if (clipped.length > 0) {
-      first = Math.min(first, clipped.columns.openTime[0]);
-      last = Math.max(last, clipped.columns.openTime[clipped.length - 1]);
-    }
-    if (request.fill === "null") {
-      return [nullFilledBatch(clipped, lo, hi, request.interval, request.includeSourceInfo)];
-    }
-    if (clipped.length === 0) return [];
-    const batches = plainRows();
-    if (!request.includeSourceInfo) return batches;
-    // One batch per source segment keeps a single source; else per-row codes.
-    if (batches.length === 1) return [withDataSource(batches[0], clipped.sources)];
-    const source = rowsIn[0].source;
-    return batches.map((b) => withDataSource(b, source));
-  }
+  const finalizer = new PartitionFinalizer(ctx, { report, progress, writer });
 
   async function complete(): Promise<void> {
     await writer.settled();
+    const { first, last, seenFirst, seenLast } = finalizer;
     const rows = { first, last, seenFirst, seenLast };
     const confirmed = report.rows > 0
       ? await confirmEdges(ctx, edgeCandidates(report.gaps, request, rows), report.gaps)
@@ -392,19 +290,3 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
 
 /** Rows the look-ahead may hold before more units are started (beyond two). */
 const MAX_ROWS_IN_FLIGHT = 400_000;
-
-/** A whole partition's rows as batches: one segment's own when it holds them all in order. */
-function wholeBatches(live: KlineSegment[], whole: MergedRows): RecordBatch[] {
-  const own = live.length === 1 && whole.columns === live[0].columns
-    ? plainBatches(live[0].batches)
-    : undefined;
-  return own ?? [klineBatch(whole.columns, whole.length)];
-}
-
-/** Batches of exactly the kline schema (no `_data_source`), else undefined. */
-function plainBatches(batches: readonly RecordBatch[] | undefined): RecordBatch[] | undefined {
-  if (!batches || batches.some((b) => b.schema.fields.length !== KLINE_SCHEMA.fields.length)) {
-    return undefined;
-  }
-  return [...batches];
-}

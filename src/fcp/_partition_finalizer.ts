@@ -1,0 +1,203 @@
+/**
+ * The end of one partition's fetch: clip to the range, merge, checks, gap
+ * report, cache-write scheduling and report rows, and the partition's rows as
+ * RecordBatches (a cached file's own batches when it can serve them as is).
+ *
+ * @module
+ */
+import type { RecordBatch } from "apache-arrow";
+import { KLINE_SCHEMA, klineBatch, withDataSource } from "../core/schema.ts";
+import { countSlots, findAnomalies, findMissing, onGridRows } from "./kline_checks.ts";
+import { clipSegment, type KlineSegment, type MergedRows, mergeSegments } from "./kline_segment.ts";
+import type { ResolvedRequest } from "./kline_request.ts";
+import type { FetchReport } from "./fetch_report.ts";
+import { appendGap, classify } from "./_gap_report.ts";
+import type { CacheWriter } from "./_cache_writer.ts";
+import { isClosed } from "./fetch_plan.ts";
+import { type EngineContext, isCacheable, type PartitionOutcome } from "./fetch_engine.ts";
+import type { AnomalyRecord, CachedRows } from "./source_ports.ts";
+import { nullFilledBatch } from "./null_fill.ts";
+
+/** Where a finalized partition is accounted for. */
+export interface FinalizerSinks {
+  /** The fetch's report: partitions, rows, gaps and anomalies are appended to it. */
+  report: FetchReport;
+  /** The fetch's progress: its `rows` grows by each partition's rows. */
+  progress: { rows: number };
+  /** Schedules the cache writes of closed, complete, fresh partitions. */
+  writer: CacheWriter;
+}
+
+/**
+ * Finalizes the partition outcomes of one fetch, in order, and tracks the
+ * first and last open times emitted and seen (before clipping) for the edge
+ * checks at the end of the fetch.
+ */
+export class PartitionFinalizer {
+  readonly #ctx: EngineContext;
+  readonly #request: ResolvedRequest;
+  readonly #report: FetchReport;
+  readonly #progress: { rows: number };
+  readonly #writer: CacheWriter;
+  #first = Infinity;
+  #last = -Infinity;
+  #seenFirst = Infinity;
+  #seenLast = -Infinity;
+
+  /**
+   * Creates the finalizer of one fetch.
+   *
+   * @param ctx The engine context (request, clock, cache).
+   * @param sinks The report, progress and cache writer of the fetch.
+   */
+  constructor(ctx: EngineContext, sinks: FinalizerSinks) {
+    this.#ctx = ctx;
+    this.#request = ctx.request;
+    this.#report = sinks.report;
+    this.#progress = sinks.progress;
+    this.#writer = sinks.writer;
+  }
+
+  /** The first open time emitted, `Infinity` before any row. */
+  get first(): number {
+    return this.#first;
+  }
+
+  /** The last open time emitted, `-Infinity` before any row. */
+  get last(): number {
+    return this.#last;
+  }
+
+  /** The first open time fetched, outside the range included. */
+  get seenFirst(): number {
+    return this.#seenFirst;
+  }
+
+  /** The last open time fetched, outside the range included. */
+  get seenLast(): number {
+    return this.#seenLast;
+  }
+
+  /**
+   * Accounts for one partition (report, gaps, anomalies, progress rows),
+   * schedules its cache write when it is fresh, closed and complete, and
+   * returns its rows in the range.
+   *
+   * @param o The partition's outcome.
+   * @returns Its rows as batches (with `_data_source` when the request asks for it).
+   */
+  async finalize(o: PartitionOutcome): Promise<RecordBatch[]> {
+    const request = this.#request;
+    const covers = request.start <= o.partition.start && o.partition.end <= request.end;
+    if (o.cached && covers && request.fill === "none") {
+      const fast = this.#fromCachedFile(o, o.cached);
+      if (fast) return fast;
+    }
+    const live = o.segments.filter((seg) => seg.length > 0);
+    for (const seg of live) {
+      this.#seenFirst = Math.min(this.#seenFirst, seg.columns.openTime[0]);
+      this.#seenLast = Math.max(this.#seenLast, seg.columns.openTime[seg.length - 1]);
+    }
+    const lo = Math.max(o.partition.start, request.start);
+    const hi = Math.min(o.partition.end, request.end);
+    const segments = covers ? o.segments : o.segments.map((seg) => clipSegment(seg, lo, hi));
+    const merged = mergeSegments(segments);
+    // Rows off the grid are reported as anomalies and left out of the output.
+    const checks = findAnomalies(merged.columns, merged.length, request.interval, 100);
+    const clipped = onGridRows(merged, request.interval);
+    const holes = findMissing(clipped.columns.openTime, clipped.length, lo, hi, request.interval);
+    // The rows as Arrow batches without provenance: the segment's own batches
+    // when one strictly increasing segment holds them all, else built once.
+    const rowsIn = segments.filter((seg) => seg.length > 0);
+    let plain = rowsIn.length === 1 && clipped.columns === rowsIn[0].columns
+      ? plainBatches(rowsIn[0].batches)
+      : undefined;
+    const plainRows = () => plain ??= [klineBatch(clipped.columns, clipped.length)];
+    const fresh = this.#ctx.cache.enabled && isClosed(o.partition, this.#ctx.now) &&
+      !o.report.sources.includes("cache");
+    if (fresh) {
+      const wholeMerged = covers ? merged : mergeSegments(o.segments);
+      const whole = covers ? clipped : onGridRows(wholeMerged, request.interval);
+      const wholeHoles = covers ? holes : findMissing(
+        whole.columns.openTime,
+        whole.length,
+        o.partition.start,
+        o.partition.end,
+        request.interval,
+      );
+      if (isCacheable(this.#ctx, o, wholeHoles)) {
+        const stored = covers ? plainRows() : wholeBatches(live, whole);
+        const wholeChecks = covers
+          ? checks
+          : findAnomalies(wholeMerged.columns, wholeMerged.length, request.interval, 100);
+        await this.#writer.schedule(o, stored, wholeHoles, wholeChecks);
+      }
+    }
+    const report = this.#report;
+    for (const hole of holes) appendGap(report.gaps, { ...hole, class: classify(o, hole) });
+    this.#addAnomalies({ total: checks.total, items: checks.anomalies });
+    o.report.rows = clipped.length;
+    report.partitions.push(o.report);
+    report.rows += clipped.length;
+    this.#progress.rows += clipped.length;
+    if (clipped.length > 0) {
+      this.#first = Math.min(this.#first, clipped.columns.openTime[0]);
+      this.#last = Math.max(this.#last, clipped.columns.openTime[clipped.length - 1]);
+    }
+    if (request.fill === "null") {
+      return [nullFilledBatch(clipped, lo, hi, request.interval, request.includeSourceInfo)];
+    }
+    if (clipped.length === 0) return [];
+    const batches = plainRows();
+    if (!request.includeSourceInfo) return batches;
+    // One batch per source segment keeps a single source; else per-row codes.
+    if (batches.length === 1) return [withDataSource(batches[0], clipped.sources)];
+    const source = rowsIn[0].source;
+    return batches.map((b) => withDataSource(b, source));
+  }
+
+  /** A cached partition inside the range, checked when written: no per-row work. */
+  #fromCachedFile(o: PartitionOutcome, cached: CachedRows): RecordBatch[] | undefined {
+    const plain = plainBatches(cached.batches);
+    if (!plain || !cached.anomalies || cached.rows === undefined) return undefined;
+    if (cached.rows > 0) {
+      this.#seenFirst = this.#first = Math.min(this.#first, cached.first!);
+      this.#seenLast = this.#last = Math.max(this.#last, cached.last!);
+    }
+    const report = this.#report;
+    const interval = this.#request.interval;
+    for (const { start, end } of cached.gaps) {
+      const slots = countSlots(start, end, interval);
+      appendGap(report.gaps, { start, end, slots, class: "exchange" });
+    }
+    this.#addAnomalies(cached.anomalies);
+    o.report.rows = cached.rows;
+    report.partitions.push(o.report);
+    report.rows += cached.rows;
+    this.#progress.rows += cached.rows;
+    return this.#request.includeSourceInfo ? plain.map((b) => withDataSource(b, "CACHE")) : plain;
+  }
+
+  /** Counts a partition's anomalies and keeps the first hundred of the fetch. */
+  #addAnomalies(found: AnomalyRecord): void {
+    const report = this.#report;
+    report.anomalyCount += found.total;
+    report.anomalies.push(...found.items.slice(0, 100 - report.anomalies.length));
+  }
+}
+
+/** A whole partition's rows as batches: one segment's own when it holds them all in order. */
+function wholeBatches(live: KlineSegment[], whole: MergedRows): RecordBatch[] {
+  const own = live.length === 1 && whole.columns === live[0].columns
+    ? plainBatches(live[0].batches)
+    : undefined;
+  return own ?? [klineBatch(whole.columns, whole.length)];
+}
+
+/** Batches of exactly the kline schema (no `_data_source`), else undefined. */
+function plainBatches(batches: readonly RecordBatch[] | undefined): RecordBatch[] | undefined {
+  if (!batches || batches.some((b) => b.schema.fields.length !== KLINE_SCHEMA.fields.length)) {
+    return undefined;
+  }
+  return [...batches];
+}
