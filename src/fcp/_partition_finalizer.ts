@@ -161,8 +161,11 @@ export class PartitionFinalizer {
     const plain = plainBatches(cached.batches);
     if (!plain || !cached.anomalies || cached.rows === undefined) return undefined;
     if (cached.rows > 0) {
-      this.#seenFirst = this.#first = Math.min(this.#first, cached.first!);
-      this.#seenLast = this.#last = Math.max(this.#last, cached.last!);
+      // Rows seen outside the range (in a clipped partition) may lie further out: keep them.
+      this.#first = Math.min(this.#first, cached.first!);
+      this.#last = Math.max(this.#last, cached.last!);
+      this.#seenFirst = Math.min(this.#seenFirst, cached.first!);
+      this.#seenLast = Math.max(this.#seenLast, cached.last!);
     }
     const report = this.#report;
     const interval = this.#request.interval;

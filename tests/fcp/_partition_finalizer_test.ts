@@ -222,3 +222,20 @@ Deno.test("PartitionFinalizer returns no batch for an empty partition", async ()
   assert.equal(finalizer.seenLast, -Infinity);
   assert.equal(report.gaps.length, 1);
 });
+
+Deno.test("PartitionFinalizer keeps rows seen before the range when a cached partition follows", async () => {
+  // Day 1 is clipped (the range starts at noon, trading halted at noon); day 2 comes whole from
+  // the cache. The rows seen before the range must survive: they show the market was listed.
+  const { finalizer } = setup({ start: D1 + 12 * H, end: D1 + 2 * DAY });
+  await finalizer.finalize(outcome(grid(D1, D1 + 12 * H, "1h"), "vision-daily"));
+  const day2 = partitionOf(D1 + DAY, "day");
+  const batch = candles(grid(D1 + DAY, D1 + 2 * DAY, "1h"), "1h");
+  await finalizer.finalize({
+    ...outcome([], "cache", cachedDay([batch], { first: D1 + DAY, last: D1 + DAY + 23 * H })),
+    partition: day2,
+  });
+  assert.deepEqual(
+    [finalizer.first, finalizer.last, finalizer.seenFirst, finalizer.seenLast],
+    [D1 + DAY, D1 + DAY + 23 * H, D1, D1 + DAY + 23 * H],
+  );
+});
