@@ -84,7 +84,8 @@ function describeField(f: ArrowFieldInfo): string {
 function fieldsMismatch(fields: readonly ArrowFieldInfo[]): string | undefined {
   if (fields.length !== COLUMNS) return `has ${fields.length} columns, expected ${COLUMNS}`;
   for (let i = 0; i < COLUMNS; i++) {
-    const [got, want] = [fields[i], EXPECTED_FIELDS[i]];
+    const got = fields[i];
+    const want = EXPECTED_FIELDS[i];
     const same = got.name === want.name && got.typeId === want.typeId &&
       got.param === want.param && got.flag === want.flag && got.timezone === want.timezone;
     if (!same) return `column ${i} is ${describeField(got)}, expected ${describeField(want)}`;
@@ -262,10 +263,15 @@ function bodyOf(bytes: Uint8Array): Uint8Array | undefined {
 
 /** CRC-32 of the metadata entries other than the two CRCs, in key order. */
 function metadataCrc(map: ReadonlyMap<string, string>): string {
-  const entries = [...map].filter(([key]) => key !== CRC_KEY && key !== META_CRC_KEY).sort((a, b) =>
-    a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0
-  );
-  return crc32(JSON.stringify(entries)).toString(16).padStart(8, "0"); // UTF-8, as the file
+  // JSON of the [key, value] pairs in key order, CRC'd as UTF-8 (as in the file).
+  const keys: string[] = [];
+  map.forEach((_, key) => key !== CRC_KEY && key !== META_CRC_KEY && keys.push(key));
+  keys.sort();
+  let json = "[";
+  for (let i = 0; i < keys.length; i++) {
+    json += `${i > 0 ? "," : ""}[${JSON.stringify(keys[i])},${JSON.stringify(map.get(keys[i]))}]`;
+  }
+  return crc32(json + "]").toString(16).padStart(8, "0");
 }
 
 function crcOf(body: Uint8Array): string {
