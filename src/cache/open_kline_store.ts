@@ -24,9 +24,11 @@ export interface OpenKlineStoreOptions extends FsKlineStoreOptions {
 /** Name of the environment variable that sets the cache root. */
 export const CACHE_DIR_ENV = "DSM_CACHE_DIR";
 
+// deno-lint-ignore require-await
 async function granted(descriptor: Deno.PermissionDescriptor): Promise<boolean> {
   try {
-    return (await Deno.permissions.query(descriptor)).state === "granted";
+    // The sync query: no thread-pool round trip on the way to the first read.
+    return Deno.permissions.querySync(descriptor).state === "granted";
   } catch {
     return false; // no permissions API (or refused): treat as denied
   }
