@@ -227,7 +227,8 @@ function readMetadata(fb: Flat, schema: Schema): Map<string, string> {
 
 type Schema = number;
 
-function hasMagic(bytes: Uint8Array, at: number): boolean {
+/** Whether the Arrow magic bytes stand at `at`. */
+export function hasMagic(bytes: Uint8Array, at: number): boolean {
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[at + i] !== MAGIC.charCodeAt(i)) return false;
   }

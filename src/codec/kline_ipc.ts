@@ -13,6 +13,7 @@ import { writeArrowFile } from "./_arrow_file_writer.ts";
 import {
   type ArrowFieldInfo,
   type ArrowFooter,
+  hasMagic,
   readArrowBatch,
   readArrowFooter,
 } from "./_arrow_file_reader.ts";
@@ -58,7 +59,6 @@ export interface DecodeKlineIpcOptions {
 const CRC_KEY = "dsm.body_crc32";
 /** CRC-32 of the other `dsm.*` entries: the footer lies outside the body CRC. */
 const META_CRC_KEY = "dsm.metadata_crc32";
-const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
 const COLUMNS = KLINE_SCHEMA.fields.length;
 const STRUCT = new Struct(KLINE_SCHEMA.fields);
 
@@ -118,14 +118,10 @@ function decodeBatches(bytes: Uint8Array, footer: ArrowFooter): RecordBatch[] | 
   return batches;
 }
 
-function hasMagic(bytes: Uint8Array, at: number): boolean {
-  return MAGIC.every((b, i) => bytes[at + i] === b);
-}
-
-/** Returns a reason when the schema's first columns are not KLINE_SCHEMA's. */
-function schemaMismatch(schema: Schema, exact: boolean): string | undefined {
+/** A reason when a batch to encode is not of KLINE_SCHEMA (an extra `_data_source` is allowed). */
+function schemaMismatch(schema: Schema): string | undefined {
   const fields = schema.fields;
-  if (fields.length < COLUMNS || (exact && fields.length !== COLUMNS)) {
+  if (fields.length < COLUMNS) {
     return `has ${fields.length} columns, expected ${COLUMNS}`;
   }
   for (let i = 0; i < COLUMNS; i++) {
@@ -135,7 +131,7 @@ function schemaMismatch(schema: Schema, exact: boolean): string | undefined {
       return `column ${i} is "${got.name}" ${got.type}, expected "${want.name}" ${want.type}`;
     }
   }
-  if (!exact && fields.length > COLUMNS + 1) return `has ${fields.length} columns`;
+  if (fields.length > COLUMNS + 1) return `has ${fields.length} columns`;
   return undefined;
 }
 
@@ -228,7 +224,7 @@ export function encodeKlineIpc(
   header: KlineIpcHeader,
 ): Uint8Array {
   for (const batch of batches) {
-    const mismatch = schemaMismatch(batch.schema, false);
+    const mismatch = schemaMismatch(batch.schema);
     if (mismatch) throw new TypeError(`Cannot encode klines: the batch ${mismatch}`);
   }
   const scan = scanOpenTimes(batches);
