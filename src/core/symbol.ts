@@ -1,18 +1,38 @@
 /**
- * Symbols: the safe pattern (symbols become URL and path segments) and the
+ * Symbols: the safe forms (symbols become URL and path segments) and the
  * market-specific forms, with a hint for the common mistakes.
+ *
+ * Futures symbols are ASCII (`^[A-Z0-9_-]{1,30}$`). Since 2025-12 spot
+ * symbols may also hold letters and digits of any script (`币安人生USDT`);
+ * {@linkcode validateSymbol} accepts those and guards against lookalikes.
  *
  * @module
  */
 import { InvalidSymbolError } from "./errors.ts";
 import type { Market } from "./market.ts";
 
-/** Characters and length a symbol may have. */
+/** The ASCII form of a symbol: every futures symbol and most spot ones. */
 export const SYMBOL_PATTERN: RegExp = /^[A-Z0-9_-]{1,30}$/;
 
 const CM_FORM = /^[A-Z0-9]+USD_(PERP|\d{6})$/;
 const UM_DELIVERY = /^[A-Z0-9]+_\d{6}$/;
 const QUOTES = ["USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USD"];
+
+/** Most characters (code points) of a symbol. */
+const MAX_CHARS = 30;
+/**
+ * Most UTF-8 bytes of a symbol: a non-ASCII symbol's cache folder spells
+ * each byte as `%XX`, and 3 × 85 = 255 is the file-name limit of common
+ * file systems.
+ */
+const MAX_BYTES = 85;
+const ASCII_TEXT = /^\p{ASCII}*$/u;
+const ASCII_CHAR = /\p{ASCII}/u;
+const ASCII_ALLOWED = /^[A-Za-z0-9_-]$/;
+const WORD_CHAR = /^[\p{L}\p{N}\p{M}]$/u;
+const MARK = /^\p{M}/u;
+const ASCII_RULE = 'expected 1 to 30 of A-Z, 0-9, "_" and "-"';
+const utf8 = new TextEncoder();
 
 /**
  * A corrected symbol for the common mistakes: a spot-style symbol on cm, or a
@@ -31,6 +51,7 @@ const QUOTES = ["USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USD"];
  * ```
  */
 export function symbolHint(symbol: string, market: Market): string | undefined {
+  if (!SYMBOL_PATTERN.test(symbol)) return undefined;
   if (market === "cm") {
     if (symbol.includes("_")) return undefined;
     const quote = QUOTES.find((q) => symbol.endsWith(q) && symbol.length > q.length);
@@ -50,15 +71,88 @@ function reject(value: unknown, symbol: string, market: Market, why: string): ne
   );
 }
 
+/** `"ſ" (U+017F)`: a character quoted, with its code point. */
+function described(char: string): string {
+  const code = char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+  return `${JSON.stringify(char)} (U+${code})`;
+}
+
+/** Why a non-ASCII text is not a symbol, or undefined; `nfc` is its NFC form. */
+function nonAsciiFault(text: string, nfc: string): string | undefined {
+  if (!text.isWellFormed()) return "it holds an unpaired surrogate";
+  for (const char of text) {
+    if (char.length === 1 && char.charCodeAt(0) < 0x80) {
+      if (!ASCII_ALLOWED.test(char)) {
+        return `character ${described(char)} is not a letter, a digit, "_" or "-"`;
+      }
+    } else if (!WORD_CHAR.test(char)) {
+      return `character ${described(char)} is not a letter, a digit, "_" or "-"`;
+    }
+  }
+  for (const char of nfc) {
+    if (char.charCodeAt(0) < 0x80) continue;
+    const upper = char.toUpperCase();
+    if (upper !== char) {
+      return `character ${described(char)} upper-cases to ${JSON.stringify(upper)}, ` +
+        "so the symbol could turn into another; write it as listed";
+    }
+  }
+  for (const char of text) {
+    if (char.charCodeAt(0) < 0x80) continue;
+    const plain = char.normalize("NFKC");
+    if (ASCII_CHAR.test(plain)) {
+      return `character ${described(char)} is a variant of ASCII ${JSON.stringify(plain)}; ` +
+        "write it in ASCII";
+    }
+  }
+  if (MARK.test(nfc)) return "it starts with a combining mark";
+  return undefined;
+}
+
+/** The canonical form of a symbol's text, or why it has none. */
+function canonical(text: string): { symbol: string } | { fault: string } {
+  if (ASCII_TEXT.test(text)) {
+    const symbol = text.toUpperCase();
+    return SYMBOL_PATTERN.test(symbol) ? { symbol } : { fault: ASCII_RULE };
+  }
+  const nfc = text.normalize("NFC");
+  const fault = nonAsciiFault(text, nfc);
+  if (fault !== undefined) return { fault };
+  // Only ASCII letters change: every other character is upper-case invariant.
+  const symbol = nfc.replace(/[a-z]+/g, (s) => s.toUpperCase());
+  if (symbol.normalize("NFC") !== symbol) return { fault: "its upper case is not in NFC" };
+  const chars = [...symbol].length;
+  if (chars > MAX_CHARS) return { fault: `it has ${chars} characters, more than ${MAX_CHARS}` };
+  const bytes = utf8.encode(symbol).length;
+  if (bytes > MAX_BYTES) {
+    return { fault: `it takes ${bytes} UTF-8 bytes, more than ${MAX_BYTES}` };
+  }
+  return { symbol };
+}
+
 /**
- * Validates a symbol for a market and returns it uppercased.
+ * Validates a symbol for a market and returns it in canonical form.
  *
  * spot: `{BASE}{QUOTE}` (`BTCUSDT`); um: the same, or a delivery contract
  * `BTCUSDT_250627`; cm: `BTCUSD_PERP` or `BTCUSD_250627`.
  *
- * @param value The symbol; lowercase is accepted and uppercased.
- * @param market The market.
- * @returns The symbol in uppercase.
+ * Futures symbols are 1 to 30 of `A-Z`, `0-9`, `_` and `-`. Spot symbols may
+ * also hold non-ASCII letters, digits and combining marks of any script
+ * (Unicode `L`, `N`, `M`), normalized to NFC, 1 to 30 characters and at most
+ * 85 UTF-8 bytes. Separators, dots, whitespace, control, format, private-use
+ * and unassigned characters, `%` and other punctuation are refused, so a
+ * symbol can never be a path or URL syntax element. Only ASCII letters are
+ * upper-cased (`btcusdt` → `BTCUSDT`). A non-ASCII character that
+ * upper-casing would change (`ſ` → `S`, `ı` → `I`, `ﬀ` → `FF`, `β` → `Β`),
+ * or that is a variant of an ASCII character (the Kelvin sign, fullwidth
+ * `Ｂ`, `𝐁`), is refused rather than guessed: a lookalike never silently
+ * becomes another symbol. The check is done on the NFC form, before
+ * upper-casing.
+ *
+ * @param value The symbol; ASCII lowercase is accepted and uppercased.
+ * @param market The market; omitted, only the characters are checked (the
+ *   spot alphabet, with `_` allowed).
+ * @returns The symbol in canonical form (NFC, ASCII letters uppercase).
  * @throws {InvalidSymbolError} For a malformed symbol or one of another market's form.
  *
  * @example
@@ -66,20 +160,29 @@ function reject(value: unknown, symbol: string, market: Market, why: string): ne
  * import assert from "node:assert/strict";
  * import { validateSymbol } from "./symbol.ts";
  * assert.equal(validateSymbol("btcusdt", "spot"), "BTCUSDT");
+ * assert.equal(validateSymbol("币安人生usdt", "spot"), "币安人生USDT");
  * assert.throws(() => validateSymbol("BTCUSDT", "cm"), /did you mean BTCUSD_PERP\?/);
  * assert.throws(() => validateSymbol("../etc", "spot"), { code: "INVALID_SYMBOL" });
+ * assert.throws(() => validateSymbol("btcuſdt", "spot"), /upper-cases to "S"/);
+ * assert.throws(() => validateSymbol("币安人生USDT", "um"), /spot only/);
  * ```
  */
-export function validateSymbol(value: unknown, market: Market): string {
+export function validateSymbol(value: unknown, market?: Market): string {
   if (typeof value !== "string") {
     throw new InvalidSymbolError(value, `Cannot use symbol ${String(value)}: expected a string`);
   }
-  const symbol = value.toUpperCase();
-  if (!SYMBOL_PATTERN.test(symbol)) {
-    throw new InvalidSymbolError(
-      value,
-      `Cannot use symbol ${JSON.stringify(value)}: expected 1 to 30 of A-Z, 0-9, "_" and "-"`,
-    );
+  const result = canonical(value);
+  if ("fault" in result) {
+    const spot = market === undefined || market === "spot";
+    const why = result.fault === ASCII_RULE && spot
+      ? `${ASCII_RULE}, or letters and digits of any script`
+      : result.fault;
+    throw new InvalidSymbolError(value, `Cannot use symbol ${JSON.stringify(value)}: ${why}`);
+  }
+  const symbol = result.symbol;
+  if (market === undefined) return symbol;
+  if (market !== "spot" && !SYMBOL_PATTERN.test(symbol)) {
+    reject(value, symbol, market, "non-ASCII symbols exist on spot only");
   }
   if (market === "cm" && !CM_FORM.test(symbol)) {
     reject(value, symbol, market, "coin-margined symbols look like BTCUSD_PERP or BTCUSD_250627");
