@@ -25,7 +25,7 @@ async function parseStream(bytes: Uint8Array): Promise<RecordBatch[]> {
   const chunks: Uint8Array[] = [];
   for (let i = 0; i < bytes.length; i += CHUNK) chunks.push(bytes.subarray(i, i + CHUNK));
   return await Array.fromAsync(
-    ReadableStream.from(chunks).pipeThrough(new KlineCsvStream({ interval: "1m" })),
+    ReadableStream.from(chunks).pipeThrough(new KlineCsvStream()),
   );
 }
 

@@ -169,13 +169,13 @@ const METHODS: Method[] = [
   },
   {
     name: "readKlineZip (bytes)",
-    run: (zip) => readKlineZip(zip, { interval: currentInterval }),
+    run: (zip) => readKlineZip(zip),
     summary: summaryOfTable,
   },
   {
     name: "KlineDecodePool.decodeZip (main + 1 worker)",
     async run(zip) {
-      return new Table(await pool!.decodeZip(zip, { interval: currentInterval }));
+      return new Table(await pool!.decodeZip(zip));
     },
     summary: summaryOfTable,
   },
@@ -184,7 +184,7 @@ const METHODS: Method[] = [
     async run(zip) {
       const chunks: Uint8Array[] = [];
       for (let i = 0; i < zip.length; i += 65536) chunks.push(zip.subarray(i, i + 65536));
-      const stream = streamKlineZip(ReadableStream.from(chunks), { interval: currentInterval });
+      const stream = streamKlineZip(ReadableStream.from(chunks));
       return new Table(await Array.fromAsync(stream));
     },
     summary: summaryOfTable,
@@ -225,7 +225,6 @@ export const POLARS_SCHEMA = {
   ignore: pl.Int64,
 };
 
-let currentInterval: Interval = "1m";
 /** Started (and warmed up) once, outside the timed runs, as a client would keep it. */
 let pool: KlineDecodePool | undefined;
 
@@ -281,7 +280,6 @@ async function main(): Promise<void> {
     `KlineDecodePool: ${workers} worker(s) started in ${startMs.toFixed(0)} ms (not timed below)\n`,
   );
   for (const dataset of datasets) {
-    currentInterval = dataset.interval;
     const zip = encodeZip("BTCUSDT.csv", dataset.csv);
     const mb = dataset.csv.length / 1e6;
     console.log(

@@ -35,11 +35,12 @@ export interface PartitionMeta {
   complete: true;
   /**
    * Confirmed exchange gaps (no candle opens in `[start, end)`), seen by both
-   * Vision and REST. Every grid slot of the partition without a row must lie
-   * in one of them.
+   * Vision and REST, and (`class: "off_grid"`) slots whose candles the
+   * exchange printed off the grid. Every grid slot of the partition without
+   * a row must lie in one of them.
    */
   gaps?: readonly KlineGap[];
-  /** Rows breaking the grid, close-time or OHLC rules, recorded with the file. */
+  /** Rows breaking a rule (see `AnomalyKind`), recorded with the file. */
   anomalies?: KlineAnomalies;
 }
 

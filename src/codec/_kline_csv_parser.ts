@@ -5,7 +5,6 @@
  * @module
  */
 import { CsvFormatError, InvalidRangeError } from "../core/errors.ts";
-import { closeTimeOf, type Interval, intervalMs } from "../core/interval.ts";
 import {
   allocKlineColumns,
   type DataSource,
@@ -60,7 +59,6 @@ export function checkBatchRows(batchRows: number = DEFAULT_BATCH_ROWS): number {
 /** Settings of a {@linkcode KlineCsvParser}. */
 export interface KlineCsvParserOptions {
   file: string | undefined;
-  interval: Interval | undefined;
   batchRows: number;
   source: DataSource | undefined;
 }
@@ -68,9 +66,6 @@ export interface KlineCsvParserOptions {
 /** Parses kline CSV bytes pushed in arbitrary chunks and emits RecordBatches. */
 export class KlineCsvParser {
   #file: string | undefined;
-  #interval: Interval | undefined;
-  /** Fixed close - open for intervals of fixed length, else 0. */
-  #span: number;
   #batchRows: number;
   #source: DataSource | undefined;
   #emit: (batch: RecordBatch) => void;
@@ -87,10 +82,6 @@ export class KlineCsvParser {
 
   constructor(options: KlineCsvParserOptions, emit: (batch: RecordBatch) => void) {
     this.#file = options.file;
-    this.#interval = options.interval;
-    this.#span = options.interval === undefined || options.interval === "1M"
-      ? 0
-      : intervalMs(options.interval) - 1;
     this.#batchRows = options.batchRows;
     this.#source = options.source;
     this.#emit = emit;
@@ -172,7 +163,6 @@ export class KlineCsvParser {
     let row = this.#rows;
     let cap = this.#capacity;
     let c = this.#cols;
-    const span = this.#span;
     const view = viewOf(buf);
     while (p < end) {
       this.#line++;
@@ -183,23 +173,18 @@ export class KlineCsvParser {
         cap = this.#capacity;
         c = this.#cols;
       }
-      const openTime = this.#time(buf, view, p, 0);
-      c.openTime[row] = openTime;
+      c.openTime[row] = this.#time(buf, view, p, 0);
       c.open[row] = this.#num(buf, view, scan.end, 1);
       c.high[row] = this.#num(buf, view, scan.end, 2);
       c.low[row] = this.#num(buf, view, scan.end, 3);
       c.close[row] = this.#num(buf, view, scan.end, 4);
       c.volume[row] = this.#num(buf, view, scan.end, 5);
-      const closeTime = this.#time(buf, view, scan.end, 6);
-      c.closeTime[row] = closeTime;
+      c.closeTime[row] = this.#time(buf, view, scan.end, 6);
       c.quoteAssetVolume[row] = this.#num(buf, view, scan.end, 7);
       c.count[row] = this.#count(buf, scan.end);
       c.takerBuyVolume[row] = this.#num(buf, view, scan.end, 9);
       c.takerBuyQuoteVolume[row] = this.#num(buf, view, scan.end, 10);
       p = this.#ignore(buf, scan.end);
-      if (span > 0 ? closeTime !== openTime + span : !this.#closeOk(openTime, closeTime)) {
-        this.#badClose(openTime, closeTime);
-      }
       row++;
     }
     this.#rows = row;
@@ -282,20 +267,6 @@ export class KlineCsvParser {
     if (c === CR && buf[p + 1] === NL) return p + 2;
     if (c === COMMA) this.#columnCount(buf, p);
     return this.#fail("Invalid kline row: stray carriage return");
-  }
-
-  #closeOk(openTime: number, closeTime: number): boolean {
-    const interval = this.#interval;
-    return interval === undefined
-      ? closeTime > openTime
-      : closeTime === closeTimeOf(openTime, interval);
-  }
-
-  #badClose(openTime: number, closeTime: number): never {
-    const why = this.#interval === undefined
-      ? `is not after open_time ${openTime}`
-      : `is not open_time + "${this.#interval}" - 1 ms (${closeTimeOf(openTime, this.#interval)})`;
-    return this.#fail(`Invalid kline row: close_time ${closeTime} ${why}`);
   }
 
   /** End of the field starting at `p`; fails when the line ends before column 12. */

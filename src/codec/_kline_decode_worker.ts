@@ -10,7 +10,6 @@
  */
 import { constants, crc32, createInflateRaw } from "node:zlib";
 import type { RecordBatch } from "apache-arrow";
-import type { Interval } from "../core/interval.ts";
 import { KlineCsvParser } from "./_kline_csv_parser.ts";
 
 /** A job for the worker. */
@@ -21,7 +20,6 @@ export type DecodeRequest =
     id: number;
     csv: Uint8Array;
     file: string | undefined;
-    interval: Interval | undefined;
     batchRows: number;
   };
 
@@ -124,7 +122,6 @@ function parse(request: Extract<DecodeRequest, { op: "parse" }>): void {
   const parser = new KlineCsvParser(
     {
       file: request.file,
-      interval: request.interval,
       batchRows: request.batchRows,
       source: undefined,
     },

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type Anomaly, ANOMALY_KINDS } from "../core/anomaly.ts";
 import { CacheError } from "../core/errors.ts";
 
 /** Version of the cache file layout written by this module. */
@@ -12,12 +13,19 @@ export const FORMAT_VERSION = "1";
 /** Prefix of every metadata key. */
 const P = "dsm.";
 
-/** A confirmed exchange gap: no candle opens in `[start, end)` (epoch ms). */
+/**
+ * Grid slots of a partition without a row: a confirmed exchange gap (no
+ * candle opens in `[start, end)`, epoch ms), or with `class: "off_grid"`
+ * slots whose candles the exchange printed at open times off the grid
+ * (those rows are not stored; the anomalies list them).
+ */
 export interface KlineGap {
   /** First missing open time, epoch ms. */
   start: number;
   /** Open time after the last missing slot, epoch ms (exclusive). */
   end: number;
+  /** `off_grid` when the slots hold rows printed off the grid; absent for an exchange gap. */
+  class?: "off_grid";
 }
 
 /** What the writer of a partition file states about it. */
@@ -39,8 +47,8 @@ export interface KlineIpcHeader {
   /** When the file was written, epoch ms. */
   writtenAt: number;
   /**
-   * Rows that break the grid, close-time or OHLC rules, as found when the
-   * file was written: their total and the first of them (kept, not fixed).
+   * Rows that break a rule (see `AnomalyKind`), as found when the file was
+   * written: their total and the first of them (kept as printed).
    */
   anomalies?: KlineAnomalies;
 }
@@ -50,7 +58,7 @@ export interface KlineAnomalies {
   /** How many rows break a rule. */
   total: number;
   /** The first of them. */
-  items: { kind: "off_grid" | "close_time" | "ohlc"; openTime: number; detail: string }[];
+  items: Anomaly[];
 }
 
 /** Everything a partition file records about itself. */
@@ -121,7 +129,7 @@ function parseJsonKey(key: string, text: string, file?: string): unknown {
   }
 }
 
-const ANOMALY_KINDS = new Set(["off_grid", "close_time", "ohlc"]);
+const KINDS: ReadonlySet<string> = new Set(ANOMALY_KINDS);
 
 function parseAnomalies(text: string | undefined, file?: string): KlineAnomalies | undefined {
   if (text === undefined) return undefined;
@@ -130,7 +138,7 @@ function parseAnomalies(text: string | undefined, file?: string): KlineAnomalies
   const ok = typeof v === "object" && v !== null && Number.isSafeInteger(v.total) &&
     v.total >= 0 && Array.isArray(v.items) && v.items.length <= v.total &&
     v.items.every((a) =>
-      typeof a === "object" && a !== null && ANOMALY_KINDS.has(a.kind) &&
+      typeof a === "object" && a !== null && KINDS.has(a.kind) &&
       Number.isSafeInteger(a.openTime) && typeof a.detail === "string"
     );
   if (!ok) {
@@ -148,10 +156,15 @@ function parseGaps(text: string | undefined, file?: string): KlineGap[] {
   const ok = Array.isArray(value) &&
     value.every((g) =>
       typeof g === "object" && g !== null && Number.isSafeInteger(g.start) &&
-      Number.isSafeInteger(g.end) && g.start < g.end
+      Number.isSafeInteger(g.end) && g.start < g.end &&
+      (g.class === undefined || g.class === "off_grid")
     );
   if (!ok) throw new CacheError(`Cannot read cache file: metadata "${P}gaps" is malformed`, file);
-  return (value as KlineGap[]).map((g) => ({ start: g.start, end: g.end }));
+  return (value as KlineGap[]).map((g) =>
+    g.class === "off_grid"
+      ? { start: g.start, end: g.end, class: g.class }
+      : { start: g.start, end: g.end }
+  );
 }
 
 /**

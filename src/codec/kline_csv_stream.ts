@@ -4,7 +4,6 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
-import type { Interval } from "../core/interval.ts";
 import type { DataSource } from "../core/schema.ts";
 import { checkBatchRows, KlineCsvParser } from "./_kline_csv_parser.ts";
 
@@ -15,13 +14,6 @@ export interface KlineCsvStreamOptions {
    * @default undefined
    */
   file?: string;
-  /**
-   * Interval of the candles. When given, every `close_time` must equal
-   * `closeTimeOf(open_time, interval)`; otherwise it must only be later than
-   * `open_time`.
-   * @default undefined
-   */
-  interval?: Interval;
   /**
    * Maximum number of rows per RecordBatch.
    * @default 65536
@@ -47,12 +39,18 @@ export interface KlineCsvStreamOptions {
  * rows, doubling) so that small files take little memory and no rows are
  * ever copied. An empty file (or a header alone) yields no batch.
  *
- * Checks: 12 columns per row (the 12th, `ignore`, is skipped); a first line
- * that starts with a letter is a header (12 columns too); timestamps of 13 or
- * 16 digits within 2017-01-01 .. 2100-01-01, one unit per column and file;
- * `count` a non-negative integer; `close_time` equal to
- * `closeTimeOf(open_time, interval)` when `interval` is given, else later
- * than `open_time`; no empty lines except a final line break.
+ * Checks (only bytes that are not a kline row are errors): 12 columns per
+ * row (the 12th, `ignore`, is skipped); a first line that starts with a
+ * letter is a header (12 columns too); timestamps of 13 or 16 digits within
+ * 2017-01-01 .. 2100-01-01, one unit per column and file; `count` a
+ * non-negative integer; no empty lines except a final line break.
+ *
+ * Rows are returned as the exchange printed them. Real history holds
+ * well-formed irregular rows (a `close_time` before its open, cut short or
+ * equal to the next open; open times off the interval grid; zero-volume
+ * halts; a non-zero `ignore`): none of them is an error here. Which rows a
+ * fetch keeps, and which it reports as anomalies, is decided once, after
+ * the merge, for every source alike.
  *
  * Errors: a malformed row errors the stream with a `CsvFormatError` carrying
  * the file name and the 1-based line number; the writable side is errored
@@ -69,7 +67,7 @@ export interface KlineCsvStreamOptions {
  *   "3.95157000,369757.32652890,0\n";
  * const batches = await Array.fromAsync(
  *   ReadableStream.from([new TextEncoder().encode(csv)])
- *     .pipeThrough(new KlineCsvStream({ interval: "1m", file: "BTCUSDT-1m-2025-01-01.csv" })),
+ *     .pipeThrough(new KlineCsvStream({ file: "BTCUSDT-1m-2025-01-01.csv" })),
  * );
  * assert.equal(batches.length, 1);
  * assert.equal(batches[0].getChild("open_time")?.get(0), 1735689600000);
@@ -82,7 +80,7 @@ export class KlineCsvStream extends TransformStream<Uint8Array, RecordBatch> {
   /**
    * Creates the instance.
    *
-   * @param options File name, interval check, batch size and source column.
+   * @param options File name, batch size and source column.
    * @throws {InvalidRangeError} When `batchRows` is not a positive integer.
    */
   constructor(options: KlineCsvStreamOptions = {}) {
@@ -93,7 +91,6 @@ export class KlineCsvStream extends TransformStream<Uint8Array, RecordBatch> {
         parser = new KlineCsvParser(
           {
             file: options.file,
-            interval: options.interval,
             batchRows,
             source: options.source,
           },

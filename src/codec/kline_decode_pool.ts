@@ -75,7 +75,7 @@ interface Slot {
  *   "83.08143000,1672531259999,1374268.84886160,2687,40.18369000,664706.01106360,0\n";
  * using pool = new KlineDecodePool();
  * const zip = encodeZip("BTCUSDT-1m-2023-01-01.csv", new TextEncoder().encode(csv));
- * const batches = await pool.decodeZip(zip, { interval: "1m" });
+ * const batches = await pool.decodeZip(zip, { file: "BTCUSDT-1m-2023-01-01.zip" });
  * assert.equal(batches[0].getChild("close")?.get(0), 16543.67);
  * ```
  */
@@ -116,7 +116,7 @@ export class KlineDecodePool {
    * Decodes a whole kline CSV file.
    *
    * @param csv The CSV bytes (not modified).
-   * @param options File name, interval check, batch size, source column, signal.
+   * @param options File name, batch size, source column, signal.
    * @returns The batches in row order; none for an empty file.
    * @throws {CsvFormatError} A row is malformed.
    * @throws {TypeError} The pool is closed or `csv` is not a Uint8Array.
@@ -132,7 +132,7 @@ export class KlineDecodePool {
    * Decodes a whole Vision kline zip (one CSV entry).
    *
    * @param zip The archive bytes (not modified).
-   * @param options File name, interval check, batch size, source column, signal.
+   * @param options File name, batch size, source column, signal.
    * @returns The batches in row order; none for an empty CSV.
    * @throws {ZipFormatError} The archive is malformed, truncated or corrupt.
    * @throws {CsvFormatError} A row is malformed.
@@ -231,7 +231,6 @@ export class KlineDecodePool {
       id: this.#nextId++,
       csv,
       file: options.file,
-      interval: options.interval,
       batchRows: checkBatchRows(options.batchRows),
     };
     return this.#job(slot, request, [csv.buffer], options.signal, (reply, done) => {
@@ -359,7 +358,6 @@ function newParser(options: KlineDecodeOptions, batches: RecordBatch[]): KlineCs
   return new KlineCsvParser(
     {
       file: options.file,
-      interval: options.interval,
       batchRows: checkBatchRows(options.batchRows),
       source: options.source,
     },

@@ -37,8 +37,8 @@ const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
  * it is unpacked and is inflated in one native call.
  *
  * @param input The archive bytes or a stream of them (e.g. `response.body`).
- * @param options File name for errors, interval check, batch size, source
- *   column, expected SHA-256.
+ * @param options File name for errors, batch size, source column, expected
+ *   SHA-256.
  * @returns The rows; an empty CSV gives an empty table of the fixed schema.
  * @throws {ChecksumError} The digest differs from `expectedSha256`.
  * @throws {ZipFormatError} The archive is malformed or truncated.
@@ -53,7 +53,7 @@ const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
  * const csv = "1672531200000,16541.77000000,16544.76000000,16538.45000000,16543.67000000," +
  *   "83.08143000,1672531259999,1374268.84886160,2687,40.18369000,664706.01106360,0\n";
  * const zip = encodeZip("BTCUSDT-1m-2023-01-01.csv", new TextEncoder().encode(csv));
- * const table = await readKlineZip(zip, { interval: "1m" });
+ * const table = await readKlineZip(zip, { file: "BTCUSDT-1m-2023-01-01.zip" });
  * assert.equal(table.numRows, 1);
  * assert.equal(table.getChild("close")?.get(0), 16543.67);
  * ```
@@ -220,7 +220,7 @@ function parseAll(csv: Uint8Array, options: ReadKlineOptions): Table {
   const batches: RecordBatch[] = [];
   const batchRows = checkBatchRows(options.batchRows);
   const parser = new KlineCsvParser(
-    { file: options.file, interval: options.interval, batchRows, source: options.source },
+    { file: options.file, batchRows, source: options.source },
     (batch) => batches.push(batch),
   );
   parser.push(csv);

@@ -6,7 +6,7 @@
  */
 import type { RecordBatch } from "apache-arrow";
 import { DsmError } from "../core/errors.ts";
-import type { Anomaly, MissingRange } from "./kline_checks.ts";
+import type { Anomaly, MissingPiece } from "./kline_checks.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import type { FetchFailure } from "./fetch_report.ts";
 import type { PartitionOutcome } from "./fetch_engine.ts";
@@ -40,13 +40,13 @@ export class CacheWriter {
    *
    * @param o The partition's outcome.
    * @param batches Its rows (kline schema, no provenance column).
-   * @param gaps Its confirmed exchange gaps.
+   * @param gaps Its slots without a row: confirmed exchange gaps, or slots printed off the grid.
    * @param checks The anomalies found in it.
    */
   async schedule(
     o: PartitionOutcome,
     batches: RecordBatch[],
-    gaps: MissingRange[],
+    gaps: MissingPiece[],
     checks: { anomalies: Anomaly[]; total: number },
   ): Promise<void> {
     while (this.#pending.size >= MAX_PENDING) await Promise.race(this.#pending);
@@ -56,7 +56,9 @@ export class CacheWriter {
     const write = this.#cache.write({ ...this.#request, partition: o.partition.key }, batches, {
       origin,
       sha256: o.report.sha256,
-      gaps: gaps.map(({ start, end }) => ({ start, end })),
+      gaps: gaps.map(({ start, end, offGrid }) =>
+        offGrid ? { start, end, class: "off_grid" as const } : { start, end }
+      ),
       anomalies: { total: checks.total, items: checks.anomalies },
     }).then((written) => {
       o.report.cached = written;

@@ -7,7 +7,16 @@
  */
 import type { RecordBatch } from "apache-arrow";
 import { KLINE_SCHEMA, klineBatch, withDataSource } from "../core/schema.ts";
-import { countSlots, findAnomalies, findMissing, onGridRows } from "./kline_checks.ts";
+import type { Interval } from "../core/interval.ts";
+import {
+  countSlots,
+  findAnomalies,
+  findMissing,
+  offGridSlots,
+  onGridRows,
+  splitAtOffGrid,
+  type TimeSpan,
+} from "./kline_checks.ts";
 import { clipSegment, type KlineSegment, type MergedRows, mergeSegments } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import type { FetchReport } from "./fetch_report.ts";
@@ -105,7 +114,12 @@ export class PartitionFinalizer {
     // Rows off the grid are reported as anomalies and left out of the output.
     const checks = findAnomalies(merged.columns, merged.length, request.interval, 100);
     const clipped = onGridRows(merged, request.interval);
-    const holes = findMissing(clipped.columns.openTime, clipped.length, lo, hi, request.interval);
+    // Slots without an on-grid row; those holding a row printed off the grid are told apart.
+    const holes = splitAtOffGrid(
+      findMissing(clipped.columns.openTime, clipped.length, lo, hi, request.interval),
+      offGridOf(o, merged, checks.offGrid, request.interval),
+      request.interval,
+    );
     // The rows as Arrow batches without provenance: the segment's own batches
     // when one strictly increasing segment holds them all, else built once.
     const rowsIn = segments.filter((seg) => seg.length > 0);
@@ -118,23 +132,30 @@ export class PartitionFinalizer {
     if (fresh) {
       const wholeMerged = covers ? merged : mergeSegments(o.segments);
       const whole = covers ? clipped : onGridRows(wholeMerged, request.interval);
-      const wholeHoles = covers ? holes : findMissing(
-        whole.columns.openTime,
-        whole.length,
-        o.partition.start,
-        o.partition.end,
+      const wholeChecks = covers
+        ? checks
+        : findAnomalies(wholeMerged.columns, wholeMerged.length, request.interval, 100);
+      const wholeHoles = covers ? holes : splitAtOffGrid(
+        findMissing(
+          whole.columns.openTime,
+          whole.length,
+          o.partition.start,
+          o.partition.end,
+          request.interval,
+        ),
+        offGridOf(o, wholeMerged, wholeChecks.offGrid, request.interval),
         request.interval,
       );
-      if (isCacheable(this.#ctx, o, wholeHoles)) {
+      // Slots printed off the grid are not missing: they need no confirmation.
+      if (isCacheable(this.#ctx, o, wholeHoles.filter((h) => !h.offGrid))) {
         const stored = covers ? plainRows() : wholeBatches(live, whole);
-        const wholeChecks = covers
-          ? checks
-          : findAnomalies(wholeMerged.columns, wholeMerged.length, request.interval, 100);
         await this.#writer.schedule(o, stored, wholeHoles, wholeChecks);
       }
     }
     const report = this.#report;
-    for (const hole of holes) appendGap(report.gaps, { ...hole, class: classify(o, hole) });
+    for (const { offGrid, ...hole } of holes) {
+      appendGap(report.gaps, { ...hole, class: offGrid ? "off_grid" : classify(o, hole) });
+    }
     this.#addAnomalies({ total: checks.total, items: checks.anomalies });
     o.report.rows = clipped.length;
     report.partitions.push(o.report);
@@ -169,9 +190,14 @@ export class PartitionFinalizer {
     }
     const report = this.#report;
     const interval = this.#request.interval;
-    for (const { start, end } of cached.gaps) {
-      const slots = countSlots(start, end, interval);
-      appendGap(report.gaps, { start, end, slots, class: "exchange" });
+    for (const gap of cached.gaps) {
+      const slots = countSlots(gap.start, gap.end, interval);
+      appendGap(report.gaps, {
+        start: gap.start,
+        end: gap.end,
+        slots,
+        class: gap.class ?? "exchange",
+      });
     }
     this.#addAnomalies(cached.anomalies);
     o.report.rows = cached.rows;
@@ -187,6 +213,30 @@ export class PartitionFinalizer {
     report.anomalyCount += found.total;
     report.anomalies.push(...found.items.slice(0, 100 - report.anomalies.length));
   }
+}
+
+/**
+ * The slots of a partition that hold a row printed off the grid: found in
+ * its merged rows (when the checks saw any), or recorded with its cached file.
+ */
+function offGridOf(
+  o: PartitionOutcome,
+  merged: MergedRows,
+  offGridRows: number,
+  interval: Interval,
+): TimeSpan[] {
+  const recorded = o.knownGaps.filter((g) => g.class === "off_grid");
+  if (offGridRows === 0) return recorded;
+  const found = offGridSlots(merged.columns.openTime, merged.length, interval);
+  if (recorded.length === 0) return found;
+  const all = [...recorded, ...found].sort((a, b) => a.start - b.start);
+  const out: TimeSpan[] = [];
+  for (const s of all) {
+    const last = out.at(-1);
+    if (last && last.end >= s.start) last.end = Math.max(last.end, s.end);
+    else out.push({ start: s.start, end: s.end });
+  }
+  return out;
 }
 
 /** A whole partition's rows as batches: one segment's own when it holds them all in order. */

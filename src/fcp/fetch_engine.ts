@@ -11,7 +11,7 @@ import { DsmError, HttpError } from "../core/errors.ts";
 import { ceilOpenTime, hasDailyFiles, nextOpenTime } from "../core/interval.ts";
 import { isPermissionError } from "../source/http.ts";
 import type { Partition } from "../core/partition.ts";
-import { findMissing, type MissingRange } from "./kline_checks.ts";
+import { findMissing, type MissingRange, offGridSlots, splitAtOffGrid } from "./kline_checks.ts";
 import { clipSegment, type KlineSegment, segmentOf } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import type { FetchFailure, PartitionReport, PartitionSource } from "./fetch_report.ts";
@@ -60,7 +60,7 @@ export interface PartitionOutcome {
   /** Ranges no source could be asked about. */
   unfetched: { start: number; end: number }[];
   /** Confirmed exchange gaps from the cache. */
-  knownGaps: { start: number; end: number }[];
+  knownGaps: { start: number; end: number; class?: "off_grid" }[];
   /** Whether a source failed for this partition. */
   failed: boolean;
   /**
@@ -182,7 +182,10 @@ async function fillHoles(ctx: EngineContext, o: PartitionOutcome): Promise<void>
     ? findMissing(seg.columns.openTime, seg.length, from, span.end, ctx.request.interval)
     : [];
   if (holes.length === 0 || !ctx.rest) return;
-  await fetchRest(ctx, [o], coalesce(holes));
+  // Slots whose candle the archive printed off the grid are not missing: REST would print the same.
+  const offGrid = offGridSlots(seg.columns.openTime, seg.length, ctx.request.interval);
+  const missing = splitAtOffGrid(holes, offGrid, ctx.request.interval).filter((h) => !h.offGrid);
+  if (missing.length > 0) await fetchRest(ctx, [o], coalesce(missing));
 }
 
 function coalesce(holes: MissingRange[]): { start: number; end: number }[] {

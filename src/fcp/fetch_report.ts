@@ -34,9 +34,13 @@ export interface PartitionReport {
  * - `exchange`: Vision and REST both lack them (e.g. maintenance);
  * - `unconfirmed`: the one source that could be asked lacks them;
  * - `not_listed`: before the symbol's first or after its last candle, as REST confirms;
- * - `unfetched`: a source failed or was not allowed, so nothing is known.
+ * - `unfetched`: a source failed or was not allowed, so nothing is known;
+ * - `off_grid`: not missing trading: the exchange printed these slots'
+ *   candles at open times off the interval grid (real history after some
+ *   outages); those rows are left out of the output and listed in
+ *   `anomalies` (kind `off_grid`).
  */
-export type GapClass = "exchange" | "unconfirmed" | "not_listed" | "unfetched";
+export type GapClass = "exchange" | "unconfirmed" | "not_listed" | "unfetched" | "off_grid";
 
 /** Missing open times `[start, end)`. */
 export interface Gap {
@@ -90,7 +94,10 @@ export interface FetchReport {
   partitions: PartitionReport[];
   /** Missing slots in the range, in time order. */
   gaps: Gap[];
-  /** Rows kept that break the grid, close-time or OHLC rules (first 100). */
+  /**
+   * Rows that break a rule (first 100, in time order): off the grid (left
+   * out), irregular close time, OHLC or zero volume (kept as printed).
+   */
   anomalies: Anomaly[];
   /** Total number of anomalies. */
   anomalyCount: number;

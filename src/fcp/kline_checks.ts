@@ -7,10 +7,12 @@
 import {
   ceilOpenTime,
   closeTimeOf,
+  floorOpenTime,
   type Interval,
   isOnGrid,
   nextOpenTime,
 } from "../core/interval.ts";
+import type { Anomaly } from "../core/anomaly.ts";
 import { allocKlineColumns, KLINE_COLUMN_KEYS, type KlineColumns } from "../core/schema.ts";
 import type { MergedRows } from "./kline_segment.ts";
 
@@ -24,15 +26,7 @@ export interface MissingRange {
   slots: number;
 }
 
-/** A row that breaks a rule; the row is kept and reported. */
-export interface Anomaly {
-  /** The rule broken. */
-  kind: "off_grid" | "close_time" | "ohlc";
-  /** Open time of the row. */
-  openTime: number;
-  /** What was found. */
-  detail: string;
-}
+export type { Anomaly } from "../core/anomaly.ts";
 
 /**
  * Counts the grid slots in `[start, end)`.
@@ -98,7 +92,9 @@ export function findMissing(
 
 /**
  * Lists rows off the grid, with a close time other than next open - 1 ms,
- * or with low above open/close or high below them.
+ * with low above open/close or high below them, or with zero volume (see
+ * `AnomalyKind`). A row breaking several rules is listed once per
+ * rule; a row off the grid only as such (it is left out of the output).
  *
  * @param columns The rows.
  * @param length Row count.
@@ -111,17 +107,19 @@ export function findAnomalies(
   length: number,
   interval: Interval,
   limit = 100,
-): { anomalies: Anomaly[]; total: number } {
+): { anomalies: Anomaly[]; total: number; offGrid: number } {
   const anomalies: Anomaly[] = [];
   let total = 0;
+  let offGrid = 0;
   const add = (a: Anomaly) => {
     total++;
     if (anomalies.length < limit) anomalies.push(a);
   };
-  const { openTime, closeTime, open, high, low, close } = columns;
+  const { openTime, closeTime, open, high, low, close, volume, count } = columns;
   for (let i = 0; i < length; i++) {
     const t = openTime[i];
     if (!isOnGrid(t, interval)) {
+      offGrid++;
       add({
         kind: "off_grid",
         openTime: t,
@@ -140,8 +138,106 @@ export function findAnomalies(
         detail: `open ${open[i]} high ${hi} low ${lo} close ${close[i]}`,
       });
     }
+    if (volume[i] === 0) {
+      add({ kind: "zero_volume", openTime: t, detail: `volume 0, count ${count[i]}` });
+    }
   }
-  return { anomalies, total };
+  return { anomalies, total, offGrid };
+}
+
+/** A `[start, end)` span of open times. */
+export interface TimeSpan {
+  /** First open time, epoch ms. */
+  start: number;
+  /** Exclusive end, epoch ms. */
+  end: number;
+}
+
+/**
+ * The grid slots that hold a row off the grid: for each such row, the slot
+ * its open time falls in (the exchange printed that slot's candle off the
+ * grid, so the slot is not missing trading).
+ *
+ * @param openTime Open times in increasing order.
+ * @param length Row count.
+ * @param interval The interval.
+ * @returns The slots as merged spans, in time order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { offGridSlots } from "./kline_checks.ts";
+ * const H = 3_600_000;
+ * const t = new Float64Array([0, H + 1_694_789, 2 * H + 1_694_789, 4 * H]);
+ * assert.deepEqual(offGridSlots(t, 4, "1h"), [{ start: H, end: 3 * H }]);
+ * ```
+ */
+export function offGridSlots(
+  openTime: Float64Array,
+  length: number,
+  interval: Interval,
+): TimeSpan[] {
+  const out: TimeSpan[] = [];
+  for (let i = 0; i < length; i++) {
+    const t = openTime[i];
+    const slot = floorOpenTime(t, interval);
+    if (slot === t) continue;
+    const last = out.at(-1);
+    if (last && last.end >= slot) last.end = Math.max(last.end, nextOpenTime(slot, interval));
+    else out.push({ start: slot, end: nextOpenTime(slot, interval) });
+  }
+  return out;
+}
+
+/** A missing run, and whether its slots hold rows printed off the grid. */
+export interface MissingPiece extends MissingRange {
+  /** True when every slot of the run holds a row off the grid. */
+  offGrid: boolean;
+}
+
+/**
+ * Splits missing runs where slots holding an off-grid row begin or end, so
+ * that those slots are told apart from slots without any candle.
+ *
+ * @param holes Missing runs in time order (from {@linkcode findMissing}).
+ * @param offGrid Slots holding off-grid rows, merged, in time order.
+ * @param interval The interval.
+ * @returns The pieces in time order; `holes` as pieces when `offGrid` is empty.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { splitAtOffGrid } from "./kline_checks.ts";
+ * const H = 3_600_000;
+ * const holes = [{ start: 0, end: 4 * H, slots: 4 }];
+ * assert.deepEqual(splitAtOffGrid(holes, [{ start: 2 * H, end: 3 * H }], "1h"), [
+ *   { start: 0, end: 2 * H, slots: 2, offGrid: false },
+ *   { start: 2 * H, end: 3 * H, slots: 1, offGrid: true },
+ *   { start: 3 * H, end: 4 * H, slots: 1, offGrid: false },
+ * ]);
+ * ```
+ */
+export function splitAtOffGrid(
+  holes: readonly MissingRange[],
+  offGrid: readonly TimeSpan[],
+  interval: Interval,
+): MissingPiece[] {
+  if (offGrid.length === 0) return holes.map((h) => ({ ...h, offGrid: false }));
+  const out: MissingPiece[] = [];
+  let k = 0;
+  for (const hole of holes) {
+    let at = hole.start;
+    while (at < hole.end) {
+      while (k < offGrid.length && offGrid[k].end <= at) k++;
+      const span = offGrid[k];
+      const inside = span !== undefined && span.start <= at;
+      const until = Math.min(hole.end, inside ? span.end : span?.start ?? Infinity);
+      const end = ceilOpenTime(until, interval);
+      out.push({ start: at, end, slots: countSlots(at, end, interval), offGrid: inside });
+      at = end;
+    }
+  }
+  return out;
 }
 
 /**

@@ -7,7 +7,7 @@
 import type { RecordBatch } from "apache-arrow";
 import type { Interval } from "../core/interval.ts";
 import type { Market } from "../core/market.ts";
-import type { Anomaly } from "./kline_checks.ts";
+import type { Anomaly } from "../core/anomaly.ts";
 
 /** Identifies one partition of one series. */
 export interface SeriesPartition {
@@ -21,7 +21,7 @@ export interface SeriesPartition {
   partition: string;
 }
 
-/** Rows breaking the grid, close-time or OHLC rules: their total and the first of them. */
+/** Rows breaking a rule (see `AnomalyKind`): their total and the first of them. */
 export interface AnomalyRecord {
   /** How many rows break a rule. */
   total: number;
@@ -35,8 +35,11 @@ export interface CachedRows {
   batches: RecordBatch[];
   /** Where the cached rows originally came from. */
   origin: "VISION" | "REST";
-  /** Confirmed exchange gaps stored with the partition. */
-  gaps: { start: number; end: number }[];
+  /**
+   * Slots without a row stored with the partition: confirmed exchange gaps,
+   * or (`class: "off_grid"`) slots whose candle was printed off the grid.
+   */
+  gaps: { start: number; end: number; class?: "off_grid" }[];
   /** Row count, as recorded with the file. */
   rows?: number;
   /** First open time, when there are rows. */
@@ -65,8 +68,8 @@ export interface CacheWriteMeta {
   origin: "VISION" | "REST";
   /** SHA-256 of the Vision archive, when the rows came from one. */
   sha256?: string;
-  /** Confirmed exchange gaps. */
-  gaps: { start: number; end: number }[];
+  /** Confirmed exchange gaps, and (`class: "off_grid"`) slots printed off the grid. */
+  gaps: { start: number; end: number; class?: "off_grid" }[];
   /** Rows breaking a rule, found when written. */
   anomalies?: AnomalyRecord;
 }

@@ -11,7 +11,6 @@ import {
   floorOpenTime,
   type Interval,
   intervalMs,
-  isOnGrid,
   nextOpenTime,
   parseInterval,
 } from "../core/interval.ts";
@@ -282,17 +281,17 @@ export class RestClient {
       }
       this.#options.onProgress?.(stats);
       if (keep < length) return;
-      t = length < limit
-        ? ceilOpenTime(endTime + 1, interval)
-        : nextOpenTime(columns.openTime[length - 1], interval);
+      // After a full page, the next grid slot after its last row (which may
+      // lie off the grid: real history has such rows).
+      t = ceilOpenTime((length < limit ? endTime : columns.openTime[length - 1]) + 1, interval);
     }
   }
 
   async #fetchPage(walk: Walk, t: number, endTime: number, limit: number): Promise<KlineJsonPage> {
-    const query = `symbol=${walk.symbol}&interval=${walk.interval}&startTime=${t}` +
-      `&endTime=${endTime}&limit=${limit}`;
+    const query = `symbol=${encodeURIComponent(walk.symbol)}&interval=${walk.interval}` +
+      `&startTime=${t}&endTime=${endTime}&limit=${limit}`;
     const page = await this.#page(query, limit, walk);
-    checkPage(page, t, endTime, walk, query);
+    checkPage(page, t, endTime, query);
     walk.stats.pages++;
     return page;
   }
@@ -385,15 +384,21 @@ function slotsBetween(t: number, endTime: number, interval: Interval): number {
   return (b.getUTCFullYear() - a.getUTCFullYear()) * 12 + b.getUTCMonth() - a.getUTCMonth() + 1;
 }
 
-function checkPage(page: KlineJsonPage, t: number, endTime: number, walk: Walk, query: string) {
+/**
+ * Checks that a page answers its query: open times strictly increasing
+ * within `[startTime, endTime]`. Open times off the interval grid are real
+ * history (rows printed after an outage), not a broken page: they are
+ * returned, and the fetch reports and leaves them out like any source's.
+ */
+function checkPage(page: KlineJsonPage, t: number, endTime: number, query: string) {
   const times = page.columns.openTime;
   for (let i = 0, prev = t - 1; i < page.length; prev = times[i++]) {
     const v = times[i];
-    if (v > prev && v <= endTime && isOnGrid(v, walk.interval)) continue;
+    if (v > prev && v <= endTime) continue;
     throw new NetworkError(
       query,
       `Cannot use klines page "${query}": open time ${v} at row ${i} is ` +
-        (v <= prev ? "not increasing" : v > endTime ? "after endTime" : "off the interval grid"),
+        (v <= prev ? (i === 0 ? "before startTime" : "not increasing") : "after endTime"),
     );
   }
 }

@@ -76,7 +76,7 @@ Deno.test("KlineDecodePool decodes the BINANCE.md sample rows like KlineCsvStrea
     UM_HEADER + "\n" + UM_2023 + "\n",
     UM_HEADER + "\n" + CM_2025 + "\n",
   ];
-  for (const csv of cases) await assertLikeStream(pool, csv, { interval: "1m" }, csv);
+  for (const csv of cases) await assertLikeStream(pool, csv, {}, csv);
 });
 
 Deno.test("KlineDecodePool splits large files with µs, headers, CRLF and a source exactly", async () => {
@@ -91,12 +91,12 @@ Deno.test("KlineDecodePool splits large files with µs, headers, CRLF and a sour
     ["BOM header CRLF", "\ufeff" + UM_HEADER + "\r\n" + us.join("\r\n")],
   ];
   for (const [what, text] of variants) {
-    await assertLikeStream(pool, text, { interval: "1m", file: FILE }, what);
+    await assertLikeStream(pool, text, { file: FILE }, what);
   }
   const csv = encoder.encode(ms.join("\n"));
-  const parts = await pool.decodeCsv(csv, { interval: "1m" });
+  const parts = await pool.decodeCsv(csv, {});
   const lengths = (batches: RecordBatch[]) => batches.map((b) => b.numRows);
-  const own = lengths(await streamed(csv, { interval: "1m" }));
+  const own = lengths(await streamed(csv, {}));
   assert.notDeepEqual(lengths(parts), own, "the worker parses a part of its own");
   await assertLikeStream(pool, ms.join("\n"), { source: "VISION", batchRows: 1000 }, "source");
   const cm = Array.from({ length: BIG }, () => CM_2025).join("\n");
@@ -193,7 +193,7 @@ Deno.test("KlineDecodePool without workers decodes on the main thread", async ()
   assert.throws(() => new KlineDecodePool({ workers: -1 }), InvalidRangeError);
   using pool = new KlineDecodePool({ workers: 0 });
   assert.equal(await pool.ready(), 0);
-  await assertLikeStream(pool, rows(BIG).join("\n"), { interval: "1m" }, "no workers");
+  await assertLikeStream(pool, rows(BIG).join("\n"), {}, "no workers");
 });
 
 Deno.test("KlineDecodePool falls back to one thread with only --allow-net", async () => {

@@ -73,11 +73,11 @@ Deno.test("readKlineZip reads an archive from memory and from a stream alike", a
   ];
   for (const dataDescriptor of [false, true]) {
     const zip = encodeZip("BTCUSDT-1m-2025-01-01.csv", csv, { dataDescriptor });
-    const fromBytes = await readKlineZip(zip, { interval: "1m", expectedSha256: sha256(zip) });
+    const fromBytes = await readKlineZip(zip, { expectedSha256: sha256(zip) });
     assert.deepEqual(summary(fromBytes), expected);
     assert.deepEqual(fieldsOf(fromBytes.schema), fieldsOf(KLINE_SCHEMA));
     const { stream } = chunked(zip, 1000);
-    const fromStream = await readKlineZip(stream, { interval: "1m", expectedSha256: sha256(zip) });
+    const fromStream = await readKlineZip(stream, { expectedSha256: sha256(zip) });
     assert.deepEqual(summary(fromStream), expected);
   }
 });
@@ -159,11 +159,11 @@ Deno.test("streamKlineZip cancels its input when the output is cancelled", async
 
 Deno.test("readKlineCsv and streamKlineCsv read CSV bytes and streams", async () => {
   const csv = csvOf(1000);
-  const table = await readKlineCsv(csv, { interval: "1m", batchRows: 300, source: "REST" });
+  const table = await readKlineCsv(csv, { batchRows: 300, source: "REST" });
   assert.equal(table.numRows, 1000);
   assert.equal(table.batches.length, 4);
   assert.equal(table.getChild("_data_source")?.get(999), "REST");
-  const streamed = await readKlineCsv(chunked(csv, 333).stream, { interval: "1m" });
+  const streamed = await readKlineCsv(chunked(csv, 333).stream);
   assert.deepEqual(summary(streamed), summary(table));
   const batches = await Array.fromAsync(streamKlineCsv(csv, { expectedSha256: sha256(csv) }));
   assert.equal(batches.reduce((n, b) => n + b.numRows, 0), 1000);

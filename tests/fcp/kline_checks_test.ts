@@ -78,12 +78,18 @@ function rows(n: number, step: number) {
     c.high[i] = 12;
     c.low[i] = 9;
     c.close[i] = 11;
+    c.volume[i] = 1;
+    c.count[i] = 1;
   }
   return c;
 }
 
 Deno.test("findAnomalies accepts well-formed rows", () => {
-  assert.deepEqual(findAnomalies(rows(5, H), 5, "1h"), { anomalies: [], total: 0 });
+  assert.deepEqual(findAnomalies(rows(5, H), 5, "1h"), {
+    anomalies: [],
+    total: 0,
+    offGrid: 0,
+  });
 });
 
 Deno.test("findAnomalies reports off-grid rows, wrong close times and broken OHLC", () => {
@@ -91,12 +97,15 @@ Deno.test("findAnomalies reports off-grid rows, wrong close times and broken OHL
   c.openTime[1] = H + 1;
   c.closeTime[2] = 3 * H;
   c.low[3] = 11.5;
-  const { anomalies, total } = findAnomalies(c, 4, "1h");
-  assert.equal(total, 3);
+  c.volume[3] = 0;
+  const { anomalies, total, offGrid } = findAnomalies(c, 4, "1h");
+  assert.equal(total, 4);
+  assert.equal(offGrid, 1);
   assert.deepEqual(anomalies.map((a) => [a.kind, a.openTime]), [
     ["off_grid", H + 1],
     ["close_time", 2 * H],
     ["ohlc", 3 * H],
+    ["zero_volume", 3 * H],
   ]);
   assert.match(anomalies[2].detail, /low 11.5/);
 });
