@@ -12,7 +12,7 @@ import {
   visionIntervalName,
 } from "../core/interval.ts";
 import { type Market, marketInfo, parseMarket, VISION_URL } from "../core/market.ts";
-import { SYMBOL_PATTERN } from "../core/symbol.ts";
+import { SYMBOL_PATTERN, validateSymbol } from "../core/symbol.ts";
 
 /** Vision publishes one file per UTC day (`daily`) or per calendar month (`monthly`). */
 export type VisionPeriod = "daily" | "monthly";
@@ -41,9 +41,13 @@ export interface VisionFile {
   zipName: string;
   /** The CSV entry inside it, e.g. `BTCUSDT-1m-2024-01-01.csv`. */
   csvName: string;
-  /** The S3 key of the archive, e.g. `data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-01.zip`. */
+  /**
+   * The S3 key of the archive, e.g.
+   * `data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-01.zip`: plain
+   * (NFC) text, as the bucket listing spells it.
+   */
   key: string;
-  /** The archive's URL. */
+  /** The archive's URL: the key with each path segment percent-encoded (UTF-8). */
   url: string;
   /** The URL of its `.CHECKSUM` sibling. */
   checksumUrl: string;
@@ -62,12 +66,17 @@ const MONTH_RE = /^(\d{4})-(\d{2})$/;
 function checkSeries(series: VisionSeries): { path: string; symbol: string; interval: string } {
   const market = parseMarket(series.market);
   const symbol = series.symbol;
-  if (typeof symbol !== "string" || !SYMBOL_PATTERN.test(symbol)) {
+  let canonical: string | undefined;
+  try {
+    canonical = validateSymbol(symbol);
+  } catch {
+    // reported below, with the rule
+  }
+  if (canonical !== symbol || (market !== "spot" && !SYMBOL_PATTERN.test(symbol))) {
     throw new InvalidSymbolError(
       symbol,
-      `Cannot build a Vision URL: symbol ${
-        JSON.stringify(symbol)
-      } is not 1 to 30 of A-Z, 0-9, "_" and "-"`,
+      `Cannot build a Vision URL: symbol ${JSON.stringify(symbol)} is not 1 to 30 of A-Z, ` +
+        `0-9, "_" and "-" (on spot also letters and digits of any script, in NFC)`,
     );
   }
   const interval = parseInterval(series.interval, market);
@@ -159,6 +168,16 @@ export function visionListingPrefix(series: VisionSeries, period: VisionPeriod):
  *   file.checksumUrl,
  *   "https://data.binance.vision/data/futures/cm/monthly/klines/BTCUSD_PERP/1mo/BTCUSD_PERP-1mo-2024-01.zip.CHECKSUM",
  * );
+ * // A non-ASCII symbol: plain in the key, percent-encoded (UTF-8) in the URL
+ * const cn = visionFile(undefined, {
+ *   market: "spot", symbol: "币安人生USDT", interval: "1d", period: "daily", date: "2025-12-01",
+ * });
+ * assert.equal(cn.key, "data/spot/daily/klines/币安人生USDT/1d/币安人生USDT-1d-2025-12-01.zip");
+ * assert.equal(
+ *   cn.url,
+ *   "https://data.binance.vision/data/spot/daily/klines/%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT/1d/" +
+ *     "%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT-1d-2025-12-01.zip",
+ * );
  * ```
  */
 export function visionFile(baseUrl: string | undefined, ref: VisionFileRef): VisionFile {
@@ -167,7 +186,7 @@ export function visionFile(baseUrl: string | undefined, ref: VisionFileRef): Vis
   const stem = `${ref.symbol}-${visionIntervalName(parseInterval(ref.interval))}-${ref.date}`;
   const zipName = `${stem}.zip`;
   const key = `${prefix}${zipName}`;
-  const url = `${trimBase(baseUrl)}/${key}`;
+  const url = `${trimBase(baseUrl)}/${key.split("/").map(encodeURIComponent).join("/")}`;
   return { zipName, csvName: `${stem}.csv`, key, url, checksumUrl: `${url}.CHECKSUM` };
 }
 

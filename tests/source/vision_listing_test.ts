@@ -364,3 +364,29 @@ Deno.test("listVisionFiles rejects a malformed from or to before any request", a
     );
   }
 });
+
+Deno.test("listVisionFiles percent-encodes a non-ASCII prefix and matches UTF-8 keys", async () => {
+  const symbol = "币安人生USDT";
+  const keys = [
+    ...dailyKeys(symbol, "1h", 1100, Date.UTC(2025, 9, 1)),
+    ...monthlyKeys(symbol, "1h", ["2025-10", "2025-11"]),
+    ...dailyKeys("币安USDT", "1h", 3, Date.UTC(2025, 9, 1)), // a symbol sharing the first characters
+    ...dailyKeys("BTCUSDT", "1h", 3, Date.UTC(2025, 9, 1)),
+  ];
+  await using stub = s3Stub(keys, { nextMarker: true });
+  const listing = await listVisionFiles(
+    { market: "spot", symbol, interval: "1h" },
+    { listingUrl: stub.url },
+  );
+  assert.equal(listing.daily.size, 1100);
+  assert.equal(listing.dailyChecksums.size, 1100);
+  assert.deepEqual([...listing.monthly], ["2025-10", "2025-11"]);
+  assert.equal(listing.first, "2025-10-01");
+  const daily = stub.requests.filter((u) => u.searchParams.get("prefix")!.includes("/daily/"));
+  assert.equal(daily.length, 3); // 2200 keys: the markers (UTF-8 keys) carried pages 2 and 3
+  for (const url of stub.requests) {
+    assert.match(url.search, /prefix=data\/spot\/(daily|monthly)\/klines\/%E5%B8%81%E5%AE%89/);
+  }
+  assert.equal(daily[0].searchParams.get("prefix"), `data/spot/daily/klines/${symbol}/1h/`);
+  assert.ok(daily[1].searchParams.get("marker")!.startsWith(`data/spot/daily/klines/${symbol}/`));
+});

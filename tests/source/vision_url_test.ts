@@ -122,3 +122,58 @@ Deno.test("visionFile rejects misuse before any I/O", () => {
   assert.throws(() => visionFile(undefined, { ...ok, period: "weekly" as "daily" }), TypeError);
   assert.doesNotThrow(() => visionFile(undefined, { ...ok, date: "2024-02-29" }));
 });
+
+Deno.test("visionFile keeps a non-ASCII symbol plain in the key and percent-encodes it in the URL", () => {
+  const symbol = "币安人生USDT";
+  const enc = "%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT";
+  const ref = {
+    market: "spot",
+    symbol,
+    interval: "1d",
+    period: "monthly",
+    date: "2025-12",
+  } as const;
+  const file = visionFile("http://127.0.0.1:8080", ref);
+  assert.equal(file.zipName, `${symbol}-1d-2025-12.zip`);
+  assert.equal(file.csvName, `${symbol}-1d-2025-12.csv`);
+  assert.equal(file.key, `data/spot/monthly/klines/${symbol}/1d/${symbol}-1d-2025-12.zip`);
+  assert.equal(
+    file.url,
+    `http://127.0.0.1:8080/data/spot/monthly/klines/${enc}/1d/${enc}-1d-2025-12.zip`,
+  );
+  assert.equal(file.checksumUrl, `${file.url}.CHECKSUM`);
+  assert.match(file.url, /^[\x21-\x7e]+$/); // ASCII only
+  assert.equal(
+    new URL(file.url).pathname,
+    `/${file.key.split("/").map(encodeURIComponent).join("/")}`,
+  );
+  assert.equal(decodeURIComponent(new URL(file.url).pathname), `/${file.key}`);
+  assert.equal(
+    visionListingPrefix({ market: "spot", symbol, interval: "1s" }, "daily"),
+    `data/spot/daily/klines/${symbol}/1s/`,
+  );
+  // ASCII symbols are unchanged by the encoding
+  assert.ok(
+    visionFileUrl(undefined, { ...ref, symbol: "BTCUSDT" }).includes("/BTCUSDT-1d-2025-12"),
+  );
+});
+
+Deno.test("visionFile accepts only canonical symbols, non-ASCII on spot only", () => {
+  const ref = { market: "spot", interval: "1d", period: "daily", date: "2025-12-01" } as const;
+  for (
+    const [market, symbol] of [
+      ["spot", "币安人生usdt"], // not upper case: validateSymbol gives the canonical form
+      ["spot", "A\u0308BCUSDT"], // NFD, not NFC
+      ["spot", "币安/USDT"],
+      ["spot", "币安%2FUSDT"],
+      ["spot", "btcuſdt"],
+      ["um", "币安人生USDT"],
+      ["cm", "币安人生USD_PERP"],
+    ] as const
+  ) {
+    assert.throws(() => visionFile(undefined, { ...ref, market, symbol }), {
+      code: "INVALID_SYMBOL",
+    }, symbol);
+  }
+  assert.ok(visionFile(undefined, { ...ref, symbol: "\u00c4BCUSDT" }).url.includes("%C3%84BCUSDT"));
+});
