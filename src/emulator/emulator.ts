@@ -97,7 +97,12 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const clock = options.now;
   const now = typeof clock === "function" ? clock : clock === undefined ? Date.now : () => clock;
-  const data = new MarketData({ seed: options.seed, symbols: options.symbols, gaps: options.gaps });
+  const data = new MarketData({
+    seed: options.seed,
+    symbols: options.symbols,
+    gaps: options.gaps,
+    history: options.history,
+  });
   const files = new VisionFiles(data, {
     now,
     publicationLagDays: options.publicationLagDays,

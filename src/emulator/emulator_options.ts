@@ -6,6 +6,7 @@
 import type { Market } from "../core/market.ts";
 import type { FaultOptions } from "./faults.ts";
 import type { Gap } from "./market_data.ts";
+import type { HistoryMode } from "./irregular_history.ts";
 import type { EmulatedSymbol } from "./symbol_catalogue.ts";
 
 /**
@@ -58,6 +59,14 @@ export interface EmulatorOptions extends FaultOptions {
   symbols?: readonly EmulatedSymbol[];
   /** Exchange halts: no candle opens inside them, in any source or interval. @default DEFAULT_GAPS */
   gaps?: readonly Gap[];
+  /**
+   * `"real"`: spot BTCUSDT and ETHUSDT history before 2023 is irregular like
+   * genuine Binance history, in every source (outages, off-grid open times,
+   * irregular close times, zero-volume halt rows, a non-zero `ignore`; see
+   * `REAL_HISTORY`); `"clean"`: every candle is regular (the halts remain).
+   * @default "real"
+   */
+  history?: HistoryMode;
   /**
    * Publication lag in days: the daily files of the newest N days (before
    * yesterday inclusive) are not published yet, and a month's monthly file

@@ -5,17 +5,18 @@
  *
  * @module
  */
-import { type Interval, INTERVALS, nextOpenTime } from "../core/interval.ts";
-import { ceilOpenTime } from "../core/interval.ts";
+import { floorOpenTime, type Interval, INTERVALS, nextOpenTime } from "../core/interval.ts";
 import type { Market } from "../core/market.ts";
 import { anchor, mix, mixTime, OCTAVES, textKey, unit } from "./_price_path.ts";
+import { type RowMark, SeriesHistory } from "./_series_history.ts";
+import { BACKWARD_CLOSE_MS, type HistoryMode, REAL_HISTORY } from "./irregular_history.ts";
 import { DEFAULT_SYMBOLS, type EmulatedSymbol } from "./symbol_catalogue.ts";
 
-/** One candle as text: the 11 meaningful kline values (the 12th is always `0`). */
+/** One candle as text: the 12 kline values. */
 export interface KlineText {
-  /** Open time, epoch ms. */
+  /** Open time, epoch ms (on the grid, except the off-grid rows of the real history). */
   readonly openTime: number;
-  /** Close time, epoch ms: next open time - 1. */
+  /** Close time, epoch ms: next open time - 1, except the irregular rows of the real history. */
   readonly closeTime: number;
   /** Open price. */
   readonly open: string;
@@ -35,6 +36,8 @@ export interface KlineText {
   readonly takerBuyVolume: string;
   /** Taker buy quote volume. */
   readonly takerBuyQuoteVolume: string;
+  /** The 12th column: `0`, or a decimal number in early spot history. */
+  readonly ignore: string;
 }
 
 /** A `[start, end)` span without any candle (an exchange halt). */
@@ -67,6 +70,14 @@ export interface MarketDataOptions {
   symbols?: readonly EmulatedSymbol[];
   /** Exchange halts. @default DEFAULT_GAPS */
   gaps?: readonly Gap[];
+  /**
+   * `"real"`: spot BTCUSDT and ETHUSDT before 2023 are irregular like genuine
+   * Binance history (outages, off-grid open times, irregular close times,
+   * zero-volume halt rows, a non-zero `ignore`; see `REAL_HISTORY`);
+   * `"clean"`: every candle is regular.
+   * @default "real"
+   */
+  history?: HistoryMode;
 }
 
 const MARKET_KEY: Record<Market, number> = { spot: 11, um: 23, cm: 37 };
@@ -90,6 +101,8 @@ export class MarketData {
   #seed: number;
   #symbols: readonly EmulatedSymbol[];
   #gaps: readonly Gap[];
+  #history: HistoryMode;
+  #series = new Map<string, SeriesHistory>();
   // Last lattice values per octave: consecutive candles share the coarse ones.
   #memo = {
     key: new Int32Array(OCTAVES.length),
@@ -101,12 +114,18 @@ export class MarketData {
   /**
    * Creates the instance.
    *
-   * @param options Seed, catalogue and halts.
+   * @param options Seed, catalogue, halts and history.
    */
   constructor(options: MarketDataOptions = {}) {
     this.#seed = textKey(String(options.seed ?? 1));
     this.#symbols = options.symbols ?? DEFAULT_SYMBOLS;
     this.#gaps = options.gaps ?? DEFAULT_GAPS;
+    this.#history = options.history ?? "real";
+  }
+
+  /** The history served: `"real"` (irregular before 2023) or `"clean"`. */
+  get history(): HistoryMode {
+    return this.#history;
   }
 
   /**
@@ -132,16 +151,35 @@ export class MarketData {
   }
 
   /**
-   * Whether a candle exists: it overlaps the trading span and does not open
-   * inside a halt.
+   * Whether the grid slot opening at `slot` holds a candle: it overlaps the
+   * trading span and does not open inside a halt or an outage. The candle may
+   * open off the grid, later in the slot (see {@linkcode MarketData.kline}).
    *
    * @param spec The symbol.
    * @param interval The interval.
-   * @param openTime A grid open time.
+   * @param slot A grid open time.
    * @returns True when the exchange produced it.
    */
-  exists(spec: EmulatedSymbol, interval: Interval, openTime: number): boolean {
-    if (nextOpenTime(openTime, interval) <= spec.listedAt) return false;
+  exists(spec: EmulatedSymbol, interval: Interval, slot: number): boolean {
+    const history = this.#seriesHistory(spec, interval);
+    const mark = history.mark(slot);
+    return this.#exists(
+      spec,
+      interval,
+      slot,
+      mark === undefined ? slot : slot + mark.shift,
+      history,
+    );
+  }
+
+  #exists(
+    spec: EmulatedSymbol,
+    interval: Interval,
+    slot: number,
+    openTime: number,
+    history: SeriesHistory,
+  ): boolean {
+    if (nextOpenTime(slot, interval) <= spec.listedAt) return false;
     if (spec.delistedAt !== undefined && openTime >= spec.delistedAt) return false;
     for (const g of this.#gaps) {
       if (
@@ -149,15 +187,16 @@ export class MarketData {
         (g.symbol ?? spec.symbol) === spec.symbol
       ) return false;
     }
-    return true;
+    return !history.inOutage(openTime);
   }
 
   /**
-   * Every existing candle opening in `[start, end)`, in time order.
+   * Every existing candle whose open time lies in `[start, end)`, in time
+   * order: the rows the exchange prints, off-grid ones included.
    *
    * @param spec The symbol.
    * @param interval The interval.
-   * @param start Inclusive epoch ms (rounded up to the grid).
+   * @param start Inclusive epoch ms.
    * @param end Exclusive epoch ms.
    * @param asOf The clock: a candle still open at `asOf` has partial values.
    * @returns The candles.
@@ -170,48 +209,95 @@ export class MarketData {
     asOf = Infinity,
   ): KlineText[] {
     const out: KlineText[] = [];
-    const edge = { price: NaN };
-    for (let t = ceilOpenTime(start, interval); t < end; t = nextOpenTime(t, interval)) {
-      if (this.exists(spec, interval, t)) out.push(this.#kline(spec, interval, t, asOf, edge));
-      else edge.price = NaN;
+    const history = this.#seriesHistory(spec, interval);
+    const edge = { at: NaN, price: NaN };
+    for (let t = floorOpenTime(start, interval); t < end; t = nextOpenTime(t, interval)) {
+      const mark = history.mark(t);
+      const open = mark === undefined ? t : t + mark.shift;
+      if (open < start || open >= end) continue;
+      if (this.#exists(spec, interval, t, open, history)) {
+        out.push(this.#kline(spec, interval, t, asOf, edge, mark, history));
+      }
     }
     return out;
   }
 
   /**
-   * Generates one candle (whether or not it exists).
+   * The candle of one grid slot, when it exists.
    *
    * @param spec The symbol.
    * @param interval The interval.
-   * @param openTime A grid open time.
+   * @param slot A grid open time.
+   * @param asOf The clock (see {@linkcode MarketData.kline}).
+   * @returns The candle, or undefined when the slot holds none.
+   */
+  row(
+    spec: EmulatedSymbol,
+    interval: Interval,
+    slot: number,
+    asOf = Infinity,
+  ): KlineText | undefined {
+    const history = this.#seriesHistory(spec, interval);
+    const mark = history.mark(slot);
+    const open = mark === undefined ? slot : slot + mark.shift;
+    if (!this.#exists(spec, interval, slot, open, history)) return undefined;
+    return this.#kline(spec, interval, slot, asOf, { at: NaN, price: NaN }, mark, history);
+  }
+
+  /**
+   * Generates the candle of one grid slot (whether or not it exists). In the
+   * real history it may open off the grid, later in the slot.
+   *
+   * @param spec The symbol.
+   * @param interval The interval.
+   * @param slot A grid open time.
    * @param asOf The clock; when the candle is still open at `asOf`, its close
    *   and volumes are those traded so far.
    * @returns The candle as text.
    */
-  kline(spec: EmulatedSymbol, interval: Interval, openTime: number, asOf = Infinity): KlineText {
-    return this.#kline(spec, interval, openTime, asOf, { price: NaN });
+  kline(spec: EmulatedSymbol, interval: Interval, slot: number, asOf = Infinity): KlineText {
+    const history = this.#seriesHistory(spec, interval);
+    const edge = { at: NaN, price: NaN };
+    return this.#kline(spec, interval, slot, asOf, edge, history.mark(slot), history);
   }
 
-  // `edge.price` holds the price at `openTime` when known, and receives the close price.
+  #seriesHistory(spec: EmulatedSymbol, interval: Interval): SeriesHistory {
+    const key = `${spec.market}|${spec.symbol}|${interval}`;
+    let history = this.#series.get(key);
+    if (history === undefined) {
+      const events = this.#history === "real" ? REAL_HISTORY : [];
+      history = new SeriesHistory(spec.market, spec.symbol, interval, events);
+      this.#series.set(key, history);
+    }
+    return history;
+  }
+
+  // `edge` holds the price at `edge.at` when known, and receives this candle's close price.
   #kline(
     spec: EmulatedSymbol,
     interval: Interval,
-    openTime: number,
+    slot: number,
     asOf: number,
-    edgePrice: { price: number },
+    edge: { at: number; price: number },
+    mark: RowMark | undefined,
+    history: SeriesHistory,
   ): KlineText {
-    const next = nextOpenTime(openTime, interval);
-    const edge = asOf < next ? Math.max(openTime, Math.floor(asOf / 1000) * 1000) : next;
-    const fraction = (edge - openTime) / (next - openTime);
+    const shift = mark === undefined ? 0 : mark.shift;
+    const openTime = slot + shift;
+    const next = nextOpenTime(slot, interval) + shift;
+    const until = asOf < next ? Math.max(openTime, Math.floor(asOf / 1000) * 1000) : next;
+    const fraction = (until - openTime) / (next - openTime);
     const inv = Math.round(1 / spec.tick);
-    const openPrice = Number.isNaN(edgePrice.price) ? this.#price(spec, openTime) : edgePrice.price;
-    const closePrice = this.#price(spec, edge);
-    edgePrice.price = edge === next ? closePrice : NaN;
+    const openPrice = edge.at === openTime ? edge.price : this.#price(spec, openTime);
+    const closePrice = this.#price(spec, until);
+    edge.at = until === next ? next : NaN;
+    edge.price = closePrice;
+    const halt = mark !== undefined && mark.halt;
     const oT = Math.max(1, Math.round(openPrice * inv));
-    const cT = Math.max(1, Math.round(closePrice * inv));
+    const cT = halt ? oT : Math.max(1, Math.round(closePrice * inv));
     const h = mixTime(mix(this.#symbolKey(spec), INTERVALS.indexOf(interval)), openTime);
     const minutes = (next - openTime) / 60_000;
-    const wiggle = Math.min(0.15, 0.0005 * Math.sqrt(minutes));
+    const wiggle = halt ? 0 : Math.min(0.15, 0.0005 * Math.sqrt(minutes));
     const hiT = Math.max(oT, cT, Math.ceil(Math.max(oT, cT) * (1 + wiggle * unit(mix(h, 1)))));
     const loT = Math.max(
       1,
@@ -220,25 +306,28 @@ export class MarketData {
     const vwap = (loT + (hiT - loT) * (0.25 + 0.5 * unit(mix(h, 3)))) / inv;
     const raw = spec.volumePerMinute * minutes * fraction * (0.2 + 1.6 * unit(mix(h, 4)));
     const vd = spec.volumeDecimals;
-    const volText = Math.max(raw, 10 ** -vd).toFixed(vd);
+    const volText = halt ? (0).toFixed(vd) : Math.max(raw, 10 ** -vd).toFixed(vd);
     const volume = Number(volText);
     const takerText = (volume * (0.3 + 0.4 * unit(mix(h, 5)))).toFixed(vd);
     const taker = Number(takerText);
     const toQuote = (v: number) =>
       spec.contractSize !== undefined ? (v * spec.contractSize) / vwap : v * vwap;
     const pd = spec.priceDecimals;
+    const count = Math.round(volume * spec.tradesPerUnit * (0.5 + unit(mix(h, 6))));
+    const ignored = openTime >= history.ignoreFrom && openTime < history.ignoreUntil;
     return {
       openTime,
-      closeTime: next - 1,
+      closeTime: mark === undefined || shift !== 0 ? next - 1 : closeTime(mark, openTime, next),
       open: (oT / inv).toFixed(pd),
       high: (hiT / inv).toFixed(pd),
       low: (loT / inv).toFixed(pd),
       close: (cT / inv).toFixed(pd),
       volume: volText,
       quoteVolume: toQuote(volume).toFixed(spec.quoteDecimals),
-      count: Math.max(1, Math.round(volume * spec.tradesPerUnit * (0.5 + unit(mix(h, 6))))),
+      count: halt ? 0 : Math.max(1, count),
       takerBuyVolume: takerText,
       takerBuyQuoteVolume: toQuote(taker).toFixed(spec.quoteDecimals),
+      ignore: ignored ? (1 + 49_999 * unit(mix(h, 7))).toFixed(8) : "0",
     };
   }
 
@@ -267,5 +356,20 @@ export class MarketData {
       log += amplitude * (a + (memo.b[k] - a) * s);
     }
     return Math.exp(log);
+  }
+}
+
+function closeTime(mark: RowMark, openTime: number, next: number): number {
+  switch (mark.close) {
+    case "short_close":
+      return openTime + Math.floor((next - openTime) * 29 / 60);
+    case "exact_close":
+      return next;
+    case "close_999000":
+      return next - 1000;
+    case "backward_close":
+      return openTime + BACKWARD_CLOSE_MS;
+    default:
+      return next - 1;
   }
 }

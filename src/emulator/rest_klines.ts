@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ceilOpenTime, floorOpenTime, type Interval, nextOpenTime } from "../core/interval.ts";
+import { floorOpenTime, type Interval, nextOpenTime } from "../core/interval.ts";
 import { INTERVALS } from "../core/interval.ts";
 import { klinesWeight, type Market, marketInfo } from "../core/market.ts";
 import type { KlineText, MarketData } from "./market_data.ts";
@@ -48,7 +48,8 @@ function mandatory(name: string, weight: number): RestAnswer {
  * import assert from "node:assert/strict";
  * import { klineJson } from "./rest_klines.ts";
  * const k = { openTime: 0, closeTime: 59999, open: "1.0", high: "2.0", low: "0.5", close: "1.5",
- *   volume: "10", quoteVolume: "15.0", count: 3, takerBuyVolume: "4", takerBuyQuoteVolume: "6.0" };
+ *   volume: "10", quoteVolume: "15.0", count: 3, takerBuyVolume: "4", takerBuyQuoteVolume: "6.0",
+ *   ignore: "0" };
  * assert.deepEqual(JSON.parse(klineJson(k)),
  *   [0, "1.0", "2.0", "0.5", "1.5", "10", 59999, "15.0", 3, "4", "6.0", "0"]);
  * ```
@@ -56,13 +57,15 @@ function mandatory(name: string, weight: number): RestAnswer {
 export function klineJson(k: KlineText): string {
   return `[${k.openTime},"${k.open}","${k.high}","${k.low}","${k.close}","${k.volume}",` +
     `${k.closeTime},"${k.quoteVolume}",${k.count},"${k.takerBuyVolume}",` +
-    `"${k.takerBuyQuoteVolume}","0"]`;
+    `"${k.takerBuyQuoteVolume}","${k.ignore}"]`;
 }
 
 /**
  * Answers a klines request of one market.
  *
- * startTime rounds up and endTime rounds down to the grid, both inclusive;
+ * The rows are those with startTime <= open_time <= endTime (on the grid:
+ * startTime rounds up and endTime rounds down to it, both inclusive; the
+ * off-grid rows of the real history are served too); `limit` counts rows;
  * with startTime the first `limit` candles from it, otherwise the last `limit`
  * candles up to endTime or up to the open candle; on cm (dapi), as its
  * documentation states, the last `limit` candles of the span (with
@@ -145,23 +148,24 @@ export function answerKlines(
       return fail(-1127, "More than 200 days between startTime and endTime.", weight);
     }
   }
-  let lo = floorOpenTime(spec.listedAt, interval);
-  if (start !== undefined) lo = Math.max(lo, ceilOpenTime(start, interval));
-  let hi = floorOpenTime(options.now, interval);
-  if (spec.delistedAt !== undefined) {
-    hi = Math.min(hi, floorOpenTime(spec.delistedAt - 1, interval));
-  }
-  if (end !== undefined) hi = Math.min(hi, floorOpenTime(end, interval));
+  // Grid slots [lo, hi] hold the candidates; their open times must lie in [first, last].
+  const first = start ?? -Infinity;
+  let last = end ?? options.now;
   // dapi: "If startTime is sent only, the timestamp of 200 days after startTime
   // will be set as endTime (up to the current time)".
   if (market === "cm" && start !== undefined && end === undefined) {
-    hi = Math.min(hi, floorOpenTime(start + info.maxSpanMs!, interval));
+    last = start + info.maxSpanMs!;
+  }
+  last = Math.min(last, options.now);
+  const lo = Math.max(floorOpenTime(spec.listedAt, interval), floorOpenTime(first, interval));
+  let hi = floorOpenTime(last, interval);
+  if (spec.delistedAt !== undefined) {
+    hi = Math.min(hi, floorOpenTime(spec.delistedAt - 1, interval));
   }
   const rows: string[] = [];
   const take = (t: number) => {
-    if (options.data.exists(spec, interval, t)) {
-      rows.push(klineJson(options.data.kline(spec, interval, t, options.now)));
-    }
+    const k = options.data.row(spec, interval, t, options.now);
+    if (k !== undefined && k.openTime >= first && k.openTime <= last) rows.push(klineJson(k));
   };
   // dapi documents that with both startTime and endTime "the most recent
   // limit data from endTime" is returned: the last `limit` candles of the span.

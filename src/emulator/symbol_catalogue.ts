@@ -18,6 +18,12 @@ export interface EmulatedSymbol {
   readonly listedAt: number;
   /** Instant trading stopped, epoch ms; no candle opens at or after it. */
   readonly delistedAt?: number;
+  /**
+   * First day Vision archives, epoch ms (a UTC midnight): no daily or monthly
+   * file before its day or month, and the files hold the candles from the one
+   * containing it; REST serves from `listedAt`. @default listedAt
+   */
+  readonly visionFrom?: number;
   /** Price level relative to the BTC-like anchor path (BTC is 1). */
   readonly priceScale: number;
   /** Price tick, e.g. 0.01. Prices are whole ticks. */
@@ -96,8 +102,9 @@ function cm(symbol: string, base: string, rest: Partial<EmulatedSymbol>): Emulat
  * - spot: `BTCUSDT` and `ETHUSDT` from 2017-08-17 04:00 UTC; `NEWUSDT` listed
  *   late, 2024-03-15 12:00 UTC (mid-day); `OLDUSDT` from 2018-01-01 until its
  *   delisting on 2022-06-30 12:00 UTC (mid-day).
- * - um: `BTCUSDT` and `ETHUSDT` from 2019-12-31 00:00 UTC; `NEWUSDT` from
- *   2024-03-20 08:00 UTC.
+ * - um: `BTCUSDT` on REST from 2019-09-08 17:57 UTC but on Vision from
+ *   2019-12-31 (as on Binance); `ETHUSDT` from 2019-12-31 00:00 UTC;
+ *   `NEWUSDT` from 2024-03-20 08:00 UTC.
  * - cm: `BTCUSD_PERP` from 2020-08-11 00:00 UTC; `ETHUSD_PERP` from
  *   2020-08-14 00:00 UTC.
  *
@@ -107,6 +114,8 @@ function cm(symbol: string, base: string, rest: Partial<EmulatedSymbol>): Emulat
  * import { DEFAULT_SYMBOLS } from "./symbol_catalogue.ts";
  * const perp = DEFAULT_SYMBOLS.find((s) => s.market === "cm" && s.symbol === "BTCUSD_PERP");
  * assert.equal(perp?.listedAt, Date.UTC(2020, 7, 11));
+ * const um = DEFAULT_SYMBOLS.find((s) => s.market === "um" && s.symbol === "BTCUSDT");
+ * assert.equal(um?.visionFrom, Date.UTC(2019, 11, 31));
  * ```
  */
 export const DEFAULT_SYMBOLS: readonly EmulatedSymbol[] = [
@@ -127,7 +136,10 @@ export const DEFAULT_SYMBOLS: readonly EmulatedSymbol[] = [
     volumePerMinute: 5_000,
     tradesPerUnit: 0.1,
   }),
-  um("BTCUSDT", "BTC", {}),
+  um("BTCUSDT", "BTC", {
+    listedAt: Date.UTC(2019, 8, 8, 17, 57),
+    visionFrom: Date.UTC(2019, 11, 31),
+  }),
   um("ETHUSDT", "ETH", {
     priceScale: 0.06,
     tick: 0.01,

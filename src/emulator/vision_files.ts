@@ -6,7 +6,13 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { type Interval, intervalMs, parseInterval, visionIntervalName } from "../core/interval.ts";
+import {
+  floorOpenTime,
+  type Interval,
+  intervalMs,
+  parseInterval,
+  visionIntervalName,
+} from "../core/interval.ts";
 import type { Market } from "../core/market.ts";
 import { partitionOf } from "../core/partition.ts";
 import { formatDay, formatMonth } from "../core/time.ts";
@@ -172,7 +178,8 @@ export class VisionFiles {
     const last = spec.delistedAt === undefined ? Infinity : spec.delistedAt - 1;
     const out: string[] = [];
     const kind = period === "daily" ? "day" : "month";
-    for (let p = partitionOf(spec.listedAt, kind); p.start <= last; p = partitionOf(p.end, kind)) {
+    const first = Math.max(spec.listedAt, spec.visionFrom ?? -Infinity);
+    for (let p = partitionOf(first, kind); p.start <= last; p = partitionOf(p.end, kind)) {
       if (p.end + this.#lag * DAY_MS > today) break;
       out.push(p.key);
     }
@@ -217,13 +224,21 @@ export class VisionFiles {
   }
 
   /**
-   * The rows of a file.
+   * The rows of a file: the candles opening in its day or month, from the
+   * symbol's first archived candle on (the one containing `visionFrom`).
    *
    * @param file The file.
    * @returns Its candles, in time order.
    */
   rows(file: VisionFile): KlineText[] {
-    return this.#data.klines(file.spec, file.interval, file.start, file.end);
+    return this.#data.klines(file.spec, file.interval, this.#first(file), file.end);
+  }
+
+  #first(file: VisionFile): number {
+    const from = file.spec.visionFrom;
+    return from === undefined
+      ? file.start
+      : Math.max(file.start, floorOpenTime(from, file.interval));
   }
 
   /**
@@ -253,8 +268,11 @@ export class VisionFiles {
       parts.push(encoder.encode(`${VISION_HEADER}\n`));
     }
     let keep = keepFraction >= 1 ? Infinity : Math.floor(this.rows(file).length * keepFraction);
+    const first = this.#first(file);
     for (let t = file.start; t < file.end && keep > 0; t += DAY_MS) {
-      const rows = this.#data.klines(file.spec, file.interval, t, Math.min(t + DAY_MS, file.end));
+      const from = Math.max(t, first);
+      const to = Math.min(t + DAY_MS, file.end);
+      const rows = from < to ? this.#data.klines(file.spec, file.interval, from, to) : [];
       const lines: string[] = [];
       for (let i = 0; i < rows.length && keep > 0; i++, keep--) {
         const k = rows[i];
@@ -262,7 +280,7 @@ export class VisionFiles {
         const close = micros ? `${k.closeTime}999` : `${k.closeTime}`;
         lines.push(
           `${open},${k.open},${k.high},${k.low},${k.close},${k.volume},${close},` +
-            `${k.quoteVolume},${k.count},${k.takerBuyVolume},${k.takerBuyQuoteVolume},0\n`,
+            `${k.quoteVolume},${k.count},${k.takerBuyVolume},${k.takerBuyQuoteVolume},${k.ignore}\n`,
         );
       }
       parts.push(encoder.encode(lines.join("")));
