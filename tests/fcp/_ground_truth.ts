@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { RecordBatch, Table } from "apache-arrow";
-import { type Interval, nextOpenTime } from "../../src/core/interval.ts";
+import type { Interval } from "../../src/core/interval.ts";
 import type { Market } from "../../src/core/market.ts";
 import {
   allocKlineColumns,
@@ -16,8 +16,10 @@ import {
   type KlineColumns,
   klineColumnsOf,
 } from "../../src/core/schema.ts";
+import type { HistoryMode } from "../../src/emulator/irregular_history.ts";
+import { klineTruth } from "../../src/emulator/kline_truth.ts";
 import { DEFAULT_GAPS, type Gap, MarketData } from "../../src/emulator/market_data.ts";
-import { DEFAULT_SYMBOLS, type EmulatedSymbol } from "../../src/emulator/symbol_catalogue.ts";
+import type { EmulatedSymbol } from "../../src/emulator/symbol_catalogue.ts";
 
 /** The emulator's market settings the oracle must share. */
 export interface TruthOptions {
@@ -27,6 +29,8 @@ export interface TruthOptions {
   symbols?: readonly EmulatedSymbol[];
   /** Halts. @default DEFAULT_GAPS */
   gaps?: readonly Gap[];
+  /** History. @default "real" */
+  history?: HistoryMode;
 }
 
 /** Expected rows and missing slots of a range. */
@@ -35,8 +39,13 @@ export interface Truth {
   columns: KlineColumns;
   /** Row count. */
   length: number;
-  /** Runs of grid slots without a candle, `[start, end)`. */
+  /**
+   * Runs of grid slots without an on-grid candle, `[start, end)`; a slot
+   * whose candle opens off the grid is one of them (see `offGrid`).
+   */
   missing: { start: number; end: number; slots: number }[];
+  /** Open times of the served rows off the grid (left out, reported as anomalies). */
+  offGrid: number[];
 }
 
 const cache = new Map<string, MarketData>();
@@ -44,27 +53,34 @@ const cache = new Map<string, MarketData>();
 function marketData(options: TruthOptions): MarketData {
   const key = `${options.seed ?? 1}|${options.symbols ? "custom" : "default"}|${
     JSON.stringify(options.gaps ?? DEFAULT_GAPS)
-  }`;
+  }|${options.history ?? "real"}`;
   let data = cache.get(key);
   if (!data) {
-    data = new MarketData({ seed: options.seed, symbols: options.symbols, gaps: options.gaps });
+    data = new MarketData({
+      seed: options.seed,
+      symbols: options.symbols,
+      gaps: options.gaps,
+      history: options.history,
+    });
     if (!options.symbols) cache.set(key, data);
   }
   return data;
 }
 
 /**
- * The candles the emulator's exchange produced with open time in
- * `[start, end)` (start and end on the grid), as the columns a client must
- * return (each value `parseFloat` of the served text).
+ * The candles the emulator's exchange produced on the interval's grid with
+ * open time in `[start, end)`, as the columns a client must return (each
+ * value `parseFloat` of the served text). Off-grid rows are served but left
+ * out by the client: their open times are in `offGrid`, their slots in
+ * `missing`.
  *
  * @param market The market.
  * @param symbol The symbol.
  * @param interval The interval.
  * @param start First open time.
  * @param end Exclusive end.
- * @param options Seed, catalogue, halts of the emulator.
- * @returns Rows and missing runs.
+ * @param options Seed, catalogue, halts, history of the emulator.
+ * @returns Rows, missing runs and off-grid open times.
  */
 export function groundTruth(
   market: Market,
@@ -75,11 +91,8 @@ export function groundTruth(
   options: TruthOptions = {},
 ): Truth {
   const data = marketData(options);
-  const spec = (options.symbols ?? DEFAULT_SYMBOLS).find((s) =>
-    s.market === market && s.symbol === symbol
-  );
-  if (!spec) throw new Error(`Unknown symbol ${market} ${symbol}`);
-  const klines = data.klines(spec, interval, start, end);
+  const truth = klineTruth(data, { market, symbol, interval, start, end });
+  const klines = truth.returned;
   const columns = allocKlineColumns(klines.length);
   klines.forEach((k, i) => {
     columns.openTime[i] = k.openTime;
@@ -94,21 +107,7 @@ export function groundTruth(
     columns.takerBuyVolume[i] = parseFloat(k.takerBuyVolume);
     columns.takerBuyQuoteVolume[i] = parseFloat(k.takerBuyQuoteVolume);
   });
-  const missing: Truth["missing"] = [];
-  let row = 0;
-  for (let t = start; t < end; t = nextOpenTime(t, interval)) {
-    if (row < klines.length && klines[row].openTime === t) {
-      row++;
-      continue;
-    }
-    const last = missing.at(-1);
-    const next = nextOpenTime(t, interval);
-    if (last && last.end === t) {
-      last.end = next;
-      last.slots++;
-    } else missing.push({ start: t, end: next, slots: 1 });
-  }
-  return { columns, length: klines.length, missing };
+  return { columns, length: klines.length, missing: truth.missing, offGrid: truth.offGrid };
 }
 
 /** Rows of a table or of batches, as float64 columns, and each row's source. */
