@@ -23,6 +23,8 @@ import {
   intervalFolder,
   intervalOfFolder,
   keyMismatch,
+  symbolFolder,
+  symbolOfFolder,
   TEMP_PATTERN,
 } from "./_kline_paths.ts";
 import { incompleteness } from "./_partition_check.ts";
@@ -80,11 +82,13 @@ function selected(key: CheckedKey, f: CheckedFilter): boolean {
 async function* folders(root: string, f: CheckedFilter): AsyncGenerator<Folder> {
   for (const market of f.market ? [f.market] : MARKETS) {
     const klines = join(root, "v1", "binance", market, "klines");
-    const symbols = f.symbol ? [f.symbol] : await names(klines, false);
+    // Folder names that decode to no valid symbol are foreign: skipped.
+    const symbols = f.symbol ? [f.symbol] : (await names(klines, false))
+      .map(symbolOfFolder).filter((symbol) => symbol !== undefined);
     for (const symbol of symbols) {
       const intervals = f.interval
         ? [intervalFolder(f.interval)]
-        : await names(join(klines, symbol), false);
+        : await names(join(klines, symbolFolder(symbol)), false);
       for (const folderName of intervals) {
         const interval = intervalOfFolder(folderName);
         if (interval === undefined) continue;

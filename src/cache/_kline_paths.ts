@@ -6,6 +6,16 @@
  * where the `1M` folder is spelled `1mo` (as on Vision) so that it cannot
  * collide with `1m` on case-insensitive file systems.
  *
+ * The `{SYMBOL}` folder is the symbol itself when it is ASCII (`A-Z`, `0-9`,
+ * `_`, `-`) and not a Windows device name; any other symbol (non-ASCII, or
+ * `CON`, `PRN`, `AUX`, `NUL`, `COM0`-`COM9`, `LPT0`-`LPT9`) is stored as the
+ * percent-encoding of its UTF-8 bytes with upper-case hex (`币安人生USDT` →
+ * `%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT`, `CON` → `%43%4F%4E`). Folder
+ * names are thus ASCII, with no separators, dots or reserved characters, and
+ * upper case: case-insensitive and normalizing (NFD) file systems cannot
+ * merge two of them. {@linkcode symbolOfFolder} is the exact inverse; a
+ * folder name that is not the encoding of a valid symbol is a foreign folder.
+ *
  * @module
  */
 import { isAbsolute, join, relative, resolve } from "node:path";
@@ -61,17 +71,71 @@ export function checkMarket(market: unknown): Market {
   return market as Market;
 }
 
-/** Validates a symbol exactly (no case folding) for the market. */
+/**
+ * Validates a symbol exactly (no case folding, no normalization) for the
+ * market: it must be in the canonical form {@linkcode validateSymbol} gives.
+ */
 export function checkSymbol(symbol: unknown, market?: Market): string {
-  if (typeof symbol !== "string" || !SYMBOL_PATTERN.test(symbol)) {
+  const canonical = validateSymbol(symbol, market);
+  if (canonical !== symbol) {
     throw new InvalidSymbolError(
       symbol,
-      `Cannot use symbol ${
-        JSON.stringify(symbol)
-      } in the cache: expected 1 to 30 of A-Z, 0-9, "_" and "-"`,
+      `Cannot use symbol ${JSON.stringify(symbol)} in the cache: expected its canonical form ${
+        JSON.stringify(canonical)
+      }`,
     );
   }
-  return market === undefined ? symbol : validateSymbol(symbol, market);
+  return canonical;
+}
+
+const DEVICE_NAME = /^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])$/;
+const ENCODED_FOLDER = /^(?:[A-Z0-9_-]|%[0-9A-F]{2})+$/;
+const utf8 = new TextEncoder();
+
+/**
+ * The folder name of a canonical symbol: the symbol itself when it is ASCII
+ * and not a Windows device name, else the percent-encoding of its UTF-8 bytes
+ * (upper-case hex).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { symbolFolder } from "./_kline_paths.ts";
+ * assert.equal(symbolFolder("BTCUSDT"), "BTCUSDT");
+ * assert.equal(symbolFolder("币安人生USDT"), "%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT");
+ * assert.equal(symbolFolder("CON"), "%43%4F%4E");
+ * ```
+ */
+export function symbolFolder(symbol: string): string {
+  if (!SYMBOL_PATTERN.test(symbol)) return encodeURIComponent(symbol);
+  if (!DEVICE_NAME.test(symbol)) return symbol;
+  return [...utf8.encode(symbol)].map((b) => `%${b.toString(16).toUpperCase()}`).join("");
+}
+
+/**
+ * The symbol a folder name stands for (the inverse of
+ * {@linkcode symbolFolder}), or undefined for a folder that is not the
+ * encoding of a valid symbol.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { symbolOfFolder } from "./_kline_paths.ts";
+ * assert.equal(symbolOfFolder("%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT"), "币安人生USDT");
+ * assert.equal(symbolOfFolder("%42TCUSDT"), undefined); // BTCUSDT's folder is BTCUSDT
+ * assert.equal(symbolOfFolder("%2E%2E"), undefined);
+ * ```
+ */
+export function symbolOfFolder(name: string): string | undefined {
+  if (!ENCODED_FOLDER.test(name)) return undefined;
+  let symbol: string;
+  try {
+    symbol = name.includes("%") ? decodeURIComponent(name) : name;
+    checkSymbol(symbol);
+  } catch {
+    return undefined;
+  }
+  return symbolFolder(symbol) === name ? symbol : undefined;
 }
 
 /** Validates an interval for the market. */
@@ -174,7 +238,7 @@ export function folderOf(root: string, key: Omit<PartitionKey, "partition">): st
     "binance",
     key.market,
     "klines",
-    key.symbol,
+    symbolFolder(key.symbol),
     intervalFolder(key.interval),
   );
 }

@@ -9,8 +9,7 @@ import type { CacheFilter, CacheTotals, KlineStore } from "../cache/kline_store.
 import { openKlineStore } from "../cache/open_kline_store.ts";
 import { parseInterval } from "../core/interval.ts";
 import { type Market, parseMarket } from "../core/market.ts";
-import { SYMBOL_PATTERN, validateSymbol } from "../core/symbol.ts";
-import { InvalidSymbolError } from "../core/errors.ts";
+import { validateSymbol } from "../core/symbol.ts";
 import { toEpochMs } from "../core/time.ts";
 import { UsageError } from "./_fetch_args.ts";
 import { visionChecksums } from "./_vision_checksums.ts";
@@ -91,18 +90,6 @@ function visionBase(text: string): string {
   return text.replace(/\/+$/, "");
 }
 
-function symbolOf(value: string, market: Market | undefined): string {
-  if (market !== undefined) return validateSymbol(value, market);
-  const symbol = value.toUpperCase();
-  if (!SYMBOL_PATTERN.test(symbol)) {
-    throw new InvalidSymbolError(
-      value,
-      `Cannot use symbol ${JSON.stringify(value)}: expected 1 to 30 of A-Z, 0-9, "_" and "-"`,
-    );
-  }
-  return symbol;
-}
-
 /**
  * Parses `dsm cache <subcommand> [options]`. Filters are validated here
  * (a bad market, symbol, interval or time raises its typed error).
@@ -135,7 +122,7 @@ export function parseCacheArgs(
   const market: Market | undefined = v.market === undefined ? undefined : parseMarket(v.market);
   const filter: CacheFilter = {};
   if (market) filter.market = market;
-  if (v.symbol !== undefined) filter.symbol = symbolOf(v.symbol, market);
+  if (v.symbol !== undefined) filter.symbol = validateSymbol(v.symbol, market);
   if (v.interval !== undefined) filter.interval = parseInterval(v.interval, market);
   if (v.start !== undefined) filter.start = toEpochMs(v.start, "start");
   if (v.end !== undefined) filter.end = toEpochMs(v.end, "end");
