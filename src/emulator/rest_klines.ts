@@ -22,7 +22,8 @@ export interface RestAnswer {
 
 const TIME = /^\d{1,20}$/;
 const LIMIT = /^\d{1,10}$/;
-const SYMBOL = /^[A-Z0-9-_.]{1,20}$/;
+/** Binance's ASCII range, plus (spot, since 2025-12) letters and digits of any script. */
+const SYMBOL = /^(?:[A-Z0-9_.\-]|(?!\p{ASCII})[\p{L}\p{N}\p{M}]){1,20}$/u;
 
 function fail(code: number, msg: string, weight: number): RestAnswer {
   return { status: 400, body: JSON.stringify({ code, msg }), weight };

@@ -101,7 +101,8 @@ function cm(symbol: string, base: string, rest: Partial<EmulatedSymbol>): Emulat
  *
  * - spot: `BTCUSDT` and `ETHUSDT` from 2017-08-17 04:00 UTC; `NEWUSDT` listed
  *   late, 2024-03-15 12:00 UTC (mid-day); `OLDUSDT` from 2018-01-01 until its
- *   delisting on 2022-06-30 12:00 UTC (mid-day).
+ *   delisting on 2022-06-30 12:00 UTC (mid-day); `币安人生USDT` (a non-ASCII
+ *   name, as spot has had since 2025) from 2025-10-01 00:00 UTC.
  * - um: `BTCUSDT` on REST from 2019-09-08 17:57 UTC but on Vision from
  *   2019-12-31 (as on Binance); `ETHUSDT` from 2019-12-31 00:00 UTC;
  *   `NEWUSDT` from 2024-03-20 08:00 UTC.
@@ -135,6 +136,13 @@ export const DEFAULT_SYMBOLS: readonly EmulatedSymbol[] = [
     tick: 0.001,
     volumePerMinute: 5_000,
     tradesPerUnit: 0.1,
+  }),
+  spot("币安人生USDT", "币安人生", {
+    listedAt: Date.UTC(2025, 9, 1),
+    priceScale: 1.5e-6,
+    tick: 0.0001,
+    volumePerMinute: 100_000,
+    tradesPerUnit: 0.01,
   }),
   um("BTCUSDT", "BTC", {
     listedAt: Date.UTC(2019, 8, 8, 17, 57),

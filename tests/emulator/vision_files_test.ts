@@ -207,3 +207,51 @@ Deno.test("publication lag: the newest N days and the month just ended are not p
   const nov2 = await get(later.url, `/${visionKey("spot", "monthly", "BTCUSDT", "1d", "2026-11")}`);
   assert.equal(nov2.status, 200);
 });
+
+Deno.test("Vision, S3 listing and REST serve a non-ASCII spot symbol under percent-encoded names", async () => {
+  await using emu = await startEmulator({ now: NOW });
+  const symbol = "币安人生USDT";
+  const enc = encodeURIComponent(symbol);
+  const key = visionKey("spot", "daily", symbol, "1h", "2025-12-01");
+  const zip = await getBytes(emu.url, `/${key.split("/").map(encodeURIComponent).join("/")}`);
+  const entry = unzipText(zip);
+  assert.equal(entry.name, `${symbol}-1h-2025-12-01.csv`);
+  assert.equal(entry.flags & 0x800, 0x800); // the entry name is flagged UTF-8
+  assert.equal(entry.text.split("\n").length, 25);
+  const sum = await get(
+    emu.url,
+    `/data/spot/daily/klines/${enc}/1h/${enc}-1h-2025-12-01.zip.CHECKSUM`,
+  );
+  assert.equal(sum.text, `${await sha256Hex(zip)}  ${symbol}-1h-2025-12-01.zip\n`);
+  // the listing takes the prefix percent-encoded and answers keys as UTF-8 text
+  const listing = await get(
+    emu.url,
+    `/?delimiter=/&prefix=${encodeURIComponent(`data/spot/monthly/klines/${symbol}/1h/`)}`,
+  );
+  const keys = [...listing.text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
+  assert.equal(keys[0], `data/spot/monthly/klines/${symbol}/1h/${symbol}-1h-2025-10.zip`);
+  const symbols = await get(emu.url, `/?delimiter=/&prefix=data/spot/daily/klines/`);
+  assert.match(symbols.text, new RegExp(`<Prefix>data/spot/daily/klines/${symbol}/</Prefix>`));
+  // REST decodes the query; rows start at the listing
+  const rest = await get(
+    emu.url,
+    `/api/v3/klines?symbol=${enc}&interval=1d&startTime=${Date.UTC(2025, 8, 29)}&limit=3`,
+  );
+  assert.equal(rest.status, 200, rest.text);
+  assert.deepEqual(JSON.parse(rest.text).map((k: unknown[]) => k[0]), [
+    Date.UTC(2025, 9, 1),
+    Date.UTC(2025, 9, 2),
+    Date.UTC(2025, 9, 3),
+  ]);
+  // a lowercase ASCII part or an unknown non-ASCII symbol stays an error, as for ASCII symbols
+  const lower = await get(
+    emu.url,
+    `/api/v3/klines?symbol=${encodeURIComponent("币安人生usdt")}&interval=1d`,
+  );
+  assert.equal(JSON.parse(lower.text).code, -1100);
+  const unknown = await get(
+    emu.url,
+    `/api/v3/klines?symbol=${encodeURIComponent("币安USDT")}&interval=1d`,
+  );
+  assert.equal(JSON.parse(unknown.text).code, -1121);
+});
