@@ -23,10 +23,12 @@ import {
   slowDecimal,
   viewOf,
 } from "./_decimal.ts";
+import { isNonZeroIgnore, recordIgnoreValues } from "./kline_ignore_values.ts";
 
 const NL = 10;
 const CR = 13;
 const COMMA = 44;
+const ZERO = 48;
 const MIN_MS = Date.UTC(2017, 0, 1);
 const MAX_MS = Date.UTC(2100, 0, 1);
 const MAX_LINE_BYTES = 65536;
@@ -74,6 +76,8 @@ export class KlineCsvParser {
   #rows = 0;
   /** Lines consumed so far (1-based number of the current line while parsing). */
   #line = 0;
+  /** Rows of the current batch with a non-zero `ignore`, and its text. */
+  #ignored: { row: number; text: string }[] = [];
   #carry = new Uint8Array(256);
   #carryLen = 0;
   /** Digit count of the timestamps per column (0: not seen yet). */
@@ -145,7 +149,16 @@ export class KlineCsvParser {
     if (last && rows * 4 < this.#capacity) cols = trimmed(cols, rows);
     this.#rows = 0;
     if (!last) this.#cols = allocKlineColumns(this.#capacity);
-    this.#emit(klineBatch(cols, rows, this.#source));
+    const batch = klineBatch(cols, rows, this.#source);
+    if (this.#ignored.length > 0) {
+      const times = cols.openTime;
+      recordIgnoreValues(
+        batch,
+        this.#ignored.map((v) => ({ openTime: times[v.row], text: v.text })),
+      );
+      this.#ignored = [];
+    }
+    this.#emit(batch);
   }
 
   /**
@@ -184,7 +197,7 @@ export class KlineCsvParser {
       c.count[row] = this.#count(buf, scan.end);
       c.takerBuyVolume[row] = this.#num(buf, view, scan.end, 9);
       c.takerBuyQuoteVolume[row] = this.#num(buf, view, scan.end, 10);
-      p = this.#ignore(buf, scan.end);
+      p = this.#ignore(buf, scan.end, row);
       row++;
     }
     this.#rows = row;
@@ -259,9 +272,17 @@ export class KlineCsvParser {
     this.#badField(buf, p, e, col, `has ${n} digits, expected ${expected}`);
   }
 
-  /** Skips the 12th column; returns the start of the next line. */
-  #ignore(buf: Uint8Array, p: number): number {
+  /** Reads the 12th column (noting it when not zero); returns the start of the next line. */
+  #ignore(buf: Uint8Array, p: number, row: number): number {
+    const start = p;
     let c = buf[p];
+    if (!(c === ZERO && (buf[p + 1] === NL || buf[p + 1] === CR))) {
+      while (c !== NL && c !== COMMA && c !== CR) c = buf[++p];
+      const text = fieldText(buf, start, p);
+      if (isNonZeroIgnore(text)) this.#ignored.push({ row, text });
+      p = start;
+      c = buf[p];
+    }
     while (c !== NL && c !== COMMA && c !== CR) c = buf[++p];
     if (c === NL) return p + 1;
     if (c === CR && buf[p + 1] === NL) return p + 2;

@@ -11,6 +11,7 @@
 import { constants, crc32, createInflateRaw } from "node:zlib";
 import type { RecordBatch } from "apache-arrow";
 import { KlineCsvParser } from "./_kline_csv_parser.ts";
+import { type IgnoreValue, ignoreValuesOf } from "./kline_ignore_values.ts";
 
 /** A job for the worker. */
 export type DecodeRequest =
@@ -27,6 +28,8 @@ export type DecodeRequest =
 export interface BatchBuffers {
   length: number;
   values: (Float64Array | BigInt64Array)[];
+  /** The rows' non-zero `ignore` values. */
+  ignored: readonly IgnoreValue[];
 }
 
 /** A message from the worker. */
@@ -136,7 +139,7 @@ function parse(request: Extract<DecodeRequest, { op: "parse" }>): void {
       transfer.add(v.buffer as ArrayBuffer);
       return v;
     });
-    return { length: batch.numRows, values };
+    return { length: batch.numRows, values, ignored: ignoreValuesOf(batch) };
   });
   scope.postMessage({ op: "parsed", id: request.id, batches: out }, [...transfer]);
 }

@@ -7,6 +7,7 @@
 import { makeData, type RecordBatch, Struct } from "apache-arrow";
 import { InvalidRangeError } from "../core/errors.ts";
 import { KLINE_SCHEMA, recordBatchOf, withDataSource } from "../core/schema.ts";
+import { recordIgnoreValues } from "./kline_ignore_values.ts";
 import type { KlineCsvStreamOptions } from "./kline_csv_stream.ts";
 import { unzipSingleEntry } from "./unzip_stream.ts";
 import { checkBatchRows, KlineCsvParser } from "./_kline_csv_parser.ts";
@@ -374,5 +375,6 @@ function rebuild(b: BatchBuffers, options: KlineDecodeOptions): RecordBatch {
   );
   const data = makeData({ type: new Struct(fields), length, nullCount: 0, children });
   const batch = recordBatchOf(KLINE_SCHEMA, data);
-  return options.source === undefined ? batch : withDataSource(batch, options.source);
+  const out = options.source === undefined ? batch : withDataSource(batch, options.source);
+  return recordIgnoreValues(out, b.ignored);
 }

@@ -13,9 +13,11 @@
  * - `close_time`: its close time is not the next open time - 1 ms (before
  *   the open, cut short, equal to the next open…);
  * - `ohlc`: low above open or close, or high below them;
- * - `zero_volume`: nothing traded (a halt row).
+ * - `zero_volume`: nothing traded (a halt row);
+ * - `ignore`: its 12th value, which Binance names `ignore`, is not zero (the
+ *   value is not part of the output schema; `detail` quotes it).
  */
-export type AnomalyKind = "off_grid" | "close_time" | "ohlc" | "zero_volume";
+export type AnomalyKind = "off_grid" | "close_time" | "ohlc" | "zero_volume" | "ignore";
 
 /**
  * Every {@linkcode AnomalyKind}.
@@ -32,6 +34,7 @@ export const ANOMALY_KINDS: readonly AnomalyKind[] = [
   "close_time",
   "ohlc",
   "zero_volume",
+  "ignore",
 ];
 
 /** A row that breaks a rule: kept (left out when off the grid) and reported. */

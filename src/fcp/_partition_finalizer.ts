@@ -112,7 +112,8 @@ export class PartitionFinalizer {
     const segments = covers ? o.segments : o.segments.map((seg) => clipSegment(seg, lo, hi));
     const merged = mergeSegments(segments);
     // Rows off the grid are reported as anomalies and left out of the output.
-    const checks = findAnomalies(merged.columns, merged.length, request.interval, 100);
+    const checks = this.#recordedChecks(o, lo, hi) ??
+      findAnomalies(merged.columns, merged.length, request.interval, 100, merged.ignored);
     const clipped = onGridRows(merged, request.interval);
     // Slots without an on-grid row; those holding a row printed off the grid are told apart.
     const holes = splitAtOffGrid(
@@ -132,9 +133,13 @@ export class PartitionFinalizer {
     if (fresh) {
       const wholeMerged = covers ? merged : mergeSegments(o.segments);
       const whole = covers ? clipped : onGridRows(wholeMerged, request.interval);
-      const wholeChecks = covers
-        ? checks
-        : findAnomalies(wholeMerged.columns, wholeMerged.length, request.interval, 100);
+      const wholeChecks = covers ? checks : findAnomalies(
+        wholeMerged.columns,
+        wholeMerged.length,
+        request.interval,
+        100,
+        wholeMerged.ignored,
+      );
       const wholeHoles = covers ? holes : splitAtOffGrid(
         findMissing(
           whole.columns.openTime,
@@ -205,6 +210,22 @@ export class PartitionFinalizer {
     report.rows += cached.rows;
     this.#progress.rows += cached.rows;
     return this.#request.includeSourceInfo ? plain.map((b) => withDataSource(b, "CACHE")) : plain;
+  }
+
+  /**
+   * The anomalies in `[lo, hi)` of a partition served by its cached file
+   * alone, as recorded when it was written (the file keeps neither rows off
+   * the grid nor `ignore` values, so they cannot be found again); undefined
+   * when the record is absent or was cut at its limit.
+   */
+  #recordedChecks(o: PartitionOutcome, lo: number, hi: number) {
+    const record = o.cached?.anomalies;
+    if (!record || o.segments.length !== 1 || record.items.length !== record.total) {
+      return undefined;
+    }
+    const anomalies = record.items.filter((a) => a.openTime >= lo && a.openTime < hi);
+    const offGrid = anomalies.filter((a) => a.kind === "off_grid").length;
+    return { anomalies, total: anomalies.length, offGrid };
   }
 
   /** Counts a partition's anomalies and keeps the first hundred of the fetch. */

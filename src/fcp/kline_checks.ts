@@ -13,6 +13,7 @@ import {
   nextOpenTime,
 } from "../core/interval.ts";
 import type { Anomaly } from "../core/anomaly.ts";
+import type { IgnoreValue } from "../codec/kline_ignore_values.ts";
 import { allocKlineColumns, KLINE_COLUMN_KEYS, type KlineColumns } from "../core/schema.ts";
 import type { MergedRows } from "./kline_segment.ts";
 
@@ -92,7 +93,8 @@ export function findMissing(
 
 /**
  * Lists rows off the grid, with a close time other than next open - 1 ms,
- * with low above open/close or high below them, or with zero volume (see
+ * with low above open/close or high below them, with zero volume, or with a
+ * non-zero `ignore` value (see
  * `AnomalyKind`). A row breaking several rules is listed once per
  * rule; a row off the grid only as such (it is left out of the output).
  *
@@ -100,13 +102,15 @@ export function findMissing(
  * @param length Row count.
  * @param interval The interval.
  * @param limit Most anomalies returned.
- * @returns The anomalies found and their total count.
+ * @param ignored The rows' non-zero `ignore` values, in time order.
+ * @returns The anomalies found, their total count, and the number of rows off the grid.
  */
 export function findAnomalies(
   columns: KlineColumns,
   length: number,
   interval: Interval,
   limit = 100,
+  ignored: readonly IgnoreValue[] = [],
 ): { anomalies: Anomaly[]; total: number; offGrid: number } {
   const anomalies: Anomaly[] = [];
   let total = 0;
@@ -116,6 +120,7 @@ export function findAnomalies(
     if (anomalies.length < limit) anomalies.push(a);
   };
   const { openTime, closeTime, open, high, low, close, volume, count } = columns;
+  let k = 0;
   for (let i = 0; i < length; i++) {
     const t = openTime[i];
     if (!isOnGrid(t, interval)) {
@@ -140,6 +145,10 @@ export function findAnomalies(
     }
     if (volume[i] === 0) {
       add({ kind: "zero_volume", openTime: t, detail: `volume 0, count ${count[i]}` });
+    }
+    while (k < ignored.length && ignored[k].openTime < t) k++;
+    if (k < ignored.length && ignored[k].openTime === t) {
+      add({ kind: "ignore", openTime: t, detail: `ignore ${JSON.stringify(ignored[k].text)}` });
     }
   }
   return { anomalies, total, offGrid };
@@ -271,5 +280,5 @@ export function onGridRows(rows: MergedRows, interval: Interval): MergedRows {
     for (const key of KLINE_COLUMN_KEYS) columns[key][j] = rows.columns[key][i];
     sources[j++] = rows.sources[i];
   }
-  return { columns, length: keep, sources };
+  return { columns, length: keep, sources, ignored: rows.ignored };
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
+import { type IgnoreValue, ignoreValuesOf } from "../codec/kline_ignore_values.ts";
 import {
   allocKlineColumns,
   type DataSource,
@@ -24,6 +25,8 @@ export interface KlineSegment {
   readonly source: DataSource;
   /** The Arrow batches holding exactly these rows, when the segment was read from them whole. */
   readonly batches?: readonly RecordBatch[];
+  /** The rows' non-zero `ignore` values, in time order. @default {[]} */
+  readonly ignored?: readonly IgnoreValue[];
 }
 
 /** Rows with a per-row source code (see `dataSourceCode`). */
@@ -34,6 +37,8 @@ export interface MergedRows {
   readonly length: number;
   /** Per-row source codes. */
   readonly sources: Int8Array;
+  /** The non-zero `ignore` values of the rows kept, in time order. @default {[]} */
+  readonly ignored?: readonly IgnoreValue[];
 }
 
 const PRECEDENCE: Record<DataSource, number> = { REST: 0, CACHE: 1, VISION: 2 };
@@ -46,8 +51,10 @@ const PRECEDENCE: Record<DataSource, number> = { REST: 0, CACHE: 1, VISION: 2 };
  * @returns One segment.
  */
 export function segmentOf(batches: readonly RecordBatch[], source: DataSource): KlineSegment {
+  const ignored = batches.flatMap((b) => ignoreValuesOf(b));
   if (batches.length === 1) {
-    return { columns: klineColumnsOf(batches[0]), length: batches[0].numRows, source, batches };
+    const [batch] = batches;
+    return { columns: klineColumnsOf(batch), length: batch.numRows, source, batches, ignored };
   }
   const length = batches.reduce((n, b) => n + b.numRows, 0);
   const columns = allocKlineColumns(length);
@@ -57,7 +64,7 @@ export function segmentOf(batches: readonly RecordBatch[], source: DataSource): 
     for (const key of KLINE_COLUMN_KEYS) columns[key].set(part[key].subarray(0, batch.numRows), at);
     at += batch.numRows;
   }
-  return { columns, length, source, batches };
+  return { columns, length, source, batches, ignored };
 }
 
 /**
@@ -77,7 +84,8 @@ export function clipSegment(segment: KlineSegment, start: number, end: number): 
   if (lo === 0 && hi === segment.length) return segment;
   const columns = {} as Record<keyof KlineColumns, Float64Array>;
   for (const key of KLINE_COLUMN_KEYS) columns[key] = segment.columns[key].subarray(lo, hi);
-  return { columns, length: hi - lo, source: segment.source };
+  const ignored = segment.ignored?.filter((v) => v.openTime >= start && v.openTime < end);
+  return { columns, length: hi - lo, source: segment.source, ignored };
 }
 
 /**
@@ -131,12 +139,14 @@ function disjointOrder(live: KlineSegment[]): KlineSegment[] | undefined {
 }
 
 function concatSegments(ordered: KlineSegment[]): MergedRows {
+  const ignored = ordered.flatMap((s) => s.ignored ?? []);
   if (ordered.length === 1) {
     const [s] = ordered;
     return {
       columns: s.columns,
       length: s.length,
       sources: new Int8Array(s.length).fill(dataSourceCode(s.source)),
+      ignored,
     };
   }
   const total = ordered.reduce((n, s) => n + s.length, 0);
@@ -148,7 +158,7 @@ function concatSegments(ordered: KlineSegment[]): MergedRows {
     sources.fill(dataSourceCode(s.source), at, at + s.length);
     at += s.length;
   }
-  return { columns, length: total, sources };
+  return { columns, length: total, sources, ignored };
 }
 
 function sortSegments(live: KlineSegment[]): MergedRows {
@@ -167,15 +177,20 @@ function sortSegments(live: KlineSegment[]): MergedRows {
   const sources = new Int8Array(total);
   let length = 0;
   let last = -Infinity;
+  // The `ignore` value travels with the row that wins its open time.
+  const ignoredBy = live.map((s) => new Map(s.ignored?.map((v) => [v.openTime, v.text])));
+  const ignored: IgnoreValue[] = [];
   for (const [si, r] of refs) {
     const s = live[si];
     const t = s.columns.openTime[r];
     if (t === last) continue;
     last = t;
+    const text = ignoredBy[si].get(t);
+    if (text !== undefined) ignored.push({ openTime: t, text });
     for (const key of KLINE_COLUMN_KEYS) columns[key][length] = s.columns[key][r];
     sources[length++] = dataSourceCode(s.source);
   }
   const view = {} as Record<keyof KlineColumns, Float64Array>;
   for (const key of KLINE_COLUMN_KEYS) view[key] = columns[key].subarray(0, length);
-  return { columns: view, length, sources: sources.subarray(0, length) };
+  return { columns: view, length, sources: sources.subarray(0, length), ignored };
 }

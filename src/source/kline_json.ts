@@ -6,6 +6,7 @@
  * @module
  */
 import { fastDecimal, fieldText, scan, slowDecimal, viewOf } from "../codec/_decimal.ts";
+import { type IgnoreValue, isNonZeroIgnore } from "../codec/kline_ignore_values.ts";
 import { NetworkError } from "../core/errors.ts";
 import { allocKlineColumns, KLINE_COLUMN_KEYS, type KlineColumns } from "../core/schema.ts";
 
@@ -24,6 +25,8 @@ export interface KlineJsonPage {
   columns: KlineColumns;
   /** Number of rows decoded. */
   length: number;
+  /** Rows whose 12th element (`ignore`) is not zero, in row order. */
+  ignored: IgnoreValue[];
 }
 
 const QUOTE = 34;
@@ -31,6 +34,7 @@ const COMMA = 44;
 const OPEN = 91;
 const CLOSE = 93;
 const BACKSLASH = 92;
+const ZERO = 48;
 const MAX_TIME_DIGITS = 15;
 
 /** Whether each of the first 11 elements (in schema order) is an integer (else a quoted decimal). */
@@ -109,19 +113,27 @@ function readDecimal(cur: Cursor, field: number): number {
   return v;
 }
 
-function skipValue(cur: Cursor): void {
+/** Reads element 11 (`ignore`): its text when it is not zero, else undefined. */
+function readIgnore(cur: Cursor): string | undefined {
   const buf = cur.buf;
   let p = cur.p;
   if (buf[p] === QUOTE) {
     p++;
+    if (buf[p] === ZERO && buf[p + 1] === QUOTE) {
+      cur.p = p + 2;
+      return undefined;
+    }
+    const start = p;
     while (p < buf.length && buf[p] !== QUOTE) p += buf[p] === BACKSLASH ? 2 : 1;
     if (p >= buf.length) cur.fail("unterminated string for element 11");
     cur.p = p + 1;
-    return;
+    const text = fieldText(buf, start, p);
+    return isNonZeroIgnore(text) ? text : undefined;
   }
   const v = fastDecimal(buf, cur.view, p);
   if (v !== v) cur.fail("expected a number or string for element 11");
   cur.p = scan.end;
+  return v === 0 ? undefined : fieldText(buf, p, scan.end);
 }
 
 /** Consumes the "," before element `field`; fast when no whitespace surrounds it. */
@@ -138,7 +150,7 @@ function separator(cur: Cursor, row: number, field: number): void {
   if (c === 32 || c === 10 || c === 13 || c === 9) cur.peek();
 }
 
-function readRow(cur: Cursor, columns: Float64Array[], row: number): void {
+function readRow(cur: Cursor, columns: Float64Array[], row: number, ignored: IgnoreValue[]) {
   if (cur.buf[cur.p] === OPEN) cur.p++;
   else cur.expect(OPEN, `"[" opening row ${row}`);
   cur.peek();
@@ -147,7 +159,8 @@ function readRow(cur: Cursor, columns: Float64Array[], row: number): void {
     columns[field][row] = INTEGER[field] ? readInteger(cur, field) : readDecimal(cur, field);
   }
   separator(cur, row, 11);
-  skipValue(cur);
+  const ignore = readIgnore(cur);
+  if (ignore !== undefined) ignored.push({ openTime: columns[0][row], text: ignore });
   if (cur.buf[cur.p] === CLOSE) cur.p++;
   else if (cur.peek() === CLOSE) cur.p++;
   else cur.fail(`row ${row} has more than 12 elements, expected "]"`);
@@ -158,7 +171,9 @@ function readRow(cur: Cursor, columns: Float64Array[], row: number): void {
  *
  * Floats are bit-identical to `parseFloat` of the JSON strings. Each row must
  * have 12 elements: integer open time, close time and count, quoted decimal
- * prices and volumes, and any last element (Binance's "ignore").
+ * prices and volumes, and any last element (Binance's "ignore", noted in
+ * `ignored` when not zero). Rows are returned as printed: irregular close
+ * times and open times off the grid are real history, not decoding errors.
  *
  * @param bytes The response body (UTF-8 JSON).
  * @param options The URL for error messages.
@@ -191,10 +206,11 @@ export function decodeKlineJson(
   const targets = KLINE_COLUMN_KEYS.map((key) => columns[key]);
   cur.expect(OPEN, `"[" opening the page`);
   let length = 0;
+  const ignored: IgnoreValue[] = [];
   if (cur.peek() === CLOSE) cur.p++;
   else {
     for (;;) {
-      readRow(cur, targets, length++);
+      readRow(cur, targets, length++, ignored);
       const c = cur.buf[cur.p] === COMMA ? COMMA : cur.peek();
       cur.p++;
       if (c === CLOSE) break;
@@ -206,5 +222,5 @@ export function decodeKlineJson(
   }
   cur.peek();
   if (cur.p < bytes.length) cur.fail("unexpected data after the page");
-  return { columns, length };
+  return { columns, length, ignored };
 }

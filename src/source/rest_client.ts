@@ -27,6 +27,7 @@ import { validateSymbol } from "../core/symbol.ts";
 import { type TimeInput, toEpochMs } from "../core/time.ts";
 import { fetchOnce, isRetryable, type RetryOptions, withRetry } from "./http.ts";
 import { decodeKlineJson, type KlineJsonPage } from "./kline_json.ts";
+import { recordIgnoreValues } from "../codec/kline_ignore_values.ts";
 import { readBody, statusError } from "./_rest_response.ts";
 import { WeightScheduler } from "./weight_scheduler.ts";
 
@@ -273,11 +274,13 @@ export class RestClient {
       ) keep++;
       if (keep > 0) {
         stats.rows += keep;
-        yield klineBatch(
+        const batch = klineBatch(
           sliceKlineColumns(columns, 0, keep),
           keep,
           walk.withSource ? "REST" : undefined,
         );
+        const lastKept = columns.openTime[keep - 1];
+        yield recordIgnoreValues(batch, page.ignored.filter((v) => v.openTime <= lastKept));
       }
       this.#options.onProgress?.(stats);
       if (keep < length) return;

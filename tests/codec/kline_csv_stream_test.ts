@@ -3,6 +3,7 @@ import type { RecordBatch } from "apache-arrow";
 import { CsvFormatError, InvalidRangeError } from "../../src/core/errors.ts";
 import { KLINE_COLUMN_KEYS, type KlineColumns, klineColumnsOf } from "../../src/core/schema.ts";
 import { KlineCsvStream, type KlineCsvStreamOptions } from "../../src/codec/kline_csv_stream.ts";
+import { ignoreValuesOf } from "../../src/codec/kline_ignore_values.ts";
 import { CM_2025, SPOT_2023, SPOT_2025, UM_2023, UM_HEADER } from "./_kline_fixtures.ts";
 
 const encoder = new TextEncoder();
@@ -269,9 +270,14 @@ Deno.test("KlineCsvStream keeps well-formed irregular rows of real history as pr
     for (let i = 0; i < lines.length; i++) {
       const expected = expectedRow(lines[i]);
       const row = rowOf(cols, i);
-      for (let j = 0; j < 11; j++) assert.ok(Object.is(row[j], expected[j]), `row ${i} column ${j}`);
+      for (let j = 0; j < 11; j++) {
+        assert.ok(Object.is(row[j], expected[j]), `row ${i} column ${j}`);
+      }
     }
   }
+  // The non-zero `ignore` is recorded with the batch holding its row.
+  const ignored = (await parse(csv, { batchRows: 2 })).map((b) => ignoreValuesOf(b));
+  assert.deepEqual(ignored, [[], [{ openTime: 1504224000000, text: "17928899.62484339" }], []]);
   // Split anywhere, the same rows.
   const whole = columnsOf(await parse(csv));
   const bytes = encoder.encode(csv);

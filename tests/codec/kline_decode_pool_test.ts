@@ -4,6 +4,7 @@ import { CsvFormatError, InvalidRangeError, ZipFormatError } from "../../src/cor
 import { KLINE_COLUMN_KEYS, klineColumnsOf } from "../../src/core/schema.ts";
 import { KlineCsvStream, type KlineCsvStreamOptions } from "../../src/codec/kline_csv_stream.ts";
 import { KlineDecodePool } from "../../src/codec/kline_decode_pool.ts";
+import { ignoreValuesOf } from "../../src/codec/kline_ignore_values.ts";
 import { unzipSingleEntry } from "../../src/codec/unzip_stream.ts";
 import { encodeZip } from "../../src/codec/zip_encoder.ts";
 import { CM_2025, SPOT_2023, SPOT_2025, UM_2023, UM_HEADER } from "./_kline_fixtures.ts";
@@ -122,6 +123,29 @@ async function assertSameCsvError(pool: KlineDecodePool, text: string, what: str
   }
   return expected.line;
 }
+
+Deno.test("KlineDecodePool keeps irregular rows and their ignore values across worker parts", async () => {
+  using pool = new KlineDecodePool();
+  const lines = rows(BIG);
+  // A close_time before its open, an open time off the grid, non-zero ignores in both halves.
+  const hour = 3_600_000;
+  lines[10] = lines[10].replace(
+    /,(\d{13}),/,
+    (_m, _c) => `,${1672531200000 + 10 * 60_000 - 758_479},`,
+  );
+  lines[20] = lines[20].replace(/^(\d{13})/, (t) => String(Number(t) + 14_789));
+  lines[30] = lines[30].replace(/,0$/, ",17928899.62484339");
+  lines[BIG - 3] = lines[BIG - 3].replace(/,0$/, `,${hour}`);
+  const csv = encoder.encode(lines.join("\n") + "\n");
+  const own = await streamed(csv, { file: FILE });
+  for (const parts of [await pool.decodeCsv(csv, { file: FILE }), own]) {
+    assertSame(parts, own, "irregular rows");
+    assert.deepEqual(parts.flatMap((b) => ignoreValuesOf(b)), [
+      { openTime: 1672531200000 + 30 * 60_000, text: "17928899.62484339" },
+      { openTime: 1672531200000 + (BIG - 3) * 60_000, text: String(hour) },
+    ]);
+  }
+});
 
 Deno.test("KlineDecodePool reports malformed rows with the file and the global line", async () => {
   using pool = new KlineDecodePool();

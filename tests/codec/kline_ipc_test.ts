@@ -13,7 +13,14 @@ import pl from "nodejs-polars";
 import { crc32 } from "node:zlib";
 import util from "node:util";
 import { CacheError } from "../../src/core/errors.ts";
-import { allocKlineColumns, KLINE_SCHEMA, klineBatch } from "../../src/core/schema.ts";
+import {
+  allocKlineColumns,
+  KLINE_COLUMN_KEYS,
+  KLINE_SCHEMA,
+  klineBatch,
+  klineColumnsOf,
+} from "../../src/core/schema.ts";
+import { metadataFromMap, metadataToMap } from "../../src/codec/_kline_ipc_metadata.ts";
 import {
   decodeKlineIpc,
   decodeKlineIpcMetadata,
@@ -84,6 +91,44 @@ Deno.test("encodeKlineIpc round trips through decodeKlineIpc with metadata", () 
   assert.equal(table.getChild("count")?.get(1439), BigInt(2 ** 40 + 439));
   assert.equal(table.getChild("close")?.get(7), 7.1);
   assert.ok(Object.is(table.getChild("taker_buy_quote_volume")?.get(0), -0));
+});
+
+Deno.test("kline IPC files keep irregular rows, off_grid gaps and every anomaly kind", () => {
+  const batch = minutes(DAY, 4);
+  const c = klineColumnsOf(batch);
+  c.closeTime[0] = DAY - 758_479; // before its open
+  c.closeTime[1] = DAY + 2 * 60_000; // the next open exactly
+  c.closeTime[2] = DAY + 2 * 60_000 + 29_000; // cut short
+  c.volume[3] = 0;
+  const rows = klineBatch(c, 4);
+  const anomalies = {
+    total: 5,
+    items: [
+      { kind: "close_time" as const, openTime: DAY, detail: "close_time 1" },
+      { kind: "zero_volume" as const, openTime: DAY, detail: "volume 0, count 0" },
+      { kind: "ohlc" as const, openTime: DAY + 60_000, detail: "x" },
+      { kind: "ignore" as const, openTime: DAY + 120_000, detail: 'ignore "17928899.62484339"' },
+      { kind: "off_grid" as const, openTime: DAY + 14_789 + 240_000, detail: "left out" },
+    ],
+  };
+  const gaps = [{ start: DAY + 240_000, end: DAY + 300_000, class: "off_grid" as const }, {
+    start: DAY + 300_000,
+    end: DAY + 360_000,
+  }];
+  const bytes = encodeKlineIpc([rows], { ...HEADER, gaps, anomalies });
+  const { batches, metadata } = decodeKlineIpc(bytes);
+  assert.deepEqual(metadata.gaps, gaps);
+  assert.deepEqual(metadata.anomalies, anomalies);
+  const back = klineColumnsOf(batches[0]);
+  for (const key of KLINE_COLUMN_KEYS) assert.deepEqual([...back[key]], [...c[key]], key);
+  // An unknown gap class or anomaly kind is a damaged file.
+  const map = new Map([["dsm.gaps", '[{"start":1,"end":2,"class":"weird"}]']]);
+  assert.throws(() => metadataFromMap(new Map([...metadataToMap(metadata), ...map])), CacheError);
+  const odd = JSON.stringify({ total: 1, items: [{ kind: "odd", openTime: 1, detail: "" }] });
+  assert.throws(
+    () => metadataFromMap(new Map([...metadataToMap(metadata), ["dsm.anomalies", odd]])),
+    CacheError,
+  );
 });
 
 Deno.test("encodeKlineIpc drops _data_source and writes schema metadata arrow-js can read", () => {

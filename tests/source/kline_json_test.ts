@@ -132,3 +132,27 @@ Deno.test("decodeKlineJson reads from a subarray with a byte offset", () => {
   assert.equal(length, 1);
   assert.equal(columns.takerBuyQuoteVolume[0], 28.46694368);
 });
+
+Deno.test("decodeKlineJson returns real irregular rows as printed and notes non-zero ignore values", () => {
+  const hour = 3_600_000;
+  const rows = [
+    // close_time before open_time, zero volume (spot BTCUSDT 1h 2020-12-21 14:00)
+    '[1608559200000,"23450.00","23450.00","23450.00","23450.00","0.00000000",1608558440521,' +
+    '"0.00000000",0,"0.00000000","0.00000000","0"]',
+    // off the grid (…:28:14.789) with close = open + interval exactly and a numeric ignore
+    `[1518168494789,"8200","8300","8100","8250","100",${1518168494789 + hour},"820000",500,"50",` +
+    '"410000",17928899.62484339]',
+    // cut short, with an ignore string
+    `[1608562800000,"1","2","0.5","1.5","10",${1608562800000 + 29 * 60_000},"15",3,"4","6",` +
+    '"17928899.62484339"]',
+    // zeros written as a number and as "0.0"
+    '[1608566400000,"1","1","1","1","1",1608569999999,"1",1,"1","1",0]',
+    '[1608570000000,"1","1","1","1","1",1608573599999,"1",1,"1","1","0.0"]',
+  ];
+  const text = `[${rows.join(",")}]`;
+  assertSame(text);
+  assert.deepEqual(decodeKlineJson(bytes(text)).ignored, [
+    { openTime: 1518168494789, text: "17928899.62484339" },
+    { openTime: 1608562800000, text: "17928899.62484339" },
+  ]);
+});
