@@ -22,6 +22,8 @@ export interface RowMark {
   close?: "short_close" | "exact_close" | "close_999000" | "backward_close";
   /** A flat zero-volume halt row. */
   halt: boolean;
+  /** Start of the halt: the row is flat at the price of `min(open time, haltFrom)`. */
+  haltFrom: number;
 }
 
 /**
@@ -85,7 +87,8 @@ export class SeriesHistory {
         this.ignoreUntil = Math.max(this.ignoreUntil, e.end);
       } else if (e.kind !== "outage") {
         for (let t = floorOpenTime(e.start, interval); t < e.end; t = nextOpenTime(t, interval)) {
-          this.#mark(t, e.kind);
+          const m = this.#mark(t, e.kind);
+          if (e.kind === "halt") m.haltFrom = Math.min(m.haltFrom, e.start);
           cover(t, t + 1);
         }
       }
@@ -139,7 +142,7 @@ export class SeriesHistory {
 
   #mark(slot: number, kind: HistoryEventKind | "shift"): RowMark {
     let m = this.#marks.get(slot);
-    if (m === undefined) this.#marks.set(slot, m = { shift: 0, halt: false });
+    if (m === undefined) this.#marks.set(slot, m = { shift: 0, halt: false, haltFrom: Infinity });
     if (kind === "halt") m.halt = true;
     else if (kind !== "shift" && kind !== "outage" && kind !== "ignore") m.close = kind;
     return m;

@@ -40,7 +40,8 @@ export type HistoryEventKind =
  *   minutes after it opens); `exact_close` close = open + length (no -1 ms);
  *   `close_999000` close = next open - 1000; `backward_close` close = open -
  *   759,479 ms (before the open); `halt` volumes, taker volumes and count 0,
- *   open = high = low = close = the price at the open (the previous close);
+ *   open = high = low = close = the price when the halt began (the close of
+ *   the candle before it; a candle opening before `start` keeps its open);
  *   `ignore` the 12th column carries a decimal number instead of `0`.
  */
 export interface HistoryEvent {
@@ -125,7 +126,7 @@ function ev(
  * | short_close | 2020-10-21 16:45 |
  * | halt, backward_close | 2020-12-21 14:00 (1h: open 1608559200000, close 1608558440521) |
  * | outage, off grid | 2021-09-07 12:00 - 09-08 02:28:14.789, then off the grid |
- * | outage, halt | 2021-12-05 06:00 - 08:30; halt 08:30 - 08:45 |
+ * | outage, halt | 2021-12-05 06:00 - 08:00; halt 08:00 - 08:15 |
  * | outage | 2022-03-10 01:00 - 05:30 |
  * | exact_close | 2022-06-01 10:00 - 11:00 |
  * | short_close, outage | 2022-10-03 17:59:59.999; 18:00 - 10-04 03:00 |
@@ -164,8 +165,8 @@ export const REAL_HISTORY: readonly HistoryEvent[] = [
   ev("halt", U(2020, 11, 21, 14)),
   ev("backward_close", U(2020, 11, 21, 14)),
   ev("outage", U(2021, 8, 7, 12), U(2021, 8, 8, 2, 28, 14, 789), true),
-  ev("outage", U(2021, 11, 5, 6), U(2021, 11, 5, 8, 30)),
-  ev("halt", U(2021, 11, 5, 8, 30), U(2021, 11, 5, 8, 45)),
+  ev("outage", U(2021, 11, 5, 6), U(2021, 11, 5, 8)),
+  ev("halt", U(2021, 11, 5, 8), U(2021, 11, 5, 8, 15)),
   ev("outage", U(2022, 2, 10, 1), U(2022, 2, 10, 5, 30)),
   ev("exact_close", U(2022, 5, 1, 10), U(2022, 5, 1, 11)),
   ev("short_close", U(2022, 9, 3, 18) - 1),

@@ -288,11 +288,16 @@ export class MarketData {
     const until = asOf < next ? Math.max(openTime, Math.floor(asOf / 1000) * 1000) : next;
     const fraction = (until - openTime) / (next - openTime);
     const inv = Math.round(1 / spec.tick);
-    const openPrice = edge.at === openTime ? edge.price : this.#price(spec, openTime);
+    const halt = mark !== undefined && mark.halt;
+    // a halt row stays flat at the price when the halt began (the previous close)
+    const openPrice = halt
+      ? this.#price(spec, Math.min(openTime, mark.haltFrom))
+      : edge.at === openTime
+      ? edge.price
+      : this.#price(spec, openTime);
     const closePrice = this.#price(spec, until);
     edge.at = until === next ? next : NaN;
     edge.price = closePrice;
-    const halt = mark !== undefined && mark.halt;
     const oT = Math.max(1, Math.round(openPrice * inv));
     const cT = halt ? oT : Math.max(1, Math.round(closePrice * inv));
     const h = mixTime(mix(this.#symbolKey(spec), INTERVALS.indexOf(interval)), openTime);
