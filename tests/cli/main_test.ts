@@ -363,3 +363,51 @@ Deno.test("dsm subprocess exits 130 on SIGINT during a fetch", async () => {
   assert.equal(code, 130, stderr);
   assert.match(stderr, /dsm: interrupted/);
 });
+
+Deno.test("dsm subprocess fetches a non-ASCII spot symbol into the cache; cache ls prints it decoded", async () => {
+  await using emulator = await startEmulator({ now: Date.UTC(2026, 0, 10) });
+  const dir = await Deno.makeTempDir({ prefix: "dsm-cli-non-ascii-" });
+  try {
+    const symbol = "币安人生USDT";
+    const range = ["--interval", "1h", "--start", "2025-10-30", "--end", "2025-11-03"];
+    const fetched = await subprocess([
+      "fetch",
+      "--symbol",
+      symbol,
+      ...range,
+      "--vision-url",
+      emulator.url,
+      "--rest-url",
+      emulator.url,
+      "--cache-dir",
+      dir,
+    ]);
+    assert.equal(fetched.code, 0, fetched.stderr);
+    assert.equal(fetched.stdout.trimEnd().split("\n").length, 1 + 4 * 24);
+    assert.match(fetched.stderr, /^96 rows 币安人生USDT 1h spot; /);
+    const ls = await subprocess(["cache", "ls", "--cache-dir", dir]);
+    assert.equal(ls.code, 0, ls.stderr);
+    const rows = ls.stdout.split("\n").filter((line) => line.startsWith("spot"));
+    assert.ok(rows.length >= 3, ls.stdout);
+    for (const row of rows) assert.match(row, /^spot +币安人生USDT +1h +2025-1[01]-/);
+    const json = await subprocess([
+      "cache",
+      "ls",
+      "--cache-dir",
+      dir,
+      "--json",
+      "--symbol",
+      "币安人生usdt",
+    ]);
+    assert.equal(json.code, 0, json.stderr);
+    const entries: { symbol: string; path: string; source: string }[] = JSON.parse(json.stdout);
+    assert.equal(entries.length, rows.length);
+    for (const e of entries) {
+      assert.equal(e.symbol, symbol);
+      assert.ok(e.path.includes("%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT"), e.path);
+      assert.equal(e.source, "VISION");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

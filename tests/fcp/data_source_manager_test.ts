@@ -1022,3 +1022,63 @@ Deno.test("DataSourceManager with decode workers returns the same rows, checksum
   }, { decodeWorkers: 1 });
   assert.throws(() => new DataSourceManager({ decodeWorkers: 1.5 }), { code: "INVALID_RANGE" });
 });
+
+Deno.test("DataSourceManager round-trips a non-ASCII spot symbol: Vision monthly and daily, REST, cache", async () => {
+  const now = Date.UTC(2025, 11, 3, 12, 30);
+  const symbol = "币安人生USDT";
+  const dir = await Deno.makeTempDir({ prefix: "dsm-non-ascii-" });
+  try {
+    await using emu = await startEmulator({ latencyMs: 0, now });
+    const options: DataSourceManagerOptions = {
+      cache: { dir },
+      now: () => now,
+      retry: RETRY,
+      endpoints: { vision: emu.url, listing: emu.url, rest: emu.url },
+    };
+    const c: Case = {
+      market: "spot",
+      symbol,
+      interval: "1h",
+      start: Date.UTC(2025, 9, 1),
+      end: now,
+    };
+    const today = Date.UTC(2025, 11, 3);
+    const source = (t: number) => (t >= today ? "REST" : "VISION") as DataSource;
+    {
+      await using dsm = new DataSourceManager(options);
+      const report = await check(dsm, c, { source }, {}, now);
+      const used = new Set(report.partitions.flatMap((p) => p.sources));
+      for (const s of ["vision-monthly", "vision-daily", "rest"] as const) {
+        assert.ok(used.has(s), s);
+      }
+      assert.equal(report.symbol, symbol);
+      assert.ok(emu.stats.requests.checksum > 0); // every archive was checked against its CHECKSUM
+      assert.equal(emu.stats.statuses[404] ?? 0, 0);
+    }
+    const klines = `${dir}/v1/binance/spot/klines`;
+    assert.deepEqual([...Deno.readDirSync(klines)].map((e) => e.name), [
+      "%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT",
+    ]);
+    const vision = emu.stats.requests.vision;
+    {
+      // a new manager reads the closed partitions back from the cache
+      await using dsm = new DataSourceManager(options);
+      const report = await check(
+        dsm,
+        c,
+        {
+          source: (t) => (t >= today ? "REST" : "CACHE") as DataSource,
+          request: { symbol: "币安人生usdt" }, // ASCII lower case is upper-cased as for any symbol
+        },
+        {},
+        now,
+      );
+      const closed = report.partitions.filter((p) => p.key !== "2025-12-03");
+      assert.ok(closed.length > 0);
+      for (const p of closed) assert.deepEqual(p.sources, ["cache"], p.key);
+      assert.equal(emu.stats.requests.vision, vision);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

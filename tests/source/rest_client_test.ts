@@ -621,3 +621,43 @@ Deno.test("RestClient can append the _data_source column", async () => {
   assert.equal(empty.table.numRows, 0);
   assert.equal(empty.table.schema.fields.length, 12);
 });
+
+Deno.test("RestClient percent-encodes a non-ASCII symbol in the query, in NFC", async () => {
+  await using stub = startStub();
+  const sent: string[] = [];
+  const spy: typeof fetch = (input, init) => {
+    sent.push(String(input instanceof Request ? input.url : input));
+    return fetch(input, init);
+  };
+  const start = Date.UTC(2024, 0, 1);
+  const { table } = await client(stub, { fetch: spy }).fetchKlinesTable({
+    symbol: "A\u0308币安usdt", // NFD and lower-case ASCII: sent as "Ä币安USDT"
+    interval: "1h",
+    start,
+    end: start + 2 * 3_600_000,
+  });
+  assert.equal(table.numRows, 2);
+  assert.equal(sent.length, 1);
+  assert.match(sent[0], /[?&]symbol=%C3%84%E5%B8%81%E5%AE%89USDT&/);
+  assert.match(sent[0], /^[\x21-\x7e]+$/); // the URL is ASCII
+  assert.equal(stub.requests[0].searchParams.get("symbol"), "\u00c4币安USDT");
+  assert.throws(
+    () => client(stub).klines({ symbol: "币安/USDT", interval: "1h", start, end: start + 1 }),
+    {
+      code: "INVALID_SYMBOL",
+    },
+  );
+  assert.throws(
+    () =>
+      client(stub, { market: "um" }).klines({
+        symbol: "币安USDT",
+        interval: "1h",
+        start,
+        end: start + 1,
+      }),
+    {
+      code: "INVALID_SYMBOL",
+    },
+  );
+  assert.equal(stub.requests.length, 1);
+});
