@@ -407,6 +407,72 @@ Deno.test("dsm subprocess fetches a non-ASCII spot symbol into the cache; cache 
       assert.ok(e.path.includes("%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT"), e.path);
       assert.equal(e.source, "VISION");
     }
+    // verify asks Vision for each archive's current CHECKSUM under the encoded URL
+    const verify = await subprocess([
+      "cache",
+      "verify",
+      "--cache-dir",
+      dir,
+      "--vision-url",
+      emulator.url,
+      "--json",
+    ]);
+    assert.equal(verify.code, 0, verify.stderr);
+    const report = JSON.parse(verify.stdout);
+    assert.equal(report.ok, entries.length);
+    assert.ok(report.vision.fetched > 0);
+    assert.equal(report.vision.missing, 0);
+    assert.deepEqual(report.vision.failed, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The permission flags of `deno task dsm`, as deno.json documents them. */
+async function dsmTaskFlags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile("deno.json"));
+  const words = (config.tasks.dsm as string).split(/\s+/);
+  assert.deepEqual(words.slice(0, 2), ["deno", "run"]);
+  assert.equal(words.at(-1), "src/cli/main.ts");
+  return words.slice(2, -1);
+}
+
+Deno.test("dsm fetch, run as `deno task dsm`, exits 0 over years of irregular spot history, then from the cache", async () => {
+  await using emulator = await startEmulator({ latencyMs: 0 });
+  const flags = await dsmTaskFlags();
+  const dir = await Deno.makeTempDir();
+  try {
+    const fetch = async (...more: string[]) => {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", ...flags, "src/cli/main.ts", "fetch", "--symbol", "BTCUSDT"]
+          .concat(["--interval", "1h", "--start", "2017-08-17", "--end", "2023-01-01"])
+          .concat(["--vision-url", emulator.url, "--listing-url", emulator.url])
+          .concat(["--rest-url", emulator.url, "--cache-dir", dir, "--report", `${dir}/r.json`])
+          .concat(more),
+        stdout: "piped",
+        stderr: "piped",
+        env: { DSM_CACHE_DIR: "", DSM_VISION_URL: "", DSM_REST_URL: "", DSM_LISTING_URL: "" },
+      }).output();
+      const text = new TextDecoder();
+      const report = JSON.parse(await Deno.readTextFile(`${dir}/r.json`)) as FetchReport;
+      return {
+        ...output,
+        stdout: text.decode(output.stdout),
+        stderr: text.decode(output.stderr),
+        report,
+      };
+    };
+    const cold = await fetch();
+    assert.equal(cold.code, 0, cold.stderr);
+    assert.equal(cold.report.partial, false);
+    assert.ok(cold.report.anomalyCount > 0);
+    assert.match(cold.stderr, new RegExp(`; ${cold.report.anomalyCount} anomalies; \\d`));
+    const warm = await fetch("--source", "cache");
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.equal(warm.stdout, cold.stdout);
+    assert.equal(warm.report.anomalyCount, cold.report.anomalyCount);
+    assert.deepEqual(warm.report.anomalies, cold.report.anomalies);
+    assert.equal(cold.stdout.trimEnd().split("\n").length, cold.report.rows + 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
