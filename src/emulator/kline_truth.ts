@@ -69,8 +69,9 @@ export interface KlineTruth {
   /**
    * Open times of the irregular served rows, by kind: `off_grid` open time
    * off the grid; `close_time` an on-grid row whose close_time is not next
-   * open - 1; `zero_volume` volume 0; `ohlc` open = high = low = close (a
-   * flat halt row: it still satisfies low <= open, close <= high);
+   * open - 1; `zero_volume` volume 0 (the halt rows, flat at the previous
+   * close); `ohlc` low above open or close, or high below them (the
+   * emulated history has none: its halt rows are flat, not broken);
    * `ignore` a 12th column other than `0`. A row may have several kinds.
    */
   irregular: Record<IrregularRowKind, number[]>;
@@ -130,7 +131,8 @@ export function klineTruth(data: MarketData, query: KlineTruthQuery): KlineTruth
       if (k.closeTime !== closeTimeOf(t, interval)) irregular.close_time.push(t);
     } else offGrid.push(t);
     if (Number(k.volume) === 0) irregular.zero_volume.push(t);
-    if (k.open === k.high && k.open === k.low && k.open === k.close) irregular.ohlc.push(t);
+    const [open, high, low, close] = [k.open, k.high, k.low, k.close].map(Number);
+    if (!(low <= open && low <= close && high >= open && high >= close)) irregular.ohlc.push(t);
     if (k.ignore !== "0") irregular.ignore.push(t);
   }
   const missing: MissingSlots[] = [];
