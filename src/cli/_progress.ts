@@ -40,7 +40,8 @@ export function formatProgress(p: FetchProgress, elapsedMs: number): string {
 }
 
 /**
- * The one-line summary: rows, partitions per source, gaps, time.
+ * The one-line summary: rows, partitions per source, gaps, anomalies (when
+ * any), partial, time.
  *
  * @param report The report.
  * @param elapsedMs Wall time of the command.
@@ -55,6 +56,7 @@ export function formatSummary(report: FetchReport, elapsedMs: number): string {
   const slots = report.gaps.reduce((sum, g) => sum + g.slots, 0);
   return `${report.rows} rows ${report.symbol} ${report.interval} ${report.market}; ` +
     `partitions: ${sources}; ${report.gaps.length} gaps (${slots} slots)` +
+    `${report.anomalyCount > 0 ? `; ${report.anomalyCount} anomalies` : ""}` +
     `${report.partial ? "; partial" : ""}; ${(elapsedMs / 1000).toFixed(2)} s`;
 }
 

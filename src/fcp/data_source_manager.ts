@@ -253,7 +253,9 @@ export class DataSourceManager implements AsyncDisposable {
    * @param options Signal.
    * @returns The table and the report.
    * @throws {TypeError} For an invalid request, before any I/O.
-   * @throws {DataNotAvailableError} When no source holds any row of the range.
+   * @throws {DataNotAvailableError} When no source holds any row of the range
+   *   (a range whose candles were all printed off the grid returns an empty
+   *   table and reports them).
    */
   async getDataWithReport(request: KlineRequest, options?: FetchOptions): Promise<FetchResult> {
     const { resolved, deps } = this.#prepare(request, options, true);
@@ -272,7 +274,9 @@ export class DataSourceManager implements AsyncDisposable {
    * @param options Signal.
    * @returns The table.
    * @throws {TypeError} For an invalid request, before any I/O.
-   * @throws {DataNotAvailableError} When no source holds any row of the range.
+   * @throws {DataNotAvailableError} When no source holds any row of the range
+   *   (a range whose candles were all printed off the grid returns an empty
+   *   table and reports them).
    */
   async getData(request: KlineRequest, options?: FetchOptions): Promise<Table> {
     return (await this.getDataWithReport(request, options)).table;

@@ -17,7 +17,9 @@ export type FetchMarketDataOptions = DataSourceManagerOptions & KlineRequest;
  * @param options The manager's options and the request.
  * @returns The table (with `_data_source` unless `includeSourceInfo: false`).
  * @throws {TypeError} For an invalid request, before any I/O.
- * @throws {DataNotAvailableError} When no source holds any row of the range.
+ * @throws {DataNotAvailableError} When no source holds any row of the range
+ *   (a range whose candles were all printed off the grid returns an empty
+ *   table and reports them).
  *
  * @example
  * ```ts

@@ -238,7 +238,9 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
         `Cannot fetch every kline of ${request.symbol} ${request.interval}: ${why}`,
       );
     }
-    if (report.rows === 0 && !report.partial && request.start < request.end) {
+    // Candles printed only off the grid exist: an empty table and their anomalies, not an error.
+    const offGrid = report.gaps.some((g) => g.class === "off_grid");
+    if (report.rows === 0 && !report.partial && !offGrid && request.start < request.end) {
       throw new DataNotAvailableError(
         `No klines exist for ${request.market} ${request.symbol} ${request.interval} from ${
           new Date(request.start).toISOString()

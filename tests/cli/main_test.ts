@@ -448,6 +448,7 @@ Deno.test("dsm fetch, run as `deno task dsm`, exits 0 over years of irregular sp
           .concat(["--interval", "1h", "--start", "2017-08-17", "--end", "2023-01-01"])
           .concat(["--vision-url", emulator.url, "--listing-url", emulator.url])
           .concat(["--rest-url", emulator.url, "--cache-dir", dir, "--report", `${dir}/r.json`])
+          .concat(["--no-source-info"])
           .concat(more),
         stdout: "piped",
         stderr: "piped",
