@@ -95,6 +95,12 @@ const MARKET_KEY: Record<Market, number> = { spot: 11, um: 23, cm: 37 };
  * assert.equal(k.closeTime, Date.UTC(2023, 0, 1) + 59_999);
  * assert.match(k.open, /^\d+\.\d{8}$/);
  * assert.deepEqual(data.kline(btc, "1m", Date.UTC(2023, 0, 1)), k);
+ * // the real history: 2020-12-21 14:00 closes before it opens, with no volume
+ * const halt = data.row(btc, "1h", 1608559200000)!;
+ * assert.equal(halt.closeTime, 1608558440521);
+ * assert.equal(halt.volume, "0.00000000");
+ * const clean = new MarketData({ seed: 7, history: "clean" });
+ * assert.equal(clean.row(btc, "1h", 1608559200000)!.closeTime, 1608559200000 + 3_599_999);
  * ```
  */
 export class MarketData {
