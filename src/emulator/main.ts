@@ -27,6 +27,7 @@ const USAGE = `Usage: emulator [options]
   --restrict-451        spot REST answers 451 except under /market-data
   --weight-window-ms MS length of the weight window [60000]
   --no-gaps             no exchange halts
+  --history H           real (irregular history like Binance's before 2023) or clean [real]
   -h, --help            this help`;
 
 function num(value: string | undefined, name: string): number | undefined {
@@ -76,6 +77,7 @@ export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
       "no-checksum-newline": { type: "boolean" },
       "restrict-451": { type: "boolean" },
       "no-gaps": { type: "boolean" },
+      "history": { type: "string" },
       "help": { type: "boolean", short: "h" },
     },
   });
@@ -90,6 +92,10 @@ export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
   const status = num(v["missing-status"], "missing-status");
   if (status !== undefined && status !== 404 && status !== 403) {
     throw new TypeError(`Cannot use --missing-status "${status}": expected 404 or 403`);
+  }
+  const history = v.history;
+  if (history !== undefined && history !== "real" && history !== "clean") {
+    throw new TypeError(`Cannot use --history "${history}": expected real or clean`);
   }
   const options: EmulatorOptions = {
     port: num(v.port, "port"),
@@ -110,6 +116,7 @@ export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
     checksumNewline: v["no-checksum-newline"] ? false : undefined,
     restrict451: v["restrict-451"],
     gaps: v["no-gaps"] ? [] : undefined,
+    history,
   };
   return Object.fromEntries(Object.entries(options).filter(([, x]) => x !== undefined));
 }

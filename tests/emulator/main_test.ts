@@ -73,6 +73,8 @@ Deno.test("CLI parses fault flags into emulator options", () => {
       "2024-01-01T00:00:00Z",
       "--weight-window-ms",
       "1000",
+      "--history",
+      "clean",
     ]),
     {
       port: 8080,
@@ -91,9 +93,11 @@ Deno.test("CLI parses fault flags into emulator options", () => {
       gaps: [],
       now: Date.UTC(2024, 0, 1),
       weightWindowMs: 1000,
+      history: "clean",
     },
   );
   assert.equal(parseEmulatorArgs(["-h"]), "help");
+  assert.throws(() => parseEmulatorArgs(["--history", "messy"]), /expected real or clean/);
 });
 
 Deno.test("CLI usage errors return 2 with a message; --help prints the usage", async () => {
