@@ -50,7 +50,7 @@ export type {
   RequestCounts,
 } from "./src/fcp/fetch_report.ts";
 export type { FetchProgress } from "./src/fcp/fetch_run.ts";
-export type { Anomaly } from "./src/fcp/kline_checks.ts";
+export { type Anomaly, ANOMALY_KINDS, type AnomalyKind } from "./src/core/anomaly.ts";
 export type { CacheOptions } from "./src/fcp/cache_port.ts";
 
 export {
@@ -154,3 +154,4 @@ export type { EmulatorOptions, RestHost } from "./src/emulator/emulator_options.
 export type { FaultOptions, FileSelection } from "./src/emulator/faults.ts";
 export type { EmulatedSymbol } from "./src/emulator/symbol_catalogue.ts";
 export type { Gap as EmulatedGap } from "./src/emulator/market_data.ts";
+export type { HistoryMode } from "./src/emulator/irregular_history.ts";
