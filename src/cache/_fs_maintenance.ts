@@ -47,6 +47,8 @@ export interface MaintenanceContext {
   now: number;
   /** Debug messages. */
   log: (message: string) => void;
+  /** Nothing is removed or renamed: no sweeping, no quarantine, no deletion. */
+  readOnly?: boolean;
 }
 
 interface Folder {
@@ -128,6 +130,7 @@ function plainKey({ market, symbol, interval, partition }: CheckedKey): Partitio
 
 async function sweepTemps(temps: string[], ctx: MaintenanceContext): Promise<number> {
   let removed = 0;
+  if (ctx.readOnly) return removed;
   for (const path of temps) {
     try {
       const mtime = (await Deno.stat(path)).mtime?.getTime();
@@ -229,7 +232,7 @@ export async function verifyFiles(
         reason = err.message;
       }
       if (reason === undefined) continue;
-      const movedTo = options.quarantine
+      const movedTo = options.quarantine && !ctx.readOnly
         ? await setAside(path, file, ctx.now).catch(() => undefined)
         : undefined;
       report.corrupt.push({ key: plainKey(key), path, reason, movedTo });
@@ -245,7 +248,9 @@ export async function clearFiles(
   ctx: MaintenanceContext,
 ): Promise<number> {
   let removed = 0;
-  for await (const folder of folders(root, checkFilter(filter))) {
+  const checked = checkFilter(filter);
+  if (ctx.readOnly) return removed;
+  for await (const folder of folders(root, checked)) {
     for (const { path } of folder.partitions) {
       try {
         await Deno.remove(path);

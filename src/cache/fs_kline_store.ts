@@ -54,6 +54,13 @@ export interface FsKlineStoreOptions {
    * @default undefined
    */
   onCorrupt?: (event: CorruptPartition) => void;
+  /**
+   * Read only: `write` returns false, and nothing is created, renamed or
+   * removed (a corrupt file is reported and left in place; `clear` deletes
+   * nothing; `verify` neither quarantines nor sweeps temporary files).
+   * @default false
+   */
+  readOnly?: boolean;
 }
 
 /** Whether a stored partition makes a new write redundant or forbidden. */
@@ -93,6 +100,8 @@ function keeps(existing: KlineIpcMetadata | undefined, meta: PartitionMeta): boo
 export class FsKlineStore implements KlineStore {
   /** Always true. */
   readonly enabled = true;
+  /** False when opened read-only. */
+  readonly writable: boolean;
   /** Absolute cache root. */
   readonly root: string;
   #now: () => number;
@@ -103,10 +112,11 @@ export class FsKlineStore implements KlineStore {
    * A store rooted at `root`; nothing is read or created until the first call.
    *
    * @param root Cache root (made absolute); created on the first write.
-   * @param options Clock, logger, corrupt-file callback.
+   * @param options Clock, logger, corrupt-file callback, read-only.
    */
   constructor(root: string, options: FsKlineStoreOptions = {}) {
     this.root = resolveRoot(root);
+    this.writable = options.readOnly !== true;
     this.#now = options.now ?? Date.now;
     this.#log = options.logger ?? (() => {});
     this.#onCorrupt = options.onCorrupt;
@@ -135,7 +145,9 @@ export class FsKlineStore implements KlineStore {
       if (!(err instanceof CacheError)) throw err;
       reason = err.message;
     }
-    const movedTo = await setAside(path, file, this.#now()).catch(() => undefined);
+    const movedTo = this.writable
+      ? await setAside(path, file, this.#now()).catch(() => undefined)
+      : undefined;
     this.#log(`${reason}; ${movedTo ? `moved to "${movedTo}"` : "left in place"}`);
     this.#onCorrupt?.({ key: stripBounds(checked), path, reason, movedTo });
     return undefined;
@@ -148,6 +160,7 @@ export class FsKlineStore implements KlineStore {
     meta: PartitionMeta,
   ): Promise<boolean> {
     const checked = checkKey(key);
+    if (!this.writable) return false;
     const path = pathOf(this.root, checked);
     const what = `${checked.market} ${checked.symbol} ${checked.interval} "${checked.partition}"`;
     const refuse = (why: string) => new CacheError(`Cannot cache ${what}: ${why}`, path);
@@ -248,12 +261,16 @@ export class FsKlineStore implements KlineStore {
 
   /** {@inheritDoc KlineStore.verify} */
   verify(options: VerifyOptions = {}): Promise<VerifyReport> {
-    return verifyFiles(this.root, options, { now: this.#now(), log: this.#log });
+    return verifyFiles(this.root, options, this.#context());
   }
 
   /** {@inheritDoc KlineStore.clear} */
   clear(filter?: CacheFilter): Promise<number> {
-    return clearFiles(this.root, filter, { now: this.#now(), log: this.#log });
+    return clearFiles(this.root, filter, this.#context());
+  }
+
+  #context() {
+    return { now: this.#now(), log: this.#log, readOnly: !this.writable };
   }
 }
 

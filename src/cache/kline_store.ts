@@ -195,6 +195,8 @@ export interface VerifyReport {
 export interface KlineStore {
   /** False when nothing is cached (no file system, or turned off). */
   readonly enabled: boolean;
+  /** False when writes are refused: the cache is off, or read-only (reads still work). */
+  readonly writable: boolean;
   /** Absolute cache root, when enabled. */
   readonly root: string | undefined;
   /**
@@ -208,7 +210,7 @@ export interface KlineStore {
   /**
    * Stores a closed, complete partition atomically.
    *
-   * @returns True when written; false when the store is disabled or kept
+   * @returns True when written; false when the store is disabled or read-only, or kept
    *   what it had: a VISION partition is never replaced by a REST one, nor by
    *   the same Vision archive again.
    * @throws {CacheError} When the partition is not closed yet (its end is

@@ -48,6 +48,8 @@ function afterCheck<T>(key: PartitionKey, value: T): Promise<T> {
 export class NullKlineStore implements KlineStore {
   /** Always false. */
   readonly enabled = false;
+  /** Always false. */
+  readonly writable = false;
   /** Always undefined. */
   readonly root: undefined = undefined;
 

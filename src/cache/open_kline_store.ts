@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { FsKlineStore, type FsKlineStoreOptions } from "./fs_kline_store.ts";
+import { resolveRoot } from "./_kline_paths.ts";
 import type { KlineStore } from "./kline_store.ts";
 import { NullKlineStore } from "./null_kline_store.ts";
 
@@ -73,18 +74,44 @@ function probe(root: string): void {
   Deno.removeSync(file);
 }
 
+/** What is at the root: a folder, nothing, or something else (a file). */
+function kindOf(root: string): "folder" | "absent" | "other" {
+  try {
+    return Deno.statSync(root).isDirectory ? "folder" : "other";
+  } catch (err) {
+    // A parent that is a file: the root is absent and cannot be created.
+    const absent = err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory;
+    return absent ? "absent" : "other";
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /**
  * Opens the kline partition cache.
  *
- * Returns a {@linkcode NullKlineStore} (caching off, not an error) when
- * `dir` is false, when no root can be determined, or when read or write
- * permission for the root is not granted (e.g. `--allow-net` only, or Deno
- * Deploy) or the root cannot be created; in those cases (except `false`)
- * one debug message goes to `logger`. Permissions are queried, never
- * requested, so opening never prompts.
+ * The cache is read-write when it can be: read and write permission for
+ * the root are granted and a file can be created in it. It is read-only
+ * (cached partitions are read, `write` returns false, nothing is created)
+ * when only read permission is granted, or the folder exists but files
+ * cannot be created there (a read-only folder or file system). It is off (a
+ * {@linkcode NullKlineStore}) when `dir` is false, when no root can be
+ * determined, when read permission is not granted (e.g. `--allow-net` only,
+ * or Deno Deploy), or when the root is not a folder and cannot be one.
  *
- * @param options Root, clock, logger, corrupt-file callback.
- * @returns A store; check `enabled`.
+ * Except for `dir: false`, a cache that is not read-write sends one message
+ * to `logger`, beginning `Cache is off: ` or `Cache is read-only: `, with
+ * the reason and the fix. Permissions are queried, never requested, so
+ * opening never prompts.
+ *
+ * With `readOnly: true` (maintenance that only reads), only read
+ * permission is needed, nothing is probed or created, and no message is
+ * sent for the missing write access.
+ *
+ * @param options Root, read-only, clock, logger, corrupt-file callback.
+ * @returns A store; check `enabled` and `writable`.
  *
  * @example
  * ```ts
@@ -93,7 +120,17 @@ function probe(root: string): void {
  * const dir = await Deno.makeTempDir();
  * const store = await openKlineStore({ dir });
  * assert.equal(store.enabled, true);
+ * assert.equal(store.writable, true);
  * assert.equal(store.root, dir);
+ * const reader = await openKlineStore({ dir: `${dir}/absent`, readOnly: true });
+ * assert.equal(reader.writable, false);
+ * await assert.rejects(Deno.stat(`${dir}/absent`)); // nothing created
+ * const messages: string[] = [];
+ * const file = `${dir}/file`;
+ * await Deno.writeTextFile(file, "");
+ * const off = await openKlineStore({ dir: file, logger: (m) => messages.push(m) });
+ * assert.equal(off.enabled, false);
+ * assert.match(messages[0], /^Cache is off: ".*file" is not a folder/);
  * assert.equal((await openKlineStore({ dir: false })).enabled, false);
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -108,20 +145,35 @@ export async function openKlineStore(options: OpenKlineStoreOptions = {}): Promi
   };
   const root = await chooseRoot(dir);
   if (root === undefined) {
-    return off(`no cache folder is known (set ${CACHE_DIR_ENV} or pass a cache dir)`);
+    return off(`no cache folder is known; set ${CACHE_DIR_ENV} or pass a cache dir`);
   }
-  if (
-    !(await granted({ name: "read", path: root })) ||
-    !(await granted({ name: "write", path: root }))
-  ) {
-    return off(`no read and write permission for "${root}"`);
+  const readOnly = (why: string, fix: string) => {
+    log(`Cache is read-only: ${why}; cached partitions are read, nothing is written; ${fix}`);
+    return new FsKlineStore(root, { ...storeOptions, readOnly: true });
+  };
+  if (!(await granted({ name: "read", path: root }))) {
+    const given = JSON.stringify(root);
+    return off(
+      `no read permission for ${given}; run with --allow-read=${given} --allow-write=${given}`,
+    );
   }
-  let store: FsKlineStore;
+  const quoted = JSON.stringify(resolveRoot(root));
+  const kind = kindOf(root);
+  if (kind === "other") {
+    return off(`${quoted} is not a folder; remove it or pass another cache dir`);
+  }
+  if (options.readOnly) return new FsKlineStore(root, storeOptions);
+  if (!(await granted({ name: "write", path: root }))) {
+    return readOnly(`no write permission for ${quoted}`, `run with --allow-write=${quoted}`);
+  }
+  const store = new FsKlineStore(root, storeOptions);
   try {
-    store = new FsKlineStore(root, storeOptions);
     probe(store.root);
   } catch (err) {
-    return off(`cannot create files in "${root}" (${err instanceof Error ? err.message : err})`);
+    const why = `cannot create files in ${quoted} (${messageOf(err)})`;
+    return kind === "folder"
+      ? readOnly(why, "make the folder writable or pass another cache dir")
+      : off(`${why}; create the folder or pass another cache dir`);
   }
   return store;
 }

@@ -243,3 +243,40 @@ Deno.test("FsKlineStore partitions rejects a bad series before any I/O", async (
   );
   await assert.rejects(() => store.partitions(null as unknown as typeof good), TypeError);
 });
+
+Deno.test("FsKlineStore readOnly reads, and creates, renames or removes nothing", async () => {
+  await using dir = await tempDir();
+  const writer = new FsKlineStore(dir.path, { now: LATER });
+  assert.equal(writer.writable, true);
+  assert.equal(await writer.write(keyOf("2024-01-01"), [day("2024-01-01")], VISION), true);
+  assert.equal(await writer.write(keyOf("2024-01-02"), [day("2024-01-02")], REST), true);
+  const damaged = path1m(dir.path, "2024-01-02");
+  await Deno.writeFile(damaged, (await Deno.readFile(damaged)).subarray(0, 100));
+  const stale = join(dir.path, "v1/binance/spot/klines/BTCUSDT/1m/2024-01-01.arrow.1.ab.tmp");
+  await Deno.writeFile(stale, new Uint8Array(1));
+  await Deno.utime(stale, 0, 0);
+  const tree = async () =>
+    (await Array.fromAsync(Deno.readDir(join(dir.path, "v1/binance/spot/klines/BTCUSDT/1m"))))
+      .map((e) => e.name).sort();
+  const before = await tree();
+
+  const corrupt: CorruptPartition[] = [];
+  const store = new FsKlineStore(dir.path, {
+    now: LATER,
+    readOnly: true,
+    onCorrupt: (e) => corrupt.push(e),
+  });
+  assert.equal(store.writable, false);
+  assert.equal((await store.read(keyOf("2024-01-01")))?.metadata.rows, 1440);
+  assert.equal(await store.read(keyOf("2024-01-02")), undefined);
+  assert.deepEqual(corrupt.map((e) => [e.key.partition, e.movedTo]), [["2024-01-02", undefined]]);
+  assert.equal(await store.write(keyOf("2024-01-03"), [day("2024-01-03")], VISION), false);
+  // misuse is still refused before any I/O
+  await assert.rejects(store.write(keyOf("2024-13-01"), [], VISION), TypeError);
+  const report = await store.verify({ quarantine: true });
+  assert.deepEqual([report.checked, report.ok, report.corrupt.length], [2, 1, 1]);
+  assert.equal(report.corrupt[0].movedTo, undefined);
+  assert.equal(report.removedTemp, 0);
+  assert.equal(await store.clear(), 0);
+  assert.deepEqual(await tree(), before);
+});
