@@ -1,7 +1,10 @@
 /**
  * Subprocess of the cache process tests: writes partitions through
- * FsKlineStore. Argument: JSON `{ root, keys, interval, source, now, loop }`.
- * Prints "written" after the first round; with `loop`, writes forever.
+ * FsKlineStore. Argument: JSON `{ root, partitions, interval, source, now,
+ * pauseMidWrite }`. Prints "written" after the first round. With
+ * `pauseMidWrite`, it then writes the partitions again, and in the middle of
+ * the first temporary file (half its bytes written, not renamed) prints
+ * "paused <temp file name>" and blocks forever, waiting to be killed.
  *
  * @module
  */
@@ -16,7 +19,29 @@ interface Job {
   interval: Interval;
   source: "VISION" | "REST";
   now: number;
-  loop?: boolean;
+  pauseMidWrite?: boolean;
+}
+
+/** Makes the next temporary file's first write stop halfway and block the process. */
+function pauseInNextTempFile(): void {
+  const openSync = Deno.openSync;
+  Deno.openSync = (path, options) => {
+    const file = openSync(path, options);
+    const name = String(path).split(/[\\/]/).at(-1)!;
+    if (!name.endsWith(".tmp")) return file;
+    Deno.openSync = openSync;
+    const writeSync = file.writeSync.bind(file);
+    file.writeSync = (bytes) => {
+      let at = 0;
+      const half = Math.floor(bytes.length / 2);
+      while (at < half) at += writeSync(bytes.subarray(at, half));
+      console.log(`paused ${name}`);
+      // Block the thread (no event loop turn, no rename) until the parent kills us.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+      return at;
+    };
+    return file;
+  };
 }
 
 const job: Job = JSON.parse(Deno.args[0]);
@@ -32,8 +57,10 @@ const work = job.partitions.map((partition) => {
   return { key, batch: candles(start, start + 86_400_000, job.interval) };
 });
 const meta = { source: job.source, visionSha256: "ab".repeat(32), complete: true } as const;
-let round = 0;
-do {
+for (const { key, batch } of work) await store.write(key, [batch], meta);
+console.log("written");
+if (job.pauseMidWrite) {
+  pauseInNextTempFile();
   for (const { key, batch } of work) await store.write(key, [batch], meta);
-  if (round++ === 0) console.log("written");
-} while (job.loop);
+  throw new Error("The write went on past the pause");
+}

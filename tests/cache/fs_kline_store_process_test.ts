@@ -15,16 +15,21 @@ function writer(job: Record<string, unknown>): Deno.ChildProcess {
   }).spawn();
 }
 
-async function firstLine(child: Deno.ChildProcess): Promise<string> {
+/** Reads the child's stdout line by line. */
+function lines(child: Deno.ChildProcess): () => Promise<string | undefined> {
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  await reader.cancel();
-  return text.trim();
+  return async () => {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) return undefined;
+      text += value;
+    }
+    const at = text.indexOf("\n");
+    const line = text.slice(0, at);
+    text = text.slice(at + 1);
+    return line;
+  };
 }
 
 const names = async (dir: string) => (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name);
@@ -35,34 +40,33 @@ Deno.test({
   async fn() {
     await using dir = await tempDir();
     const folder = join(dir.path, "v1", "binance", "spot", "klines", "BTCUSDT", "1s");
-    // 1s days (86,400 rows, ~7.6 MB) rewritten in a loop by the child
+    // A 1s day (86,400 rows, ~7.6 MB) written once, then rewritten: the child
+    // stops halfway through the temporary file and says so before it is killed.
     const child = writer({
       root: dir.path,
       partitions: ["2024-01-01"],
       interval: "1s",
       source: "REST",
       now: LATER(),
-      loop: true,
+      pauseMidWrite: true,
     });
+    const next = lines(child);
+    let paused: string | undefined;
     try {
-      assert.equal(await firstLine(child), "written");
-      let caught = false;
-      for (let attempt = 0; attempt < 2000 && !caught; attempt++) {
-        if (!(await names(folder)).some((n) => n.endsWith(".tmp"))) continue;
-        child.kill("SIGSTOP"); // freeze it; is it still between temp file and rename?
-        caught = (await names(folder)).some((n) => n.endsWith(".tmp"));
-        if (!caught) child.kill("SIGCONT");
-      }
-      assert.ok(caught, "the writer was never seen in the middle of a write");
+      assert.equal(await next(), "written");
+      paused = await next();
     } finally {
       child.kill("SIGKILL");
-      await child.status;
+      await child.stdout.cancel().catch(() => {});
     }
     assert.equal((await child.status).signal, "SIGKILL");
+    const temp = paused?.match(/^paused (\S+\.tmp)$/)?.[1];
+    assert.ok(temp, `the writer did not pause: ${paused}`);
     const files = await names(folder);
-    assert.ok(files.includes("2024-01-01.arrow"));
-    assert.equal(files.filter((n) => n.endsWith(".tmp")).length, 1);
-    // the visible file is complete, the abandoned one is invisible to the store
+    assert.deepEqual(files.sort(), ["2024-01-01.arrow", temp].sort());
+    // the abandoned temporary file holds half a file; the visible one is whole
+    const whole = (await Deno.stat(join(folder, "2024-01-01.arrow"))).size;
+    assert.equal((await Deno.stat(join(folder, temp))).size, Math.floor(whole / 2));
     const store = new FsKlineStore(dir.path, { now: LATER });
     const key = keyOf("2024-01-01", { interval: "1s" });
     assert.equal((await store.read(key))?.metadata.rows, 86_400);
