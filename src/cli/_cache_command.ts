@@ -8,12 +8,12 @@ import { parseArgs } from "node:util";
 import type { CacheFilter, CacheTotals, KlineStore } from "../cache/kline_store.ts";
 import { openKlineStore } from "../cache/open_kline_store.ts";
 import { parseInterval } from "../core/interval.ts";
-import { type Market, parseMarket } from "../core/market.ts";
+import type { Market } from "../core/market.ts";
 import { validateSymbol } from "../core/symbol.ts";
 import { toEpochMs } from "../core/time.ts";
-import { UsageError } from "./_fetch_args.ts";
+import { marketOf, refuseSeparator, UsageError } from "./_fetch_args.ts";
 import { visionChecksums } from "./_vision_checksums.ts";
-import { bytes, table, verifyText } from "./_cache_text.ts";
+import { bytes, nextSteps, table, verifyText } from "./_cache_text.ts";
 
 /** Subcommands of `dsm cache`. */
 export const CACHE_SUBCOMMANDS = ["ls", "stats", "verify", "clear"] as const;
@@ -98,6 +98,7 @@ function visionBase(text: string): string {
  * @param env Environment lookup for `DSM_CACHE_DIR`.
  * @returns The command, or `"help"`.
  * @throws {UsageError} For an unknown subcommand or flag, or flags the subcommand does not take.
+ * @throws {TypeError} A bad market, symbol, interval or time (with its `code`).
  */
 export function parseCacheArgs(
   args: string[],
@@ -119,10 +120,13 @@ export function parseCacheArgs(
   if (v["vision-url"] !== undefined) only("vision-url", "verify");
   if (v.quarantine) only("quarantine", "verify");
   if (v.all) only("all", "clear");
-  const market: Market | undefined = v.market === undefined ? undefined : parseMarket(v.market);
+  const market: Market | undefined = v.market === undefined ? undefined : marketOf(v.market);
   const filter: CacheFilter = {};
   if (market) filter.market = market;
-  if (v.symbol !== undefined) filter.symbol = validateSymbol(v.symbol, market);
+  if (v.symbol !== undefined) {
+    refuseSeparator(v.symbol, market ?? "spot");
+    filter.symbol = validateSymbol(v.symbol, market);
+  }
   if (v.interval !== undefined) filter.interval = parseInterval(v.interval, market);
   if (v.start !== undefined) filter.start = toEpochMs(v.start, "start");
   if (v.end !== undefined) filter.end = toEpochMs(v.end, "end");
@@ -145,11 +149,22 @@ export function parseCacheArgs(
   };
 }
 
+/**
+ * Opens the cache. `ls`, `stats` and `verify` only read: they need read
+ * permission only and create no file or folder (a missing root lists as
+ * empty); `clear` and `verify --quarantine` need write access.
+ */
 async function open(args: CacheArgs): Promise<KlineStore> {
   let why = "";
-  const store = await openKlineStore({ dir: args.dir, logger: (m) => why = m });
+  const readOnly = args.command === "ls" || args.command === "stats" ||
+    (args.command === "verify" && !args.quarantine);
+  const store = await openKlineStore({ dir: args.dir, readOnly, logger: (m) => why = m });
   if (!store.enabled) {
     throw new Error(`Cannot open the cache: ${why.replace(/^Cache is off: /, "")}`);
+  }
+  if (!readOnly && !store.writable) {
+    const what = args.command === "clear" ? "clear the cache" : "set corrupt files aside";
+    throw new Error(`Cannot ${what}: it is ${why.replace(/^Cache is /, "")}`);
   }
   return store;
 }
@@ -224,9 +239,12 @@ async function verify(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<
   });
   const counts = vision?.counts;
   if (args.json) {
-    await io.print(JSON.stringify({ root: store.root, ...report, vision: counts }, null, 2) + "\n");
+    const next = nextSteps(report, args.dir);
+    await io.print(
+      JSON.stringify({ root: store.root, ...report, vision: counts, next }, null, 2) + "\n",
+    );
   } else {
-    await io.print(verifyText(report, counts));
+    await io.print(verifyText(report, counts, args.dir));
   }
   const failed = report.corrupt.length + report.stale.length + (counts?.failed.length ?? 0);
   if (failed > 0) {

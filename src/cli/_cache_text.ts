@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { VerifyReport } from "../cache/kline_store.ts";
+import type { PartitionKey, VerifyReport } from "../cache/kline_store.ts";
 import type { ChecksumLookupCounts } from "./_vision_checksums.ts";
 
 /** A byte count in B, KiB, MiB or GiB. */
@@ -26,8 +26,69 @@ export function table(header: string[], rows: (string | number)[][]): string {
   ).join("\n") + "\n";
 }
 
-/** The summary of a verification, one line per finding. */
-export function verifyText(r: VerifyReport, counts: ChecksumLookupCounts | undefined): string {
+function shellWord(text: string): string {
+  return /^[\p{L}\p{N}_./:=@%+-]+$/u.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/** First day of a day (`2024-01-02`) or month (`2024-01`) partition, and the first day after it. */
+function daysOf(partition: string): [string, string] {
+  const [y, m, d] = partition.split("-").map(Number);
+  const start = Date.UTC(y, m - 1, d ?? 1);
+  const end = d === undefined ? Date.UTC(y, m, 1) : start + 86_400_000;
+  return [new Date(start).toISOString().slice(0, 10), new Date(end).toISOString().slice(0, 10)];
+}
+
+/** `--market .. --symbol .. --interval .. --start .. --end ..` for each series, over its partitions. */
+function seriesRanges(keys: readonly PartitionKey[], cacheDir: string | undefined): string[] {
+  const series = new Map<string, { key: PartitionKey; start: string; end: string }>();
+  for (const key of keys) {
+    const id = `${key.market} ${key.symbol} ${key.interval}`;
+    const [start, end] = daysOf(key.partition);
+    const s = series.get(id);
+    if (s === undefined) series.set(id, { key, start, end });
+    else [s.start, s.end] = [start < s.start ? start : s.start, end > s.end ? end : s.end];
+  }
+  const dir = cacheDir === undefined ? "" : ` --cache-dir ${shellWord(cacheDir)}`;
+  return [...series.values()].map(({ key, start, end }) =>
+    `--market ${key.market} --symbol ${shellWord(key.symbol)} --interval ${key.interval} ` +
+    `--start ${start} --end ${end}${dir}`
+  );
+}
+
+/**
+ * What to run after a verification: fetch corrupt partitions again (a read
+ * sets a corrupt file aside), replace stale ones, upgrade REST ones.
+ *
+ * @param r The report.
+ * @param cacheDir The `--cache-dir` the verification was given, if any.
+ * @returns One line per series and finding, `<FINDING>: <command>`.
+ */
+export function nextSteps(r: VerifyReport, cacheDir?: string): string[] {
+  const lines: string[] = [];
+  for (const range of seriesRanges(r.corrupt.map((c) => c.key), cacheDir)) {
+    lines.push(`fetch the corrupt partitions again: dsm fetch ${range} --quiet > /dev/null`);
+  }
+  for (const range of seriesRanges(r.stale.map((s) => s.key), cacheDir)) {
+    lines.push(
+      `replace the stale partitions: dsm cache clear ${range} && ` +
+        `dsm fetch ${range} --quiet > /dev/null`,
+    );
+  }
+  for (const range of seriesRanges(r.upgradable, cacheDir)) {
+    lines.push(
+      `upgrade the REST partitions to Vision archives once listed: ` +
+        `dsm fetch ${range} --quiet > /dev/null`,
+    );
+  }
+  return lines;
+}
+
+/** The summary of a verification, one line per finding, then what to run next. */
+export function verifyText(
+  r: VerifyReport,
+  counts: ChecksumLookupCounts | undefined,
+  cacheDir?: string,
+): string {
   const lines = [
     `Checked ${r.checked} files: ${r.ok} ok, ${r.corrupt.length} corrupt, ` +
     `${r.stale.length} stale, ${r.upgradable.length} from REST (upgradable to Vision)`,
@@ -50,5 +111,6 @@ export function verifyText(r: VerifyReport, counts: ChecksumLookupCounts | undef
     for (const f of counts.failed.slice(0, 10)) lines.push(`UNCHECKED ${f.partition}: ${f.reason}`);
   }
   if (r.removedTemp > 0) lines.push(`Removed ${r.removedTemp} abandoned temporary files`);
+  for (const step of nextSteps(r, cacheDir)) lines.push(`Next, ${step}`);
   return lines.join("\n") + "\n";
 }

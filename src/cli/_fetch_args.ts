@@ -4,7 +4,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { SourceMode } from "../fcp/kline_request.ts";
+import { InvalidSymbolError } from "../core/errors.ts";
+import { type Market, parseMarket } from "../core/market.ts";
+import { symbolHint, validateSymbol } from "../core/symbol.ts";
+import { resolveRequest, type SourceMode } from "../fcp/kline_request.ts";
 
 /** Output formats of `dsm fetch`. */
 export type OutputFormat = "csv" | "ndjson" | "arrow" | "parquet";
@@ -24,8 +27,8 @@ export class UsageError extends Error {
 
 /** The parsed `dsm fetch` command. */
 export interface FetchArgs {
-  /** Market. */
-  market: "spot" | "um" | "cm";
+  /** Market (an alias such as `futures_usdt` resolved). */
+  market: Market;
   /** Symbol as given. */
   symbol: string;
   /** Interval as given. */
@@ -50,11 +53,57 @@ export interface FetchArgs {
   includeSourceInfo: boolean;
   /** No progress nor summary. */
   quiet: boolean;
+  /** `null`: every grid slot, missing candles as null rows. */
+  fill: "none" | "null";
+  /** Fail instead of returning a partial result. */
+  strict: boolean;
+  /** Include the still-open candle when the range reaches now. */
+  includeOpenCandle: boolean;
 }
 
-const MARKETS = ["spot", "um", "cm"] as const;
 const SOURCES = ["auto", "cache", "vision", "rest"] as const;
 const FORMATS = ["csv", "ndjson", "arrow", "parquet"] as const;
+const FILLS = ["none", "null"] as const;
+
+/**
+ * A market id or alias in any case (`UM`, `Futures_USDT`).
+ *
+ * @throws {InvalidMarketError} For anything else.
+ */
+export function marketOf(value: string): Market {
+  try {
+    return parseMarket(value.toLowerCase());
+  } catch {
+    return parseMarket(value); // the error quotes the value as given
+  }
+}
+
+/**
+ * Refuses a symbol written with a separator (`BTC-USDT`, `BTC/USDT`,
+ * `btc usdt`): Binance symbols have none, and a REST call would only
+ * answer "invalid symbol". The hint is the joined symbol in the market's
+ * form.
+ *
+ * @throws {InvalidSymbolError} With the hint.
+ */
+export function refuseSeparator(symbol: string, market: Market): void {
+  const parts = /^([^\s/-]+)[\s/-]+([^\s/-]+)$/u.exec(symbol.trim());
+  if (parts === null) return;
+  let joined: string;
+  try {
+    joined = validateSymbol(parts[1] + parts[2], market);
+  } catch (error) {
+    if (!(error instanceof InvalidSymbolError) || error.hint === undefined) return;
+    joined = error.hint;
+  }
+  const hint = symbolHint(joined, market) ?? joined;
+  throw new InvalidSymbolError(
+    symbol,
+    `Cannot use symbol ${JSON.stringify(symbol)} on market "${market}": ` +
+      `Binance symbols have no separator; did you mean ${hint}?`,
+    hint,
+  );
+}
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
   if (!(allowed as readonly string[]).includes(value)) {
@@ -94,6 +143,9 @@ function url(value: string | undefined, flag: string): string | undefined {
  * @param env Environment lookup for `DSM_CACHE_DIR`, `DSM_VISION_URL`, `DSM_REST_URL`, `DSM_LISTING_URL`.
  * @returns The command, or `"help"`.
  * @throws {UsageError} For unknown flags, missing or bad values.
+ * @throws {TypeError} A bad market, symbol (including a separator), interval
+ *   or time, with its `code` (usage errors too: checked before any I/O).
+ * @throws {RangeError} When the start is not before the end (`INVALID_RANGE`).
  */
 export function parseFetchArgs(
   args: string[],
@@ -122,6 +174,9 @@ export function parseFetchArgs(
         "report": { type: "string" },
         "no-source-info": { type: "boolean" },
         "quiet": { type: "boolean" },
+        "fill": { type: "string" },
+        "strict": { type: "boolean" },
+        "include-open-candle": { type: "boolean" },
         "help": { type: "boolean", short: "h" },
       },
     }).values;
@@ -145,12 +200,23 @@ export function parseFetchArgs(
   const vision = url(v["vision-url"] ?? env("DSM_VISION_URL"), "vision-url");
   const listing = url(v["listing-url"] ?? env("DSM_LISTING_URL"), "listing-url") ?? vision;
   const rest = url(v["rest-url"] ?? env("DSM_REST_URL"), "rest-url");
+  const market = marketOf(v.market ?? "spot");
+  const symbol = required(v.symbol, "symbol");
+  refuseSeparator(symbol, market);
+  const interval = required(v.interval, "interval");
+  const start = time(required(v.start, "start"));
+  const end = time(required(v.end, "end"));
+  const fill = oneOf(v.fill ?? "none", FILLS, "fill");
+  // Everything the library would refuse, refused now: before any file or request.
+  resolveRequest({ symbol, interval: interval as "1h", start, end, market, fill }, {
+    now: Date.now(),
+  });
   return {
-    market: oneOf(v.market ?? "spot", MARKETS, "market"),
-    symbol: required(v.symbol, "symbol"),
-    interval: required(v.interval, "interval"),
-    start: time(required(v.start, "start")),
-    end: time(required(v.end, "end")),
+    market,
+    symbol,
+    interval,
+    start,
+    end,
     source,
     cache: v["no-cache"] ? false : cacheDir ? { dir: cacheDir } : {},
     endpoints: Object.fromEntries(
@@ -161,5 +227,8 @@ export function parseFetchArgs(
     report: v.report,
     includeSourceInfo: !v["no-source-info"],
     quiet: v.quiet ?? false,
+    fill,
+    strict: v.strict ?? false,
+    includeOpenCandle: v["include-open-candle"] ?? false,
   };
 }

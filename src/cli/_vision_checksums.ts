@@ -6,6 +6,8 @@
  * A cached file records the SHA-256 of its archive but not whether that was
  * the monthly or the daily file: a day partition is matched against the
  * month's archive first (one request per month), then against the day's.
+ * A 1s partition is only ever fetched from its daily archive, so only the
+ * day's CHECKSUM is asked for.
  *
  * @module
  */
@@ -16,7 +18,7 @@ import { visionFile, type VisionPeriod } from "../source/vision_url.ts";
 
 /** Counters of the lookups done. */
 export interface ChecksumLookupCounts {
-  /** `.CHECKSUM` files fetched. */
+  /** `.CHECKSUM` files fetched and read (successes only). */
   fetched: number;
   /** Partitions whose archives Vision no longer publishes (404 or 403). */
   missing: number;
@@ -51,7 +53,6 @@ export function visionChecksums(
     const file = visionFile(baseUrl, { ...key, period, date });
     const signals = [AbortSignal.timeout(options.timeoutMs ?? 30_000)];
     if (options.signal) signals.push(options.signal);
-    counts.fetched++;
     const res = await doFetch(file.checksumUrl, { signal: AbortSignal.any(signals) });
     if (res.status === 404 || res.status === 403) {
       await res.body?.cancel();
@@ -61,7 +62,9 @@ export function visionChecksums(
       await res.body?.cancel();
       throw new Error(`Cannot fetch "${file.checksumUrl}": HTTP ${res.status}`);
     }
-    return parseChecksumFile(await res.text(), file.zipName);
+    const sha256 = parseChecksumFile(await res.text(), file.zipName);
+    counts.fetched++;
+    return sha256;
   }
 
   function memoized(key: PartitionKey, period: VisionPeriod, date: string) {
@@ -79,6 +82,11 @@ export function visionChecksums(
   async function lookup(key: PartitionKey, cached: KlineIpcMetadata) {
     const want = cached.visionSha256?.toLowerCase();
     try {
+      if (key.interval === "1s") {
+        const daily = await memoized(key, "daily", key.partition);
+        if (daily === undefined) counts.missing++;
+        return daily;
+      }
       const monthly = await memoized(key, "monthly", key.partition.slice(0, 7));
       if (monthly === want || !hasDailyFiles(key.interval) || key.partition.length !== 10) {
         if (monthly === undefined) counts.missing++;

@@ -19,7 +19,7 @@ Commands:
   dsm emulator  Run the local Binance emulator (dsm emulator --help)
 
 dsm fetch options:
-  --market spot|um|cm         market [spot]
+  --market spot|um|cm         market [spot]; also futures_usdt, futures_coin, any case
   --symbol SYMBOL             e.g. BTCUSDT, BTCUSD_PERP (required)
   --interval INTERVAL         1s .. 1M (required)
   --start TIME                inclusive start, ISO 8601 or epoch ms (required)
@@ -34,6 +34,9 @@ dsm fetch options:
   --out FILE                  output file, - for stdout [stdout]; required for parquet
   --report FILE               write the fetch report as JSON
   --no-source-info            leave out the _data_source column
+  --fill none|null            null: every grid slot, missing candles as null rows [none]
+  --strict                    fail (exit 1) instead of writing a partial result
+  --include-open-candle       include the candle still open now
   --quiet                     no progress, no summary
   -h, --help                  this help
 
@@ -89,6 +92,16 @@ function readEnv(name: string): string | undefined {
   }
 }
 
+/**
+ * A bad value on the command line that the library refuses before any I/O
+ * (market, symbol, interval, time, range): a usage error too.
+ */
+function isMisuse(error: unknown): error is TypeError | RangeError {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return (error instanceof TypeError || error instanceof RangeError) &&
+    typeof code === "string" && code.startsWith("INVALID_");
+}
+
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as { code?: unknown }).code;
@@ -116,7 +129,9 @@ async function interruptible<T>(
  *
  * @param args The arguments, e.g. `["fetch", "--symbol", "BTCUSDT", ...]`.
  * @param io Streams, environment and signal; the process's by default.
- * @returns The exit code: 0 ok, 1 failure, 2 usage error, 130 interrupted.
+ * @returns The exit code: 0 ok (also when stdout is closed early, as by
+ *   `| head`), 1 failure, 2 usage error (a bad flag or value: market,
+ *   symbol, interval, time, range), 130 interrupted.
  *
  * @example
  * ```ts
@@ -126,6 +141,10 @@ async function interruptible<T>(
  * const code = await main(["fetch", "--bogus"], { stderr: (text) => stderr += text });
  * assert.equal(code, 2);
  * assert.match(stderr, /Usage: dsm/);
+ * const args = ["fetch", "--symbol", "BTC-USDT", "--interval", "1h", "--start", "2024-01-01"];
+ * stderr = "";
+ * assert.equal(await main([...args, "--end", "2024-01-02"], { stderr: (t) => stderr += t }), 2);
+ * assert.match(stderr, /did you mean BTCUSDT\?/);
  * ```
  */
 export async function main(args: string[], io: CliIo = {}): Promise<number> {
@@ -196,8 +215,8 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
         throw new UsageError(`Cannot run dsm: unknown command "${command}"`);
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      stderr(`dsm: ${error.message}\n${USAGE}\n`);
+    if (error instanceof UsageError || isMisuse(error)) {
+      stderr(`dsm: ${describe(error)}\n${USAGE}\n`);
       return 2;
     }
     if (error instanceof Deno.errors.BrokenPipe) return 0;

@@ -116,8 +116,15 @@ Deno.test("dsm cache stats totals each series and the whole cache", async () => 
   });
 });
 
+/** Runs a `dsm fetch ... > /dev/null` line that verify printed, against the emulator at `url`. */
+async function runNext(line: string, url: string) {
+  const words = line.replace(/ > \/dev\/null$/, "").split(" ");
+  assert.equal(words[0], "dsm");
+  return await run([...words.slice(1), "--vision-url", url, "--rest-url", url]);
+}
+
 Deno.test("dsm cache verify exits 0 on a sound cache and 1 on a truncated file", async () => {
-  await withCache(async (dir) => {
+  await withCache(async (dir, url) => {
     const ok = await run(["cache", "verify", "--cache-dir", dir]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /^Checked 6 files: 6 ok, 0 corrupt, 0 stale/);
@@ -130,6 +137,19 @@ Deno.test("dsm cache verify exits 0 on a sound cache and 1 on a truncated file",
     assert.match(bad.stdout, /^Checked 6 files: 5 ok, 1 corrupt/);
     assert.match(bad.stdout, /^CORRUPT {2}spot BTCUSDT 1h 2024-01-02: /m);
     assert.match(bad.stderr, /failed verification: 1 corrupt/);
+    // what to run next, and running it repairs the cache
+    const next = `dsm fetch --market spot --symbol BTCUSDT --interval 1h ` +
+      `--start 2024-01-02 --end 2024-01-03 --cache-dir ${dir} --quiet > /dev/null`;
+    assert.match(
+      bad.stdout,
+      new RegExp(`^Next, fetch the corrupt partitions again: ${next}$`, "m"),
+    );
+    const repair = await runNext(next, url);
+    assert.equal(repair.code, 0, repair.stderr);
+    const repaired = await run(["cache", "verify", "--cache-dir", dir]);
+    assert.equal(repaired.code, 0, repaired.stdout);
+    assert.match(repaired.stdout, /^Checked 6 files: 6 ok/);
+    await Deno.writeFile(file, bytes.subarray(0, bytes.length - 100));
 
     const json = await run(["cache", "verify", "--cache-dir", dir, "--json", "--quarantine"]);
     assert.equal(json.code, 1);
@@ -218,19 +238,118 @@ Deno.test("dsm cache usage and input errors", async () => {
       [["cache", "ls", "--vision-url", "http://x"], 2, /--vision-url with dsm cache ls/],
       [["cache", "verify", "--vision-url", "ftp://x"], 2, /expected an http or https URL/],
       [["cache", "clear", "--all", "--market", "spot"], 2, /--all with a filter/],
-      [["cache", "ls", "--market", "margin"], 1, /INVALID_MARKET/],
-      [["cache", "ls", "--market", "cm", "--symbol", "BTCUSDT"], 1, /did you mean BTCUSD_PERP/],
-      [["cache", "ls", "--interval", "2m"], 1, /INVALID_INTERVAL/],
-      [["cache", "ls", "--start", "yesterday"], 1, /INVALID_TIME/],
+      [["cache", "ls", "--market", "margin"], 2, /INVALID_MARKET/],
+      [["cache", "ls", "--market", "cm", "--symbol", "BTCUSDT"], 2, /did you mean BTCUSD_PERP/],
+      [["cache", "ls", "--symbol", "BTC-USDT"], 2, /no separator; did you mean BTCUSDT/],
+      [["cache", "ls", "--interval", "2m"], 2, /INVALID_INTERVAL/],
+      [["cache", "ls", "--start", "yesterday"], 2, /INVALID_TIME/],
     ];
     for (const [args, code, message] of cases) {
       const got = await run([...args, "--cache-dir", dir]);
       assert.equal(got.code, code, args.join(" "));
       assert.match(got.stderr, message);
     }
+    // the market aliases, in any case
+    for (const market of ["FUTURES_USDT", "futures_coin", "Spot"]) {
+      const got = await run(["cache", "ls", "--cache-dir", dir, "--market", market]);
+      assert.equal(got.code, 0, got.stderr);
+    }
     const help = await run(["cache", "--help"]);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--quarantine/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dsm cache verify says how to upgrade REST partitions, and that command upgrades them", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const url = emulator.url;
+  const dir = await Deno.makeTempDir({ prefix: "dsm-cache-cli-" });
+  try {
+    const range = ["--symbol", "ETHUSDT", "--interval", "1h", "--start", "2024-01-01"];
+    const rest = await run(["fetch", "--market", "futures_usdt", ...range, "--end", "2024-01-03"]
+      .concat(["--source", "rest", "--rest-url", url, "--cache-dir", dir, "--quiet"]));
+    assert.equal(rest.code, 0, rest.stderr);
+    const verify = await run(["cache", "verify", "--cache-dir", dir]);
+    assert.equal(verify.code, 0, verify.stdout);
+    assert.match(verify.stdout, /2 from REST \(upgradable to Vision\)/);
+    const line = verify.stdout.split("\n").find((l) => l.startsWith("Next, upgrade"));
+    assert.equal(
+      line,
+      "Next, upgrade the REST partitions to Vision archives once listed: dsm fetch --market um " +
+        `--symbol ETHUSDT --interval 1h --start 2024-01-01 --end 2024-01-03 --cache-dir ${dir} ` +
+        "--quiet > /dev/null",
+    );
+    const json = JSON.parse((await run(["cache", "verify", "--cache-dir", dir, "--json"])).stdout);
+    assert.deepEqual(json.next, [line!.slice("Next, ".length)]);
+    const upgrade = await runNext(line!.replace(/^.*?: /, ""), url);
+    assert.equal(upgrade.code, 0, upgrade.stderr);
+    const after = await run(["cache", "verify", "--cache-dir", dir]);
+    assert.match(after.stdout, /^Checked 2 files: 2 ok, 0 corrupt, 0 stale, 0 from REST/);
+    assert.doesNotMatch(after.stdout, /Next,/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dsm cache verify --vision-url checks 1s partitions against their daily CHECKSUM only, and counts successes", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const dir = await Deno.makeTempDir({ prefix: "dsm-cache-cli-" });
+  try {
+    const fetched = await run([
+      "fetch",
+      ...[
+        "--symbol",
+        "BTCUSDT",
+        "--interval",
+        "1s",
+        "--start",
+        "2024-01-01",
+        "--end",
+        "2024-01-02",
+      ],
+      ...["--vision-url", emulator.url, "--rest-url", emulator.url, "--cache-dir", dir, "--quiet"],
+      ...["--format", "ndjson", "--no-source-info"],
+    ]);
+    assert.equal(fetched.code, 0, fetched.stderr);
+    // a Vision that logs the checksum requests and answers 404 for the monthly ones
+    const asked: string[] = [];
+    let down = false;
+    await using vision = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      async (req) => {
+        const path = new URL(req.url).pathname;
+        asked.push(path);
+        if (down) return new Response("", { status: 500 });
+        if (path.includes("/monthly/")) return new Response("", { status: 404 });
+        return await fetch(emulator.url + path);
+      },
+    );
+    const base = `http://127.0.0.1:${vision.addr.port}`;
+    const ok = await run(["cache", "verify", "--cache-dir", dir, "--vision-url", base, "--json"]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const report = JSON.parse(ok.stdout);
+    assert.deepEqual([report.checked, report.ok, report.stale.length], [1, 1, 0]);
+    assert.deepEqual(asked, [
+      "/data/spot/daily/klines/BTCUSDT/1s/BTCUSDT-1s-2024-01-01.zip.CHECKSUM",
+    ]);
+    assert.deepEqual(report.vision, { fetched: 1, missing: 0, failed: [] });
+    // failed lookups are not counted as fetched
+    down = true;
+    const failed = await run([
+      "cache",
+      "verify",
+      "--cache-dir",
+      dir,
+      "--vision-url",
+      base,
+      "--json",
+    ]);
+    assert.equal(failed.code, 1);
+    const counts = JSON.parse(failed.stdout).vision;
+    assert.equal(counts.fetched, 0);
+    assert.equal(counts.failed.length, 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -183,37 +183,64 @@ Deno.test("dsm usage errors exit 2 with the usage text, --help exits 0", async (
   }
 });
 
-Deno.test("dsm fetch exits 1 with the typed error before any I/O", async () => {
+Deno.test("dsm fetch usage errors exit 2 before any I/O: interval, symbol, time, range, market, flag", async () => {
+  let requests = 0;
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    requests++;
+    return new Response("", { status: 500 });
+  });
+  const url = `http://127.0.0.1:${server.addr.port}`;
   const dir = await Deno.makeTempDir();
   try {
     const out = `${dir}/out.csv`;
-    for (
-      const [args, code] of [
-        [["--symbol", "../etc", "--interval", "1h"], "INVALID_SYMBOL"],
-        [["--symbol", "BTCUSDT", "--interval", "7m"], "INVALID_INTERVAL"],
-      ] as const
-    ) {
-      const r = await run([
-        "fetch",
-        ...args,
-        "--start",
-        "2024-01-01",
-        "--end",
-        END,
-        "--out",
-        out,
-        "--vision-url",
-        "http://127.0.0.1:9",
-      ]);
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, new RegExp(`^dsm: .*\\(${code}\\)\\n$`));
+    const cache = `${dir}/cache`;
+    const base = { symbol: "BTCUSDT", interval: "1h", start: "2024-01-01", end: "2024-01-02" };
+    const cases: [Partial<typeof base> & { more?: string[] }, RegExp][] = [
+      [{ interval: "1H" }, /interval "1H".*\(INVALID_INTERVAL\)/],
+      [{ interval: "7m" }, /\(INVALID_INTERVAL\)/],
+      [{ symbol: "../etc" }, /\(INVALID_SYMBOL\)/],
+      [{ symbol: "BTC/USDT" }, /"BTC\/USDT".*did you mean BTCUSDT\? \(INVALID_SYMBOL\)/],
+      [{ symbol: "BTC-USDT" }, /"BTC-USDT".*no separator; did you mean BTCUSDT\?/],
+      [{ symbol: "btc-usdt", more: ["--market", "cm"] }, /did you mean BTCUSD_PERP\?/],
+      [{ start: "yesterday" }, /"yesterday".*\(INVALID_TIME\)/],
+      [{ start: "2024-01-02", end: "2024-01-01" }, /not before end.*\(INVALID_RANGE\)/],
+      [{ more: ["--market", "margin"] }, /"margin".*\(INVALID_MARKET\)/],
+      [{ more: ["--fill", "zero"] }, /--fill "zero"/],
+      [{ more: ["--frobnicate"] }, /--frobnicate/],
+    ];
+    for (const [c, message] of cases) {
+      const r = { ...base, ...c };
+      const args = ["fetch", "--symbol", r.symbol, "--interval", r.interval, "--start", r.start]
+        .concat(["--end", r.end, "--out", out, "--report", `${dir}/r.json`, "--cache-dir", cache])
+        .concat(["--vision-url", url, "--rest-url", url, ...(c.more ?? [])]);
+      const got = await run(args);
+      assert.equal(got.code, 2, `${args.join(" ")}: ${got.stderr}`);
+      assert.match(got.stderr, /^dsm: .*\nUsage: dsm/);
+      assert.match(got.stderr.split("\n")[0], message);
     }
-    await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
-    const range = await run(["fetch", ...RANGE, "2023-12-01", "--no-cache"]);
-    assert.equal(range.code, 1);
-    assert.match(range.stderr, /INVALID_RANGE/);
+    assert.equal(requests, 0);
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), []);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dsm fetch takes the library's market aliases in any case", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const range = ["--interval", "1d", "--start", "2024-01-01", "--end", "2024-01-03", "--quiet"];
+  for (
+    const [market, symbol] of [
+      ["futures_usdt", "BTCUSDT"],
+      ["FUTURES_COIN", "BTCUSD_PERP"],
+      ["UM", "ETHUSDT"],
+      ["Spot", "BTCUSDT"],
+    ]
+  ) {
+    const got = await run(
+      ["fetch", "--market", market, "--symbol", symbol, ...range, ...urls(emulator.url)],
+    );
+    assert.equal(got.code, 0, `${market}: ${got.stderr}`);
+    assert.equal(got.stdout.trimEnd().split("\n").length, 3, market);
   }
 });
 
