@@ -94,6 +94,7 @@ export {
   DataNotAvailableError,
   DsmError,
   type ErrorCode,
+  HostUnreachableError,
   HttpError,
   InvalidIntervalError,
   InvalidMarketError,
@@ -123,7 +124,11 @@ export { type UnzipOptions, unzipSingleEntry, UnzipStream } from "./src/codec/un
 export { Sha256Stream } from "./src/codec/sha256_stream.ts";
 export { parseChecksumFile, verifyChecksum } from "./src/codec/checksum.ts";
 
-export type { RetryOptions } from "./src/source/http.ts";
+export {
+  HostCircuitBreaker,
+  type HostCircuitBreakerOptions,
+  type RetryOptions,
+} from "./src/source/http.ts";
 export {
   type KlinesRequest,
   type KlinesStats,

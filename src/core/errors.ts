@@ -215,7 +215,10 @@ export class RateLimitError extends DsmError {
   }
 }
 
-/** Connection reset, timeout or truncated body, after the retries ran out. */
+/**
+ * Connection failure (DNS, refused, TLS), reset, time-out or truncated body,
+ * after the retries ran out. `cause` keeps the runtime's error.
+ */
 export class NetworkError extends DsmError {
   /** The requested URL. */
   readonly url: string;
@@ -228,6 +231,75 @@ export class NetworkError extends DsmError {
     super("NETWORK_ERROR", message, options);
     this.url = url;
   }
+}
+
+/**
+ * A host refused or failed to establish connections (DNS, refused, TLS)
+ * several times in a row: its requests now fail at once, without retries,
+ * for a while (see `HostCircuitBreaker`). `cause` is the runtime's error of
+ * the last connection attempt (e.g. `dns error: failed to lookup address
+ * information`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HostUnreachableError, NetworkError } from "./errors.ts";
+ * const err = new HostUnreachableError("https://example.invalid", 3, 30_000, {
+ *   cause: new TypeError("dns error: failed to lookup address information"),
+ * });
+ * assert.ok(err instanceof NetworkError);
+ * assert.equal(err.code, "NETWORK_ERROR");
+ * assert.match(err.message, /"https:\/\/example\.invalid".*dns error/);
+ * ```
+ */
+export class HostUnreachableError extends NetworkError {
+  /** The origin (scheme, host and port) that cannot be reached. */
+  readonly host: string;
+  /** Connection failures in a row that opened the circuit. */
+  readonly failures: number;
+  /**
+   * Creates the instance.
+   *
+   * @param host The origin. @param failures Failures in a row. @param openMs How long
+   * requests fail at once, ms. @param options The runtime's error of the last attempt.
+   */
+  constructor(host: string, failures: number, openMs: number, options?: DsmErrorOptions) {
+    const why = causeMessage(options?.cause);
+    super(
+      host,
+      `Cannot reach "${host}": ${failures} connection failures in a row${
+        why ? `, the last: ${why}` : ""
+      }; its requests fail at once for ${Math.round(openMs / 1000)} s`,
+      options,
+    );
+    this.host = host;
+    this.failures = failures;
+  }
+}
+
+/**
+ * The messages of an error and its causes, joined (`fetch failed: error
+ * sending request ...: dns error ...`), without repeats.
+ *
+ * @param error Any thrown value.
+ * @returns The joined messages, or an empty string.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { causeMessage } from "./errors.ts";
+ * const err = new TypeError("fetch failed", { cause: new Error("dns error: failed to lookup") });
+ * assert.equal(causeMessage(err), "fetch failed: dns error: failed to lookup");
+ * ```
+ */
+export function causeMessage(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    const text = e instanceof Error ? e.message : String(e);
+    if (text && !parts.some((p) => p.includes(text))) parts.push(text);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(": ");
 }
 
 /** The SHA-256 of a Vision archive does not match its `.CHECKSUM` file. */

@@ -50,9 +50,8 @@ export class CacheWriter {
     checks: { anomalies: Anomaly[]; total: number },
   ): Promise<void> {
     while (this.#pending.size >= MAX_PENDING) await Promise.race(this.#pending);
-    const origin = o.consulted.vision && o.report.sources.some((s) => s.startsWith("vision"))
-      ? "VISION"
-      : "REST";
+    // Rows checked against a Vision archive (its digest known) are VISION, even with REST's fills.
+    const origin = o.consulted.vision && o.report.sha256 !== undefined ? "VISION" : "REST";
     const write = this.#cache.write({ ...this.#request, partition: o.partition.key }, batches, {
       origin,
       sha256: o.report.sha256,

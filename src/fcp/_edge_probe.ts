@@ -27,7 +27,11 @@ async function traded(
   const from = Math.max(start, EARLIEST_TIME);
   if (from >= end) return false;
   try {
-    const found = await ctx.rest.range({ ...ctx.request, start: from, end }, ctx.signal);
+    const found = await ctx.rest.range(
+      { ...ctx.request, start: from, end },
+      ctx.signal,
+      ctx.requests,
+    );
     if (found.batches.some((b) => b.numRows > 0)) return true;
     return found.error === undefined ? false : undefined;
   } catch {

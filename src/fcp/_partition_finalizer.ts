@@ -128,8 +128,7 @@ export class PartitionFinalizer {
       ? plainBatches(rowsIn[0].batches)
       : undefined;
     const plainRows = () => plain ??= [klineBatch(clipped.columns, clipped.length)];
-    const fresh = this.#ctx.cache.enabled && isClosed(o.partition, this.#ctx.now) &&
-      !o.report.sources.includes("cache");
+    const fresh = this.#ctx.cache.enabled && isClosed(o.partition, this.#ctx.now) && !o.cached;
     if (fresh) {
       const wholeMerged = covers ? merged : mergeSegments(o.segments);
       const whole = covers ? clipped : onGridRows(wholeMerged, request.interval);

@@ -5,9 +5,15 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
-import type { KlineStore } from "../cache/kline_store.ts";
+import type { CorruptPartition, KlineStore, PartitionKey } from "../cache/kline_store.ts";
 import { openKlineStore } from "../cache/open_kline_store.ts";
-import type { CachedRows, CachePort, CacheWriteMeta, SeriesPartition } from "./source_ports.ts";
+import type {
+  CachedRows,
+  CachePort,
+  CacheReadEvents,
+  CacheWriteMeta,
+  SeriesPartition,
+} from "./source_ports.ts";
 
 /** Where the cache lives. */
 export interface CacheOptions {
@@ -26,14 +32,18 @@ export const DISABLED_CACHE: CachePort = {
 /** Adapts a {@linkcode KlineStore} to the engine's {@linkcode CachePort}. */
 export class StoreCachePort implements CachePort {
   readonly #store: KlineStore;
+  readonly #setAside: Map<string, string>;
 
   /**
    * Creates the instance.
    *
    * @param store The partition store.
+   * @param setAside Why files were set aside by reads, by `"market symbol interval
+   *   partition"` (filled by the store's `onCorrupt`), so that a read can tell its caller.
    */
-  constructor(store: KlineStore) {
+  constructor(store: KlineStore, setAside: Map<string, string> = new Map()) {
     this.#store = store;
+    this.#setAside = setAside;
   }
 
   /** The store behind the port (for maintenance). */
@@ -52,10 +62,18 @@ export class StoreCachePort implements CachePort {
     return this.#store.partitions({ market, symbol, interval });
   }
 
-  /** Reads and validates a partition. */
-  async read(key: SeriesPartition): Promise<CachedRows | undefined> {
+  /** Reads and validates a partition; a corrupt file is set aside and `events` hears why. */
+  async read(key: SeriesPartition, events?: CacheReadEvents): Promise<CachedRows | undefined> {
     const hit = await this.#store.read(key);
-    if (!hit) return undefined;
+    if (!hit) {
+      const id = corruptKey(key);
+      const reason = this.#setAside.get(id);
+      if (reason !== undefined) {
+        this.#setAside.delete(id);
+        events?.onSetAside?.(reason);
+      }
+      return undefined;
+    }
     const { source, gaps, rows, firstOpenTime, lastOpenTime, anomalies } = hit.metadata;
     return {
       batches: hit.batches,
@@ -98,6 +116,13 @@ export async function openCachePort(
   now?: () => number,
 ): Promise<CachePort> {
   if (options === false) return DISABLED_CACHE;
-  const store = await openKlineStore({ dir: options?.dir, logger, now });
-  return store.enabled ? new StoreCachePort(store) : DISABLED_CACHE;
+  const setAside = new Map<string, string>();
+  const onCorrupt = (event: CorruptPartition) => setAside.set(corruptKey(event.key), event.reason);
+  const store = await openKlineStore({ dir: options?.dir, logger, now, onCorrupt });
+  return store.enabled ? new StoreCachePort(store, setAside) : DISABLED_CACHE;
+}
+
+/** The identity of a partition in the set-aside record: `market symbol interval partition`. */
+function corruptKey(key: PartitionKey): string {
+  return `${key.market} ${key.symbol.normalize("NFC")} ${key.interval} ${key.partition}`;
 }

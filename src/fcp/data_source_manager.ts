@@ -9,7 +9,7 @@ import type { RecordBatch } from "apache-arrow";
 import { InvalidRangeError } from "../core/errors.ts";
 import { type Market, type MarketInput, parseMarket } from "../core/market.ts";
 import { KLINE_SCHEMA, KLINE_SCHEMA_WITH_SOURCE } from "../core/schema.ts";
-import type { RetryOptions } from "../source/http.ts";
+import { HostCircuitBreaker, type RetryOptions } from "../source/http.ts";
 import { type KlineRequest, resolveRequest } from "./kline_request.ts";
 import type { FetchReport } from "./fetch_report.ts";
 import { type FetchProgress, runFetch } from "./fetch_run.ts";
@@ -57,7 +57,14 @@ export interface DataSourceManagerOptions {
   decodeWorkers?: number | "auto";
   /** Time allowed for each response's headers, ms. @default {30000} */
   timeoutMs?: number;
-  /** Retry policy of transient failures. @default {{ attempts: 5 }} */
+  /**
+   * Retry policy of transient failures. Connection-level failures (DNS,
+   * refused, TLS) are retried until 3 in a row on one host: that host's
+   * requests then fail at once for 30 s (a circuit breaker shared by every
+   * fetch of the manager), each fetch reports it once among its `failures`,
+   * and `logger` hears it once.
+   * @default {{ attempts: 5 }}
+   */
   retry?: RetryOptions;
   /** The fetch implementation. @default {globalThis.fetch} */
   fetch?: typeof fetch;
@@ -67,7 +74,7 @@ export interface DataSourceManagerOptions {
   signal?: AbortSignal;
   /** Progress of each fetch. */
   onProgress?: (progress: FetchProgress) => void;
-  /** Debug messages (cache switched off, files set aside). */
+  /** Debug messages (cache switched off, files set aside, a host found unreachable). */
   logger?: (message: string) => void;
 }
 
@@ -140,8 +147,9 @@ export class DataSourceManager implements AsyncDisposable {
         `Cannot create the manager: decodeWorkers ${workers} is not "auto" or an integer from 0 to 16`,
       );
     }
-    this.#vision = new VisionPortAdapter(options);
-    this.#rest = new RestPortAdapter(options);
+    const breaker = new HostCircuitBreaker({ onOpen: (error) => options.logger?.(error.message) });
+    this.#vision = new VisionPortAdapter(options, breaker);
+    this.#rest = new RestPortAdapter(options, breaker);
   }
 
   /** Opens the cache on the first fetch, so that a refused request does no I/O. */
@@ -227,8 +235,6 @@ export class DataSourceManager implements AsyncDisposable {
       concurrency: this.#concurrency,
       signal,
       onProgress: this.#options.onProgress,
-      restCounters: this.#rest.counters(),
-      listingPages: this.#vision.pageCounter(),
       decodeWorkers: table,
     };
     return { resolved, deps };
@@ -253,9 +259,17 @@ export class DataSourceManager implements AsyncDisposable {
    * @param options Signal.
    * @returns The table and the report.
    * @throws {TypeError} For an invalid request, before any I/O.
-   * @throws {DataNotAvailableError} When no source holds any row of the range
+   * @throws {InvalidRangeError} When the range starts after now (wholly in
+   *   the future), before any I/O. A range that starts in the past but holds
+   *   no closed candle yet returns an empty table (`report.start === report.end`).
+   * @throws {NetworkError} When no row could be fetched because the network
+   *   failed (DNS, refused, TLS, resets, time-outs); `cause` keeps the first
+   *   failure and, through it, the runtime's reason. Other source failures
+   *   that leave no row (e.g. HTTP 5xx after the retries) throw that error.
+   * @throws {DataNotAvailableError} When the exchange holds no row of the range
    *   (a range whose candles were all printed off the grid returns an empty
-   *   table and reports them).
+   *   table and reports them), or, with `strict`, when the result would be
+   *   partial (`cause`: the first source failure, if any).
    */
   async getDataWithReport(request: KlineRequest, options?: FetchOptions): Promise<FetchResult> {
     const { resolved, deps } = this.#prepare(request, options, true);
@@ -274,9 +288,17 @@ export class DataSourceManager implements AsyncDisposable {
    * @param options Signal.
    * @returns The table.
    * @throws {TypeError} For an invalid request, before any I/O.
-   * @throws {DataNotAvailableError} When no source holds any row of the range
+   * @throws {InvalidRangeError} When the range starts after now (wholly in
+   *   the future), before any I/O. A range that starts in the past but holds
+   *   no closed candle yet returns an empty table (`report.start === report.end`).
+   * @throws {NetworkError} When no row could be fetched because the network
+   *   failed (DNS, refused, TLS, resets, time-outs); `cause` keeps the first
+   *   failure and, through it, the runtime's reason. Other source failures
+   *   that leave no row (e.g. HTTP 5xx after the retries) throw that error.
+   * @throws {DataNotAvailableError} When the exchange holds no row of the range
    *   (a range whose candles were all printed off the grid returns an empty
-   *   table and reports them).
+   *   table and reports them), or, with `strict`, when the result would be
+   *   partial (`cause`: the first source failure, if any).
    */
   async getData(request: KlineRequest, options?: FetchOptions): Promise<Table> {
     return (await this.getDataWithReport(request, options)).table;

@@ -7,14 +7,19 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
-import { DsmError, HttpError } from "../core/errors.ts";
+import { DsmError, HostUnreachableError, HttpError } from "../core/errors.ts";
 import { ceilOpenTime, hasDailyFiles, nextOpenTime } from "../core/interval.ts";
 import { isPermissionError } from "../source/http.ts";
 import type { Partition } from "../core/partition.ts";
 import { findMissing, type MissingRange, offGridSlots, splitAtOffGrid } from "./kline_checks.ts";
 import { clipSegment, type KlineSegment, segmentOf } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
-import type { FetchFailure, PartitionReport, PartitionSource } from "./fetch_report.ts";
+import type {
+  FetchFailure,
+  PartitionReport,
+  PartitionSource,
+  RequestCounts,
+} from "./fetch_report.ts";
 import type { PlanUnit } from "./fetch_plan.ts";
 import { isClosed } from "./fetch_plan.ts";
 import type {
@@ -43,6 +48,18 @@ export interface EngineContext {
   onFile?: (kind: "vision" | "rest", bytes: number) => void;
   /** Failures absorbed so far (appended to). */
   failures: FetchFailure[];
+  /**
+   * The errors of the sources absorbed so far, in order (appended to): the
+   * cause of a strict or total failure.
+   */
+  errors?: unknown[];
+  /**
+   * Partitions left (in part) unfetched because no allowed source could
+   * serve them (appended to): e.g. not in the cache with `source: "cache"`.
+   */
+  notAllowed?: Partition[];
+  /** The fetch's own request counts (REST calls and weight, listing pages), added to. */
+  requests?: RequestCounts;
   /** Vision's inventory of the request's span, listed at most once; undefined when unknown. */
   inventory?: () => Promise<VisionInventory | undefined>;
 }
@@ -70,11 +87,11 @@ export interface PartitionOutcome {
   cached?: CachedRows;
 }
 
-function outcome(partition: Partition, source: PartitionSource): PartitionOutcome {
+function outcome(partition: Partition): PartitionOutcome {
   return {
     partition,
     segments: [],
-    report: { key: partition.key, sources: [source], rows: 0, bytes: 0, ms: 0, cached: false },
+    report: { key: partition.key, sources: [], rows: 0, bytes: 0, ms: 0, cached: false },
     consulted: { vision: false, rest: false },
     unfetched: [],
     knownGaps: [],
@@ -82,10 +99,45 @@ function outcome(partition: Partition, source: PartitionSource): PartitionOutcom
   };
 }
 
-function failureOf(error: unknown, partition?: string): FetchFailure {
+/** Adds a source's rows to a partition; the source is reported only when it has rows. */
+function addSegment(o: PartitionOutcome, segment: KlineSegment, source: PartitionSource): void {
+  o.segments.push(segment);
+  if (segment.length > 0 && !o.report.sources.includes(source)) o.report.sources.push(source);
+}
+
+/**
+ * Records a source's failure: in the report (once per host for a host that
+ * cannot be reached, whose requests all fail alike) and among the errors.
+ */
+function recordFailure(ctx: EngineContext, error: unknown, partition?: string): void {
+  ctx.errors?.push(error);
+  if (error instanceof HostUnreachableError) {
+    const said = ctx.failures.some((f) => f.code === error.code && f.message === error.message);
+    if (said) return;
+  }
   const code = error instanceof DsmError ? error.code : "UNKNOWN";
   const message = error instanceof Error ? error.message : String(error);
-  return { partition, code, message };
+  ctx.failures.push({ partition, code, message });
+}
+
+/** Marks a span of a partition unfetched because no allowed source could serve it. */
+function notAllowed(ctx: EngineContext, o: PartitionOutcome, span: { start: number; end: number }) {
+  o.unfetched.push(span);
+  if (!ctx.notAllowed?.includes(o.partition)) ctx.notAllowed?.push(o.partition);
+}
+
+/** Reads a cached partition; a file set aside as corrupt is reported. */
+function readCache(ctx: EngineContext, p: Partition): Promise<CachedRows | undefined> {
+  return ctx.cache.read(seriesKey(ctx, p), {
+    onSetAside: (reason) => {
+      const next = ctx.vision || ctx.rest ? "fetched again" : "not fetched again";
+      ctx.failures.push({
+        partition: p.key,
+        code: "CACHE_ERROR",
+        message: `Cached partition "${p.key}" was corrupt (${reason}): set aside and ${next}`,
+      });
+    },
+  });
 }
 
 /** The part of the partition to fetch from REST: all of it when closed, else the range part. */
@@ -114,13 +166,14 @@ async function fetchRest(
   for (const o of outcomes) o.consulted.rest = ctx.rest !== undefined;
   for (const span of spans) {
     if (!ctx.rest) {
-      for (const o of outcomes) o.unfetched.push(span);
+      for (const o of outcomes) notAllowed(ctx, o, span);
       continue;
     }
     try {
       const rows = await ctx.rest.range(
         { ...request, start: span.start, end: span.end },
         ctx.signal,
+        ctx.requests,
       );
       ctx.onFile?.("rest", rows.bytes);
       if (rows.error !== undefined) {
@@ -136,10 +189,7 @@ async function fetchRest(
       const total = rows.batches.reduce((n, b) => n + b.numRows, 0);
       const segments = splitByPartition(rows.batches, outcomes.map((o) => o.partition), "REST");
       outcomes.forEach((o, i) => {
-        if (segments[i].length > 0 && !o.report.sources.includes("rest")) {
-          o.report.sources.push("rest");
-        }
-        o.segments.push(segments[i]);
+        addSegment(o, segments[i], "rest");
         o.report.bytes += Math.round(rows.bytes * segments[i].length / Math.max(1, total));
       });
     } catch (error) {
@@ -165,7 +215,7 @@ function markUnfetched(
       o.failed = true;
     }
   }
-  ctx.failures.push(failureOf(error, outcomes[0].partition.key));
+  recordFailure(ctx, error, outcomes[0].partition.key);
 }
 
 /** Holes of the Vision rows of a partition, filled from REST where allowed. */
@@ -205,7 +255,7 @@ async function runVisionFile(
   const monthly = unit.kind === "vision-monthly";
   const source: PartitionSource = monthly ? "vision-monthly" : "vision-daily";
   const date = monthly ? unit.month.key : unit.partitions[0].key;
-  const outcomes = unit.partitions.map((p) => outcome(p, source));
+  const outcomes = unit.partitions.map((p) => outcome(p));
   let file;
   try {
     file = await ctx.vision!.file(
@@ -215,14 +265,14 @@ async function runVisionFile(
   } catch (error) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
     if (isPermissionError(error)) throw error;
-    ctx.failures.push(failureOf(error, date));
+    recordFailure(ctx, error, date);
     return undefined;
   }
   if (file.status === "missing") return undefined;
   ctx.onFile?.("vision", file.bytes);
   const segments = splitByPartition(file.batches, unit.partitions, "VISION");
   outcomes.forEach((o, i) => {
-    o.segments.push(segments[i]);
+    addSegment(o, segments[i], source);
     o.consulted.vision = true;
     o.report.sha256 = file.sha256;
     o.report.bytes = Math.round(file.bytes / outcomes.length);
@@ -247,10 +297,10 @@ async function runVision(
     return days.flat();
   }
   const [p] = unit.partitions;
-  const cached = unit.fallback.has(p.key) ? await ctx.cache.read(seriesKey(ctx, p)) : undefined;
+  const cached = unit.fallback.has(p.key) ? await readCache(ctx, p) : undefined;
   if (cached) return [fromCache(p, cached)];
   // Vision had no verified file: the holes REST shows are confirmed by REST alone.
-  const o = outcome(p, "rest");
+  const o = outcome(p);
   await fetchRest(ctx, [o], [restSpan(ctx, p)]);
   return [o];
 }
@@ -284,7 +334,7 @@ async function visionLists(ctx: EngineContext, p: Partition): Promise<boolean> {
  * REST-sourced one is replaced by Vision data once Vision lists its archive.
  */
 async function runCache(ctx: EngineContext, p: Partition): Promise<PartitionOutcome[]> {
-  const cached = await ctx.cache.read(seriesKey(ctx, p));
+  const cached = await readCache(ctx, p);
   if (cached) {
     if (cached.origin === "REST" && ctx.vision && await visionLists(ctx, p)) {
       return await runVision(ctx, visionUnit(ctx, p, new Set([p.key])));
@@ -294,9 +344,9 @@ async function runCache(ctx: EngineContext, p: Partition): Promise<PartitionOutc
   if (ctx.vision && isClosed(p, ctx.now)) {
     return await runVision(ctx, visionUnit(ctx, p, new Set()));
   }
-  const o = outcome(p, ctx.rest ? "rest" : "none");
+  const o = outcome(p);
   if (ctx.rest) await fetchRest(ctx, [o], [restSpan(ctx, p)]);
-  else o.unfetched.push({ start: p.start, end: p.end });
+  else notAllowed(ctx, o, { start: p.start, end: p.end });
   return [o];
 }
 
@@ -315,9 +365,9 @@ function lazyCacheSegment(cached: CachedRows): KlineSegment {
 }
 
 function fromCache(p: Partition, cached: CachedRows): PartitionOutcome {
-  const o = outcome(p, "cache");
+  const o = outcome(p);
   o.cached = cached;
-  o.segments.push(lazyCacheSegment(cached));
+  addSegment(o, lazyCacheSegment(cached), "cache");
   o.knownGaps = cached.gaps;
   o.consulted = { vision: true, rest: true };
   return o;
@@ -342,7 +392,7 @@ export async function runUnit(ctx: EngineContext, unit: PlanUnit): Promise<Parti
       outcomes = await runVision(ctx, unit);
       break;
     case "rest": {
-      outcomes = unit.partitions.map((p) => outcome(p, "rest"));
+      outcomes = unit.partitions.map((p) => outcome(p));
       const spans = coalesce(
         unit.partitions.map((p) => ({ ...restSpan(ctx, p), slots: 0 })),
       );
@@ -351,8 +401,8 @@ export async function runUnit(ctx: EngineContext, unit: PlanUnit): Promise<Parti
     }
     case "none":
       outcomes = unit.partitions.map((p) => {
-        const o = outcome(p, "none");
-        o.unfetched.push({ start: p.start, end: p.end });
+        const o = outcome(p);
+        notAllowed(ctx, o, { start: p.start, end: p.end });
         return o;
       });
       break;
@@ -377,7 +427,7 @@ export function isCacheable(
   holes: MissingRange[],
 ): boolean {
   if (!ctx.cache.enabled || !isClosed(o.partition, ctx.now)) return false;
-  if (o.report.sources.includes("cache") || o.report.sources.includes("none")) return false;
+  if (o.cached) return false;
   if (o.unfetched.length > 0 || o.failed) return false;
   if (!o.consulted.vision) {
     const span = restSpan(ctx, o.partition);

@@ -17,9 +17,17 @@ export type FetchMarketDataOptions = DataSourceManagerOptions & KlineRequest;
  * @param options The manager's options and the request.
  * @returns The table (with `_data_source` unless `includeSourceInfo: false`).
  * @throws {TypeError} For an invalid request, before any I/O.
- * @throws {DataNotAvailableError} When no source holds any row of the range
+ * @throws {InvalidRangeError} When the range starts after now (wholly in
+ *   the future), before any I/O. A range that starts in the past but holds
+ *   no closed candle yet returns an empty table.
+ * @throws {NetworkError} When no row could be fetched because the network
+ *   failed (DNS, refused, TLS, resets, time-outs); `cause` keeps the first
+ *   failure and, through it, the runtime's reason. Other source failures
+ *   that leave no row (e.g. HTTP 5xx after the retries) throw that error.
+ * @throws {DataNotAvailableError} When the exchange holds no row of the range
  *   (a range whose candles were all printed off the grid returns an empty
- *   table and reports them).
+ *   table and reports them), or, with `strict`, when the result would be
+ *   partial (`cause`: the first source failure, if any).
  *
  * @example
  * ```ts

@@ -6,9 +6,10 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
-import { DataNotAvailableError } from "../core/errors.ts";
+import { DataNotAvailableError, NetworkError } from "../core/errors.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import { formatDay } from "../core/time.ts";
+import type { Partition } from "../core/partition.ts";
 import { intervalMs } from "../core/interval.ts";
 import type { FetchFailure, FetchReport } from "./fetch_report.ts";
 import { edgeCandidates, markNotListed } from "./_gap_report.ts";
@@ -56,10 +57,6 @@ export interface FetchDeps {
   signal: AbortSignal;
   /** Progress callback. */
   onProgress?: (progress: FetchProgress) => void;
-  /** Counts REST calls and weight so far. */
-  restCounters?: () => { calls: number; weight: number };
-  /** Counts listing pages so far. */
-  listingPages?: () => number;
   /**
    * Whether a bulk fetch may start decode workers (`decodeWorkers: "auto"`):
    * for whole tables, not for `stream()`, whose point is bounded memory.
@@ -137,6 +134,9 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     rest: request.source === "auto" || request.source === "rest" ? deps.rest : undefined,
     signal,
     failures,
+    errors: [],
+    notAllowed: [],
+    requests: report.requests,
     onFile: (kind, bytes) => {
       if (kind === "vision") progress.files++;
       progress.bytes += bytes;
@@ -149,11 +149,15 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     let listing: Promise<VisionInventory | undefined> | undefined;
     ctx.inventory = () =>
       listing ??= ctx.vision && partitions.length > 0
-        ? ctx.vision.inventory({
-          ...request,
-          from: formatDay(partitions[0].start),
-          to: formatDay(Math.min(partitions.at(-1)!.end, deps.now) - 1),
-        }, signal)
+        ? ctx.vision.inventory(
+          {
+            ...request,
+            from: formatDay(partitions[0].start),
+            to: formatDay(Math.min(partitions.at(-1)!.end, deps.now) - 1),
+          },
+          signal,
+          report.requests,
+        )
         : Promise.resolve(undefined);
     const needsListing = ctx.vision &&
       partitions.some((p) => isClosed(p, deps.now) && !cached.has(p.key));
@@ -224,22 +228,28 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       : { leading: false, trailing: false };
     markNotListed(report.gaps, request, { first, last }, confirmed);
     report.partial = report.gaps.some((g) => g.class === "unfetched");
-    report.requests.visionFiles = progress.files;
-    const rest = deps.restCounters?.();
-    if (rest) {
-      report.requests.restCalls = rest.calls;
-      report.requests.restWeight = rest.weight;
+    if (ctx.notAllowed!.length > 0) failures.push(notAllowedFailure(request, ctx.notAllowed!));
+    if (report.partial && failures.length === 0) {
+      // Never a partial result without a reason.
+      const slots = report.gaps.reduce((n, g) => n + (g.class === "unfetched" ? g.slots : 0), 0);
+      failures.push({ code: "UNFETCHED", message: `${slots} slots could not be fetched` });
     }
-    report.requests.listingPages = deps.listingPages?.() ?? 0;
+    report.requests.visionFiles = progress.files;
     report.elapsedMs = Math.round(performance.now() - started);
+    const errors = ctx.errors!;
+    const offGrid = report.gaps.some((g) => g.class === "off_grid");
+    // Nothing could be fetched because the sources failed: an error, not an empty table.
+    if (report.rows === 0 && report.partial && !offGrid && errors.length > 0) {
+      throw totalFailure(request, errors);
+    }
     if (request.strict && report.partial) {
       const why = failures[0]?.message ?? "a source was not allowed or not reachable";
       throw new DataNotAvailableError(
         `Cannot fetch every kline of ${request.symbol} ${request.interval}: ${why}`,
+        { cause: errors[0] },
       );
     }
     // Candles printed only off the grid exist: an empty table and their anomalies, not an error.
-    const offGrid = report.gaps.some((g) => g.class === "off_grid");
     if (report.rows === 0 && !report.partial && !offGrid && request.start < request.end) {
       throw new DataNotAvailableError(
         `No klines exist for ${request.market} ${request.symbol} ${request.interval} from ${
@@ -288,6 +298,49 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     return all;
   }
   return { batches, report: reportPromise, collect };
+}
+
+/**
+ * The error of a fetch that returned no row because its sources failed: a
+ * {@linkcode NetworkError} (the first connection failure, reset or time-out
+ * as its `cause`) when the network failed, else the first source error
+ * itself (e.g. `HttpError` 503 after the retries, `RateLimitError` 418).
+ */
+function totalFailure(request: ResolvedRequest, errors: unknown[]): Error {
+  const first = errors.find((e) => e instanceof NetworkError) ?? errors[0];
+  if (first instanceof NetworkError) {
+    const { market, symbol, interval } = request;
+    return new NetworkError(
+      first.url,
+      `Cannot fetch any kline of ${market} ${symbol} ${interval}: no source could be reached (${first.message})`,
+      { cause: first },
+    );
+  }
+  return first instanceof Error ? first : new DataNotAvailableError(String(first));
+}
+
+/** Days within which a missing Vision archive may still be published. */
+const VISION_LAG_MS = 3 * 86_400_000;
+
+/**
+ * Why partitions were left unfetched without any failure: the request's
+ * `source` allows no source that could serve them.
+ */
+function notAllowedFailure(request: ResolvedRequest, partitions: Partition[]): FetchFailure {
+  const keys = partitions.map((p) => p.key).sort();
+  const what = keys.length === 1
+    ? keys[0]
+    : `${keys.length} partitions (${keys[0]} to ${keys.at(-1)})`;
+  let message: string;
+  if (request.source === "cache") {
+    message = `${what} not in the cache, and no other source allowed (source "cache")`;
+  } else if (request.source === "vision") {
+    const yet = partitions.some((p) => p.end > request.openCandle - VISION_LAG_MS) ? " yet" : "";
+    message = `${what} not on Vision${yet}, and REST not allowed (source "vision")`;
+  } else {
+    message = `${what} not served by the sources allowed (source "${request.source}")`;
+  }
+  return { partition: keys[0], code: "SOURCE_NOT_ALLOWED", message };
 }
 
 /** Rows the look-ahead may hold before more units are started (beyond two). */

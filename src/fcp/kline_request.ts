@@ -27,7 +27,7 @@ export interface KlineRequest {
   interval: Interval | "1mo";
   /** Inclusive start on open_time: Date, ISO 8601 string (UTC when zone-less) or epoch ms. */
   start: TimeInput;
-  /** Exclusive end on open_time; clamped to now. */
+  /** Exclusive end on open_time; clamped to now (a start after now is a `RangeError`). */
   end: TimeInput;
   /**
    * Market; overrides the manager's.
@@ -122,10 +122,12 @@ function flag(value: unknown, name: string, fallback: boolean): boolean {
  *
  * @param request The request.
  * @param defaults The manager's market and clock.
- * @returns The resolved request; `start === end` when nothing can exist yet.
+ * @returns The resolved request; `start === end` when the range starts in the
+ *   past but holds no closed candle yet.
  * @throws {TypeError} Invalid market, symbol, interval or time (each with its `code`).
- * @throws {InvalidRangeError} When `start >= end`, or `source`, `fill` or a
- *   flag is not one of its values (code `INVALID_RANGE`).
+ * @throws {InvalidRangeError} When `start >= end`, when `start` is after now
+ *   (the range is wholly in the future), or `source`, `fill` or a flag is not
+ *   one of its values (code `INVALID_RANGE`).
  *
  * @example
  * ```ts
@@ -157,6 +159,13 @@ export function resolveRequest(
       `Cannot fetch klines: start ${new Date(requestedStart).toISOString()} is not before end ${
         new Date(requestedEnd).toISOString()
       }`,
+    );
+  }
+  if (requestedStart > defaults.now) {
+    throw new InvalidRangeError(
+      `Cannot fetch klines: start ${new Date(requestedStart).toISOString()} is in the future (now ${
+        new Date(defaults.now).toISOString()
+      })`,
     );
   }
   const source = oneOf(request.source ?? "auto", SOURCES, "source");

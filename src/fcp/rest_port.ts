@@ -1,6 +1,7 @@
 /**
  * The REST source of the engine: one `RestClient` per market, sharing the
- * process-wide weight schedulers, with counters for the report.
+ * process-wide weight schedulers; each call counts its own requests into the
+ * calling fetch's report.
  *
  * @module
  */
@@ -8,22 +9,25 @@ import type { RecordBatch } from "apache-arrow";
 import type { Market } from "../core/market.ts";
 import { RestClient } from "../source/rest_client.ts";
 import type { DataSourceManagerOptions } from "./data_source_manager.ts";
+import type { HostCircuitBreaker } from "../source/http.ts";
+import type { RequestCounts } from "./fetch_report.ts";
 import type { RestPort, RestRows } from "./source_ports.ts";
 
 /** Adapts {@linkcode RestClient} to {@linkcode RestPort}. */
 export class RestPortAdapter implements RestPort {
   readonly #options: DataSourceManagerOptions;
   readonly #clients = new Map<Market, RestClient>();
-  #calls = 0;
-  #weight = 0;
+  readonly #breaker: HostCircuitBreaker | undefined;
 
   /**
    * Creates the instance.
    *
    * @param options The manager's options (endpoints, fetch, retry, clock).
+   * @param breaker The manager's circuit breaker, shared with Vision.
    */
-  constructor(options: DataSourceManagerOptions) {
+  constructor(options: DataSourceManagerOptions, breaker?: HostCircuitBreaker) {
     this.#options = options;
+    this.#breaker = breaker;
   }
 
   #client(market: Market): RestClient {
@@ -39,6 +43,7 @@ export class RestPortAdapter implements RestPort {
         timeoutMs,
         retry,
         now,
+        breaker: this.#breaker,
       });
       this.#clients.set(market, client);
     }
@@ -46,18 +51,9 @@ export class RestPortAdapter implements RestPort {
   }
 
   /**
-   * Counters of calls and weight from now on.
-   *
-   * @returns A function reading the calls and weight since this call.
-   */
-  counters(): () => { calls: number; weight: number } {
-    const calls = this.#calls, weight = this.#weight;
-    return () => ({ calls: this.#calls - calls, weight: this.#weight - weight });
-  }
-
-  /**
    * Fetches every candle with open time in `[start, end)`; a failure after
-   * some pages comes back in `error` with the rows fetched before it.
+   * some pages comes back in `error` with the rows fetched before it. The
+   * responses received and their weight are added to `counts`.
    */
   async range(
     query: {
@@ -69,6 +65,7 @@ export class RestPortAdapter implements RestPort {
       includeOpenCandle?: boolean;
     },
     signal: AbortSignal,
+    counts?: RequestCounts,
   ): Promise<RestRows> {
     const stream = this.#client(query.market).klines({
       symbol: query.symbol,
@@ -79,29 +76,20 @@ export class RestPortAdapter implements RestPort {
       signal,
     });
     const batches: RecordBatch[] = [];
-    let counted = { requests: 0, weight: 0 };
     let error: unknown;
     try {
-      for await (const batch of stream) {
-        batches.push(batch);
-        counted = this.#count(stream.stats, counted);
-      }
+      for await (const batch of stream) batches.push(batch);
     } catch (caught) {
       if (signal.aborted || batches.length === 0) throw caught;
       error = caught;
     } finally {
-      this.#count(stream.stats, counted);
+      // This walk's own counts: responses received, not requests sent.
+      if (counts) {
+        counts.restCalls += stream.stats.responses;
+        counts.restWeight += stream.stats.responseWeight;
+      }
     }
     // Response sizes are not measured on the REST path (see PartitionReport.bytes).
     return { batches, bytes: 0, error };
-  }
-
-  #count(
-    stats: { requests: number; weight: number },
-    counted: { requests: number; weight: number },
-  ): { requests: number; weight: number } {
-    this.#calls += stats.requests - counted.requests;
-    this.#weight += stats.weight - counted.weight;
-    return { requests: stats.requests, weight: stats.weight };
   }
 }

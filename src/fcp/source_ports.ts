@@ -8,6 +8,7 @@ import type { RecordBatch } from "apache-arrow";
 import type { Interval } from "../core/interval.ts";
 import type { Market } from "../core/market.ts";
 import type { Anomaly } from "../core/anomaly.ts";
+import type { RequestCounts } from "./fetch_report.ts";
 
 /** Identifies one partition of one series. */
 export interface SeriesPartition {
@@ -56,10 +57,19 @@ export interface CachePort {
   readonly enabled: boolean;
   /** The cached partition keys of a series (existence only: nothing is read or validated). */
   present(series: Omit<SeriesPartition, "partition">): Promise<Set<string>>;
-  /** Reads a partition; undefined when absent or found corrupt. */
-  read(key: SeriesPartition): Promise<CachedRows | undefined>;
+  /**
+   * Reads a partition; undefined when absent or found corrupt (a corrupt
+   * file is set aside and `onSetAside` hears why).
+   */
+  read(key: SeriesPartition, events?: CacheReadEvents): Promise<CachedRows | undefined>;
   /** Writes a closed, complete partition atomically; false when refused. */
   write(key: SeriesPartition, batches: RecordBatch[], meta: CacheWriteMeta): Promise<boolean>;
+}
+
+/** What a cache read tells its caller besides the rows. */
+export interface CacheReadEvents {
+  /** The file was found corrupt and set aside (it must be fetched again). */
+  onSetAside?: (reason: string) => void;
 }
 
 /** What is recorded with a partition written to the cache. */
@@ -105,11 +115,13 @@ export interface VisionFileQuery {
 export interface VisionPort {
   /**
    * Lists a series' archives between two days (`YYYY-MM-DD`, inclusive);
-   * undefined when the listing cannot be reached.
+   * undefined when the listing cannot be reached. Pages received are added
+   * to `counts.listingPages` (the calling fetch's own counts).
    */
   inventory(
     series: { market: Market; symbol: string; interval: Interval; from: string; to: string },
     signal: AbortSignal,
+    counts?: RequestCounts,
   ): Promise<VisionInventory | undefined>;
   /** Hears how many archives a fetch plans to download (e.g. to start decode workers). */
   prepare?(files: number): void;
@@ -135,7 +147,9 @@ export interface RestPort {
   /**
    * Fetches every candle with open time in `[start, end)` (the open one only
    * with `includeOpenCandle`). A failure after some pages is returned in
-   * `error` with the rows fetched; a failure before any is thrown.
+   * `error` with the rows fetched; a failure before any is thrown. Calls
+   * that received a response, and their weight, are added to `counts`
+   * (`restCalls`, `restWeight`: the calling fetch's own counts).
    */
   range(
     query: {
@@ -147,5 +161,6 @@ export interface RestPort {
       includeOpenCandle?: boolean;
     },
     signal: AbortSignal,
+    counts?: RequestCounts,
   ): Promise<RestRows>;
 }

@@ -9,6 +9,8 @@ import type { Interval } from "../core/interval.ts";
 import type { Market } from "../core/market.ts";
 import { KlineDecodePool } from "../codec/kline_decode_pool.ts";
 import { VisionClient } from "../source/vision_client.ts";
+import type { HostCircuitBreaker } from "../source/http.ts";
+import type { RequestCounts } from "./fetch_report.ts";
 import type { DataSourceManagerOptions } from "./data_source_manager.ts";
 import type { VisionFile, VisionFileQuery, VisionInventory, VisionPort } from "./source_ports.ts";
 
@@ -20,7 +22,7 @@ export class VisionPortAdapter implements VisionPort {
   readonly #options: DataSourceManagerOptions;
   readonly #client: VisionClient;
   readonly #logger: ((message: string) => void) | undefined;
-  #pages = 0;
+  readonly #breaker: HostCircuitBreaker | undefined;
   #pool: KlineDecodePool | undefined;
   #pooled: VisionClient | undefined;
   #workers = 0;
@@ -29,18 +31,19 @@ export class VisionPortAdapter implements VisionPort {
    * Creates the instance.
    *
    * @param options The manager's options (endpoints, fetch, retry, concurrency, decode workers).
+   * @param breaker The manager's circuit breaker, shared with REST.
    */
-  constructor(options: DataSourceManagerOptions) {
+  constructor(options: DataSourceManagerOptions, breaker?: HostCircuitBreaker) {
     this.#options = options;
     this.#logger = options.logger;
+    this.#breaker = breaker;
     this.#client = this.#newClient(undefined);
     const workers = options.decodeWorkers ?? "auto";
     if (typeof workers === "number" && workers > 0) this.#startPool(workers);
   }
 
   #newClient(decodePool: KlineDecodePool | undefined): VisionClient {
-    const { endpoints, timeoutMs, retry, concurrency } = this.#options;
-    const fetchImpl = this.#options.fetch ?? fetch;
+    const { endpoints, timeoutMs, retry, concurrency, fetch } = this.#options;
     return new VisionClient({
       baseUrl: endpoints?.vision,
       listingUrl: endpoints?.listing,
@@ -48,11 +51,8 @@ export class VisionPortAdapter implements VisionPort {
       retry,
       concurrency,
       decodePool,
-      fetch: (input, init) => {
-        const url = String(input instanceof Request ? input.url : input);
-        if (url.includes("delimiter=") || url.includes("prefix=")) this.#pages++;
-        return fetchImpl(input, init);
-      },
+      fetch,
+      breaker: this.#breaker,
     });
   }
 
@@ -81,23 +81,23 @@ export class VisionPortAdapter implements VisionPort {
   }
 
   /**
-   * Counter of listing pages from now on.
-   *
-   * @returns A function reading the pages requested since this call.
+   * Lists a series' archives; undefined when the listing cannot be read.
+   * Pages received are added to `counts.listingPages`.
    */
-  pageCounter(): () => number {
-    const start = this.#pages;
-    return () => this.#pages - start;
-  }
-
-  /** Lists a series' archives; undefined when the listing cannot be read. */
   async inventory(
     series: { market: Market; symbol: string; interval: Interval; from: string; to: string },
     signal: AbortSignal,
+    counts?: RequestCounts,
   ): Promise<VisionInventory | undefined> {
     const { market, symbol, interval, from, to } = series;
+    const onPage = counts && (() => void counts.listingPages++);
     try {
-      const listing = await this.#client.list({ market, symbol, interval }, { signal, from, to });
+      const listing = await this.#client.list({ market, symbol, interval }, {
+        signal,
+        from,
+        to,
+        onPage,
+      });
       const both = (zips: Set<string>, sums: Set<string>) =>
         new Set([...zips].filter((d) => sums.has(d)));
       return {

@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { HttpError, NetworkError, RateLimitError } from "../core/errors.ts";
+import {
+  causeMessage,
+  HostUnreachableError,
+  HttpError,
+  NetworkError,
+  RateLimitError,
+} from "../core/errors.ts";
 
 /** Retry policy for transient failures. */
 export interface RetryOptions {
@@ -42,6 +48,11 @@ export interface FetchOnceOptions {
   signal?: AbortSignal;
   /** Extra request headers. */
   headers?: HeadersInit;
+  /**
+   * Stops requests to a host whose connections keep failing.
+   * @default {undefined (no circuit breaker)}
+   */
+  breaker?: HostCircuitBreaker;
 }
 
 /** Options of {@linkcode withRetry}. */
@@ -116,17 +127,33 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * One HTTP GET with a timeout on the response headers. Network failures and
- * time-outs become {@linkcode NetworkError}; the response is returned
- * whatever its status.
+ * time-outs become {@linkcode NetworkError} (its message and `cause` keep the
+ * runtime's reason); the response is returned whatever its status. With a
+ * `breaker`, a host whose circuit is open fails at once with
+ * {@linkcode HostUnreachableError}, and so does the attempt that opens it.
  *
  * @param url The URL.
- * @param options Fetch, timeout, signal, headers.
+ * @param options Fetch, timeout, signal, headers, circuit breaker.
  * @returns The response (body not yet read).
  * @throws {NetworkError} On a reset, refused connection or time-out.
+ * @throws {HostUnreachableError} When the host's circuit is open.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fetchOnce } from "./http.ts";
+ * const offline: typeof fetch = () =>
+ *   Promise.reject(new TypeError("error sending request: dns error: failed to lookup address"));
+ * await assert.rejects(fetchOnce("https://example.invalid/x", { fetch: offline }), {
+ *   code: "NETWORK_ERROR",
+ *   message: /dns error/,
+ * });
+ * ```
  */
 export async function fetchOnce(url: string, options: FetchOnceOptions = {}): Promise<Response> {
-  const { signal } = options;
+  const { signal, breaker } = options;
   signal?.throwIfAborted();
+  breaker?.check(url);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal!.reason);
@@ -137,19 +164,183 @@ export async function fetchOnce(url: string, options: FetchOnceOptions = {}): Pr
     controller.abort(new DOMException("timed out", "TimeoutError"));
   }, timeoutMs);
   try {
-    return await (options.fetch ?? fetch)(url, {
+    const response = await (options.fetch ?? fetch)(url, {
       signal: controller.signal,
       headers: options.headers,
     });
+    breaker?.succeeded(url);
+    return response;
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     // A missing --allow-net is the caller's setup, not a network failure: never retried.
     if (isPermissionError(error)) throw error;
-    const why = timedOut ? `no response within ${timeoutMs} ms` : describeError(error);
-    throw new NetworkError(url, `Cannot fetch ${url}: ${why}`, { cause: error });
+    const why = timedOut ? `no response within ${timeoutMs} ms` : causeMessage(error);
+    const failure = new NetworkError(url, `Cannot fetch ${url}: ${why}`, { cause: error });
+    throw (timedOut ? undefined : breaker?.failed(url, error)) ?? failure;
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Options of {@linkcode HostCircuitBreaker}. */
+export interface HostCircuitBreakerOptions {
+  /**
+   * Connection failures in a row (no response in between) that open a host's circuit.
+   * @default {3}
+   */
+  threshold?: number;
+  /**
+   * How long an open circuit fails requests at once, in ms; after it, requests
+   * go out again, and one more connection failure opens it again.
+   * @default {30000}
+   */
+  openMs?: number;
+  /**
+   * Monotonic clock, ms.
+   * @default {performance.now}
+   */
+  now?: () => number;
+  /** Called once each time a host's circuit opens, with the error its requests now fail with. */
+  onOpen?: (error: HostUnreachableError) => void;
+}
+
+/**
+ * Whether an error is a failure to establish a connection: DNS lookup,
+ * connection refused, TLS handshake (Deno's `client error (Connect)`), as
+ * opposed to a reset, a time-out or a cut body, which retries may overcome.
+ *
+ * @param error The error (its causes are looked at too).
+ * @returns True for a connection-level failure.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isConnectionError } from "./http.ts";
+ * const dns = new TypeError("fetch failed", {
+ *   cause: new Error("client error (Connect): dns error: failed to lookup address information"),
+ * });
+ * assert.equal(isConnectionError(dns), true);
+ * assert.equal(isConnectionError(new Error("connection reset by peer")), false);
+ * ```
+ */
+export function isConnectionError(error: unknown): boolean {
+  return CONNECT_FAILURE.test(causeMessage(error));
+}
+
+const CONNECT_FAILURE =
+  /client error \(Connect\)|dns error|failed to lookup address|connection refused|os error 111|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|invalid peer certificate|certificate verify|tls handshake/i;
+
+interface HostState {
+  failures: number;
+  openUntil: number;
+  error?: HostUnreachableError;
+}
+
+/**
+ * A circuit breaker per host (origin): after `threshold` connection-level
+ * failures in a row (DNS, refused, TLS; see {@linkcode isConnectionError})
+ * with no response in between, requests to that host fail at once with one
+ * {@linkcode HostUnreachableError} (not retried) for `openMs`. Any response,
+ * whatever its status, closes the circuit. Resets, time-outs and HTTP errors
+ * do not count: they are retried as usual. Share one breaker between the
+ * clients that reach the same hosts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fetchOnce, HostCircuitBreaker } from "./http.ts";
+ * let calls = 0;
+ * const offline: typeof fetch = () => {
+ *   calls++;
+ *   return Promise.reject(new TypeError("error sending request: dns error: failed to lookup"));
+ * };
+ * const breaker = new HostCircuitBreaker({ threshold: 2 });
+ * for (let i = 0; i < 5; i++) {
+ *   await fetchOnce("https://example.invalid/x", { fetch: offline, breaker }).catch(() => {});
+ * }
+ * assert.equal(calls, 2);
+ * assert.equal(breaker.isOpen("https://example.invalid/y"), true);
+ * ```
+ */
+export class HostCircuitBreaker {
+  readonly #threshold: number;
+  readonly #openMs: number;
+  readonly #now: () => number;
+  readonly #onOpen: ((error: HostUnreachableError) => void) | undefined;
+  readonly #hosts = new Map<string, HostState>();
+
+  /**
+   * Creates the instance.
+   *
+   * @param options Threshold, open time, clock, hook.
+   */
+  constructor(options: HostCircuitBreakerOptions = {}) {
+    this.#threshold = Math.max(1, options.threshold ?? 3);
+    this.#openMs = options.openMs ?? 30_000;
+    this.#now = options.now ?? (() => performance.now());
+    this.#onOpen = options.onOpen;
+  }
+
+  /**
+   * Whether requests to the URL's host fail at once now.
+   *
+   * @param url Any URL of the host.
+   * @returns True while its circuit is open.
+   */
+  isOpen(url: string): boolean {
+    const state = this.#hosts.get(originOf(url));
+    return state?.error !== undefined && this.#now() < state.openUntil;
+  }
+
+  /**
+   * Throws the host's {@linkcode HostUnreachableError} while its circuit is open.
+   *
+   * @param url The URL about to be requested.
+   * @throws {HostUnreachableError} When the circuit is open.
+   */
+  check(url: string): void {
+    const state = this.#hosts.get(originOf(url));
+    if (state?.error && this.#now() < state.openUntil) throw state.error;
+  }
+
+  /**
+   * Records a response from the URL's host: its circuit closes.
+   *
+   * @param url The URL that answered.
+   */
+  succeeded(url: string): void {
+    this.#hosts.delete(originOf(url));
+  }
+
+  /**
+   * Records a failed request; connection-level failures count towards opening the circuit.
+   *
+   * @param url The URL requested.
+   * @param error What the runtime threw.
+   * @returns The error requests to the host now fail with, when its circuit is open.
+   */
+  failed(url: string, error: unknown): HostUnreachableError | undefined {
+    if (!isConnectionError(error)) return undefined;
+    const host = originOf(url);
+    const state = this.#hosts.get(host) ?? { failures: 0, openUntil: 0 };
+    this.#hosts.set(host, state);
+    state.failures++;
+    const now = this.#now();
+    if (state.error && now < state.openUntil) return state.error;
+    if (state.failures < this.#threshold) return undefined;
+    state.error = new HostUnreachableError(host, state.failures, this.#openMs, { cause: error });
+    state.openUntil = now + this.#openMs;
+    this.#onOpen?.(state.error);
+    return state.error;
+  }
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
   }
 }
 
@@ -169,12 +360,9 @@ export function isPermissionError(error: unknown): boolean {
   return false;
 }
 
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
- * Whether an error is transient: network failures and HTTP 5xx.
+ * Whether an error is transient: network failures and HTTP 5xx (not a host
+ * whose circuit is open: {@linkcode HostUnreachableError}).
  *
  * @param error The error.
  * @returns True when another attempt may succeed.
@@ -189,6 +377,7 @@ function describeError(error: unknown): string {
  * ```
  */
 export function isRetryable(error: unknown): boolean {
+  if (error instanceof HostUnreachableError) return false;
   if (error instanceof NetworkError) return true;
   if (error instanceof HttpError) return error.status >= 500;
   return false;

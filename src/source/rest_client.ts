@@ -25,7 +25,13 @@ import {
 import { allocKlineColumns, klineBatch, sliceKlineColumns } from "../core/schema.ts";
 import { validateSymbol } from "../core/symbol.ts";
 import { type TimeInput, toEpochMs } from "../core/time.ts";
-import { fetchOnce, isRetryable, type RetryOptions, withRetry } from "./http.ts";
+import {
+  fetchOnce,
+  type HostCircuitBreaker,
+  isRetryable,
+  type RetryOptions,
+  withRetry,
+} from "./http.ts";
 import { decodeKlineJson, type KlineJsonPage } from "./kline_json.ts";
 import { recordIgnoreValues } from "../codec/kline_ignore_values.ts";
 import { readBody, statusError } from "./_rest_response.ts";
@@ -49,6 +55,11 @@ export interface RestClientOptions {
   scheduler?: WeightScheduler | ((host: string) => WeightScheduler);
   /** The clock, epoch ms (decides which candle is still open). @default {Date.now} */
   now?: () => number;
+  /**
+   * Stops requests to a host whose connections keep failing.
+   * @default {undefined (no circuit breaker)}
+   */
+  breaker?: HostCircuitBreaker;
   /** Called before each HTTP request. */
   onRequest?: (request: { url: string; host: string; weight: number }) => void;
   /** Called after each page with the running totals. */
@@ -83,6 +94,10 @@ export interface KlinesStats {
   rows: number;
   /** Request weight of the requests sent. */
   weight: number;
+  /** HTTP responses received (any status), retries included. */
+  responses: number;
+  /** Request weight of the requests that received a response. */
+  responseWeight: number;
   /** Retries after transient failures. */
   retries: number;
   /** 429 answers received. */
@@ -232,7 +247,17 @@ export class RestClient {
       stop: Math.min(end, present),
       openAfter: request.includeOpenCandle ? Infinity : now,
       withSource: request.withSource ?? false,
-      stats: { requests: 0, pages: 0, rows: 0, weight: 0, retries: 0, rateLimited: 0, hosts: [] },
+      stats: {
+        requests: 0,
+        pages: 0,
+        rows: 0,
+        weight: 0,
+        responses: 0,
+        responseWeight: 0,
+        retries: 0,
+        rateLimited: 0,
+        hosts: [],
+      },
       signal: request.signal ?? new AbortController().signal,
     };
   }
@@ -365,9 +390,12 @@ export class RestClient {
       stats.weight += weight;
       this.#options.onRequest?.({ url, host, weight });
       const timeoutMs = this.#options.timeoutMs ?? 30_000;
-      const response = await fetchOnce(url, { fetch: this.#options.fetch, timeoutMs, signal });
+      const { fetch, breaker } = this.#options;
+      const response = await fetchOnce(url, { fetch, timeoutMs, signal, breaker });
       scheduler.settle(weight, response.headers.get(WEIGHT_HEADER));
       settled = true;
+      stats.responses++;
+      stats.responseWeight += weight;
       if (response.ok) {
         const body = await readBody(response, url, timeoutMs, signal);
         return decodeKlineJson(body, { url });

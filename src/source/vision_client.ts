@@ -11,7 +11,13 @@ import { Semaphore } from "./_pool.ts";
 import { bodyOf, discard, pump } from "./_vision_body.ts";
 import { DAMAGED, decodeVisionZip } from "./_vision_decode.ts";
 import type { VisionFileResult, VisionProgress } from "./_vision_file_result.ts";
-import { fetchOnce, isRetryable, type RetryOptions, withRetry } from "./http.ts";
+import {
+  fetchOnce,
+  type HostCircuitBreaker,
+  isRetryable,
+  type RetryOptions,
+  withRetry,
+} from "./http.ts";
 import { listVisionFiles, type VisionListing } from "./vision_listing.ts";
 import {
   type VisionFile,
@@ -81,6 +87,11 @@ export interface VisionClientOptions {
   source?: DataSource;
   /** Called as bytes arrive and when a file is finished. */
   onProgress?: (progress: VisionProgress) => void;
+  /**
+   * Stops requests (archives and listing) to a host whose connections keep failing.
+   * @default {undefined (no circuit breaker)}
+   */
+  breaker?: HostCircuitBreaker;
 }
 
 /** Options of {@linkcode VisionClient.streamFiles} and {@linkcode VisionClient.fetchFiles}. */
@@ -160,22 +171,25 @@ export class VisionClient {
    * Lists which daily and monthly archives of a series exist (see {@linkcode listVisionFiles}).
    *
    * @param series Market, symbol and interval.
-   * @param options A signal that cancels the listing; `from`/`to` days limit the span listed.
+   * @param options A signal that cancels the listing; `from`/`to` days limit the span
+   *   listed; `onPage` hears each listing page received.
    * @returns Dates with a zip, dates with a checksum, first and last day.
    */
   list(
     series: VisionSeries,
-    options: { signal?: AbortSignal; from?: string; to?: string } = {},
+    options: { signal?: AbortSignal; from?: string; to?: string; onPage?: () => void } = {},
   ): Promise<VisionListing> {
-    const { listingUrl, fetch, retry } = this.#options;
+    const { listingUrl, fetch, retry, breaker } = this.#options;
     return listVisionFiles(series, {
       listingUrl,
       fetch,
       retry,
+      breaker,
       timeoutMs: this.#timeoutMs,
       signal: options.signal,
       from: options.from,
       to: options.to,
+      onPage: options.onPage,
     });
   }
 
@@ -296,6 +310,7 @@ export class VisionClient {
       fetch: this.#options.fetch,
       timeoutMs: this.#timeoutMs,
       signal: controller.signal,
+      breaker: this.#options.breaker,
     };
     const fail = (error: unknown): never => {
       controller.abort(error);
@@ -338,8 +353,8 @@ export class VisionClient {
   /** The expected digest, or `undefined` when the `.CHECKSUM` is 404/403. */
   async #fetchChecksum(file: VisionFile, signal: AbortSignal): Promise<string | undefined> {
     const url = file.checksumUrl;
-    const { fetch } = this.#options;
-    const response = await fetchOnce(url, { fetch, timeoutMs: this.#timeoutMs, signal });
+    const { fetch, breaker } = this.#options;
+    const response = await fetchOnce(url, { fetch, timeoutMs: this.#timeoutMs, signal, breaker });
     if (response.status === 404 || response.status === 403) {
       await discard(response);
       return undefined;

@@ -7,7 +7,7 @@
 import { HttpError, NetworkError } from "../core/errors.ts";
 import { hasDailyFiles, parseInterval, visionIntervalName } from "../core/interval.ts";
 import { VISION_LISTING_URL } from "../core/market.ts";
-import { fetchOnce, type RetryOptions, withRetry } from "./http.ts";
+import { fetchOnce, type HostCircuitBreaker, type RetryOptions, withRetry } from "./http.ts";
 import { visionListingPrefix, type VisionPeriod, type VisionSeries } from "./vision_url.ts";
 import { type ListBucketPage, parseListBucketResult } from "./_s3_xml.ts";
 
@@ -67,6 +67,13 @@ export interface ListVisionOptions {
    * describes the listed span only.
    */
   to?: string;
+  /**
+   * Stops requests to a host whose connections keep failing.
+   * @default {undefined (no circuit breaker)}
+   */
+  breaker?: HostCircuitBreaker;
+  /** Called for each listing page received (retries of a page included). */
+  onPage?: () => void;
 }
 
 function pageUrl(base: string, prefix: string, marker: string | undefined): string {
@@ -77,6 +84,7 @@ function pageUrl(base: string, prefix: string, marker: string | undefined): stri
 
 async function fetchPage(url: string, options: ListVisionOptions): Promise<ListBucketPage> {
   const response = await fetchOnce(url, options);
+  options.onPage?.();
   if (!response.ok) {
     await response.body?.cancel();
     throw new HttpError(response.status, url);

@@ -520,7 +520,7 @@ Deno.test("DataSourceManager rides out a 5xx storm: retried rows are exact, fail
   }
 });
 
-Deno.test("DataSourceManager returns an explained empty result when every request fails", async () => {
+Deno.test("DataSourceManager throws the sources' error, not an empty table, when every request fails", async () => {
   await withManager({ symbols: LATE, errorRate: 1 }, async (dsm) => {
     const c: Case = {
       ...BTC,
@@ -528,19 +528,13 @@ Deno.test("DataSourceManager returns an explained empty result when every reques
       start: Date.UTC(2025, 1, 8),
       end: Date.UTC(2025, 1, 11),
     };
-    const { table, report } = await dsm.getDataWithReport(c);
-    assert.equal(table.numRows, 0);
-    assert.deepEqual(gapsOf(report), [{
-      start: Date.UTC(2025, 1, 8),
-      end: Date.UTC(2025, 1, 10, 12),
-      class: "unfetched",
-    }]);
-    assert.equal(report.partial, true);
-    assert.ok(report.failures.length >= 1);
-    await assert.rejects(dsm.getData({ ...c, strict: true }), {
-      name: "DataNotAvailableError",
-      message: /HTTP 5\d\d/,
-    });
+    for (const strict of [false, true]) {
+      await assert.rejects(dsm.getDataWithReport({ ...c, strict }), {
+        name: "HttpError",
+        code: "HTTP_ERROR",
+        message: /HTTP 5\d\d/,
+      });
+    }
   });
 });
 

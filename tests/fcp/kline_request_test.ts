@@ -111,8 +111,20 @@ Deno.test("resolveRequest clamps the end to the open candle, or just past it on 
   assert.equal(open.end, Date.UTC(2025, 1, 10, 13));
 });
 
-Deno.test("resolveRequest resolves a future range to an empty one", () => {
-  const r = resolveRequest({ ...base, start: "2025-03-01", end: "2025-04-01" }, { now: NOW });
+Deno.test("resolveRequest refuses a range wholly in the future with a RangeError", () => {
+  assert.throws(
+    () => resolveRequest({ ...base, start: "2025-03-01", end: "2025-04-01" }, { now: NOW }),
+    (e: unknown) =>
+      e instanceof RangeError && (e as { code?: string }).code === "INVALID_RANGE" &&
+      /start 2025-03-01T00:00:00\.000Z is in the future/.test(e.message),
+  );
+});
+
+Deno.test("resolveRequest resolves a range not yet closed to an empty one", () => {
+  // Starts before now, but its first candle has not opened (or closed) yet.
+  const r = resolveRequest({ ...base, start: "2025-02-10T12:10", end: "2025-04-01" }, {
+    now: NOW,
+  });
   assert.equal(r.start, r.end);
   assert.equal(r.start, Date.UTC(2025, 1, 10, 12));
 });
