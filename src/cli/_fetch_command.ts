@@ -26,6 +26,9 @@ export interface FetchIo {
   now?: () => number;
 }
 
+/** The library's messages about a cache that is off or read-only (a missing permission, a file). */
+const CACHE_STATE = /^Cache is (?:off|read-only): /;
+
 const encoder = new TextEncoder();
 
 async function writeText(
@@ -48,27 +51,36 @@ async function writeArrow(
 ): Promise<void> {
   const writer = new RecordBatchStreamWriter();
   const chunks = writer[Symbol.asyncIterator]();
-  const drain = async () => {
+  const reader = batches.getReader();
+  // A failed output (a closed pipe) stops the fetch at once, and is what this throws.
+  let failed: { error: unknown } | undefined;
+  const draining = (async () => {
     while (true) {
       const { value, done } = await chunks.next();
       if (done) return;
       await out.write(value);
     }
-  };
-  const draining = drain();
+  })().catch(async (error) => {
+    failed = { error };
+    await reader.cancel(error).catch(() => {});
+  });
   try {
     let any = false;
-    for await (const batch of batches) {
-      writer.write(batch);
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done || failed) break;
+      writer.write(value);
       any = true;
     }
-    if (!any) {
+    if (!any && !failed) {
       writer.write(new Table(args.includeSourceInfo ? KLINE_SCHEMA_WITH_SOURCE : KLINE_SCHEMA));
     }
   } finally {
     writer.close();
     await draining;
+    reader.releaseLock();
   }
+  if (failed) throw failed.error;
 }
 
 async function writeParquet(batches: ReadableStream<RecordBatch>, args: FetchArgs) {
@@ -104,6 +116,12 @@ export async function runFetchCommand(args: FetchArgs, io: FetchIo): Promise<Fet
     signal: io.signal,
     now: io.now,
     onProgress: progress ? (p) => progress.update(p) : undefined,
+    // The cache never switches off (or to read-only) silently: say so once, with the fix.
+    logger: (message) => {
+      if (!CACHE_STATE.test(message)) return;
+      progress?.end();
+      io.stderr(`dsm: ${message}; or use --cache-dir DIR, or --no-cache\n`);
+    },
   });
   const { batches, report } = dsm.streamWithReport({
     symbol: args.symbol,
@@ -112,6 +130,9 @@ export async function runFetchCommand(args: FetchArgs, io: FetchIo): Promise<Fet
     end: args.end,
     source: args.source,
     includeSourceInfo: args.includeSourceInfo,
+    fill: args.fill,
+    strict: args.strict,
+    includeOpenCandle: args.includeOpenCandle,
   });
   try {
     if (args.format === "parquet") await writeParquet(batches, args);

@@ -39,12 +39,29 @@ function num(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
+function rate(value: string | undefined, name: string): number | undefined {
+  const n = num(value, name);
+  if (n !== undefined && n > 1) {
+    throw new RangeError(`Cannot use --${name} "${value}": expected a share from 0 to 1`);
+  }
+  return n;
+}
+
+function port(value: string | undefined): number | undefined {
+  const n = num(value, "port");
+  if (n !== undefined && (!Number.isInteger(n) || n > 65_535)) {
+    throw new RangeError(`Cannot use --port "${value}": expected an integer from 0 to 65535`);
+  }
+  return n;
+}
+
 /**
  * Parses the command line into emulator options.
  *
  * @param args The arguments.
  * @returns The options, or `"help"`.
  * @throws {TypeError} For unknown flags and bad values.
+ * @throws {RangeError} For a fault rate outside 0..1 or a port outside 0..65535.
  *
  * @example
  * ```ts
@@ -52,6 +69,7 @@ function num(value: string | undefined, name: string): number | undefined {
  * import { parseEmulatorArgs } from "./main.ts";
  * const options = parseEmulatorArgs(["--port", "0", "--error-rate", "0.1", "--data-descriptor"]);
  * assert.deepEqual(options, { port: 0, errorRate: 0.1, dataDescriptor: true });
+ * assert.throws(() => parseEmulatorArgs(["--error-rate", "2"]), RangeError);
  * ```
  */
 export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
@@ -98,18 +116,18 @@ export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
     throw new TypeError(`Cannot use --history "${history}": expected real or clean`);
   }
   const options: EmulatorOptions = {
-    port: num(v.port, "port"),
+    port: port(v.port),
     seed: num(v.seed, "seed"),
     now,
     latencyMs: num(v.latency, "latency"),
     jitterMs: num(v.jitter, "jitter"),
-    errorRate: num(v["error-rate"], "error-rate"),
-    resetRate: num(v["reset-rate"], "reset-rate"),
-    truncateRate: num(v["truncate-rate"], "truncate-rate"),
-    missingFiles: num(v["missing-rate"], "missing-rate"),
+    errorRate: rate(v["error-rate"], "error-rate"),
+    resetRate: rate(v["reset-rate"], "reset-rate"),
+    truncateRate: rate(v["truncate-rate"], "truncate-rate"),
+    missingFiles: rate(v["missing-rate"], "missing-rate"),
     missingStatus: status as 404 | 403 | undefined,
-    checksumMismatch: num(v["mismatch-rate"], "mismatch-rate"),
-    partialFiles: num(v["partial-rate"], "partial-rate"),
+    checksumMismatch: rate(v["mismatch-rate"], "mismatch-rate"),
+    partialFiles: rate(v["partial-rate"], "partial-rate"),
     publicationLagDays: num(v["lag-days"], "lag-days"),
     weightWindowMs: num(v["weight-window-ms"], "weight-window-ms"),
     dataDescriptor: v["data-descriptor"],
@@ -126,7 +144,8 @@ export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
  *
  * @param args The command line.
  * @param options Where to print, and the stop signal.
- * @returns The exit code: 0, or 2 for a usage error.
+ * @returns The exit code: 0; 1 when the server cannot start (a busy port:
+ *   one line on `printError`); 2 for a usage error.
  *
  * @example
  * ```ts
@@ -163,7 +182,19 @@ export async function runEmulatorCli(
     print(USAGE);
     return 0;
   }
-  const emulator = await startEmulator(parsed);
+  let emulator;
+  try {
+    emulator = await startEmulator(parsed);
+  } catch (err) {
+    const where = `127.0.0.1:${parsed.port ?? 0}`;
+    printError(
+      err instanceof Deno.errors.AddrInUse
+        ? `Cannot start the emulator: port ${parsed.port} on 127.0.0.1 is in use; ` +
+          "pick another with --port, or --port 0 for any free one"
+        : `Cannot start the emulator on ${where}: ${err instanceof Error ? err.message : err}`,
+    );
+    return 1;
+  }
   print(emulator.url);
   if (!options.signal.aborted) {
     await new Promise((resolve) =>

@@ -505,3 +505,258 @@ Deno.test("dsm fetch, run as `deno task dsm`, exits 0 over years of irregular sp
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("dsm fetch --fill null, --strict and --include-open-candle reach the library", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  // 2023-03-24 12:30-14:30 is an exchange halt: the 13:00 and 14:00 candles never opened
+  const halt = ["--interval", "1h", "--start", "2023-03-24", "--end", "2023-03-25"];
+  const args = ["fetch", "--market", "um", "--symbol", "BTCUSDT", ...halt, ...urls(emulator.url)];
+  const plain = await run([...args, "--quiet"]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(plain.stdout.trimEnd().split("\n").length, 1 + 22);
+  const filled = await run([...args, "--quiet", "--fill", "null", "--format", "ndjson"]);
+  assert.equal(filled.code, 0, filled.stderr);
+  const rows = filled.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assert.equal(rows.length, 24);
+  assert.deepEqual(
+    rows.filter((r) => r.open === null).map((r) => new Date(r.open_time).toISOString()),
+    ["2023-03-24T13:00:00.000Z", "2023-03-24T14:00:00.000Z"],
+  );
+
+  // the open candle: now is 2024-06-01 00:30
+  const openNow = () => Date.UTC(2024, 5, 1, 0, 30);
+  const open = ["fetch", "--symbol", "BTCUSDT", "--interval", "1h", "--start", "2024-05-31T22:00"]
+    .concat(["--end", "2024-06-01T02:00", ...urls(emulator.url), "--quiet"]);
+  const closed = await run(open, { now: openNow });
+  assert.equal(closed.stdout.trimEnd().split("\n").length, 1 + 2);
+  const withOpen = await run([...open, "--include-open-candle"], { now: openNow });
+  assert.equal(withOpen.code, 0, withOpen.stderr);
+  const last = withOpen.stdout.trimEnd().split("\n").at(-1)!.split(",");
+  assert.equal(Number(last[0]), Date.UTC(2024, 5, 1));
+
+  // --strict: a source failure fails the command with the typed error, not a partial result
+  await using vision = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path.includes("2024-01-02")) return new Response("denied", { status: 403 });
+    return fetch(emulator.url + path + new URL(req.url).search);
+  });
+  const flaky = `http://127.0.0.1:${vision.addr.port}`;
+  const down = ["fetch", ...RANGE, END, ...urls(flaky), "--source", "vision"];
+  const partial = await run(down);
+  assert.equal(partial.code, 1);
+  assert.match(partial.stderr, /The result is partial/);
+  const strict = await run([...down, "--strict"]);
+  assert.equal(strict.code, 1);
+  assert.doesNotMatch(strict.stderr, /The result is partial/);
+  assert.match(strict.stderr, /^dsm: .*\([A-Z_]+\)\n$/);
+});
+
+Deno.test("dsm fetch says once, with the fix, that the cache is off when its folder is a file", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/not-a-folder`;
+    await Deno.writeTextFile(file, "");
+    const got = await run(["fetch", ...RANGE, END, "--vision-url", emulator.url, "--rest-url"]
+      .concat([emulator.url, "--cache-dir", file, "--quiet"]));
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(got.stdout.trimEnd().split("\n").length, 1 + 72);
+    assert.equal(
+      got.stderr,
+      `dsm: Cache is off: "${file}" is not a folder; remove it or pass another cache dir; ` +
+        "or use --cache-dir DIR, or --no-cache\n",
+    );
+    assert.equal(await Deno.readTextFile(file), "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** `dsm` in a subprocess with `flags` (the `deno task dsm` flags by default), stdout piped. */
+function spawnDsm(args: string[], flags?: string[]) {
+  return (async () =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", ...(flags ?? await dsmTaskFlags()), "src/cli/main.ts", ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { DSM_CACHE_DIR: "", DSM_VISION_URL: "", DSM_REST_URL: "", DSM_LISTING_URL: "" },
+    }).spawn())();
+}
+
+async function dsmTask(args: string[], flags?: string[]) {
+  const { code, stdout, stderr } = await (await spawnDsm(args, flags)).output();
+  const text = new TextDecoder();
+  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+}
+
+/** Every path under a folder with its size, sorted ([] when it does not exist). */
+async function treeOf(root: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(dir: string) {
+    for await (const e of Deno.readDir(dir)) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) await walk(path);
+      out.push(`${path} ${e.isFile ? (await Deno.stat(path)).size : "dir"}`);
+    }
+  }
+  await walk(root).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+  return out.sort();
+}
+
+Deno.test("dsm fetch, run as `deno task dsm`, exits 0 in silence when stdout closes early (| head), in every format, and caches only complete partitions", async () => {
+  await using emulator = await startEmulator({ now: NOW, latencyMs: 5 });
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const format of ["csv", "ndjson", "arrow"]) {
+      const child = await spawnDsm([
+        "fetch",
+        ...["--symbol", "BTCUSDT", "--interval", "1m", "--start", "2024-01-01", "--end"],
+        ...["2024-02-01", "--format", format, "--cache-dir", `${dir}/${format}`],
+        ...["--vision-url", emulator.url, "--rest-url", emulator.url],
+      ]);
+      // like `| head -c 1`: read one chunk, then close the pipe
+      const reader = child.stdout.getReader();
+      const first = await reader.read();
+      assert.ok(!first.done && first.value.length > 0);
+      await reader.cancel();
+      const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+      const { code } = await child.status;
+      assert.equal(code, 0, `${format}: ${stderr}`);
+      assert.doesNotMatch(stderr, /BrokenPipe|Broken pipe|error/i, format);
+      const verify = await run(["cache", "verify", "--cache-dir", `${dir}/${format}`, "--json"]);
+      assert.equal(verify.code, 0, verify.stdout);
+      const report = JSON.parse(verify.stdout);
+      assert.equal(report.corrupt.length, 0, format);
+      assert.ok(report.checked < 31, `${format}: the fetch stopped early`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dsm with read permission only reads the cache, writes nothing, and says so once", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const dir = await Deno.makeTempDir();
+  try {
+    const cache = `${dir}/cache`;
+    const range = ["--symbol", "BTCUSDT", "--interval", "1h", "--start", "2024-01-01"];
+    const endpoints = ["--vision-url", emulator.url, "--rest-url", emulator.url];
+    const fill = await run(["fetch", ...range, "--end", "2024-01-03", ...endpoints, "--cache-dir"]
+      .concat([cache]));
+    assert.equal(fill.code, 0, fill.stderr);
+    const before = await treeOf(dir);
+    const flags = (await dsmTaskFlags())
+      .filter((f) => !f.startsWith("--allow-read") && !f.startsWith("--allow-write"))
+      .concat([`--allow-read=${cache}`]);
+    // the cached days come from the cache; the third day from Vision, not cached
+    const got = await dsmTask(
+      ["fetch", ...range, "--end", "2024-01-04", ...endpoints, "--cache-dir", cache],
+      flags,
+    );
+    assert.equal(got.code, 0, got.stderr);
+    const sources = got.stdout.trimEnd().split("\n").slice(1).map((l) => l.split(",").at(-1));
+    assert.deepEqual(
+      sources,
+      [...Array(48).fill("CACHE"), ...Array(24).fill("VISION")],
+    );
+    const notices = got.stderr.split("\n").filter((l) => l.startsWith("dsm: Cache is"));
+    assert.deepEqual(notices, [
+      `dsm: Cache is read-only: no write permission for "${cache}"; cached partitions are read, ` +
+      `nothing is written; run with --allow-write="${cache}"; or use --cache-dir DIR, or --no-cache`,
+    ]);
+    // cache ls / stats / verify with read permission only
+    for (const sub of ["ls", "stats", "verify"]) {
+      const c = await dsmTask(["cache", sub, "--cache-dir", cache], flags);
+      assert.equal(c.code, 0, `${sub}: ${c.stderr}`);
+      assert.equal(c.stderr, "", sub);
+    }
+    const clear = await dsmTask(["cache", "clear", "--all", "--cache-dir", cache], flags);
+    assert.equal(clear.code, 1);
+    assert.match(
+      clear.stderr,
+      /^dsm: Cannot clear the cache: it is read-only: no write permission/,
+    );
+    assert.deepEqual(await treeOf(dir), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dsm cache ls, stats and verify, run as `deno task dsm`, create no file or folder", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cache = `${dir}/absent/cache`;
+    for (const sub of ["ls", "stats", "verify"]) {
+      const c = await dsmTask(["cache", sub, "--cache-dir", cache]);
+      assert.equal(c.code, 0, `${sub}: ${c.stderr}`);
+      assert.equal(c.stderr, "");
+    }
+    assert.deepEqual(await treeOf(dir), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test(
+  "dsm fetch, run as `deno task dsm`, reads a cache folder where files cannot be created (chmod 555), and says so once",
+  {
+    // root writes through a read-only mode; as root, the cache tests cover a read-only mount
+    ignore: Deno.build.os === "windows" || Deno.uid() === 0,
+  },
+  async () => {
+    await using emulator = await startEmulator({ now: NOW });
+    const dir = await Deno.makeTempDir();
+    const range = ["--symbol", "BTCUSDT", "--interval", "1h", "--start", "2024-01-01"];
+    const endpoints = ["--vision-url", emulator.url, "--rest-url", emulator.url];
+    try {
+      const fill = await run(["fetch", ...range, "--end", "2024-01-03", ...endpoints, "--cache-dir"]
+        .concat([dir]));
+      assert.equal(fill.code, 0, fill.stderr);
+      const before = await treeOf(dir);
+      for (const d of [dir, `${dir}/v1`]) await Deno.chmod(d, 0o555);
+      const got = await dsmTask(
+        ["fetch", ...range, "--end", "2024-01-04", ...endpoints, "--cache-dir"]
+          .concat([dir]),
+      );
+      assert.equal(got.code, 0, got.stderr);
+      assert.equal(got.stdout.split("\n").filter((l) => l.endsWith(",CACHE")).length, 48);
+      const notices = got.stderr.split("\n").filter((l) => l.startsWith("dsm: Cache is"));
+      assert.equal(notices.length, 1);
+      assert.match(notices[0], /^dsm: Cache is read-only: cannot create files in /);
+      assert.deepEqual(await treeOf(dir), before);
+    } finally {
+      for (const d of [`${dir}/v1`, dir]) await Deno.chmod(d, 0o755).catch(() => {});
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test("dsm fetch, run as `deno task dsm`, says once on stderr that the cache is off when its root is a file", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/cache`;
+    await Deno.writeTextFile(file, "x");
+    const got = await dsmTask([
+      "fetch",
+      ...RANGE,
+      END,
+      ...["--vision-url", emulator.url, "--rest-url", emulator.url, "--cache-dir", file],
+    ]);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(got.stdout.trimEnd().split("\n").length, 1 + 72);
+    const lines = got.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 2, got.stderr); // the notice, then the summary
+    assert.equal(
+      lines[0],
+      `dsm: Cache is off: "${file}" is not a folder; remove it or pass another cache dir; ` +
+        "or use --cache-dir DIR, or --no-cache",
+    );
+    assert.match(lines[1], /^72 rows BTCUSDT 1h spot; /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -103,10 +103,20 @@ Deno.test("CLI parses fault flags into emulator options", () => {
 Deno.test("CLI usage errors return 2 with a message; --help prints the usage", async () => {
   const stop = new AbortController();
   for (
-    const args of [["--bogus"], ["--port", "abc"], ["--missing-status", "500"], [
-      "--now",
-      "yesterday",
-    ]]
+    const args of [
+      ["--bogus"],
+      ["--port", "abc"],
+      ["--port", "70000"],
+      ["--port", "80.5"],
+      ["--missing-status", "500"],
+      ["--now", "yesterday"],
+      ["--error-rate", "2"],
+      ["--reset-rate", "1.5"],
+      ["--truncate-rate", "-0.1"],
+      ["--missing-rate", "3"],
+      ["--mismatch-rate", "NaN"],
+      ["--partial-rate", "100"],
+    ]
   ) {
     const errors: string[] = [];
     const code = await runEmulatorCli(args, {
@@ -122,4 +132,34 @@ Deno.test("CLI usage errors return 2 with a message; --help prints the usage", a
     0,
   );
   assert.match(out[0], /--error-rate R/);
+});
+
+Deno.test("CLI on a busy port exits 1 with one line on stderr, no stack trace", async () => {
+  using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (busy.addr as Deno.NetAddr).port;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net=127.0.0.1", MAIN, "--port", String(port)],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 1, stderr);
+  assert.equal(new TextDecoder().decode(out.stdout), "");
+  assert.equal(
+    stderr,
+    `Cannot start the emulator: port ${port} on 127.0.0.1 is in use; ` +
+      "pick another with --port, or --port 0 for any free one\n",
+  );
+});
+
+Deno.test("CLI fault rates must be shares from 0 to 1", () => {
+  assert.deepEqual(parseEmulatorArgs(["--error-rate", "1", "--reset-rate", "0"]), {
+    errorRate: 1,
+    resetRate: 0,
+  });
+  assert.throws(() => parseEmulatorArgs(["--error-rate", "2"]), {
+    name: "RangeError",
+    message: 'Cannot use --error-rate "2": expected a share from 0 to 1',
+  });
 });
