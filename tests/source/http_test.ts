@@ -2,12 +2,20 @@ import assert from "node:assert/strict";
 import {
   backoffDelay,
   fetchOnce,
+  HostCircuitBreaker,
+  isConnectionError,
   isPermissionError,
   isRetryable,
   sleep,
   withRetry,
 } from "../../src/source/http.ts";
-import { HttpError, NetworkError, RateLimitError } from "../../src/core/errors.ts";
+import {
+  causeMessage,
+  HostUnreachableError,
+  HttpError,
+  NetworkError,
+  RateLimitError,
+} from "../../src/core/errors.ts";
 
 /** A server whose handler waits until the client goes away. */
 function silentServer() {
@@ -246,4 +254,110 @@ Deno.test("fetchOnce passes a permission refusal through unwrapped and withRetry
   assert.equal(calls, 1);
   assert.equal(isPermissionError(refusal), true);
   assert.equal(isPermissionError(new Error("x")), false);
+});
+
+/** A loopback URL nothing listens on: connections to it are refused. */
+function refusedUrl(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return `http://127.0.0.1:${port}/x`;
+}
+
+/** Deno's failure without DNS, as a fetch that counts its calls. */
+function dnsFailing(counter: { calls: number }): typeof fetch {
+  return () => {
+    counter.calls++;
+    return Promise.reject(
+      new TypeError(
+        "error sending request for url (https://api.binance.com/x): client error (Connect): " +
+          "dns error: failed to lookup address information: Name or service not known",
+      ),
+    );
+  };
+}
+
+Deno.test("fetchOnce keeps the runtime's reason of a refused connection in its message and cause", async () => {
+  const url = refusedUrl();
+  await assert.rejects(fetchOnce(url), (e) => {
+    assert.ok(e instanceof NetworkError);
+    assert.match(e.message, /Connection refused/);
+    assert.match(causeMessage(e.cause), /Connection refused/);
+    assert.equal(isConnectionError(e), true);
+    return true;
+  });
+});
+
+Deno.test("isConnectionError tells DNS, refused and TLS failures from resets and time-outs", async () => {
+  await using server = resettingServer();
+  const reset = await fetchOnce(server.url).catch((e) => e);
+  assert.ok(reset instanceof NetworkError);
+  assert.equal(isConnectionError(reset), false);
+  const timeout = new NetworkError("u", "Cannot fetch u: no response within 50 ms");
+  assert.equal(isConnectionError(timeout), false);
+  const dns = await fetchOnce("https://x.invalid/", { fetch: dnsFailing({ calls: 0 }) }).catch((
+    e,
+  ) => e);
+  assert.equal(isConnectionError(dns), true);
+  const tls = new TypeError("fetch failed", {
+    cause: new Error("client error (Connect): invalid peer certificate: UnknownIssuer"),
+  });
+  assert.equal(isConnectionError(tls), true);
+});
+
+Deno.test("withRetry stops after the third refused connection once the host's circuit is open", async () => {
+  const url = refusedUrl();
+  const opened: HostUnreachableError[] = [];
+  const breaker = new HostCircuitBreaker({ onOpen: (e) => opened.push(e) });
+  let attempts = 0;
+  const error = await withRetry(() => {
+    attempts++;
+    return fetchOnce(url, { breaker });
+  }, { retry: { attempts: 10, baseDelayMs: 1 } }).catch((e) => e);
+  assert.equal(attempts, 3);
+  assert.ok(error instanceof HostUnreachableError);
+  assert.ok(error instanceof NetworkError);
+  assert.equal(isRetryable(error), false);
+  assert.equal(error.host, new URL(url).origin);
+  assert.match(causeMessage(error.cause), /Connection refused/);
+  assert.equal(opened.length, 1);
+  // Later requests to the host fail at once, with the same error, and say nothing more.
+  let calls = 0;
+  const counting: typeof fetch = (input, init) => {
+    calls++;
+    return fetch(input, init);
+  };
+  await assert.rejects(fetchOnce(`${new URL(url).origin}/y`, { breaker, fetch: counting }), {
+    name: "HostUnreachableError",
+  });
+  assert.equal(calls, 0);
+  assert.equal(opened.length, 1);
+});
+
+Deno.test("HostCircuitBreaker counts connection failures in a row per host; a response closes it", async () => {
+  const counter = { calls: 0 };
+  const fail = dnsFailing(counter);
+  let t = 0;
+  const breaker = new HostCircuitBreaker({ threshold: 2, openMs: 1000, now: () => t });
+  const a = "https://a.invalid/x", b = "https://b.invalid/x";
+  await fetchOnce(a, { fetch: fail, breaker }).catch(() => {});
+  // A response from the host in between starts the count again.
+  await fetchOnce(a, { fetch: () => Promise.resolve(new Response("ok")), breaker });
+  await fetchOnce(a, { fetch: fail, breaker }).catch(() => {});
+  assert.equal(breaker.isOpen(a), false);
+  // Resets and HTTP errors do not count.
+  breaker.failed(a, new TypeError("connection reset by peer"));
+  assert.equal(breaker.isOpen(a), false);
+  await assert.rejects(fetchOnce(a, { fetch: fail, breaker }), { name: "HostUnreachableError" });
+  assert.equal(breaker.isOpen(a), true);
+  assert.equal(breaker.isOpen(b), false);
+  assert.equal(counter.calls, 3);
+  await assert.rejects(fetchOnce(a, { fetch: fail, breaker }), { name: "HostUnreachableError" });
+  assert.equal(counter.calls, 3);
+  // After openMs requests go out again; one more connection failure opens it again.
+  t = 1000;
+  assert.equal(breaker.isOpen(a), false);
+  await assert.rejects(fetchOnce(a, { fetch: fail, breaker }), { name: "HostUnreachableError" });
+  assert.equal(counter.calls, 4);
+  assert.equal(breaker.isOpen(a), true);
 });

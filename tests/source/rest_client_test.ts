@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Table } from "apache-arrow";
 import { RestClient } from "../../src/source/rest_client.ts";
 import { WeightScheduler } from "../../src/source/weight_scheduler.ts";
+import { HostCircuitBreaker } from "../../src/source/http.ts";
 import {
   ceilOpenTime,
   closeTimeOf,
@@ -660,4 +661,41 @@ Deno.test("RestClient percent-encodes a non-ASCII symbol in the query, in NFC", 
     },
   );
   assert.equal(stub.requests.length, 1);
+});
+
+Deno.test("RestClient stats count the responses received apart from the requests sent", async () => {
+  await using stub = startStub({
+    fault: (n) => n <= 2 ? new Response("busy", { status: 503 }) : undefined,
+  });
+  const c = client(stub);
+  const start = NOW - 2 * 3_600_000;
+  const { table, stats } = await c.fetchKlinesTable({
+    symbol: "BTCUSDT",
+    interval: "1m",
+    start,
+    end: start + 3_600_000,
+  });
+  assert.equal(table.numRows, 60);
+  assert.equal(stats.requests, 3);
+  assert.equal(stats.responses, 3);
+  assert.equal(stats.responseWeight, stats.weight);
+  // A host that refuses connections: requests sent, no response received.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  listener.close();
+  const refused = new RestClient({
+    market: "spot",
+    hosts: [dead],
+    marketDataHosts: [],
+    retry: FAST_RETRY,
+    now: () => NOW,
+    scheduler: new WeightScheduler({ budget: 1_000_000 }),
+    breaker: new HostCircuitBreaker(),
+  });
+  const stream = refused.klines({ symbol: "BTCUSDT", interval: "1m", start, end: start + 60_000 });
+  await assert.rejects(Array.fromAsync(stream), { name: "HostUnreachableError" });
+  // The circuit opened at the third refused connection, though 6 attempts were allowed.
+  assert.equal(stream.stats.requests, 3);
+  assert.equal(stream.stats.responses, 0);
+  assert.equal(stream.stats.responseWeight, 0);
 });
