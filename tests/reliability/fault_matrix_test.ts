@@ -237,13 +237,15 @@ Deno.test("Fault matrix: 429 with a small weight budget is waited out, never a f
 Deno.test("Fault matrix: a 418 ban stops REST and leaves an explained partial result", () =>
   eachMarket(
     ({ market }) => ({
-      request: { source: "rest" },
       emulator: { weightBudget: { [market]: 1 }, banAfter: 0, banMs: 60_000 },
     }),
     (run, base, { market }) => {
+      // The closed days come from Vision; today's REST span is banned.
       const left = assertExplained(run.rows, run.report, base, ["RATE_LIMITED"]);
       assert.ok(left > 0);
+      assert.ok(run.rows.length > 0);
       assert.equal(run.report.partial, true);
+      assert.deepEqual(partition(run, "2025-02-10").sources, []);
       assert.ok(
         run.report.failures.some((f) => f.code === "RATE_LIMITED" && /418/.test(f.message)),
       );
@@ -275,6 +277,12 @@ Deno.test("Fault matrix: a 418 ban with strict: true rejects with a typed error"
       `${market}: ${error}`,
     );
     assert.match(String(error.message), /418|banned/);
+    // Without strict too: a ban that leaves no row at all is an error, not an empty table.
+    await assert.rejects(dsm.getData({ symbol, ...RANGE, source: "rest" }), (e: unknown) => {
+      assert.ok(e instanceof RateLimitError, `${market}: ${e}`);
+      assert.equal(e.status, 418);
+      return true;
+    });
   }
 });
 
