@@ -255,7 +255,6 @@ Deno.test("dsm fetch exits 1 with the code when no source has the data", async (
   ]);
   assert.equal(code, 1);
   assert.match(stderr, /^dsm: .*\([A-Z_]+\)$/m);
-  assert.match(stderr, /The result is partial/);
 });
 
 Deno.test("dsm fetch interrupted mid-stream exits 130", async () => {
@@ -349,7 +348,7 @@ async function subprocess(args: string[]) {
   return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
 }
 
-Deno.test("dsm subprocess exit codes: 2 usage, 1 typed error, 0 fetch", async () => {
+Deno.test("dsm subprocess exit codes: 2 usage (a flag or a value), 1 failure, 0 fetch", async () => {
   await using emulator = await startEmulator({ now: NOW });
   const usage = await subprocess(["fetch", "--bogus"]);
   assert.equal(usage.code, 2);
@@ -365,8 +364,11 @@ Deno.test("dsm subprocess exit codes: 2 usage, 1 typed error, 0 fetch", async ()
     "--end",
     END,
   ]);
-  assert.equal(typed.code, 1);
+  assert.equal(typed.code, 2);
   assert.match(typed.stderr, /^dsm: .*\(INVALID_SYMBOL\)$/m);
+  const failed = await dsmTask(["fetch", ...RANGE, "2024-01-02", ...urls("http://127.0.0.1:9")]);
+  assert.equal(failed.code, 1);
+  assert.match(failed.stderr, /^dsm: .*\([A-Z_]+\)$/m);
   const ok = await subprocess(["fetch", ...RANGE, "2024-01-02", ...urls(emulator.url), "--quiet"]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(ok.stdout.trimEnd().split("\n").length, 25);
