@@ -1,7 +1,9 @@
 /**
  * The offline demo: a local Binance (the emulator, with 20 ms latency), a
  * cold fetch of last month's 1m klines for spot, um and cm, then the same
- * again warm from the cache, and the last hours from REST.
+ * again warm from the cache, and the last hours from REST. It prints what
+ * the words of its output mean (CACHE, VISION, REST, vision-monthly), that
+ * the prices are synthetic, and what to try next.
  *
  * Run: `npx -y deno@2.9.6 task demo`
  *
@@ -19,6 +21,31 @@ const series = [
   { market: "um", symbol: "BTCUSDT" },
   { market: "cm", symbol: "BTCUSD_PERP" },
 ] as const;
+
+const INTRO = `Data Source Manager demo, offline.
+A local Binance (the emulator, {url}) serves Vision's zip archives, their
+S3 listing and the REST klines API with the real formats and limits, but
+synthetic prices: made up from a seed, not market data.
+Cache (deleted at the end): {cache}
+
+How to read the output. Each 1m fetch is split into partitions, one per UTC
+day; "N × vision-monthly" means N days taken from one monthly Vision
+archive (vision-daily: from daily archives; rest: from the REST API, for
+days not archived yet; cache: from this machine's cache). The
+_data_source column says where each row came from: VISION (an archive,
+SHA-256 checked), REST, or CACHE (the Arrow IPC files the cold fetch wrote).
+`;
+
+const NEXT = `
+Next:
+  deno task dsm fetch --symbol BTCUSDT --interval 1h --start 2024-01-01 --end 2024-01-08
+      a week of real Binance 1h klines as CSV on stdout (README.md: formats, flags)
+  deno task emulator --port 8080
+      this local Binance; point dsm at it with --vision-url, --listing-url
+      and --rest-url http://127.0.0.1:8080 (or DSM_VISION_URL, ...)
+  deno run -A examples/backtest_pull.ts --emulator
+      a year of 1h into a Polars DataFrame, with a summary
+  README.md: the API (getData, stream, the report), permissions, cache layout`;
 
 function iso(ms: number): string {
   return new Date(ms).toISOString().replace(".000Z", "Z");
@@ -50,7 +77,7 @@ function head(table: Table, rows = 3): string {
 const cacheDir = await Deno.makeTempDir({ prefix: "dsm-demo-" });
 try {
   await using binance = await startEmulator({ latencyMs: 20, jitterMs: 5 });
-  console.log(`Local Binance (emulator) at ${binance.url}; cache at ${cacheDir}`);
+  console.log(INTRO.replace("{url}", binance.url).replace("{cache}", cacheDir));
   console.log(`Range: [${iso(monthStart)}, ${iso(monthEnd)}) 1m, then the last 6 hours\n`);
   await using dsm = new DataSourceManager({
     cache: { dir: cacheDir },
@@ -96,6 +123,7 @@ try {
       `weight ${recent.report.requests.restWeight}`,
   );
   console.log(head(recent.table, 2));
+  console.log(NEXT);
 } finally {
   await Deno.remove(cacheDir, { recursive: true });
 }
