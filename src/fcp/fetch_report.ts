@@ -8,14 +8,14 @@ import type { Interval } from "../core/interval.ts";
 import type { Market } from "../core/market.ts";
 import type { Anomaly } from "./kline_checks.ts";
 
-/** How a partition was served. */
+/** A source of a partition's rows (`none` is kept for compatibility; it is no longer reported). */
 export type PartitionSource = "cache" | "vision-monthly" | "vision-daily" | "rest" | "none";
 
 /** One partition of the result. */
 export interface PartitionReport {
   /** `YYYY-MM-DD` or `YYYY-MM`. */
   key: string;
-  /** Sources that contributed rows, in the order they were used. */
+  /** Sources that contributed rows, in the order they were used; empty when none did. */
   sources: PartitionSource[];
   /** Rows of this partition in the result (after clipping to the range). */
   rows: number;
@@ -54,25 +54,34 @@ export interface Gap {
   class: GapClass;
 }
 
-/** A failure that was absorbed into a partial result. */
+/**
+ * A failure that was absorbed into the result: a source's error (once per
+ * host for a host that cannot be reached), a cache file set aside or not
+ * written, or why partitions were left unfetched.
+ */
 export interface FetchFailure {
-  /** Partition concerned, if any. */
+  /** Partition concerned (the first, when several), if any. */
   partition?: string;
-  /** Stable error code. */
+  /**
+   * Stable code: an error's `code` (`NETWORK_ERROR`, `HTTP_ERROR`,
+   * `RATE_LIMITED`, `CHECKSUM_MISMATCH`, `CACHE_ERROR`, ...), or
+   * `SOURCE_NOT_ALLOWED` when the request's `source` allows no source that
+   * could serve some partitions (e.g. not in the cache with `source: "cache"`).
+   */
   code: string;
   /** The message. */
   message: string;
 }
 
-/** Counts of the requests made. */
+/** Counts of the requests of this fetch alone (not of other fetches of the manager). */
 export interface RequestCounts {
-  /** Vision archive downloads (zip + CHECKSUM pairs). */
+  /** Vision archives downloaded and verified (zip + CHECKSUM pairs). */
   visionFiles: number;
-  /** Vision listing pages. */
+  /** Vision listing pages received. */
   listingPages: number;
-  /** REST klines calls. */
+  /** REST klines responses received (any status, retries included). */
   restCalls: number;
-  /** REST weight used. */
+  /** REST weight of the requests that received a response. */
   restWeight: number;
 }
 
@@ -101,9 +110,9 @@ export interface FetchReport {
   anomalies: Anomaly[];
   /** Total number of anomalies. */
   anomalyCount: number;
-  /** Failures absorbed into the result. */
+  /** Failures absorbed into the result; never empty when `partial`. */
   failures: FetchFailure[];
-  /** True when a failure or rate limit left slots unfetched. */
+  /** True when a failure, rate limit or a source not allowed left slots unfetched. */
   partial: boolean;
   /** Requests made. */
   requests: RequestCounts;
