@@ -346,17 +346,20 @@ Deno.test({
     await Deno.writeTextFile(join(box.project, "example.ts"), example);
     const claimed = example.match(/\/\/ (\d+) \[\] \{ key: "([^"]+)"/);
     assert.ok(claimed, "the example's comment states rows, gaps and the first partition");
+    const streamed = example.match(/interval: "1s",\s*start: "([^"]+)",\s*end: "([^"]+)"/);
+    assert.ok(streamed, "the example streams 1s klines");
+    const days = (Date.parse(streamed[2]) - Date.parse(streamed[1])) / 86_400_000;
     const checkExample = (run: Run) => {
       assert.equal(run.code, 0, run.stderr);
       const [first, ...batches] = run.stdout.trim().split("\n").filter((l) => /^\d/.test(l));
       assert.match(first, new RegExp(`^${claimed[1]} \\[\\] \\{`));
       assert.match(run.stdout, new RegExp(`key: "${claimed[2]}"`));
       const sizes = batches.map(Number);
-      assert.equal(sizes.reduce((a, b) => a + b, 0), 7 * 86_400);
+      assert.equal(sizes.reduce((a, b) => a + b, 0), days * 86_400);
       // the comment's batch sizes, day after day
       const perDay = example.match(/console\.log\(batch\.numRows\); \/\/ ([\d ]+) per day/)?.[1];
       assert.ok(perDay, "the example's comment states the batches of a day");
-      assert.deepEqual(sizes, Array(7).fill(perDay.split(" ").map(Number)).flat());
+      assert.deepEqual(sizes, Array(days).fill(perDay.split(" ").map(Number)).flat());
     };
     const used = new Set<string>();
     const outputs = (...names: string[]) => names.map((n) => join(box.root, n)).join(",");
@@ -368,7 +371,12 @@ Deno.test({
             DSM_CACHE_DIR: cache,
           });
           checkExample(run);
-          assert.ok((await filesUnder(cache)).some((f) => f.endsWith("2024-01-07.arrow")));
+          const lastDay = new Date(Date.parse(streamed[2]) - 86_400_000).toISOString().slice(0, 10);
+          const cached = await filesUnder(cache);
+          assert.ok(
+            cached.some((f) => f.endsWith(`/1s/${lastDay}.arrow`)),
+            "the stream was cached",
+          );
           assert.deepEqual(await filesUnder(box.home), []);
           break;
         }
