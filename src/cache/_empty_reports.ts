@@ -18,5 +18,5 @@ export function emptyStats(): CacheStats {
 
 /** A new report of a verify that checked nothing. */
 export function emptyVerifyReport(): VerifyReport {
-  return { checked: 0, ok: 0, corrupt: [], stale: [], upgradable: [], removedTemp: 0 };
+  return { checked: 0, ok: 0, corrupt: [], stale: [], upgradable: [], removedTemp: 0, refused: [] };
 }

@@ -1,7 +1,11 @@
 /**
  * Maintenance of the fs cache for the CLI: walk the layout, list, stats,
  * verify and clear. Temporary files of writes in progress are never
- * reported; those older than an hour are removed by verify and clear.
+ * reported; abandoned ones (untouched for ten minutes) are removed by verify
+ * and clear. The walk sees what a fetch sees: a series folder that resolves
+ * outside the root is refused (logged; reported by verify) and nothing in it
+ * is read or deleted, and a non-file in place of a partition is listed (and
+ * reported as corrupt by verify), never opened.
  *
  * @module
  */
@@ -11,13 +15,20 @@ import { CacheError } from "../core/errors.ts";
 import type { Interval } from "../core/interval.ts";
 import { type Market, MARKETS } from "../core/market.ts";
 import { emptyStats, emptyVerifyReport, zeroTotals } from "./_empty_reports.ts";
-import { readHeadAndFooter, readWhole, setAside } from "./_fs_io.ts";
+import {
+  ABANDONED_TEMP_MS,
+  NotAFileError,
+  readHeadAndFooter,
+  readWhole,
+  setAside,
+} from "./_fs_io.ts";
 import {
   type CheckedFilter,
   type CheckedKey,
   checkFilter,
   checkKey,
   CORRUPT_PATTERN,
+  escapesRoot,
   FILE_PATTERN,
   folderOf,
   intervalFolder,
@@ -38,9 +49,6 @@ import type {
   VerifyReport,
 } from "./kline_store.ts";
 
-/** Age after which a temporary file is considered abandoned. */
-const STALE_TEMP_MS = 3_600_000;
-
 /** Clock and logger of the store. */
 export interface MaintenanceContext {
   /** Now, epoch ms. */
@@ -53,15 +61,20 @@ export interface MaintenanceContext {
 
 interface Folder {
   dir: string;
+  /** Why the folder is refused (it resolves outside the root): nothing else is filled. */
+  refused?: string;
   partitions: { key: CheckedKey; path: string }[];
   corrupt: { partition: string; path: string }[];
   temps: string[];
 }
 
+/** Entry names: every kind for files (a non-file partition is reported), folders and links for folders. */
 async function names(dir: string, files: boolean): Promise<string[]> {
   const out: string[] = [];
   try {
-    for await (const e of Deno.readDir(dir)) if (files ? e.isFile : e.isDirectory) out.push(e.name);
+    for await (const e of Deno.readDir(dir)) {
+      if (files || e.isDirectory || e.isSymlink) out.push(e.name);
+    }
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return out;
     throw new CacheError(`Cannot list cache folder "${dir}"`, dir, { cause: err });
@@ -109,6 +122,8 @@ async function scanFolder(
 ): Promise<Folder> {
   const dir = folderOf(root, { market, symbol, interval });
   const out: Folder = { dir, partitions: [], corrupt: [], temps: [] };
+  out.refused = escapesRoot(root, dir);
+  if (out.refused !== undefined) return out;
   for (const name of await names(dir, true)) {
     const partition = FILE_PATTERN.exec(name)?.[1] ?? CORRUPT_PATTERN.exec(name)?.[1];
     if (partition === undefined) {
@@ -133,8 +148,9 @@ async function sweepTemps(temps: string[], ctx: MaintenanceContext): Promise<num
   if (ctx.readOnly) return removed;
   for (const path of temps) {
     try {
-      const mtime = (await Deno.stat(path)).mtime?.getTime();
-      if (mtime === undefined || ctx.now - mtime < STALE_TEMP_MS) continue;
+      const info = await Deno.lstat(path);
+      const mtime = info.mtime?.getTime();
+      if (!info.isFile || mtime === undefined || ctx.now - mtime < ABANDONED_TEMP_MS) continue;
       await Deno.remove(path);
       removed++;
       ctx.log(`Removed abandoned temporary cache file "${path}"`);
@@ -145,13 +161,29 @@ async function sweepTemps(temps: string[], ctx: MaintenanceContext): Promise<num
   return removed;
 }
 
-/** Lists partition files. */
-export async function listFiles(root: string, filter?: CacheFilter): Promise<CacheEntry[]> {
+/** The folders of the walk that are not refused; refused ones are logged. */
+async function* usable(
+  root: string,
+  f: CheckedFilter,
+  ctx: MaintenanceContext,
+): AsyncGenerator<Folder> {
+  for await (const folder of folders(root, f)) {
+    if (folder.refused === undefined) yield folder;
+    else ctx.log(folder.refused);
+  }
+}
+
+/** Lists partition files (a non-file in place of one too: its read sets it aside). */
+export async function listFiles(
+  root: string,
+  filter: CacheFilter | undefined,
+  ctx: MaintenanceContext,
+): Promise<CacheEntry[]> {
   const out: CacheEntry[] = [];
-  for await (const folder of folders(root, checkFilter(filter))) {
+  for await (const folder of usable(root, checkFilter(filter), ctx)) {
     for (const { key, path } of folder.partitions) {
       try {
-        const info = await Deno.stat(path);
+        const info = await Deno.lstat(path);
         out.push({ key: plainKey(key), path, bytes: info.size, modifiedAt: info.mtime?.getTime() });
       } catch {
         // removed meanwhile
@@ -162,12 +194,19 @@ export async function listFiles(root: string, filter?: CacheFilter): Promise<Cac
 }
 
 /** Totals per series from each file's footer. */
-export async function statsOf(root: string, filter?: CacheFilter): Promise<CacheStats> {
+export async function statsOf(
+  root: string,
+  filter: CacheFilter | undefined,
+  ctx: MaintenanceContext,
+): Promise<CacheStats> {
   const total: CacheStats = emptyStats();
-  for await (const folder of folders(root, checkFilter(filter))) {
+  for await (const folder of usable(root, checkFilter(filter), ctx)) {
     let series: CacheSeriesStats | undefined;
     for (const { key, path } of folder.partitions) {
-      const file = await readHeadAndFooter(path).catch(() => undefined);
+      // A non-file counts as unreadable (zero bytes), as a fetch would set it aside.
+      const file = await readHeadAndFooter(path).catch((err) =>
+        err instanceof NotAFileError ? err.read : undefined
+      );
       if (file === undefined) continue;
       const { market, symbol, interval, partition } = key;
       series ??= { market, symbol, interval, ...zeroTotals(), first: partition, last: partition };
@@ -203,33 +242,41 @@ export async function verifyFiles(
 ): Promise<VerifyReport> {
   const report: VerifyReport = emptyVerifyReport();
   for await (const folder of folders(root, checkFilter(options.filter))) {
+    if (folder.refused !== undefined) {
+      report.refused.push({ path: folder.dir, reason: folder.refused });
+      continue;
+    }
     report.removedTemp += await sweepTemps(folder.temps, ctx);
     for (const { key, path } of folder.partitions) {
       options.signal?.throwIfAborted();
+      let notAFile: NotAFileError | undefined;
       const file = await readWhole(path).catch((cause) => {
+        if (cause instanceof NotAFileError) return (notAFile = cause).read;
         throw new CacheError(`Cannot read cache file "${path}"`, path, { cause });
       });
       if (file === undefined) continue;
       report.checked++;
-      let reason: string | undefined;
-      try {
-        const { batches, metadata } = decodeKlineIpc(file.bytes, { file: path });
-        reason = keyMismatch(metadata, key) ??
-          incompleteness(batches, key.interval, key.bounds, metadata.gaps);
-        if (reason === undefined) {
-          report.ok++;
-          if (metadata.source === "REST") report.upgradable.push(plainKey(key));
-          const cached = metadata.visionSha256;
-          if (cached !== undefined && options.checksumLookup) {
-            const current = await options.checksumLookup(plainKey(key), metadata);
-            if (current !== undefined && current.toLowerCase() !== cached.toLowerCase()) {
-              report.stale.push({ key: plainKey(key), path, cached, current });
+      let reason: string | undefined = notAFile?.message;
+      if (reason === undefined) {
+        try {
+          const { batches, metadata } = decodeKlineIpc(file.bytes, { file: path });
+          reason = keyMismatch(metadata, key) ??
+            incompleteness(batches, key.interval, key.bounds, metadata.gaps);
+          if (reason === undefined) {
+            report.ok++;
+            if (metadata.source === "REST") report.upgradable.push(plainKey(key));
+            const cached = metadata.visionSha256;
+            if (cached !== undefined && options.checksumLookup) {
+              const current = await options.checksumLookup(plainKey(key), metadata);
+              if (current !== undefined && current.toLowerCase() !== cached.toLowerCase()) {
+                report.stale.push({ key: plainKey(key), path, cached, current });
+              }
             }
           }
+        } catch (err) {
+          if (!(err instanceof CacheError)) throw err;
+          reason = err.message;
         }
-      } catch (err) {
-        if (!(err instanceof CacheError)) throw err;
-        reason = err.message;
       }
       if (reason === undefined) continue;
       const movedTo = options.quarantine && !ctx.readOnly
@@ -250,10 +297,11 @@ export async function clearFiles(
   let removed = 0;
   const checked = checkFilter(filter);
   if (ctx.readOnly) return removed;
-  for await (const folder of folders(root, checked)) {
+  for await (const folder of usable(root, checked, ctx)) {
     for (const { path } of folder.partitions) {
       try {
-        await Deno.remove(path);
+        // recursive: a folder in place of a partition goes too (links are not followed)
+        await Deno.remove(path, { recursive: true });
         removed++;
       } catch (err) {
         if (!(err instanceof Deno.errors.NotFound)) {
@@ -261,7 +309,9 @@ export async function clearFiles(
         }
       }
     }
-    for (const { path } of folder.corrupt) await Deno.remove(path).catch(() => {});
+    for (const { path } of folder.corrupt) {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    }
     await sweepTemps(folder.temps, ctx);
     // Remove the interval and symbol folders when they became empty.
     await Deno.remove(folder.dir).catch(() => {});

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import {
   InvalidIntervalError,
   InvalidMarketError,
@@ -295,6 +295,62 @@ export function assertUnder(root: string, path: string): void {
   const rel = relative(root, path);
   if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
     throw new Error(`Refusing a cache path outside the root: "${path}"`);
+  }
+}
+
+function isLink(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).isSymlink;
+  } catch {
+    return false;
+  }
+}
+
+function outside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === "" || rel.startsWith("..") || isAbsolute(rel);
+}
+
+/**
+ * Why a folder under the root is refused: it resolves (through symbolic
+ * links) outside the root's real path, or goes through a dangling link;
+ * undefined when it stays under the root, or does not exist yet and would
+ * be created under it. The text check of {@linkcode assertUnder} cannot see
+ * links; this one costs one `realpath` (more only for missing folders).
+ *
+ * @param root The absolute root.
+ * @param folder A folder under it (by text).
+ */
+export function escapesRoot(root: string, folder: string): string | undefined {
+  const missing: string[] = [];
+  let at = folder;
+  let real: string | undefined;
+  try {
+    while (real === undefined) {
+      if (at === root || dirname(at) === at) return undefined; // made fresh under the root
+      try {
+        real = Deno.realPathSync(at);
+      } catch (err) {
+        const absent = err instanceof Deno.errors.NotFound ||
+          err instanceof Deno.errors.NotADirectory;
+        if (!absent) throw err;
+        if (isLink(at)) {
+          return `Cannot use cache folder "${folder}": "${at}" is a dangling symbolic link; ` +
+            `remove it`;
+        }
+        missing.push(basename(at));
+        at = dirname(at);
+      }
+    }
+    const realRoot = Deno.realPathSync(root);
+    const resolved = join(real, ...missing.reverse());
+    if (!outside(realRoot, resolved)) return undefined;
+    return `Cannot use cache folder "${folder}": it resolves to "${resolved}", outside the ` +
+      `cache root "${realRoot}"; replace the symbolic link with a folder, or remove it`;
+  } catch (err) {
+    return `Cannot use cache folder "${folder}": its real path cannot be read (${
+      err instanceof Error ? err.message : String(err)
+    })`;
   }
 }
 

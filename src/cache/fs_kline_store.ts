@@ -12,12 +12,20 @@ import {
   type KlineIpcMetadata,
 } from "../codec/kline_ipc.ts";
 import { CacheError } from "../core/errors.ts";
-import { readHeadAndFooter, readWhole, setAside, writeAtomic } from "./_fs_io.ts";
+import {
+  type FileRead,
+  NotAFileError,
+  readHeadAndFooter,
+  readWhole,
+  setAside,
+  writeAtomic,
+} from "./_fs_io.ts";
 import { clearFiles, listFiles, statsOf, verifyFiles } from "./_fs_maintenance.ts";
 import {
   type CheckedKey,
   checkKey,
   checkSeries,
+  escapesRoot,
   keyMismatch,
   pathOf,
   resolveRoot,
@@ -80,6 +88,15 @@ function keeps(existing: KlineIpcMetadata | undefined, meta: PartitionMeta): boo
  * processes and crashes never leave a partial file; a VISION partition is
  * never replaced by a REST one.
  *
+ * A hostile cache cannot lead it astray: a series folder that resolves
+ * (through a symbolic link) outside the root's real path is neither read nor
+ * written (`partitions` logs why, `write` throws a `CacheError`, `verify`
+ * reports it); only regular files are opened, and a folder, symbolic link,
+ * FIFO or other non-file in place of a partition is set aside like a corrupt
+ * file, so that the partition is fetched and written again. The file type
+ * comes from `partitions`' folder listing, made once per fetch, or else from
+ * one `lstat` per read.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -107,6 +124,10 @@ export class FsKlineStore implements KlineStore {
   #now: () => number;
   #log: (message: string) => void;
   #onCorrupt?: (event: CorruptPartition) => void;
+  /** Per series folder: its partitions seen as regular files by the last listing, read once each. */
+  #listed = new Map<string, Set<string>>();
+  /** Per series folder: why it is refused (empty when it is not), from its last check. */
+  #refused = new Map<string, string>();
 
   /**
    * A store rooted at `root`; nothing is read or created until the first call.
@@ -126,10 +147,17 @@ export class FsKlineStore implements KlineStore {
   async read(key: PartitionKey): Promise<CachedPartition | undefined> {
     const checked = checkKey(key);
     const path = pathOf(this.root, checked);
+    const folder = seriesFolder(this.root, checked);
+    if (this.#refusal(folder) !== undefined) return undefined;
+    const listed = this.#listed.get(folder)?.delete(checked.partition) ?? false;
     let file;
     try {
-      file = await readWhole(path);
+      file = await readWhole(path, listed);
     } catch (cause) {
+      if (cause instanceof NotAFileError) {
+        await this.#setAside(checked, path, cause.read, cause.message);
+        return undefined;
+      }
       throw new CacheError(`Cannot read cache file "${path}"`, path, { cause });
     }
     if (file === undefined) return undefined;
@@ -145,12 +173,31 @@ export class FsKlineStore implements KlineStore {
       if (!(err instanceof CacheError)) throw err;
       reason = err.message;
     }
+    await this.#setAside(checked, path, file, reason);
+    return undefined;
+  }
+
+  /** Sets a corrupt file (or a non-file) aside when writable, and reports it. */
+  async #setAside(checked: CheckedKey, path: string, read: FileRead, reason: string) {
     const movedTo = this.writable
-      ? await setAside(path, file, this.#now()).catch(() => undefined)
+      ? await setAside(path, read, this.#now()).catch(() => undefined)
       : undefined;
     this.#log(`${reason}; ${movedTo ? `moved to "${movedTo}"` : "left in place"}`);
     this.#onCorrupt?.({ key: stripBounds(checked), path, reason, movedTo });
-    return undefined;
+  }
+
+  /** Why a series folder is refused, checked again (its real path). */
+  #check(folder: string): string | undefined {
+    const reason = escapesRoot(this.root, folder);
+    if (this.#refused.size >= 1024) this.#refused.clear();
+    this.#refused.set(folder, reason ?? "");
+    return reason;
+  }
+
+  /** Why a series folder is refused, from its last check (or a first one). */
+  #refusal(folder: string): string | undefined {
+    const known = this.#refused.get(folder);
+    return known === undefined ? this.#check(folder) : known || undefined;
   }
 
   /** {@inheritDoc KlineStore.write} */
@@ -175,7 +222,11 @@ export class FsKlineStore implements KlineStore {
     const gaps = meta.gaps ?? [];
     const incomplete = incompleteness(batches, checked.interval, checked.bounds, gaps);
     if (incomplete !== undefined) throw refuse(incomplete);
+    // Every write looks again: nothing is ever created through a link out of the root.
+    const refused = this.#check(seriesFolder(this.root, checked));
+    if (refused !== undefined) throw new CacheError(refused, path);
     if (keeps(await this.info(key), meta)) return false;
+    await this.#setAsideNonFile(checked, path);
     let bytes: Uint8Array;
     try {
       bytes = encodeKlineIpc(batches, {
@@ -194,19 +245,39 @@ export class FsKlineStore implements KlineStore {
     }
     try {
       // Check again just before the rename: another process may have stored Vision data.
-      return await writeAtomic(path, bytes, async () => !keeps(await this.info(key), meta));
+      return await writeAtomic(
+        path,
+        bytes,
+        async () => !keeps(await this.info(key), meta),
+        (swept) => swept.forEach((p) => this.#log(`Removed abandoned temporary cache file "${p}"`)),
+      );
     } catch (cause) {
       throw new CacheError(`Cannot write cache file "${path}"`, path, { cause });
     }
   }
 
+  /** A folder, link or other non-file where the partition goes: set aside, or the rename fails. */
+  async #setAsideNonFile(checked: CheckedKey, path: string): Promise<void> {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(path);
+    } catch {
+      return; // nothing there (or unreadable: the write will say so)
+    }
+    if (info.isFile) return;
+    const error = new NotAFileError(path, info);
+    await this.#setAside(checked, path, error.read, error.message);
+  }
+
   /** {@inheritDoc KlineStore.has} */
   // deno-lint-ignore require-await
   async has(key: PartitionKey): Promise<boolean> {
-    const path = pathOf(this.root, checkKey(key));
+    const checked = checkKey(key);
+    const path = pathOf(this.root, checked);
+    if (this.#refusal(seriesFolder(this.root, checked)) !== undefined) return false;
     try {
-      // One sync stat: far cheaper than an async op for a local file.
-      return Deno.statSync(path).isFile;
+      // One sync lstat: far cheaper than an async op for a local file.
+      return Deno.lstatSync(path).isFile;
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return false;
       throw new CacheError(`Cannot read cache file "${path}"`, path, { cause: error });
@@ -218,14 +289,29 @@ export class FsKlineStore implements KlineStore {
   async partitions(series: Omit<PartitionKey, "partition">): Promise<Set<string>> {
     const folder = seriesFolder(this.root, checkSeries(series));
     const keys = new Set<string>();
+    const files = new Set<string>();
     try {
-      // One sync listing: a year of days is one call, not 365 stats.
+      // One real path per fetch: a folder linked out of the root is refused.
+      const refused = this.#check(folder);
+      if (refused !== undefined) {
+        this.#log(refused);
+        return keys;
+      }
+      // One sync listing: a year of days is one call, not 365 stats. Its file
+      // types spare the reads an lstat each; a non-file is listed too, so
+      // that its read sets it aside and the partition is fetched again.
       for (const entry of Deno.readDirSync(folder)) {
-        if (entry.isFile && entry.name.endsWith(".arrow")) keys.add(entry.name.slice(0, -6));
+        if (!entry.name.endsWith(".arrow")) continue;
+        const key = entry.name.slice(0, -6);
+        keys.add(key);
+        if (entry.isFile) files.add(key);
       }
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return keys;
       throw new CacheError(`Cannot list cache folder "${folder}"`, folder, { cause: error });
+    } finally {
+      if (this.#listed.size >= 1024) this.#listed.clear();
+      this.#listed.set(folder, files);
     }
     return keys;
   }
@@ -235,6 +321,7 @@ export class FsKlineStore implements KlineStore {
     const checked = checkKey(key);
     const path = pathOf(this.root, checked);
     try {
+      if (this.#refusal(seriesFolder(this.root, checked)) !== undefined) return undefined;
       const file = await readHeadAndFooter(path);
       if (file === undefined) return undefined;
       const meta = decodeKlineIpcMetadata(file.bytes, { file: path });
@@ -251,12 +338,12 @@ export class FsKlineStore implements KlineStore {
 
   /** {@inheritDoc KlineStore.list} */
   list(filter?: CacheFilter): Promise<CacheEntry[]> {
-    return listFiles(this.root, filter);
+    return listFiles(this.root, filter, this.#context());
   }
 
   /** {@inheritDoc KlineStore.stats} */
   stats(filter?: CacheFilter): Promise<CacheStats> {
-    return statsOf(this.root, filter);
+    return statsOf(this.root, filter, this.#context());
   }
 
   /** {@inheritDoc KlineStore.verify} */

@@ -159,6 +159,14 @@ export interface StalePartition {
   current: string;
 }
 
+/** A series folder the cache refuses: it leads outside the root. */
+export interface RefusedFolder {
+  /** The folder's path under the root. */
+  path: string;
+  /** Why, with the fix. */
+  reason: string;
+}
+
 /** Result of {@linkcode KlineStore.verify}. */
 export interface VerifyReport {
   /** Files checked. */
@@ -171,8 +179,13 @@ export interface VerifyReport {
   stale: StalePartition[];
   /** Valid REST-sourced partitions (a Vision archive may replace them). */
   upgradable: PartitionKey[];
-  /** Abandoned temporary files removed (older than an hour). */
+  /** Abandoned temporary files removed (untouched for ten minutes). */
   removedTemp: number;
+  /**
+   * Series folders that resolve (through a symbolic link) outside the root:
+   * fetches neither read nor write them, and nothing in them is checked.
+   */
+  refused: RefusedFolder[];
 }
 
 /**

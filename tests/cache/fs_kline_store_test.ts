@@ -189,7 +189,10 @@ Deno.test("FsKlineStore sets aside files of a wrong schema or another partition"
 Deno.test("FsKlineStore reports I/O errors other than absence as CacheError", async () => {
   await using dir = await tempDir();
   const store = new FsKlineStore(dir.path, { now: LATER });
-  await Deno.mkdir(path1m(dir.path, "2024-01-01"), { recursive: true }); // a folder, not a file
+  // a file where the series folder belongs (a folder in place of a partition is set aside instead)
+  const series = join(dir.path, "v1", "binance", "spot", "klines", "BTCUSDT");
+  await Deno.mkdir(series, { recursive: true });
+  await Deno.writeTextFile(join(series, "1m"), "not a folder");
   await assert.rejects(store.read(keyOf("2024-01-01")), CacheError);
   await assert.rejects(store.write(keyOf("2024-01-01"), [day("2024-01-01")], REST), CacheError);
 });
@@ -224,6 +227,12 @@ Deno.test("FsKlineStore partitions lists a series' files from one folder read", 
   await Deno.writeTextFile(join(folder, "2024-01-02.arrow.123.abc.tmp"), "partial");
   await Deno.writeTextFile(join(folder, "2024-01-04.arrow.corrupt-5"), "set aside");
   await Deno.mkdir(join(folder, "2024-01-05.arrow"));
+  // a folder in place of a partition is listed: its read sets it aside, so it is fetched again
+  assert.deepEqual(
+    await store.partitions(series),
+    new Set(["2024-01-01", "2024-01-03", "2024-01-05"]),
+  );
+  assert.equal(await store.read(keyOf("2024-01-05")), undefined);
   assert.deepEqual(await store.partitions(series), new Set(["2024-01-01", "2024-01-03"]));
   assert.deepEqual(
     await store.partitions({ ...series, interval: "1h" }),
@@ -279,4 +288,26 @@ Deno.test("FsKlineStore readOnly reads, and creates, renames or removes nothing"
   assert.equal(report.removedTemp, 0);
   assert.equal(await store.clear(), 0);
   assert.deepEqual(await tree(), before);
+});
+
+Deno.test("FsKlineStore write removes the folder's abandoned temporary files, not live ones", async () => {
+  await using dir = await tempDir();
+  const logged: string[] = [];
+  const store = new FsKlineStore(dir.path, { now: LATER, logger: (m) => logged.push(m) });
+  const folder = join(dir.path, "v1", "binance", "spot", "klines", "BTCUSDT", "1m");
+  await Deno.mkdir(folder, { recursive: true });
+  // by the wall clock, as the files' mtime: abandoned after ten minutes, not an hour
+  const abandoned = new Date(Date.now() - 1_200_000);
+  const old = join(folder, "2024-01-01.arrow.4242.abcdef.tmp");
+  await Deno.writeFile(old, new Uint8Array(100));
+  await Deno.utime(old, abandoned, abandoned);
+  const live = join(folder, "2024-01-02.arrow.4243.abcdef.tmp");
+  await Deno.writeFile(live, new Uint8Array(100));
+  const foreign = join(folder, "notes.tmp");
+  await Deno.writeFile(foreign, new Uint8Array(1));
+  await Deno.utime(foreign, abandoned, abandoned);
+  assert.equal(await store.write(keyOf("2024-01-03"), [day("2024-01-03")], REST), true);
+  const names = (await Array.fromAsync(Deno.readDir(folder), (e) => e.name)).sort();
+  assert.deepEqual(names, ["2024-01-02.arrow.4243.abcdef.tmp", "2024-01-03.arrow", "notes.tmp"]);
+  assert.deepEqual(logged, [`Removed abandoned temporary cache file "${old}"`]);
 });
