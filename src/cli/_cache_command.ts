@@ -11,7 +11,7 @@ import { parseInterval } from "../core/interval.ts";
 import type { Market } from "../core/market.ts";
 import { validateSymbol } from "../core/symbol.ts";
 import { toEpochMs } from "../core/time.ts";
-import { marketOf, refuseSeparator, UsageError } from "./_fetch_args.ts";
+import { cacheDirOf, marketOf, refuseSeparator, UsageError } from "./_fetch_args.ts";
 import { visionChecksums } from "./_vision_checksums.ts";
 import { bytes, nextSteps, table, verifyText } from "./_cache_text.ts";
 
@@ -137,7 +137,7 @@ export function parseCacheArgs(
     );
   }
   if (v.all && filtered) throw new UsageError("Cannot use --all with a filter");
-  const dir = v["cache-dir"] || env("DSM_CACHE_DIR") || undefined;
+  const dir = cacheDirOf(v["cache-dir"]) ?? (env("DSM_CACHE_DIR") || undefined);
   return {
     command: command as CacheArgs["command"],
     ...(dir ? { dir } : {}),
@@ -154,11 +154,16 @@ export function parseCacheArgs(
  * permission only and create no file or folder (a missing root lists as
  * empty); `clear` and `verify --quarantine` need write access.
  */
-async function open(args: CacheArgs): Promise<KlineStore> {
+async function open(args: CacheArgs, io: CacheIo): Promise<KlineStore> {
   let why = "";
   const readOnly = args.command === "ls" || args.command === "stats" ||
     (args.command === "verify" && !args.quarantine);
-  const store = await openKlineStore({ dir: args.dir, readOnly, logger: (m) => why = m });
+  const logger = (m: string) => {
+    // a series folder linked out of the root: skipped, and said (verify also reports it)
+    if (/^Cannot use cache folder /.test(m)) io.stderr(`dsm: ${m}\n`);
+    else why = m;
+  };
+  const store = await openKlineStore({ dir: args.dir, readOnly, logger });
   if (!store.enabled) {
     throw new Error(`Cannot open the cache: ${why.replace(/^Cache is off: /, "")}`);
   }
@@ -246,11 +251,15 @@ async function verify(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<
   } else {
     await io.print(verifyText(report, counts, args.dir));
   }
-  const failed = report.corrupt.length + report.stale.length + (counts?.failed.length ?? 0);
+  const failed = report.corrupt.length + report.stale.length + (counts?.failed.length ?? 0) +
+    report.refused.length;
   if (failed > 0) {
+    const refused = report.refused.length > 0
+      ? `, ${report.refused.length} folders refused (outside the cache root)`
+      : "";
     io.stderr(
       `dsm: The cache failed verification: ${report.corrupt.length} corrupt, ` +
-        `${report.stale.length} stale, ${counts?.failed.length ?? 0} unchecked\n`,
+        `${report.stale.length} stale, ${counts?.failed.length ?? 0} unchecked${refused}\n`,
     );
   }
   return failed > 0 ? 1 : 0;
@@ -272,12 +281,13 @@ async function clear(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<n
  * @param args The parsed command.
  * @param io Output and signal.
  * @returns The exit code: 0 ok; 1 when `verify` finds a corrupt or stale
- *   file, or cannot fetch a Vision checksum.
+ *   file or a series folder linked out of the root, or cannot fetch a Vision
+ *   checksum.
  * @throws {Error} When the cache cannot be opened (no permission, uncreatable folder).
  * @throws {CacheError} When a cache file cannot be read or deleted.
  */
 export async function runCacheCommand(args: CacheArgs, io: CacheIo): Promise<number> {
-  const store = await open(args);
+  const store = await open(args, io);
   switch (args.command) {
     case "ls":
       return await ls(store, args, io);

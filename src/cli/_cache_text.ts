@@ -103,6 +103,7 @@ export function verifyText(
   for (const s of r.stale) {
     lines.push(`STALE    ${name(s.key)}: cached ${s.cached}, Vision now ${s.current}`);
   }
+  for (const f of r.refused) lines.push(`REFUSED  ${f.reason}`);
   if (counts) {
     lines.push(
       `Vision checksums: ${counts.fetched} fetched, ${counts.missing} no longer published, ` +

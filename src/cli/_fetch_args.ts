@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { InvalidSymbolError } from "../core/errors.ts";
 import { type Market, parseMarket } from "../core/market.ts";
@@ -41,8 +42,8 @@ export interface FetchArgs {
   source: SourceMode;
   /** Cache folder, false for none, undefined for the default. */
   cache: { dir?: string } | false;
-  /** Endpoints. */
-  endpoints: { vision?: string; listing?: string; rest?: string };
+  /** Endpoints; `restMarketData` is tried after the REST base answers 451. */
+  endpoints: { vision?: string; listing?: string; rest?: string; restMarketData?: string[] };
   /** Output format. */
   format: OutputFormat;
   /** Output file; undefined for stdout. */
@@ -79,14 +80,23 @@ export function marketOf(value: string): Market {
 }
 
 /**
- * Refuses a symbol written with a separator (`BTC-USDT`, `BTC/USDT`,
- * `btc usdt`): Binance symbols have none, and a REST call would only
- * answer "invalid symbol". The hint is the joined symbol in the market's
- * form.
+ * Refuses what a command line may pass for a symbol but no market lists: a
+ * value that does not begin with a letter or digit (`-`, which is not
+ * stdin here, or `-BTC`), and a symbol written with a separator
+ * (`BTC-USDT`, `BTC/USDT`, `btc usdt`): Binance symbols have none, and a
+ * REST call would only answer "invalid symbol". The hint is the joined
+ * symbol in the market's form.
  *
- * @throws {InvalidSymbolError} With the hint.
+ * @throws {InvalidSymbolError} With the hint, if any.
  */
 export function refuseSeparator(symbol: string, market: Market): void {
+  if (!/^[\p{L}\p{N}]/u.test(symbol)) {
+    throw new InvalidSymbolError(
+      symbol,
+      `Cannot use symbol ${JSON.stringify(symbol)} on market "${market}": ` +
+        "a symbol begins with a letter or digit (--symbol does not read stdin)",
+    );
+  }
   const parts = /^([^\s/-]+)[\s/-]+([^\s/-]+)$/u.exec(symbol.trim());
   if (parts === null) return;
   let joined: string;
@@ -137,12 +147,57 @@ function url(value: string | undefined, flag: string): string | undefined {
 }
 
 /**
+ * A `--cache-dir` value: an empty one is a mistake (an unset variable in a
+ * script), never the default cache.
+ *
+ * @throws {UsageError} For an empty value.
+ */
+export function cacheDirOf(value: string | undefined): string | undefined {
+  if (value === "") {
+    throw new UsageError(
+      'Cannot use --cache-dir "": expected a folder (leave the flag out for the default cache)',
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks that the folders of `--out` and `--report` exist, so that a typo
+ * fails before anything is fetched or cached (a missing permission is left
+ * for the write to report).
+ *
+ * @throws {UsageError} When a folder is missing or is not a folder.
+ */
+export function checkOutputFolders(args: Pick<FetchArgs, "out" | "report">): void {
+  for (const [flag, file] of [["out", args.out], ["report", args.report]] as const) {
+    if (file === undefined) continue;
+    const folder = dirname(resolve(file));
+    let isFolder: boolean;
+    try {
+      isFolder = Deno.statSync(folder).isDirectory;
+    } catch (error) {
+      const absent = error instanceof Deno.errors.NotFound ||
+        error instanceof Deno.errors.NotADirectory;
+      if (!absent) continue;
+      isFolder = false;
+    }
+    if (!isFolder) {
+      throw new UsageError(
+        `Cannot write --${flag} ${JSON.stringify(file)}: folder ${
+          JSON.stringify(folder)
+        } does not exist`,
+      );
+    }
+  }
+}
+
+/**
  * Parses the arguments of `dsm fetch` (after the subcommand).
  *
  * @param args The arguments.
  * @param env Environment lookup for `DSM_CACHE_DIR`, `DSM_VISION_URL`, `DSM_REST_URL`, `DSM_LISTING_URL`.
  * @returns The command, or `"help"`.
- * @throws {UsageError} For unknown flags, missing or bad values.
+ * @throws {UsageError} For unknown flags, missing or bad values (an empty `--cache-dir`).
  * @throws {TypeError} A bad market, symbol (including a separator), interval
  *   or time, with its `code` (usage errors too: checked before any I/O).
  * @throws {RangeError} When the start is not before the end (`INVALID_RANGE`).
@@ -169,6 +224,7 @@ export function parseFetchArgs(
         "vision-url": { type: "string" },
         "rest-url": { type: "string" },
         "listing-url": { type: "string" },
+        "rest-market-data-url": { type: "string" },
         "format": { type: "string" },
         "out": { type: "string" },
         "report": { type: "string" },
@@ -193,13 +249,15 @@ export function parseFetchArgs(
     throw new UsageError("Cannot write parquet to stdout: --out FILE is required");
   }
   const source = oneOf(v.source ?? "auto", SOURCES, "source");
-  const cacheDir = v["cache-dir"] ?? env("DSM_CACHE_DIR");
+  const cacheDir = cacheDirOf(v["cache-dir"]) ?? env("DSM_CACHE_DIR");
   if (v["no-cache"] && source === "cache") {
     throw new UsageError('Cannot use --source "cache" with --no-cache');
   }
   const vision = url(v["vision-url"] ?? env("DSM_VISION_URL"), "vision-url");
   const listing = url(v["listing-url"] ?? env("DSM_LISTING_URL"), "listing-url") ?? vision;
   const rest = url(v["rest-url"] ?? env("DSM_REST_URL"), "rest-url");
+  const marketData = url(v["rest-market-data-url"], "rest-market-data-url");
+  const restMarketData = marketData === undefined ? undefined : [marketData];
   const market = marketOf(v.market ?? "spot");
   const symbol = required(v.symbol, "symbol");
   refuseSeparator(symbol, market);
@@ -220,7 +278,7 @@ export function parseFetchArgs(
     source,
     cache: v["no-cache"] ? false : cacheDir ? { dir: cacheDir } : {},
     endpoints: Object.fromEntries(
-      Object.entries({ vision, listing, rest }).filter(([, x]) => x !== undefined),
+      Object.entries({ vision, listing, rest, restMarketData }).filter(([, x]) => x !== undefined),
     ),
     format,
     out,

@@ -28,6 +28,8 @@ export interface FetchIo {
 
 /** The library's messages about a cache that is off or read-only (a missing permission, a file). */
 const CACHE_STATE = /^Cache is (?:off|read-only): /;
+/** The cache's message about a series folder it refuses (a link out of the root). */
+const CACHE_REFUSED = /^Cannot use cache folder /;
 
 const encoder = new TextEncoder();
 
@@ -118,6 +120,10 @@ export async function runFetchCommand(args: FetchArgs, io: FetchIo): Promise<Fet
     onProgress: progress ? (p) => progress.update(p) : undefined,
     // The cache never switches off (or to read-only) silently: say so once, with the fix.
     logger: (message) => {
+      if (CACHE_REFUSED.test(message)) {
+        progress?.end();
+        io.stderr(`dsm: ${message}\n`);
+      }
       if (!CACHE_STATE.test(message)) return;
       progress?.end();
       io.stderr(`dsm: ${message}; or use --cache-dir DIR, or --no-cache\n`);

@@ -7,7 +7,7 @@
  * @module
  */
 import { runEmulatorCli } from "../emulator/main.ts";
-import { type FetchArgs, parseFetchArgs, UsageError } from "./_fetch_args.ts";
+import { checkOutputFolders, type FetchArgs, parseFetchArgs, UsageError } from "./_fetch_args.ts";
 import { runFetchCommand } from "./_fetch_command.ts";
 import { CACHE_USAGE, parseCacheArgs, runCacheCommand } from "./_cache_command.ts";
 
@@ -30,6 +30,8 @@ dsm fetch options:
   --vision-url URL            Binance Vision base [DSM_VISION_URL]
   --listing-url URL           S3 listing base [DSM_LISTING_URL, else the Vision URL if given]
   --rest-url URL              REST base [DSM_REST_URL]
+  --rest-market-data-url URL  REST base tried after a 451 [with --rest-url: none;
+                              else Binance's data-api.binance.vision]
   --format csv|ndjson|arrow|parquet   output format [csv]
   --out FILE                  output file, - for stdout [stdout]; required for parquet
   --report FILE               write the fetch report as JSON
@@ -166,6 +168,7 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
           await writeOut(stdout, USAGE + "\n");
           return 0;
         }
+        checkOutputFolders(parsed);
         return await interruptible(io.signal, async (s) => {
           signal = s;
           const report = await runFetchCommand(parsed, {

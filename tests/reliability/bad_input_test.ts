@@ -214,6 +214,28 @@ const CLI_CASES: [string, string[], 2, RegExp][] = [
   ["start in seconds", ["--start", "1704067200"], 2, /seconds.*INVALID_TIME/],
   ["huge end", ["--end", "99999999999999999"], 2, /INVALID_TIME/],
   ["February 30", ["--end", "2024-02-30"], 2, /INVALID_TIME/],
+  // an empty --cache-dir is an unset variable in a script, never the home cache
+  ["empty --cache-dir", ["--cache-dir", ""], 2, /--cache-dir "": expected a folder/],
+  ["--symbol - (not stdin)", ["--symbol", "-"], 2, /symbol "-".*letter or digit.*INVALID_SYMBOL/],
+  ["symbol beginning with a dash", ["--symbol=-BTCUSDT"], 2, /"-BTCUSDT".*INVALID_SYMBOL/],
+  [
+    "--report into a missing folder",
+    ["--report", "no-such-folder/deeper/report.json"],
+    2,
+    /--report "no-such-folder\/deeper\/report.json": folder ".*deeper" does not exist/,
+  ],
+  [
+    "--out into a missing folder",
+    ["--out", "no-such-folder/out.csv"],
+    2,
+    /--out .* does not exist/,
+  ],
+  [
+    "file URL as REST market-data base",
+    ["--rest-market-data-url", "file:///etc/passwd"],
+    2,
+    /--rest-market-data-url/,
+  ],
 ];
 
 Deno.test("Bad input through the CLI: every bad value is a usage error (exit 2) before any I/O", async () => {
@@ -261,7 +283,18 @@ Deno.test("Bad input through the CLI: every bad value is a usage error (exit 2) 
     if (code === 2) assert.match(stderr, /Usage: dsm/, label);
     assert.equal(chunks.length, 0, `${label}: wrote to stdout`);
   }
-  for (const args of [[], ["fecth"], ["cache"], ["cache", "rm"], ["cache", "ls", "extra"]]) {
+  for (
+    const args of [
+      [],
+      ["fecth"],
+      ["cache"],
+      ["cache", "rm"],
+      ["cache", "ls", "extra"],
+      ["cache", "ls", "--cache-dir", ""],
+      ["cache", "clear", "--all", "--cache-dir", ""],
+      ["cache", "ls", "--symbol", "-"],
+    ]
+  ) {
     let stderr = "";
     assert.equal(
       await main(args, { stderr: (t) => stderr += t, env: () => undefined }),
@@ -282,13 +315,20 @@ Deno.test("Bad input through the dsm subprocess: refused with the right exit cod
       [["--symbol", "../../../../tmp/evil", "--interval", "1h"], 2, /INVALID_SYMBOL/],
       [["--symbol", "BTCUSDT", "--market", "um", "--interval", "1s"], 2, /INVALID_INTERVAL/],
       [["--symbol", "BTCUSDT", "--interval", "1h", "--format", "xlsx"], 2, /Usage: dsm/],
+      [["--symbol", "-", "--interval", "1h"], 2, /INVALID_SYMBOL/],
+      [
+        ["--symbol", "BTCUSDT", "--interval", "1h", "--report", "missing/report.json"],
+        2,
+        /--report "missing\/report.json": folder .* does not exist/,
+      ],
     ] as const
   ) {
     const output = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--no-prompt",
-        `--allow-read=${cache}`,
+        // read access to the sandbox: enough to see that the --report folder is missing
+        `--allow-read=${sandbox.path}`,
         `--allow-write=${cache}`,
         cli,
         "fetch",
@@ -318,5 +358,36 @@ Deno.test("Bad input through the dsm subprocess: refused with the right exit cod
     assert.doesNotMatch(stderr, /NotCapable|Requires .* access/);
     assert.equal(output.stdout.length, 0);
   }
+  await assertNothingWritten(sandbox.path);
+});
+
+Deno.test("dsm fetch --rest-url: a spot 451 falls back to --rest-market-data-url, and only to it", async () => {
+  await using emu = await startEmulator({ now: NOW, restrict451: true });
+  await using sandbox = await tempDir();
+  const run = async (extra: string[]) => {
+    let stderr = "";
+    let stdout = "";
+    const decoder = new TextDecoder();
+    const code = await main(
+      ["fetch", ...REQUIRED, "--source", "rest", "--no-cache", "--rest-url", emu.url, ...extra],
+      {
+        stdout: new WritableStream({ write: (c) => void (stdout += decoder.decode(c)) }),
+        stderr: (t) => stderr += t,
+        stderrIsTerminal: false,
+        env: () => undefined,
+        signal: new AbortController().signal,
+        now: () => NOW,
+      },
+    );
+    return { code, stdout, stderr };
+  };
+  // --rest-url replaces Binance's hosts, their market-data host too: no fallback
+  const blocked = await run(["--quiet"]);
+  assert.equal(blocked.code, 1);
+  assert.match(blocked.stderr, /451/);
+  const fallback = await run(["--rest-market-data-url", `${emu.url}/market-data/`]);
+  assert.equal(fallback.code, 0, fallback.stderr);
+  assert.equal(fallback.stdout.trim().split("\n").length, 1 + 24);
+  assert.match(fallback.stderr, /24 rows/);
   await assertNothingWritten(sandbox.path);
 });
