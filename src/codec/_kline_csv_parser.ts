@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CsvFormatError, InvalidRangeError } from "../core/errors.ts";
+import { ArchivePeriodError, CsvFormatError, InvalidRangeError } from "../core/errors.ts";
 import {
   allocKlineColumns,
   type DataSource,
@@ -58,11 +58,48 @@ export function checkBatchRows(batchRows: number = DEFAULT_BATCH_ROWS): number {
   return batchRows;
 }
 
+/**
+ * The period an archive covers: its rows must open in `[start, end)`, in
+ * strictly increasing order, and be at most `maxRows`.
+ */
+export interface KlinePeriod {
+  /** First open time of the period, epoch ms. */
+  start: number;
+  /** First open time after it, epoch ms. */
+  end: number;
+  /** Most rows the period can hold. */
+  maxRows: number;
+  /** The period's name in messages, e.g. `2024-01-02`. */
+  name: string;
+}
+
+/**
+ * Validates a `period` option.
+ *
+ * @throws {InvalidRangeError} When its bounds are not integers with `start < end`
+ *   and `maxRows` a positive integer.
+ */
+export function checkPeriod(period: KlinePeriod | undefined): KlinePeriod | undefined {
+  if (period === undefined) return undefined;
+  const { start, end, maxRows } = period;
+  if (
+    !Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start >= end ||
+    !Number.isSafeInteger(maxRows) || maxRows < 1
+  ) {
+    throw new InvalidRangeError(
+      `Cannot parse klines: period "${start} .. ${end}, ${maxRows} rows" is not a range of open times with a positive row count`,
+    );
+  }
+  return period;
+}
+
 /** Settings of a {@linkcode KlineCsvParser}. */
 export interface KlineCsvParserOptions {
   file: string | undefined;
   batchRows: number;
   source: DataSource | undefined;
+  /** When set, rows must fit the period (see {@linkcode KlinePeriod}). */
+  period?: KlinePeriod;
 }
 
 /** Parses kline CSV bytes pushed in arbitrary chunks and emits RecordBatches. */
@@ -83,14 +120,40 @@ export class KlineCsvParser {
   /** Digit count of the timestamps per column (0: not seen yet). */
   #openDigits = 0;
   #closeDigits = 0;
+  #period: KlinePeriod | undefined;
+  /** Open time of the last row (each must be greater), or one before the period. */
+  #prev = -Infinity;
+  /** First open time not allowed. */
+  #end = Infinity;
+  /** Rows still allowed, counted from the start of the current batch. */
+  #budget = Infinity;
+  /** Rows emitted in batches so far. */
+  #emitted = 0;
 
   constructor(options: KlineCsvParserOptions, emit: (batch: RecordBatch) => void) {
     this.#file = options.file;
     this.#batchRows = options.batchRows;
     this.#source = options.source;
+    const period = options.period;
+    if (period) {
+      this.#period = period;
+      this.#prev = period.start - 1;
+      this.#end = period.end;
+      this.#budget = period.maxRows;
+    }
     this.#emit = emit;
     this.#capacity = Math.min(FIRST_CAPACITY, this.#batchRows);
     this.#cols = allocKlineColumns(this.#capacity);
+  }
+
+  /** Open time of the last row parsed (-Infinity before the first, without a period). */
+  get lastOpenTime(): number {
+    return this.#prev;
+  }
+
+  /** Rows parsed so far. */
+  get rowCount(): number {
+    return this.#emitted + this.#rows;
   }
 
   /** Parses every complete line of `chunk`, keeping the incomplete tail. */
@@ -148,6 +211,8 @@ export class KlineCsvParser {
     const rows = this.#rows;
     if (last && rows * 4 < this.#capacity) cols = trimmed(cols, rows);
     this.#rows = 0;
+    this.#budget -= rows;
+    this.#emitted += rows;
     if (!last) this.#cols = allocKlineColumns(this.#capacity);
     const batch = klineBatch(cols, rows, this.#source);
     if (this.#ignored.length > 0) {
@@ -174,19 +239,26 @@ export class KlineCsvParser {
   #parse(buf: Uint8Array, p: number, end: number): void {
     if (this.#line === 0) p = this.#header(buf, p);
     let row = this.#rows;
-    let cap = this.#capacity;
+    // A batch ends at its capacity, or earlier at the period's row budget.
+    let limit = Math.min(this.#capacity, this.#budget);
     let c = this.#cols;
+    let prev = this.#prev;
+    const last = this.#end;
     const view = viewOf(buf);
     while (p < end) {
       this.#line++;
-      if (row === cap) {
+      if (row === limit) {
         this.#rows = row;
+        if (row >= this.#budget) this.#outOfPeriod(this.#time(buf, view, p, 0), "rows");
         this.#makeRoom();
         row = this.#rows;
-        cap = this.#capacity;
+        limit = Math.min(this.#capacity, this.#budget);
         c = this.#cols;
       }
-      c.openTime[row] = this.#time(buf, view, p, 0);
+      const t = this.#time(buf, view, p, 0);
+      // Without a period `last` is Infinity and only the order is compared, to no effect.
+      if ((t <= prev || t >= last) && this.#period) this.#outOfPeriod(t, prev);
+      c.openTime[row] = prev = t;
       c.open[row] = this.#num(buf, view, scan.end, 1);
       c.high[row] = this.#num(buf, view, scan.end, 2);
       c.low[row] = this.#num(buf, view, scan.end, 3);
@@ -201,6 +273,18 @@ export class KlineCsvParser {
       row++;
     }
     this.#rows = row;
+    this.#prev = prev;
+  }
+
+  /** Fails on a row that cannot belong to the period: `why` is the previous open time or "rows". */
+  #outOfPeriod(t: number, why: number | "rows"): never {
+    const period = this.#period!;
+    const what = why === "rows"
+      ? `more rows than its period ${period.name} can hold (${period.maxRows})`
+      : t < period.start || t >= period.end
+      ? `an open time outside its period ${period.name}`
+      : `open times that do not increase (the row before opens at ${new Date(why).toISOString()})`;
+    throw new ArchivePeriodError(what, this.#file, this.#line, t);
   }
 
   /** Skips a BOM and a header line (a first line starting with a letter). */

@@ -10,18 +10,33 @@
  */
 import { constants, crc32, createInflateRaw } from "node:zlib";
 import type { RecordBatch } from "apache-arrow";
-import { KlineCsvParser } from "./_kline_csv_parser.ts";
+import { KlineCsvParser, type KlinePeriod } from "./_kline_csv_parser.ts";
 import { type IgnoreValue, ignoreValuesOf } from "./kline_ignore_values.ts";
 
 /** A job for the worker. */
 export type DecodeRequest =
-  | { op: "inflate"; id: number; raw: Uint8Array; size: number; chunkBytes: number }
+  | {
+    op: "inflate";
+    id: number;
+    raw: Uint8Array;
+    size: number;
+    chunkBytes: number;
+    /**
+     * Shared control words: `[0]` the caller sets to 1 to stop the inflate
+     * (its parser refused the rows, or it gave up); `[1]` counts the chunks
+     * the caller has consumed. The worker stays at most
+     * {@linkcode CHUNKS_AHEAD} chunks ahead, so that memory stays bounded
+     * whatever the entry inflates to.
+     */
+    control?: Int32Array;
+  }
   | {
     op: "parse";
     id: number;
     csv: Uint8Array;
     file: string | undefined;
     batchRows: number;
+    period?: KlinePeriod;
   };
 
 /** Arrow value buffers of one batch of the kline schema, in column order. */
@@ -36,7 +51,15 @@ export interface BatchBuffers {
 export type DecodeReply =
   | { op: "ready"; inflate: boolean }
   | { op: "chunk"; id: number; bytes: Uint8Array }
-  | { op: "inflated"; id: number; size: number; crc: number; tooLarge: boolean }
+  | {
+    op: "inflated";
+    id: number;
+    size: number;
+    crc: number;
+    tooLarge: boolean;
+    /** True when the caller's stop flag ended the inflate early. */
+    stopped: boolean;
+  }
   | { op: "parsed"; id: number; batches: BatchBuffers[] }
   | { op: "error"; id: number; message: string; csv: boolean };
 
@@ -73,11 +96,30 @@ function canInflate(): boolean {
   return ok;
 }
 
+/** Inflated chunks sent but not yet consumed by the caller, at most. */
+export const CHUNKS_AHEAD = 8;
+
+/**
+ * Waits until the caller has consumed enough chunks of the `sent` ones
+ * (`control[1]`); returns false when it asks to stop (`control[0]`).
+ */
+function mayContinue(control: Int32Array | undefined, sent: number): boolean {
+  if (control === undefined) return true;
+  while (Atomics.load(control, 0) === 0) {
+    const consumed = Atomics.load(control, 1);
+    if (sent - consumed < CHUNKS_AHEAD) return true;
+    Atomics.wait(control, 1, consumed, 100);
+  }
+  return false;
+}
+
 /**
  * Inflates `raw` into chunks of `chunkBytes`, posting each as soon as it is
- * full; stops one byte past `size` (the entry is then too large).
+ * full; stops one byte past `size` (the entry is then too large), or when
+ * the caller sets its stop word (its parser refused the rows).
  */
-function inflate(id: number, raw: Uint8Array, size: number, chunkBytes: number): void {
+function inflate(request: Extract<DecodeRequest, { op: "inflate" }>): void {
+  const { id, raw, size, chunkBytes, control } = request;
   const z = createInflateRaw() as unknown as ZlibStream;
   const handle = z._handle!;
   const state = z._writeState!;
@@ -88,7 +130,10 @@ function inflate(id: number, raw: Uint8Array, size: number, chunkBytes: number):
   let inOff = 0;
   let out = new Uint8Array(Math.min(chunkBytes, size + 1));
   let outOff = 0;
+  let stopped = false;
+  let sent = 0;
   const send = () => {
+    sent++;
     const bytes = outOff === out.length ? out : out.subarray(0, outOff);
     crc = crc32(bytes, crc);
     scope.postMessage({ op: "chunk", id, bytes }, [bytes.buffer]);
@@ -105,6 +150,10 @@ function inflate(id: number, raw: Uint8Array, size: number, chunkBytes: number):
       if (total > size) break;
       if (outOff === out.length) {
         send();
+        if (!mayContinue(control, sent)) {
+          stopped = true;
+          break;
+        }
         out = new Uint8Array(Math.max(1, Math.min(chunkBytes, size + 1 - total)));
         outOff = 0;
       } else if (inOff === raw.length || (produced === 0 && consumed === 0)) break;
@@ -115,8 +164,9 @@ function inflate(id: number, raw: Uint8Array, size: number, chunkBytes: number):
   if (failure !== undefined) {
     return scope.postMessage({ op: "error", id, message: failure, csv: false });
   }
-  if (outOff > 0 && total <= size) send();
-  scope.postMessage({ op: "inflated", id, size: total, crc: crc >>> 0, tooLarge: total > size });
+  if (outOff > 0 && total <= size && !stopped) send();
+  const tooLarge = total > size;
+  scope.postMessage({ op: "inflated", id, size: total, crc: crc >>> 0, tooLarge, stopped });
 }
 
 /** Parses a slice of CSV (starting at a row) and posts its batches' buffers. */
@@ -127,6 +177,7 @@ function parse(request: Extract<DecodeRequest, { op: "parse" }>): void {
       file: request.file,
       batchRows: request.batchRows,
       source: undefined,
+      period: request.period,
     },
     (batch) => batches.push(batch),
   );
@@ -158,7 +209,7 @@ function onMessage(event: MessageEvent<DecodeRequest>): void {
   const request = event.data;
   try {
     if (request.op === "inflate") {
-      inflate(request.id, request.raw, request.size, request.chunkBytes);
+      inflate(request);
     } else parse(request);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -5,7 +5,7 @@
  */
 import type { RecordBatch } from "apache-arrow";
 import type { DataSource } from "../core/schema.ts";
-import { checkBatchRows, KlineCsvParser } from "./_kline_csv_parser.ts";
+import { checkBatchRows, checkPeriod, KlineCsvParser } from "./_kline_csv_parser.ts";
 
 /** Options of {@linkcode KlineCsvStream}. */
 export interface KlineCsvStreamOptions {
@@ -24,6 +24,24 @@ export interface KlineCsvStreamOptions {
    * @default undefined
    */
   source?: DataSource;
+  /**
+   * The period the file covers (a Vision archive's day or month): every row
+   * must open in `[start, end)`, after the row before it, and there may be
+   * at most `maxRows` rows. The first row that breaks this errors the stream
+   * with an `ArchivePeriodError` at once, so that a file of another period,
+   * or a decompression bomb of repeated rows, is never decoded in full.
+   * @default undefined (rows are not checked against a period)
+   */
+  period?: {
+    /** First open time of the period, epoch ms. */
+    start: number;
+    /** First open time after it, epoch ms. */
+    end: number;
+    /** Most rows the period can hold. */
+    maxRows: number;
+    /** The period's name in messages, e.g. `2024-01-02`. */
+    name: string;
+  };
 }
 
 /**
@@ -51,6 +69,10 @@ export interface KlineCsvStreamOptions {
  * halts; a non-zero `ignore`): none of them is an error here. Which rows a
  * fetch keeps, and which it reports as anomalies, is decided once, after
  * the merge, for every source alike.
+ *
+ * With a `period`, rows must also open inside it, in strictly increasing
+ * order, and be no more than it can hold; the first row that does not fit
+ * errors the stream with an `ArchivePeriodError` (file, line, open time).
  *
  * Errors: a malformed row errors the stream with a `CsvFormatError` carrying
  * the file name and the 1-based line number; the writable side is errored
@@ -81,10 +103,12 @@ export class KlineCsvStream extends TransformStream<Uint8Array, RecordBatch> {
    * Creates the instance.
    *
    * @param options File name, batch size and source column.
-   * @throws {InvalidRangeError} When `batchRows` is not a positive integer.
+   * @throws {InvalidRangeError} When `batchRows` is not a positive integer, or
+   *   `period` not a range with a positive `maxRows`.
    */
   constructor(options: KlineCsvStreamOptions = {}) {
     const batchRows = checkBatchRows(options.batchRows);
+    const period = checkPeriod(options.period);
     let parser: KlineCsvParser;
     super({
       start(controller) {
@@ -93,6 +117,7 @@ export class KlineCsvStream extends TransformStream<Uint8Array, RecordBatch> {
             file: options.file,
             batchRows,
             source: options.source,
+            period,
           },
           (batch) => controller.enqueue(batch),
         );

@@ -5,12 +5,12 @@
  * @module
  */
 import { makeData, type RecordBatch, Struct } from "apache-arrow";
-import { InvalidRangeError } from "../core/errors.ts";
+import { ArchivePeriodError, InvalidRangeError } from "../core/errors.ts";
 import { KLINE_SCHEMA, recordBatchOf, withDataSource } from "../core/schema.ts";
 import { recordIgnoreValues } from "./kline_ignore_values.ts";
 import type { KlineCsvStreamOptions } from "./kline_csv_stream.ts";
 import { unzipSingleEntry } from "./unzip_stream.ts";
-import { checkBatchRows, KlineCsvParser } from "./_kline_csv_parser.ts";
+import { checkBatchRows, checkPeriod, KlineCsvParser } from "./_kline_csv_parser.ts";
 import type { BatchBuffers, DecodeReply, DecodeRequest } from "./_kline_decode_worker.ts";
 import { checkInflated, type ZipEntry, zipError } from "./_zip_format.ts";
 import { boundaries, deflatedEntry, sameTimeDigits } from "./_kline_decode_parts.ts";
@@ -173,6 +173,7 @@ export class KlineDecodePool {
       throw new TypeError("Cannot decode klines: input is not a Uint8Array");
     }
     checkBatchRows(options.batchRows);
+    checkPeriod(options.period);
     options.signal?.throwIfAborted();
   }
 
@@ -206,7 +207,13 @@ export class KlineDecodePool {
       if (failed) throw (failed as PromiseRejectedResult).reason;
     }
     const exact = results.every((r) => r.status === "fulfilled" && r.value !== undefined) &&
-      parts.slice(1).every((part) => sameTimeDigits(csv, part));
+      parts.slice(1).every((part) => sameTimeDigits(csv, part)) &&
+      (options.period === undefined ||
+        partsFit(
+          parser,
+          results.map((r) => (r as PromiseFulfilledResult<BatchBuffers[]>).value),
+          options.period.maxRows,
+        ));
     if (!exact) {
       for (const part of parts.slice(1)) parser.push(part);
       parser.finish();
@@ -233,6 +240,7 @@ export class KlineDecodePool {
       csv,
       file: options.file,
       batchRows: checkBatchRows(options.batchRows),
+      period: options.period,
     };
     return this.#job(slot, request, [csv.buffer], options.signal, (reply, done) => {
       if (reply.op === "parsed") done(reply.batches);
@@ -251,40 +259,60 @@ export class KlineDecodePool {
     const parser = newParser(options, batches);
     let csvError: unknown;
     const raw = data.slice();
+    const control = typeof SharedArrayBuffer === "function"
+      ? new Int32Array(new SharedArrayBuffer(8))
+      : undefined;
+    const stop = () => {
+      if (control) Atomics.store(control, 0, 1), Atomics.notify(control, 1);
+    };
     const request: DecodeRequest = {
       op: "inflate",
       id: this.#nextId++,
       raw,
       size: entry.size,
       chunkBytes: CHUNK_BYTES,
+      control,
     };
-    return this.#job(slot, request, [raw.buffer], options.signal, (reply, done, fail) => {
-      if (reply.op === "chunk") {
-        if (csvError !== undefined) return;
-        try {
-          parser.push(reply.bytes);
-        } catch (err) {
-          csvError = err;
-        }
-      } else if (reply.op === "error") {
-        fail(zipError(`entry "${entry.name}" cannot be inflated (${reply.message})`, file));
-      } else if (reply.op === "inflated") {
-        try {
-          if (reply.tooLarge) {
-            throw zipError(
-              `entry "${entry.name}" inflates to more than its ${entry.size} bytes`,
-              file,
-            );
+    const job = this.#job<RecordBatch[]>(
+      slot,
+      request,
+      [raw.buffer],
+      options.signal,
+      (reply, done, fail) => {
+        if (reply.op === "chunk") {
+          if (control) Atomics.add(control, 1, 1), Atomics.notify(control, 1);
+          if (csvError !== undefined) return;
+          try {
+            parser.push(reply.bytes);
+          } catch (err) {
+            csvError = err;
+            // Rows that cannot belong to the archive: no need to inflate the rest.
+            if (err instanceof ArchivePeriodError) stop();
           }
-          checkInflated(entry, reply.size, reply.crc, file);
-          if (csvError !== undefined) throw csvError;
-          parser.finish();
-          done(batches);
-        } catch (err) {
-          fail(err);
+        } else if (reply.op === "error") {
+          fail(zipError(`entry "${entry.name}" cannot be inflated (${reply.message})`, file));
+        } else if (reply.op === "inflated") {
+          try {
+            if (reply.stopped) throw csvError;
+            if (reply.tooLarge) {
+              throw zipError(
+                `entry "${entry.name}" inflates to more than its ${entry.size} bytes`,
+                file,
+              );
+            }
+            checkInflated(entry, reply.size, reply.crc, file);
+            if (csvError !== undefined) throw csvError;
+            parser.finish();
+            done(batches);
+          } catch (err) {
+            fail(err);
+          }
         }
-      }
-    });
+      },
+    );
+    // An abort or a closed pool: the worker must not wait for chunks nobody reads.
+    job.catch(stop);
+    return job;
   }
 
   #job<T>(
@@ -364,6 +392,25 @@ function newParser(options: KlineDecodeOptions, batches: RecordBatch[]): KlineCs
     },
     (batch) => batches.push(batch),
   );
+}
+
+/**
+ * Whether the parts parsed by workers continue the rows `parser` parsed:
+ * each part opens after the one before, and all hold at most `maxRows`.
+ */
+function partsFit(parser: KlineCsvParser, parts: BatchBuffers[][], maxRows: number): boolean {
+  let prev = parser.lastOpenTime;
+  let rows = parser.rowCount;
+  for (const part of parts) {
+    for (const b of part) {
+      if (b.length === 0) continue;
+      const times = b.values[0];
+      if (Number(times[0]) <= prev) return false;
+      prev = Number(times[b.length - 1]);
+      rows += b.length;
+    }
+  }
+  return rows <= maxRows;
 }
 
 /** Builds a batch from a worker's buffers, with the source column when asked. */

@@ -16,12 +16,15 @@ export type ErrorCode =
   | "INVALID_INTERVAL"
   | "INVALID_TIME"
   | "INVALID_RANGE"
+  | "INVALID_OPTION"
   | "HTTP_ERROR"
   | "RATE_LIMITED"
   | "NETWORK_ERROR"
+  | "RESPONSE_TOO_LARGE"
   | "CHECKSUM_MISMATCH"
   | "ZIP_FORMAT"
   | "CSV_FORMAT"
+  | "ARCHIVE_PERIOD"
   | "CACHE_ERROR"
   | "DATA_NOT_AVAILABLE";
 
@@ -152,6 +155,41 @@ export class InvalidRangeError extends RangeError {
   }
 }
 
+/**
+ * An option of the manager (or of `fetchMarketData`) has the wrong type, is
+ * not a known option, or an endpoint is not an `http:`/`https:` URL.
+ * Numbers outside their range raise {@linkcode InvalidRangeError} instead.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InvalidOptionError } from "./errors.ts";
+ * const err = new InvalidOptionError("sorce", "rest", 'Cannot create the manager: "sorce" is not an option');
+ * assert.ok(err instanceof TypeError);
+ * assert.equal(err.code, "INVALID_OPTION");
+ * assert.equal(err.option, "sorce");
+ * ```
+ */
+export class InvalidOptionError extends TypeError {
+  /** Stable code. */
+  readonly code: ErrorCode = "INVALID_OPTION";
+  /** The option's name, dotted when nested (e.g. `endpoints.vision`). */
+  readonly option: string;
+  /** The rejected value. */
+  readonly value: unknown;
+  /**
+   * Creates the instance.
+   *
+   * @param option The option's name. @param value The rejected value. @param message Explanation.
+   */
+  constructor(option: string, value: unknown, message: string) {
+    super(message);
+    this.name = "InvalidOptionError";
+    this.option = option;
+    this.value = value;
+  }
+}
+
 /** Fields of an {@linkcode HttpError}. */
 export interface HttpErrorOptions extends DsmErrorOptions {
   /** Binance's error code from the JSON body, e.g. -1121. */
@@ -278,6 +316,75 @@ export class HostUnreachableError extends NetworkError {
 }
 
 /**
+ * A host answered a run of requests with failures (HTTP 5xx, resets,
+ * time-outs) and no good answer in between: its requests now fail at once,
+ * without retries, for a while (see `HostCircuitBreaker`). `cause` is the
+ * last failure (e.g. the `HttpError` of a 500).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HostFailingError, HostUnreachableError, HttpError } from "./errors.ts";
+ * const err = new HostFailingError("http://127.0.0.1:8080", 10, 30_000, {
+ *   cause: new HttpError(500, "http://127.0.0.1:8080/x"),
+ * });
+ * assert.ok(err instanceof HostUnreachableError);
+ * assert.equal(err.failures, 10);
+ * assert.match(err.message, /10 failed requests in a row, the last: .*HTTP 500/);
+ * ```
+ */
+export class HostFailingError extends HostUnreachableError {
+  /**
+   * Creates the instance.
+   *
+   * @param host The origin. @param failures Failures in a row. @param openMs How long
+   * requests fail at once, ms. @param options The last failure.
+   */
+  constructor(host: string, failures: number, openMs: number, options?: DsmErrorOptions) {
+    super(host, failures, openMs, options);
+    const why = causeMessage(options?.cause);
+    this.message = `Cannot use "${host}": ${failures} failed requests in a row${
+      why ? `, the last: ${why}` : ""
+    }; its requests fail at once for ${Math.round(openMs / 1000)} s`;
+  }
+}
+
+/**
+ * A response (or a listing of many pages) is larger than what it can hold:
+ * reading stopped at the limit. Not retried: the server sends what it sends.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ResponseTooLargeError } from "./errors.ts";
+ * const err = new ResponseTooLargeError("http://h/x.CHECKSUM", 1024, "bytes");
+ * assert.equal(err.code, "RESPONSE_TOO_LARGE");
+ * assert.equal(err.limit, 1024);
+ * assert.equal(err.message, 'Cannot read "http://h/x.CHECKSUM": more than 1024 bytes');
+ * ```
+ */
+export class ResponseTooLargeError extends DsmError {
+  /** The requested URL. */
+  readonly url: string;
+  /** The limit that was passed. */
+  readonly limit: number;
+  /** What the limit counts: `bytes` or `pages`. */
+  readonly unit: "bytes" | "pages";
+  /**
+   * Creates the instance.
+   *
+   * @param url The requested URL. @param limit The limit. @param unit What it counts.
+   * @param options Cause.
+   */
+  constructor(url: string, limit: number, unit: "bytes" | "pages", options?: DsmErrorOptions) {
+    super("RESPONSE_TOO_LARGE", `Cannot read "${url}": more than ${limit} ${unit}`, options);
+    this.url = url;
+    this.limit = limit;
+    this.unit = unit;
+  }
+}
+
+/**
  * The messages of an error and its causes, joined (`fetch failed: error
  * sending request ...: dns error ...`), without repeats.
  *
@@ -363,6 +470,64 @@ export class CsvFormatError extends DsmError {
     super("CSV_FORMAT", `${message} at ${file ? `"${file}" ` : ""}line ${line}`, options);
     this.file = file;
     this.line = line;
+  }
+}
+
+/**
+ * The rows of a Vision archive cannot all belong to it: an open time outside
+ * the archive's day or month (e.g. the file of another day), open times that
+ * do not increase (e.g. one row repeated), or more rows than the period has
+ * candles. The decode stops at the first such row; the archive counts as
+ * failed and none of its rows is used or cached.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ArchivePeriodError, DsmError } from "./errors.ts";
+ * const err = new ArchivePeriodError(
+ *   "an open time outside its period 2024-01-02",
+ *   "BTCUSDT-1m-2024-01-02.csv",
+ *   1,
+ *   Date.UTC(2024, 0, 1),
+ * );
+ * assert.ok(err instanceof DsmError);
+ * assert.equal(err.code, "ARCHIVE_PERIOD");
+ * assert.match(err.message, /2024-01-01T00:00:00.000Z/);
+ * ```
+ */
+export class ArchivePeriodError extends DsmError {
+  /** File name, when known. */
+  readonly file: string | undefined;
+  /** 1-based line number of the first row that does not fit. */
+  readonly line: number;
+  /** Its open time, epoch ms. */
+  readonly openTime: number;
+  /**
+   * Creates the instance.
+   *
+   * @param what What is wrong, e.g. `an open time outside its period 2024-01-02`.
+   * @param file File name.
+   * @param line 1-based line number.
+   * @param openTime The row's open time, epoch ms.
+   * @param options Cause.
+   */
+  constructor(
+    what: string,
+    file: string | undefined,
+    line: number,
+    openTime: number,
+    options?: DsmErrorOptions,
+  ) {
+    super(
+      "ARCHIVE_PERIOD",
+      `Cannot use the archive${file ? ` "${file}"` : ""}: it holds ${what}: open time ${
+        new Date(openTime).toISOString()
+      } (${openTime}) at line ${line}`,
+      options,
+    );
+    this.file = file;
+    this.line = line;
+    this.openTime = openTime;
   }
 }
 

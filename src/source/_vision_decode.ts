@@ -14,7 +14,41 @@ import { Sha256Stream } from "../codec/sha256_stream.ts";
 import { UnzipStream } from "../codec/unzip_stream.ts";
 import { bodyOf, checkContentLength, describe, noop, pump } from "./_vision_body.ts";
 import type { VisionFileOk, VisionProgress } from "./_vision_file_result.ts";
-import type { VisionFile } from "./vision_url.ts";
+import type { VisionFile, VisionFileRef } from "./vision_url.ts";
+import { ceilOpenTime, intervalMs, nextOpenTime, parseInterval } from "../core/interval.ts";
+import type { KlinePeriod } from "../codec/_kline_csv_parser.ts";
+
+/**
+ * Rows an archive may hold beyond its period's grid slots. Off-grid rows
+ * (after an outage, BINANCE.md) replace on-grid ones one for one, except
+ * where a restart lands in a slot whose candle was already printed (a cut
+ * short candle, then the first shifted one): one extra row per restart. No
+ * real period has seen more than one; 16 leaves room without letting a bomb
+ * grow past its period's size.
+ */
+export const EXTRA_ROWS = 16;
+
+/**
+ * The period of a Vision archive: open times in its UTC day or calendar
+ * month, at most its grid slots + {@linkcode EXTRA_ROWS} rows.
+ *
+ * @param ref The archive.
+ * @returns Its bounds, named by its date.
+ */
+export function archivePeriod(ref: VisionFileRef): KlinePeriod {
+  const [y, m, d] = ref.date.split("-").map(Number);
+  const daily = ref.period === "daily";
+  const start = Date.UTC(y, m - 1, daily ? d : 1);
+  const end = daily ? Date.UTC(y, m - 1, d + 1) : Date.UTC(y, m, 1);
+  const interval = parseInterval(ref.interval);
+  let slots = 0;
+  if (intervalMs(interval) < 86_400_000) {
+    slots = Math.ceil((end - start) / intervalMs(interval));
+  } else {
+    for (let t = ceilOpenTime(start, interval); t < end; t = nextOpenTime(t, interval)) slots++;
+  }
+  return { start, end, maxRows: slots + EXTRA_ROWS, name: ref.date };
+}
 
 /** Checksum failures of bytes that also failed to decode: retried like resets. */
 export const DAMAGED = new WeakSet<Error>();
@@ -31,6 +65,8 @@ export interface VisionDecodeOptions {
   batchRows?: number;
   /** When set, batches carry the `_data_source` column with this value. */
   source?: DataSource;
+  /** When set, rows must fit this period (see `archivePeriod`): else `ArchivePeriodError`. */
+  period?: KlinePeriod;
   /** When set, the verified zip is decoded on two cores by this pool. */
   decodePool?: KlineDecodePool;
   /** Called as bytes arrive. */
@@ -73,7 +109,7 @@ async function decodeStreaming(
   response: Response,
   options: VisionDecodeOptions,
 ): Promise<VisionFileOk> {
-  const { expected, signal, batchRows, source, onProgress } = options;
+  const { expected, signal, batchRows, source, onProgress, period } = options;
   const sha = new Sha256Stream();
   const unzip = new UnzipStream({ file: file.zipName });
   const writer = unzip.writable.getWriter();
@@ -83,7 +119,9 @@ async function decodeStreaming(
     if (!decodeFailed) [decodeFailed, decodeError] = [true, error];
   };
   const collecting = Array.fromAsync(
-    unzip.readable.pipeThrough(new KlineCsvStream({ file: file.csvName, batchRows, source })),
+    unzip.readable.pipeThrough(
+      new KlineCsvStream({ file: file.csvName, batchRows, source, period }),
+    ),
   ).catch((error): RecordBatch[] => (onDecodeError(error), []));
   let bytes: number;
   let progressBytes = 0;
@@ -131,7 +169,7 @@ async function decodeBuffered(
   options: VisionDecodeOptions,
   pool: KlineDecodePool,
 ): Promise<VisionFileOk> {
-  const { expected, signal, batchRows, source, onProgress } = options;
+  const { expected, signal, batchRows, source, onProgress, period } = options;
   const sha = new Sha256Stream();
   const chunks: Uint8Array[] = [];
   let received = 0;
@@ -147,7 +185,8 @@ async function decodeBuffered(
   checkContentLength(file.url, response, bytes);
   const zip = new Uint8Array(bytes);
   chunks.reduce((at, chunk) => (zip.set(chunk, at), at + chunk.byteLength), 0);
-  const decode = () => pool.decodeZip(zip, { file: file.csvName, batchRows, source, signal });
+  const decode = () =>
+    pool.decodeZip(zip, { file: file.csvName, batchRows, source, signal, period });
   const actual = await sha.digest;
   if (actual !== expected.toLowerCase()) {
     const error = new ChecksumError(file.url, expected, actual);

@@ -9,7 +9,7 @@ import { parseChecksumFile } from "../codec/checksum.ts";
 import type { KlineDecodePool } from "../codec/kline_decode_pool.ts";
 import { Semaphore } from "./_pool.ts";
 import { bodyOf, discard, pump } from "./_vision_body.ts";
-import { DAMAGED, decodeVisionZip } from "./_vision_decode.ts";
+import { archivePeriod, DAMAGED, decodeVisionZip } from "./_vision_decode.ts";
 import type { VisionFileResult, VisionProgress } from "./_vision_file_result.ts";
 import {
   fetchOnce,
@@ -125,6 +125,10 @@ export interface VisionFilesOptions {
  *   `ChecksumError` when the retries run out.
  * - `ZipFormatError` or `CsvFormatError` in a file whose digest matches: the
  *   published file itself is bad; thrown at once.
+ * - `ArchivePeriodError` in a file whose digest matches: a row opens outside
+ *   the archive's day or month (the file of another date), open times do not
+ *   increase, or there are more rows than the period holds (a decompression
+ *   bomb); the decode stops at that row and the error is thrown at once.
  * - Abort: in-flight bodies are cancelled and the call rejects with the
  *   signal's reason.
  *
@@ -212,7 +216,7 @@ export class VisionClient {
       started ??= performance.now();
       attempts++;
       try {
-        return await this.#attempt(file, signal);
+        return await this.#attempt(file, request, signal);
       } catch (error) {
         if (error instanceof ChecksumError && !DAMAGED.has(error)) mismatches++;
         throw error;
@@ -301,7 +305,11 @@ export class VisionClient {
   }
 
   /** One attempt: both requests, then the verified decode. */
-  async #attempt(file: VisionFile, signal: AbortSignal | undefined): Promise<VisionFileResult> {
+  async #attempt(
+    file: VisionFile,
+    ref: VisionFileRef,
+    signal: AbortSignal | undefined,
+  ): Promise<VisionFileResult> {
     signal?.throwIfAborted();
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal!.reason);
@@ -338,6 +346,8 @@ export class VisionClient {
       const { batchRows, source, decodePool, onProgress } = this.#options;
       return await decodeVisionZip(file, response, {
         expected: sum.value,
+        // Rows outside the archive's day or month, out of order or too many: refused at once.
+        period: archivePeriod(ref),
         signal: controller.signal,
         idleMs: this.#timeoutMs,
         batchRows,
