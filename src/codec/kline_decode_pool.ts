@@ -389,6 +389,7 @@ function newParser(options: KlineDecodeOptions, batches: RecordBatch[]): KlineCs
       file: options.file,
       batchRows: checkBatchRows(options.batchRows),
       source: options.source,
+      period: options.period,
     },
     (batch) => batches.push(batch),
   );
