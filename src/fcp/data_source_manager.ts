@@ -17,8 +17,9 @@ import type { CachePort, RestPort, VisionPort } from "./source_ports.ts";
 import { type CacheOptions, openCachePort } from "./cache_port.ts";
 import { RestPortAdapter } from "./rest_port.ts";
 import { VisionPortAdapter } from "./vision_port.ts";
+import { checkManagerOptions, readClock } from "./_manager_options.ts";
 
-/** Base URLs of the sources; the defaults are Binance's. */
+/** Base URLs of the sources (absolute `http:` or `https:` URLs); the defaults are Binance's. */
 export interface Endpoints {
   /** Binance Vision archives. @default {"https://data.binance.vision"} */
   vision?: string;
@@ -129,10 +130,21 @@ export class DataSourceManager implements AsyncDisposable {
    * Creates the instance.
    *
    * @param options Market, cache, endpoints, limits, clock.
-   * @throws {TypeError} For an invalid market or option.
+   * @throws {InvalidMarketError} For an unknown market.
+   * @throws {InvalidOptionError} For an unknown option (a typo like `sorce`),
+   *   a value of the wrong type (`cache` not `false` or an object, an empty
+   *   `cache.dir`, a `fetch`, `now`, `onProgress` or `logger` that is not a
+   *   function, a `signal` that is not an AbortSignal), or an endpoint that
+   *   is not an absolute `http:`/`https:` URL.
+   * @throws {InvalidRangeError} For `concurrency` outside 1..64,
+   *   `decodeWorkers` outside 0..16, `timeoutMs` outside 1..2^31-1,
+   *   `retry.attempts` outside 1..100, a negative retry delay.
    */
   constructor(options: DataSourceManagerOptions = {}) {
-    this.#options = options;
+    checkManagerOptions(options);
+    const now = options.now;
+    // A clock that returns NaN is refused when read, before the fetch's first request.
+    this.#options = now ? { ...options, now: () => readClock(now) } : options;
     this.#market = parseMarket(options.market ?? "spot");
     const concurrency = options.concurrency ?? 8;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
@@ -148,8 +160,8 @@ export class DataSourceManager implements AsyncDisposable {
       );
     }
     const breaker = new HostCircuitBreaker({ onOpen: (error) => options.logger?.(error.message) });
-    this.#vision = new VisionPortAdapter(options, breaker);
-    this.#rest = new RestPortAdapter(options, breaker);
+    this.#vision = new VisionPortAdapter(this.#options, breaker);
+    this.#rest = new RestPortAdapter(this.#options, breaker);
   }
 
   /** Opens the cache on the first fetch, so that a refused request does no I/O. */

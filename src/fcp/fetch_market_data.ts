@@ -7,6 +7,10 @@
 import type { Table } from "apache-arrow";
 import { DataSourceManager, type DataSourceManagerOptions } from "./data_source_manager.ts";
 import type { KlineRequest } from "./kline_request.ts";
+import { InvalidOptionError } from "../core/errors.ts";
+import { checkKeys, MANAGER_KEYS, REQUEST_KEYS } from "./_manager_options.ts";
+
+const FETCH_KEYS = [...new Set([...MANAGER_KEYS, ...REQUEST_KEYS])];
 
 /** Manager options and one request, together. */
 export type FetchMarketDataOptions = DataSourceManagerOptions & KlineRequest;
@@ -16,7 +20,8 @@ export type FetchMarketDataOptions = DataSourceManagerOptions & KlineRequest;
  *
  * @param options The manager's options and the request.
  * @returns The table (with `_data_source` unless `includeSourceInfo: false`).
- * @throws {TypeError} For an invalid request, before any I/O.
+ * @throws {TypeError} For an invalid request or option (an unknown key such
+ *   as `sorce` is an `InvalidOptionError` naming it), before any I/O.
  * @throws {InvalidRangeError} When the range starts after now (wholly in
  *   the future), before any I/O. A range that starts in the past but holds
  *   no closed candle yet returns an empty table.
@@ -44,7 +49,21 @@ export type FetchMarketDataOptions = DataSourceManagerOptions & KlineRequest;
  * ```
  */
 export async function fetchMarketData(options: FetchMarketDataOptions): Promise<Table> {
-  // The manager reads only its options and the request only its fields.
-  await using dsm = new DataSourceManager(options);
-  return await dsm.getData(options);
+  if (options === null || typeof options !== "object") {
+    throw new InvalidOptionError(
+      "options",
+      options,
+      `Cannot fetch klines: options ${String(options)} is not an object`,
+    );
+  }
+  checkKeys(options, FETCH_KEYS, "Cannot fetch klines");
+  // Each key goes where it belongs (market to both); a key of neither is refused by the manager.
+  const request: Record<string, unknown> = {};
+  const manager: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (REQUEST_KEYS.includes(key)) request[key] = value;
+    if (!REQUEST_KEYS.includes(key) || key === "market") manager[key] = value;
+  }
+  await using dsm = new DataSourceManager(manager as DataSourceManagerOptions);
+  return await dsm.getData(request as unknown as KlineRequest);
 }

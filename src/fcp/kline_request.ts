@@ -15,6 +15,7 @@ import {
 import { type Market, type MarketInput, parseMarket } from "../core/market.ts";
 import { validateSymbol } from "../core/symbol.ts";
 import { type TimeInput, toEpochMs } from "../core/time.ts";
+import { checkKeys, REQUEST_KEYS } from "./_manager_options.ts";
 
 /** Which sources a request may use. */
 export type SourceMode = "auto" | "cache" | "vision" | "rest";
@@ -124,7 +125,8 @@ function flag(value: unknown, name: string, fallback: boolean): boolean {
  * @param defaults The manager's market and clock.
  * @returns The resolved request; `start === end` when the range starts in the
  *   past but holds no closed candle yet.
- * @throws {TypeError} Invalid market, symbol, interval or time (each with its `code`).
+ * @throws {TypeError} Invalid market, symbol, interval or time (each with its
+ *   `code`); an unknown field (`InvalidOptionError`, code `INVALID_OPTION`).
  * @throws {InvalidRangeError} When `start >= end`, when `start` is after now
  *   (the range is wholly in the future), or `source`, `fill` or a flag is not
  *   one of its values (code `INVALID_RANGE`).
@@ -149,6 +151,7 @@ export function resolveRequest(
   if (request === null || typeof request !== "object") {
     throw new TypeError(`Cannot fetch klines: the request must be an object, got ${request}`);
   }
+  checkKeys(request, REQUEST_KEYS, "Cannot fetch klines", "", "request field");
   const market = parseMarket(request.market ?? defaults.market ?? "spot");
   const symbol = validateSymbol(request.symbol, market);
   const interval = parseInterval(request.interval, market);

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startEmulator } from "../../src/emulator/emulator.ts";
 import { DataSourceManager } from "../../src/fcp/data_source_manager.ts";
+import { fetchMarketData } from "../../src/fcp/fetch_market_data.ts";
 import type { KlineRequest } from "../../src/fcp/kline_request.ts";
 import { main } from "../../src/cli/main.ts";
 import { NOW, RETRY, tempDir } from "./_harness.ts";
@@ -145,6 +146,95 @@ Deno.test("Bad input through the API: manager options are checked in the constru
       (e) => (assertCode(e, code, JSON.stringify(options)), true),
     );
   }
+});
+
+/** [option (named in the message), manager options over the emulator's, error class]. */
+const OPTION_CASES: [string, Record<string, unknown>, "TypeError" | "RangeError"][] = [
+  // item 3: endpoints are http: or https: URLs only
+  ["endpoints.vision", { endpoints: { vision: "file:///tmp/vision" } }, "TypeError"],
+  ["endpoints.listing", { endpoints: { listing: "javascript:alert(1)" } }, "TypeError"],
+  ["endpoints.rest", { endpoints: { rest: "ftp://127.0.0.1/" } }, "TypeError"],
+  ["endpoints.vision", { endpoints: { vision: 8080 } }, "TypeError"],
+  ["endpoints.vision", { endpoints: { vision: ["http://127.0.0.1:1"] } }, "TypeError"],
+  ["endpoints.rest", { endpoints: { rest: [] } }, "TypeError"],
+  ["endpoints.rest[1]", { endpoints: { rest: ["http://127.0.0.1:1", "file:///x"] } }, "TypeError"],
+  [
+    "endpoints.restMarketData",
+    { endpoints: { restMarketData: "http://127.0.0.1:1" } },
+    "TypeError",
+  ],
+  ["endpoints.vision", { endpoints: { vision: "not a url" } }, "TypeError"],
+  ["endpoints.visoin", { endpoints: { visoin: "http://127.0.0.1:1" } }, "TypeError"],
+  ["endpoints", { endpoints: "http://127.0.0.1:1" }, "TypeError"],
+  // item 11: the other options
+  ["cache", { cache: "/tmp/cache" }, "TypeError"],
+  ["cache", { cache: true }, "TypeError"],
+  ["cache", { cache: null }, "TypeError"],
+  ["cache.dir", { cache: { dir: "" } }, "TypeError"],
+  ["cache.dir", { cache: { dir: 42 } }, "TypeError"],
+  ["timeoutMs", { timeoutMs: 0 }, "RangeError"],
+  ["timeoutMs", { timeoutMs: -5 }, "RangeError"],
+  ["timeoutMs", { timeoutMs: NaN }, "RangeError"],
+  ["timeoutMs", { timeoutMs: 2 ** 31 }, "RangeError"],
+  ["timeoutMs", { timeoutMs: "30000" }, "TypeError"],
+  ["retry.attempts", { retry: { attempts: Infinity } }, "RangeError"],
+  ["retry.attempts", { retry: { attempts: 0 } }, "RangeError"],
+  ["retry.attempts", { retry: { attempts: 2.5 } }, "RangeError"],
+  ["retry.baseDelayMs", { retry: { baseDelayMs: -1 } }, "RangeError"],
+  ["retry.maxDelayMs", { retry: { maxDelayMs: -100 } }, "RangeError"],
+  ["retry", { retry: 5 }, "TypeError"],
+  ["fetch", { fetch: "fetch" }, "TypeError"],
+  ["now", { now: 1_700_000_000_000 }, "TypeError"],
+  ["onProgress", { onProgress: true }, "TypeError"],
+  ["logger", { logger: console }, "TypeError"],
+  ["signal", { signal: {} }, "TypeError"],
+  ["sorce", { sorce: "rest" }, "TypeError"],
+  ["concurrency", { concurrency: NaN }, "RangeError"],
+];
+
+Deno.test("Bad input through the API: every bad option is refused, naming it, before any I/O", async () => {
+  await using emu = await startEmulator({ now: NOW });
+  await using sandbox = await tempDir();
+  const base = {
+    cache: { dir: join(sandbox.path, "cache") },
+    now: () => NOW,
+    retry: RETRY,
+    endpoints: { vision: emu.url, listing: emu.url, rest: emu.url },
+  };
+  const check = (option: string, type: string, label: string) => (e: unknown) => {
+    assert.ok(
+      type === "TypeError" ? e instanceof TypeError : e instanceof RangeError,
+      `${label}: ${e}`,
+    );
+    const error = e as Error & { code?: string };
+    assert.match(error.code ?? "", /^INVALID_(OPTION|RANGE)$/, label);
+    assert.ok(
+      error.message.includes(`"${option}"`) || error.message.includes(` ${option} `),
+      `${label}: ${error.message}`,
+    );
+    return true;
+  };
+  for (const [option, fields, type] of OPTION_CASES) {
+    const label = `${option} ${JSON.stringify(fields)}`;
+    // A bad endpoint replaces all three: nothing may be requested before the check anyway.
+    const options = { ...base, ...fields };
+    assert.throws(() => new DataSourceManager(options as never), check(option, type, label));
+    await assert.rejects(
+      fetchMarketData({ ...OK, ...options } as never),
+      check(option, type, label),
+    );
+  }
+  // A clock that returns NaN is refused when read, before the first request.
+  await using dsm = new DataSourceManager({ ...base, now: () => NaN });
+  await assert.rejects(dsm.getData(OK as KlineRequest), check("now()", "RangeError", "now() NaN"));
+  await using plain = new DataSourceManager(base);
+  // A typo in a request field is refused too, by getData as by fetchMarketData.
+  await assert.rejects(
+    plain.getData({ ...OK, sorce: "rest" } as KlineRequest),
+    check("sorce", "TypeError", "request sorce"),
+  );
+  assert.deepEqual(emu.stats.requests, { vision: 0, checksum: 0, listing: 0, rest: 0, other: 0 });
+  await assertNothingWritten(sandbox.path);
 });
 
 /** The four required flags of `dsm fetch` with their values. */
