@@ -45,6 +45,11 @@ async function fetchOnce(url: string, cache: string) {
   return { rows: table.numRows, report, logged };
 }
 
+/** The cache's failures of a report (the sources' own, if any, are another test's matter). */
+function cacheFailures(report: FetchReport) {
+  return report.failures.filter((f) => f.code === "CACHE_ERROR");
+}
+
 /** The sources of each partition of a report, by key. */
 function sourcesOf(report: FetchReport): Record<string, string> {
   return Object.fromEntries(report.partitions.map((p) => [p.key, p.sources.join("+")]));
@@ -101,10 +106,13 @@ Deno.test({
     assert.ok(linked.logged.some((m) => /^Cannot use cache folder .* outside the/.test(m)));
     // every write refused, and said in the report
     assert.deepEqual(
-      linked.report.failures.map((f) => [f.partition, f.code]),
+      cacheFailures(linked.report).map((f) => [f.partition, f.code]).sort(),
       DAYS.map((d) => [d, "CACHE_ERROR"]),
     );
-    assert.match(linked.report.failures[0].message, /resolves to ".*other.*", outside the cache/);
+    assert.match(
+      cacheFailures(linked.report)[0].message,
+      /resolves to ".*other.*", outside the cache/,
+    );
     assert.deepEqual(await snapshot(other), before, "the outside folder changed");
 
     // dsm cache sees what the fetch sees: nothing listed, verify fails, clear deletes nothing
@@ -146,7 +154,7 @@ Deno.test({
     const { rows, report } = await fetchOnce(emu.url, root);
     assert.ok(rows > 0);
     assert.equal(report.partial, false);
-    assert.deepEqual(report.failures.map((f) => f.code), ["CACHE_ERROR", "CACHE_ERROR"]);
+    assert.equal(cacheFailures(report).length, 2);
     assert.deepEqual(await Array.fromAsync(Deno.readDir(outside)), [], "written outside the root");
 
     await using dangling = new DataSourceManager({
@@ -158,7 +166,7 @@ Deno.test({
     });
     const um = await dangling.getDataWithReport(RANGE);
     assert.ok(um.table.numRows > 0);
-    assert.match(um.report.failures[0]?.message ?? "", /dangling symbolic link/);
+    assert.match(cacheFailures(um.report)[0]?.message ?? "", /dangling symbolic link/);
     await assert.rejects(Deno.lstat(join(sandbox.path, "nowhere")), Deno.errors.NotFound);
   },
 });
@@ -174,10 +182,10 @@ Deno.test({
     await Deno.mkdir(join(seriesOf(root), "2024-01-01.arrow", "inside"), { recursive: true });
     const first = await fetchOnce(emu.url, root);
     assert.equal(first.report.partial, false);
-    assert.deepEqual(first.report.failures.map((f) => [f.partition, f.code]), [
+    assert.deepEqual(cacheFailures(first.report).map((f) => [f.partition, f.code]), [
       ["2024-01-01", "CACHE_ERROR"],
     ]);
-    assert.match(first.report.failures[0].message, /it is a folder, not a file.*set aside/);
+    assert.match(cacheFailures(first.report)[0].message, /it is a folder, not a file.*set aside/);
     assert.ok((await Deno.lstat(join(seriesOf(root), "2024-01-01.arrow"))).isFile);
     const names = (await Array.fromAsync(Deno.readDir(seriesOf(root)), (e) => e.name)).sort();
     assert.equal(names.length, 3);
@@ -186,7 +194,7 @@ Deno.test({
     const second = await fetchOnce(emu.url, root);
     assert.deepEqual(sourcesOf(second.report), { "2024-01-01": "cache", "2024-01-02": "cache" });
     assert.equal(second.rows, first.rows);
-    assert.deepEqual(second.report.failures, []);
+    assert.deepEqual(cacheFailures(second.report), []);
   },
 });
 
@@ -209,8 +217,8 @@ Deno.test({
     await Deno.symlink(join(sandbox.path, "gone"), join(seriesOf(root), "2024-01-02.arrow"));
     const first = await fetchOnce(emu.url, root);
     assert.deepEqual(sourcesOf(first.report)["2024-01-01"].includes("cache"), false);
-    assert.deepEqual(first.report.failures.map((f) => f.partition), DAYS);
-    for (const f of first.report.failures) {
+    assert.deepEqual(cacheFailures(first.report).map((f) => f.partition).sort(), DAYS);
+    for (const f of cacheFailures(first.report)) {
       assert.match(f.message, /it is a symbolic link, not a file.*set aside and fetched again/);
     }
     for (const day of DAYS) {
@@ -284,7 +292,7 @@ Deno.test({
     ]);
     assert.equal(fetch.killed, false, "dsm fetch blocked on the FIFO");
     assert.equal(fetch.code, 0, fetch.stderr);
-    const failures = JSON.parse(await Deno.readTextFile(report)).failures;
+    const failures = cacheFailures(JSON.parse(await Deno.readTextFile(report)));
     assert.equal(failures.length, 1);
     assert.match(failures[0].message, /it is a FIFO, not a file.*set aside and fetched again/);
     assert.ok((await Deno.lstat(join(folder, "2024-01-01.arrow"))).isFile);
