@@ -146,13 +146,16 @@ Deno.test("VisionClient reads µs files, headers and data-descriptor zips", asyn
     ["no header, data descriptor", {}, true],
   ];
   for (const [label, csv, dataDescriptor] of cases) {
+    // Each archive is served as the file of its own day (another day's rows are refused).
+    const date = new Date(csv.start ?? DAY).toISOString().slice(0, 10);
     const file = await archive(
-      "BTCUSDT-1m-2024-01-01.zip",
+      `BTCUSDT-1m-${date}.zip`,
       klineCsv({ rows: 60, ...csv }),
       dataDescriptor,
     );
-    await using stub = serve(files({ [PATH]: file }));
-    const result = ok(await new VisionClient({ baseUrl: stub.url }).fetchFile(SPOT_DAY));
+    await using stub = serve(files({ [PATH.replaceAll("2024-01-01", date)]: file }));
+    const client = new VisionClient({ baseUrl: stub.url });
+    const result = ok(await client.fetchFile({ ...SPOT_DAY, date }));
     assert.equal(result.rows, 60, label);
     const start = csv.start ?? DAY;
     assert.equal(column(result, "open_time")[59], start + 59 * 60_000, label);
