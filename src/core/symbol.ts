@@ -2,7 +2,7 @@
  * Symbols: the safe forms (symbols become URL and path segments) and the
  * market-specific forms, with a hint for the common mistakes.
  *
- * Futures symbols are ASCII (`^[A-Z0-9_-]{1,30}$`). Since 2025-12 spot
+ * Futures symbols are ASCII (`^[A-Z0-9][A-Z0-9_-]{0,29}$`). Since 2025-12 spot
  * symbols may also hold letters and digits of any script (`币安人生USDT`);
  * {@linkcode validateSymbol} accepts those and guards against lookalikes.
  *
@@ -12,7 +12,7 @@ import { InvalidSymbolError } from "./errors.ts";
 import type { Market } from "./market.ts";
 
 /** The ASCII form of a symbol: every futures symbol and most spot ones. */
-export const SYMBOL_PATTERN: RegExp = /^[A-Z0-9_-]{1,30}$/;
+export const SYMBOL_PATTERN: RegExp = /^[A-Z0-9][A-Z0-9_-]{0,29}$/;
 
 const CM_FORM = /^[A-Z0-9]+USD_(PERP|\d{6})$/;
 const UM_DELIVERY = /^[A-Z0-9]+_\d{6}$/;
@@ -31,7 +31,7 @@ const ASCII_CHAR = /\p{ASCII}/u;
 const ASCII_ALLOWED = /^[A-Za-z0-9_-]$/;
 const WORD_CHAR = /^[\p{L}\p{N}\p{M}]$/u;
 const MARK = /^\p{M}/u;
-const ASCII_RULE = 'expected 1 to 30 of A-Z, 0-9, "_" and "-"';
+const ASCII_RULE = 'expected 1 to 30 of A-Z, 0-9, "_" and "-", starting with a letter or digit';
 const utf8 = new TextEncoder();
 
 /**
@@ -106,6 +106,7 @@ function nonAsciiFault(text: string, nfc: string): string | undefined {
     }
   }
   if (MARK.test(nfc)) return "it starts with a combining mark";
+  if (!/^[\p{L}\p{N}]/u.test(nfc)) return "it does not start with a letter or digit";
   return undefined;
 }
 
@@ -136,7 +137,8 @@ function canonical(text: string): { symbol: string } | { fault: string } {
  * spot: `{BASE}{QUOTE}` (`BTCUSDT`); um: the same, or a delivery contract
  * `BTCUSDT_250627`; cm: `BTCUSD_PERP` or `BTCUSD_250627`.
  *
- * Futures symbols are 1 to 30 of `A-Z`, `0-9`, `_` and `-`. Spot symbols may
+ * Futures symbols are 1 to 30 of `A-Z`, `0-9`, `_` and `-`, starting with a
+ * letter or digit. Spot symbols may
  * also hold non-ASCII letters, digits and combining marks of any script
  * (Unicode `L`, `N`, `M`), normalized to NFC, 1 to 30 characters and at most
  * 85 UTF-8 bytes. Separators, dots, whitespace, control, format, private-use

@@ -162,3 +162,13 @@ Deno.test("validateSymbol's canonical form is a fixed point", () => {
     }
   }
 });
+
+Deno.test("validateSymbol refuses a symbol that does not start with a letter or digit", () => {
+  for (const bad of ["-", "--", "-BTC", "_BTCUSDT", "-币安", "_"]) {
+    for (const market of ["spot", "um"] as const) {
+      assert.throws(() => validateSymbol(bad, market), { code: "INVALID_SYMBOL" }, bad);
+    }
+  }
+  assert.equal(validateSymbol("1INCHUSDT", "spot"), "1INCHUSDT");
+  assert.equal(validateSymbol("BTC-USD", "spot"), "BTC-USD");
+});
