@@ -88,6 +88,7 @@ export {
   KLINE_SCHEMA_WITH_SOURCE,
 } from "./src/core/schema.ts";
 export {
+  ArchivePeriodError,
   CacheError,
   ChecksumError,
   CsvFormatError,
@@ -98,6 +99,7 @@ export {
   HttpError,
   InvalidIntervalError,
   InvalidMarketError,
+  InvalidOptionError,
   InvalidRangeError,
   InvalidSymbolError,
   InvalidTimeError,
