@@ -38,7 +38,7 @@ export const REQUEST_KEYS: readonly string[] = [
 ];
 
 const ENDPOINT_KEYS = ["vision", "listing", "rest", "restMarketData"];
-const RETRY_KEYS = ["attempts", "baseDelayMs", "maxDelayMs"];
+const RETRY_KEYS = ["attempts", "baseDelayMs", "maxDelayMs", "maxRetryAfterMs"];
 const CACHE_KEYS = ["dir"];
 /** setTimeout's largest delay. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -193,6 +193,7 @@ function checkRetry(value: unknown): void {
   }
   checkMs("retry.baseDelayMs", value.baseDelayMs, 0);
   checkMs("retry.maxDelayMs", value.maxDelayMs, 0);
+  checkMs("retry.maxRetryAfterMs", value.maxRetryAfterMs, 0);
 }
 
 /**

@@ -56,15 +56,24 @@ export interface DataSourceManagerOptions {
    * @default {"auto"}
    */
   decodeWorkers?: number | "auto";
-  /** Time allowed for each response's headers, ms. @default {30000} */
+  /**
+   * Time allowed for each response's headers, for each chunk of a body, and
+   * for a whole small body (REST page, listing page, `.CHECKSUM`), ms; a
+   * Vision archive attempt gets 10 times as long. Bodies are also capped by
+   * what they can hold (`ResponseTooLargeError`).
+   * @default {30000}
+   */
   timeoutMs?: number;
   /**
    * Retry policy of transient failures. Connection-level failures (DNS,
-   * refused, TLS) are retried until 3 in a row on one host: that host's
-   * requests then fail at once for 30 s (a circuit breaker shared by every
-   * fetch of the manager), each fetch reports it once among its `failures`,
-   * and `logger` hears it once.
-   * @default {{ attempts: 5 }}
+   * refused, TLS) are retried until 3 in a row on one host, and any failures
+   * (5xx, resets, time-outs) until 10 in a row: that host's requests then
+   * fail at once for 30 s (a circuit breaker shared by every fetch of the
+   * manager), each fetch reports it once among its `failures`, and `logger`
+   * hears it once. A 429 is waited out for its `Retry-After` up to
+   * `maxRetryAfterMs`; a longer one stops the host for that long, like a 418,
+   * with its `RateLimitError`.
+   * @default {{ attempts: 5, maxRetryAfterMs: 120000 }}
    */
   retry?: RetryOptions;
   /** The fetch implementation. @default {globalThis.fetch} */

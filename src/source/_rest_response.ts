@@ -1,11 +1,38 @@
 /**
- * Reading REST responses: the body with a time limit and abort, and the typed
- * error of a non-2xx status (Binance's code and msg, Retry-After, bans).
+ * Reading REST responses: the page size cap, and the typed error of a
+ * non-2xx status (Binance's code and msg, Retry-After, bans).
  *
  * @module
  */
-import { HttpError, NetworkError, RateLimitError } from "../core/errors.ts";
+import { HttpError, RateLimitError } from "../core/errors.ts";
+import { readBody } from "./_read_body.ts";
 import type { WeightScheduler } from "./weight_scheduler.ts";
+
+/**
+ * Bytes allowed per row of a klines page: a row is about 150 bytes of JSON
+ * (`[1499040000000,"0.01634790",...,"0"]`), 300 with the widest numbers.
+ */
+const PAGE_BYTES_PER_ROW = 512;
+
+/** The largest klines page body accepted for `limit` rows, in bytes (a few hundred KB). */
+export function maxPageBytes(limit: number): number {
+  return 4096 + limit * PAGE_BYTES_PER_ROW;
+}
+
+/** The largest error body read for Binance's code and msg, in bytes. */
+export const MAX_ERROR_BODY_BYTES = 65_536;
+
+/** Options of {@linkcode statusError}. */
+export interface StatusErrorOptions {
+  /** The host's weight scheduler: paused by a 429, banned by a 418. */
+  scheduler: WeightScheduler;
+  /** Longest 429 `Retry-After` waited out; a longer one bans the host like a 418. */
+  maxRetryAfterMs: number;
+  /** Time allowed for the error body, in ms. */
+  timeoutMs: number;
+  /** Cancels the read of the error body. */
+  signal?: AbortSignal;
+}
 
 /**
  * Parses `Retry-After`: seconds (fractions accepted) or an HTTP date.
@@ -23,26 +50,29 @@ export function parseRetryAfter(value: string | null, now: number): number | und
 }
 
 /**
- * The typed error of a non-2xx response, its body consumed. A 429 pauses the
- * scheduler for its Retry-After (or until the next window); a 418 bans the host.
+ * The typed error of a non-2xx response, its body consumed (at most
+ * {@linkcode MAX_ERROR_BODY_BYTES}, within `timeoutMs`). A 429 pauses the
+ * scheduler for its Retry-After (or until the next window); a 418, or a 429
+ * whose Retry-After is longer than `maxRetryAfterMs`, bans the host for it.
  *
  * @param response The response.
  * @param url The requested URL.
- * @param scheduler The host's weight scheduler.
+ * @param options The host's weight scheduler, the Retry-After cap, the body's deadline.
  * @returns RateLimitError for 429 and 418, else HttpError with Binance's code and msg.
  */
 export async function statusError(
   response: Response,
   url: string,
-  scheduler: WeightScheduler,
+  options: StatusErrorOptions,
 ): Promise<Error> {
   const { status } = response;
+  const { scheduler } = options;
   if (status === 429 || status === 418) {
     await response.body?.cancel();
     const after = parseRetryAfter(response.headers.get("retry-after"), Date.now()) ??
       (status === 429 ? scheduler.nextWindowIn() : undefined);
     const error = new RateLimitError(status, url, after);
-    if (status === 418) scheduler.banned(error);
+    if (status === 418 || after! > options.maxRetryAfterMs) scheduler.banned(error);
     else scheduler.pause(after!);
     return error;
   }
@@ -50,7 +80,9 @@ export async function statusError(
     await response.body?.cancel();
     return new HttpError(status, url);
   }
-  const text = await response.text().catch(() => "");
+  const { timeoutMs, signal } = options;
+  const text = await readBody(response, url, { timeoutMs, maxBytes: MAX_ERROR_BODY_BYTES, signal })
+    .then((bytes) => new TextDecoder().decode(bytes), () => "");
   try {
     const body = JSON.parse(text);
     if (typeof body?.code === "number") {
@@ -58,57 +90,4 @@ export async function statusError(
     }
   } catch { /* not JSON: no Binance code */ }
   return new HttpError(status, url);
-}
-
-/**
- * Reads a whole body, within `timeoutMs`, cancelled by `signal`.
- *
- * @param response The response.
- * @param url The requested URL, for errors.
- * @param timeoutMs Time allowed for the body.
- * @param signal Cancels the read; then rejects with `signal.reason`.
- * @returns The bytes.
- * @throws {NetworkError} On a reset, a cut connection or the time-out.
- */
-export async function readBody(
-  response: Response,
-  url: string,
-  timeoutMs: number,
-  signal: AbortSignal,
-): Promise<Uint8Array> {
-  if (!response.body) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  let timedOut = false;
-  const stop = (reason?: unknown) => reader.cancel(reason).catch(() => {});
-  const timer = setTimeout(() => (timedOut = true, stop()), timeoutMs);
-  const onAbort = () => stop(signal.reason);
-  signal.addEventListener("abort", onAbort, { once: true });
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } catch (error) {
-    signal.throwIfAborted();
-    const why = error instanceof Error ? error.message : String(error);
-    throw new NetworkError(url, `Cannot read the body of ${url}: ${why}`, { cause: error });
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener("abort", onAbort);
-  }
-  signal.throwIfAborted();
-  if (timedOut) {
-    throw new NetworkError(
-      url,
-      `Cannot read the body of ${url}: not complete within ${timeoutMs} ms`,
-    );
-  }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  for (let i = 0, at = 0; i < chunks.length; at += chunks[i++].length) out.set(chunks[i], at);
-  return out;
 }

@@ -1,10 +1,13 @@
 /**
  * Reading HTTP bodies for the Vision client: chunk by chunk, with an idle
- * time-out, cancelled on abort.
+ * time-out, cancelled on abort; the size an archive can have.
  *
  * @module
  */
-import { NetworkError } from "../core/errors.ts";
+import { NetworkError, ResponseTooLargeError } from "../core/errors.ts";
+import { intervalMs, parseInterval } from "../core/interval.ts";
+import { ByteCounterStream } from "../codec/byte_counter_stream.ts";
+import type { VisionFileRef } from "./vision_url.ts";
 
 /** Does nothing; swallows the rejections of best-effort cancels. */
 export const noop = () => {};
@@ -104,4 +107,72 @@ export function checkContentLength(url: string, response: Response, bytes: numbe
       `Cannot download ${url}: the body was cut off at ${bytes} of ${declared} bytes`,
     );
   }
+}
+
+/**
+ * Bytes allowed per CSV row of an archive: a row is 100-200 bytes (spot µs
+ * rows with 8-decimal volumes are the longest); the zip of a CSV is never
+ * much larger than the CSV.
+ */
+const ARCHIVE_BYTES_PER_ROW = 384;
+
+/** Room for the zip structure and a header row, in bytes. */
+const ARCHIVE_OVERHEAD = 65_536;
+
+/**
+ * The largest archive body accepted for a file: the candles its period can
+ * hold (a daily 1m file 1,440, a monthly 1s file 2,678,400) at
+ * {@linkcode ARCHIVE_BYTES_PER_ROW} bytes each, uncompressed, plus 64 KiB.
+ * A daily 1m zip (50-70 KB in practice) may have 617 KB.
+ *
+ * @param ref The archive's interval and period.
+ * @returns Bytes.
+ */
+export function maxArchiveBytes(ref: Pick<VisionFileRef, "interval" | "period">): number {
+  const periodMs = (ref.period === "daily" ? 1 : 31) * 86_400_000;
+  const rows = Math.max(1, Math.ceil(periodMs / intervalMs(parseInterval(ref.interval))));
+  return ARCHIVE_OVERHEAD + rows * ARCHIVE_BYTES_PER_ROW;
+}
+
+/** Options of {@linkcode capBody}. */
+export interface CapBodyOptions {
+  /** Largest body accepted, in bytes. */
+  maxBytes: number;
+  /** Called with the error when the body passes the cap, before the body errors with it. */
+  onExceeded: (error: ResponseTooLargeError) => void;
+}
+
+/**
+ * The response with its body capped at `maxBytes` (a pass-through counter):
+ * a `Content-Length` above the cap fails at once; a body that passes it calls
+ * `onExceeded` with the {@linkcode ResponseTooLargeError} (abort the transfer
+ * with it), then errors with it.
+ *
+ * @param response The response.
+ * @param url Its URL, for the error.
+ * @param options The cap, and what to do when it is passed.
+ * @returns A response with the same status and headers and the capped body.
+ * @throws {ResponseTooLargeError} When the declared length passes the cap.
+ */
+export async function capBody(
+  response: Response,
+  url: string,
+  options: CapBodyOptions,
+): Promise<Response> {
+  const { maxBytes, onExceeded } = options;
+  if (Number(response.headers.get("content-length") ?? NaN) > maxBytes) {
+    await discard(response);
+    throw new ResponseTooLargeError(url, maxBytes, "bytes");
+  }
+  if (!response.body) return response;
+  const counter = new ByteCounterStream({
+    onProgress: (bytes) => {
+      if (bytes <= maxBytes) return;
+      const error = new ResponseTooLargeError(url, maxBytes, "bytes");
+      onExceeded(error);
+      throw error;
+    },
+  });
+  const { status, statusText, headers } = response;
+  return new Response(response.body.pipeThrough(counter), { status, statusText, headers });
 }

@@ -7,6 +7,7 @@
  */
 import {
   causeMessage,
+  HostFailingError,
   HostUnreachableError,
   HttpError,
   NetworkError,
@@ -30,6 +31,13 @@ export interface RetryOptions {
    * @default {10000}
    */
   maxDelayMs?: number;
+  /**
+   * Longest `Retry-After` (of a 429) waited out, in ms. A longer one is not
+   * waited: the host is stopped for that long (as after a 418) and the
+   * {@linkcode RateLimitError}, carrying `retryAfterMs`, is thrown.
+   * @default {120000}
+   */
+  maxRetryAfterMs?: number;
 }
 
 /** Options of {@linkcode fetchOnce}. */
@@ -72,7 +80,31 @@ export interface WithRetryOptions {
   random?: () => number;
 }
 
-const DEFAULT_RETRY: Required<RetryOptions> = { attempts: 5, baseDelayMs: 250, maxDelayMs: 10_000 };
+const DEFAULT_RETRY: Required<RetryOptions> = {
+  attempts: 5,
+  baseDelayMs: 250,
+  maxDelayMs: 10_000,
+  maxRetryAfterMs: 120_000,
+};
+
+/**
+ * The longest `Retry-After` a retry policy waits out (its `maxRetryAfterMs`).
+ *
+ * @param retry The policy.
+ * @returns Milliseconds.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maxRetryAfter } from "./http.ts";
+ * assert.equal(maxRetryAfter(), 120_000);
+ * assert.equal(maxRetryAfter({ maxRetryAfterMs: 5000 }), 5000);
+ * ```
+ */
+export function maxRetryAfter(retry: RetryOptions = {}): number {
+  const cap = retry.maxRetryAfterMs;
+  return cap !== undefined && cap >= 0 ? cap : DEFAULT_RETRY.maxRetryAfterMs;
+}
 
 /**
  * The jittered exponential delay before retry number `attempt` ("full
@@ -130,7 +162,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * time-outs become {@linkcode NetworkError} (its message and `cause` keep the
  * runtime's reason); the response is returned whatever its status. With a
  * `breaker`, a host whose circuit is open fails at once with
- * {@linkcode HostUnreachableError}, and so does the attempt that opens it.
+ * {@linkcode HostUnreachableError}, and so does the attempt that opens it
+ * (a 5xx that opens it has its body cancelled).
  *
  * @param url The URL.
  * @param options Fetch, timeout, signal, headers, circuit breaker.
@@ -168,7 +201,11 @@ export async function fetchOnce(url: string, options: FetchOnceOptions = {}): Pr
       signal: controller.signal,
       headers: options.headers,
     });
-    breaker?.succeeded(url);
+    const stopped = breaker?.answered(url, response.status);
+    if (stopped) {
+      await response.body?.cancel().catch(() => {});
+      throw stopped;
+    }
     return response;
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
@@ -176,7 +213,7 @@ export async function fetchOnce(url: string, options: FetchOnceOptions = {}): Pr
     if (isPermissionError(error)) throw error;
     const why = timedOut ? `no response within ${timeoutMs} ms` : causeMessage(error);
     const failure = new NetworkError(url, `Cannot fetch ${url}: ${why}`, { cause: error });
-    throw (timedOut ? undefined : breaker?.failed(url, error)) ?? failure;
+    throw breaker?.failed(url, timedOut ? failure : error) ?? failure;
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
@@ -191,8 +228,14 @@ export interface HostCircuitBreakerOptions {
    */
   threshold?: number;
   /**
+   * Failed requests in a row of any kind (HTTP 5xx, resets, time-outs,
+   * connection failures; no answer below 500 in between) that open a host's circuit.
+   * @default {10}
+   */
+  failureThreshold?: number;
+  /**
    * How long an open circuit fails requests at once, in ms; after it, requests
-   * go out again, and one more connection failure opens it again.
+   * go out again, and one more failure opens it again.
    * @default {30000}
    */
   openMs?: number;
@@ -232,6 +275,7 @@ const CONNECT_FAILURE =
   /client error \(Connect\)|dns error|failed to lookup address|connection refused|os error 111|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|invalid peer certificate|certificate verify|tls handshake/i;
 
 interface HostState {
+  connects: number;
   failures: number;
   openUntil: number;
   error?: HostUnreachableError;
@@ -241,10 +285,12 @@ interface HostState {
  * A circuit breaker per host (origin): after `threshold` connection-level
  * failures in a row (DNS, refused, TLS; see {@linkcode isConnectionError})
  * with no response in between, requests to that host fail at once with one
- * {@linkcode HostUnreachableError} (not retried) for `openMs`. Any response,
- * whatever its status, closes the circuit. Resets, time-outs and HTTP errors
- * do not count: they are retried as usual. Share one breaker between the
- * clients that reach the same hosts.
+ * {@linkcode HostUnreachableError} (not retried) for `openMs`; after
+ * `failureThreshold` failures in a row of any kind (HTTP 5xx, resets,
+ * time-outs) with no answer below 500 in between, with one
+ * {@linkcode HostFailingError}. Any answer below 500 (429 and 418 included:
+ * the weight scheduler handles those) closes the circuit. Share one breaker
+ * between the clients that reach the same hosts.
  *
  * @example
  * ```ts
@@ -265,6 +311,7 @@ interface HostState {
  */
 export class HostCircuitBreaker {
   readonly #threshold: number;
+  readonly #failureThreshold: number;
   readonly #openMs: number;
   readonly #now: () => number;
   readonly #onOpen: ((error: HostUnreachableError) => void) | undefined;
@@ -277,6 +324,7 @@ export class HostCircuitBreaker {
    */
   constructor(options: HostCircuitBreakerOptions = {}) {
     this.#threshold = Math.max(1, options.threshold ?? 3);
+    this.#failureThreshold = Math.max(1, options.failureThreshold ?? 10);
     this.#openMs = options.openMs ?? 30_000;
     this.#now = options.now ?? (() => performance.now());
     this.#onOpen = options.onOpen;
@@ -314,22 +362,45 @@ export class HostCircuitBreaker {
   }
 
   /**
-   * Records a failed request; connection-level failures count towards opening the circuit.
+   * Records a response's status: below 500 the host's circuit closes; a 5xx
+   * counts as a failed request.
+   *
+   * @param url The URL that answered.
+   * @param status Its HTTP status.
+   * @returns The error requests to the host now fail with, when its circuit is open.
+   */
+  answered(url: string, status: number): HostUnreachableError | undefined {
+    if (status < 500) {
+      this.succeeded(url);
+      return undefined;
+    }
+    return this.failed(url, new HttpError(status, url));
+  }
+
+  /**
+   * Records a failed request: connection-level failures count towards
+   * `threshold`, every failure towards `failureThreshold`.
    *
    * @param url The URL requested.
-   * @param error What the runtime threw.
+   * @param error What the runtime threw, or the request's error.
    * @returns The error requests to the host now fail with, when its circuit is open.
    */
   failed(url: string, error: unknown): HostUnreachableError | undefined {
-    if (!isConnectionError(error)) return undefined;
     const host = originOf(url);
-    const state = this.#hosts.get(host) ?? { failures: 0, openUntil: 0 };
+    const state = this.#hosts.get(host) ?? { connects: 0, failures: 0, openUntil: 0 };
     this.#hosts.set(host, state);
+    const connect = isConnectionError(error);
+    if (connect) state.connects++;
     state.failures++;
     const now = this.#now();
     if (state.error && now < state.openUntil) return state.error;
-    if (state.failures < this.#threshold) return undefined;
-    state.error = new HostUnreachableError(host, state.failures, this.#openMs, { cause: error });
+    if (connect && state.connects >= this.#threshold) {
+      state.error = new HostUnreachableError(host, state.connects, this.#openMs, { cause: error });
+    } else if (state.failures >= this.#failureThreshold) {
+      state.error = new HostFailingError(host, state.failures, this.#openMs, { cause: error });
+    } else {
+      return undefined;
+    }
     state.openUntil = now + this.#openMs;
     this.#onOpen?.(state.error);
     return state.error;
@@ -386,6 +457,8 @@ export function isRetryable(error: unknown): boolean {
 /**
  * Runs `fn` until it succeeds, an error is not retryable, the attempts run
  * out (the last error is thrown) or the signal aborts (`signal.reason` is thrown).
+ * A {@linkcode RateLimitError} is waited out for its `retryAfterMs`, unless
+ * that is longer than `retry.maxRetryAfterMs`: it is then thrown at once.
  *
  * @param fn The operation; receives the attempt number, 1-based.
  * @param options Policy, signal, classification, hook.
@@ -418,7 +491,9 @@ export async function withRetry<T>(
       return await fn(attempt);
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
-      if (attempt >= attempts || !retryable(error)) throw error;
+      if (attempt >= attempts || !retryable(error) || tooLongToWait(error, options.retry)) {
+        throw error;
+      }
       const delay = error instanceof RateLimitError && error.retryAfterMs !== undefined
         ? error.retryAfterMs
         : backoffDelay(attempt, options.retry, options.random);
@@ -426,4 +501,10 @@ export async function withRetry<T>(
       await sleep(delay, options.signal);
     }
   }
+}
+
+/** Whether the server asked for a wait longer than the policy waits out. */
+function tooLongToWait(error: unknown, retry: RetryOptions | undefined): boolean {
+  return error instanceof RateLimitError && error.retryAfterMs !== undefined &&
+    error.retryAfterMs > maxRetryAfter(retry);
 }

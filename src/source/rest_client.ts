@@ -29,12 +29,14 @@ import {
   fetchOnce,
   type HostCircuitBreaker,
   isRetryable,
+  maxRetryAfter,
   type RetryOptions,
   withRetry,
 } from "./http.ts";
 import { decodeKlineJson, type KlineJsonPage } from "./kline_json.ts";
 import { recordIgnoreValues } from "../codec/kline_ignore_values.ts";
-import { readBody, statusError } from "./_rest_response.ts";
+import { readBody } from "./_read_body.ts";
+import { maxPageBytes, statusError } from "./_rest_response.ts";
 import { WeightScheduler } from "./weight_scheduler.ts";
 
 /** Options of {@linkcode RestClient}. */
@@ -47,9 +49,20 @@ export interface RestClientOptions {
   marketDataHosts?: readonly string[];
   /** The fetch implementation. @default {globalThis.fetch} */
   fetch?: typeof fetch;
-  /** Time allowed for the headers, and again for the body, of one response, in ms. @default {30000} */
+  /**
+   * Time allowed for the headers, and again for the whole body, of one
+   * response, in ms. A page's body is also capped by what `limit` rows can
+   * take (512 bytes a row, about 770 KB for 1500 rows): a larger one fails
+   * with `ResponseTooLargeError`.
+   * @default {30000}
+   */
   timeoutMs?: number;
-  /** Retry policy for 5xx, 429, network failures and malformed pages. @default {{ attempts: 5 }} */
+  /**
+   * Retry policy for 5xx, 429, network failures and malformed pages. A 429
+   * whose `Retry-After` is longer than `maxRetryAfterMs` stops the host for
+   * that long, like a 418.
+   * @default {{ attempts: 5, maxRetryAfterMs: 120000 }}
+   */
   retry?: RetryOptions;
   /** The weight scheduler of every host, or one per base URL. @default {WeightScheduler.shared per origin and API} */
   scheduler?: WeightScheduler | ((host: string) => WeightScheduler);
@@ -350,8 +363,7 @@ export class RestClient {
   }
 
   #page(query: string, limit: number, walk: Walk): Promise<KlineJsonPage> {
-    const weight = klinesWeight(this.#market, limit);
-    return withRetry(() => this.#onHosts(query, weight, walk), {
+    return withRetry(() => this.#onHosts(query, limit, walk), {
       retry: this.#options.retry,
       signal: walk.signal,
       isRetryable: (e) => isRetryable(e) || (e instanceof RateLimitError && e.status === 429),
@@ -360,7 +372,7 @@ export class RestClient {
   }
 
   /** One attempt, moving on to the next host while hosts answer 451. */
-  async #onHosts(query: string, weight: number, walk: Walk): Promise<KlineJsonPage> {
+  async #onHosts(query: string, limit: number, walk: Walk): Promise<KlineJsonPage> {
     for (;;) {
       const host = this.#hosts.find((h) => !this.#restricted.has(h));
       const url = `${host ?? this.#hosts[0]}${this.#info.klinesPath}?${query}`;
@@ -370,7 +382,7 @@ export class RestClient {
         });
       }
       try {
-        const page = await this.#attempt(host, url, weight, walk);
+        const page = await this.#attempt(host, url, limit, walk);
         if (!walk.stats.hosts.includes(host)) walk.stats.hosts.push(host);
         return page;
       } catch (error) {
@@ -380,8 +392,9 @@ export class RestClient {
     }
   }
 
-  async #attempt(host: string, url: string, weight: number, walk: Walk): Promise<KlineJsonPage> {
+  async #attempt(host: string, url: string, limit: number, walk: Walk): Promise<KlineJsonPage> {
     const { signal, stats } = walk;
+    const weight = klinesWeight(this.#market, limit);
     const scheduler = this.#scheduler(host);
     await scheduler.acquire(weight, signal);
     let settled = false;
@@ -397,10 +410,20 @@ export class RestClient {
       stats.responses++;
       stats.responseWeight += weight;
       if (response.ok) {
-        const body = await readBody(response, url, timeoutMs, signal);
+        const body = await readBody(response, url, {
+          timeoutMs,
+          maxBytes: maxPageBytes(limit),
+          signal,
+        });
         return decodeKlineJson(body, { url });
       }
-      const error = await statusError(response, url, scheduler);
+      const maxRetryAfterMs = maxRetryAfter(this.#options.retry);
+      const error = await statusError(response, url, {
+        scheduler,
+        maxRetryAfterMs,
+        timeoutMs,
+        signal,
+      });
       if (error instanceof RateLimitError && error.status === 429) stats.rateLimited++;
       throw error;
     } finally {

@@ -3,12 +3,13 @@
  *
  * @module
  */
-import { ChecksumError, HttpError } from "../core/errors.ts";
+import { ChecksumError, HttpError, NetworkError } from "../core/errors.ts";
 import type { DataSource } from "../core/schema.ts";
 import { parseChecksumFile } from "../codec/checksum.ts";
 import type { KlineDecodePool } from "../codec/kline_decode_pool.ts";
 import { Semaphore } from "./_pool.ts";
-import { bodyOf, discard, pump } from "./_vision_body.ts";
+import { capBody, discard, maxArchiveBytes } from "./_vision_body.ts";
+import { readBody } from "./_read_body.ts";
 import { archivePeriod, DAMAGED, decodeVisionZip } from "./_vision_decode.ts";
 import type { VisionFileResult, VisionProgress } from "./_vision_file_result.ts";
 import {
@@ -57,10 +58,19 @@ export interface VisionClientOptions {
    */
   fetch?: typeof fetch;
   /**
-   * Time allowed for the response headers, and for each chunk of a body, in ms.
+   * Time allowed for the response headers, for each chunk of a body, and for
+   * a whole `.CHECKSUM` (at most 1 KiB), in ms.
    * @default {30000}
    */
   timeoutMs?: number;
+  /**
+   * Time allowed for one attempt at an archive, from the requests to its last
+   * byte decoded, in ms; an attempt still running then fails with
+   * `NetworkError` (retried). The zip's body is also capped by what its
+   * period can hold (see the class docs).
+   * @default {10 * timeoutMs (300000)}
+   */
+  deadlineMs?: number;
   /** Retry policy for 5xx, resets, time-outs and truncated bodies. */
   retry?: RetryOptions;
   /**
@@ -114,6 +124,11 @@ export interface VisionFilesOptions {
  * streams through SHA-256, unzip and the CSV parser, and its rows are
  * returned only once the digest matches. Outcomes:
  * - 404 or 403 on either file: `{ status: "missing" }`, not an error.
+ * - A zip larger than its period's candles can make (384 bytes a row
+ *   uncompressed, plus 64 KiB: 617 KB for a daily 1m file), or a
+ *   `.CHECKSUM` over 1 KiB: {@linkcode ResponseTooLargeError}, not retried.
+ * - An attempt not done within `deadlineMs` (a body that drips), or a
+ *   `.CHECKSUM` not read within `timeoutMs`: retried like a time-out.
  * - 5xx, resets, time-outs, bodies shorter than their `Content-Length`:
  *   the whole file is retried with backoff (`retry`), then
  *   {@linkcode HttpError} or {@linkcode NetworkError}.
@@ -314,6 +329,11 @@ export class VisionClient {
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
+    const deadlineMs = this.#options.deadlineMs ?? 10 * this.#timeoutMs;
+    const deadline = setTimeout(() => {
+      const why = `Cannot download ${file.url}: not complete within ${deadlineMs} ms`;
+      controller.abort(new NetworkError(file.url, why));
+    }, deadlineMs);
     const http = {
       fetch: this.#options.fetch,
       timeoutMs: this.#timeoutMs,
@@ -344,7 +364,11 @@ export class VisionClient {
         throw new HttpError(response.status, file.url);
       }
       const { batchRows, source, decodePool, onProgress } = this.#options;
-      return await decodeVisionZip(file, response, {
+      const capped = await capBody(response, file.url, {
+        maxBytes: maxArchiveBytes(ref),
+        onExceeded: (error) => controller.abort(error),
+      });
+      return await decodeVisionZip(file, capped, {
         expected: sum.value,
         // Rows outside the archive's day or month, out of order or too many: refused at once.
         period: archivePeriod(ref),
@@ -356,6 +380,7 @@ export class VisionClient {
         onProgress,
       });
     } finally {
+      clearTimeout(deadline);
       signal?.removeEventListener("abort", onAbort);
     }
   }
@@ -373,16 +398,13 @@ export class VisionClient {
       await discard(response);
       throw new HttpError(response.status, url);
     }
-    const chunks: Uint8Array[] = [];
-    await pump(bodyOf(response), url, {
+    // `<64 hex>  <zip name>\n`: under 200 bytes.
+    const bytes = await readBody(response, url, {
+      timeoutMs: this.#timeoutMs,
+      maxBytes: 1024,
       signal,
-      idleMs: this.#timeoutMs,
-      onChunk: (chunk) => {
-        chunks.push(chunk);
-        return Promise.resolve();
-      },
     });
-    const text = await new Blob(chunks as BlobPart[]).text();
+    const text = new TextDecoder().decode(bytes);
     try {
       return parseChecksumFile(text, file.zipName);
     } catch (error) {

@@ -4,12 +4,13 @@
  *
  * @module
  */
-import { HttpError, NetworkError } from "../core/errors.ts";
+import { HttpError, NetworkError, ResponseTooLargeError } from "../core/errors.ts";
 import { hasDailyFiles, parseInterval, visionIntervalName } from "../core/interval.ts";
 import { VISION_LISTING_URL } from "../core/market.ts";
 import { fetchOnce, type HostCircuitBreaker, type RetryOptions, withRetry } from "./http.ts";
 import { visionListingPrefix, type VisionPeriod, type VisionSeries } from "./vision_url.ts";
 import { type ListBucketPage, parseListBucketResult } from "./_s3_xml.ts";
+import { readBody } from "./_read_body.ts";
 
 export { type ListBucketPage, parseListBucketResult } from "./_s3_xml.ts";
 
@@ -48,10 +49,20 @@ export interface ListVisionOptions {
    */
   fetch?: typeof fetch;
   /**
-   * Time allowed per page request until its headers arrive, in ms.
+   * Time allowed per page request until its headers arrive, and again for
+   * its whole body, in ms. A page body is also capped at 2 MiB (a page holds
+   * at most 1000 keys of about 400 bytes of XML each): a larger one fails
+   * with `ResponseTooLargeError`.
    * @default {30000}
    */
   timeoutMs?: number;
+  /**
+   * Pages read per prefix at most: a listing still truncated after them fails
+   * with `ResponseTooLargeError`. A daily series holds two keys a day, 1000
+   * keys a page: a century of days is 74 pages.
+   * @default {100}
+   */
+  maxPages?: number;
   /** Retry policy per page (5xx, resets, truncated or malformed XML). */
   retry?: RetryOptions;
   /** Cancels the listing; the promise then rejects with `signal.reason`. */
@@ -82,6 +93,9 @@ function pageUrl(base: string, prefix: string, marker: string | undefined): stri
   return marker === undefined ? url : `${url}&marker=${enc(marker)}`;
 }
 
+/** The largest listing page body accepted: 1000 keys of about 400 bytes of XML, twice over. */
+const MAX_PAGE_BYTES = 2 * 1024 * 1024;
+
 async function fetchPage(url: string, options: ListVisionOptions): Promise<ListBucketPage> {
   const response = await fetchOnce(url, options);
   options.onPage?.();
@@ -89,14 +103,12 @@ async function fetchPage(url: string, options: ListVisionOptions): Promise<ListB
     await response.body?.cancel();
     throw new HttpError(response.status, url);
   }
-  let text: string;
-  try {
-    text = await response.text();
-  } catch (error) {
-    if (options.signal?.aborted) throw options.signal.reason;
-    throw new NetworkError(url, `Cannot list ${url}: the body was cut off`, { cause: error });
-  }
-  return parseListBucketResult(text, url);
+  const bytes = await readBody(response, url, {
+    timeoutMs: options.timeoutMs ?? 30_000,
+    maxBytes: MAX_PAGE_BYTES,
+    signal: options.signal,
+  });
+  return parseListBucketResult(new TextDecoder().decode(bytes), url);
 }
 
 /** Keys from `first` (exclusive marker) until past `last`, for one series prefix. */
@@ -138,9 +150,11 @@ async function listKeys(
 ): Promise<string[]> {
   const base = options.listingUrl ?? VISION_LISTING_URL;
   const keys: string[] = [];
+  const maxPages = options.maxPages ?? 100;
   let marker: string | undefined = span.first;
-  for (;;) {
+  for (let pages = 0;; pages++) {
     const url = pageUrl(base, prefix, marker);
+    if (pages >= maxPages) throw new ResponseTooLargeError(url, maxPages, "pages");
     const page = await withRetry(() => fetchPage(url, options), options);
     keys.push(...page.keys);
     if (!page.isTruncated) return keys;

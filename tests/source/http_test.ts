@@ -6,11 +6,13 @@ import {
   isConnectionError,
   isPermissionError,
   isRetryable,
+  maxRetryAfter,
   sleep,
   withRetry,
 } from "../../src/source/http.ts";
 import {
   causeMessage,
+  HostFailingError,
   HostUnreachableError,
   HttpError,
   NetworkError,
@@ -360,4 +362,90 @@ Deno.test("HostCircuitBreaker counts connection failures in a row per host; a re
   await assert.rejects(fetchOnce(a, { fetch: fail, breaker }), { name: "HostUnreachableError" });
   assert.equal(counter.calls, 4);
   assert.equal(breaker.isOpen(a), true);
+});
+
+Deno.test("HostCircuitBreaker opens after a run of 5xx answers; an answer below 500 starts the count again", async () => {
+  let t = 0;
+  const opened: HostUnreachableError[] = [];
+  const breaker = new HostCircuitBreaker({
+    failureThreshold: 3,
+    openMs: 1000,
+    now: () => t,
+    onOpen: (e) => opened.push(e),
+  });
+  let calls = 0;
+  const answer = (status: number): typeof fetch => () => {
+    calls++;
+    return Promise.resolve(new Response("body", { status }));
+  };
+  const url = "https://a.invalid/x";
+  assert.equal((await fetchOnce(url, { fetch: answer(500), breaker })).status, 500);
+  assert.equal((await fetchOnce(url, { fetch: answer(503), breaker })).status, 503);
+  // A 404 (or a 429) is an answer: the run starts again.
+  assert.equal((await fetchOnce(url, { fetch: answer(429), breaker })).status, 429);
+  assert.equal((await fetchOnce(url, { fetch: answer(500), breaker })).status, 500);
+  assert.equal((await fetchOnce(url, { fetch: answer(502), breaker })).status, 502);
+  assert.equal(breaker.isOpen(url), false);
+  // A reset counts too; the third failure in a row opens the circuit.
+  assert.equal(breaker.failed(url, new TypeError("connection reset by peer")), opened[0]);
+  assert.equal(opened.length, 1);
+  assert.ok(opened[0] instanceof HostFailingError);
+  assert.equal(opened[0].failures, 3);
+  assert.equal(isRetryable(opened[0]), false);
+  assert.match(opened[0].message, /3 failed requests in a row, the last: connection reset/);
+  await assert.rejects(fetchOnce(url, { fetch: answer(200), breaker }), opened[0]);
+  assert.equal(calls, 5);
+  // After openMs requests go out again; a 500 opens it again, and its body is cancelled.
+  t = 1000;
+  await assert.rejects(fetchOnce(url, { fetch: answer(500), breaker }), {
+    name: "HostFailingError",
+    message: /4 failed requests in a row, the last: .*HTTP 500/,
+  });
+  assert.equal(opened.length, 2);
+});
+
+Deno.test("HostCircuitBreaker counts time-outs towards the run of failures", async () => {
+  await using server = silentServer();
+  const breaker = new HostCircuitBreaker({ failureThreshold: 2 });
+  await assert.rejects(fetchOnce(server.url, { timeoutMs: 20, breaker }), {
+    name: "NetworkError",
+    message: /no response within 20 ms/,
+  });
+  await assert.rejects(fetchOnce(server.url, { timeoutMs: 20, breaker }), {
+    name: "HostFailingError",
+    message: /2 failed requests in a row, the last: .*no response within 20 ms/,
+  });
+  assert.equal(server.count, 2);
+});
+
+Deno.test("withRetry does not wait a Retry-After longer than maxRetryAfterMs", async () => {
+  let calls = 0;
+  const hour = new RateLimitError(429, "u", 3_600_000);
+  await assert.rejects(
+    withRetry(() => (calls++, Promise.reject(hour)), {
+      isRetryable: (e) => e instanceof RateLimitError,
+    }),
+    hour,
+  );
+  assert.equal(calls, 1);
+  assert.equal(maxRetryAfter(), 120_000);
+  const delays: number[] = [];
+  const value = await withRetry(
+    (attempt) =>
+      attempt === 1 ? Promise.reject(new RateLimitError(429, "u", 5)) : Promise.resolve("ok"),
+    {
+      retry: { maxRetryAfterMs: 5 },
+      isRetryable: (e) => e instanceof RateLimitError,
+      onRetry: (_a, _e, delay) => delays.push(delay),
+    },
+  );
+  assert.equal(value, "ok");
+  assert.deepEqual(delays, [5]);
+  await assert.rejects(
+    withRetry(() => Promise.reject(new RateLimitError(429, "u", 6)), {
+      retry: { maxRetryAfterMs: 5 },
+      isRetryable: (e) => e instanceof RateLimitError,
+    }),
+    { name: "RateLimitError", retryAfterMs: 6 },
+  );
 });
