@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ceilOpenTime, floorOpenTime, type Interval } from "../../src/core/interval.ts";
 import type { Market } from "../../src/core/market.ts";
+import { HostFailingError } from "../../src/core/errors.ts";
 import { partitionsOf } from "../../src/core/partition.ts";
 import { type DataSource, KLINE_COLUMN_KEYS } from "../../src/core/schema.ts";
 import type { RecordBatch, Table } from "apache-arrow";
@@ -528,11 +529,13 @@ Deno.test("DataSourceManager throws the sources' error, not an empty table, when
       start: Date.UTC(2025, 1, 8),
       end: Date.UTC(2025, 1, 11),
     };
+    // Every request fails: the circuit breaker stops the host after 10 failures in a row.
     for (const strict of [false, true]) {
-      await assert.rejects(dsm.getDataWithReport({ ...c, strict }), {
-        name: "HttpError",
-        code: "HTTP_ERROR",
-        message: /HTTP 5\d\d/,
+      await assert.rejects(dsm.getDataWithReport({ ...c, strict }), (error: Error) => {
+        assert.equal(error.name, "NetworkError");
+        assert.match(error.message, /10 failed requests in a row, the last: .*HTTP 5\d\d/);
+        assert.equal(error.cause instanceof HostFailingError, true);
+        return true;
       });
     }
   });
