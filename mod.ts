@@ -95,6 +95,7 @@ export {
   DataNotAvailableError,
   DsmError,
   type ErrorCode,
+  HostFailingError,
   HostUnreachableError,
   HttpError,
   InvalidIntervalError,
@@ -105,6 +106,7 @@ export {
   InvalidTimeError,
   NetworkError,
   RateLimitError,
+  ResponseTooLargeError,
   ZipFormatError,
 } from "./src/core/errors.ts";
 
