@@ -6,7 +6,7 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
-import { DataNotAvailableError, NetworkError } from "../core/errors.ts";
+import { DataNotAvailableError, HostFailingError, NetworkError } from "../core/errors.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import { formatDay } from "../core/time.ts";
 import type { Partition } from "../core/partition.ts";
@@ -310,9 +310,13 @@ function totalFailure(request: ResolvedRequest, errors: unknown[]): Error {
   const first = errors.find((e) => e instanceof NetworkError) ?? errors[0];
   if (first instanceof NetworkError) {
     const { market, symbol, interval } = request;
+    // A host stopped for failing everything was reached: it kept failing.
+    const why = first instanceof HostFailingError
+      ? "the sources kept failing"
+      : "no source could be reached";
     return new NetworkError(
       first.url,
-      `Cannot fetch any kline of ${market} ${symbol} ${interval}: no source could be reached (${first.message})`,
+      `Cannot fetch any kline of ${market} ${symbol} ${interval}: ${why} (${first.message})`,
       { cause: first },
     );
   }
