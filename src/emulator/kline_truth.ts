@@ -12,20 +12,9 @@ import {
   isOnGrid,
   nextOpenTime,
 } from "../core/interval.ts";
+import type { AnomalyKind } from "../core/anomaly.ts";
 import type { Market } from "../core/market.ts";
 import type { KlineText, MarketData } from "./market_data.ts";
-
-/** Kinds of irregular rows. */
-export type IrregularRowKind = "off_grid" | "close_time" | "zero_volume" | "ohlc" | "ignore";
-
-/** Every {@linkcode IrregularRowKind}. */
-export const IRREGULAR_ROW_KINDS: readonly IrregularRowKind[] = [
-  "off_grid",
-  "close_time",
-  "zero_volume",
-  "ohlc",
-  "ignore",
-];
 
 /** The series and range of {@linkcode klineTruth}. */
 export interface KlineTruthQuery {
@@ -74,7 +63,7 @@ export interface KlineTruth {
    * emulated history has none: its halt rows are flat, not broken);
    * `ignore` a 12th column other than `0`. A row may have several kinds.
    */
-  irregular: Record<IrregularRowKind, number[]>;
+  irregular: Record<AnomalyKind, number[]>;
 }
 
 /**
@@ -117,7 +106,7 @@ export function klineTruth(data: MarketData, query: KlineTruthQuery): KlineTruth
   const served = data.klines(spec, interval, start, end, query.asOf);
   const returned: KlineText[] = [];
   const offGrid: number[] = [];
-  const irregular: Record<IrregularRowKind, number[]> = {
+  const irregular: Record<AnomalyKind, number[]> = {
     off_grid: offGrid,
     close_time: [],
     zero_volume: [],

@@ -24,6 +24,16 @@ const RANGE = {
   start: Date.UTC(2017, 7, 17),
   end: Date.UTC(2023, 0, 1),
 };
+/** A manager on the emulator at `url`, with the test's clock. */
+function managerOf(url: string, cache: { dir: string } | false): DataSourceManager {
+  return new DataSourceManager({
+    cache,
+    now: () => NOW,
+    retry: RETRY,
+    endpoints: { vision: url, listing: url, rest: url },
+  });
+}
+
 /** The order in which a row's broken rules are listed. */
 const RULES: AnomalyKind[] = ["off_grid", "close_time", "ohlc", "zero_volume", "ignore"];
 
@@ -83,18 +93,8 @@ Deno.test("Real-like history: auto, vision, rest and the cache return the same r
   await using emulator = await startEmulator({ latencyMs: 0, now: NOW });
   const dir = await Deno.makeTempDir();
   try {
-    await using dsm = new DataSourceManager({
-      cache: { dir },
-      now: () => NOW,
-      retry: RETRY,
-      endpoints: { vision: emulator.url, listing: emulator.url, rest: emulator.url },
-    });
-    await using noCache = new DataSourceManager({
-      cache: false,
-      now: () => NOW,
-      retry: RETRY,
-      endpoints: { vision: emulator.url, listing: emulator.url, rest: emulator.url },
-    });
+    await using dsm = managerOf(emulator.url, { dir });
+    await using noCache = managerOf(emulator.url, false);
     // Cold through every source, each path by table and by stream.
     const runs: [string, DataSourceManager, KlineRequest["source"]][] = [
       ["auto", dsm, "auto"],
@@ -128,22 +128,12 @@ Deno.test("Real-like history: a range starting or ending mid-day reads the same 
   await using emulator = await startEmulator({ latencyMs: 0, now: NOW });
   const dir = await Deno.makeTempDir();
   try {
-    await using dsm = new DataSourceManager({
-      cache: { dir },
-      now: () => NOW,
-      retry: RETRY,
-      endpoints: { vision: emulator.url, listing: emulator.url, rest: emulator.url },
-    });
+    await using dsm = managerOf(emulator.url, { dir });
     // 2018-02-09: the outage ends and 1h candles open at …:28:14.789 for 43 rows.
     const day = { symbol: "BTCUSDT", interval: "1h" as const };
     await dsm.getData({ ...day, start: "2018-02-07", end: "2018-02-13" });
     const part = { ...day, start: "2018-02-09T12:00", end: "2018-02-11T02:00" };
-    await using noCache = new DataSourceManager({
-      cache: false,
-      now: () => NOW,
-      retry: RETRY,
-      endpoints: { vision: emulator.url, listing: emulator.url, rest: emulator.url },
-    });
+    await using noCache = managerOf(emulator.url, false);
     const cold = await noCache.getDataWithReport(part);
     const warm = await dsm.getDataWithReport({ ...part, source: "cache" });
     assert.equal(cold.table.numRows, 0);
@@ -160,12 +150,7 @@ Deno.test("Real-like history: a range starting or ending mid-day reads the same 
 
 Deno.test("um BTCUSDT: REST candles before Vision's first archive are kept, and only REST confirms not_listed", async () => {
   await using emulator = await startEmulator({ latencyMs: 0, now: NOW });
-  await using dsm = new DataSourceManager({
-    cache: false,
-    now: () => NOW,
-    retry: RETRY,
-    endpoints: { vision: emulator.url, listing: emulator.url, rest: emulator.url },
-  });
+  await using dsm = managerOf(emulator.url, false);
   const range = {
     market: "um" as const,
     symbol: "BTCUSDT",
