@@ -99,6 +99,32 @@ interface Sandbox extends AsyncDisposable {
   env: Record<string, string>;
 }
 
+/** Variables that tell Deno how this machine reaches the npm registry. */
+const NETWORK_ENV = [
+  "NODE_EXTRA_CA_CERTS",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "DENO_CERT",
+  "DENO_TLS_CA_STORE",
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "https_proxy",
+  "http_proxy",
+  "no_proxy",
+  "NPM_CONFIG_REGISTRY",
+];
+
+/** The set ones of {@linkcode NETWORK_ENV}. */
+function machineNetworkEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of NETWORK_ENV) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
 /** Links `mod.ts`, `src/`, `examples/` and copies `deno.json` and `deno.lock` into `dir`. */
 async function projectCopy(dir: string): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
@@ -120,6 +146,9 @@ async function sandbox(emulatorUrl: string): Promise<Sandbox> {
   await Deno.mkdir(bin);
   await Deno.symlink(Deno.execPath(), join(bin, "deno"));
   const env: Record<string, string> = {
+    // The machine's network settings (certificates, proxies, registry) stay:
+    // a user's shell has them too, and a fresh DENO_DIR downloads packages.
+    ...machineNetworkEnv(),
     PATH: `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
     HOME: home,
     DENO_DIR,
