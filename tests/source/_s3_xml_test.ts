@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
 import { NetworkError } from "../../src/core/errors.ts";
-import {
-  parseListBucketResult,
-  parseXml,
-  unescapeXml,
-  XmlSyntaxError,
-} from "../../src/source/_s3_xml.ts";
+import { parseListBucketResult, unescapeXml, XmlSyntaxError } from "../../src/source/_s3_xml.ts";
 import * as visionListing from "../../src/source/vision_listing.ts";
 
 /** Asserts that `run` throws an XmlSyntaxError whose message is exactly `message`. */
@@ -45,6 +40,9 @@ Deno.test("unescapeXml rejects bare ampersands and invalid references", () => {
     ["&#12345678;", "&#12345678;"],
     ["&#x0000041;", "&#x0000041;"],
     ["&#-1;", "&#-1;"],
+    ["&#x\u0010;", "&#x\u0010;"],
+    ["&#xD800;", "&#xD800;"],
+    ["&#57343;", "&#57343;"],
     ["&#6 5;", "&#6 5;"],
     ["&AMP;", "&AMP;"],
     ["&__proto__;", "&__proto__;"],
@@ -52,72 +50,6 @@ Deno.test("unescapeXml rejects bare ampersands and invalid references", () => {
   for (const [text, entity] of invalid) {
     throwsXml(() => unescapeXml(text), `the entity "${entity}"`, text);
   }
-});
-
-Deno.test("parseXml builds the element tree: names, children, joined text", () => {
-  const root = parseXml(
-    `<r:Root xmlns:r="u" a='1'>head<Child id="x">one &amp; <![CDATA[<two> &amp; ]]]]>three</Child>` +
-      `<Empty/><Empty /><Spaced></Spaced ><n.a-m_e>v</n.a-m_e>tail</r:Root>`,
-  );
-  assert.equal(root.name, "r:Root");
-  assert.equal(root.text, "headtail");
-  assert.deepEqual(root.children.map((c) => c.name), [
-    "Child",
-    "Empty",
-    "Empty",
-    "Spaced",
-    "n.a-m_e",
-  ]);
-  assert.equal(root.children[0].text, "one & <two> &amp; ]]three");
-  assert.deepEqual(root.children[1], { name: "Empty", children: [], text: "" });
-  assert.equal(root.children[4].text, "v");
-  const nested = parseXml("<a><b><c>deep</c></b><b/></a>");
-  assert.equal(nested.children[0].children[0].text, "deep");
-  assert.equal(nested.children.length, 2);
-});
-
-Deno.test("parseXml skips the declaration, comments and a leading BOM", () => {
-  const root = parseXml(
-    `\uFEFF<?xml version="1.0" encoding="UTF-8"?>\n<!-- before <a> -->\n` +
-      `<a><!-- inside <b/> --><?pi data?>x<!---->y</a>\n<!-- after -->\n  `,
-  );
-  assert.deepEqual(root, { name: "a", children: [], text: "xy" });
-  assert.deepEqual(parseXml("\uFEFF<a/>"), { name: "a", children: [], text: "" });
-  assert.deepEqual(parseXml(" \n\t<a/>\r\n"), { name: "a", children: [], text: "" });
-});
-
-Deno.test("parseXml rejects documents that are cut off, mismatched or malformed", () => {
-  const bad: [string, string][] = [
-    ["", "no root element"],
-    ["  \n", "no root element"],
-    ["<?xml version='1.0'?><!-- only a comment -->", "no root element"],
-    ["text<a/>", "text outside the root element"],
-    ["<a/>text", "text outside the root element"],
-    ["<a></a>&amp;", "text outside the root element"],
-    ["<a/><b/>", "a second root"],
-    ["<a></a><a></a>", "a second root"],
-    ["<a", "an unterminated start tag"],
-    ["<a><b x='1'", "an unterminated start tag"],
-    ["<a></a", "an unterminated end tag"],
-    ["<a><!-- x", "an unterminated comment"],
-    ["<?xml version='1.0'", "an unterminated declaration"],
-    ["<a><![CDATA[x]]", "an unterminated CDATA section"],
-    ["<![CDATA[x]]><a/>", "CDATA outside the root element"],
-    ["<a>", 'the unclosed element "<a>"'],
-    ["<a><b></b>", 'the unclosed element "<a>"'],
-    ["<a><b>", 'the unclosed element "<b>"'],
-    ["<a><b></a></b>", 'the unexpected end tag "</a>"'],
-    ["</a>", 'the unexpected end tag "</a>"'],
-    ["<a></A>", 'the unexpected end tag "</A>"'],
-    ["<a></a b>", 'the unexpected end tag "</a b>"'],
-    ["<1a/>", 'the malformed tag "<1a/>"'],
-    ["< a/>", 'the malformed tag "< a/>"'],
-    ["<>", 'the malformed tag "<>"'],
-    ["<!DOCTYPE a><a/>", 'the malformed tag "<!DOCTYPE a>"'],
-    ["<a>x & y</a>", "a bare '&'"],
-    ["<a>&nbsp;</a>", 'the entity "&nbsp;"'],
-  ];
-  for (const [xml, message] of bad) throwsXml(() => parseXml(xml), message, xml);
 });
 
 const S3_PAGE = `<?xml version="1.0" encoding="UTF-8"?>
@@ -235,4 +167,138 @@ Deno.test("parseListBucketResult wraps faults in a retryable NetworkError", () =
     );
   }
   assert.throws(() => parseListBucketResult("<a"), /^NetworkError: Cannot list listing: /);
+});
+
+/** Asserts that the page `xml` fails with an XmlSyntaxError cause whose message is `message`. */
+function rejects(xml: string, message: string) {
+  assert.throws(() => parseListBucketResult(xml), (error: unknown) => {
+    assert.ok(error instanceof NetworkError, xml);
+    assert.equal(error.message, `Cannot list listing: malformed listing XML (${message})`, xml);
+    assert.ok(error.cause instanceof XmlSyntaxError, xml);
+    return true;
+  });
+}
+
+Deno.test("parseListBucketResult skips other elements, attributes, comments and declarations", () => {
+  const page = parseListBucketResult(
+    `\uFEFF<?xml version="1.0" encoding="UTF-8"?>\n<!-- before <a> -->\n` +
+      `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/" a = '1&amp;'>` +
+      `<!-- inside <b/> --><?pi data?><Name/><Name /><Spaced></Spaced ><n.a-m_e>v &amp; w</n.a-m_e>` +
+      `<IsTruncated>t<!---->r<![CDATA[ue]]></IsTruncated>` +
+      `<Contents><Key>one &amp; <![CDATA[<two> &amp; ]]]]>three</Key>` +
+      `<Owner><ID>x</ID><DisplayName/></Owner><Key>ignored</Key></Contents>` +
+      `<Contents><Key>data/spot/daily/klines/币安人生USDT/1d/币安人生USDT-1d-2025-10-01.zip</Key></Contents>` +
+      `<Other><Contents><Key>nested</Key></Contents>free text</Other>` +
+      `</ListBucketResult>\n<!-- after -->\n  `,
+  );
+  assert.deepEqual(page, {
+    keys: [
+      "one & <two> &amp; ]]three",
+      "data/spot/daily/klines/币安人生USDT/1d/币安人生USDT-1d-2025-10-01.zip",
+    ],
+    prefixes: [],
+    isTruncated: true,
+  });
+  const empty = "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>";
+  const none = { keys: [], prefixes: [], isTruncated: false };
+  assert.deepEqual(parseListBucketResult(" \n\t" + empty + "\r\n"), none);
+  assert.deepEqual(parseListBucketResult("<ListBucketResult\n>" + empty.slice(18)), none);
+});
+
+Deno.test("parseListBucketResult rejects documents that are cut off, mismatched or malformed", () => {
+  const ok = "<ListBucketResult><IsTruncated>false</IsTruncated>";
+  const bad: [string, string][] = [
+    ["", "no root element"],
+    ["  \n", "no root element"],
+    ["<?xml version='1.0'?><!-- only a comment -->", "no root element"],
+    ["text<a/>", "text outside the root element"],
+    ["<a/>text", "text outside the root element"],
+    ["<a></a>&amp;", "text outside the root element"],
+    ["<a/><b/>", "a second root"],
+    ["<a></a><a></a>", "a second root"],
+    ["<a", "an unterminated start tag"],
+    ["<a><b x='1'", "an unterminated start tag"],
+    ["<a></a", "an unterminated end tag"],
+    ["<a><!-- x", "an unterminated comment"],
+    ["<?xml version='1.0'", "an unterminated declaration"],
+    ["<a><![CDATA[x]]", "an unterminated CDATA section"],
+    ["<![CDATA[x]]><a/>", "CDATA outside the root element"],
+    ["<a>", 'the unclosed element "<a>"'],
+    ["<a><b></b>", 'the unclosed element "<a>"'],
+    ["<a><b>", 'the unclosed element "<b>"'],
+    ["<a><b></a></b>", 'the unexpected end tag "</a>"'],
+    ["</a>", 'the unexpected end tag "</a>"'],
+    ["<a></A>", 'the unexpected end tag "</A>"'],
+    ["<a></a b>", 'the unexpected end tag "</a b>"'],
+    ["<a></ a>", 'the unexpected end tag "</ a>"'],
+    ["<1a/>", 'the malformed tag "<1a/>"'],
+    ["< a/>", 'the malformed tag "< a/>"'],
+    ["<>", 'the malformed tag "<>"'],
+    ["<!DOCTYPE a><a/>", 'the malformed tag "<!DOCTYPE a>"'],
+    ["<a\u00e9/>", 'the malformed tag "<a\u00e9/>"'],
+    ["<a b/>", 'the malformed tag "<a b/>"'],
+    ["<a b=1/>", 'the malformed tag "<a b=1/>"'],
+    ["<a b='1/>", `the malformed tag "<a b='1/>"`],
+    [`<a b="1"c="2"/>`, `the malformed tag "<a b="1"c="2"/>"`],
+    [`<a b="<"/>`, `the malformed tag "<a b="<"/>"`],
+    [`<a b="&"/>`, "a bare '&'"],
+    ["<a>x & y</a>", "a bare '&'"],
+    ["<a>&nbsp;</a>", 'the entity "&nbsp;"'],
+    [ok + "text</ListBucketResult>", 'text inside "<ListBucketResult>"'],
+    [ok + "<Contents>k<Key>a</Key></Contents></ListBucketResult>", 'text inside "<Contents>"'],
+    [
+      ok + "<CommonPrefixes><![CDATA[p]]></CommonPrefixes></ListBucketResult>",
+      'CDATA inside "<CommonPrefixes>"',
+    ],
+    [
+      ok + "<Contents><Key>a<b/></Key></Contents></ListBucketResult>",
+      'the element "<b>" inside "<Key>"',
+    ],
+    [
+      "<ListBucketResult><IsTruncated><v/></IsTruncated>",
+      'the element "<v>" inside "<IsTruncated>"',
+    ],
+  ];
+  for (const [xml, message] of bad) rejects(xml, message);
+});
+
+Deno.test("parseListBucketResult fails on every cut of a page and on damage, with a NetworkError only", () => {
+  const end = S3_PAGE.indexOf("</ListBucketResult>") + "</ListBucketResult>".length;
+  for (let cut = 0; cut < end; cut++) {
+    assert.throws(() => parseListBucketResult(S3_PAGE.slice(0, cut)), NetworkError, `cut ${cut}`);
+  }
+  let seed = 42;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const alphabet = `<>/&;#x!?-[]"'= aZ\u00e9\uFEFF`;
+  for (let n = 0; n < 2000; n++) {
+    const chars = [...S3_PAGE];
+    for (let k = 1 + Math.floor(next() * 3); k > 0; k--) {
+      const at = Math.floor(next() * chars.length);
+      const op = next();
+      const c = alphabet[Math.floor(next() * alphabet.length)];
+      if (op < 0.4) chars[at] = c;
+      else if (op < 0.7) chars.splice(at, 1);
+      else chars.splice(at, 0, c);
+    }
+    const xml = chars.join("");
+    try {
+      const page = parseListBucketResult(xml);
+      assert.equal(typeof page.isTruncated, "boolean", xml);
+      for (const key of [...page.keys, ...page.prefixes]) assert.ok(key !== "", xml);
+    } catch (error) {
+      assert.ok(error instanceof NetworkError, xml);
+    }
+  }
+});
+
+Deno.test("parseListBucketResult rejects deep, repeated and unterminated hostile input", () => {
+  const n = 200_000;
+  const pages = [
+    "<ListBucketResult>" + "<a>".repeat(n),
+    "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>" + "&#".repeat(n),
+    "<ListBucketResult " + "a='1' ".repeat(n),
+    "<ListBucketResult>" + "<!--".repeat(n),
+    "<".repeat(n),
+  ];
+  for (const xml of pages) assert.throws(() => parseListBucketResult(xml), NetworkError);
 });
