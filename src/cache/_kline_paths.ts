@@ -292,10 +292,7 @@ export function checkSeries(
 
 /** Throws unless `path` lies strictly under `root`. */
 export function assertUnder(root: string, path: string): void {
-  const rel = relative(root, path);
-  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
-    throw new Error(`Refusing a cache path outside the root: "${path}"`);
-  }
+  if (outside(root, path)) throw new Error(`Refusing a cache path outside the root: "${path}"`);
 }
 
 function isLink(path: string): boolean {
@@ -306,6 +303,7 @@ function isLink(path: string): boolean {
   }
 }
 
+/** Whether `path` is not strictly under `root` (by text). */
 function outside(root: string, path: string): boolean {
   const rel = relative(root, path);
   return rel === "" || rel.startsWith("..") || isAbsolute(rel);

@@ -9,6 +9,7 @@ import type { RecordBatch } from "apache-arrow";
 import { KLINE_SCHEMA, klineBatch, withDataSource } from "../core/schema.ts";
 import type { Interval } from "../core/interval.ts";
 import {
+  appendSpan,
   countSlots,
   findAnomalies,
   findMissing,
@@ -249,12 +250,9 @@ function offGridOf(
   if (offGridRows === 0) return recorded;
   const found = offGridSlots(merged.columns.openTime, merged.length, interval);
   if (recorded.length === 0) return found;
-  const all = [...recorded, ...found].sort((a, b) => a.start - b.start);
   const out: TimeSpan[] = [];
-  for (const s of all) {
-    const last = out.at(-1);
-    if (last && last.end >= s.start) last.end = Math.max(last.end, s.end);
-    else out.push({ start: s.start, end: s.end });
+  for (const span of [...recorded, ...found].sort((a, b) => a.start - b.start)) {
+    appendSpan(out, span);
   }
   return out;
 }

@@ -190,12 +190,32 @@ export function offGridSlots(
   for (let i = 0; i < length; i++) {
     const t = openTime[i];
     const slot = floorOpenTime(t, interval);
-    if (slot === t) continue;
-    const last = out.at(-1);
-    if (last && last.end >= slot) last.end = Math.max(last.end, nextOpenTime(slot, interval));
-    else out.push({ start: slot, end: nextOpenTime(slot, interval) });
+    if (slot !== t) appendSpan(out, { start: slot, end: nextOpenTime(slot, interval) });
   }
   return out;
+}
+
+/**
+ * Appends a span to spans in time order, merging it with the last one when
+ * they touch or overlap.
+ *
+ * @param spans Spans in time order, merged (appended to).
+ * @param span A span starting at or after the last one's start.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { appendSpan, type TimeSpan } from "./kline_checks.ts";
+ * const spans: TimeSpan[] = [{ start: 0, end: 10 }];
+ * appendSpan(spans, { start: 10, end: 20 });
+ * appendSpan(spans, { start: 30, end: 40 });
+ * assert.deepEqual(spans, [{ start: 0, end: 20 }, { start: 30, end: 40 }]);
+ * ```
+ */
+export function appendSpan(spans: TimeSpan[], span: TimeSpan): void {
+  const last = spans.at(-1);
+  if (last && last.end >= span.start) last.end = Math.max(last.end, span.end);
+  else spans.push({ start: span.start, end: span.end });
 }
 
 /** A missing run, and whether its slots hold rows printed off the grid. */
