@@ -230,3 +230,26 @@ export async function assertCacheValid(
   if (options.visionUrl) assert.deepEqual(cli.report.vision?.failed, []);
   return { verify, entries };
 }
+
+/**
+ * Runs the `dsm` CLI in this process (the fixed clock, no environment).
+ *
+ * @param args The command line.
+ * @returns The exit code and what it wrote.
+ */
+export async function dsm(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const decoder = new TextDecoder();
+  const code = await main(args, {
+    stdout: new WritableStream({ write: (c) => void (stdout += decoder.decode(c)) }),
+    stderr: (t) => stderr += t,
+    stderrIsTerminal: false,
+    env: () => undefined,
+    signal: new AbortController().signal,
+    now: () => NOW,
+  });
+  return { code, stdout, stderr };
+}

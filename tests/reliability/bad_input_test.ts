@@ -10,7 +10,7 @@ import { DataSourceManager } from "../../src/fcp/data_source_manager.ts";
 import { fetchMarketData } from "../../src/fcp/fetch_market_data.ts";
 import type { KlineRequest } from "../../src/fcp/kline_request.ts";
 import { main } from "../../src/cli/main.ts";
-import { NOW, RETRY, tempDir } from "./_harness.ts";
+import { dsm, NOW, RETRY, tempDir } from "./_harness.ts";
 
 const OK = { symbol: "BTCUSDT", interval: "1h", start: "2024-01-01", end: "2024-01-02" };
 
@@ -454,23 +454,8 @@ Deno.test("Bad input through the dsm subprocess: refused with the right exit cod
 Deno.test("dsm fetch --rest-url: a spot 451 falls back to --rest-market-data-url, and only to it", async () => {
   await using emu = await startEmulator({ now: NOW, restrict451: true });
   await using sandbox = await tempDir();
-  const run = async (extra: string[]) => {
-    let stderr = "";
-    let stdout = "";
-    const decoder = new TextDecoder();
-    const code = await main(
-      ["fetch", ...REQUIRED, "--source", "rest", "--no-cache", "--rest-url", emu.url, ...extra],
-      {
-        stdout: new WritableStream({ write: (c) => void (stdout += decoder.decode(c)) }),
-        stderr: (t) => stderr += t,
-        stderrIsTerminal: false,
-        env: () => undefined,
-        signal: new AbortController().signal,
-        now: () => NOW,
-      },
-    );
-    return { code, stdout, stderr };
-  };
+  const run = (extra: string[]) =>
+    dsm(["fetch", ...REQUIRED, "--source", "rest", "--no-cache", "--rest-url", emu.url, ...extra]);
   // --rest-url replaces Binance's hosts, their market-data host too: no fallback
   const blocked = await run(["--quiet"]);
   assert.equal(blocked.code, 1);

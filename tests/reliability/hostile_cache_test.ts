@@ -13,8 +13,7 @@ import { join } from "node:path";
 import { startEmulator } from "../../src/emulator/emulator.ts";
 import { DataSourceManager } from "../../src/fcp/data_source_manager.ts";
 import type { FetchReport } from "../../src/fcp/fetch_report.ts";
-import { main } from "../../src/cli/main.ts";
-import { filesUnder, NOW, RETRY, tempDir } from "./_harness.ts";
+import { dsm, filesUnder, NOW, RETRY, tempDir } from "./_harness.ts";
 
 const unix = Deno.build.os !== "windows";
 const RANGE = {
@@ -53,22 +52,6 @@ function cacheFailures(report: FetchReport) {
 /** The sources of each partition of a report, by key. */
 function sourcesOf(report: FetchReport): Record<string, string> {
   return Object.fromEntries(report.partitions.map((p) => [p.key, p.sources.join("+")]));
-}
-
-/** Runs the `dsm` CLI in this process. */
-async function dsm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const decoder = new TextDecoder();
-  const code = await main(args, {
-    stdout: new WritableStream({ write: (c) => void (stdout += decoder.decode(c)) }),
-    stderr: (t) => stderr += t,
-    stderrIsTerminal: false,
-    env: () => undefined,
-    signal: new AbortController().signal,
-    now: () => NOW,
-  });
-  return { code, stdout, stderr };
 }
 
 /** Each file under a folder with its bytes, to prove that nothing changed. */
