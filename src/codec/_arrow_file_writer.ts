@@ -211,7 +211,10 @@ function fieldsKey(fields: readonly ArrowFieldInfo[]): string {
  *
  * @param fields The schema's columns (Int 64, FloatingPoint double or Timestamp).
  * @param footerMetadata Schema metadata for the footer, given the body bytes
- *   (from the first byte after the leading magic to the last body byte).
+ *   (from the first byte after the leading magic to the last body byte). It
+ *   is also called once with no bytes to size the file: metadata whose size
+ *   does not depend on the body (fixed-width checksums) lets the body be
+ *   written once, in place; any other costs one more copy.
  * @param batches The record batches, each with one value array per field.
  * @returns The file.
  * @throws {RangeError} When a batch has the wrong number of columns or a short one.
@@ -240,26 +243,40 @@ export function writeArrowFile(
   );
   let size = 8 + 8 + pad8(schema.length);
   batches.forEach((batch, i) => size += 8 + pad8(headers[i].length) + bodyLength(batch));
-  // The footer holds the body's CRC, so it is built after the body.
   const bodyEnd = size;
   const blocks: Block[] = [];
-  const body = new Uint8Array(bodyEnd);
-  const view = new DataView(body.buffer);
-  for (let i = 0; i < MAGIC.length; i++) body[i] = MAGIC.charCodeAt(i);
-  let at = 8 + putMessage(body, view, 8, schema);
+  let at = 8 + 8 + pad8(schema.length);
   batches.forEach((batch, i) => {
-    const used = putMessage(body, view, at, headers[i]);
-    blocks.push({ offset: at, metaDataLength: used, bodyLength: bodyLength(batch) });
-    at += used;
+    blocks.push({
+      offset: at,
+      metaDataLength: 8 + pad8(headers[i].length),
+      bodyLength: bodyLength(batch),
+    });
+    at += 8 + pad8(headers[i].length) + bodyLength(batch);
+  });
+  // The footer holds the body's CRC, so it is built after the body; its size
+  // does not depend on the body (fixed-width checksums), so the file is
+  // allocated once from a footer built over an empty body.
+  const sized = footer(new Builder(4096), fields, footerMetadata(new Uint8Array(0)), blocks).length;
+  let out = new Uint8Array(bodyEnd + sized + 10);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < MAGIC.length; i++) out[i] = MAGIC.charCodeAt(i);
+  at = 8 + putMessage(out, view, 8, schema);
+  batches.forEach((batch, i) => {
+    at += putMessage(out, view, at, headers[i]);
     const size = pad8(batch.length * 8);
     for (const values of batch.values) {
-      body.set(new Uint8Array(values.buffer, values.byteOffset, batch.length * 8), at);
+      out.set(new Uint8Array(values.buffer, values.byteOffset, batch.length * 8), at);
       at += size;
     }
   });
-  const foot = footer(new Builder(4096), fields, footerMetadata(body.subarray(8, bodyEnd)), blocks);
-  const out = new Uint8Array(bodyEnd + foot.length + 10);
-  out.set(body);
+  const foot = footer(new Builder(4096), fields, footerMetadata(out.subarray(8, bodyEnd)), blocks);
+  if (foot.length !== sized) {
+    // Metadata whose size depends on the body: one more copy.
+    const grown = new Uint8Array(bodyEnd + foot.length + 10);
+    grown.set(out.subarray(0, bodyEnd));
+    out = grown;
+  }
   out.set(foot, bodyEnd);
   new DataView(out.buffer).setInt32(bodyEnd + foot.length, foot.length, true);
   for (let i = 0; i < MAGIC.length; i++) out[out.length - 6 + i] = MAGIC.charCodeAt(i);

@@ -98,6 +98,20 @@ Deno.test("writeArrowFile hands the footer callback exactly the bytes between th
   assert.equal(readArrowFooter(bytes)!.metadata.get("size"), String(body.length));
 });
 
+Deno.test("writeArrowFile writes footer metadata whose size depends on the body", () => {
+  const bytes = writeArrowFile(
+    FIELDS,
+    (body) => new Map([["long", "x".repeat(body.length)]]),
+    [batch(3, 0)],
+  );
+  const table = tableFromIPC(bytes);
+  assert.equal(table.numRows, 3);
+  const bodyLength = bytes.length - 10 -
+    new DataView(bytes.buffer).getInt32(bytes.length - 10, true) - 8;
+  assert.equal(table.schema.metadata.get("long"), "x".repeat(bodyLength));
+  assert.equal(readArrowFooter(bytes)!.metadata.get("long")!.length, bodyLength);
+});
+
 Deno.test("writeArrowFile writes a file without batches and one with an empty batch", () => {
   const none = tableFromIPC(file([]));
   assert.equal(none.numRows, 0);
