@@ -14,6 +14,7 @@ export type ErrorCode =
   | "INVALID_MARKET"
   | "INVALID_SYMBOL"
   | "INVALID_INTERVAL"
+  | "INVALID_DATASET"
   | "INVALID_TIME"
   | "INVALID_RANGE"
   | "INVALID_OPTION"
@@ -118,6 +119,24 @@ export class InvalidIntervalError extends TypeError {
   constructor(value: unknown, message: string) {
     super(message);
     this.name = "InvalidIntervalError";
+    this.value = value;
+  }
+}
+
+/** A dataset name is unknown, or the market does not publish it. */
+export class InvalidDatasetError extends TypeError {
+  /** Stable code. */
+  readonly code: ErrorCode = "INVALID_DATASET";
+  /** The rejected value. */
+  readonly value: unknown;
+  /**
+   * Creates the instance.
+   *
+   * @param value The rejected value. @param message Explanation.
+   */
+  constructor(value: unknown, message: string) {
+    super(message);
+    this.name = "InvalidDatasetError";
     this.value = value;
   }
 }

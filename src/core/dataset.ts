@@ -1,0 +1,230 @@
+/**
+ * Binance datasets and what the pipeline needs to know about each
+ * (BINANCE.md section 4): which markets publish it, how Vision names its
+ * archives, which periods exist, the REST endpoint and its limits, how the
+ * cache partitions it, and whether its rows sit on an interval grid
+ * (klines) or are events at their own times (funding rates).
+ *
+ * @module
+ */
+import { InvalidDatasetError } from "./errors.ts";
+import { type Interval, partitionPeriod } from "./interval.ts";
+import { klinesWeight, type Market } from "./market.ts";
+
+/** A Binance dataset this module fetches. */
+export type Dataset =
+  | "klines"
+  | "markPriceKlines"
+  | "indexPriceKlines"
+  | "premiumIndexKlines"
+  | "fundingRate";
+
+/** Every dataset, in a stable order. */
+export const DATASETS: readonly Dataset[] = [
+  "klines",
+  "markPriceKlines",
+  "indexPriceKlines",
+  "premiumIndexKlines",
+  "fundingRate",
+];
+
+/** Vision archive periods. */
+export type ArchivePeriod = "daily" | "monthly";
+
+/** Static facts about a dataset. */
+export interface DatasetInfo {
+  /** The dataset id, also its Vision path segment and cache folder name. */
+  readonly dataset: Dataset;
+  /** Markets that publish it. */
+  readonly markets: readonly Market[];
+  /**
+   * `grid`: one row per interval slot, named `{SYMBOL}-{interval}-{date}`
+   * on Vision under an interval folder (klines and the price klines);
+   * `events`: rows at their own times, named `{SYMBOL}-{dataset}-{date}`
+   * (funding rates).
+   */
+  readonly series: "grid" | "events";
+  /** Vision publishes these periods. */
+  readonly archivePeriods: readonly ArchivePeriod[];
+  /** REST endpoint path per market. */
+  readonly restPaths: Readonly<Partial<Record<Market, string>>>;
+  /** The REST parameter that names the series: `symbol`, or `pair` for index prices. */
+  readonly seriesParameter: "symbol" | "pair";
+  /** Largest REST `limit` per market. */
+  readonly maxLimit: Readonly<Partial<Record<Market, number>>>;
+  /**
+   * Column names of its Arrow schema, in order. The price klines keep the
+   * kline names; their volume columns are printed as 0 and carry no
+   * meaning, and `count` is the number of price samples in the candle.
+   */
+  readonly columns: readonly string[];
+}
+
+const KLINE_COLUMNS = [
+  "open_time",
+  "open",
+  "high",
+  "low",
+  "close",
+  "volume",
+  "close_time",
+  "quote_asset_volume",
+  "count",
+  "taker_buy_volume",
+  "taker_buy_quote_volume",
+] as const;
+
+/** Columns of the funding rate schema. */
+export const FUNDING_COLUMNS = [
+  "funding_time",
+  "funding_rate",
+  "funding_interval_hours",
+  "mark_price",
+] as const;
+
+function priceKlines(dataset: Dataset, endpoint: string, by: "symbol" | "pair"): DatasetInfo {
+  return {
+    dataset,
+    markets: ["um", "cm"],
+    series: "grid",
+    archivePeriods: ["daily", "monthly"],
+    restPaths: { um: `/fapi/v1/${endpoint}`, cm: `/dapi/v1/${endpoint}` },
+    seriesParameter: by,
+    maxLimit: { um: 1500, cm: 1500 },
+    columns: KLINE_COLUMNS,
+  };
+}
+
+const INFO: Record<Dataset, DatasetInfo> = {
+  klines: {
+    dataset: "klines",
+    markets: ["spot", "um", "cm"],
+    series: "grid",
+    archivePeriods: ["daily", "monthly"],
+    restPaths: { spot: "/api/v3/klines", um: "/fapi/v1/klines", cm: "/dapi/v1/klines" },
+    seriesParameter: "symbol",
+    maxLimit: { spot: 1000, um: 1500, cm: 1500 },
+    columns: KLINE_COLUMNS,
+  },
+  markPriceKlines: priceKlines("markPriceKlines", "markPriceKlines", "symbol"),
+  indexPriceKlines: priceKlines("indexPriceKlines", "indexPriceKlines", "pair"),
+  premiumIndexKlines: priceKlines("premiumIndexKlines", "premiumIndexKlines", "symbol"),
+  fundingRate: {
+    dataset: "fundingRate",
+    markets: ["um", "cm"],
+    series: "events",
+    archivePeriods: ["monthly"],
+    restPaths: { um: "/fapi/v1/fundingRate", cm: "/dapi/v1/fundingRate" },
+    seriesParameter: "symbol",
+    maxLimit: { um: 1000, cm: 1000 },
+    columns: FUNDING_COLUMNS,
+  },
+};
+
+/**
+ * Facts about a dataset.
+ *
+ * @param dataset The dataset.
+ * @returns Its descriptor.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { datasetInfo } from "./dataset.ts";
+ * assert.deepEqual(datasetInfo("fundingRate").archivePeriods, ["monthly"]);
+ * assert.equal(datasetInfo("indexPriceKlines").seriesParameter, "pair");
+ * assert.equal(datasetInfo("markPriceKlines").restPaths.cm, "/dapi/v1/markPriceKlines");
+ * ```
+ */
+export function datasetInfo(dataset: Dataset): DatasetInfo {
+  return INFO[dataset];
+}
+
+/**
+ * Checks a dataset name, and that the market publishes it.
+ *
+ * @param value The dataset name; `undefined` means `klines`.
+ * @param market The market, when known.
+ * @returns The dataset.
+ * @throws {InvalidDatasetError} For an unknown name or a market without it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseDataset } from "./dataset.ts";
+ * assert.equal(parseDataset(undefined), "klines");
+ * assert.equal(parseDataset("fundingRate", "um"), "fundingRate");
+ * assert.throws(() => parseDataset("fundingRate", "spot"), /not published for spot/);
+ * assert.throws(() => parseDataset("funding"), /Invalid dataset "funding"/);
+ * ```
+ */
+export function parseDataset(value: unknown, market?: Market): Dataset {
+  if (value === undefined) return "klines";
+  if (typeof value !== "string" || !Object.hasOwn(INFO, value)) {
+    throw new InvalidDatasetError(
+      value,
+      `Invalid dataset ${JSON.stringify(value)}: expected one of ${DATASETS.join(", ")}`,
+    );
+  }
+  const dataset = value as Dataset;
+  if (market !== undefined && !INFO[dataset].markets.includes(market)) {
+    throw new InvalidDatasetError(
+      value,
+      `Invalid dataset "${dataset}": not published for ${market} ` +
+        `(markets: ${INFO[dataset].markets.join(", ")})`,
+    );
+  }
+  return dataset;
+}
+
+/**
+ * How the cache and the planner split a series: by UTC day or by calendar
+ * month. Grid datasets follow their interval (1s..1d by day; 3d, 1w, 1M by
+ * month); funding rates, published monthly, by month.
+ *
+ * @param dataset The dataset.
+ * @param interval The interval of a grid dataset.
+ * @returns `"day"` or `"month"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { datasetPartitionPeriod } from "./dataset.ts";
+ * assert.equal(datasetPartitionPeriod("markPriceKlines", "1h"), "day");
+ * assert.equal(datasetPartitionPeriod("fundingRate"), "month");
+ * ```
+ */
+export function datasetPartitionPeriod(dataset: Dataset, interval?: Interval): "day" | "month" {
+  if (INFO[dataset].series === "events") return "month";
+  if (interval === undefined) {
+    throw new TypeError(`Cannot partition ${dataset} without an interval`);
+  }
+  return partitionPeriod(interval);
+}
+
+/**
+ * The request weight of one REST call. Klines and price klines are charged
+ * by `limit` (spot klines 2; futures 1, 2, 5 or 10); a funding rate call is
+ * counted as 1 here, and is also bound by its own limit of 500 requests per
+ * 5 minutes and IP ({@linkcode FUNDING_RATE_REQUESTS_PER_5_MIN}).
+ *
+ * @param dataset The dataset.
+ * @param market The market.
+ * @param limit The `limit` sent.
+ * @returns The weight.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { restWeight } from "./dataset.ts";
+ * assert.equal(restWeight("klines", "spot", 1000), 2);
+ * assert.equal(restWeight("markPriceKlines", "um", 1500), 10);
+ * assert.equal(restWeight("fundingRate", "cm", 1000), 1);
+ * ```
+ */
+export function restWeight(dataset: Dataset, market: Market, limit: number): number {
+  return INFO[dataset].series === "events" ? 1 : klinesWeight(market, limit);
+}
+
+/** fapi's own limit on `fundingRate` (shared with `fundingInfo`): requests per 5 minutes and IP. */
+export const FUNDING_RATE_REQUESTS_PER_5_MIN = 500;
