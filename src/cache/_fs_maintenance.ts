@@ -12,8 +12,8 @@
 import { join } from "node:path";
 import { decodeKlineIpc, decodeKlineIpcMetadata } from "../codec/kline_ipc.ts";
 import { CacheError } from "../core/errors.ts";
-import type { Interval } from "../core/interval.ts";
-import { type Market, MARKETS } from "../core/market.ts";
+import { type Dataset, datasetField, datasetInfo, DATASETS } from "../core/dataset.ts";
+import { MARKETS } from "../core/market.ts";
 import { emptyStats, emptyVerifyReport, zeroTotals } from "./_empty_reports.ts";
 import {
   ABANDONED_TEMP_MS,
@@ -94,20 +94,28 @@ function selected(key: CheckedKey, f: CheckedFilter): boolean {
   return key.bounds.end > f.start && key.bounds.start < f.end;
 }
 
+/** The grid datasets a filter selects, klines first. */
+function datasetsOf(f: CheckedFilter): Dataset[] {
+  return f.dataset ? [f.dataset] : DATASETS.filter((d) => datasetInfo(d).series === "grid");
+}
+
 async function* folders(root: string, f: CheckedFilter): AsyncGenerator<Folder> {
-  for (const market of f.market ? [f.market] : MARKETS) {
-    const klines = join(root, "v1", "binance", market, "klines");
-    // Folder names that decode to no valid symbol are foreign: skipped.
-    const symbols = f.symbol ? [f.symbol] : (await names(klines, false))
-      .map(symbolOfFolder).filter((symbol) => symbol !== undefined);
-    for (const symbol of symbols) {
-      const intervals = f.interval
-        ? [intervalFolder(f.interval)]
-        : await names(join(klines, symbolFolder(symbol)), false);
-      for (const folderName of intervals) {
-        const interval = intervalOfFolder(folderName);
-        if (interval === undefined) continue;
-        yield await scanFolder(root, f, market, symbol, interval);
+  for (const dataset of datasetsOf(f)) {
+    for (const market of f.market ? [f.market] : MARKETS) {
+      if (!datasetInfo(dataset).markets.includes(market)) continue;
+      const base = join(root, "v1", "binance", market, dataset);
+      // Folder names that decode to no valid symbol are foreign: skipped.
+      const symbols = f.symbol ? [f.symbol] : (await names(base, false))
+        .map(symbolOfFolder).filter((symbol) => symbol !== undefined);
+      for (const symbol of symbols) {
+        const intervals = f.interval
+          ? [intervalFolder(f.interval)]
+          : await names(join(base, symbolFolder(symbol)), false);
+        for (const folderName of intervals) {
+          const interval = intervalOfFolder(folderName);
+          if (interval === undefined) continue;
+          yield await scanFolder(root, f, { ...datasetField(dataset), market, symbol, interval });
+        }
       }
     }
   }
@@ -116,11 +124,9 @@ async function* folders(root: string, f: CheckedFilter): AsyncGenerator<Folder> 
 async function scanFolder(
   root: string,
   f: CheckedFilter,
-  market: Market,
-  symbol: string,
-  interval: Interval,
+  series: Omit<PartitionKey, "partition">,
 ): Promise<Folder> {
-  const dir = folderOf(root, { market, symbol, interval });
+  const dir = folderOf(root, series);
   const out: Folder = { dir, partitions: [], corrupt: [], temps: [] };
   out.refused = escapesRoot(root, dir);
   if (out.refused !== undefined) return out;
@@ -130,7 +136,7 @@ async function scanFolder(
       if (TEMP_PATTERN.test(name)) out.temps.push(join(dir, name));
       continue;
     }
-    const key = validKey({ market, symbol, interval, partition });
+    const key = validKey({ ...series, partition });
     if (key === undefined || !selected(key, f)) continue;
     const path = join(dir, name);
     if (name.endsWith(".arrow")) out.partitions.push({ key, path });
@@ -139,8 +145,8 @@ async function scanFolder(
   return out;
 }
 
-function plainKey({ market, symbol, interval, partition }: CheckedKey): PartitionKey {
-  return { market, symbol, interval, partition };
+function plainKey({ dataset, market, symbol, interval, partition }: CheckedKey): PartitionKey {
+  return { ...(dataset ? { dataset } : {}), market, symbol, interval, partition };
 }
 
 async function sweepTemps(temps: string[], ctx: MaintenanceContext): Promise<number> {
@@ -208,8 +214,16 @@ export async function statsOf(
         err instanceof NotAFileError ? err.read : undefined
       );
       if (file === undefined) continue;
-      const { market, symbol, interval, partition } = key;
-      series ??= { market, symbol, interval, ...zeroTotals(), first: partition, last: partition };
+      const { dataset, market, symbol, interval, partition } = key;
+      series ??= {
+        ...(dataset ? { dataset } : {}),
+        market,
+        symbol,
+        interval,
+        ...zeroTotals(),
+        first: partition,
+        last: partition,
+      };
       series.last = key.partition;
       let rows = 0;
       let rest = 0;

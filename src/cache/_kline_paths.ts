@@ -19,7 +19,9 @@
  * @module
  */
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { type Dataset, datasetField, datasetInfo, parseDataset } from "../core/dataset.ts";
 import {
+  InvalidDatasetError,
   InvalidIntervalError,
   InvalidMarketError,
   InvalidSymbolError,
@@ -75,8 +77,9 @@ export function checkMarket(market: unknown): Market {
  * Validates a symbol exactly (no case folding, no normalization) for the
  * market: it must be in the canonical form {@linkcode validateSymbol} gives.
  */
-export function checkSymbol(symbol: unknown, market?: Market): string {
-  const canonical = validateSymbol(symbol, market);
+export function checkSymbol(symbol: unknown, market?: Market, dataset?: Dataset): string {
+  const naming = dataset === undefined ? undefined : datasetInfo(dataset).seriesParameter;
+  const canonical = validateSymbol(symbol, market, naming === "pair" ? "pair" : undefined);
   if (canonical !== symbol) {
     throw new InvalidSymbolError(
       symbol,
@@ -193,14 +196,17 @@ export function checkKey(key: PartitionKey): CheckedKey {
     throw new TypeError("Cannot use the cache: the partition key must be an object");
   }
   const market = checkMarket(key.market);
-  const symbol = checkSymbol(key.symbol, market);
+  const dataset = checkDataset(key.dataset, market);
+  const symbol = checkSymbol(key.symbol, market, dataset);
   const interval = checkInterval(key.interval, market);
   const bounds = checkPartition(key.partition, interval);
-  return { market, symbol, interval, partition: bounds.key, bounds };
+  return { ...datasetField(dataset), market, symbol, interval, partition: bounds.key, bounds };
 }
 
 /** A validated filter. */
 export interface CheckedFilter {
+  /** Only this dataset. */
+  dataset?: Dataset;
   /** Only this market. */
   market?: Market;
   /** Only this symbol. */
@@ -216,18 +222,39 @@ export interface CheckedFilter {
 /** Validates a filter; times become epoch ms. */
 export function checkFilter(filter: CacheFilter = {}): CheckedFilter {
   const market = filter.market === undefined ? undefined : checkMarket(filter.market);
-  const symbol = filter.symbol === undefined ? undefined : checkSymbol(filter.symbol, market);
+  const dataset = filter.dataset === undefined ? undefined : checkDataset(filter.dataset, market);
+  const symbol = filter.symbol === undefined
+    ? undefined
+    : checkSymbol(filter.symbol, market, dataset);
   const interval = filter.interval === undefined
     ? undefined
     : checkInterval(filter.interval, market);
   const start = filter.start === undefined ? -Infinity : toEpochMs(filter.start, "start");
   const end = filter.end === undefined ? Infinity : toEpochMs(filter.end, "end");
-  return { market, symbol, interval, start, end };
+  return { dataset, market, symbol, interval, start, end };
 }
 
 /** Resolves a root folder to an absolute path. */
 export function resolveRoot(root: string): string {
   return resolve(root);
+}
+
+/**
+ * A dataset of candles on the interval grid, checked for the market
+ * (misuse raises before any I/O); undefined stands for `klines`.
+ *
+ * @throws {InvalidDatasetError} For an unknown dataset, one the market does
+ *   not publish, or one without an interval grid.
+ */
+export function checkDataset(dataset: unknown, market?: Market): Dataset {
+  const checked = parseDataset(dataset, market);
+  if (datasetInfo(checked).series !== "grid") {
+    throw new InvalidDatasetError(
+      dataset,
+      `Cannot use dataset "${checked}" in the kline cache: its rows are not on an interval grid`,
+    );
+  }
+  return checked;
 }
 
 /** The folder holding one symbol and interval. */
@@ -237,7 +264,7 @@ export function folderOf(root: string, key: Omit<PartitionKey, "partition">): st
     "v1",
     "binance",
     key.market,
-    "klines",
+    key.dataset ?? "klines",
     symbolFolder(key.symbol),
     intervalFolder(key.interval),
   );
@@ -261,7 +288,7 @@ const folders = new Map<string, string>();
  * (a year of days asks for it 365 times).
  */
 export function seriesFolder(root: string, key: Omit<PartitionKey, "partition">): string {
-  const id = `${root}\0${key.market}\0${key.symbol}\0${key.interval}`;
+  const id = `${root}\0${key.dataset ?? "klines"}\0${key.market}\0${key.symbol}\0${key.interval}`;
   let folder = folders.get(id);
   if (folder === undefined) {
     folder = folderOf(root, key);
@@ -285,9 +312,10 @@ export function checkSeries(
     throw new TypeError("Cannot use the cache: the series must be an object");
   }
   const market = checkMarket(series.market);
-  const symbol = checkSymbol(series.symbol, market);
+  const dataset = checkDataset(series.dataset, market);
+  const symbol = checkSymbol(series.symbol, market, dataset);
   const interval = checkInterval(series.interval, market);
-  return { market, symbol, interval };
+  return { ...datasetField(dataset), market, symbol, interval };
 }
 
 /** Throws unless `path` lies strictly under `root`. */

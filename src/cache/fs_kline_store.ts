@@ -362,6 +362,6 @@ export class FsKlineStore implements KlineStore {
 }
 
 function stripBounds(key: CheckedKey): PartitionKey {
-  const { market, symbol, interval, partition } = key;
-  return { market, symbol, interval, partition };
+  const { dataset, market, symbol, interval, partition } = key;
+  return { ...(dataset ? { dataset } : {}), market, symbol, interval, partition };
 }

@@ -7,6 +7,7 @@
  */
 import type { RecordBatch } from "apache-arrow";
 import type { KlineAnomalies, KlineGap, KlineIpcMetadata } from "../codec/kline_ipc.ts";
+import type { Dataset } from "../core/dataset.ts";
 import type { Interval } from "../core/interval.ts";
 import type { Market } from "../core/market.ts";
 import type { TimeInput } from "../core/time.ts";
@@ -15,6 +16,13 @@ export type { KlineAnomalies, KlineGap, KlineIpcMetadata } from "../codec/kline_
 
 /** One partition of one series: a UTC day (1s..1d) or a calendar month (3d, 1w, 1M). */
 export interface PartitionKey {
+  /**
+   * A dataset of candles on the interval grid: `klines` (the default),
+   * `markPriceKlines`, `indexPriceKlines` (named by pair) or
+   * `premiumIndexKlines`. Its folder sits beside `klines`.
+   * @default {"klines"}
+   */
+  dataset?: Dataset;
   /** Market. */
   market: Market;
   /** Symbol, upper case, e.g. `BTCUSDT`. */
@@ -58,6 +66,8 @@ export interface CachedPartition {
 
 /** Selects partitions for maintenance; every field narrows the selection. */
 export interface CacheFilter {
+  /** Only this dataset (every grid dataset when absent). */
+  dataset?: Dataset;
   /** Only this market. */
   market?: Market;
   /** Only this symbol. */
@@ -98,6 +108,8 @@ export interface CacheTotals {
 
 /** Totals of one market, symbol and interval. */
 export interface CacheSeriesStats extends CacheTotals {
+  /** Dataset, when not `klines`. */
+  dataset?: Dataset;
   /** Market. */
   market: Market;
   /** Symbol. */
@@ -112,7 +124,7 @@ export interface CacheSeriesStats extends CacheTotals {
 
 /** Result of {@linkcode KlineStore.stats}. */
 export interface CacheStats extends CacheTotals {
-  /** One entry per series, sorted by market, symbol, interval. */
+  /** One entry per series, sorted by dataset (klines first), market, symbol, interval. */
   series: CacheSeriesStats[];
 }
 

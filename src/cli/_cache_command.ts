@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import type { CacheFilter, CacheTotals, KlineStore } from "../cache/kline_store.ts";
 import { openKlineStore } from "../cache/open_kline_store.ts";
 import { parseInterval } from "../core/interval.ts";
+import { checkDataset } from "../cache/_kline_paths.ts";
 import type { Market } from "../core/market.ts";
 import { validateSymbol } from "../core/symbol.ts";
 import { toEpochMs } from "../core/time.ts";
@@ -49,7 +50,7 @@ export interface CacheIo {
 /** Usage of `dsm cache`, for the help text. */
 export const CACHE_USAGE = `dsm cache options (ls | stats | verify | clear):
   --cache-dir DIR             cache folder [DSM_CACHE_DIR or the platform cache]
-  --market, --symbol, --interval, --start TIME, --end TIME   select partitions
+  --dataset, --market, --symbol, --interval, --start TIME, --end TIME   select partitions
   --json                      machine-readable output
   --vision-url URL            verify: compare Vision partitions with Vision's .CHECKSUM now
   --quarantine                verify: move corrupt files aside
@@ -63,6 +64,7 @@ function parse(args: string[]) {
       allowPositionals: true,
       options: {
         "cache-dir": { type: "string" },
+        "dataset": { type: "string" },
         "market": { type: "string" },
         "symbol": { type: "string" },
         "interval": { type: "string" },
@@ -123,9 +125,11 @@ export function parseCacheArgs(
   const market: Market | undefined = v.market === undefined ? undefined : marketOf(v.market);
   const filter: CacheFilter = {};
   if (market) filter.market = market;
+  if (v.dataset !== undefined) filter.dataset = checkDataset(v.dataset, market);
   if (v.symbol !== undefined) {
     refuseSeparator(v.symbol, market ?? "spot");
-    filter.symbol = validateSymbol(v.symbol, market);
+    const naming = filter.dataset === "indexPriceKlines" ? "pair" : undefined;
+    filter.symbol = validateSymbol(v.symbol, market, naming);
   }
   if (v.interval !== undefined) filter.interval = parseInterval(v.interval, market);
   if (v.start !== undefined) filter.start = toEpochMs(v.start, "start");
@@ -189,7 +193,10 @@ async function ls(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<numb
     await io.print(JSON.stringify(out, null, 2) + "\n");
     return 0;
   }
+  // A DATASET column appears once the cache holds other datasets than klines.
+  const datasets = entries.some((e) => e.key.dataset !== undefined);
   const rows = entries.map((e, i) => [
+    ...(datasets ? [e.key.dataset ?? "klines"] : []),
     e.key.market,
     e.key.symbol,
     e.key.interval,
@@ -199,7 +206,10 @@ async function ls(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<numb
     bytes(e.bytes),
     e.modifiedAt === undefined ? "-" : new Date(e.modifiedAt).toISOString().slice(0, 19) + "Z",
   ]);
-  const head = ["MARKET", "SYMBOL", "INTERVAL", "PARTITION", "SOURCE", "ROWS", "SIZE", "MODIFIED"];
+  const head = [
+    ...(datasets ? ["DATASET"] : []),
+    ...["MARKET", "SYMBOL", "INTERVAL", "PARTITION", "SOURCE", "ROWS", "SIZE", "MODIFIED"],
+  ];
   const total = entries.reduce((n, e) => n + e.bytes, 0);
   await io.print(
     (rows.length > 0 ? table(head, rows) : "") +
@@ -214,7 +224,11 @@ async function stats(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<n
     await io.print(JSON.stringify({ root: store.root, ...s }, null, 2) + "\n");
     return 0;
   }
-  const head = ["MARKET", "SYMBOL", "INTERVAL", "FIRST", "LAST", "FILES", "ROWS", "SIZE", "REST"];
+  const datasets = s.series.some((x) => x.dataset !== undefined);
+  const head = [
+    ...(datasets ? ["DATASET"] : []),
+    ...["MARKET", "SYMBOL", "INTERVAL", "FIRST", "LAST", "FILES", "ROWS", "SIZE", "REST"],
+  ];
   const line = (t: CacheTotals, first: string[]) => [
     ...first,
     t.partitions,
@@ -222,10 +236,17 @@ async function stats(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<n
     bytes(t.bytes),
     t.restPartitions,
   ];
-  const rows = s.series.map((x) => line(x, [x.market, x.symbol, x.interval, x.first, x.last]));
+  const rows = s.series.map((x) =>
+    line(x, [
+      ...(datasets ? [x.dataset ?? "klines"] : []),
+      ...[x.market, x.symbol, x.interval, x.first, x.last],
+    ])
+  );
   const unreadable = s.unreadable > 0 ? `; ${s.unreadable} unreadable (run dsm cache verify)` : "";
   await io.print(
-    (rows.length > 0 ? table(head, [...rows, line(s, ["total", "", "", "", ""])]) : "") +
+    (rows.length > 0
+      ? table(head, [...rows, line(s, ["total", "", "", "", "", ...(datasets ? [""] : [])])])
+      : "") +
       `${s.series.length} series, ${s.partitions} files, ${s.rows} rows, ${bytes(s.bytes)}` +
       `${unreadable} in ${store.root}\n`,
   );

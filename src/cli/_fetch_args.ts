@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { InvalidSymbolError } from "../core/errors.ts";
 import { type Market, parseMarket } from "../core/market.ts";
 import { symbolHint, validateSymbol } from "../core/symbol.ts";
-import { resolveRequest, type SourceMode } from "../fcp/kline_request.ts";
+import { type CandleDataset, resolveRequest, type SourceMode } from "../fcp/kline_request.ts";
 
 /** Output formats of `dsm fetch`. */
 export type OutputFormat = "csv" | "ndjson" | "arrow" | "parquet";
@@ -28,6 +28,8 @@ export class UsageError extends Error {
 
 /** The parsed `dsm fetch` command. */
 export interface FetchArgs {
+  /** Dataset: klines, or a price klines dataset of um and cm. */
+  dataset: CandleDataset;
   /** Market (an alias such as `futures_usdt` resolved). */
   market: Market;
   /** Symbol as given. */
@@ -213,6 +215,7 @@ export function parseFetchArgs(
       strict: true,
       allowPositionals: false,
       options: {
+        "dataset": { type: "string" },
         "market": { type: "string" },
         "symbol": { type: "string" },
         "interval": { type: "string" },
@@ -265,11 +268,13 @@ export function parseFetchArgs(
   const start = time(required(v.start, "start"));
   const end = time(required(v.end, "end"));
   const fill = oneOf(v.fill ?? "none", FILLS, "fill");
+  const dataset = (v.dataset ?? "klines") as CandleDataset;
   // Everything the library would refuse, refused now: before any file or request.
-  resolveRequest({ symbol, interval: interval as "1h", start, end, market, fill }, {
+  resolveRequest({ dataset, symbol, interval: interval as "1h", start, end, market, fill }, {
     now: Date.now(),
   });
   return {
+    dataset,
     market,
     symbol,
     interval,

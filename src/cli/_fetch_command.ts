@@ -130,6 +130,7 @@ export async function runFetchCommand(args: FetchArgs, io: FetchIo): Promise<Fet
     },
   });
   const { batches, report } = dsm.streamWithReport({
+    ...(args.dataset === "klines" ? {} : { dataset: args.dataset }),
     symbol: args.symbol,
     interval: args.interval as Parameters<typeof dsm.stream>[0]["interval"],
     start: args.start,

@@ -68,7 +68,9 @@ export function visionChecksums(
   }
 
   function memoized(key: PartitionKey, period: VisionPeriod, date: string) {
-    const id = `${key.market}/${key.symbol}/${key.interval}/${period}/${date}`;
+    const id = `${
+      key.dataset ?? "klines"
+    }/${key.market}/${key.symbol}/${key.interval}/${period}/${date}`;
     let hit = memo.get(id);
     if (hit === undefined) {
       hit = get(key, period, date);
@@ -107,5 +109,6 @@ export function visionChecksums(
 }
 
 function describe(key: PartitionKey): string {
-  return `${key.market} ${key.symbol} ${key.interval} ${key.partition}`;
+  const dataset = key.dataset ? `${key.dataset} ` : "";
+  return `${dataset}${key.market} ${key.symbol} ${key.interval} ${key.partition}`;
 }

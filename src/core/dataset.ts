@@ -228,3 +228,22 @@ export function restWeight(dataset: Dataset, market: Market, limit: number): num
 
 /** fapi's own limit on `fundingRate` (shared with `fundingInfo`): requests per 5 minutes and IP. */
 export const FUNDING_RATE_REQUESTS_PER_5_MIN = 500;
+
+/**
+ * `{ dataset }` for datasets other than klines, `{}` for klines: spread into
+ * keys and requests so that klines ones keep their shape.
+ *
+ * @param dataset The dataset.
+ * @returns The field, or none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { datasetField } from "./dataset.ts";
+ * assert.deepEqual(datasetField("klines"), {});
+ * assert.deepEqual(datasetField("markPriceKlines"), { dataset: "markPriceKlines" });
+ * ```
+ */
+export function datasetField(dataset: Dataset): { dataset?: Dataset } {
+  return dataset === "klines" ? {} : { dataset };
+}

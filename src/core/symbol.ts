@@ -16,6 +16,7 @@ export const SYMBOL_PATTERN: RegExp = /^[A-Z0-9][A-Z0-9_-]{0,29}$/;
 
 const CM_FORM = /^[A-Z0-9]+USD_(PERP|\d{6})$/;
 const UM_DELIVERY = /^[A-Z0-9]+_\d{6}$/;
+const CM_PAIR = /^[A-Z0-9]+USD$/;
 const QUOTES = ["USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USD"];
 
 /** Most characters (code points) of a symbol. */
@@ -66,6 +67,22 @@ function reject(value: unknown, symbol: string, market: Market, why: string): ne
   throw new InvalidSymbolError(
     value,
     `Cannot use symbol ${JSON.stringify(value)} on market "${market}": ${why}${suffix}`,
+    hint,
+  );
+}
+
+/** A futures pair (index prices are named by pair): `BTCUSDT` on um, `BTCUSD` on cm. */
+function checkPair(value: unknown, symbol: string, market: Market): string {
+  const form = market === "cm" ? CM_PAIR : market === "um" ? /^[A-Z0-9]+$/ : undefined;
+  if (form?.test(symbol)) return symbol;
+  const pair = /^([A-Z0-9]+)_(?:PERP|\d{6})$/.exec(symbol)?.[1];
+  const hint = pair !== undefined && form?.test(pair) ? pair : undefined;
+  throw new InvalidSymbolError(
+    value,
+    `Cannot use pair ${JSON.stringify(value)} on market "${market}": index prices are named ` +
+      `by pair, like ${market === "cm" ? "BTCUSD" : "BTCUSDT"}${
+        hint ? `; did you mean ${hint}?` : ""
+      }`,
     hint,
   );
 }
@@ -163,6 +180,8 @@ function canonical(text: string): { symbol: string } | { fault: string } {
  * @param value The symbol; ASCII lowercase is accepted and uppercased.
  * @param market The market; omitted, only the characters are checked (the
  *   spot alphabet, with `_` allowed).
+ * @param naming `"pair"` for series named by pair (index price klines):
+ *   `BTCUSDT` on um, `BTCUSD` on cm, with a hint for a contract symbol.
  * @returns The symbol in canonical form (NFC, ASCII letters uppercase).
  * @throws {InvalidSymbolError} For a malformed symbol or one of another market's form.
  *
@@ -176,9 +195,11 @@ function canonical(text: string): { symbol: string } | { fault: string } {
  * assert.throws(() => validateSymbol("../etc", "spot"), { code: "INVALID_SYMBOL" });
  * assert.throws(() => validateSymbol("btcuſdt", "spot"), /upper-cases to "S"/);
  * assert.throws(() => validateSymbol("币安人生USDT", "um"), /spot only/);
+ * assert.equal(validateSymbol("btcusd", "cm", "pair"), "BTCUSD");
+ * assert.throws(() => validateSymbol("BTCUSD_PERP", "cm", "pair"), /did you mean BTCUSD\?/);
  * ```
  */
-export function validateSymbol(value: unknown, market?: Market): string {
+export function validateSymbol(value: unknown, market?: Market, naming?: "pair"): string {
   if (typeof value !== "string") {
     throw new InvalidSymbolError(value, `Cannot use symbol ${String(value)}: expected a string`);
   }
@@ -195,6 +216,7 @@ export function validateSymbol(value: unknown, market?: Market): string {
   if (market !== "spot" && !SYMBOL_PATTERN.test(symbol)) {
     reject(value, symbol, market, "non-ASCII symbols exist on spot only");
   }
+  if (naming === "pair") return checkPair(value, symbol, market);
   if (market === "cm" && !CM_FORM.test(symbol)) {
     reject(value, symbol, market, "coin-margined symbols look like BTCUSD_PERP or BTCUSD_250627");
   }

@@ -25,6 +25,7 @@ export const MANAGER_KEYS: readonly string[] = [
 
 /** The fields of a `KlineRequest`. */
 export const REQUEST_KEYS: readonly string[] = [
+  "dataset",
   "symbol",
   "interval",
   "start",

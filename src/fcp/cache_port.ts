@@ -58,8 +58,8 @@ export class StoreCachePort implements CachePort {
 
   /** The partition keys with a file in the series' folder. */
   present(series: Omit<SeriesPartition, "partition">): Promise<Set<string>> {
-    const { market, symbol, interval } = series;
-    return this.#store.partitions({ market, symbol, interval });
+    const { dataset, market, symbol, interval } = series;
+    return this.#store.partitions({ ...(dataset ? { dataset } : {}), market, symbol, interval });
   }
 
   /** Reads and validates a partition; a corrupt file is set aside and `events` hears why. */
@@ -124,5 +124,6 @@ export async function openCachePort(
 
 /** The identity of a partition in the set-aside record: `market symbol interval partition`. */
 function corruptKey(key: PartitionKey): string {
-  return `${key.market} ${key.symbol.normalize("NFC")} ${key.interval} ${key.partition}`;
+  const dataset = key.dataset ? `${key.dataset} ` : "";
+  return `${dataset}${key.market} ${key.symbol.normalize("NFC")} ${key.interval} ${key.partition}`;
 }

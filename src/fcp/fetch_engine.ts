@@ -306,8 +306,8 @@ async function runVision(
 }
 
 function seriesKey(ctx: EngineContext, p: Partition) {
-  const { market, symbol, interval } = ctx.request;
-  return { market, symbol, interval, partition: p.key };
+  const { dataset, market, symbol, interval } = ctx.request;
+  return { ...(dataset ? { dataset } : {}), market, symbol, interval, partition: p.key };
 }
 
 function visionUnit(

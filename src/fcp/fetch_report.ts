@@ -5,6 +5,7 @@
  * @module
  */
 import type { Interval } from "../core/interval.ts";
+import type { Dataset } from "../core/dataset.ts";
 import type { Market } from "../core/market.ts";
 import type { Anomaly } from "./kline_checks.ts";
 
@@ -87,6 +88,8 @@ export interface RequestCounts {
 
 /** Everything known about one fetch. */
 export interface FetchReport {
+  /** Dataset, when not `klines`. */
+  dataset?: Dataset;
   /** Market. */
   market: Market;
   /** Symbol. */

@@ -97,6 +97,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
   const signal = AbortSignal.any([deps.signal, abort.signal]);
   const failures: FetchFailure[] = [];
   const report: FetchReport = {
+    ...(request.dataset ? { dataset: request.dataset } : {}),
     market: request.market,
     symbol: request.symbol,
     interval: request.interval,

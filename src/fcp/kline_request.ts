@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { InvalidRangeError } from "../core/errors.ts";
+import { type Dataset, datasetField, datasetInfo, parseDataset } from "../core/dataset.ts";
+import { InvalidDatasetError, InvalidRangeError } from "../core/errors.ts";
 import {
   ceilOpenTime,
   floorOpenTime,
@@ -20,10 +21,29 @@ import { checkKeys, REQUEST_KEYS } from "./_manager_options.ts";
 /** Which sources a request may use. */
 export type SourceMode = "auto" | "cache" | "vision" | "rest";
 
+/** The datasets of candles on the interval grid that a kline request can name. */
+export type CandleDataset =
+  | "klines"
+  | "markPriceKlines"
+  | "indexPriceKlines"
+  | "premiumIndexKlines";
+
 /** What to fetch. */
 export interface KlineRequest {
-  /** Symbol, e.g. `BTCUSDT` (spot, um) or `BTCUSD_PERP` (cm). */
+  /**
+   * Symbol, e.g. `BTCUSDT` (spot, um) or `BTCUSD_PERP` (cm); for
+   * `indexPriceKlines` the pair (`BTCUSDT` on um, `BTCUSD` on cm).
+   */
   symbol: string;
+  /**
+   * Which candles: trade `klines`, or on um and cm `markPriceKlines`,
+   * `indexPriceKlines` (by pair) and `premiumIndexKlines`. The price klines
+   * share the kline schema; their `volume`, `quote_asset_volume`,
+   * `taker_buy_volume` and `taker_buy_quote_volume` are printed as 0 and
+   * carry no meaning, and `count` is the number of price samples.
+   * @default {"klines"}
+   */
+  dataset?: CandleDataset;
   /** Interval, `1s` .. `1M` (`1mo` accepted). */
   interval: Interval | "1mo";
   /** Inclusive start on open_time: Date, ISO 8601 string (UTC when zone-less) or epoch ms. */
@@ -66,6 +86,8 @@ export interface KlineRequest {
 
 /** A validated request: every field checked, times as aligned epoch ms. */
 export interface ResolvedRequest {
+  /** The dataset; absent for `klines`. */
+  readonly dataset?: Dataset;
   /** Market. */
   readonly market: Market;
   /** Uppercase symbol. */
@@ -125,8 +147,8 @@ function flag(value: unknown, name: string, fallback: boolean): boolean {
  * @param defaults The manager's market and clock.
  * @returns The resolved request; `start === end` when the range starts in the
  *   past but holds no closed candle yet.
- * @throws {TypeError} Invalid market, symbol, interval or time (each with its
- *   `code`); an unknown field (`InvalidOptionError`, code `INVALID_OPTION`).
+ * @throws {TypeError} Invalid market, dataset, symbol, interval or time (each
+ *   with its `code`); an unknown field (`InvalidOptionError`, code `INVALID_OPTION`).
  * @throws {InvalidRangeError} When `start >= end`, when `start` is after now
  *   (the range is wholly in the future), or `source`, `fill` or a flag is not
  *   one of its values (code `INVALID_RANGE`).
@@ -153,7 +175,15 @@ export function resolveRequest(
   }
   checkKeys(request, REQUEST_KEYS, "Cannot fetch klines", "", "request field");
   const market = parseMarket(request.market ?? defaults.market ?? "spot");
-  const symbol = validateSymbol(request.symbol, market);
+  const dataset = parseDataset(request.dataset, market);
+  if (datasetInfo(dataset).series !== "grid") {
+    throw new InvalidDatasetError(
+      request.dataset,
+      `Cannot fetch klines: dataset "${dataset}" is an event series, not candles on an interval grid`,
+    );
+  }
+  const by = datasetInfo(dataset).seriesParameter;
+  const symbol = validateSymbol(request.symbol, market, by === "pair" ? "pair" : undefined);
   const interval = parseInterval(request.interval, market);
   const requestedStart = toEpochMs(request.start, "start");
   const requestedEnd = toEpochMs(request.end, "end");
@@ -179,6 +209,7 @@ export function resolveRequest(
   const start = Math.min(ceilOpenTime(requestedStart, interval), limit);
   const end = Math.max(start, Math.min(ceilOpenTime(requestedEnd, interval), limit));
   return {
+    ...datasetField(dataset),
     market,
     symbol,
     interval,

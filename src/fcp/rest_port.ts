@@ -6,6 +6,7 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
+import type { Dataset } from "../core/dataset.ts";
 import type { Market } from "../core/market.ts";
 import { RestClient } from "../source/rest_client.ts";
 import type { DataSourceManagerOptions } from "./data_source_manager.ts";
@@ -57,6 +58,7 @@ export class RestPortAdapter implements RestPort {
    */
   async range(
     query: {
+      dataset?: Dataset;
       market: Market;
       symbol: string;
       interval: string;
@@ -68,6 +70,7 @@ export class RestPortAdapter implements RestPort {
     counts?: RequestCounts,
   ): Promise<RestRows> {
     const stream = this.#client(query.market).klines({
+      dataset: query.dataset,
       symbol: query.symbol,
       interval: query.interval,
       start: query.start,

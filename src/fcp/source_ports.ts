@@ -5,6 +5,7 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
+import type { Dataset } from "../core/dataset.ts";
 import type { Interval } from "../core/interval.ts";
 import type { Market } from "../core/market.ts";
 import type { Anomaly } from "../core/anomaly.ts";
@@ -12,6 +13,8 @@ import type { RequestCounts } from "./fetch_report.ts";
 
 /** Identifies one partition of one series. */
 export interface SeriesPartition {
+  /** Dataset; absent for `klines`. */
+  dataset?: Dataset;
   /** Market. */
   market: Market;
   /** Symbol. */
@@ -99,6 +102,8 @@ export type VisionFile =
 
 /** One Vision archive of a series. */
 export interface VisionFileQuery {
+  /** Dataset; absent for `klines`. */
+  dataset?: Dataset;
   /** Market. */
   market: Market;
   /** Symbol. */
@@ -119,7 +124,14 @@ export interface VisionPort {
    * to `counts.listingPages` (the calling fetch's own counts).
    */
   inventory(
-    series: { market: Market; symbol: string; interval: Interval; from: string; to: string },
+    series: {
+      dataset?: Dataset;
+      market: Market;
+      symbol: string;
+      interval: Interval;
+      from: string;
+      to: string;
+    },
     signal: AbortSignal,
     counts?: RequestCounts,
   ): Promise<VisionInventory | undefined>;
@@ -153,6 +165,7 @@ export interface RestPort {
    */
   range(
     query: {
+      dataset?: Dataset;
       market: Market;
       symbol: string;
       interval: Interval;

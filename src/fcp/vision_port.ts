@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Dataset } from "../core/dataset.ts";
 import type { Interval } from "../core/interval.ts";
 import type { Market } from "../core/market.ts";
 import { KlineDecodePool } from "../codec/kline_decode_pool.ts";
@@ -85,14 +86,21 @@ export class VisionPortAdapter implements VisionPort {
    * Pages received are added to `counts.listingPages`.
    */
   async inventory(
-    series: { market: Market; symbol: string; interval: Interval; from: string; to: string },
+    series: {
+      dataset?: Dataset;
+      market: Market;
+      symbol: string;
+      interval: Interval;
+      from: string;
+      to: string;
+    },
     signal: AbortSignal,
     counts?: RequestCounts,
   ): Promise<VisionInventory | undefined> {
-    const { market, symbol, interval, from, to } = series;
+    const { dataset, market, symbol, interval, from, to } = series;
     const onPage = counts && (() => void counts.listingPages++);
     try {
-      const listing = await this.#client.list({ market, symbol, interval }, {
+      const listing = await this.#client.list({ dataset, market, symbol, interval }, {
         signal,
         from,
         to,

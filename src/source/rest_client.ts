@@ -5,7 +5,14 @@
  * @module
  */
 import { type RecordBatch, Table } from "apache-arrow";
-import { HttpError, InvalidRangeError, NetworkError, RateLimitError } from "../core/errors.ts";
+import { type Dataset, datasetInfo, parseDataset } from "../core/dataset.ts";
+import {
+  HttpError,
+  InvalidDatasetError,
+  InvalidRangeError,
+  NetworkError,
+  RateLimitError,
+} from "../core/errors.ts";
 import {
   ceilOpenTime,
   floorOpenTime,
@@ -81,8 +88,18 @@ export interface RestClientOptions {
 
 /** What to fetch: `[start, end)` on open time, UTC. */
 export interface KlinesRequest {
-  /** The symbol, e.g. `BTCUSDT` (`BTCUSD_PERP` on cm). */
+  /**
+   * The symbol, e.g. `BTCUSDT` (`BTCUSD_PERP` on cm); the pair for
+   * `indexPriceKlines` (`BTCUSDT` on um, `BTCUSD` on cm).
+   */
   symbol: string;
+  /**
+   * Which candles: `klines` (trades), or on um and cm `markPriceKlines`,
+   * `indexPriceKlines` and `premiumIndexKlines` (same array layout; volumes
+   * are 0). They share the IP's weight budget with klines.
+   * @default {"klines"}
+   */
+  dataset?: Dataset;
   /** The interval, `1s` (spot only) .. `1M`. */
   interval: Interval | string;
   /** First open time included. */
@@ -140,6 +157,10 @@ function lastCloseAfter(t: number, slots: number, interval: Interval): number {
 const FUTURES_TIERS = [1500, 1000, 499, 99];
 
 interface Walk {
+  /** Endpoint path, e.g. `/fapi/v1/markPriceKlines`. */
+  path: string;
+  /** The parameter naming the series: `symbol`, or `pair` for index prices. */
+  seriesParameter: "symbol" | "pair";
   symbol: string;
   interval: Interval;
   first: number;
@@ -239,7 +260,21 @@ export class RestClient {
   }
 
   #plan(request: KlinesRequest): Walk {
-    const symbol = validateSymbol(request.symbol, this.#market);
+    const dataset = parseDataset(request.dataset, this.#market);
+    const info = datasetInfo(dataset);
+    const path = info.restPaths[this.#market];
+    if (info.series !== "grid" || path === undefined) {
+      throw new InvalidDatasetError(
+        request.dataset,
+        `Cannot fetch klines: dataset "${dataset}" has no candles on ${this.#market}`,
+      );
+    }
+    const seriesParameter = info.seriesParameter;
+    const symbol = validateSymbol(
+      request.symbol,
+      this.#market,
+      seriesParameter === "pair" ? "pair" : undefined,
+    );
     const interval = parseInterval(request.interval, this.#market);
     const start = toEpochMs(request.start, "start");
     const end = toEpochMs(request.end, "end");
@@ -254,6 +289,8 @@ export class RestClient {
     const current = floorOpenTime(now, interval);
     const present = request.includeOpenCandle ? nextOpenTime(current, interval) : current;
     return {
+      path,
+      seriesParameter,
       symbol,
       interval,
       first: ceilOpenTime(start, interval),
@@ -329,7 +366,8 @@ export class RestClient {
   }
 
   async #fetchPage(walk: Walk, t: number, endTime: number, limit: number): Promise<KlineJsonPage> {
-    const query = `symbol=${encodeURIComponent(walk.symbol)}&interval=${walk.interval}` +
+    const query = `${walk.seriesParameter}=${encodeURIComponent(walk.symbol)}` +
+      `&interval=${walk.interval}` +
       `&startTime=${t}&endTime=${endTime}&limit=${limit}`;
     const page = await this.#page(query, limit, walk);
     checkPage(page, t, endTime, query);
@@ -375,7 +413,7 @@ export class RestClient {
   async #onHosts(query: string, limit: number, walk: Walk): Promise<KlineJsonPage> {
     for (;;) {
       const host = this.#hosts.find((h) => !this.#restricted.has(h));
-      const url = `${host ?? this.#hosts[0]}${this.#info.klinesPath}?${query}`;
+      const url = `${host ?? this.#hosts[0]}${walk.path}?${query}`;
       if (host === undefined) {
         throw new HttpError(451, url, {
           cause: new Error("Every host answered HTTP 451 (unavailable from this location)"),

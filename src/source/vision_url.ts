@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type Dataset, datasetInfo, parseDataset } from "../core/dataset.ts";
 import { InvalidIntervalError, InvalidSymbolError, InvalidTimeError } from "../core/errors.ts";
 import {
   hasDailyFiles,
@@ -17,14 +18,23 @@ import { SYMBOL_PATTERN, validateSymbol } from "../core/symbol.ts";
 /** Vision publishes one file per UTC day (`daily`) or per calendar month (`monthly`). */
 export type VisionPeriod = "daily" | "monthly";
 
-/** What names a kline series on Vision: market, symbol, interval. */
+/** What names a kline series on Vision: market, symbol, interval, and the dataset. */
 export interface VisionSeries {
   /** The market. */
   market: Market;
-  /** The symbol, uppercase, e.g. `BTCUSDT` or `BTCUSD_PERP`. */
+  /**
+   * The symbol, uppercase, e.g. `BTCUSDT` or `BTCUSD_PERP`; the pair for
+   * `indexPriceKlines` (`BTCUSDT` on um, `BTCUSD` on cm).
+   */
   symbol: string;
   /** The interval in REST spelling (`1M`; Vision's `1mo` is accepted too). */
   interval: Interval;
+  /**
+   * A dataset of candles on the interval grid: `klines` (the default),
+   * `markPriceKlines`, `indexPriceKlines` or `premiumIndexKlines`.
+   * @default {"klines"}
+   */
+  dataset?: Dataset;
 }
 
 /** One Vision archive: a series, a period and its date. */
@@ -63,8 +73,16 @@ const MONTH_RE = /^(\d{4})-(\d{2})$/;
  * @returns The market id, symbol and Vision interval name.
  * @throws {InvalidMarketError | InvalidSymbolError | InvalidIntervalError} On misuse.
  */
-function checkSeries(series: VisionSeries): { path: string; symbol: string; interval: string } {
+function checkSeries(
+  series: VisionSeries,
+): { path: string; dataset: Dataset; symbol: string; interval: string } {
   const market = parseMarket(series.market);
+  const dataset = parseDataset(series.dataset, market);
+  if (datasetInfo(dataset).series !== "grid") {
+    throw new TypeError(
+      `Cannot build a Vision URL: dataset "${dataset}" has no interval folders`,
+    );
+  }
   const symbol = series.symbol;
   let canonical: string | undefined;
   try {
@@ -80,7 +98,12 @@ function checkSeries(series: VisionSeries): { path: string; symbol: string; inte
     );
   }
   const interval = parseInterval(series.interval, market);
-  return { path: marketInfo(market).visionPath, symbol, interval: visionIntervalName(interval) };
+  return {
+    path: marketInfo(market).visionPath,
+    dataset,
+    symbol,
+    interval: visionIntervalName(interval),
+  };
 }
 
 function checkDate(period: VisionPeriod, date: string): void {
@@ -124,7 +147,7 @@ function trimBase(baseUrl: string | undefined): string {
  * @param series Market, symbol and interval.
  * @param period `daily` or `monthly`.
  * @returns The prefix, ending with `/`.
- * @throws {InvalidMarketError | InvalidSymbolError | InvalidIntervalError | TypeError} On misuse.
+ * @throws {InvalidMarketError | InvalidDatasetError | InvalidSymbolError | InvalidIntervalError | TypeError} On misuse.
  *
  * @example
  * ```ts
@@ -138,12 +161,19 @@ function trimBase(baseUrl: string | undefined): string {
  *   visionListingPrefix({ market: "cm", symbol: "BTCUSD_PERP", interval: "1M" }, "monthly"),
  *   "data/futures/cm/monthly/klines/BTCUSD_PERP/1mo/",
  * );
+ * assert.equal(
+ *   visionListingPrefix(
+ *     { market: "cm", symbol: "BTCUSD", interval: "1h", dataset: "indexPriceKlines" },
+ *     "daily",
+ *   ),
+ *   "data/futures/cm/daily/indexPriceKlines/BTCUSD/1h/",
+ * );
  * ```
  */
 export function visionListingPrefix(series: VisionSeries, period: VisionPeriod): string {
-  const { path, symbol, interval } = checkSeries(series);
+  const { path, dataset, symbol, interval } = checkSeries(series);
   checkPeriod(period, series.interval);
-  return `data/${path}/${period}/klines/${symbol}/${interval}/`;
+  return `data/${path}/${period}/${dataset}/${symbol}/${interval}/`;
 }
 
 /**
@@ -152,7 +182,7 @@ export function visionListingPrefix(series: VisionSeries, period: VisionPeriod):
  * @param baseUrl The Vision base URL; `undefined` means {@linkcode VISION_URL}.
  * @param ref Market, symbol, interval, period and date.
  * @returns File names, S3 key, URL and checksum URL.
- * @throws {InvalidMarketError | InvalidSymbolError | InvalidIntervalError | InvalidTimeError | TypeError}
+ * @throws {InvalidMarketError | InvalidDatasetError | InvalidSymbolError | InvalidIntervalError | InvalidTimeError | TypeError}
  * On misuse: unknown market, malformed symbol, `1s` on futures, a daily file
  * of a monthly-only interval, a date not of the period's form.
  *
@@ -196,7 +226,7 @@ export function visionFile(baseUrl: string | undefined, ref: VisionFileRef): Vis
  * @param baseUrl The Vision base URL; `undefined` means {@linkcode VISION_URL}.
  * @param ref Market, symbol, interval, period and date.
  * @returns The archive's URL (append `.CHECKSUM` for its checksum).
- * @throws {InvalidMarketError | InvalidSymbolError | InvalidIntervalError | InvalidTimeError | TypeError} On misuse.
+ * @throws {InvalidMarketError | InvalidDatasetError | InvalidSymbolError | InvalidIntervalError | InvalidTimeError | TypeError} On misuse.
  *
  * @example
  * ```ts

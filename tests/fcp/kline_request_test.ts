@@ -34,6 +34,14 @@ const BAD: [string, Partial<KlineRequest> & Record<string, unknown>, string][] =
   ["non-boolean strict", { strict: "yes" as never }, "INVALID_RANGE"],
   ["non-boolean includeSourceInfo", { includeSourceInfo: 1 as never }, "INVALID_RANGE"],
   ["non-boolean includeOpenCandle", { includeOpenCandle: "true" as never }, "INVALID_RANGE"],
+  ["unknown dataset", { dataset: "trades" as never }, "INVALID_DATASET"],
+  ["price klines on spot", { dataset: "markPriceKlines" }, "INVALID_DATASET"],
+  ["an event series", { market: "um", dataset: "fundingRate" as never }, "INVALID_DATASET"],
+  [
+    "index prices by contract",
+    { market: "cm", dataset: "indexPriceKlines", symbol: "BTCUSD_PERP" },
+    "INVALID_SYMBOL",
+  ],
 ];
 
 Deno.test("resolveRequest refuses every bad input with a typed error code", () => {
@@ -49,6 +57,17 @@ Deno.test("resolveRequest refuses every bad input with a typed error code", () =
       what,
     );
   }
+});
+
+Deno.test("resolveRequest names the dataset only when it is not klines", () => {
+  const at = { now: NOW };
+  assert.equal("dataset" in resolveRequest({ ...base, dataset: "klines" }, at), false);
+  const index = resolveRequest(
+    { ...base, market: "cm", dataset: "indexPriceKlines", symbol: "btcusd" },
+    at,
+  );
+  assert.equal(index.dataset, "indexPriceKlines");
+  assert.equal(index.symbol, "BTCUSD");
 });
 
 Deno.test("resolveRequest refuses a request that is not an object", () => {

@@ -699,3 +699,50 @@ Deno.test("RestClient stats count the responses received apart from the requests
   assert.equal(stream.stats.responses, 0);
   assert.equal(stream.stats.responseWeight, 0);
 });
+
+Deno.test("RestClient asks price klines of their endpoint, index prices by pair", async () => {
+  await using stub = startStub({ market: "cm" });
+  const start = Date.UTC(2024, 0, 1);
+  const cm = client(stub, { market: "cm" });
+  const index = await cm.fetchKlinesTable({
+    dataset: "indexPriceKlines",
+    symbol: "btcusd",
+    interval: "1h",
+    start,
+    end: start + 3 * 3_600_000,
+  });
+  assert.equal(index.table.numRows, 3);
+  const mark = await cm.fetchKlinesTable({
+    dataset: "markPriceKlines",
+    symbol: "BTCUSD_PERP",
+    interval: "1h",
+    start,
+    end: start + 3_600_000,
+  });
+  assert.equal(mark.table.numRows, 1);
+  assert.deepEqual(
+    stub.requests.map((
+      u,
+    ) => [u.pathname, u.searchParams.get("pair"), u.searchParams.get("symbol")]),
+    [["/dapi/v1/indexPriceKlines", "BTCUSD", null], [
+      "/dapi/v1/markPriceKlines",
+      null,
+      "BTCUSD_PERP",
+    ]],
+  );
+  const range = { interval: "1h", start, end: start + 1 } as const;
+  assert.throws(() => cm.klines({ ...range, dataset: "indexPriceKlines", symbol: "BTCUSD_PERP" }), {
+    code: "INVALID_SYMBOL",
+    message: /did you mean BTCUSD\?/,
+  });
+  assert.throws(
+    () => client(stub).klines({ ...range, dataset: "markPriceKlines", symbol: "BTCUSDT" }),
+    {
+      code: "INVALID_DATASET",
+    },
+  );
+  assert.throws(() => cm.klines({ ...range, dataset: "fundingRate", symbol: "BTCUSD_PERP" }), {
+    code: "INVALID_DATASET",
+  });
+  assert.equal(stub.requests.length, 2);
+});
