@@ -214,10 +214,85 @@ export function visionFile(baseUrl: string | undefined, ref: VisionFileRef): Vis
   const prefix = visionListingPrefix(ref, checkPeriod(ref.period, ref.interval));
   checkDate(ref.period, ref.date);
   const stem = `${ref.symbol}-${visionIntervalName(parseInterval(ref.interval))}-${ref.date}`;
+  return fileAt(baseUrl, prefix, stem);
+}
+
+function fileAt(baseUrl: string | undefined, prefix: string, stem: string): VisionFile {
   const zipName = `${stem}.zip`;
   const key = `${prefix}${zipName}`;
   const url = `${trimBase(baseUrl)}/${key.split("/").map(encodeURIComponent).join("/")}`;
   return { zipName, csvName: `${stem}.csv`, key, url, checksumUrl: `${url}.CHECKSUM` };
+}
+
+/** One Vision archive of an event dataset (no interval folder), e.g. funding rates. */
+export interface VisionEventFileRef {
+  /** The market. */
+  market: Market;
+  /** An event dataset: `fundingRate`. */
+  dataset: Dataset;
+  /** The symbol, e.g. `BTCUSDT` or `BTCUSD_PERP`. */
+  symbol: string;
+  /** A period the dataset is published in (`monthly` for funding rates). */
+  period: VisionPeriod;
+  /** `YYYY-MM-DD` for daily files, `YYYY-MM` for monthly files. */
+  date: string;
+}
+
+/**
+ * The names, key and URLs of one archive of an event dataset:
+ * `data/{market}/{period}/{dataset}/{SYMBOL}/{SYMBOL}-{dataset}-{date}.zip`.
+ *
+ * @param baseUrl The Vision base URL; `undefined` means {@linkcode VISION_URL}.
+ * @param ref Market, dataset, symbol, period and date.
+ * @returns File names, S3 key, URL and checksum URL.
+ * @throws {InvalidMarketError | InvalidDatasetError | InvalidSymbolError | InvalidTimeError | TypeError}
+ * On misuse: a dataset with interval folders, one the market lacks, a
+ * period it is not published in, a malformed symbol or date.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { visionEventFile } from "./vision_url.ts";
+ * const file = visionEventFile(undefined, {
+ *   market: "um", dataset: "fundingRate", symbol: "BTCUSDT", period: "monthly", date: "2024-01",
+ * });
+ * assert.equal(
+ *   file.url,
+ *   "https://data.binance.vision/data/futures/um/monthly/fundingRate/BTCUSDT/BTCUSDT-fundingRate-2024-01.zip",
+ * );
+ * assert.equal(file.csvName, "BTCUSDT-fundingRate-2024-01.csv");
+ * assert.throws(() =>
+ *   visionEventFile(undefined, {
+ *     market: "um", dataset: "fundingRate", symbol: "BTCUSDT", period: "daily", date: "2024-01-01",
+ *   }), /published monthly only/);
+ * ```
+ */
+export function visionEventFile(baseUrl: string | undefined, ref: VisionEventFileRef): VisionFile {
+  const market = parseMarket(ref.market);
+  const dataset = parseDataset(ref.dataset, market);
+  const info = datasetInfo(dataset);
+  if (info.series !== "events") {
+    throw new TypeError(
+      `Cannot build a Vision URL: dataset "${dataset}" has interval folders (use visionFile)`,
+    );
+  }
+  if (!info.archivePeriods.includes(ref.period)) {
+    throw new TypeError(
+      `Cannot build a Vision URL: period ${JSON.stringify(ref.period)}: "${dataset}" is ` +
+        `published ${info.archivePeriods.join(" and ")} only`,
+    );
+  }
+  const symbol = validateSymbol(ref.symbol, market);
+  if (symbol !== ref.symbol) {
+    throw new InvalidSymbolError(
+      ref.symbol,
+      `Cannot build a Vision URL: symbol ${JSON.stringify(ref.symbol)} is not in canonical form ` +
+        JSON.stringify(symbol),
+    );
+  }
+  checkDate(ref.period, ref.date);
+  const prefix = `data/${marketInfo(market).visionPath}/${ref.period}/${dataset}/${symbol}/`;
+  return fileAt(baseUrl, prefix, `${symbol}-${dataset}-${ref.date}`);
 }
 
 /**

@@ -1,0 +1,175 @@
+/**
+ * The request of a funding rate fetch, and its validation into a resolved
+ * request before any I/O.
+ *
+ * @module
+ */
+import { InvalidDatasetError, InvalidRangeError } from "../core/errors.ts";
+import { type Market, type MarketInput, parseMarket } from "../core/market.ts";
+import { validateSymbol } from "../core/symbol.ts";
+import { type TimeInput, toEpochMs } from "../core/time.ts";
+import { checkKeys } from "./_manager_options.ts";
+import type { SourceMode } from "./kline_request.ts";
+
+/** What to fetch: the funding events of a futures symbol in `[start, end)` of funding time. */
+export interface FundingRateRequest {
+  /** The dataset: funding rates. */
+  dataset: "fundingRate";
+  /** Symbol, e.g. `BTCUSDT` (um) or `BTCUSD_PERP` (cm). */
+  symbol: string;
+  /** Inclusive start on funding time: Date, ISO 8601 string (UTC when zone-less) or epoch ms. */
+  start: TimeInput;
+  /** Exclusive end on funding time; clamped to now. */
+  end: TimeInput;
+  /**
+   * Market, `um` or `cm`; overrides the manager's.
+   * @default {the manager's market}
+   */
+  market?: MarketInput;
+  /**
+   * `auto` uses the cache, then Vision's monthly archives, then REST;
+   * `cache` never touches the network; `vision` never calls REST; `rest`
+   * never calls Vision.
+   * @default {"auto"}
+   */
+  source?: SourceMode;
+  /**
+   * Append the `_data_source` column (CACHE, VISION, REST).
+   * @default {true}
+   */
+  includeSourceInfo?: boolean;
+  /**
+   * Throw instead of returning a partial result when a source fails.
+   * @default {false}
+   */
+  strict?: boolean;
+}
+
+/** A validated funding request: every field checked, times as epoch ms. */
+export interface ResolvedFundingRequest {
+  /** The dataset. */
+  readonly dataset: "fundingRate";
+  /** Market. */
+  readonly market: Market;
+  /** Uppercase symbol. */
+  readonly symbol: string;
+  /** First funding time wanted. */
+  readonly start: number;
+  /** First funding time not wanted, after clamping to now. */
+  readonly end: number;
+  /** Source mode. */
+  readonly source: SourceMode;
+  /** Whether `_data_source` is appended. */
+  readonly includeSourceInfo: boolean;
+  /** Strict mode. */
+  readonly strict: boolean;
+}
+
+const KEYS = [
+  "dataset",
+  "symbol",
+  "start",
+  "end",
+  "market",
+  "source",
+  "includeSourceInfo",
+  "strict",
+];
+const SOURCES: readonly SourceMode[] = ["auto", "cache", "vision", "rest"];
+
+function flag(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value === "boolean") return value;
+  throw new InvalidRangeError(
+    `Cannot fetch funding rates: ${name} must be true or false, got ${JSON.stringify(value)}`,
+  );
+}
+
+/**
+ * Validates a funding request and resolves its range against the clock.
+ * Everything a user can get wrong is refused here, before any I/O.
+ *
+ * @param request The request.
+ * @param defaults The manager's market and clock.
+ * @returns The resolved request.
+ * @throws {TypeError} Invalid market (not um or cm: `INVALID_DATASET`),
+ *   symbol, time, or an unknown field.
+ * @throws {InvalidRangeError} When `start >= end`, `start` is after now, or
+ *   `source` or a flag is not one of its values.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveFundingRequest } from "./funding_request.ts";
+ * const r = resolveFundingRequest(
+ *   { dataset: "fundingRate", symbol: "btcusdt", start: "2024-01-01", end: "2030-01-01" },
+ *   { market: "um", now: Date.UTC(2025, 0, 1) },
+ * );
+ * assert.equal(r.symbol, "BTCUSDT");
+ * assert.equal(r.end, Date.UTC(2025, 0, 1));
+ * assert.throws(() =>
+ *   resolveFundingRequest(
+ *     { dataset: "fundingRate", symbol: "BTCUSDT", start: "2024-01-01", end: "2024-02-01" },
+ *     { market: "spot", now: Date.UTC(2025, 0, 1) },
+ *   ), { code: "INVALID_DATASET" });
+ * ```
+ */
+export function resolveFundingRequest(
+  request: FundingRateRequest,
+  defaults: { market?: MarketInput; now: number },
+): ResolvedFundingRequest {
+  if (request === null || typeof request !== "object") {
+    throw new TypeError(
+      `Cannot fetch funding rates: the request must be an object, got ${request}`,
+    );
+  }
+  checkKeys(request, KEYS, "Cannot fetch funding rates", "", "request field");
+  if (request.dataset !== "fundingRate") {
+    throw new InvalidDatasetError(
+      request.dataset,
+      `Cannot fetch funding rates: dataset ${JSON.stringify(request.dataset)} is not "fundingRate"`,
+    );
+  }
+  const market = parseMarket(request.market ?? defaults.market ?? "um");
+  if (market === "spot") {
+    throw new InvalidDatasetError(
+      request.dataset,
+      `Invalid dataset "fundingRate": not published for spot (markets: um, cm)`,
+    );
+  }
+  const symbol = validateSymbol(request.symbol, market);
+  const start = toEpochMs(request.start, "start");
+  const requestedEnd = toEpochMs(request.end, "end");
+  if (start >= requestedEnd) {
+    throw new InvalidRangeError(
+      `Cannot fetch funding rates: start ${new Date(start).toISOString()} is not before end ${
+        new Date(requestedEnd).toISOString()
+      }`,
+    );
+  }
+  if (start > defaults.now) {
+    throw new InvalidRangeError(
+      `Cannot fetch funding rates: start ${new Date(start).toISOString()} is in the future (now ${
+        new Date(defaults.now).toISOString()
+      })`,
+    );
+  }
+  const source = request.source ?? "auto";
+  if (!SOURCES.includes(source)) {
+    throw new InvalidRangeError(
+      `Cannot fetch funding rates: source ${JSON.stringify(source)} is not one of ${
+        SOURCES.join(", ")
+      }`,
+    );
+  }
+  return {
+    dataset: "fundingRate",
+    market,
+    symbol,
+    start,
+    end: Math.min(requestedEnd, defaults.now),
+    source,
+    includeSourceInfo: flag(request.includeSourceInfo, "includeSourceInfo", true),
+    strict: flag(request.strict, "strict", false),
+  };
+}
