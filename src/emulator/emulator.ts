@@ -1,9 +1,11 @@
 /**
- * The emulated Binance: Vision files, the S3 listing and REST klines of a
- * deterministic synthetic market, with fault injection, on 127.0.0.1.
+ * The emulated Binance: Vision files, the S3 listing and REST klines (trade
+ * and price klines) of a deterministic synthetic market, with fault
+ * injection, on 127.0.0.1.
  *
  * @module
  */
+import { type Dataset, datasetInfo } from "../core/dataset.ts";
 import type { Market } from "../core/market.ts";
 import { marketInfo } from "../core/market.ts";
 import type { EmulatorOptions, RestHost } from "./emulator_options.ts";
@@ -44,7 +46,7 @@ export interface Emulator extends AsyncDisposable {
 }
 
 const REST_PATH =
-  /^(?:\/(backup[1-5]|market-data))?\/(api\/v3|fapi\/v1|dapi\/v1)\/(klines|time|ping)$/;
+  /^(?:\/(backup[1-5]|market-data))?\/(api\/v3|fapi\/v1|dapi\/v1)\/(klines|markPriceKlines|indexPriceKlines|premiumIndexKlines|time|ping)$/;
 const MARKET_OF: Record<string, Market> = { "api/v3": "spot", "fapi/v1": "um", "dapi/v1": "cm" };
 const MSG_451 = "Service unavailable from a restricted location according to 'b. Eligibility' " +
   "in https://www.binance.com/en/terms. Please contact customer service if you believe you " +
@@ -63,6 +65,12 @@ function s3Error(status: number, code: string, message: string): Response {
     `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`,
     { status, headers: { "content-type": "application/xml" } },
   );
+}
+
+/** Whether the market of a REST path has its endpoint (e.g. spot has no price klines). */
+function served([, , api, endpoint]: RegExpExecArray): boolean {
+  if (endpoint === "time" || endpoint === "ping") return true;
+  return datasetInfo(endpoint as Dataset).restPaths[MARKET_OF[api]] === `/${api}/${endpoint}`;
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {
@@ -142,7 +150,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     if (endpoint === "ping") return new Response("{}", { headers: json });
     if (endpoint === "time") return new Response(`{"serverTime":${now()}}`, { headers: json });
-    const answer = answerKlines(market, url.searchParams, { data, now: now() });
+    const dataset = endpoint as Dataset;
+    const answer = answerKlines(market, url.searchParams, { data, now: now(), dataset });
     const decision = limiter.charge(market, answer.weight);
     const headers: Record<string, string> = {
       ...json,
@@ -193,7 +202,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   function route(url: URL): Response {
     const restPath = REST_PATH.exec(url.pathname);
-    if (restPath !== null) {
+    if (restPath !== null && served(restPath)) {
       stats.requests.rest++;
       return rest(restPath, url);
     }

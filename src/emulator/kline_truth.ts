@@ -1,10 +1,12 @@
 /**
- * The ground truth of the emulated market for a range: what the exchange
+ * The ground truth of the emulated market for a range of a grid dataset
+ * (klines, or mark, index and premium index price klines): what the exchange
  * serves, which rows a client must return (the ones on the interval's grid),
  * the grid slots without a row, and the irregular rows by kind.
  *
  * @module
  */
+import type { Dataset } from "../core/dataset.ts";
 import {
   ceilOpenTime,
   closeTimeOf,
@@ -14,14 +16,17 @@ import {
 } from "../core/interval.ts";
 import type { AnomalyKind } from "../core/anomaly.ts";
 import type { Market } from "../core/market.ts";
+import { klineSeries } from "./dataset_series.ts";
 import type { KlineText, MarketData } from "./market_data.ts";
 
 /** The series and range of {@linkcode klineTruth}. */
 export interface KlineTruthQuery {
   /** The market. */
   market: Market;
-  /** The symbol. */
+  /** The symbol, or the pair of index price klines. */
   symbol: string;
+  /** A grid dataset. @default "klines" */
+  dataset?: Dataset;
   /** The interval. */
   interval: Interval;
   /** First open time, epoch ms, inclusive. */
@@ -59,7 +64,8 @@ export interface KlineTruth {
    * Open times of the irregular served rows, by kind: `off_grid` open time
    * off the grid; `close_time` an on-grid row whose close_time is not next
    * open - 1; `zero_volume` volume 0 (the halt rows, flat at the previous
-   * close); `ohlc` low above open or close, or high below them (the
+   * close; never for price klines, whose volume columns print 0 and mean
+   * nothing); `ohlc` low above open or close, or high below them (the
    * emulated history has none: its halt rows are flat, not broken);
    * `ignore` a 12th column other than `0`. A row may have several kinds.
    */
@@ -95,15 +101,29 @@ export interface KlineTruth {
  *   slots: 76,
  * });
  * assert.deepEqual(truth.irregular.close_time, [Date.UTC(2018, 1, 7, 23)]);
+ * const mark = klineTruth(new MarketData(), {
+ *   market: "um",
+ *   symbol: "BTCUSDT",
+ *   dataset: "markPriceKlines",
+ *   interval: "1h",
+ *   start: Date.UTC(2024, 0, 1),
+ *   end: Date.UTC(2024, 0, 2),
+ * });
+ * assert.equal(mark.returned.length, 24);
+ * assert.deepEqual(mark.irregular.zero_volume, []);
  * ```
  */
 export function klineTruth(data: MarketData, query: KlineTruthQuery): KlineTruth {
   const { market, symbol, interval, start, end } = query;
-  const spec = data.find(market, symbol);
+  const dataset = query.dataset ?? "klines";
+  const series = klineSeries(data, dataset);
+  const spec = series.find(market, symbol);
   if (spec === undefined) {
-    throw new RangeError(`Cannot build the truth: symbol "${symbol}" is not listed on ${market}`);
+    throw new RangeError(
+      `Cannot build the truth: ${dataset} series "${symbol}" is not listed on ${market}`,
+    );
   }
-  const served = data.klines(spec, interval, start, end, query.asOf);
+  const served = series.klines(spec, interval, start, end, query.asOf);
   const returned: KlineText[] = [];
   const offGrid: number[] = [];
   const irregular: Record<AnomalyKind, number[]> = {
@@ -119,7 +139,7 @@ export function klineTruth(data: MarketData, query: KlineTruthQuery): KlineTruth
       returned.push(k);
       if (k.closeTime !== closeTimeOf(t, interval)) irregular.close_time.push(t);
     } else offGrid.push(t);
-    if (Number(k.volume) === 0) irregular.zero_volume.push(t);
+    if (dataset === "klines" && Number(k.volume) === 0) irregular.zero_volume.push(t);
     const [open, high, low, close] = [k.open, k.high, k.low, k.close].map(Number);
     if (!(low <= open && low <= close && high >= open && high >= close)) irregular.ohlc.push(t);
     if (k.ignore !== "0") irregular.ignore.push(t);

@@ -1,13 +1,16 @@
 /**
- * The REST klines endpoint of the emulated exchange: parameter validation with
- * Binance's JSON errors, boundary rounding, limits, listing and the open candle
- * (BINANCE.md section 2).
+ * The REST klines endpoints of the emulated exchange, for the trade klines
+ * and the mark, index and premium index price klines alike: parameter
+ * validation with Binance's JSON errors, boundary rounding, limits, listing
+ * and the open candle (BINANCE.md sections 2 and 4).
  *
  * @module
  */
+import { type Dataset, datasetInfo, restWeight } from "../core/dataset.ts";
 import { floorOpenTime, type Interval, nextOpenTime } from "../core/interval.ts";
 import { INTERVALS } from "../core/interval.ts";
-import { klinesWeight, type Market, marketInfo } from "../core/market.ts";
+import { type Market, marketInfo } from "../core/market.ts";
+import { klineSeries } from "./dataset_series.ts";
 import type { KlineText, MarketData } from "./market_data.ts";
 
 /** The answer to one REST request. */
@@ -62,7 +65,7 @@ export function klineJson(k: KlineText): string {
 }
 
 /**
- * Answers a klines request of one market.
+ * Answers a klines request of one market and grid dataset.
  *
  * The rows are those with startTime <= open_time <= endTime (on the grid:
  * startTime rounds up and endTime rounds down to it, both inclusive; the
@@ -72,10 +75,12 @@ export function klineJson(k: KlineText): string {
  * documentation states, the last `limit` candles of the span (with
  * startTime alone, endTime is startTime + 200 days). Rows lie between the
  * listing and the delisting; the open candle carries its partial values.
+ * The price klines take the same parameters, limits and weights; index
+ * prices name their series with `pair` instead of `symbol`.
  *
  * @param market The market of the endpoint.
  * @param query The query string.
- * @param options The market data and the clock.
+ * @param options The market data, the clock and the dataset (default `klines`).
  * @returns Status, JSON body and the weight charged.
  *
  * @example
@@ -87,29 +92,40 @@ export function klineJson(k: KlineText): string {
  * const answer = answerKlines("spot", query, { data: new MarketData(), now: Date.UTC(2024, 5) });
  * assert.equal(answer.status, 200);
  * assert.deepEqual(JSON.parse(answer.body).map((k: unknown[]) => k[0]), [1704067200000, 1704070800000]);
+ * const pair = new URLSearchParams("pair=BTCUSD&interval=1h&startTime=1704067200000&limit=1");
+ * const index = answerKlines("cm", pair, {
+ *   data: new MarketData(),
+ *   now: Date.UTC(2024, 5),
+ *   dataset: "indexPriceKlines",
+ * });
+ * assert.equal(JSON.parse(index.body)[0][5], "0");
  * ```
  */
 export function answerKlines(
   market: Market,
   query: URLSearchParams,
-  options: { data: MarketData; now: number },
+  options: { data: MarketData; now: number; dataset?: Dataset },
 ): RestAnswer {
-  const info = marketInfo(market);
+  const dataset = options.dataset ?? "klines";
+  const { maxSpanMs } = marketInfo(market);
+  const maxLimit = datasetInfo(dataset).maxLimit[market] ?? 0;
   const limitText = query.get("limit");
   const limit = limitText === null ? 500 : LIMIT.test(limitText) ? Number(limitText) : NaN;
-  const weight = klinesWeight(market, limit >= 1 && limit <= info.maxLimit ? limit : 500);
-  const symbol = query.get("symbol");
+  const weight = restWeight(dataset, market, limit >= 1 && limit <= maxLimit ? limit : 500);
+  const parameter = datasetInfo(dataset).seriesParameter;
+  const symbol = query.get(parameter);
   const intervalText = query.get("interval");
-  if (!symbol) return mandatory("symbol", weight);
+  if (!symbol) return mandatory(parameter, weight);
   if (!intervalText) return mandatory("interval", weight);
   if (!SYMBOL.test(symbol)) {
     return fail(
       -1100,
-      "Illegal characters found in parameter 'symbol'; legal range is '^[A-Z0-9-_.]{1,20}$'.",
+      `Illegal characters found in parameter '${parameter}'; legal range is '^[A-Z0-9-_.]{1,20}$'.`,
       weight,
     );
   }
-  const spec = options.data.find(market, symbol);
+  const series = klineSeries(options.data, dataset);
+  const spec = series.find(market, symbol);
   if (spec === undefined) return fail(-1121, "Invalid symbol.", weight);
   if (!(INTERVALS as readonly string[]).includes(intervalText)) {
     return fail(-1120, "Invalid interval.", weight);
@@ -123,10 +139,10 @@ export function answerKlines(
       weight,
     );
   }
-  if (limit < 1 || limit > info.maxLimit) {
+  if (limit < 1 || limit > maxLimit) {
     return fail(
       -1100,
-      `Illegal characters found in parameter 'limit'; legal range is '1 - ${info.maxLimit}'.`,
+      `Illegal characters found in parameter 'limit'; legal range is '1 - ${maxLimit}'.`,
       weight,
     );
   }
@@ -145,7 +161,7 @@ export function answerKlines(
   const [start, end] = times;
   if (start !== undefined && end !== undefined) {
     if (start > end) return fail(-1023, "Start time is greater than end time.", weight);
-    if (info.maxSpanMs !== undefined && end - start > info.maxSpanMs) {
+    if (maxSpanMs !== undefined && end - start > maxSpanMs) {
       return fail(-1127, "More than 200 days between startTime and endTime.", weight);
     }
   }
@@ -155,7 +171,7 @@ export function answerKlines(
   // dapi: "If startTime is sent only, the timestamp of 200 days after startTime
   // will be set as endTime (up to the current time)".
   if (market === "cm" && start !== undefined && end === undefined) {
-    last = start + info.maxSpanMs!;
+    last = start + maxSpanMs!;
   }
   last = Math.min(last, options.now);
   const lo = Math.max(floorOpenTime(spec.listedAt, interval), floorOpenTime(first, interval));
@@ -165,7 +181,7 @@ export function answerKlines(
   }
   const rows: string[] = [];
   const take = (t: number) => {
-    const k = options.data.row(spec, interval, t, options.now);
+    const k = series.row(spec, interval, t, options.now);
     if (k !== undefined && k.openTime >= first && k.openTime <= last) rows.push(klineJson(k));
   };
   // dapi documents that with both startTime and endTime "the most recent

@@ -1,13 +1,17 @@
 /**
  * The S3 ListObjects (v1) XML answer of the emulated Vision bucket: keys in
  * lexicographic order, 1000 a page, marker paging, and common prefixes when
- * the delimiter is `/`.
+ * the delimiter is `/`; every dataset a market publishes per period has its
+ * folder.
  *
  * @module
  */
+import { type Dataset, datasetInfo, DATASETS } from "../core/dataset.ts";
 import type { Market } from "../core/market.ts";
 import { visionIntervalName } from "../core/interval.ts";
-import type { VisionFile, VisionFiles } from "./vision_files.ts";
+import { datasetSeries } from "./dataset_series.ts";
+import type { EmulatedSymbol } from "./symbol_catalogue.ts";
+import type { VisionFile, VisionFileParts, VisionFiles } from "./vision_files.ts";
 
 /** A ListObjects query. */
 export interface ListQuery {
@@ -48,19 +52,28 @@ function children(files: VisionFiles, path: string, isListed: (key: string) => b
   if (path === "data/") return [{ key: "data/futures/" }, { key: "data/spot/" }];
   if (path === "data/futures/") return [{ key: "data/futures/cm/" }, { key: "data/futures/um/" }];
   const m =
-    /^(data\/(?:spot|futures\/um|futures\/cm)\/)(?:(daily|monthly)\/(?:(klines)\/(?:([^/]+)\/(?:([^/]+)\/)?)?)?)?$/
+    /^(data\/(?:spot|futures\/um|futures\/cm)\/)(?:(daily|monthly)\/(?:([^/]+)\/(?:([^/]+)\/(?:([^/]+)\/)?)?)?)?$/
       .exec(path);
   if (m === null) return [];
-  const [, root, period, klines, symbol, iv] = m;
+  const [, root, period, folder, symbol, iv] = m;
   const market = MARKET_FOLDERS[root];
   if (period === undefined) return [{ key: `${path}daily/` }, { key: `${path}monthly/` }];
-  if (klines === undefined) return [{ key: `${path}klines/` }];
   const p = period as VisionFile["period"];
+  const published = DATASETS.filter((d) =>
+    datasetInfo(d).markets.includes(market) && datasetInfo(d).archivePeriods.includes(p)
+  );
+  if (folder === undefined) return published.sort().map((d) => ({ key: `${path}${d}/` }));
+  const dataset = folder as Dataset;
+  if (!published.includes(dataset)) return [];
+  const series = datasetSeries(files.data, dataset);
   if (symbol === undefined) {
-    return files.data.list(market).map((s) => ({ key: `${path}${s.symbol}/` }));
+    return series.list(market).map((s) => ({ key: `${path}${s.symbol}/` }));
   }
-  const spec = files.data.find(market, symbol);
+  const spec = series.find(market, symbol);
   if (spec === undefined) return [];
+  if (datasetInfo(dataset).series === "events") {
+    return iv === undefined ? fileEntries(files, spec, { dataset, period: p }, isListed) : [];
+  }
   const intervals = files.intervals(market, p);
   if (iv === undefined) {
     return intervals.map((i) => ({ key: `${path}${visionIntervalName(i)}/` }))
@@ -68,9 +81,18 @@ function children(files: VisionFiles, path: string, isListed: (key: string) => b
   }
   const interval = intervals.find((i) => visionIntervalName(i) === iv);
   if (interval === undefined) return [];
+  return fileEntries(files, spec, { dataset, period: p, interval }, isListed);
+}
+
+function fileEntries(
+  files: VisionFiles,
+  spec: EmulatedSymbol,
+  parts: Omit<VisionFileParts, "date">,
+  isListed: (key: string) => boolean,
+): Entry[] {
   const out: Entry[] = [];
-  for (const date of files.dates(spec, p)) {
-    const file = files.file(spec, p, interval, date)!;
+  for (const date of files.dates(spec, parts.period)) {
+    const file = files.file(spec, { ...parts, date })!;
     if (!isListed(file.key)) continue;
     out.push({ key: file.key, file }, { key: `${file.key}.CHECKSUM`, file, checksum: true });
   }

@@ -1,11 +1,13 @@
 /**
- * Binance Vision files of the emulated market: which daily and monthly kline
- * zips exist, their CSV text per market and date (BINANCE.md section 1), the
- * zips and their `.CHECKSUM` siblings.
+ * Binance Vision files of the emulated market: which daily and monthly zips
+ * exist per dataset (klines and the price klines, BINANCE.md sections 1 and
+ * 4), their CSV text per market and date, the zips and their `.CHECKSUM`
+ * siblings.
  *
  * @module
  */
 import { createHash } from "node:crypto";
+import { type Dataset, datasetInfo } from "../core/dataset.ts";
 import {
   floorOpenTime,
   type Interval,
@@ -18,17 +20,20 @@ import { partitionOf } from "../core/partition.ts";
 import { formatDay, formatMonth } from "../core/time.ts";
 import { ByteLru } from "./_lru.ts";
 import { encodeZip } from "../codec/zip_encoder.ts";
+import { datasetSeries, klineSeries } from "./dataset_series.ts";
 import type { KlineText, MarketData } from "./market_data.ts";
 import type { EmulatedSymbol } from "./symbol_catalogue.ts";
 
-/** One Vision kline file. */
+/** One Vision file. */
 export interface VisionFile {
-  /** The symbol. */
+  /** The symbol (the pair for index price klines). */
   readonly spec: EmulatedSymbol;
+  /** The dataset, its folder in the key. */
+  readonly dataset: Dataset;
   /** Daily or monthly. */
   readonly period: "daily" | "monthly";
-  /** The interval. */
-  readonly interval: Interval;
+  /** The interval of a grid dataset; undefined for events (funding rates). */
+  readonly interval: Interval | undefined;
   /** `YYYY-MM-DD` or `YYYY-MM`. */
   readonly date: string;
   /** First ms covered. */
@@ -39,6 +44,18 @@ export interface VisionFile {
   readonly name: string;
   /** The zip's key, e.g. `data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-01.zip`. */
   readonly key: string;
+}
+
+/** What names a file besides its symbol (see {@linkcode VisionFiles.file}). */
+export interface VisionFileParts {
+  /** The dataset. @default "klines" */
+  dataset?: Dataset;
+  /** Daily or monthly. */
+  period: VisionFile["period"];
+  /** The interval; required by grid datasets, absent for events. */
+  interval?: Interval;
+  /** `YYYY-MM-DD` or `YYYY-MM`. */
+  date: string;
 }
 
 /** Options of {@linkcode VisionFiles}. */
@@ -70,7 +87,7 @@ const MARKET_OF: Record<string, Market> = {
 const DAILY = ["1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d"];
 const MONTHLY_ONLY = ["3d", "1w", "1M"];
 const KEY =
-  /^data\/(spot|futures\/um|futures\/cm)\/(daily|monthly)\/klines\/([^/]+)\/([^/]+)\/([^/]+)$/;
+  /^data\/(spot|futures\/um|futures\/cm)\/(daily|monthly)\/(klines|markPriceKlines|indexPriceKlines|premiumIndexKlines)\/([^/]+)\/([^/]+)\/([^/]+)$/;
 const HEADER_FROM: Record<Market, number> = {
   spot: Infinity,
   um: Date.UTC(2022, 6, 1),
@@ -136,8 +153,15 @@ export class VisionFiles {
   parse(key: string): VisionFile | undefined {
     const m = KEY.exec(key);
     if (m === null) return undefined;
-    const [, path, period, symbol, ivName] = m;
-    const spec = this.#data.find(MARKET_OF[path], symbol);
+    const [, path, period, dataset, symbol, ivName] = m as unknown as [
+      string,
+      string,
+      string,
+      Dataset,
+      string,
+      string,
+    ];
+    const spec = datasetSeries(this.#data, dataset).find(MARKET_OF[path], symbol);
     let interval: Interval;
     try {
       interval = parseInterval(ivName, spec?.market);
@@ -148,8 +172,13 @@ export class VisionFiles {
     if (!this.intervals(spec.market, period as VisionFile["period"]).includes(interval)) {
       return undefined;
     }
-    const date = m[5].slice(symbol.length + ivName.length + 2, -4);
-    const file = this.#file(spec, period as VisionFile["period"], interval, date);
+    const date = m[6].slice(symbol.length + ivName.length + 2, -4);
+    const file = this.file(spec, {
+      dataset,
+      period: period as VisionFile["period"],
+      interval,
+      date,
+    });
     if (file === undefined || file.key !== key) return undefined;
     return this.dates(spec, file.period).includes(date) ? file : undefined;
   }
@@ -187,29 +216,18 @@ export class VisionFiles {
   }
 
   /**
-   * Describes a file from its parts (whether or not it is published).
+   * Describes a file from its parts (whether or not it is published): grid
+   * datasets `{dataset}/{SYMBOL}/{interval}/{SYMBOL}-{interval}-{date}.zip`,
+   * events `{dataset}/{SYMBOL}/{SYMBOL}-{dataset}-{date}.zip`.
    *
-   * @param spec The symbol.
-   * @param period Daily or monthly.
-   * @param interval The interval.
-   * @param date `YYYY-MM-DD` or `YYYY-MM`.
+   * @param spec The symbol (the pair for index price klines).
+   * @param parts Dataset, period, interval and date.
    * @returns The file, or undefined for a malformed date.
+   * @throws {RangeError} For a grid dataset without an interval.
    */
-  file(
-    spec: EmulatedSymbol,
-    period: VisionFile["period"],
-    interval: Interval,
-    date: string,
-  ): VisionFile | undefined {
-    return this.#file(spec, period, interval, date);
-  }
-
-  #file(
-    spec: EmulatedSymbol,
-    period: VisionFile["period"],
-    interval: Interval,
-    date: string,
-  ): VisionFile | undefined {
+  file(spec: EmulatedSymbol, parts: VisionFileParts): VisionFile | undefined {
+    const { period, interval, date } = parts;
+    const dataset = parts.dataset ?? "klines";
     const daily = period === "daily";
     if (!(daily ? /^\d{4}-\d{2}-\d{2}$/ : /^\d{4}-\d{2}$/).test(date)) return undefined;
     const start = Date.parse(daily ? `${date}T00:00:00Z` : `${date}-01T00:00:00Z`);
@@ -217,10 +235,37 @@ export class VisionFiles {
       return undefined;
     }
     const end = partitionOf(start, daily ? "day" : "month").end;
+    const folder = `data/${VISION_PATH[spec.market]}/${period}/${dataset}/${spec.symbol}/`;
+    if (datasetInfo(dataset).series === "events") {
+      const name = `${spec.symbol}-${dataset}-${date}.zip`;
+      return {
+        spec,
+        dataset,
+        period,
+        interval: undefined,
+        date,
+        start,
+        end,
+        name,
+        key: folder + name,
+      };
+    }
+    if (interval === undefined) {
+      throw new RangeError(`Cannot name a ${dataset} file without an interval`);
+    }
     const iv = visionIntervalName(interval);
     const name = `${spec.symbol}-${iv}-${date}.zip`;
-    const key = `data/${VISION_PATH[spec.market]}/${period}/klines/${spec.symbol}/${iv}/${name}`;
-    return { spec, period, interval, date, start, end, name, key };
+    return {
+      spec,
+      dataset,
+      period,
+      interval,
+      date,
+      start,
+      end,
+      name,
+      key: `${folder}${iv}/${name}`,
+    };
   }
 
   /**
@@ -231,14 +276,17 @@ export class VisionFiles {
    * @returns Its candles, in time order.
    */
   rows(file: VisionFile): KlineText[] {
-    return this.#data.klines(file.spec, file.interval, this.#first(file), file.end);
+    return this.#series(file).klines(file.spec, gridInterval(file), this.#first(file), file.end);
+  }
+
+  #series(file: VisionFile) {
+    return klineSeries(this.#data, file.dataset);
   }
 
   #first(file: VisionFile): number {
     const from = file.spec.visionFrom;
-    return from === undefined
-      ? file.start
-      : Math.max(file.start, floorOpenTime(from, file.interval));
+    if (from === undefined) return file.start;
+    return Math.max(file.start, file.interval ? floorOpenTime(from, file.interval) : from);
   }
 
   /**
@@ -269,10 +317,11 @@ export class VisionFiles {
     }
     let keep = keepFraction >= 1 ? Infinity : Math.floor(this.rows(file).length * keepFraction);
     const first = this.#first(file);
+    const interval = gridInterval(file);
     for (let t = file.start; t < file.end && keep > 0; t += DAY_MS) {
       const from = Math.max(t, first);
       const to = Math.min(t + DAY_MS, file.end);
-      const rows = from < to ? this.#data.klines(file.spec, file.interval, from, to) : [];
+      const rows = from < to ? this.#series(file).klines(file.spec, interval, from, to) : [];
       const lines: string[] = [];
       for (let i = 0; i < rows.length && keep > 0; i++, keep--) {
         const k = rows[i];
@@ -336,7 +385,7 @@ export class VisionFiles {
    * @returns Bytes (about 50 a row).
    */
   estimateSize(file: VisionFile): number {
-    const step = intervalMs(file.interval);
+    const step = file.interval === undefined ? 8 * 3_600_000 : intervalMs(file.interval);
     return 200 + Math.ceil((file.end - file.start) / step) * 50;
   }
 
@@ -344,4 +393,9 @@ export class VisionFiles {
   clearCache(): void {
     this.#cache.clear();
   }
+}
+
+function gridInterval(file: VisionFile): Interval {
+  if (file.interval === undefined) throw new RangeError(`File "${file.name}" has no interval`);
+  return file.interval;
 }
