@@ -24,6 +24,7 @@ import {
   viewOf,
 } from "./_decimal.ts";
 import { isNonZeroIgnore, recordIgnoreValues } from "./kline_ignore_values.ts";
+import { CsvLines } from "./_csv_lines.ts";
 
 const NL = 10;
 const CR = 13;
@@ -115,8 +116,8 @@ export class KlineCsvParser {
   #line = 0;
   /** Rows of the current batch with a non-zero `ignore`, and its text. */
   #ignored: { row: number; text: string }[] = [];
-  #carry = new Uint8Array(256);
-  #carryLen = 0;
+  #lines: CsvLines;
+  #parseLines = (buf: Uint8Array, p: number, end: number) => this.#parse(buf, p, end);
   /** Digit count of the timestamps per column (0: not seen yet). */
   #openDigits = 0;
   #closeDigits = 0;
@@ -144,6 +145,10 @@ export class KlineCsvParser {
     this.#emit = emit;
     this.#capacity = Math.min(FIRST_CAPACITY, this.#batchRows);
     this.#cols = allocKlineColumns(this.#capacity);
+    this.#lines = new CsvLines(MAX_LINE_BYTES, () => {
+      this.#line++;
+      return this.#fail(`Invalid kline row: the line is longer than ${MAX_LINE_BYTES} bytes`);
+    });
   }
 
   /** Open time of the last row parsed (-Infinity before the first, without a period). */
@@ -157,53 +162,14 @@ export class KlineCsvParser {
   }
 
   /** Parses every complete line of `chunk`, keeping the incomplete tail. */
-  push(input: Uint8Array): void {
-    // A plain Uint8Array view keeps the byte loads monomorphic (Node's Buffer is a subclass).
-    const chunk = input.constructor === Uint8Array
-      ? input
-      : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-    let start = 0;
-    if (this.#carryLen > 0) {
-      const nl = chunk.indexOf(NL);
-      if (nl < 0) return this.#keep(chunk, 0, chunk.length);
-      this.#keep(chunk, 0, nl + 1);
-      const len = this.#carryLen;
-      this.#carryLen = 0;
-      this.#parse(this.#carry, 0, len);
-      start = nl + 1;
-    }
-    const last = chunk.lastIndexOf(NL);
-    if (last >= start) {
-      this.#parse(chunk, start, last + 1);
-      start = last + 1;
-    }
-    if (start < chunk.length) this.#keep(chunk, start, chunk.length);
+  push(chunk: Uint8Array): void {
+    this.#lines.push(chunk, this.#parseLines);
   }
 
   /** Parses the last line (if it has no newline) and emits the remaining rows. */
   finish(): void {
-    if (this.#carryLen > 0) {
-      const len = this.#carryLen;
-      this.#keep(new Uint8Array([NL]), 0, 1);
-      this.#carryLen = 0;
-      this.#parse(this.#carry, 0, len + 1);
-    }
+    this.#lines.finish(this.#parseLines);
     if (this.#rows > 0) this.#flush(true);
-  }
-
-  #keep(chunk: Uint8Array, start: number, end: number): void {
-    const need = this.#carryLen + end - start;
-    if (need > MAX_LINE_BYTES) {
-      this.#line++;
-      this.#fail(`Invalid kline row: the line is longer than ${MAX_LINE_BYTES} bytes`);
-    }
-    if (need > this.#carry.length) {
-      const grown = new Uint8Array(Math.max(need, this.#carry.length * 2));
-      grown.set(this.#carry.subarray(0, this.#carryLen));
-      this.#carry = grown;
-    }
-    this.#carry.set(chunk.subarray(start, end), this.#carryLen);
-    this.#carryLen = need;
   }
 
   #flush(last: boolean): void {
