@@ -8,10 +8,20 @@
  * from the REST klines API, paged and paced by the exchange's weight header.
  * Rows are merged in time order with one fixed schema and gaps are reported.
  *
+ * This entry holds the manager, the one-shot {@linkcode fetchMarketData},
+ * the request, report and progress types, the markets, intervals, symbols
+ * and datasets a request names, the schemas and the errors. The other
+ * entries, by concept: `./codec` (Vision archive and CSV readers, streams,
+ * the decode pool), `./binance` (Vision and REST clients, the listing, the
+ * weight scheduler, grid helpers), `./cache` (the partition cache: open,
+ * list, stats, verify, clear), `./emulator` (a local Binance), `./polars`
+ * (`toPolars`) and `./cli` (the `dsm` command).
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { DataSourceManager, startEmulator } from "./mod.ts";
+ * import { DataSourceManager } from "./mod.ts";
+ * import { startEmulator } from "./emulator.ts";
  *
  * // Offline: a local Binance. Leave `endpoints` out to use the real one.
  * await using binance = await startEmulator({ now: Date.UTC(2024, 5, 1) });
@@ -31,6 +41,7 @@
  * @module
  */
 
+// The manager and the one-shot function
 export {
   DataSourceManager,
   type DataSourceManagerOptions,
@@ -38,8 +49,12 @@ export {
   type FetchOptions,
   type FetchResult,
 } from "./src/fcp/data_source_manager.ts";
+export type { CacheOptions } from "./src/fcp/cache_port.ts";
+export type { RetryOptions } from "./src/source/http.ts";
 export { fetchMarketData, type FetchMarketDataOptions } from "./src/fcp/fetch_market_data.ts";
-export type { KlineRequest, SourceMode } from "./src/fcp/kline_request.ts";
+
+// Request, report, progress
+export type { CandleDataset, KlineRequest, SourceMode } from "./src/fcp/kline_request.ts";
 export type {
   FetchFailure,
   FetchReport,
@@ -51,34 +66,27 @@ export type {
 } from "./src/fcp/fetch_report.ts";
 export type { FetchProgress } from "./src/fcp/fetch_run.ts";
 export { type Anomaly, ANOMALY_KINDS, type AnomalyKind } from "./src/core/anomaly.ts";
-export type { CacheOptions } from "./src/fcp/cache_port.ts";
 
+// What a request names: market, interval, symbol, time, dataset
+export { type Market, type MarketInput, MARKETS, parseMarket } from "./src/core/market.ts";
 export {
-  klinesWeight,
-  type Market,
-  type MarketInfo,
-  marketInfo,
-  type MarketInput,
-  MARKETS,
-  parseMarket,
-  VISION_LISTING_URL,
-  VISION_URL,
-} from "./src/core/market.ts";
-export {
-  ceilOpenTime,
-  closeTimeOf,
-  floorOpenTime,
   type Interval,
-  intervalMs,
   INTERVALS,
   isIntervalAvailable,
-  nextOpenTime,
   parseInterval,
-  partitionPeriod,
-  visionIntervalName,
 } from "./src/core/interval.ts";
-export { SYMBOL_PATTERN, symbolHint, validateSymbol } from "./src/core/symbol.ts";
+export { symbolHint, validateSymbol } from "./src/core/symbol.ts";
 export { type TimeInput, toEpochMs } from "./src/core/time.ts";
+export {
+  type ArchivePeriod,
+  type Dataset,
+  type DatasetInfo,
+  datasetInfo,
+  DATASETS,
+  parseDataset,
+} from "./src/core/dataset.ts";
+
+// Schemas
 export {
   type ArrowSchema,
   DATA_SOURCE_COLUMN,
@@ -87,6 +95,9 @@ export {
   KLINE_SCHEMA,
   KLINE_SCHEMA_WITH_SOURCE,
 } from "./src/core/schema.ts";
+export { FUNDING_SCHEMA, FUNDING_SCHEMA_WITH_SOURCE } from "./src/core/funding_schema.ts";
+
+// Errors
 export {
   ArchivePeriodError,
   CacheError,
@@ -98,6 +109,7 @@ export {
   HostFailingError,
   HostUnreachableError,
   HttpError,
+  InvalidDatasetError,
   InvalidIntervalError,
   InvalidMarketError,
   InvalidOptionError,
@@ -109,58 +121,3 @@ export {
   ResponseTooLargeError,
   ZipFormatError,
 } from "./src/core/errors.ts";
-
-export {
-  type KlineInput,
-  readKlineCsv,
-  type ReadKlineOptions,
-  readKlineZip,
-  streamKlineCsv,
-  streamKlineZip,
-} from "./src/codec/read_kline.ts";
-export { KlineCsvStream, type KlineCsvStreamOptions } from "./src/codec/kline_csv_stream.ts";
-export {
-  type KlineDecodeOptions,
-  KlineDecodePool,
-  type KlineDecodePoolOptions,
-} from "./src/codec/kline_decode_pool.ts";
-export { type UnzipOptions, unzipSingleEntry, UnzipStream } from "./src/codec/unzip_stream.ts";
-export { Sha256Stream } from "./src/codec/sha256_stream.ts";
-export { parseChecksumFile, verifyChecksum } from "./src/codec/checksum.ts";
-
-export {
-  HostCircuitBreaker,
-  type HostCircuitBreakerOptions,
-  type RetryOptions,
-} from "./src/source/http.ts";
-export {
-  type KlinesRequest,
-  type KlinesStats,
-  type KlinesStream,
-  RestClient,
-  type RestClientOptions,
-} from "./src/source/rest_client.ts";
-export { WeightScheduler, type WeightSchedulerOptions } from "./src/source/weight_scheduler.ts";
-export {
-  VisionClient,
-  type VisionClientOptions,
-  type VisionFileMissing,
-  type VisionFileOk,
-  type VisionFileRequest,
-  type VisionFileResult,
-  type VisionFilesOptions,
-  type VisionProgress,
-} from "./src/source/vision_client.ts";
-export type { VisionFileRef, VisionPeriod, VisionSeries } from "./src/source/vision_url.ts";
-export {
-  listVisionFiles,
-  type ListVisionOptions,
-  type VisionListing,
-} from "./src/source/vision_listing.ts";
-
-export { type Emulator, type EmulatorStats, startEmulator } from "./src/emulator/emulator.ts";
-export type { EmulatorOptions, RestHost } from "./src/emulator/emulator_options.ts";
-export type { FaultOptions, FileSelection } from "./src/emulator/faults.ts";
-export type { EmulatedSymbol } from "./src/emulator/symbol_catalogue.ts";
-export type { Gap as EmulatedGap } from "./src/emulator/market_data.ts";
-export type { HistoryMode } from "./src/emulator/irregular_history.ts";

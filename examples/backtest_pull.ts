@@ -17,7 +17,8 @@
 import { parseArgs } from "node:util";
 import type { Table } from "apache-arrow";
 import pl from "nodejs-polars";
-import { DataSourceManager, type FetchReport, type KlineRequest, startEmulator } from "../mod.ts";
+import { DataSourceManager, type FetchReport, type KlineRequest } from "../mod.ts";
+import { startEmulator } from "../emulator.ts";
 import { toPolars } from "../src/polars.ts";
 
 const DAY = 86_400_000;

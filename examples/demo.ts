@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { DataSourceManager, type FetchReport, startEmulator } from "../mod.ts";
+import { DataSourceManager, type FetchReport } from "../mod.ts";
+import { startEmulator } from "../emulator.ts";
 import type { Table } from "apache-arrow";
 
 const now = Date.now();

@@ -26,8 +26,8 @@ import {
   type KlineRequest,
   type Market,
   parseMarket,
-  startEmulator,
 } from "../mod.ts";
+import { startEmulator } from "../emulator.ts";
 
 const DAY = 86_400_000;
 const DEFAULT_SERIES = "spot:BTCUSDT,spot:ETHUSDT,um:BTCUSDT,um:ETHUSDT,cm:BTCUSD_PERP";

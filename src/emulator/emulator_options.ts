@@ -5,7 +5,7 @@
  */
 import type { Market } from "../core/market.ts";
 import type { FaultOptions } from "./faults.ts";
-import type { Gap } from "./market_data.ts";
+import type { EmulatedGap } from "./market_data.ts";
 import type { HistoryMode } from "./irregular_history.ts";
 import type { EmulatedSymbol } from "./symbol_catalogue.ts";
 
@@ -58,7 +58,7 @@ export interface EmulatorOptions extends FaultOptions {
   /** The symbol catalogue (spread `DEFAULT_SYMBOLS` to extend it). @default DEFAULT_SYMBOLS */
   symbols?: readonly EmulatedSymbol[];
   /** Exchange halts: no candle opens inside them, in any source or interval. @default DEFAULT_GAPS */
-  gaps?: readonly Gap[];
+  gaps?: readonly EmulatedGap[];
   /**
    * `"real"`: spot BTCUSDT and ETHUSDT history before 2023 is irregular like
    * genuine Binance history, in every source (outages, off-grid open times,

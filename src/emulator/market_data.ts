@@ -41,7 +41,7 @@ export interface KlineText {
 }
 
 /** A `[start, end)` span without any candle (an exchange halt). */
-export interface Gap {
+export interface EmulatedGap {
   /** First ms of the halt. */
   readonly start: number;
   /** First ms after the halt. */
@@ -56,7 +56,7 @@ export interface Gap {
  * Default exchange halts, in every market and symbol: 2020-02-19 10:00-12:00,
  * 2021-04-25 01:00-03:00 and 2023-03-24 12:30-14:30 UTC.
  */
-export const DEFAULT_GAPS: readonly Gap[] = [
+export const DEFAULT_GAPS: readonly EmulatedGap[] = [
   { start: Date.UTC(2020, 1, 19, 10), end: Date.UTC(2020, 1, 19, 12) },
   { start: Date.UTC(2021, 3, 25, 1), end: Date.UTC(2021, 3, 25, 3) },
   { start: Date.UTC(2023, 2, 24, 12, 30), end: Date.UTC(2023, 2, 24, 14, 30) },
@@ -69,7 +69,7 @@ export interface MarketDataOptions {
   /** The symbol catalogue. @default DEFAULT_SYMBOLS */
   symbols?: readonly EmulatedSymbol[];
   /** Exchange halts. @default DEFAULT_GAPS */
-  gaps?: readonly Gap[];
+  gaps?: readonly EmulatedGap[];
   /**
    * `"real"`: spot BTCUSDT and ETHUSDT before 2023 are irregular like genuine
    * Binance history (outages, off-grid open times, irregular close times,
@@ -106,7 +106,7 @@ const MARKET_KEY: Record<Market, number> = { spot: 11, um: 23, cm: 37 };
 export class MarketData {
   #seed: number;
   #symbols: readonly EmulatedSymbol[];
-  #gaps: readonly Gap[];
+  #gaps: readonly EmulatedGap[];
   #history: HistoryMode;
   #series = new Map<string, SeriesHistory>();
   // Last lattice values per octave: consecutive candles share the coarse ones.

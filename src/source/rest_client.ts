@@ -87,7 +87,7 @@ export interface RestClientOptions {
 }
 
 /** What to fetch: `[start, end)` on open time, UTC. */
-export interface KlinesRequest {
+export interface RestKlinesRequest {
   /**
    * The symbol, e.g. `BTCUSDT` (`BTCUSD_PERP` on cm); the pair for
    * `indexPriceKlines` (`BTCUSDT` on um, `BTCUSD` on cm).
@@ -224,7 +224,7 @@ export class RestClient {
    * @throws {TypeError} For an invalid symbol or interval (synchronously).
    * @throws {InvalidRangeError} When `start >= end` (synchronously).
    */
-  klines(request: KlinesRequest): KlinesStream {
+  klines(request: RestKlinesRequest): KlinesStream {
     const walk = this.#plan(request);
     const cancel = new AbortController();
     walk.signal = request.signal ? AbortSignal.any([request.signal, cancel.signal]) : cancel.signal;
@@ -249,7 +249,9 @@ export class RestClient {
    * @param request Symbol, interval, range, options and signal.
    * @returns The table and the walk's counters.
    */
-  async fetchKlinesTable(request: KlinesRequest): Promise<{ table: Table; stats: KlinesStats }> {
+  async fetchKlinesTable(
+    request: RestKlinesRequest,
+  ): Promise<{ table: Table; stats: KlinesStats }> {
     const stream = this.klines(request);
     const batches: RecordBatch[] = [];
     for await (const batch of stream) batches.push(batch);
@@ -259,7 +261,7 @@ export class RestClient {
     return { table: new Table(batches), stats: stream.stats };
   }
 
-  #plan(request: KlinesRequest): Walk {
+  #plan(request: RestKlinesRequest): Walk {
     const dataset = parseDataset(request.dataset, this.#market);
     const info = datasetInfo(dataset);
     const path = info.restPaths[this.#market];

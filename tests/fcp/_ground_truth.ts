@@ -18,7 +18,7 @@ import {
 } from "../../src/core/schema.ts";
 import type { HistoryMode } from "../../src/emulator/irregular_history.ts";
 import { klineTruth } from "../../src/emulator/kline_truth.ts";
-import { DEFAULT_GAPS, type Gap, MarketData } from "../../src/emulator/market_data.ts";
+import { DEFAULT_GAPS, type EmulatedGap, MarketData } from "../../src/emulator/market_data.ts";
 import type { EmulatedSymbol } from "../../src/emulator/symbol_catalogue.ts";
 
 /** The emulator's market settings the oracle must share. */
@@ -28,7 +28,7 @@ export interface TruthOptions {
   /** Catalogue. @default DEFAULT_SYMBOLS */
   symbols?: readonly EmulatedSymbol[];
   /** Halts. @default DEFAULT_GAPS */
-  gaps?: readonly Gap[];
+  gaps?: readonly EmulatedGap[];
   /** History. @default "real" */
   history?: HistoryMode;
 }

@@ -5,7 +5,7 @@
  * so that this test breaks when the README drifts from the code.
  *
  * Each subprocess runs in a throwaway copy of the project (`deno.json`,
- * `deno.lock`, links to `mod.ts`, `src/`, `examples/`), so that files a
+ * `deno.lock`, links to the entry files, `src/`, `examples/`), so that files a
  * command writes (`--out btc.parquet`) stay out of the checkout, with an
  * empty HOME and a `deno` on PATH that is this test's own Deno.
  *
@@ -125,13 +125,19 @@ function machineNetworkEnv(): Record<string, string> {
   return out;
 }
 
-/** Links `mod.ts`, `src/`, `examples/` and copies `deno.json` and `deno.lock` into `dir`. */
+/** The entry files of `deno.json`'s exports (`mod.ts`, `codec.ts` ...), and `src` for the others. */
+const ENTRIES: Set<string> = new Set(
+  Object.values(JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).exports)
+    .map((path) => String(path).replace(/^\.\//, "").split("/")[0]),
+);
+
+/** Links the entry files, `src/`, `examples/` and copies `deno.json` and `deno.lock` into `dir`. */
 async function projectCopy(dir: string): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   for (const name of ["deno.json", "deno.lock"]) {
     await Deno.copyFile(join(ROOT, name), join(dir, name));
   }
-  for (const name of ["mod.ts", "src", "examples"]) {
+  for (const name of new Set([...ENTRIES, "src", "examples"])) {
     await Deno.symlink(join(ROOT, name), join(dir, name));
   }
 }

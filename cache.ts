@@ -1,0 +1,85 @@
+/**
+ * The kline partition cache as a library: open a store, then list, total,
+ * verify and clear its partitions: what `dsm cache ls | stats | verify |
+ * clear` do, without the CLI. The manager (`.`) reads and fills the same
+ * store (`cache: { dir }`).
+ *
+ * Layout: `{root}/v1/binance/{spot|um|cm}/klines/{SYMBOL}/{interval}/{YYYY-MM-DD|YYYY-MM}.arrow`
+ * (a price klines dataset has its folder beside `klines`), one Arrow IPC
+ * file per closed, complete partition, written atomically and validated on
+ * every read (structure and two CRC-32s).
+ *
+ * - {@linkcode openKlineStore}: the store at a root (`DSM_CACHE_DIR` or the
+ *   platform cache folder by default), read-write, read-only or off,
+ *   depending on permissions; never prompts.
+ * - {@linkcode KlineStore}: `list` (files), `stats` (partitions, rows and
+ *   bytes per series), `verify` (re-read and validate every file; optionally
+ *   compare Vision's current checksums; set corrupt files aside), `clear`
+ *   (delete partitions), and `read`, `write`, `info`, `has`.
+ * - {@linkcode CacheFilter}: narrows each of them by dataset, market,
+ *   symbol, interval and time.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openKlineStore } from "./cache.ts";
+ * import { DataSourceManager } from "./mod.ts";
+ * import { startEmulator } from "./emulator.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * {
+ *   // Fill the cache with two days from a local Binance.
+ *   await using binance = await startEmulator({ now: Date.UTC(2024, 5, 1) });
+ *   await using dsm = new DataSourceManager({
+ *     cache: { dir },
+ *     now: () => Date.UTC(2024, 5, 1),
+ *     endpoints: { vision: binance.url, listing: binance.url, rest: binance.url },
+ *   });
+ *   await dsm.getData({ symbol: "BTCUSDT", interval: "1h", start: "2024-01-01", end: "2024-01-03" });
+ * }
+ * const store = await openKlineStore({ dir });
+ * const filter = { market: "spot", symbol: "BTCUSDT", interval: "1h" } as const;
+ * const files = await store.list(filter); // dsm cache ls
+ * assert.deepEqual(files.map((f) => f.key.partition), ["2024-01-01", "2024-01-02"]);
+ * const stats = await store.stats(filter); // dsm cache stats
+ * assert.equal(stats.rows, 48);
+ * assert.equal(stats.series[0].symbol, "BTCUSDT");
+ * const report = await store.verify({ filter }); // dsm cache verify
+ * assert.equal(report.ok, 2);
+ * assert.deepEqual(report.corrupt, []);
+ * assert.equal(await store.clear(filter), 2); // dsm cache clear
+ * assert.deepEqual(await store.list(filter), []);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+
+export {
+  CACHE_DIR_ENV,
+  openKlineStore,
+  type OpenKlineStoreOptions,
+} from "./src/cache/open_kline_store.ts";
+export type { FsKlineStoreOptions } from "./src/cache/fs_kline_store.ts";
+export type {
+  CachedPartition,
+  CacheEntry,
+  CacheFilter,
+  CacheSeriesStats,
+  CacheStats,
+  CacheTotals,
+  CorruptPartition,
+  KlineStore,
+  PartitionKey,
+  PartitionMeta,
+  RefusedFolder,
+  StalePartition,
+  VerifyOptions,
+  VerifyReport,
+} from "./src/cache/kline_store.ts";
+export type {
+  KlineAnomalies,
+  KlineGap,
+  KlineIpcHeader,
+  KlineIpcMetadata,
+} from "./src/codec/kline_ipc.ts";
