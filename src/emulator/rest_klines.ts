@@ -10,6 +10,7 @@ import { type Dataset, datasetInfo, restWeight } from "../core/dataset.ts";
 import { floorOpenTime, type Interval, nextOpenTime } from "../core/interval.ts";
 import { INTERVALS } from "../core/interval.ts";
 import { type Market, marketInfo } from "../core/market.ts";
+import { checkLimit, checkName, fail, mandatory, readLimit, readTimes } from "./_rest_params.ts";
 import { klineSeries } from "./dataset_series.ts";
 import type { KlineText, MarketData } from "./market_data.ts";
 
@@ -21,23 +22,6 @@ export interface RestAnswer {
   readonly body: string;
   /** Request weight charged. */
   readonly weight: number;
-}
-
-const TIME = /^\d{1,20}$/;
-const LIMIT = /^\d{1,10}$/;
-/** Binance's ASCII range, plus (spot, since 2025-12) letters and digits of any script. */
-const SYMBOL = /^(?:[A-Z0-9_.\-]|(?!\p{ASCII})[\p{L}\p{N}\p{M}]){1,20}$/u;
-
-function fail(code: number, msg: string, weight: number): RestAnswer {
-  return { status: 400, body: JSON.stringify({ code, msg }), weight };
-}
-
-function mandatory(name: string, weight: number): RestAnswer {
-  return fail(
-    -1102,
-    `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`,
-    weight,
-  );
 }
 
 /**
@@ -109,21 +93,15 @@ export function answerKlines(
   const dataset = options.dataset ?? "klines";
   const { maxSpanMs } = marketInfo(market);
   const maxLimit = datasetInfo(dataset).maxLimit[market] ?? 0;
-  const limitText = query.get("limit");
-  const limit = limitText === null ? 500 : LIMIT.test(limitText) ? Number(limitText) : NaN;
+  const limit = readLimit(query, 500);
   const weight = restWeight(dataset, market, limit >= 1 && limit <= maxLimit ? limit : 500);
   const parameter = datasetInfo(dataset).seriesParameter;
   const symbol = query.get(parameter);
   const intervalText = query.get("interval");
   if (!symbol) return mandatory(parameter, weight);
   if (!intervalText) return mandatory("interval", weight);
-  if (!SYMBOL.test(symbol)) {
-    return fail(
-      -1100,
-      `Illegal characters found in parameter '${parameter}'; legal range is '^[A-Z0-9-_.]{1,20}$'.`,
-      weight,
-    );
-  }
+  const badName = checkName(parameter, symbol, weight);
+  if (badName !== undefined) return badName;
   const series = klineSeries(options.data, dataset);
   const spec = series.find(market, symbol);
   if (spec === undefined) return fail(-1121, "Invalid symbol.", weight);
@@ -132,36 +110,13 @@ export function answerKlines(
   }
   const interval = intervalText as Interval;
   if (interval === "1s" && market !== "spot") return fail(-1120, "Invalid interval.", weight);
-  if (Number.isNaN(limit)) {
-    return fail(
-      -1100,
-      "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,10}$'.",
-      weight,
-    );
-  }
-  if (limit < 1 || limit > maxLimit) {
-    return fail(
-      -1100,
-      `Illegal characters found in parameter 'limit'; legal range is '1 - ${maxLimit}'.`,
-      weight,
-    );
-  }
-  const times: (number | undefined)[] = [];
-  for (const name of ["startTime", "endTime"]) {
-    const text = query.get(name);
-    if (text !== null && !TIME.test(text)) {
-      return fail(
-        -1100,
-        `Illegal characters found in parameter '${name}'; legal range is '^[0-9]{1,20}$'.`,
-        weight,
-      );
-    }
-    times.push(text === null ? undefined : Number(text));
-  }
+  const badLimit = checkLimit(limit, maxLimit, weight);
+  if (badLimit !== undefined) return badLimit;
+  const times = readTimes(query, weight);
+  if (!Array.isArray(times)) return times;
   const [start, end] = times;
-  if (start !== undefined && end !== undefined) {
-    if (start > end) return fail(-1023, "Start time is greater than end time.", weight);
-    if (maxSpanMs !== undefined && end - start > maxSpanMs) {
+  if (start !== undefined && end !== undefined && maxSpanMs !== undefined) {
+    if (end - start > maxSpanMs) {
       return fail(-1127, "More than 200 days between startTime and endTime.", weight);
     }
   }
