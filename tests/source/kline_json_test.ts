@@ -107,6 +107,13 @@ const MALFORMED: [string, string, RegExp][] = [
   ["empty price", `[${SPOT_ROW.replace('"0.80000000"', '""')}]`, /got ""/],
   ["trailing data", `[${SPOT_ROW}]x`, /unexpected data after the page/],
   ["empty body", "", /expected "\[" opening the page at the end of the data/],
+  ["row not an array", `[${SPOT_ROW},1]`, /expected "\[" opening row 1/],
+  ["unsafe time", `[${SPOT_ROW.replace("1499040000000", "9007199254740993")}]`, /element 0/],
+  ["NaN price", `[${SPOT_ROW.replace('"0.80000000"', '"NaN"')}]`, /got "NaN"/],
+  ["padded price", `[${SPOT_ROW.replace('"0.80000000"', '" 0.8"')}]`, /got " 0.8"/],
+  ["hex price", `[${SPOT_ROW.replace('"0.80000000"', '"0x10"')}]`, /got "0x10"/],
+  ["infinite price", `[${SPOT_ROW.replace('"0.80000000"', '"1e999"')}]`, /got "1e999"/],
+  ["null ignore", `[${SPOT_ROW.replace('"0"]', "null]")}]`, /number or string for element 11/],
 ];
 
 for (const [name, text, message] of MALFORMED) {
@@ -124,6 +131,27 @@ for (const [name, text, message] of MALFORMED) {
     );
   });
 }
+
+Deno.test("decodeKlineJson accepts exactly the finite decimals, as parseFloat reads them", () => {
+  const grammar = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+  const alphabet = "0123456789.+-eE xXoObBInfity_";
+  const random = mulberry32(7);
+  for (let i = 0; i < 20_000; i++) {
+    let text = "";
+    const n = Math.floor(random() * 7);
+    for (let k = 0; k < n; k++) text += alphabet[Math.floor(random() * alphabet.length)];
+    const expected = grammar.test(text) && Number.isFinite(parseFloat(text));
+    const page = `[${SPOT_ROW.replace('"0.80000000"', JSON.stringify(text))}]`;
+    let high: number | undefined;
+    try {
+      high = decodeKlineJson(bytes(page)).columns.high[0];
+    } catch (error) {
+      assert.ok(error instanceof NetworkError);
+    }
+    assert.equal(high !== undefined, expected, `"${text}"`);
+    if (expected) assert.ok(Object.is(high, parseFloat(text)), `"${text}"`);
+  }
+});
 
 Deno.test("decodeKlineJson reads from a subarray with a byte offset", () => {
   const text = `[${SPOT_ROW}]`;
