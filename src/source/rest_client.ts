@@ -5,7 +5,14 @@
  * @module
  */
 import { type RecordBatch, Table } from "apache-arrow";
-import { type Dataset, datasetInfo, parseDataset } from "../core/dataset.ts";
+import {
+  type Dataset,
+  datasetInfo,
+  FUNDING_RATE_REQUESTS_PER_5_MIN,
+  parseDataset,
+  restWeight,
+} from "../core/dataset.ts";
+import { allocFundingColumns, type FundingColumns, setValid } from "../core/funding_schema.ts";
 import {
   HttpError,
   InvalidDatasetError,
@@ -41,6 +48,7 @@ import {
   withRetry,
 } from "./http.ts";
 import { decodeKlineJson, type KlineJsonPage } from "./kline_json.ts";
+import { decodeFundingJson, type FundingJsonPage } from "./funding_json.ts";
 import { recordIgnoreValues } from "../codec/kline_ignore_values.ts";
 import { readBody } from "./_read_body.ts";
 import { maxPageBytes, statusError } from "./_rest_response.ts";
@@ -73,6 +81,12 @@ export interface RestClientOptions {
   retry?: RetryOptions;
   /** The weight scheduler of every host, or one per base URL. @default {WeightScheduler.shared per origin and API} */
   scheduler?: WeightScheduler | ((host: string) => WeightScheduler);
+  /**
+   * The pacer of `fundingRate`'s own limit, counted in requests (500 per 5
+   * minutes and IP).
+   * @default {WeightScheduler.shared per origin, 500 requests per 300,000 ms}
+   */
+  fundingLimiter?: WeightScheduler;
   /** The clock, epoch ms (decides which candle is still open). @default {Date.now} */
   now?: () => number;
   /**
@@ -114,7 +128,7 @@ export interface RestKlinesRequest {
   signal?: AbortSignal;
 }
 
-/** Counters of one klines walk. */
+/** Counters of one REST walk: klines, or funding rates. */
 export interface KlinesStats {
   /** HTTP requests sent, retries included. */
   requests: number;
@@ -134,6 +148,28 @@ export interface KlinesStats {
   rateLimited: number;
   /** Base URLs that served pages. */
   hosts: string[];
+}
+
+/** What to fetch of funding rates: `[start, end)` on funding time, UTC. */
+export interface RestFundingRequest {
+  /** The symbol, e.g. `BTCUSDT` (um) or `BTCUSD_PERP` (cm). */
+  symbol: string;
+  /** First funding time included. */
+  start: TimeInput;
+  /** Funding time excluded. */
+  end: TimeInput;
+  /** Cancels every request in flight and every wait. */
+  signal?: AbortSignal;
+}
+
+/** Funding events of a range, in time order, with the walk's counters. */
+export interface RestFundingRates {
+  /** The columns; the first `length` rows are the events. Intervals are null (REST does not print them). */
+  columns: FundingColumns;
+  /** Events. */
+  length: number;
+  /** Counters of the walk. */
+  stats: KlinesStats;
 }
 
 /** A stream of kline RecordBatches (one per page) with its live counters. */
@@ -261,6 +297,91 @@ export class RestClient {
     return { table: new Table(batches), stats: stream.stats };
   }
 
+  /**
+   * Fetches the funding events of `[start, end)` (um and cm), paging by
+   * `startTime` at `limit=1000`, paced by the weight header and by the
+   * endpoint's own limit of requests per 5 minutes.
+   *
+   * @param request Symbol, range and signal.
+   * @returns The events in time order and the walk's counters.
+   * @throws {InvalidDatasetError} On spot, which has no funding (synchronously checked).
+   * @throws {InvalidSymbolError | InvalidTimeError | InvalidRangeError} On misuse, before any I/O.
+   * @throws {HttpError | RateLimitError | NetworkError} When a page cannot be fetched.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { RestClient } from "./rest_client.ts";
+   * const rows = [{ symbol: "BTCUSDT", fundingRate: "0.00010000", fundingTime: 1704067200000, markPrice: "42283.58" }];
+   * await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+   *   Response.json(rows, { headers: { "x-mbx-used-weight-1m": "1" } }));
+   * const client = new RestClient({ market: "um", hosts: [`http://127.0.0.1:${server.addr.port}`] });
+   * const got = await client.fundingRates({ symbol: "BTCUSDT", start: 1704067200000, end: 1704096000000 });
+   * assert.equal(got.length, 1);
+   * assert.equal(got.columns.fundingRate[0], 0.0001);
+   * assert.equal(got.stats.requests, 1);
+   * ```
+   */
+  async fundingRates(request: RestFundingRequest): Promise<RestFundingRates> {
+    const path = datasetInfo("fundingRate").restPaths[this.#market];
+    if (path === undefined) {
+      throw new InvalidDatasetError(
+        "fundingRate",
+        `Invalid dataset "fundingRate": not published for ${this.#market} (markets: um, cm)`,
+      );
+    }
+    const symbol = validateSymbol(request.symbol, this.#market);
+    const start = toEpochMs(request.start, "start");
+    const end = toEpochMs(request.end, "end");
+    if (start >= end) {
+      throw new InvalidRangeError(
+        `Cannot fetch funding rates: start "${new Date(start).toISOString()}" is not before end "${
+          new Date(end).toISOString()
+        }"`,
+      );
+    }
+    const stats: KlinesStats = {
+      requests: 0,
+      pages: 0,
+      rows: 0,
+      weight: 0,
+      responses: 0,
+      responseWeight: 0,
+      retries: 0,
+      rateLimited: 0,
+      hosts: [],
+    };
+    const signal = request.signal ?? new AbortController().signal;
+    const limit = datasetInfo("fundingRate").maxLimit[this.#market]!;
+    const limiter = this.#options.fundingLimiter ??
+      WeightScheduler.shared(`${new URL(this.#activeHost()).origin}${path}`, {
+        budget: FUNDING_RATE_REQUESTS_PER_5_MIN,
+        windowMs: 300_000,
+      });
+    const pages: FundingJsonPage[] = [];
+    for (let t = start; t < end;) {
+      const query = { symbol, startTime: t, endTime: end - 1 };
+      const page = await this.#page({
+        path,
+        query: `symbol=${encodeURIComponent(symbol)}&startTime=${t}&endTime=${end - 1}` +
+          `&limit=${limit}`,
+        weight: restWeight("fundingRate", this.#market, limit),
+        maxBytes: maxPageBytes(limit),
+        decode: (body, url) => decodeFundingJson(body, { ...query, url }),
+        stats,
+        signal,
+        limiter,
+      });
+      stats.pages++;
+      stats.rows += page.length;
+      pages.push(page);
+      this.#options.onProgress?.(stats);
+      if (page.length < limit) break;
+      t = page.columns.fundingTime[page.length - 1] + 1;
+    }
+    return { ...concatFundingPages(pages), stats };
+  }
+
   #plan(request: RestKlinesRequest): Walk {
     const dataset = parseDataset(request.dataset, this.#market);
     const info = datasetInfo(dataset);
@@ -371,7 +492,15 @@ export class RestClient {
     const query = `${walk.seriesParameter}=${encodeURIComponent(walk.symbol)}` +
       `&interval=${walk.interval}` +
       `&startTime=${t}&endTime=${endTime}&limit=${limit}`;
-    const page = await this.#page(query, limit, walk);
+    const page = await this.#page({
+      path: walk.path,
+      query,
+      weight: klinesWeight(this.#market, limit),
+      maxBytes: maxPageBytes(limit),
+      decode: (body, url) => decodeKlineJson(body, { url }),
+      stats: walk.stats,
+      signal: walk.signal,
+    });
     checkPage(page, t, endTime, query);
     walk.stats.pages++;
     return page;
@@ -402,28 +531,28 @@ export class RestClient {
     });
   }
 
-  #page(query: string, limit: number, walk: Walk): Promise<KlineJsonPage> {
-    return withRetry(() => this.#onHosts(query, limit, walk), {
+  #page<T>(call: PageCall<T>): Promise<T> {
+    return withRetry(() => this.#onHosts(call), {
       retry: this.#options.retry,
-      signal: walk.signal,
+      signal: call.signal,
       isRetryable: (e) => isRetryable(e) || (e instanceof RateLimitError && e.status === 429),
-      onRetry: () => walk.stats.retries++,
+      onRetry: () => call.stats.retries++,
     });
   }
 
   /** One attempt, moving on to the next host while hosts answer 451. */
-  async #onHosts(query: string, limit: number, walk: Walk): Promise<KlineJsonPage> {
+  async #onHosts<T>(call: PageCall<T>): Promise<T> {
     for (;;) {
       const host = this.#hosts.find((h) => !this.#restricted.has(h));
-      const url = `${host ?? this.#hosts[0]}${walk.path}?${query}`;
+      const url = `${host ?? this.#hosts[0]}${call.path}?${call.query}`;
       if (host === undefined) {
         throw new HttpError(451, url, {
           cause: new Error("Every host answered HTTP 451 (unavailable from this location)"),
         });
       }
       try {
-        const page = await this.#attempt(host, url, limit, walk);
-        if (!walk.stats.hosts.includes(host)) walk.stats.hosts.push(host);
+        const page = await this.#attempt(host, url, call);
+        if (!call.stats.hosts.includes(host)) call.stats.hosts.push(host);
         return page;
       } catch (error) {
         if (!(error instanceof HttpError && error.status === 451)) throw error;
@@ -432,11 +561,15 @@ export class RestClient {
     }
   }
 
-  async #attempt(host: string, url: string, limit: number, walk: Walk): Promise<KlineJsonPage> {
-    const { signal, stats } = walk;
-    const weight = klinesWeight(this.#market, limit);
+  async #attempt<T>(host: string, url: string, call: PageCall<T>): Promise<T> {
+    const { signal, stats, weight } = call;
     const scheduler = this.#scheduler(host);
-    await scheduler.acquire(weight, signal);
+    // An endpoint limit of its own (fundingRate: requests per 5 minutes) is waited for first.
+    await call.limiter?.acquire(1, signal);
+    await scheduler.acquire(weight, signal).catch((error) => {
+      call.limiter?.settle(1);
+      throw error;
+    });
     let settled = false;
     try {
       stats.requests++;
@@ -446,16 +579,13 @@ export class RestClient {
       const { fetch, breaker } = this.#options;
       const response = await fetchOnce(url, { fetch, timeoutMs, signal, breaker });
       scheduler.settle(weight, response.headers.get(WEIGHT_HEADER));
+      call.limiter?.settle(1);
       settled = true;
       stats.responses++;
       stats.responseWeight += weight;
       if (response.ok) {
-        const body = await readBody(response, url, {
-          timeoutMs,
-          maxBytes: maxPageBytes(limit),
-          signal,
-        });
-        return decodeKlineJson(body, { url });
+        const body = await readBody(response, url, { timeoutMs, maxBytes: call.maxBytes, signal });
+        return call.decode(body, url);
       }
       const maxRetryAfterMs = maxRetryAfter(this.#options.retry);
       const error = await statusError(response, url, {
@@ -467,9 +597,52 @@ export class RestClient {
       if (error instanceof RateLimitError && error.status === 429) stats.rateLimited++;
       throw error;
     } finally {
-      if (!settled) scheduler.settle(weight);
+      if (!settled) {
+        scheduler.settle(weight);
+        call.limiter?.settle(1);
+      }
     }
   }
+}
+
+/** One REST request: where, what it weighs, how its body is read. */
+interface PageCall<T> {
+  /** Endpoint path. */
+  path: string;
+  /** Query string, without `?`. */
+  query: string;
+  /** Request weight. */
+  weight: number;
+  /** Largest body accepted, in bytes. */
+  maxBytes: number;
+  /** Decodes the body (throws `NetworkError` for a malformed one: retried). */
+  decode: (body: Uint8Array, url: string) => T;
+  /** The walk's counters. */
+  stats: KlinesStats;
+  /** Cancels the request and every wait. */
+  signal: AbortSignal;
+  /** A limit of the endpoint's own, counted in requests. */
+  limiter?: WeightScheduler;
+}
+
+/** The rows of several funding pages in one set of columns. */
+function concatFundingPages(
+  pages: readonly FundingJsonPage[],
+): { columns: FundingColumns; length: number } {
+  if (pages.length === 1) return pages[0];
+  const length = pages.reduce((n, p) => n + p.length, 0);
+  const columns = allocFundingColumns(length);
+  let at = 0;
+  for (const { columns: from, length: n } of pages) {
+    columns.fundingTime.set(from.fundingTime.subarray(0, n), at);
+    columns.fundingRate.set(from.fundingRate.subarray(0, n), at);
+    columns.markPrice.set(from.markPrice.subarray(0, n), at);
+    for (let i = 0; i < n; i++) {
+      if (from.markPriceValid[i >>> 3] & (1 << (i & 7))) setValid(columns.markPriceValid, at + i);
+    }
+    at += n;
+  }
+  return { columns, length };
 }
 
 function slotsBetween(t: number, endTime: number, interval: Interval): number {
