@@ -7,15 +7,7 @@
  *
  * @module
  */
-import {
-  checkAgreement,
-  FLAG_DESCRIPTOR,
-  LOCAL_HEADER_SIZE,
-  METHOD_DEFLATED,
-  parseLocalHeader,
-  readCentralDirectory,
-  type ZipEntry,
-} from "./_zip_format.ts";
+import { locateEntry, METHOD_DEFLATED, type ZipEntry } from "./_zip_format.ts";
 
 const NL = 10;
 const COMMA = 44;
@@ -91,24 +83,16 @@ export function sameTimeDigits(csv: Uint8Array, part: Uint8Array): boolean {
 
 /**
  * The entry and its deflated bytes when `zip` is a well-formed archive of one
- * deflated entry with its sizes in the headers (no data descriptor);
- * undefined otherwise, and for any error (the one-thread path reports it).
+ * deflated entry (either layout); undefined otherwise, and for any error
+ * (the one-thread path reports it).
  */
 export function deflatedEntry(
   zip: Uint8Array,
   file: string | undefined,
 ): { entry: ZipEntry; data: Uint8Array } | undefined {
   try {
-    if (zip.length < LOCAL_HEADER_SIZE) return undefined;
-    const { entry, offset } = readCentralDirectory(zip, 0, file);
-    if (entry.localOffset !== 0 || entry.method !== METHOD_DEFLATED) return undefined;
-    const local = parseLocalHeader(zip, file);
-    checkAgreement(local, entry, file);
-    if ((local.flags | entry.flags) & FLAG_DESCRIPTOR) return undefined;
-    const start = local.recordSize;
-    const end = start + entry.compressedSize;
-    if (end !== offset) return undefined;
-    return { entry, data: zip.subarray(start, end) };
+    const found = locateEntry(zip, file);
+    return found.entry.method === METHOD_DEFLATED ? found : undefined;
   } catch {
     return undefined;
   }

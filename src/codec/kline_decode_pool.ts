@@ -75,7 +75,7 @@ interface Slot {
  * const csv = "1672531200000,16541.77000000,16544.76000000,16538.45000000,16543.67000000," +
  *   "83.08143000,1672531259999,1374268.84886160,2687,40.18369000,664706.01106360,0\n";
  * using pool = new KlineDecodePool();
- * const zip = encodeZip("BTCUSDT-1m-2023-01-01.csv", new TextEncoder().encode(csv));
+ * const zip = await encodeZip("BTCUSDT-1m-2023-01-01.csv", new TextEncoder().encode(csv));
  * const batches = await pool.decodeZip(zip, { file: "BTCUSDT-1m-2023-01-01.zip" });
  * assert.equal(batches[0].getChild("close")?.get(0), 16543.67);
  * ```

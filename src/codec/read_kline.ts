@@ -52,7 +52,7 @@ const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
  * import { readKlineZip } from "./read_kline.ts";
  * const csv = "1672531200000,16541.77000000,16544.76000000,16538.45000000,16543.67000000," +
  *   "83.08143000,1672531259999,1374268.84886160,2687,40.18369000,664706.01106360,0\n";
- * const zip = encodeZip("BTCUSDT-1m-2023-01-01.csv", new TextEncoder().encode(csv));
+ * const zip = await encodeZip("BTCUSDT-1m-2023-01-01.csv", new TextEncoder().encode(csv));
  * const table = await readKlineZip(zip, { file: "BTCUSDT-1m-2023-01-01.zip" });
  * assert.equal(table.numRows, 1);
  * assert.equal(table.getChild("close")?.get(0), 16543.67);
@@ -91,7 +91,7 @@ export async function readKlineZip(
  * import { streamKlineZip } from "./read_kline.ts";
  * const csv = "1735689600000,93422.4,93463.2,93390.2,93463.2,7349,1735689659999," +
  *   "7.86650390,154,6685,7.15560836,0\n";
- * const zip = encodeZip("BTCUSD_PERP-1m-2025-01-01.csv", new TextEncoder().encode(csv));
+ * const zip = await encodeZip("BTCUSD_PERP-1m-2025-01-01.csv", new TextEncoder().encode(csv));
  * let rows = 0;
  * for await (const batch of streamKlineZip(zip)) rows += batch.numRows;
  * assert.equal(rows, 1);

@@ -5,8 +5,10 @@
  * @module
  */
 
-import { UnzipTransformer } from "./_unzip_transformer.ts";
-import { unzipBuffer } from "./_zip_format.ts";
+import { ZipFormatError } from "../core/errors.ts";
+import { ZipEntryCheckStream } from "./_zip_entry_check_stream.ts";
+import { ZipEntryDataStream } from "./_zip_entry_data_stream.ts";
+import { METHOD_STORED, unzipBuffer, type ZipEntry, zipError } from "./_zip_format.ts";
 
 /** Options of {@linkcode UnzipStream} and {@linkcode unzipSingleEntry}. */
 export interface UnzipOptions {
@@ -35,7 +37,7 @@ export interface UnzipOptions {
  * import { encodeZip } from "./zip_encoder.ts";
  * import { unzipSingleEntry } from "./unzip_stream.ts";
  * const csv = new TextEncoder().encode("1,2,3\n");
- * const out = await unzipSingleEntry(encodeZip("a.csv", csv));
+ * const out = await unzipSingleEntry(await encodeZip("a.csv", csv));
  * assert.deepEqual(out, csv);
  * ```
  */
@@ -54,12 +56,15 @@ export function unzipSingleEntry(
  * Unpacks a single-entry zip archive as its bytes arrive, e.g. a Binance
  * Vision download: `response.body.pipeThrough(new UnzipStream())`.
  *
- * When the local file header carries the entry's sizes, the entry is inflated
- * while the archive streams (`DecompressionStream("deflate-raw")`, or copied
- * through if stored) and its CRC-32 and size are checked as soon as its data
- * ends; the central directory that follows must describe the same, single
- * entry. When the sizes are deferred to a data descriptor (flag bit 3), the
- * archive is buffered and unpacked from its central directory at the end.
+ * A `pipeThrough` chain of three stages: the archive's records are read and
+ * checked and the entry's data passed on, inflated by the platform's
+ * `DecompressionStream("deflate-raw")` (stored entries are copied through),
+ * then counted and CRC-checked by a tap that caps them at the entry's declared
+ * size. When the local file header carries the sizes (as on Binance Vision),
+ * the entry is inflated while the archive streams, and the central directory
+ * that follows must describe the same, single entry. When the sizes are
+ * deferred to a data descriptor (flag bit 3), the archive is held until it
+ * ends and checked whole before its data is inflated.
  *
  * Contract:
  * - Output chunks are emitted before the archive is fully checked: a CRC,
@@ -67,10 +72,12 @@ export function unzipSingleEntry(
  *   chunks. Commit nothing until the readable closes without error.
  * - Input that ends early (truncated at any byte) errors the readable with a
  *   {@linkcode ZipFormatError}; so do a bad signature, a second entry,
- *   encryption, methods other than stored and deflated, zip64, and CRC-32 or
- *   size mismatches. Errors carry `options.file` in their message.
+ *   encryption, methods other than stored and deflated, zip64, data that does
+ *   not inflate, more bytes than the entry declares, and CRC-32 or size
+ *   mismatches. Errors carry `options.file` in their message. An upstream
+ *   error (an aborted writable) reaches the readable unchanged.
  * - Cancelling the readable cancels the writable side (and the upstream when
- *   piped) and stops the inflater; aborting the writable errors the readable.
+ *   piped) and the inflater; aborting the writable errors the readable.
  *   Either way no inflater is left running.
  * - Output chunks of stored entries may be views of input chunks.
  *
@@ -80,19 +87,74 @@ export function unzipSingleEntry(
  * import { encodeZip } from "./zip_encoder.ts";
  * import { UnzipStream } from "./unzip_stream.ts";
  * const csv = new TextEncoder().encode("1,2,3\n".repeat(1000));
- * const zip = encodeZip("a.csv", csv);
+ * const zip = await encodeZip("a.csv", csv);
  * const body = new Response(zip).body!.pipeThrough(new UnzipStream({ file: "a.zip" }));
  * const out = new Uint8Array(await new Response(body).arrayBuffer());
  * assert.deepEqual(out, csv);
  * ```
  */
-export class UnzipStream extends TransformStream<Uint8Array, Uint8Array> {
+export class UnzipStream implements TransformStream<Uint8Array, Uint8Array> {
+  /** The entry's bytes. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** The archive's bytes. */
+  readonly writable: WritableStream<Uint8Array>;
+
   /**
    * Creates the instance.
    *
    * @param options File name for error messages.
    */
   constructor(options: UnzipOptions = {}) {
-    super(new UnzipTransformer(options.file));
+    const file = options.file;
+    const records = new ZipEntryDataStream(file);
+    const input = records.writable.getWriter();
+    let upstream: { reason: unknown } | undefined;
+    this.writable = new WritableStream<Uint8Array>({
+      start(controller) {
+        // A cancelled readable errors the records stage: error this side too.
+        input.closed.catch((reason) => controller.error(reason));
+      },
+      write: (chunk) => input.write(chunk),
+      close: () => input.close(),
+      abort(reason) {
+        upstream = { reason };
+        return input.abort(reason);
+      },
+    });
+    let entry: ZipEntry | undefined;
+    let output: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    this.readable = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          if (output === undefined) {
+            entry = await records.entry;
+            output = unpacked(records.readable, entry, file).getReader();
+          }
+          const { done, value } = await output.read();
+          if (!done) return controller.enqueue(value);
+          records.checkEnd();
+          controller.close();
+        } catch (err) {
+          if (err instanceof ZipFormatError || (upstream && err === upstream.reason)) throw err;
+          const why = err instanceof Error ? err.message : String(err);
+          throw zipError(`entry "${entry?.name}" cannot be inflated (${why})`, file, err);
+        }
+      },
+      cancel: (reason) => output ? output.cancel(reason) : records.readable.cancel(reason),
+    }, { highWaterMark: 0 });
   }
+}
+
+/** The entry's data inflated (unless stored), through the size and CRC-32 tap. */
+function unpacked(
+  data: ReadableStream<Uint8Array>,
+  entry: ZipEntry,
+  file: string | undefined,
+): ReadableStream<Uint8Array> {
+  const inflated = entry.method === METHOD_STORED || entry.compressedSize === 0
+    ? data
+    : data.pipeThrough<Uint8Array>(
+      new DecompressionStream("deflate-raw") as ReadableWritablePair<Uint8Array, Uint8Array>,
+    );
+  return inflated.pipeThrough(new ZipEntryCheckStream(entry, file));
 }

@@ -176,7 +176,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return new Response(answer.body, { status: answer.status, headers });
   }
 
-  function vision(key: string): Response {
+  async function vision(key: string): Promise<Response> {
     const isChecksum = key.endsWith(".CHECKSUM");
     stats.requests[isChecksum ? "checksum" : "vision"]++;
     const zipKey = isChecksum ? key.slice(0, -".CHECKSUM".length) : key;
@@ -188,7 +188,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     const keep = faults.keepFraction(zipKey);
     if (keep < 1) stats.faults.partial++;
-    const zip = files.zip(file, keep);
+    const zip = await files.zip(file, keep);
     if (!isChecksum) {
       return new Response(zip.bytes, { headers: { "content-type": "application/zip" } });
     }
@@ -200,7 +200,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return new Response(files.checksum(file, sha), { headers: { "content-type": "text/plain" } });
   }
 
-  function route(url: URL): Response {
+  async function route(url: URL): Promise<Response> {
     const restPath = REST_PATH.exec(url.pathname);
     if (restPath !== null && served(restPath)) {
       stats.requests.rest++;
@@ -213,7 +213,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       } catch {
         return s3Error(400, "InvalidURI", "Couldn't parse the specified URI.");
       }
-      return vision(key);
+      return await vision(key);
     }
     if (url.pathname === "/") {
       stats.requests.listing++;
@@ -234,7 +234,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const url = new URL(request.url);
     const drawn = faults.forRequest(url.pathname + url.search);
     await delay(drawn.delayMs, shutdown.signal);
-    let response = route(url);
+    let response = await route(url);
     if (drawn.errorStatus !== 0 && response.status !== 451) {
       stats.faults.errors++;
       await response.body?.cancel();

@@ -123,6 +123,7 @@ export class VisionFiles {
   #dd: boolean;
   #newline: boolean;
   #cache: ByteLru<VisionZip>;
+  #writing = new Map<string, Promise<VisionZip>>();
 
   /**
    * Creates the instance.
@@ -344,26 +345,31 @@ export class VisionFiles {
   }
 
   /**
-   * The zip of a file (cached), holding one entry named like the zip with `.csv`.
+   * The zip of a file (cached; requests for a zip being written share it),
+   * holding one entry named like the zip with `.csv`.
    *
    * @param file The file.
    * @param keepFraction Share of the rows kept.
    * @returns The zip bytes and their SHA-256.
    */
-  zip(file: VisionFile, keepFraction = 1): VisionZip {
+  zip(file: VisionFile, keepFraction = 1): Promise<VisionZip> {
     const cacheKey = `${file.key}#${keepFraction}`;
     const hit = this.#cache.get(cacheKey);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) return Promise.resolve(hit);
+    const pending = this.#writing.get(cacheKey);
+    if (pending !== undefined) return pending;
     const csv = this.csvBytes(file, keepFraction);
-    const bytes = encodeZip(file.name.replace(/\.zip$/, ".csv"), csv, {
+    const writing = encodeZip(file.name.replace(/\.zip$/, ".csv"), csv, {
       dataDescriptor: this.#dd,
-      level: 3,
       modified: new Date(file.end),
-    });
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
-    const zip = { bytes, sha256 };
-    this.#cache.set(cacheKey, zip, bytes.length);
-    return zip;
+    }).then((bytes) => {
+      const sha256 = createHash("sha256").update(bytes).digest("hex");
+      const zip = { bytes, sha256 };
+      this.#cache.set(cacheKey, zip, bytes.length);
+      return zip;
+    }).finally(() => this.#writing.delete(cacheKey));
+    this.#writing.set(cacheKey, writing);
+    return writing;
   }
 
   /**

@@ -156,7 +156,7 @@ export interface VisionFilesOptions {
  * import { encodeZip } from "../codec/zip_encoder.ts";
  * import { VisionClient } from "./vision_client.ts";
  * const csv = "1704067200000,1,2,0.5,1.5,10,1704067259999,15,3,4,6,0\n";
- * const zip = encodeZip("BTCUSDT-1m-2024-01-01.csv", new TextEncoder().encode(csv));
+ * const zip = await encodeZip("BTCUSDT-1m-2024-01-01.csv", new TextEncoder().encode(csv));
  * const hex = (b: ArrayBuffer) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("");
  * const sum = hex(await crypto.subtle.digest("SHA-256", zip)) + "  BTCUSDT-1m-2024-01-01.zip";
  * const fake: typeof fetch = (input) =>

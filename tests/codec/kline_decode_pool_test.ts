@@ -61,7 +61,9 @@ async function assertLikeStream(
   const csv = encoder.encode(text);
   const expected = await streamed(csv, options);
   assertSame(await pool.decodeCsv(csv, options), expected, `${what} (csv)`);
-  assertSame(await pool.decodeZip(encodeZip(FILE, csv), options), expected, `${what} (zip)`);
+  assertSame(await pool.decodeZip(await encodeZip(FILE, csv), options), expected, `${what} (zip)`);
+  const deferred = await encodeZip(FILE, csv, { dataDescriptor: true });
+  assertSame(await pool.decodeZip(deferred, options), expected, `${what} (zip, data descriptor)`);
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -113,7 +115,7 @@ async function assertSameCsvError(pool: KlineDecodePool, text: string, what: str
   for (
     const actual of [
       await rejection(pool.decodeCsv(csv, options)),
-      await rejection(pool.decodeZip(encodeZip(FILE, csv), options)),
+      await rejection(pool.decodeZip(await encodeZip(FILE, csv), options)),
     ]
   ) {
     assert.ok(actual instanceof CsvFormatError, `${what}: ${actual}`);
@@ -167,7 +169,7 @@ Deno.test("KlineDecodePool reports malformed rows with the file and the global l
 Deno.test("KlineDecodePool reports a corrupt zip like unzipSingleEntry", async () => {
   using pool = new KlineDecodePool();
   const csv = encoder.encode(rows(BIG).join("\n"));
-  const zip = encodeZip(FILE, csv);
+  const zip = await encodeZip(FILE, csv);
   const crc = zip.slice();
   crc[14] ^= 0xff; // local CRC-32
   const central = zip.length - 22 - 46 - FILE.length;
@@ -186,12 +188,12 @@ Deno.test("KlineDecodePool reports a corrupt zip like unzipSingleEntry", async (
 Deno.test("KlineDecodePool yields no batch for empty input", async () => {
   using pool = new KlineDecodePool();
   assert.deepEqual(await pool.decodeCsv(new Uint8Array(0)), []);
-  assert.deepEqual(await pool.decodeZip(encodeZip(FILE, new Uint8Array(0))), []);
+  assert.deepEqual(await pool.decodeZip(await encodeZip(FILE, new Uint8Array(0))), []);
   assert.deepEqual(await pool.decodeCsv(encoder.encode(UM_HEADER + "\n")), []);
 });
 
 Deno.test("KlineDecodePool rejects cleanly on abort and on close while busy", async () => {
-  const zip = encodeZip(FILE, encoder.encode(rows(BIG).join("\n")));
+  const zip = await encodeZip(FILE, encoder.encode(rows(BIG).join("\n")));
   const csv = encoder.encode(rows(BIG).join("\n"));
   const pool = new KlineDecodePool();
   await pool.ready();
@@ -228,7 +230,7 @@ Deno.test("KlineDecodePool falls back to one thread with only --allow-net", asyn
     import { encodeZip } from "${encode}";
     using pool = new KlineDecodePool();
     const row = "1672531200000,1,1,1,1,1,1672531259999,1,1,1,1,0\\n";
-    const zip = encodeZip("a.csv", new TextEncoder().encode(row.repeat(9000)));
+    const zip = await encodeZip("a.csv", new TextEncoder().encode(row.repeat(9000)));
     const batches = await pool.decodeZip(zip);
     console.log(await pool.ready(), batches.reduce((n, b) => n + b.numRows, 0));
   `;

@@ -72,7 +72,7 @@ Deno.test("readKlineZip reads an archive from memory and from a stream alike", a
     1735689600000 + 4999 * 60_000,
   ];
   for (const dataDescriptor of [false, true]) {
-    const zip = encodeZip("BTCUSDT-1m-2025-01-01.csv", csv, { dataDescriptor });
+    const zip = await encodeZip("BTCUSDT-1m-2025-01-01.csv", csv, { dataDescriptor });
     const fromBytes = await readKlineZip(zip, { expectedSha256: sha256(zip) });
     assert.deepEqual(summary(fromBytes), expected);
     assert.deepEqual(fieldsOf(fromBytes.schema), fieldsOf(KLINE_SCHEMA));
@@ -84,7 +84,7 @@ Deno.test("readKlineZip reads an archive from memory and from a stream alike", a
 
 Deno.test("readKlineZip gives an empty table of the fixed schema for an empty CSV", async () => {
   for (const csv of [new Uint8Array(0), encoder.encode(HEADER + "\n")]) {
-    const zip = encodeZip("BTCUSDT_PERP-1m-2025-01-01.csv", csv);
+    const zip = await encodeZip("BTCUSDT_PERP-1m-2025-01-01.csv", csv);
     const table = await readKlineZip(zip);
     assert.equal(table.numRows, 0);
     assert.deepEqual(fieldsOf(table.schema), fieldsOf(KLINE_SCHEMA));
@@ -95,7 +95,7 @@ Deno.test("readKlineZip gives an empty table of the fixed schema for an empty CS
 });
 
 Deno.test("readKlineZip rejects a checksum mismatch before parsing anything", async () => {
-  const zip = encodeZip("a.csv", encoder.encode("1672531200000,abc\n"));
+  const zip = await encodeZip("a.csv", encoder.encode("1672531200000,abc\n"));
   const wrong = "0".repeat(64);
   const err = await readKlineZip(zip, { file: "a.zip", expectedSha256: wrong }).catch((e) => e);
   assert.ok(err instanceof ChecksumError);
@@ -108,7 +108,7 @@ Deno.test("readKlineZip rejects a checksum mismatch before parsing anything", as
 });
 
 Deno.test("streamKlineZip errors after the last batch when the checksum differs", async () => {
-  const zip = encodeZip("a.csv", csvOf(300));
+  const zip = await encodeZip("a.csv", csvOf(300));
   const batches = [];
   const reader = streamKlineZip(zip, { batchRows: 100, expectedSha256: "a".repeat(64) })
     .getReader();
@@ -130,14 +130,14 @@ Deno.test("streamKlineZip errors after the last batch when the checksum differs"
 });
 
 Deno.test("streamKlineZip surfaces zip and CSV errors with the file name", async () => {
-  const zip = encodeZip("a.csv", csvOf(10));
+  const zip = await encodeZip("a.csv", csvOf(10));
   const truncated = zip.subarray(0, zip.length - 30);
   await assert.rejects(
     Array.fromAsync(streamKlineZip(truncated, { file: "t.zip" })),
     ZipFormatError,
   );
   await assert.rejects(readKlineZip(truncated, { file: "t.zip" }), ZipFormatError);
-  const bad = encodeZip("b.csv", encoder.encode(HEADER + "\n1735689600000,x\n"));
+  const bad = await encodeZip("b.csv", encoder.encode(HEADER + "\n1735689600000,x\n"));
   const err = await readKlineZip(chunked(bad, 5).stream, { file: "b.zip" }).catch((e) => e);
   assert.ok(err instanceof CsvFormatError);
   assert.equal(err.line, 2);
@@ -145,7 +145,7 @@ Deno.test("streamKlineZip surfaces zip and CSV errors with the file name", async
 });
 
 Deno.test("streamKlineZip cancels its input when the output is cancelled", async () => {
-  const zip = encodeZip("a.csv", csvOf(20_000), { level: 1 });
+  const zip = await encodeZip("a.csv", csvOf(20_000), { level: 1 });
   const { stream, state } = chunked(zip, 4096);
   const reader = streamKlineZip(stream, { batchRows: 500 }).getReader();
   const first = await reader.read();

@@ -66,7 +66,7 @@ const BIG = csv(44_640);
 
 for (const [label, options] of LAYOUTS) {
   Deno.test(`UnzipStream reads ${label} in 1-byte, odd and big chunks`, async () => {
-    const zip = encodeZip("a.csv", SMALL, options);
+    const zip = await encodeZip("a.csv", SMALL, options);
     for (const size of [1, 7, 4096, zip.length]) {
       assert.deepEqual(await unzip(zip, size), SMALL, `chunk size ${size}`);
     }
@@ -74,21 +74,21 @@ for (const [label, options] of LAYOUTS) {
   });
 
   Deno.test(`UnzipStream reads a 1m month (${label})`, async () => {
-    const zip = encodeZip("BTCUSDT-1m-2024-01.csv", BIG, options);
+    const zip = await encodeZip("BTCUSDT-1m-2024-01.csv", BIG, options);
     assert.deepEqual(await unzip(zip, 65536), BIG);
     assert.deepEqual(await unzip(zip, zip.length), BIG);
     assert.deepEqual(await unzipSingleEntry(zip), BIG);
   });
 
   Deno.test(`UnzipStream reads an empty entry (${label})`, async () => {
-    const zip = encodeZip("empty.csv", new Uint8Array(0), options);
+    const zip = await encodeZip("empty.csv", new Uint8Array(0), options);
     assert.deepEqual(await unzip(zip, 1), new Uint8Array(0));
     assert.deepEqual(await unzip(zip), new Uint8Array(0));
     assert.deepEqual(await unzipSingleEntry(zip), new Uint8Array(0));
   });
 
   Deno.test(`UnzipStream rejects an archive truncated at any byte (${label})`, async () => {
-    const zip = encodeZip("a.csv", csv(4), options);
+    const zip = await encodeZip("a.csv", csv(4), options);
     for (let cut = 0; cut < zip.length; cut++) {
       const part = zip.slice(0, cut);
       const why = /truncated|empty/;
@@ -99,7 +99,7 @@ for (const [label, options] of LAYOUTS) {
   });
 
   Deno.test(`UnzipStream rejects two entries (${label})`, async () => {
-    const zip = encodeZipEntries(
+    const zip = await encodeZipEntries(
       [{ name: "a.csv", data: SMALL }, { name: "b.csv", data: SMALL }],
       options,
     );
@@ -111,7 +111,7 @@ for (const [label, options] of LAYOUTS) {
 
 Deno.test("UnzipStream rejects a big archive truncated at spread offsets", async () => {
   for (const options of [{}, { dataDescriptor: true }]) {
-    const zip = encodeZip("a.csv", BIG, options);
+    const zip = await encodeZip("a.csv", BIG, options);
     const cuts = [
       1,
       29,
@@ -138,14 +138,14 @@ Deno.test("UnzipStream rejects what is not a zip", async () => {
   await rejectsZip(unzip(html, 1), /not a zip archive/);
   await rejectsZip(unzipSingleEntry(html), /not a zip archive/);
   await rejectsZip(unzip(new Uint8Array(0)), /the archive is empty in "t.zip"/);
-  const emptyZip = encodeZipEntries([]);
+  const emptyZip = await encodeZipEntries([]);
   assert.equal(emptyZip.length, 22);
   await rejectsZip(unzip(emptyZip), /holds no entry/);
   await rejectsZip(unzipSingleEntry(emptyZip), /holds no entry/);
 });
 
 Deno.test("UnzipStream rejects a CRC-32 mismatch", async () => {
-  const zip = encodeZip("a.csv", SMALL);
+  const zip = await encodeZip("a.csv", SMALL);
   const badCrc = zip.slice();
   badCrc[14] ^= 0xff; // local header CRC
   await rejectsZip(unzip(badCrc), /CRC-32 mismatch in entry "a.csv": expected 0x[0-9a-f]{8}, got/);
@@ -154,13 +154,13 @@ Deno.test("UnzipStream rejects a CRC-32 mismatch", async () => {
   badCrc[central + 16] ^= 0xff; // and the central directory's, so that both agree
   await rejectsZip(unzipSingleEntry(badCrc), /CRC-32 mismatch/);
 
-  const stored = encodeZip("a.csv", SMALL, { method: "store" });
+  const stored = await encodeZip("a.csv", SMALL, { method: "store" });
   stored[30 + 5 + 100] ^= 0x01; // one bit of the data
   await rejectsZip(unzip(stored), /CRC-32 mismatch/);
   await rejectsZip(unzipSingleEntry(stored), /CRC-32 mismatch/);
 
   for (const dataDescriptor of [false, true]) {
-    const deflated = encodeZip("a.csv", SMALL, { dataDescriptor });
+    const deflated = await encodeZip("a.csv", SMALL, { dataDescriptor });
     for (const at of [35, 40, 100, 200, 300]) {
       const bad = deflated.slice();
       bad[at] ^= 0x5a; // a byte of the compressed data
@@ -171,7 +171,7 @@ Deno.test("UnzipStream rejects a CRC-32 mismatch", async () => {
 });
 
 Deno.test("UnzipStream rejects a size mismatch", async () => {
-  const zip = encodeZip("a.csv", SMALL);
+  const zip = await encodeZip("a.csv", SMALL);
   const view = new DataView(zip.buffer);
   const central = zip.length - 22 - 46 - 5;
   for (const delta of [-1, 1]) {
@@ -184,8 +184,39 @@ Deno.test("UnzipStream rejects a size mismatch", async () => {
   }
 });
 
+Deno.test("UnzipStream stops a bomb at its declared size and cancels its source", async () => {
+  const zeros = new Uint8Array(64 << 20);
+  const zip = await encodeZip("bomb.csv", zeros);
+  const declared = 1 << 20;
+  const view = new DataView(zip.buffer);
+  view.setUint32(22, declared, true); // local header
+  view.setUint32(zip.length - 22 - 46 - 8 + 24, declared, true); // central directory
+  let at = 0;
+  const cancelled = Promise.withResolvers<unknown>();
+  const input = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= zip.length) return controller.close();
+      controller.enqueue(zip.subarray(at, at + 1024));
+      at += 1024;
+    },
+    cancel: (reason) => cancelled.resolve(reason),
+  });
+  const unzipped = collect(input.pipeThrough(new UnzipStream({ file: "t.zip" })));
+  await rejectsZip(unzipped, /entry "bomb.csv" inflates to more than its 1048576 bytes in "t.zip"/);
+  assert.ok((await cancelled.promise) instanceof ZipFormatError);
+  assert.ok(at < zip.length / 4, `read ${at} of ${zip.length} bytes`);
+  await rejectsZip(unzipSingleEntry(zip), /inflates to more than its 1048576 bytes/);
+  // A declared size no deflate stream of this length can reach is refused before inflating.
+  const compressed = view.getUint32(18, true);
+  view.setUint32(22, compressed * 1032 + 1, true);
+  view.setUint32(zip.length - 22 - 46 - 8 + 24, compressed * 1032 + 1, true);
+  const refused = /entry "bomb.csv" declares \d+ bytes, more than its \d+ deflated bytes can hold/;
+  await rejectsZip(unzip(zip), refused);
+  await rejectsZip(unzipSingleEntry(zip), refused);
+});
+
 Deno.test("UnzipStream rejects encryption, unknown methods and zip64", async () => {
-  const zip = encodeZip("a.csv", SMALL);
+  const zip = await encodeZip("a.csv", SMALL);
   const central = zip.length - 22 - 46 - 5;
   const patch = (edit: (v: DataView) => void) => {
     const bad = zip.slice();
@@ -215,7 +246,7 @@ Deno.test("UnzipStream rejects encryption, unknown methods and zip64", async () 
 });
 
 Deno.test("UnzipStream rejects data after the end record", async () => {
-  const zip = encodeZip("a.csv", SMALL);
+  const zip = await encodeZip("a.csv", SMALL);
   const junk = new Uint8Array(zip.length + 3);
   junk.set(zip);
   await rejectsZip(unzip(junk), /end of central directory not found/);
@@ -224,7 +255,7 @@ Deno.test("UnzipStream rejects data after the end record", async () => {
 
 Deno.test("UnzipStream cancelled mid-stream cancels its source and stops inflating", async () => {
   for (const dataDescriptor of [false, true]) {
-    const zip = encodeZip("a.csv", BIG, { dataDescriptor });
+    const zip = await encodeZip("a.csv", BIG, { dataDescriptor });
     const cancelled = Promise.withResolvers<unknown>();
     let at = 0;
     const input = new ReadableStream<Uint8Array>({
@@ -248,7 +279,7 @@ Deno.test("UnzipStream cancelled mid-stream cancels its source and stops inflati
 });
 
 Deno.test("UnzipStream passes an upstream error to its readable", async () => {
-  const zip = encodeZip("a.csv", BIG);
+  const zip = await encodeZip("a.csv", BIG);
   const boom = new Error("connection reset");
   let sent = false;
   const input = new ReadableStream<Uint8Array>({

@@ -125,7 +125,7 @@ for (const decodeWorkers of [0, 1]) {
   const path = decodeWorkers === 0 ? "main thread" : "decode worker";
 
   Deno.test(`Hostile archive (${path}): a bomb of one repeated row is refused at its second row and REST fills the day`, async () => {
-    const zip = encodeZip(CSV, repeated(row(START), BOMB_ROWS), { level: 9 });
+    const zip = await encodeZip(CSV, repeated(row(START), BOMB_ROWS), { level: 9 });
     const got = await fetchDay(zip, decodeWorkers);
     assert.equal(got.rows, 1440);
     assert.deepEqual(got.sources, new Set(["REST"]));
@@ -137,7 +137,7 @@ for (const decodeWorkers of [0, 1]) {
   });
 
   Deno.test(`Hostile archive (${path}): a bomb of increasing rows stops one row past the period's slots`, async () => {
-    const zip = encodeZip(CSV, increasingRows(RISING_ROWS));
+    const zip = await encodeZip(CSV, increasingRows(RISING_ROWS));
     const got = await fetchDay(zip, decodeWorkers);
     assert.equal(got.rows, 1440);
     assert.deepEqual(got.sources, new Set(["REST"]));
@@ -168,8 +168,8 @@ for (const decodeWorkers of [0, 1]) {
 }
 
 Deno.test("Hostile archive: KlineDecodePool stops a bomb within the period's rows, with and without a worker", async () => {
-  const zip = encodeZip(CSV, repeated(row(START), BOMB_ROWS), { level: 9 });
-  const rising = encodeZip(CSV, increasingRows(RISING_ROWS));
+  const zip = await encodeZip(CSV, repeated(row(START), BOMB_ROWS), { level: 9 });
+  const rising = await encodeZip(CSV, increasingRows(RISING_ROWS));
   for (const workers of [0, 1]) {
     using pool = new KlineDecodePool({ workers });
     assert.equal(await pool.ready(), workers);

@@ -62,7 +62,7 @@ interface Archive {
 
 async function archive(name: string, csv: string, dataDescriptor = false): Promise<Archive> {
   const zip = new Uint8Array(
-    encodeZip(name.replace(/\.zip$/, ".csv"), enc.encode(csv), { dataDescriptor }),
+    await encodeZip(name.replace(/\.zip$/, ".csv"), enc.encode(csv), { dataDescriptor }),
   );
   return { zip, checksum: `${await sha256Hex(zip)}  ${name}` };
 }
