@@ -3,9 +3,9 @@
  * little-endian readers, and strict parsers for the local file header, the
  * central directory, the data descriptor and the whole archive. Private.
  *
- * zip.js reads the same archives but takes 1.5 to 2 times as long to decode
- * a Vision file end to end (`bench/vision_decode_bench.ts`), so the read path
- * keeps these few records of its own; writing goes through zip.js.
+ * zip.js reads the same archives but takes 1.35 to 2.9 times as long to
+ * decode a Vision file end to end (`bench/vision_decode_bench.ts`), so the
+ * read path keeps these few records of its own; writing goes through zip.js.
  *
  * @module
  */
