@@ -1,11 +1,11 @@
 /**
- * The emulated Binance: Vision files, the S3 listing and REST klines (trade
- * and price klines) of a deterministic synthetic market, with fault
- * injection, on 127.0.0.1.
+ * The emulated Binance: Vision files, the S3 listing, REST klines (trade
+ * and price klines) and funding rates of a deterministic synthetic market,
+ * with fault injection, on 127.0.0.1.
  *
  * @module
  */
-import { type Dataset, datasetInfo } from "../core/dataset.ts";
+import { type Dataset, datasetInfo, FUNDING_RATE_REQUESTS_PER_5_MIN } from "../core/dataset.ts";
 import type { Market } from "../core/market.ts";
 import { marketInfo } from "../core/market.ts";
 import type { EmulatorOptions, RestHost } from "./emulator_options.ts";
@@ -13,6 +13,7 @@ import { REST_HOSTS } from "./emulator_options.ts";
 import { Faults, type RequestFaults } from "./faults.ts";
 import { MarketData } from "./market_data.ts";
 import { RateLimiter } from "./rate_limiter.ts";
+import { answerFundingRate } from "./rest_funding_rate.ts";
 import { answerKlines } from "./rest_klines.ts";
 import { listObjects } from "./s3_listing.ts";
 import { VisionFiles } from "./vision_files.ts";
@@ -46,7 +47,7 @@ export interface Emulator extends AsyncDisposable {
 }
 
 const REST_PATH =
-  /^(?:\/(backup[1-5]|market-data))?\/(api\/v3|fapi\/v1|dapi\/v1)\/(klines|markPriceKlines|indexPriceKlines|premiumIndexKlines|time|ping)$/;
+  /^(?:\/(backup[1-5]|market-data))?\/(api\/v3|fapi\/v1|dapi\/v1)\/(klines|markPriceKlines|indexPriceKlines|premiumIndexKlines|fundingRate|time|ping)$/;
 const MARKET_OF: Record<string, Market> = { "api/v3": "spot", "fapi/v1": "um", "dapi/v1": "cm" };
 const MSG_451 = "Service unavailable from a restricted location according to 'b. Eligibility' " +
   "in https://www.binance.com/en/terms. Please contact customer service if you believe you " +
@@ -130,6 +131,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     banAfter: options.banAfter,
     banMs: options.banMs,
   });
+  // fapi's fundingRate also counts requests on its own: 500 per 5 minutes and IP
+  const fundingLimiter = new RateLimiter({
+    budgets: { spot: Infinity, um: FUNDING_RATE_REQUESTS_PER_5_MIN, cm: Infinity },
+    now,
+    windowMs: 300_000,
+    banAfter: options.banAfter,
+    banMs: options.banMs,
+  });
   const blocked = new Set<RestHost>(options.blocked451Hosts ?? []);
   if (options.restrict451) {
     REST_HOSTS.filter((h) => h !== "market-data").forEach((h) => blocked.add(h));
@@ -151,15 +160,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (endpoint === "ping") return new Response("{}", { headers: json });
     if (endpoint === "time") return new Response(`{"serverTime":${now()}}`, { headers: json });
     const dataset = endpoint as Dataset;
-    const answer = answerKlines(market, url.searchParams, { data, now: now(), dataset });
-    const decision = limiter.charge(market, answer.weight);
+    const answer = dataset === "fundingRate"
+      ? answerFundingRate(market, url.searchParams, { data, now: now() })
+      : answerKlines(market, url.searchParams, { data, now: now(), dataset });
+    const own = dataset === "fundingRate" && market === "um"
+      ? fundingLimiter.charge(market, 1)
+      : undefined;
+    const decision = own !== undefined && own.status !== 200
+      ? own
+      : limiter.charge(market, answer.weight);
     const headers: Record<string, string> = {
       ...json,
-      "x-mbx-used-weight-1m": String(decision.used),
+      "x-mbx-used-weight-1m": String(limiter.used(market)),
     };
     if (decision.status !== 200) {
       headers["retry-after"] = String(decision.retryAfter);
-      const msg = decision.status === 429
+      const msg = decision === own && decision.status === 429
+        ? `Too many requests; current limit is ${FUNDING_RATE_REQUESTS_PER_5_MIN} requests per ` +
+          "5 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
+        : decision.status === 429
         ? "Too much request weight used; current limit is " +
           `${
             limiter.budget(market)
@@ -300,6 +319,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     reset() {
       stats = newStats();
       limiter.reset();
+      fundingLimiter.reset();
       faults.reset();
     },
     [Symbol.asyncDispose]: close,

@@ -1,8 +1,8 @@
 /**
  * Binance Vision files of the emulated market: which daily and monthly zips
- * exist per dataset (klines and the price klines, BINANCE.md sections 1 and
- * 4), their CSV text per market and date, the zips and their `.CHECKSUM`
- * siblings.
+ * exist per dataset (klines, the price klines and the monthly funding
+ * rates, BINANCE.md sections 1 and 4), their CSV text per market and date,
+ * the zips and their `.CHECKSUM` siblings.
  *
  * @module
  */
@@ -21,6 +21,8 @@ import { formatDay, formatMonth } from "../core/time.ts";
 import { ByteLru } from "./_lru.ts";
 import { encodeZip } from "../codec/zip_encoder.ts";
 import { datasetSeries, klineSeries } from "./dataset_series.ts";
+import { fundingArchiveCsv } from "./funding_archive_csv.ts";
+import { fundingTruth } from "./funding_truth.ts";
 import type { KlineText, MarketData } from "./market_data.ts";
 import type { EmulatedSymbol } from "./symbol_catalogue.ts";
 
@@ -88,6 +90,7 @@ const DAILY = ["1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h
 const MONTHLY_ONLY = ["3d", "1w", "1M"];
 const KEY =
   /^data\/(spot|futures\/um|futures\/cm)\/(daily|monthly)\/(klines|markPriceKlines|indexPriceKlines|premiumIndexKlines)\/([^/]+)\/([^/]+)\/([^/]+)$/;
+const EVENT_KEY = /^data\/(futures\/um|futures\/cm)\/(monthly)\/(fundingRate)\/([^/]+)\/([^/]+)$/;
 const HEADER_FROM: Record<Market, number> = {
   spot: Infinity,
   um: Date.UTC(2022, 6, 1),
@@ -152,16 +155,12 @@ export class VisionFiles {
    * @returns The file, or undefined (a 404).
    */
   parse(key: string): VisionFile | undefined {
+    const event = EVENT_KEY.exec(key);
+    if (event !== null) return this.#parseEvents(event, key);
     const m = KEY.exec(key);
     if (m === null) return undefined;
-    const [, path, period, dataset, symbol, ivName] = m as unknown as [
-      string,
-      string,
-      string,
-      Dataset,
-      string,
-      string,
-    ];
+    const [, path, period, folder, symbol, ivName] = m;
+    const dataset = folder as Dataset;
     const spec = datasetSeries(this.#data, dataset).find(MARKET_OF[path], symbol);
     let interval: Interval;
     try {
@@ -182,6 +181,17 @@ export class VisionFiles {
     });
     if (file === undefined || file.key !== key) return undefined;
     return this.dates(spec, file.period).includes(date) ? file : undefined;
+  }
+
+  #parseEvents(m: RegExpExecArray, key: string): VisionFile | undefined {
+    const [, path, , folder, symbol, name] = m;
+    const dataset = folder as Dataset;
+    const spec = datasetSeries(this.#data, dataset).find(MARKET_OF[path], symbol);
+    if (spec === undefined) return undefined;
+    const date = name.slice(symbol.length + dataset.length + 2, -4);
+    const file = this.file(spec, { dataset, period: "monthly", date });
+    if (file === undefined || file.key !== key) return undefined;
+    return this.dates(spec, "monthly").includes(date) ? file : undefined;
   }
 
   /**
@@ -270,8 +280,8 @@ export class VisionFiles {
   }
 
   /**
-   * The rows of a file: the candles opening in its day or month, from the
-   * symbol's first archived candle on (the one containing `visionFrom`).
+   * The rows of a grid file: the candles opening in its day or month, from
+   * the symbol's first archived candle on (the one containing `visionFrom`).
    *
    * @param file The file.
    * @returns Its candles, in time order.
@@ -311,6 +321,7 @@ export class VisionFiles {
    */
   csvBytes(file: VisionFile, keepFraction = 1): Uint8Array {
     const encoder = new TextEncoder();
+    if (file.interval === undefined) return encoder.encode(this.#eventsCsv(file, keepFraction));
     const micros = file.spec.market === "spot" && file.start >= MICROS_FROM;
     const parts: Uint8Array[] = [];
     if (file.start >= HEADER_FROM[file.spec.market]) {
@@ -342,6 +353,19 @@ export class VisionFiles {
       offset += p.length;
     }
     return out;
+  }
+
+  // A funding rate archive: the events of its month from the Vision start on.
+  #eventsCsv(file: VisionFile, keepFraction: number): string {
+    const { market, symbol } = file.spec;
+    const events = fundingTruth(this.#data, {
+      market,
+      symbol,
+      start: this.#first(file),
+      end: file.end,
+    });
+    const keep = keepFraction >= 1 ? events.length : Math.floor(events.length * keepFraction);
+    return fundingArchiveCsv(events.slice(0, keep));
   }
 
   /**
