@@ -1,10 +1,10 @@
 /**
  * A small reader of Arrow IPC *files* made of fixed-width columns without
- * nulls, dictionaries or compression: the layout of the cache's partition
- * files. It reads the footer and the record batch headers (FlatBuffers)
- * directly, with every offset bounds-checked, and returns where each
- * column's values lie, so a partition decodes without arrow-js's generic
- * reader.
+ * dictionaries or compression: the layout of the cache's partition files.
+ * It reads the footer and the record batch headers (FlatBuffers) directly,
+ * with every offset bounds-checked, and returns where each column's values
+ * (and, for the columns allowed to hold nulls, its validity bitmap) lie, so
+ * a partition decodes without arrow-js's generic reader.
  *
  * Anything outside that layout (and any damage) returns undefined; the
  * caller then falls back to arrow-js, which reads the file or reports why
@@ -25,6 +25,13 @@ export interface ArrowFieldInfo {
   flag: boolean;
   /** Timestamp time zone, else undefined. */
   timezone?: string;
+  /**
+   * Whether the schema lets the column hold nulls; absent means false. The
+   * writer writes it; the footer reader leaves it out (which columns may
+   * hold nulls is the caller's to say, see {@linkcode ReadArrowBatchOptions},
+   * and the batches say which do).
+   */
+  nullable?: boolean;
 }
 
 /** Where a record batch lies in the file. */
@@ -53,6 +60,34 @@ export interface ArrowBatchLayout {
   length: number;
   /** Per column: byte offset of the values (from the file start) and their byte length. */
   values: { offset: number; length: number }[];
+  /**
+   * Per column, when nullable columns were allowed (see
+   * {@linkcode ReadArrowBatchOptions}): its nulls, undefined for a column
+   * without any.
+   */
+  nulls?: (ArrowNulls | undefined)[];
+}
+
+/** The nulls of a column: how many, and where its validity bitmap lies. */
+export interface ArrowNulls {
+  /** Null count (1..rows). */
+  count: number;
+  /**
+   * Byte offset of the validity bitmap (from the file start); it holds at
+   * least `ceil(rows / 8)` bytes, bit `i` (least significant first) set when
+   * row `i` has a value.
+   */
+  offset: number;
+}
+
+/** Options of {@linkcode readArrowBatch}. */
+export interface ReadArrowBatchOptions {
+  /**
+   * Per column: whether it may hold nulls. A column with nulls that is not
+   * allowed to makes the batch unreadable.
+   * @default undefined (no column may hold nulls)
+   */
+  nullable?: readonly boolean[];
 }
 
 /** Raised inside the reader when the bytes leave the simple layout; never escapes. */
@@ -290,7 +325,12 @@ export function readArrowFooter(bytes: Uint8Array): ArrowFooter | undefined {
   }
 }
 
-function readBatchOrThrow(bytes: Uint8Array, block: ArrowBlock, columns: number): ArrowBatchLayout {
+function readBatchOrThrow(
+  bytes: Uint8Array,
+  block: ArrowBlock,
+  columns: number,
+  nullable: readonly boolean[] | undefined,
+): ArrowBatchLayout {
   const fb = new Flat(bytes);
   const bodyStart = block.offset + block.metaDataLength;
   const bodyEnd = bodyStart + block.bodyLength;
@@ -314,33 +354,60 @@ function readBatchOrThrow(bytes: Uint8Array, block: ArrowBlock, columns: number)
   const bufferCount = header.count;
   if (nodeCount !== columns || bufferCount !== 2 * columns) out();
   const values: ArrowBatchLayout["values"] = [];
+  const nulls: ArrowBatchLayout["nulls"] = nullable && [];
   for (let c = 0; c < columns; c++) {
     const node = nodesAt + 16 * c;
-    if (header.i64(node) !== length || header.i64(node + 8) !== 0) out(); // length, null count
+    if (header.i64(node) !== length) out();
+    const nullCount = header.i64(node + 8);
+    if (nullCount !== 0 && (nulls === undefined || nullable?.[c] !== true)) out();
+    nulls?.push(
+      nullCount === 0
+        ? undefined
+        : validity(header, buffersAt + 32 * c, block.bodyLength, bodyStart, length, nullCount),
+    );
     const data = buffersAt + 16 * (2 * c + 1);
     const offset = header.i64(data);
     const size = header.i64(data + 8);
     if (offset + size > block.bodyLength) out();
     values.push({ offset: bodyStart + offset, length: size });
   }
-  return { length, values };
+  return nulls === undefined ? { length, values } : { length, values, nulls };
+}
+
+/** The validity bitmap of a column with `count` nulls, its Buffer at `at`. */
+function validity(
+  header: Flat,
+  at: number,
+  bodyLength: number,
+  bodyStart: number,
+  length: number,
+  count: number,
+): ArrowNulls {
+  const offset = header.i64(at);
+  const size = header.i64(at + 8);
+  if (count > length || size < Math.ceil(length / 8) || offset + size > bodyLength) out();
+  return { count, offset: bodyStart + offset };
 }
 
 /**
- * Reads the header of one record batch of fixed-width, non-null columns.
+ * Reads the header of one record batch of fixed-width columns, without
+ * nulls except in the columns allowed to hold them.
  *
  * @param bytes The whole file.
  * @param block The batch, from {@linkcode readArrowFooter}.
  * @param columns Expected column count.
- * @returns Rows and value ranges, or undefined when the batch is not of the simple layout or is damaged.
+ * @param options Which columns may hold nulls.
+ * @returns Rows, value ranges and (when nulls are allowed) the nulls, or
+ *   undefined when the batch is not of the simple layout or is damaged.
  */
 export function readArrowBatch(
   bytes: Uint8Array,
   block: ArrowBlock,
   columns: number,
+  options?: ReadArrowBatchOptions,
 ): ArrowBatchLayout | undefined {
   try {
-    return readBatchOrThrow(bytes, block, columns);
+    return readBatchOrThrow(bytes, block, columns, options?.nullable);
   } catch (e) {
     if (e instanceof OutOfLayout || e instanceof RangeError || e instanceof TypeError) {
       return undefined;

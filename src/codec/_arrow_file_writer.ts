@@ -1,10 +1,11 @@
 /**
- * A small writer of Arrow IPC *files* made of fixed-width columns without
- * nulls: the layout of the cache's partition files, the mirror of
- * `_arrow_file_reader.ts`. The column values are copied straight into the
- * file's body; the FlatBuffers headers (schema, record batch messages,
- * footer) come from the `flatbuffers` builder with the slots of Arrow's
- * `Schema.fbs`, `Message.fbs` and `File.fbs`.
+ * A small writer of Arrow IPC *files* made of fixed-width 64-bit columns,
+ * nullable or not: the layout of the cache's partition files, the mirror of
+ * `_arrow_file_reader.ts`. The column values (and the validity bitmaps of
+ * columns with nulls) are copied straight into the file's body; the
+ * FlatBuffers headers (schema, record batch messages, footer) come from the
+ * `flatbuffers` builder with the slots of Arrow's `Schema.fbs`,
+ * `Message.fbs` and `File.fbs`.
  *
  * The output is a standard Arrow IPC file (format version V5): arrow-js,
  * pyarrow, Polars and DuckDB read it.
@@ -27,6 +28,24 @@ export interface ArrowBatchOut {
   length: number;
   /** Per field: at least `length` values of 8 bytes. */
   values: (Float64Array | BigInt64Array)[];
+  /**
+   * Per field: its nulls, undefined (or a count of 0) for a field without
+   * any; the field must then be nullable.
+   * @default undefined (no nulls)
+   */
+  nulls?: (ArrowNullsOut | undefined)[];
+}
+
+/** The nulls of a column to write. */
+export interface ArrowNullsOut {
+  /** How many of the `length` rows are null. */
+  count: number;
+  /**
+   * The validity bitmap: at least `ceil(length / 8)` bytes, bit `i` (least
+   * significant first) set when row `i` has a value. Bits past `length` are
+   * written as 0.
+   */
+  bitmap: Uint8Array;
 }
 
 const VERSION_V5 = 4;
@@ -62,7 +81,7 @@ function fieldTable(b: Builder, f: ArrowFieldInfo): number {
   const children = offsetVector(b, []); // readers require the vector, even empty
   b.startObject(7);
   b.addFieldOffset(0, name, 0);
-  b.addFieldInt8(1, 0, 0); // not nullable
+  b.addFieldInt8(1, f.nullable ? 1 : 0, 0);
   b.addFieldInt8(2, f.typeId, 0);
   b.addFieldOffset(3, type, 0);
   b.addFieldOffset(5, children, 0);
@@ -110,30 +129,63 @@ function message(b: Builder, kind: number, header: number, bodyLength: number): 
   return b.asUint8Array();
 }
 
-function bodyLength(batch: ArrowBatchOut): number {
-  return batch.values.length * pad8(batch.length * 8);
+/** The nulls of column `c`, or undefined when it has none. */
+function nullsOf(batch: ArrowBatchOut, c: number): ArrowNullsOut | undefined {
+  const nulls = batch.nulls?.[c];
+  return nulls !== undefined && nulls.count > 0 ? nulls : undefined;
 }
 
-/** RecordBatch { length: 0, nodes: 1, buffers: 2 } of non-null 8-byte columns, as a message. */
+/** Whether any column of the batch has nulls. */
+function hasNulls(batch: ArrowBatchOut): boolean {
+  return batch.nulls !== undefined && batch.values.some((_, c) => nullsOf(batch, c) !== undefined);
+}
+
+/** Bytes of a validity bitmap of `length` rows. */
+function bitmapBytes(length: number): number {
+  return Math.ceil(length / 8);
+}
+
+function bodyLength(batch: ArrowBatchOut): number {
+  let size = batch.values.length * pad8(batch.length * 8);
+  if (batch.nulls === undefined) return size;
+  for (let c = 0; c < batch.values.length; c++) {
+    if (nullsOf(batch, c)) size += pad8(bitmapBytes(batch.length));
+  }
+  return size;
+}
+
+/**
+ * RecordBatch { length: 0, nodes: 1, buffers: 2 } of 8-byte columns, as a
+ * message. The body holds, per column, its validity bitmap when it has
+ * nulls (else an empty buffer), then its values, each 8-byte aligned.
+ */
 function batchMessage(b: Builder, batch: ArrowBatchOut): Uint8Array {
   const columns = batch.values.length;
   const size = pad8(batch.length * 8);
+  const bitmapSize = pad8(bitmapBytes(batch.length));
+  // Where each column's buffers start in the body.
+  const starts: number[] = [];
+  for (let c = 0, at = 0; c < columns; c++) {
+    starts.push(at);
+    at += (nullsOf(batch, c) ? bitmapSize : 0) + size;
+  }
   b.startVector(16, columns, 8);
   for (let c = columns - 1; c >= 0; c--) {
     b.prep(8, 16); // FieldNode { length, null_count }
-    b.writeInt64(0n);
+    b.writeInt64(BigInt(nullsOf(batch, c)?.count ?? 0));
     b.writeInt64(BigInt(batch.length));
   }
   const nodes = b.endVector();
   b.startVector(16, 2 * columns, 8);
   for (let c = columns - 1; c >= 0; c--) {
-    // Buffer { offset, length }: an empty validity bitmap, then the values.
+    // Buffer { offset, length }: the validity bitmap (empty without nulls), then the values.
+    const bitmap = nullsOf(batch, c) ? bitmapSize : 0;
     b.prep(8, 16);
     b.writeInt64(BigInt(batch.length * 8));
-    b.writeInt64(BigInt(c * size));
+    b.writeInt64(BigInt(starts[c] + bitmap));
     b.prep(8, 16);
-    b.writeInt64(0n);
-    b.writeInt64(BigInt(c * size));
+    b.writeInt64(BigInt(bitmap && bitmapBytes(batch.length)));
+    b.writeInt64(BigInt(starts[c]));
   }
   const buffers = b.endVector();
   b.startObject(5);
@@ -197,12 +249,38 @@ function cachedHeader(key: string, build: (b: Builder) => Uint8Array): Uint8Arra
   return header;
 }
 
+/** Copies the first `length` bits of a bitmap to `at` (later bits 0); returns the padded size. */
+function putBitmap(out: Uint8Array, at: number, bitmap: Uint8Array, length: number): number {
+  const bytes = bitmapBytes(length);
+  out.set(bitmap.subarray(0, bytes), at);
+  if (length % 8 !== 0) out[at + bytes - 1] &= (1 << (length % 8)) - 1;
+  return pad8(bytes);
+}
+
+function checkNulls(fields: readonly ArrowFieldInfo[], batch: ArrowBatchOut): void {
+  fields.forEach((field, c) => {
+    const nulls = nullsOf(batch, c);
+    if (nulls === undefined) return;
+    const why = !field.nullable
+      ? "it is not nullable"
+      : nulls.count > batch.length
+      ? `${nulls.count} nulls in ${batch.length} rows`
+      : nulls.bitmap.length < bitmapBytes(batch.length)
+      ? "its validity bitmap is short"
+      : undefined;
+    if (why !== undefined) {
+      throw new RangeError(`Cannot write nulls in Arrow column "${field.name}": ${why}`);
+    }
+  });
+}
+
 function fieldsKey(fields: readonly ArrowFieldInfo[]): string {
   return JSON.stringify(fields);
 }
 
 /**
- * Encodes an Arrow IPC file of non-null 64-bit columns.
+ * Encodes an Arrow IPC file of 64-bit columns, with validity bitmaps in the
+ * columns that have nulls.
  *
  * The schema message at the start carries the columns only; the schema
  * metadata lives in the footer, where file readers (arrow-js, pyarrow,
@@ -215,9 +293,27 @@ function fieldsKey(fields: readonly ArrowFieldInfo[]): string {
  *   is also called once with no bytes to size the file: metadata whose size
  *   does not depend on the body (fixed-width checksums) lets the body be
  *   written once, in place; any other costs one more copy.
- * @param batches The record batches, each with one value array per field.
+ * @param batches The record batches, each with one value array per field
+ *   and the nulls of the fields that have any.
  * @returns The file.
- * @throws {RangeError} When a batch has the wrong number of columns or a short one.
+ * @throws {RangeError} When a batch has the wrong number of columns or a
+ *   short one, or nulls in a field that is not nullable, a null count
+ *   above its length or a short bitmap.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tableFromIPC } from "apache-arrow";
+ * import { writeArrowFile } from "./_arrow_file_writer.ts";
+ * const bytes = writeArrowFile(
+ *   [{ name: "x", typeId: 3, param: 2, flag: false, nullable: true }],
+ *   () => new Map([["k", "v"]]),
+ *   [{ length: 3, values: [new Float64Array([1.5, 0, 3])], nulls: [{ count: 1, bitmap: new Uint8Array([0b101]) }] }],
+ * );
+ * const table = tableFromIPC(bytes);
+ * assert.deepEqual([...table.getChild("x")!], [1.5, null, 3]);
+ * assert.equal(table.schema.metadata.get("k"), "v");
+ * ```
  */
 export function writeArrowFile(
   fields: readonly ArrowFieldInfo[],
@@ -232,6 +328,7 @@ export function writeArrowFile(
         `Cannot write an Arrow batch of ${batch.length} rows: a column is short`,
       );
     }
+    if (batch.nulls !== undefined) checkNulls(fields, batch);
   }
   const columns = fieldsKey(fields);
   const schema = cachedHeader(
@@ -239,7 +336,9 @@ export function writeArrowFile(
     (b) => message(b, HEADER_SCHEMA, schemaTable(b, fields, new Map()), 0),
   );
   const headers = batches.map((batch) =>
-    cachedHeader(`batch ${batch.length} ${fields.length}`, (b) => batchMessage(b, batch))
+    hasNulls(batch)
+      ? batchMessage(new Builder(1024), batch)
+      : cachedHeader(`batch ${batch.length} ${fields.length}`, (b) => batchMessage(b, batch))
   );
   let size = 8 + 8 + pad8(schema.length);
   batches.forEach((batch, i) => size += 8 + pad8(headers[i].length) + bodyLength(batch));
@@ -265,10 +364,13 @@ export function writeArrowFile(
   batches.forEach((batch, i) => {
     at += putMessage(out, view, at, headers[i]);
     const size = pad8(batch.length * 8);
-    for (const values of batch.values) {
+    const withNulls = batch.nulls !== undefined;
+    batch.values.forEach((values, c) => {
+      const nulls = withNulls ? nullsOf(batch, c) : undefined;
+      if (nulls) at += putBitmap(out, at, nulls.bitmap, batch.length);
       out.set(new Uint8Array(values.buffer, values.byteOffset, batch.length * 8), at);
       at += size;
-    }
+    });
   });
   const foot = footer(new Builder(4096), fields, footerMetadata(out.subarray(8, bodyEnd)), blocks);
   if (foot.length !== sized) {

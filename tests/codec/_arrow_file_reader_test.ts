@@ -393,3 +393,48 @@ Deno.test("readArrowFooter and readArrowBatch never throw on random footer damag
     assertSafe(junk, blocks);
   }
 });
+
+Deno.test("readArrowBatch reads the nulls of the columns allowed to hold them, as arrow-js wrote them", () => {
+  const bytes = ipcOf({
+    a: vectorFromArray([1.5, 2, 3, 4, 5, 6, 7, 8, 9], new Float64()),
+    b: vectorFromArray([null, 2n, null, 4n, 5n, 6n, 7n, 8n, null], new Int64()),
+  });
+  const block = readArrowFooter(bytes)!.blocks[0];
+  assert.equal(readArrowBatch(bytes, block, 2), undefined);
+  assert.equal(readArrowBatch(bytes, block, 2, { nullable: [true, false] }), undefined);
+  const layout = readArrowBatch(bytes, block, 2, { nullable: [false, true] });
+  assert.ok(layout?.nulls);
+  assert.equal(layout.nulls[0], undefined);
+  const b = layout.nulls[1]!;
+  assert.equal(b.count, 3);
+  assert.deepEqual([...bytes.subarray(b.offset, b.offset + 2)].map((x, i) => i ? x & 1 : x), [
+    0b11111010,
+    0,
+  ]);
+  const expected = tableFromIPC(bytes).batches[0].getChildAt(1)!.data[0].values as BigInt64Array;
+  const { offset } = layout.values[1];
+  assert.deepEqual(bytes.slice(offset, offset + 72), bytesOf(expected, 72));
+  // Without nulls, the options change nothing but the (empty) nulls list.
+  const plain = encodeKlineIpc([minutes(DAY, 3)], HEADER);
+  const footer = readArrowFooter(plain)!;
+  const nullable = new Array(COLUMNS).fill(true);
+  const withOptions = readArrowBatch(plain, footer.blocks[0], COLUMNS, { nullable })!;
+  assert.deepEqual(withOptions.nulls, new Array(COLUMNS).fill(undefined));
+  assert.deepEqual(withOptions.values, readArrowBatch(plain, footer.blocks[0], COLUMNS)!.values);
+});
+
+Deno.test("readArrowBatch never throws on damage to a batch with nulls", () => {
+  const bytes = ipcOf({ b: vectorFromArray([null, 2n, null, 4n, 5n], new Int64()) });
+  const block = readArrowFooter(bytes)!.blocks[0];
+  for (let i = block.offset; i < block.offset + block.metaDataLength + block.bodyLength; i++) {
+    for (const x of [1, 0x80]) {
+      const damaged = bytes.slice();
+      damaged[i] ^= x;
+      const layout = readArrowBatch(damaged, block, 1, { nullable: [true] });
+      const nulls = layout?.nulls?.[0];
+      if (!layout || !nulls) continue;
+      assert.ok(nulls.count >= 1 && nulls.count <= layout.length);
+      assert.ok(nulls.offset + Math.ceil(layout.length / 8) <= damaged.length);
+    }
+  }
+});

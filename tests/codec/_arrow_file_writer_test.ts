@@ -136,3 +136,119 @@ Deno.test("writeArrowFile rejects short columns, a wrong column count and other 
   const utf8: ArrowFieldInfo = { name: "s", typeId: 5, param: 0, flag: false };
   assert.throws(() => writeArrowFile([utf8], () => new Map(), []), TypeError);
 });
+
+const NULLABLE: ArrowFieldInfo[] = [
+  { name: "t", typeId: 10, param: 1, flag: true, timezone: "UTC" },
+  { name: "h", typeId: 2, param: 64, flag: true, nullable: true },
+  { name: "p", typeId: 3, param: 2, flag: false, nullable: true },
+];
+
+/** `length` rows; `h` null on multiples of 3, `p` null everywhere or on odd rows. */
+function nullableBatch(length: number, allNull = false): ArrowBatchOut {
+  const t = new BigInt64Array(length);
+  const h = new BigInt64Array(length);
+  const p = new Float64Array(length);
+  const hBits = new Uint8Array(Math.ceil(length / 8)).fill(255); // bits past length set too
+  const pBits = new Uint8Array(Math.ceil(length / 8));
+  let hNulls = 0;
+  let pNulls = 0;
+  for (let i = 0; i < length; i++) {
+    t[i] = BigInt(Date.UTC(2024, 0, 1) + i * 3_600_000);
+    h[i] = BigInt(i % 24 + 1);
+    p[i] = 42_000 + i / 4;
+    if (i % 3 === 0) {
+      hBits[i >> 3] &= ~(1 << (i & 7));
+      hNulls++;
+    }
+    if (allNull || i % 2 === 1) pNulls++;
+    else pBits[i >> 3] |= 1 << (i & 7);
+  }
+  return {
+    length,
+    values: [t, h, p],
+    nulls: [undefined, { count: hNulls, bitmap: hBits }, { count: pNulls, bitmap: pBits }],
+  };
+}
+
+function expectedNullable(length: number, allNull = false): { h: unknown[]; p: unknown[] } {
+  const h: unknown[] = [];
+  const p: unknown[] = [];
+  for (let i = 0; i < length; i++) {
+    h.push(i % 3 === 0 ? null : BigInt(i % 24 + 1));
+    p.push(allNull || i % 2 === 1 ? null : 42_000 + i / 4);
+  }
+  return { h, p };
+}
+
+Deno.test("writeArrowFile writes nullable fields and validity bitmaps arrow-js reads", () => {
+  const bytes = writeArrowFile(NULLABLE, () => new Map(), [
+    nullableBatch(13),
+    { length: 5, values: nullableBatch(5).values }, // no nulls given: no bitmaps
+    nullableBatch(9, true),
+  ]);
+  const table = tableFromIPC(bytes);
+  assert.deepEqual(table.schema.fields.map((f) => f.nullable), [false, true, true]);
+  assert.deepEqual(table.batches.map((b) => b.numRows), [13, 5, 9]);
+  const h = [...table.getChild("h")!];
+  const p = [...table.getChild("p")!];
+  const a = expectedNullable(13);
+  const c = expectedNullable(9, true);
+  assert.deepEqual(h, [...a.h, 1n, 2n, 3n, 4n, 5n, ...c.h]);
+  assert.deepEqual(p, [...a.p, ...[0, 1, 2, 3, 4].map((i) => 42_000 + i / 4), ...c.p]);
+  assert.equal(table.getChild("t")!.nullCount, 0);
+});
+
+Deno.test("writeArrowFile nullable output reads back in Polars with nulls", () => {
+  const bytes = writeArrowFile(NULLABLE, () => new Map([["k", "v"]]), [nullableBatch(10)]);
+  const df = pl.readIPC(Buffer.from(bytes));
+  assert.deepEqual(df.shape, { height: 10, width: 3 });
+  const { h, p } = expectedNullable(10);
+  assert.deepEqual(df.getColumn("h").toArray(), h.map((v) => v === null ? null : Number(v)));
+  assert.deepEqual(df.getColumn("p").toArray(), p);
+  assert.equal(df.getColumn("p").nullCount(), 5);
+});
+
+Deno.test("writeArrowFile bitmaps are 8-byte aligned, zero past the rows, and read by readArrowBatch", () => {
+  const bytes = writeArrowFile(NULLABLE, () => new Map(), [nullableBatch(13)]);
+  const footer = readArrowFooter(bytes)!;
+  assert.deepEqual(footer.fields, NULLABLE.map(({ nullable: _, ...f }) => f));
+  assert.equal(readArrowBatch(bytes, footer.blocks[0], 3), undefined);
+  const layout = readArrowBatch(bytes, footer.blocks[0], 3, { nullable: [false, true, true] })!;
+  assert.equal(layout.nulls![0], undefined);
+  const [, h, p] = layout.nulls!;
+  assert.deepEqual([h!.count, p!.count], [5, 6]);
+  for (const { offset } of [...layout.values, h!, p!]) assert.equal(offset % 8, 0);
+  // Rows 0, 3, 6, 9, 12 null; the 3 bits past the 13 rows written as 0.
+  assert.deepEqual([...bytes.subarray(h!.offset, h!.offset + 2)], [0b10110110, 0b00001101]);
+  assert.deepEqual([...bytes.subarray(p!.offset, p!.offset + 2)], [0b01010101, 0b00010101]);
+  const values = new BigInt64Array(bytes.slice(layout.values[1].offset).buffer, 0, 13);
+  assert.deepEqual([...values], [...(nullableBatch(13).values[1] as BigInt64Array)]);
+});
+
+Deno.test("writeArrowFile keeps the bytes of batches without nulls (cached headers)", () => {
+  const none = { ...nullableBatch(6), nulls: undefined };
+  const zero = { ...nullableBatch(6), nulls: [undefined, { count: 0, bitmap: new Uint8Array(1) }] };
+  const fields = NULLABLE.map((f) => ({ ...f, nullable: undefined }));
+  assert.deepEqual(
+    writeArrowFile(fields, () => new Map(), [zero]),
+    writeArrowFile(fields, () => new Map(), [none]),
+  );
+});
+
+Deno.test("writeArrowFile rejects nulls in a non-nullable field, too many nulls, a short bitmap", () => {
+  const write = (fields: ArrowFieldInfo[], batch: ArrowBatchOut) =>
+    writeArrowFile(fields, () => new Map(), [batch]);
+  const batch = nullableBatch(10);
+  const strict = NULLABLE.map((f) => ({ ...f, nullable: false }));
+  assert.throws(
+    () => write(strict, batch),
+    /Cannot write nulls in Arrow column "h": it is not nullable/,
+  );
+  const many = { ...batch, nulls: [undefined, { count: 11, bitmap: new Uint8Array(2) }] };
+  assert.throws(() => write(NULLABLE, many), /11 nulls in 10 rows/);
+  const short = {
+    ...batch,
+    nulls: [undefined, undefined, { count: 1, bitmap: new Uint8Array(1) }],
+  };
+  assert.throws(() => write(NULLABLE, short), /"p": its validity bitmap is short/);
+});
