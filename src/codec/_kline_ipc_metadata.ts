@@ -1,17 +1,24 @@
 /**
  * The `dsm.*` schema metadata of a kline IPC file: typed fields to string
- * pairs and back, with validation of every field read.
+ * pairs and back, with validation of every field read. The keys every
+ * partition file has are `_partition_metadata.ts`'s; klines add `interval`,
+ * `gaps` and `anomalies`, and name the time keys after `open_time`.
  *
  * @module
  */
 import { type Anomaly, ANOMALY_KINDS } from "../core/anomaly.ts";
 import { CacheError } from "../core/errors.ts";
+import {
+  FORMAT_VERSION,
+  META_PREFIX as P,
+  parseJsonMetadata,
+  partitionMetadataFromMap,
+  partitionMetadataToMap,
+} from "./_partition_metadata.ts";
 
-/** Version of the cache file layout written by this module. */
-export const FORMAT_VERSION = "1";
+export { FORMAT_VERSION };
 
-/** Prefix of every metadata key. */
-const P = "dsm.";
+const TIME_COLUMN = "open_time";
 
 /**
  * Grid slots of a partition without a row: a confirmed exchange gap (no
@@ -82,58 +89,21 @@ export interface KlineIpcMetadata extends KlineIpcHeader {
  * @returns Key/value pairs for an Arrow Schema.
  */
 export function metadataToMap(m: KlineIpcMetadata): Map<string, string> {
-  const map = new Map<string, string>([
-    [P + "format_version", m.formatVersion],
-    [P + "source", m.source],
-    [P + "market", m.market],
-    [P + "symbol", m.symbol],
-    [P + "interval", m.interval],
-    [P + "partition", m.partition],
-    [P + "rows", String(m.rows)],
-    [P + "written_at", new Date(m.writtenAt).toISOString()],
-  ]);
-  if (m.visionSha256 !== undefined) map.set(P + "vision_sha256", m.visionSha256);
-  if (m.firstOpenTime !== undefined) map.set(P + "first_open_time", String(m.firstOpenTime));
-  if (m.lastOpenTime !== undefined) map.set(P + "last_open_time", String(m.lastOpenTime));
+  const map = partitionMetadataToMap(
+    { ...m, first: m.firstOpenTime, last: m.lastOpenTime },
+    TIME_COLUMN,
+    [["interval", m.interval]],
+  );
   if (m.gaps.length > 0) map.set(P + "gaps", JSON.stringify(m.gaps));
   if (m.anomalies !== undefined) map.set(P + "anomalies", JSON.stringify(m.anomalies));
   return map;
-}
-
-function integer(map: Map<string, string>, key: string, file?: string): number | undefined {
-  const text = map.get(P + key);
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!/^-?\d{1,16}$/.test(text) || !Number.isSafeInteger(value)) {
-    throw new CacheError(`Cannot read cache file: metadata "${P + key}" is "${text}"`, file);
-  }
-  return value;
-}
-
-function required(map: Map<string, string>, key: string, file?: string): string {
-  const text = map.get(P + key);
-  if (text === undefined) {
-    throw new CacheError(`Cannot read cache file: metadata "${P + key}" is missing`, file);
-  }
-  return text;
-}
-
-/** Parses the JSON of one metadata key; a CacheError when it is not JSON. */
-function parseJsonKey(key: string, text: string, file?: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new CacheError(`Cannot read cache file: metadata "${P}${key}" is not JSON`, file, {
-      cause,
-    });
-  }
 }
 
 const KINDS: ReadonlySet<string> = new Set(ANOMALY_KINDS);
 
 function parseAnomalies(text: string | undefined, file?: string): KlineAnomalies | undefined {
   if (text === undefined) return undefined;
-  const value = parseJsonKey("anomalies", text, file);
+  const value = parseJsonMetadata("anomalies", text, file);
   const v = value as KlineAnomalies;
   const ok = typeof v === "object" && v !== null && Number.isSafeInteger(v.total) &&
     v.total >= 0 && Array.isArray(v.items) && v.items.length <= v.total &&
@@ -152,7 +122,7 @@ function parseAnomalies(text: string | undefined, file?: string): KlineAnomalies
 
 function parseGaps(text: string | undefined, file?: string): KlineGap[] {
   if (text === undefined) return [];
-  const value = parseJsonKey("gaps", text, file);
+  const value = parseJsonMetadata("gaps", text, file);
   const ok = Array.isArray(value) &&
     value.every((g) =>
       typeof g === "object" && g !== null && Number.isSafeInteger(g.start) &&
@@ -176,46 +146,28 @@ function parseGaps(text: string | undefined, file?: string): KlineGap[] {
  * @throws {CacheError} When a field is missing or malformed, or the version is unknown.
  */
 export function metadataFromMap(map: Map<string, string>, file?: string): KlineIpcMetadata {
-  const formatVersion = required(map, "format_version", file);
-  if (formatVersion !== FORMAT_VERSION) {
-    throw new CacheError(
-      `Cannot read cache file: format version "${formatVersion}" is not "${FORMAT_VERSION}"`,
-      file,
-    );
-  }
-  const source = required(map, "source", file);
-  if (source !== "VISION" && source !== "REST") {
-    throw new CacheError(`Cannot read cache file: source "${source}" is unknown`, file);
-  }
-  const writtenText = required(map, "written_at", file);
-  const writtenAt = Date.parse(writtenText);
-  if (Number.isNaN(writtenAt)) {
-    throw new CacheError(`Cannot read cache file: written_at "${writtenText}" is not a date`, file);
-  }
-  const rows = integer(map, "rows", file);
-  if (rows === undefined || rows < 0) {
-    throw new CacheError(`Cannot read cache file: metadata "${P}rows" is missing`, file);
-  }
-  const firstOpenTime = integer(map, "first_open_time", file);
-  const lastOpenTime = integer(map, "last_open_time", file);
-  if ((rows > 0) !== (firstOpenTime !== undefined && lastOpenTime !== undefined)) {
-    throw new CacheError(`Cannot read cache file: first and last open_time do not fit rows`, file);
-  }
+  const read = partitionMetadataFromMap(
+    map,
+    TIME_COLUMN,
+    ["interval"],
+    file,
+  );
+  const m = read.metadata;
+  const interval = read.values[0];
   const out: KlineIpcMetadata = {
-    formatVersion,
-    source,
-    market: required(map, "market", file),
-    symbol: required(map, "symbol", file),
-    interval: required(map, "interval", file),
-    partition: required(map, "partition", file),
-    rows,
-    firstOpenTime,
-    lastOpenTime,
-    writtenAt,
+    formatVersion: m.formatVersion,
+    source: m.source,
+    market: m.market,
+    symbol: m.symbol,
+    interval,
+    partition: m.partition,
+    rows: m.rows,
+    firstOpenTime: m.first,
+    lastOpenTime: m.last,
+    writtenAt: m.writtenAt,
     gaps: parseGaps(map.get(P + "gaps"), file),
   };
-  const sha = map.get(P + "vision_sha256");
-  if (sha !== undefined) out.visionSha256 = sha;
+  if (m.visionSha256 !== undefined) out.visionSha256 = m.visionSha256;
   const anomalies = parseAnomalies(map.get(P + "anomalies"), file);
   if (anomalies !== undefined) out.anomalies = anomalies;
   return out;
