@@ -5,13 +5,14 @@
  */
 import { ChecksumError, HttpError, NetworkError } from "../core/errors.ts";
 import type { DataSource } from "../core/schema.ts";
-import { parseChecksumFile } from "../codec/checksum.ts";
+import { parseChecksumFile, verifyChecksum } from "../codec/checksum.ts";
+import { unzipSingleEntry } from "../codec/unzip_stream.ts";
 import type { KlineDecodePool } from "../codec/kline_decode_pool.ts";
 import { Semaphore } from "./_pool.ts";
 import { capBody, discard, maxArchiveBytes } from "./_vision_body.ts";
 import { readBody } from "./_read_body.ts";
 import { archivePeriod, DAMAGED, decodeVisionZip } from "./_vision_decode.ts";
-import type { VisionFileResult, VisionProgress } from "./_vision_file_result.ts";
+import type { VisionFileMissing, VisionFileResult, VisionProgress } from "./_vision_file_result.ts";
 import {
   fetchOnce,
   type HostCircuitBreaker,
@@ -21,6 +22,8 @@ import {
 } from "./http.ts";
 import { listVisionFiles, type VisionListing } from "./vision_listing.ts";
 import {
+  visionEventFile,
+  type VisionEventFileRef,
   type VisionFile,
   visionFile,
   type VisionFileRef,
@@ -39,6 +42,32 @@ export interface VisionFileRequest extends VisionFileRef {
   /** Cancels the download; the promise then rejects with `signal.reason`. */
   signal?: AbortSignal;
 }
+
+/** An archive of an event dataset to fetch, and a signal that cancels it. */
+export interface VisionEventArchiveRequest extends VisionEventFileRef {
+  /** Cancels the download; the promise then rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** A verified archive of an event dataset: the bytes of its CSV entry. */
+export interface VisionEventArchiveOk {
+  /** Found and verified. */
+  status: "ok";
+  /** The archive's URL. */
+  url: string;
+  /** The CSV entry's bytes. */
+  csv: Uint8Array;
+  /** Size of the archive, in bytes. */
+  bytes: number;
+  /** SHA-256 of the archive (hex), equal to its `.CHECKSUM`. */
+  sha256: string;
+}
+
+/** The result of {@linkcode VisionClient.fetchEventArchive}. */
+export type VisionEventArchiveResult = VisionEventArchiveOk | VisionFileMissing;
+
+/** Largest event archive accepted (a monthly funding file is a few KB). */
+const MAX_EVENT_ARCHIVE_BYTES = 4 * 1024 * 1024;
 
 /** Options of {@linkcode VisionClient}. */
 export interface VisionClientOptions {
@@ -158,7 +187,7 @@ export interface VisionFilesOptions {
  * const csv = "1704067200000,1,2,0.5,1.5,10,1704067259999,15,3,4,6,0\n";
  * const zip = await encodeZip("BTCUSDT-1m-2024-01-01.csv", new TextEncoder().encode(csv));
  * const hex = (b: ArrayBuffer) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("");
- * const sum = hex(await crypto.subtle.digest("SHA-256", zip)) + "  BTCUSDT-1m-2024-01-01.zip";
+ * const sum = hex(await crypto.subtle.digest("SHA-256", zip as Uint8Array<ArrayBuffer>)) + "  BTCUSDT-1m-2024-01-01.zip";
  * const fake: typeof fetch = (input) =>
  *   Promise.resolve(new Response(String(input).endsWith(".CHECKSUM") ? sum : zip));
  * const client = new VisionClient({ baseUrl: "http://127.0.0.1:1", fetch: fake });
@@ -222,16 +251,114 @@ export class VisionClient {
    */
   async fetchFile(request: VisionFileRequest): Promise<VisionFileResult> {
     const file = visionFile(this.#options.baseUrl, request);
-    const { signal } = request;
+    const { batchRows, source, decodePool, onProgress } = this.#options;
+    const tries = { attempts: 0, started: 0 };
+    const result = await this.#fetchVerified(
+      file,
+      request.signal,
+      tries,
+      (response, expected, abort) =>
+        capBody(response, file.url, {
+          maxBytes: maxArchiveBytes(request),
+          onExceeded: (error) => abort.abort(error),
+        }).then((capped) =>
+          decodeVisionZip(file, capped, {
+            expected,
+            // Rows outside the archive's day or month, out of order or too many: refused at once.
+            period: archivePeriod(request),
+            signal: abort.signal,
+            idleMs: this.#timeoutMs,
+            batchRows,
+            source,
+            decodePool,
+            onProgress,
+          })
+        ),
+    );
+    if (result.status === "ok") {
+      result.ms = performance.now() - tries.started;
+      result.attempts = tries.attempts;
+    }
+    this.#options.onProgress?.({
+      url: file.url,
+      bytes: result.status === "ok" ? result.bytes : 0,
+      done: true,
+      status: result.status,
+      rows: result.status === "ok" ? result.rows : undefined,
+    });
+    return result;
+  }
+
+  /**
+   * Downloads and verifies one archive of an event dataset (funding rates:
+   * small monthly files) and returns the bytes of its CSV entry, SHA-256
+   * checked against the `.CHECKSUM` sibling and CRC-32 checked by the unzip.
+   * Retried like {@linkcode VisionClient.fetchFile}; never returns
+   * unverified bytes.
+   *
+   * @param request The archive (`visionEventFile` naming), and a signal.
+   * @returns The CSV bytes and facts, or `missing`.
+   * @throws {InvalidMarketError | InvalidDatasetError | InvalidSymbolError | InvalidTimeError | TypeError} On misuse, before any I/O.
+   * @throws {ChecksumError | ZipFormatError | ResponseTooLargeError | HttpError | NetworkError} See the class docs.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { startEmulator } from "../emulator/emulator.ts";
+   * import { VisionClient } from "./vision_client.ts";
+   * await using emu = await startEmulator({ now: Date.UTC(2025, 0, 1) });
+   * const client = new VisionClient({ baseUrl: emu.url });
+   * const got = await client.fetchEventArchive({
+   *   market: "um", dataset: "fundingRate", symbol: "BTCUSDT", period: "monthly", date: "2024-01",
+   * });
+   * assert.equal(got.status, "ok");
+   * if (got.status === "ok") {
+   *   assert.match(new TextDecoder().decode(got.csv), /^calc_time,funding_interval_hours,last_funding_rate\r?\n/);
+   * }
+   * ```
+   */
+  async fetchEventArchive(request: VisionEventArchiveRequest): Promise<VisionEventArchiveResult> {
+    const file = visionEventFile(this.#options.baseUrl, request);
+    const tries = { attempts: 0, started: 0 };
+    return await this.#fetchVerified(
+      file,
+      request.signal,
+      tries,
+      async (response, expected, abort) => {
+        const zip = await readBody(response, file.url, {
+          timeoutMs: this.#timeoutMs,
+          maxBytes: MAX_EVENT_ARCHIVE_BYTES,
+          signal: abort.signal,
+        });
+        const digest = new Uint8Array(
+          await crypto.subtle.digest("SHA-256", zip as Uint8Array<ArrayBuffer>),
+        );
+        const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+        verifyChecksum(file.zipName, expected, sha256);
+        const csv = await unzipSingleEntry(zip, { file: file.zipName });
+        return { status: "ok" as const, url: file.url, csv, bytes: zip.length, sha256 };
+      },
+    );
+  }
+
+  /**
+   * Fetches one archive and its checksum, retrying transient failures and
+   * one checksum mismatch, and hands the response with the expected digest
+   * to `verify` (which must check it); `missing` when either is 404/403.
+   * `tries` hears the attempts made and when the first began.
+   */
+  async #fetchVerified<R>(
+    file: VisionFile,
+    signal: AbortSignal | undefined,
+    tries: { attempts: number; started: number },
+    verify: (response: Response, expected: string, abort: AbortController) => Promise<R>,
+  ): Promise<R | VisionFileMissing> {
     let mismatches = 0;
-    let attempts = 0;
-    let started: number | undefined;
-    const result = await withRetry(async () => {
+    return await withRetry(async () => {
       const release = await this.#pool.acquire(signal);
-      started ??= performance.now();
-      attempts++;
+      if (tries.attempts++ === 0) tries.started = performance.now();
       try {
-        return await this.#attempt(file, request, signal);
+        return await this.#attempt(file, signal, verify);
       } catch (error) {
         if (error instanceof ChecksumError && !DAMAGED.has(error)) mismatches++;
         throw error;
@@ -246,18 +373,6 @@ export class VisionClient {
           ? mismatches < 2
           : isRetryable(error) || DAMAGED.has(error as Error),
     });
-    if (result.status === "ok") {
-      result.ms = performance.now() - started!;
-      result.attempts = attempts;
-    }
-    this.#options.onProgress?.({
-      url: file.url,
-      bytes: result.status === "ok" ? result.bytes : 0,
-      done: true,
-      status: result.status,
-      rows: result.status === "ok" ? result.rows : undefined,
-    });
-    return result;
   }
 
   /**
@@ -319,12 +434,12 @@ export class VisionClient {
     );
   }
 
-  /** One attempt: both requests, then the verified decode. */
-  async #attempt(
+  /** One attempt: both requests, then `verify` (a verified decode). */
+  async #attempt<R>(
     file: VisionFile,
-    ref: VisionFileRef,
     signal: AbortSignal | undefined,
-  ): Promise<VisionFileResult> {
+    verify: (response: Response, expected: string, abort: AbortController) => Promise<R>,
+  ): Promise<R | VisionFileMissing> {
     signal?.throwIfAborted();
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal!.reason);
@@ -363,22 +478,7 @@ export class VisionClient {
         await discard(response);
         throw new HttpError(response.status, file.url);
       }
-      const { batchRows, source, decodePool, onProgress } = this.#options;
-      const capped = await capBody(response, file.url, {
-        maxBytes: maxArchiveBytes(ref),
-        onExceeded: (error) => controller.abort(error),
-      });
-      return await decodeVisionZip(file, capped, {
-        expected: sum.value,
-        // Rows outside the archive's day or month, out of order or too many: refused at once.
-        period: archivePeriod(ref),
-        signal: controller.signal,
-        idleMs: this.#timeoutMs,
-        batchRows,
-        source,
-        decodePool,
-        onProgress,
-      });
+      return await verify(response, sum.value, controller);
     } finally {
       clearTimeout(deadline);
       signal?.removeEventListener("abort", onAbort);

@@ -717,3 +717,52 @@ Deno.test("VisionClient survives the emulator's 5xx, resets and truncations", as
     }
   }
 });
+
+Deno.test("VisionClient.fetchEventArchive returns a funding archive's CSV only once it is verified", async () => {
+  const path = "/data/futures/um/monthly/fundingRate/BTCUSDT/BTCUSDT-fundingRate-2024-01.zip";
+  const csv = "calc_time,funding_interval_hours,last_funding_rate\n1704067200001,8,0.00010000\n";
+  const file = await archive("BTCUSDT-fundingRate-2024-01.zip", csv);
+  const month = {
+    market: "um",
+    dataset: "fundingRate",
+    symbol: "BTCUSDT",
+    period: "monthly",
+    date: "2024-01",
+  } as const;
+  {
+    await using stub = serve(files({ [path]: file }));
+    const got = await new VisionClient({ baseUrl: stub.url, retry: FAST }).fetchEventArchive(month);
+    assert.equal(got.status, "ok");
+    if (got.status !== "ok") return;
+    assert.equal(new TextDecoder().decode(got.csv), csv);
+    assert.equal(got.sha256, file.checksum.slice(0, 64));
+    assert.equal(got.bytes, file.zip.length);
+    const missing = await new VisionClient({ baseUrl: stub.url, retry: FAST })
+      .fetchEventArchive({ ...month, date: "2024-02" });
+    assert.equal(missing.status, "missing");
+  }
+  {
+    // Re-uploaded content: the checksum never matches; retried once, then an error, no bytes.
+    const wrong = "0".repeat(64) + "  BTCUSDT-fundingRate-2024-01.zip\n";
+    await using stub = serve((p) => new Response(p.endsWith(".CHECKSUM") ? wrong : file.zip));
+    await assert.rejects(
+      new VisionClient({ baseUrl: stub.url, retry: FAST }).fetchEventArchive(month),
+      ChecksumError,
+    );
+    assert.equal(stub.calls(path), 2);
+  }
+  {
+    // A body cut short: retried, then a clear error.
+    await using stub = serve((p) =>
+      new Response(p.endsWith(".CHECKSUM") ? file.checksum : file.zip.slice(0, 40))
+    );
+    await assert.rejects(
+      new VisionClient({ baseUrl: stub.url, retry: FAST }).fetchEventArchive(month),
+      (e) => e instanceof ChecksumError,
+    );
+  }
+  await assert.rejects(
+    new VisionClient().fetchEventArchive({ ...month, period: "daily", date: "2024-01-01" }),
+    /published monthly only/,
+  );
+});
