@@ -399,6 +399,20 @@ function validity(
  * @param options Which columns may hold nulls.
  * @returns Rows, value ranges and (when nulls are allowed) the nulls, or
  *   undefined when the batch is not of the simple layout or is damaged.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Float64, Table, tableToIPC, vectorFromArray } from "apache-arrow";
+ * import { readArrowBatch, readArrowFooter } from "./_arrow_file_reader.ts";
+ * const bytes = tableToIPC(new Table({ x: vectorFromArray([1.5, null], new Float64()) }), "file");
+ * const block = readArrowFooter(bytes)!.blocks[0];
+ * assert.equal(readArrowBatch(bytes, block, 1), undefined);
+ * const batch = readArrowBatch(bytes, block, 1, { nullable: [true] })!;
+ * assert.equal(batch.length, 2);
+ * assert.equal(batch.nulls![0]!.count, 1);
+ * assert.equal(bytes[batch.nulls![0]!.offset] & 3, 0b01);
+ * ```
  */
 export function readArrowBatch(
   bytes: Uint8Array,
