@@ -265,8 +265,10 @@ export function checkPartitionBatches(
     const mismatch = schemaMismatch(layout, batch.schema);
     if (mismatch) throw new TypeError(`Cannot encode ${layout.what}: the batch ${mismatch}`);
   }
-  const { error, ...scan } = scanTimes(layout, batches);
-  if (error !== undefined) throw new RangeError(`Cannot encode ${layout.what}: ${error}`);
+  const scan = scanTimes(layout, batches);
+  if (scan.error !== undefined) {
+    throw new RangeError(`Cannot encode ${layout.what}: ${scan.error}`);
+  }
   if (layout.read !== undefined) {
     for (const batch of batches) {
       batch.data.children.forEach((d, c) => {
@@ -280,7 +282,7 @@ export function checkPartitionBatches(
       });
     }
   }
-  return scan;
+  return { rows: scan.rows, first: scan.first, last: scan.last };
 }
 
 /** The first `length` bits of a column's validity, at bit offset 0. */

@@ -16,6 +16,25 @@ export const FORMAT_VERSION = "1";
 /** Prefix of every metadata key. */
 export const META_PREFIX = "dsm.";
 const P = META_PREFIX;
+const FORMAT_VERSION_KEY = P + "format_version";
+const SOURCE_KEY = P + "source";
+const MARKET_KEY = P + "market";
+const SYMBOL_KEY = P + "symbol";
+const PARTITION_KEY = P + "partition";
+const ROWS_KEY = P + "rows";
+const WRITTEN_AT_KEY = P + "written_at";
+const SHA_KEY = P + "vision_sha256";
+
+/** The keys of the first and last time, per time column name (built once each). */
+const timeKeys = new Map<string, readonly [string, string]>();
+function timeKeysOf(timeColumn: string): readonly [string, string] {
+  let keys = timeKeys.get(timeColumn);
+  if (keys === undefined) {
+    keys = [`${P}first_${timeColumn}`, `${P}last_${timeColumn}`];
+    timeKeys.set(timeColumn, keys);
+  }
+  return keys;
+}
 
 /** What the writer of any partition file states about it. */
 export interface PartitionHeader {
@@ -72,30 +91,40 @@ export function partitionMetadataToMap(
   timeColumn: string,
   own: readonly (readonly [string, string])[],
 ): Map<string, string> {
-  const map = new Map<string, string>([
-    [P + "format_version", m.formatVersion],
-    [P + "source", m.source],
-    [P + "market", m.market],
-    [P + "symbol", m.symbol],
-  ]);
-  for (const [key, value] of own) map.set(P + key, value);
-  map.set(P + "partition", m.partition);
-  map.set(P + "rows", String(m.rows));
-  map.set(P + "written_at", new Date(m.writtenAt).toISOString());
-  if (m.visionSha256 !== undefined) map.set(P + "vision_sha256", m.visionSha256);
-  if (m.first !== undefined) map.set(`${P}first_${timeColumn}`, String(m.first));
-  if (m.last !== undefined) map.set(`${P}last_${timeColumn}`, String(m.last));
+  const map = new Map<string, string>();
+  map.set(FORMAT_VERSION_KEY, m.formatVersion);
+  map.set(SOURCE_KEY, m.source);
+  map.set(MARKET_KEY, m.market);
+  map.set(SYMBOL_KEY, m.symbol);
+  for (let i = 0; i < own.length; i++) map.set(P + own[i][0], own[i][1]);
+  map.set(PARTITION_KEY, m.partition);
+  map.set(ROWS_KEY, String(m.rows));
+  map.set(WRITTEN_AT_KEY, new Date(m.writtenAt).toISOString());
+  if (m.visionSha256 !== undefined) map.set(SHA_KEY, m.visionSha256);
+  const [firstKey, lastKey] = timeKeysOf(timeColumn);
+  if (m.first !== undefined) map.set(firstKey, String(m.first));
+  if (m.last !== undefined) map.set(lastKey, String(m.last));
   return map;
 }
 
+/** The integer at a (prefixed) key, undefined when absent. */
 function integer(map: Map<string, string>, key: string, file?: string): number | undefined {
-  const text = map.get(P + key);
+  const text = map.get(key);
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!/^-?\d{1,16}$/.test(text) || !Number.isSafeInteger(value)) {
-    throw new CacheError(`Cannot read cache file: metadata "${P + key}" is "${text}"`, file);
+    throw new CacheError(`Cannot read cache file: metadata "${key}" is "${text}"`, file);
   }
   return value;
+}
+
+/** The value at a (prefixed) key that must be present. */
+function required(map: Map<string, string>, key: string, file?: string): string {
+  const text = map.get(key);
+  if (text === undefined) {
+    throw new CacheError(`Cannot read cache file: metadata "${key}" is missing`, file);
+  }
+  return text;
 }
 
 /**
@@ -116,11 +145,7 @@ function integer(map: Map<string, string>, key: string, file?: string): number |
  * ```
  */
 export function requiredMetadata(map: Map<string, string>, key: string, file?: string): string {
-  const text = map.get(P + key);
-  if (text === undefined) {
-    throw new CacheError(`Cannot read cache file: metadata "${P + key}" is missing`, file);
-  }
-  return text;
+  return required(map, P + key, file);
 }
 
 /**
@@ -181,49 +206,51 @@ export function partitionMetadataFromMap(
   own: readonly string[],
   file?: string,
 ): { metadata: PartitionMetadata; values: string[] } {
-  const formatVersion = requiredMetadata(map, "format_version", file);
+  const formatVersion = required(map, FORMAT_VERSION_KEY, file);
   if (formatVersion !== FORMAT_VERSION) {
     throw new CacheError(
       `Cannot read cache file: format version "${formatVersion}" is not "${FORMAT_VERSION}"`,
       file,
     );
   }
-  const source = requiredMetadata(map, "source", file);
+  const source = required(map, SOURCE_KEY, file);
   if (source !== "VISION" && source !== "REST") {
     throw new CacheError(`Cannot read cache file: source "${source}" is unknown`, file);
   }
-  const writtenText = requiredMetadata(map, "written_at", file);
+  const writtenText = required(map, WRITTEN_AT_KEY, file);
   const writtenAt = Date.parse(writtenText);
   if (Number.isNaN(writtenAt)) {
     throw new CacheError(`Cannot read cache file: written_at "${writtenText}" is not a date`, file);
   }
-  const rows = integer(map, "rows", file);
+  const rows = integer(map, ROWS_KEY, file);
   if (rows === undefined || rows < 0) {
     throw new CacheError(`Cannot read cache file: metadata "${P}rows" is missing`, file);
   }
-  const first = integer(map, `first_${timeColumn}`, file);
-  const last = integer(map, `last_${timeColumn}`, file);
+  const [firstKey, lastKey] = timeKeysOf(timeColumn);
+  const first = integer(map, firstKey, file);
+  const last = integer(map, lastKey, file);
   if ((rows > 0) !== (first !== undefined && last !== undefined)) {
     throw new CacheError(
       `Cannot read cache file: first and last ${timeColumn} do not fit rows`,
       file,
     );
   }
-  const market = requiredMetadata(map, "market", file);
-  const symbol = requiredMetadata(map, "symbol", file);
-  const values = own.map((key) => requiredMetadata(map, key, file));
+  const market = required(map, MARKET_KEY, file);
+  const symbol = required(map, SYMBOL_KEY, file);
+  const values: string[] = [];
+  for (let i = 0; i < own.length; i++) values.push(requiredMetadata(map, own[i], file));
   const metadata: PartitionMetadata = {
     formatVersion,
     source,
     market,
     symbol,
-    partition: requiredMetadata(map, "partition", file),
+    partition: required(map, PARTITION_KEY, file),
     rows,
     first,
     last,
     writtenAt,
   };
-  const sha = map.get(P + "vision_sha256");
+  const sha = map.get(SHA_KEY);
   if (sha !== undefined) metadata.visionSha256 = sha;
   return { metadata, values };
 }
