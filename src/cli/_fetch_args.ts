@@ -9,6 +9,7 @@ import { InvalidSymbolError } from "../core/errors.ts";
 import { type Market, parseMarket } from "../core/market.ts";
 import { symbolHint, validateSymbol } from "../core/symbol.ts";
 import { type CandleDataset, resolveRequest, type SourceMode } from "../fcp/kline_request.ts";
+import { resolveFundingRequest } from "../fcp/funding_request.ts";
 
 /** Output formats of `dsm fetch`. */
 export type OutputFormat = "csv" | "ndjson" | "arrow" | "parquet";
@@ -28,13 +29,13 @@ export class UsageError extends Error {
 
 /** The parsed `dsm fetch` command. */
 export interface FetchArgs {
-  /** Dataset: klines, or a price klines dataset of um and cm. */
-  dataset: CandleDataset;
+  /** Dataset: klines, a price klines dataset of um and cm, or funding rates. */
+  dataset: CandleDataset | "fundingRate";
   /** Market (an alias such as `futures_usdt` resolved). */
   market: Market;
   /** Symbol as given. */
   symbol: string;
-  /** Interval as given. */
+  /** Interval as given (empty for funding rates). */
   interval: string;
   /** Start: epoch ms when all digits, else the ISO text. */
   start: string | number;
@@ -264,15 +265,25 @@ export function parseFetchArgs(
   const market = marketOf(v.market ?? "spot");
   const symbol = required(v.symbol, "symbol");
   refuseSeparator(symbol, market);
-  const interval = required(v.interval, "interval");
   const start = time(required(v.start, "start"));
   const end = time(required(v.end, "end"));
   const fill = oneOf(v.fill ?? "none", FILLS, "fill");
-  const dataset = (v.dataset ?? "klines") as CandleDataset;
+  const dataset = (v.dataset ?? "klines") as CandleDataset | "fundingRate";
+  let interval = "";
   // Everything the library would refuse, refused now: before any file or request.
-  resolveRequest({ dataset, symbol, interval: interval as "1h", start, end, market, fill }, {
-    now: Date.now(),
-  });
+  if (dataset === "fundingRate") {
+    for (const flag of ["interval", "fill", "include-open-candle"] as const) {
+      if (v[flag] !== undefined) {
+        throw new UsageError(`Cannot use --${flag} with --dataset fundingRate (events, no grid)`);
+      }
+    }
+    resolveFundingRequest({ dataset, symbol, start, end, market }, { now: Date.now() });
+  } else {
+    interval = required(v.interval, "interval");
+    resolveRequest({ dataset, symbol, interval: interval as "1h", start, end, market, fill }, {
+      now: Date.now(),
+    });
+  }
   return {
     dataset,
     market,

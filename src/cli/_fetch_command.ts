@@ -7,7 +7,10 @@
 import { type RecordBatch, RecordBatchStreamWriter, Table } from "apache-arrow";
 import { DataSourceManager } from "../fcp/data_source_manager.ts";
 import type { FetchReport } from "../fcp/fetch_report.ts";
+import type { FundingReport } from "../fcp/funding_fetch.ts";
+import type { KlineRequest } from "../fcp/kline_request.ts";
 import { KLINE_SCHEMA, KLINE_SCHEMA_WITH_SOURCE } from "../core/schema.ts";
+import { FUNDING_SCHEMA, FUNDING_SCHEMA_WITH_SOURCE } from "../core/funding_schema.ts";
 import type { FetchArgs } from "./_fetch_args.ts";
 import { csvHeader, csvRows, ndjsonRows } from "./_row_text.ts";
 import { formatSummary, ProgressLine } from "./_progress.ts";
@@ -33,13 +36,20 @@ const CACHE_REFUSED = /^Cannot use cache folder /;
 
 const encoder = new TextEncoder();
 
+/** The schema of the output: klines, or funding events. */
+function schemaOf(args: FetchArgs) {
+  if (args.dataset === "fundingRate") {
+    return args.includeSourceInfo ? FUNDING_SCHEMA_WITH_SOURCE : FUNDING_SCHEMA;
+  }
+  return args.includeSourceInfo ? KLINE_SCHEMA_WITH_SOURCE : KLINE_SCHEMA;
+}
+
 async function writeText(
   batches: ReadableStream<RecordBatch>,
   out: WritableStreamDefaultWriter<Uint8Array>,
   args: FetchArgs,
 ): Promise<void> {
-  const schema = args.includeSourceInfo ? KLINE_SCHEMA_WITH_SOURCE : KLINE_SCHEMA;
-  if (args.format === "csv") await out.write(encoder.encode(csvHeader(schema)));
+  if (args.format === "csv") await out.write(encoder.encode(csvHeader(schemaOf(args))));
   for await (const batch of batches) {
     const text = args.format === "csv" ? csvRows(batch) : ndjsonRows(batch);
     if (text) await out.write(encoder.encode(text));
@@ -75,7 +85,7 @@ async function writeArrow(
       any = true;
     }
     if (!any && !failed) {
-      writer.write(new Table(args.includeSourceInfo ? KLINE_SCHEMA_WITH_SOURCE : KLINE_SCHEMA));
+      writer.write(new Table(schemaOf(args)));
     }
   } finally {
     writer.close();
@@ -88,8 +98,7 @@ async function writeArrow(
 async function writeParquet(batches: ReadableStream<RecordBatch>, args: FetchArgs) {
   const collected: RecordBatch[] = [];
   for await (const batch of batches) collected.push(batch);
-  const schema = collected[0]?.schema ??
-    (args.includeSourceInfo ? KLINE_SCHEMA_WITH_SOURCE : KLINE_SCHEMA);
+  const schema = collected[0]?.schema ?? schemaOf(args);
   const { toPolars } = await import("../polars.ts");
   toPolars(new Table(schema, collected)).writeParquet(args.out!);
 }
@@ -108,7 +117,10 @@ async function openOut(args: FetchArgs, io: FetchIo) {
  * @returns The report.
  * @throws The typed errors of the manager; an `AbortError` when interrupted.
  */
-export async function runFetchCommand(args: FetchArgs, io: FetchIo): Promise<FetchReport> {
+export async function runFetchCommand(
+  args: FetchArgs,
+  io: FetchIo,
+): Promise<FetchReport | FundingReport> {
   const started = performance.now();
   const progress = io.stderrIsTerminal && !args.quiet ? new ProgressLine(io.stderr) : undefined;
   await using dsm = new DataSourceManager({
@@ -129,18 +141,28 @@ export async function runFetchCommand(args: FetchArgs, io: FetchIo): Promise<Fet
       io.stderr(`dsm: ${message}; or use --cache-dir DIR, or --no-cache\n`);
     },
   });
-  const { batches, report } = dsm.streamWithReport({
-    ...(args.dataset === "klines" ? {} : { dataset: args.dataset }),
-    symbol: args.symbol,
-    interval: args.interval as Parameters<typeof dsm.stream>[0]["interval"],
-    start: args.start,
-    end: args.end,
-    source: args.source,
-    includeSourceInfo: args.includeSourceInfo,
-    fill: args.fill,
-    strict: args.strict,
-    includeOpenCandle: args.includeOpenCandle,
-  });
+  const { batches, report } = args.dataset === "fundingRate"
+    ? dsm.streamWithReport({
+      dataset: "fundingRate",
+      symbol: args.symbol,
+      start: args.start,
+      end: args.end,
+      source: args.source,
+      includeSourceInfo: args.includeSourceInfo,
+      strict: args.strict,
+    })
+    : dsm.streamWithReport({
+      ...(args.dataset === "klines" ? {} : { dataset: args.dataset }),
+      symbol: args.symbol,
+      interval: args.interval as KlineRequest["interval"],
+      start: args.start,
+      end: args.end,
+      source: args.source,
+      includeSourceInfo: args.includeSourceInfo,
+      fill: args.fill,
+      strict: args.strict,
+      includeOpenCandle: args.includeOpenCandle,
+    });
   try {
     if (args.format === "parquet") await writeParquet(batches, args);
     else {

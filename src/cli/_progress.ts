@@ -5,6 +5,7 @@
  */
 import type { FetchProgress } from "../fcp/fetch_run.ts";
 import type { FetchReport } from "../fcp/fetch_report.ts";
+import type { FundingReport } from "../fcp/funding_fetch.ts";
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -47,17 +48,25 @@ export function formatProgress(p: FetchProgress, elapsedMs: number): string {
  * @param elapsedMs Wall time of the command.
  * @returns The line.
  */
-export function formatSummary(report: FetchReport, elapsedMs: number): string {
+export function formatSummary(report: FetchReport | FundingReport, elapsedMs: number): string {
+  if ("intervalChanges" in report) {
+    const changes = report.intervalChanges.length;
+    return `${report.rows} funding events ${report.symbol} ${report.market}; ` +
+      `months: ${report.partitions.map((p) => p.source ?? "none").join(", ") || "none"}; ` +
+      `${report.gaps.length} gaps${changes > 0 ? `; ${changes} interval changes` : ""}` +
+      `${report.partial ? "; partial" : ""}; ${(elapsedMs / 1000).toFixed(2)} s`;
+  }
   const counts = new Map<string, number>();
-  for (const p of report.partitions) {
+  for (const p of (report as FetchReport).partitions) {
     for (const s of p.sources) counts.set(s, (counts.get(s) ?? 0) + 1);
   }
   const sources = [...counts].map(([s, n]) => `${s} ${n}`).join(", ") || "none";
-  const slots = report.gaps.reduce((sum, g) => sum + g.slots, 0);
-  return `${report.rows} rows ${report.symbol} ${report.interval} ${report.market}; ` +
+  const klines = report as FetchReport;
+  const slots = klines.gaps.reduce((sum, g) => sum + g.slots, 0);
+  return `${klines.rows} rows ${klines.symbol} ${klines.interval} ${klines.market}; ` +
     `partitions: ${sources}; ${report.gaps.length} gaps (${slots} slots)` +
-    `${report.anomalyCount > 0 ? `; ${report.anomalyCount} anomalies` : ""}` +
-    `${report.partial ? "; partial" : ""}; ${(elapsedMs / 1000).toFixed(2)} s`;
+    `${klines.anomalyCount > 0 ? `; ${klines.anomalyCount} anomalies` : ""}` +
+    `${klines.partial ? "; partial" : ""}; ${(elapsedMs / 1000).toFixed(2)} s`;
 }
 
 /** Redraws a progress line on a terminal, at most every 100 ms. */

@@ -14,17 +14,18 @@ import { CACHE_USAGE, parseCacheArgs, runCacheCommand } from "./_cache_command.t
 const USAGE = `Usage: dsm <command> [options]
 
 Commands:
-  dsm fetch     Fetch klines (or mark, index, premium price klines) to CSV, NDJSON, Arrow IPC
-                or Parquet
+  dsm fetch     Fetch klines (or mark, index, premium price klines, funding rates) to CSV,
+                NDJSON, Arrow IPC or Parquet
   dsm cache     ls | stats | verify | clear: list, total, check or delete cached partitions
   dsm emulator  Run the local Binance emulator (dsm emulator --help)
 
 dsm fetch options:
   --market spot|um|cm         market [spot]; also futures_usdt, futures_coin, any case
   --dataset NAME              klines, or on um and cm markPriceKlines, indexPriceKlines (named
-                              by pair: BTCUSDT on um, BTCUSD on cm), premiumIndexKlines [klines]
+                              by pair: BTCUSDT on um, BTCUSD on cm), premiumIndexKlines, and
+                              fundingRate (events: no --interval) [klines]
   --symbol SYMBOL             e.g. BTCUSDT, BTCUSD_PERP (required)
-  --interval INTERVAL         1s .. 1M (required)
+  --interval INTERVAL         1s .. 1M (required, except for fundingRate)
   --start TIME                inclusive start, ISO 8601 or epoch ms (required)
   --end TIME                  exclusive end, ISO 8601 or epoch ms (required)
   --source auto|cache|vision|rest   sources allowed [auto]

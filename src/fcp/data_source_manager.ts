@@ -9,12 +9,16 @@ import type { RecordBatch } from "apache-arrow";
 import { InvalidRangeError } from "../core/errors.ts";
 import { type Market, type MarketInput, parseMarket } from "../core/market.ts";
 import { KLINE_SCHEMA, KLINE_SCHEMA_WITH_SOURCE } from "../core/schema.ts";
+import { FUNDING_SCHEMA, FUNDING_SCHEMA_WITH_SOURCE } from "../core/funding_schema.ts";
+import { FsFundingStore } from "../cache/fs_funding_store.ts";
+import { type FundingRateRequest, resolveFundingRequest } from "./funding_request.ts";
+import { fetchFundingRates, type FundingReport } from "./funding_fetch.ts";
 import { HostCircuitBreaker, type RetryOptions } from "../source/http.ts";
 import { type KlineRequest, resolveRequest } from "./kline_request.ts";
 import type { FetchReport } from "./fetch_report.ts";
 import { type FetchProgress, runFetch } from "./fetch_run.ts";
 import type { CachePort, RestPort, VisionPort } from "./source_ports.ts";
-import { type CacheOptions, openCachePort } from "./cache_port.ts";
+import { type CacheOptions, openCachePort, StoreCachePort } from "./cache_port.ts";
 import { RestPortAdapter } from "./rest_port.ts";
 import { VisionPortAdapter } from "./vision_port.ts";
 import { checkManagerOptions, readClock } from "./_manager_options.ts";
@@ -100,6 +104,18 @@ export interface FetchResult {
   table: Table;
   /** Where they came from, gaps, failures. */
   report: FetchReport;
+}
+
+/** A table of funding events with its report. */
+export interface FundingResult {
+  /** The events, of `FUNDING_SCHEMA` (with `_data_source` unless left out). */
+  table: Table;
+  /** Where they came from, gaps, interval changes, failures. */
+  report: FundingReport;
+}
+
+function isFunding(request: unknown): request is FundingRateRequest {
+  return (request as { dataset?: unknown } | null)?.dataset === "fundingRate";
 }
 
 /**
@@ -206,9 +222,18 @@ export class DataSourceManager implements AsyncDisposable {
    * @throws {TypeError} For an invalid request, before any I/O.
    */
   streamWithReport(
+    request: FundingRateRequest,
+    options?: FetchOptions,
+  ): { batches: ReadableStream<RecordBatch>; report: Promise<FundingReport> };
+  streamWithReport(
     request: KlineRequest,
     options?: FetchOptions,
-  ): { batches: ReadableStream<RecordBatch>; report: Promise<FetchReport> } {
+  ): { batches: ReadableStream<RecordBatch>; report: Promise<FetchReport> };
+  streamWithReport(
+    request: KlineRequest | FundingRateRequest,
+    options?: FetchOptions,
+  ): { batches: ReadableStream<RecordBatch>; report: Promise<FetchReport | FundingReport> } {
+    if (isFunding(request)) return this.#streamFunding(request, options);
     const { resolved, deps } = this.#prepare(request, options, false);
     const openCache = () => this.#openCache();
     let run: ReturnType<typeof runFetch> | undefined;
@@ -269,8 +294,13 @@ export class DataSourceManager implements AsyncDisposable {
    * @returns An async-iterable stream of batches.
    * @throws {TypeError} For an invalid request, before any I/O.
    */
-  stream(request: KlineRequest, options?: FetchOptions): ReadableStream<RecordBatch> {
-    return this.streamWithReport(request, options).batches;
+  stream(
+    request: KlineRequest | FundingRateRequest,
+    options?: FetchOptions,
+  ): ReadableStream<RecordBatch> {
+    return isFunding(request)
+      ? this.streamWithReport(request, options).batches
+      : this.streamWithReport(request, options).batches;
   }
 
   /**
@@ -292,7 +322,17 @@ export class DataSourceManager implements AsyncDisposable {
    *   table and reports them), or, with `strict`, when the result would be
    *   partial (`cause`: the first source failure, if any).
    */
-  async getDataWithReport(request: KlineRequest, options?: FetchOptions): Promise<FetchResult> {
+  getDataWithReport(request: FundingRateRequest, options?: FetchOptions): Promise<FundingResult>;
+  getDataWithReport(request: KlineRequest, options?: FetchOptions): Promise<FetchResult>;
+  getDataWithReport(
+    request: KlineRequest | FundingRateRequest,
+    options?: FetchOptions,
+  ): Promise<FetchResult | FundingResult> {
+    if (isFunding(request)) return this.#getFunding(request, options);
+    return this.#getKlines(request, options);
+  }
+
+  async #getKlines(request: KlineRequest, options?: FetchOptions): Promise<FetchResult> {
     const { resolved, deps } = this.#prepare(request, options, true);
     const run = runFetch(resolved, { ...deps, cache: await this.#openCache() });
     const collected = await run.collect();
@@ -321,8 +361,83 @@ export class DataSourceManager implements AsyncDisposable {
    *   table and reports them), or, with `strict`, when the result would be
    *   partial (`cause`: the first source failure, if any).
    */
-  async getData(request: KlineRequest, options?: FetchOptions): Promise<Table> {
-    return (await this.getDataWithReport(request, options)).table;
+  async getData(
+    request: KlineRequest | FundingRateRequest,
+    options?: FetchOptions,
+  ): Promise<Table> {
+    return isFunding(request)
+      ? (await this.#getFunding(request, options)).table
+      : (await this.#getKlines(request, options)).table;
+  }
+
+  /**
+   * Validates a funding request (before any I/O) and runs it: the cache's
+   * funding folders (when the cache is on and writable or readable), Vision's
+   * monthly archives and REST of the request's market.
+   */
+  #runFunding(request: FundingRateRequest, options: FetchOptions | undefined) {
+    const now = this.#now();
+    const resolved = resolveFundingRequest(request, { market: this.#market, now });
+    const signal = this.#signal(options);
+    signal.throwIfAborted();
+    const run = async () => {
+      const cache = await this.#openCache();
+      const kline = cache instanceof StoreCachePort ? cache.store : undefined;
+      const store = kline?.enabled && kline.root !== undefined
+        ? new FsFundingStore(kline.root, {
+          readOnly: !kline.writable,
+          now: this.#options.now,
+          logger: this.#options.logger,
+        })
+        : undefined;
+      const mode = resolved.source;
+      // Forced network sources do not read the cache (the plan says so); they still fill it.
+      return await fetchFundingRates(resolved, {
+        store,
+        vision: mode === "auto" || mode === "vision" ? this.#vision.archives : undefined,
+        rest: mode === "auto" || mode === "rest" ? this.#rest.client(resolved.market) : undefined,
+      }, { now, signal });
+    };
+    return { resolved, run };
+  }
+
+  async #getFunding(request: FundingRateRequest, options?: FetchOptions): Promise<FundingResult> {
+    const { resolved, run } = this.#runFunding(request, options);
+    const { batches, report } = await run();
+    const schema = resolved.includeSourceInfo ? FUNDING_SCHEMA_WITH_SOURCE : FUNDING_SCHEMA;
+    return { table: new Table(schema, batches), report };
+  }
+
+  #streamFunding(
+    request: FundingRateRequest,
+    options?: FetchOptions,
+  ): { batches: ReadableStream<RecordBatch>; report: Promise<FundingReport> } {
+    const { run } = this.#runFunding(request, options);
+    let resolveReport!: (r: Promise<FundingReport>) => void;
+    const report = new Promise<FundingReport>((resolve) => resolveReport = resolve);
+    report.catch(() => {});
+    let result: ReturnType<typeof run> | undefined;
+    let next = 0;
+    const batches = new ReadableStream<RecordBatch>({
+      async pull(controller) {
+        try {
+          if (!result) {
+            result = run();
+            resolveReport(result.then((r) => r.report));
+          }
+          const { batches } = await result;
+          while (next < batches.length && batches[next].numRows === 0) next++;
+          if (next < batches.length) controller.enqueue(batches[next++]);
+          else controller.close();
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+      cancel(reason) {
+        if (!result) resolveReport(Promise.reject(reason));
+      },
+    }, { highWaterMark: 0 });
+    return { batches, report };
   }
 
   /** Stops every fetch in flight. */

@@ -19,8 +19,8 @@ export interface FundingGap {
   start: number;
   /** The later printed event's funding time. */
   end: number;
-  /** Events missing. */
-  missing: number;
+  /** Events missing (`exchange` gaps; unknown for `unfetched` ones). */
+  missing?: number;
   /**
    * `exchange`: the source printed both neighbours and nothing between them;
    * `unfetched`: the events of a partition that no source could serve.

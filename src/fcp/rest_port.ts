@@ -31,7 +31,13 @@ export class RestPortAdapter implements RestPort {
     this.#breaker = breaker;
   }
 
-  #client(market: Market): RestClient {
+  /**
+   * The REST client of a market (one per market, made on first use).
+   *
+   * @param market The market.
+   * @returns Its client.
+   */
+  client(market: Market): RestClient {
     let client = this.#clients.get(market);
     if (!client) {
       const { endpoints, fetch, timeoutMs, retry, now } = this.#options;
@@ -69,7 +75,7 @@ export class RestPortAdapter implements RestPort {
     signal: AbortSignal,
     counts?: RequestCounts,
   ): Promise<RestRows> {
-    const stream = this.#client(query.market).klines({
+    const stream = this.client(query.market).klines({
       dataset: query.dataset,
       symbol: query.symbol,
       interval: query.interval,

@@ -63,6 +63,11 @@ export class VisionPortAdapter implements VisionPort {
     this.#pooled = this.#newClient(this.#pool);
   }
 
+  /** The Vision client (archives without decode workers). */
+  get archives(): VisionClient {
+    return this.#client;
+  }
+
   /** Decode workers started (0 until a bulk fetch with `decodeWorkers: "auto"`). */
   get decodeWorkers(): number {
     return this.#workers;

@@ -36,7 +36,6 @@ const BAD: [string, Partial<KlineRequest> & Record<string, unknown>, string][] =
   ["non-boolean includeOpenCandle", { includeOpenCandle: "true" as never }, "INVALID_RANGE"],
   ["unknown dataset", { dataset: "trades" as never }, "INVALID_DATASET"],
   ["price klines on spot", { dataset: "markPriceKlines" }, "INVALID_DATASET"],
-  ["an event series", { market: "um", dataset: "fundingRate" as never }, "INVALID_DATASET"],
   [
     "index prices by contract",
     { market: "cm", dataset: "indexPriceKlines", symbol: "BTCUSD_PERP" },
@@ -68,6 +67,13 @@ Deno.test("resolveRequest names the dataset only when it is not klines", () => {
   );
   assert.equal(index.dataset, "indexPriceKlines");
   assert.equal(index.symbol, "BTCUSD");
+});
+
+Deno.test("A kline request naming the funding dataset: not candles, or an interval funding has not", () => {
+  const funding = { ...base, market: "um" as const, dataset: "fundingRate" as never };
+  assert.throws(() => resolveRequest(funding, { now: NOW }), { code: "INVALID_DATASET" });
+  const dsm = new DataSourceManager({ cache: false, now: () => NOW });
+  assert.throws(() => dsm.stream(funding), { code: "INVALID_OPTION", message: /"interval"/ });
 });
 
 Deno.test("resolveRequest refuses a request that is not an object", () => {

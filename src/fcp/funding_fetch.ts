@@ -1,0 +1,457 @@
+/**
+ * One funding rate fetch: a plan of one job per calendar month with its
+ * ordered source chain (cache → Vision's monthly archive → REST), each job
+ * walked with the layers' own clients and counting its own requests, then
+ * the series rules (intervals, gaps, interval changes) over the whole range,
+ * and the cache writes of the closed months that were fetched.
+ *
+ * A month of funding events is a few hundred rows at most, so the run
+ * collects its months before it finalizes: an event's interval is judged
+ * from its neighbours, which may lie in the next month.
+ *
+ * @module
+ */
+import type { RecordBatch } from "apache-arrow";
+import { DataNotAvailableError, NetworkError } from "../core/errors.ts";
+import {
+  allocFundingColumns,
+  fundingBatch,
+  type FundingColumns,
+  fundingColumnsOf,
+  setValid,
+} from "../core/funding_schema.ts";
+import { type Partition, partitionOf } from "../core/partition.ts";
+import { type DataSource, dataSourceCode } from "../core/schema.ts";
+import { decodeFundingCsv } from "../codec/funding_csv.ts";
+import type { RestClient } from "../source/rest_client.ts";
+import type { VisionClient } from "../source/vision_client.ts";
+import type { FundingStore } from "../cache/fs_funding_store.ts";
+import type { FetchFailure, RequestCounts } from "./fetch_report.ts";
+import type { ResolvedFundingRequest } from "./funding_request.ts";
+import {
+  deriveFundingIntervals,
+  type FundingGap,
+  fundingGaps,
+  type FundingIntervalChange,
+  fundingIntervalChanges,
+} from "./funding_series.ts";
+
+/** Where a month's events came from. */
+export interface FundingPartitionReport {
+  /** The month, `YYYY-MM`. */
+  partition: string;
+  /** The source that served it; undefined when none could. */
+  source?: DataSource;
+  /** For cached months: where the cached events came from. */
+  origin?: "VISION" | "REST";
+  /** Events of the month inside the range. */
+  rows: number;
+  /** Whether the month was written to the cache by this fetch. */
+  cached: boolean;
+}
+
+/** Everything known about one funding rate fetch. */
+export interface FundingReport {
+  /** The dataset. */
+  dataset: "fundingRate";
+  /** Market. */
+  market: "um" | "cm";
+  /** Symbol. */
+  symbol: string;
+  /** First funding time asked for, epoch ms. */
+  start: number;
+  /** First funding time not asked for (clamped to now), epoch ms. */
+  end: number;
+  /** Events returned. */
+  rows: number;
+  /** One entry per month, in time order. */
+  partitions: FundingPartitionReport[];
+  /** Missing events: between printed ones (`exchange`), or months no source served (`unfetched`). */
+  gaps: FundingGap[];
+  /** Changes of the funding interval inside the range. */
+  intervalChanges: FundingIntervalChange[];
+  /** Events whose interval was derived from their spacing (REST does not print it). */
+  derivedIntervals: number;
+  /** Why some months could not be fetched, or were left out. */
+  failures: FetchFailure[];
+  /** True when a month could not be fetched. */
+  partial: boolean;
+  /** This fetch's own requests. */
+  requests: RequestCounts;
+  /** Wall time, ms. */
+  elapsedMs: number;
+}
+
+/** The sources of a funding fetch: the layers' own clients. */
+export interface FundingSources {
+  /** The cache, when enabled (and allowed by the request). */
+  store?: FundingStore;
+  /** Vision's archives, when allowed. */
+  vision?: VisionClient;
+  /** REST of the request's market, when allowed. */
+  rest?: RestClient;
+}
+
+type Step = "cache" | "vision" | "rest";
+
+/** One month of the plan: what to fetch, from where, and whether it may be cached. */
+export interface FundingJob {
+  /** The month. */
+  month: Partition;
+  /** The events to fetch: the whole month, or up to now for the current one. */
+  span: { start: number; end: number };
+  /** The sources to try, in order. */
+  chain: Step[];
+  /** Whether a fetched month may be written to the cache (closed, cache on). */
+  cacheable: boolean;
+}
+
+/**
+ * The plan: one job per calendar month of the range. Closed months try the
+ * cache, then Vision's monthly archive, then REST; the current month comes
+ * from REST (Vision publishes it after it closes). `source` narrows the chain.
+ *
+ * @param request The resolved request.
+ * @param now Current time, epoch ms.
+ * @param cache Whether a cache is enabled.
+ * @returns Jobs in time order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { planFunding } from "./funding_fetch.ts";
+ * const jobs = planFunding({
+ *   dataset: "fundingRate", market: "um", symbol: "BTCUSDT", source: "auto",
+ *   start: Date.UTC(2024, 11, 20), end: Date.UTC(2025, 0, 10),
+ *   includeSourceInfo: true, strict: false,
+ * }, Date.UTC(2025, 0, 10), true);
+ * assert.deepEqual(jobs.map((j) => [j.month.key, j.chain.join(">"), j.cacheable]), [
+ *   ["2024-12", "cache>vision>rest", true],
+ *   ["2025-01", "rest", false],
+ * ]);
+ * ```
+ */
+export function planFunding(
+  request: ResolvedFundingRequest,
+  now: number,
+  cache: boolean,
+): FundingJob[] {
+  const jobs: FundingJob[] = [];
+  for (let t = request.start; t < request.end;) {
+    const month = partitionOf(t, "month");
+    const closed = month.end <= now;
+    const useCache = cache && closed && (request.source === "auto" || request.source === "cache");
+    const chain: Step[] = [
+      ...(useCache ? ["cache" as const] : []),
+      ...(closed && (request.source === "auto" || request.source === "vision")
+        ? ["vision" as const]
+        : []),
+      ...(request.source === "auto" || request.source === "rest" ? ["rest" as const] : []),
+    ];
+    const span = { start: month.start, end: Math.min(month.end, now) };
+    jobs.push({ month, span, chain, cacheable: cache && closed && request.source !== "cache" });
+    t = month.end;
+  }
+  return jobs;
+}
+
+/** A month's events from one source. */
+interface MonthRows {
+  columns: FundingColumns;
+  length: number;
+  source: DataSource;
+  origin?: "VISION" | "REST";
+  sha256?: string;
+}
+
+/** What one job produced. */
+interface JobOutcome {
+  job: FundingJob;
+  rows?: MonthRows;
+  failures: FetchFailure[];
+  errors: unknown[];
+}
+
+function failureOf(error: unknown, partition: string): FetchFailure {
+  const code = (error as { code?: unknown })?.code;
+  return {
+    partition,
+    code: typeof code === "string" ? code : "ERROR",
+    message: error instanceof Error ? error.message : String(error),
+  };
+}
+
+function columnsOf(batches: readonly RecordBatch[]): { columns: FundingColumns; length: number } {
+  return concatFunding(batches.map((b) => ({ columns: fundingColumnsOf(b), length: b.numRows })));
+}
+
+/**
+ * The rows of several parts in one set of columns (values and validity).
+ *
+ * @param parts Columns and row counts, in order.
+ * @returns The concatenation.
+ */
+export function concatFunding(
+  parts: readonly { columns: FundingColumns; length: number }[],
+): { columns: FundingColumns; length: number } {
+  if (parts.length === 1) return parts[0];
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  const columns = allocFundingColumns(length);
+  let at = 0;
+  for (const { columns: from, length: n } of parts) {
+    columns.fundingTime.set(from.fundingTime.subarray(0, n), at);
+    columns.fundingRate.set(from.fundingRate.subarray(0, n), at);
+    columns.fundingIntervalHours.set(from.fundingIntervalHours.subarray(0, n), at);
+    columns.markPrice.set(from.markPrice.subarray(0, n), at);
+    for (let i = 0; i < n; i++) {
+      const bit = 1 << (i & 7);
+      if (from.fundingIntervalHoursValid[i >>> 3] & bit) {
+        setValid(columns.fundingIntervalHoursValid, at + i);
+      }
+      if (from.markPriceValid[i >>> 3] & bit) setValid(columns.markPriceValid, at + i);
+    }
+    at += n;
+  }
+  return { columns, length };
+}
+
+/** Walks a job's chain until a source serves the month. */
+async function fetchMonth(
+  request: ResolvedFundingRequest,
+  job: FundingJob,
+  sources: FundingSources,
+  counts: RequestCounts,
+  signal: AbortSignal,
+): Promise<JobOutcome> {
+  const out: JobOutcome = { job, failures: [], errors: [] };
+  const key = { market: request.market, symbol: request.symbol, partition: job.month.key };
+  for (const step of job.chain) {
+    try {
+      if (step === "cache" && sources.store) {
+        const hit = await sources.store.read(key);
+        if (!hit) continue;
+        out.rows = { ...columnsOf(hit.batches), source: "CACHE", origin: hit.metadata.source };
+        return out;
+      }
+      if (step === "vision" && sources.vision) {
+        const file = await sources.vision.fetchEventArchive({
+          ...key,
+          dataset: "fundingRate",
+          period: "monthly",
+          date: job.month.key,
+          signal,
+        });
+        if (file.status === "missing") continue;
+        counts.visionFiles++;
+        const rows = columnsOf(decodeFundingCsv(file.csv, { file: file.url }));
+        const outside = Array.from(rows.columns.fundingTime.subarray(0, rows.length))
+          .find((t) => t < job.month.start || t >= job.month.end);
+        if (outside !== undefined) {
+          throw new NetworkError(
+            file.url,
+            `Cannot use ${file.url}: funding time ${outside} lies outside ${job.month.key}`,
+          );
+        }
+        out.rows = { ...rows, source: "VISION", sha256: file.sha256 };
+        return out;
+      }
+      if (step === "rest" && sources.rest) {
+        const got = await sources.rest.fundingRates({
+          symbol: request.symbol,
+          start: job.span.start,
+          end: job.span.end,
+          signal,
+        });
+        counts.restCalls += got.stats.responses;
+        counts.restWeight += got.stats.responseWeight;
+        out.rows = { columns: got.columns, length: got.length, source: "REST" };
+        return out;
+      }
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      out.failures.push(failureOf(error, job.month.key));
+      out.errors.push(error);
+    }
+  }
+  return out;
+}
+
+/** Months fetched at once. */
+const CONCURRENCY = 4;
+
+/**
+ * Runs a funding fetch: every month of the plan, the series rules, the cache
+ * writes, and the report.
+ *
+ * @param request The resolved request.
+ * @param sources The clients the request allows.
+ * @param options Clock and signal.
+ * @returns The batches of {@linkcode FUNDING_SCHEMA} (with `_data_source`
+ *   when asked) and the report.
+ * @throws {NetworkError | HttpError | ...} When no month could be fetched
+ *   because the sources failed (the first error).
+ * @throws {DataNotAvailableError} In strict mode when a month could not be
+ *   fetched, or when no month of the range holds any event (before listing).
+ */
+export async function fetchFundingRates(
+  request: ResolvedFundingRequest,
+  sources: FundingSources,
+  options: { now: number; signal: AbortSignal },
+): Promise<{ batches: RecordBatch[]; report: FundingReport }> {
+  const started = performance.now();
+  const { now, signal } = options;
+  const counts: RequestCounts = { visionFiles: 0, listingPages: 0, restCalls: 0, restWeight: 0 };
+  const jobs = planFunding(request, now, sources.store !== undefined);
+  const outcomes: JobOutcome[] = new Array(jobs.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, jobs.length) }, async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      outcomes[i] = await fetchMonth(request, jobs[i], sources, counts, signal);
+    }
+  }));
+  signal.throwIfAborted();
+
+  const served = outcomes.filter((o) => o.rows !== undefined);
+  const all = concatFunding(served.map((o) => o.rows!));
+  const codes = new Int8Array(all.length);
+  let at = 0;
+  for (const o of served) {
+    codes.fill(dataSourceCode(o.rows!.source), at, at + o.rows!.length);
+    at += o.rows!.length;
+  }
+  const derivedIntervals = deriveFundingIntervals(all.columns, all.length);
+  const times = all.columns.fundingTime;
+  let lo = 0;
+  while (lo < all.length && times[lo] < request.start) lo++;
+  let hi = lo;
+  while (hi < all.length && times[hi] < request.end) hi++;
+  const inRange = (t: number) => t >= request.start && t < request.end;
+  const gaps: FundingGap[] = fundingGaps(all.columns, all.length)
+    .filter((g) => g.end > request.start && g.start < request.end);
+  const failures: FetchFailure[] = [];
+  const errors: unknown[] = [];
+  const partitions: FundingPartitionReport[] = [];
+  for (const o of outcomes) {
+    const { month } = o.job;
+    failures.push(...o.failures);
+    errors.push(...o.errors);
+    let rows = 0;
+    if (o.rows) {
+      const t = o.rows.columns.fundingTime;
+      for (let i = 0; i < o.rows.length; i++) if (inRange(t[i])) rows++;
+    } else {
+      gaps.push({
+        start: Math.max(month.start, request.start),
+        end: Math.min(month.end, request.end),
+        class: "unfetched",
+      });
+      if (o.failures.length === 0) {
+        failures.push({
+          partition: month.key,
+          code: "SOURCE_NOT_ALLOWED",
+          message: `${month.key} not served by the sources allowed (source "${request.source}")`,
+        });
+      }
+    }
+    partitions.push({
+      partition: month.key,
+      source: o.rows?.source,
+      origin: o.rows?.origin,
+      rows,
+      cached: false,
+    });
+  }
+  gaps.sort((a, b) => a.start - b.start);
+
+  // Closed months fetched from Vision (verified) or REST (complete by construction) are cached as printed.
+  if (sources.store) {
+    await Promise.all(outcomes.map(async (o, i) => {
+      const rows = o.rows;
+      if (!o.job.cacheable || !rows || rows.source === "CACHE") return;
+      try {
+        partitions[i].cached = await sources.store!.write(
+          { market: request.market, symbol: request.symbol, partition: o.job.month.key },
+          [fundingBatch(printed(rows), rows.length)],
+          { source: rows.source === "VISION" ? "VISION" : "REST", visionSha256: rows.sha256 },
+        );
+      } catch (error) {
+        failures.push(failureOf(error, o.job.month.key));
+      }
+    }));
+  }
+
+  const partial = gaps.some((g) => g.class === "unfetched");
+  const report: FundingReport = {
+    dataset: "fundingRate",
+    market: request.market as "um" | "cm",
+    symbol: request.symbol,
+    start: request.start,
+    end: request.end,
+    rows: hi - lo,
+    partitions,
+    gaps,
+    intervalChanges: fundingIntervalChanges(all.columns, all.length)
+      .filter((c) => inRange(c.time)),
+    derivedIntervals,
+    failures,
+    partial,
+    requests: counts,
+    elapsedMs: Math.round(performance.now() - started),
+  };
+  if (served.length === 0 && errors.length > 0) {
+    const first = errors.find((e) => e instanceof NetworkError) ?? errors[0];
+    throw first instanceof Error ? first : new DataNotAvailableError(String(first));
+  }
+  if (request.strict && partial) {
+    throw new DataNotAvailableError(
+      `Cannot fetch every funding rate of ${request.symbol}: ${failures[0]?.message}`,
+      { cause: errors[0] },
+    );
+  }
+  if (all.length === 0 && !partial) {
+    throw new DataNotAvailableError(
+      `No funding rates exist for ${request.market} ${request.symbol} from ${
+        new Date(request.start).toISOString()
+      } to ${new Date(request.end).toISOString()}`,
+    );
+  }
+  const clipped = sliceFunding(all.columns, lo, hi);
+  const batch = fundingBatch(
+    clipped,
+    hi - lo,
+    request.includeSourceInfo ? codes.subarray(lo, hi) : undefined,
+  );
+  return { batches: [batch], report };
+}
+
+/** The month's rows as its source printed them: intervals REST does not print stay null. */
+function printed(rows: MonthRows): FundingColumns {
+  if (rows.source !== "REST") return rows.columns;
+  return {
+    ...rows.columns,
+    fundingIntervalHoursValid: new Uint8Array(rows.columns.fundingIntervalHoursValid.length),
+  };
+}
+
+function sliceFunding(columns: FundingColumns, lo: number, hi: number): FundingColumns {
+  if (lo === 0) return columns;
+  return concatFunding([{ columns: shifted(columns, lo), length: hi - lo }]).columns;
+}
+
+/** Columns starting at row `lo` (bitmaps re-aligned). */
+function shifted(c: FundingColumns, lo: number): FundingColumns {
+  const n = c.fundingTime.length - lo;
+  const out = allocFundingColumns(n);
+  out.fundingTime.set(c.fundingTime.subarray(lo));
+  out.fundingRate.set(c.fundingRate.subarray(lo));
+  out.fundingIntervalHours.set(c.fundingIntervalHours.subarray(lo));
+  out.markPrice.set(c.markPrice.subarray(lo));
+  for (let i = 0; i < n; i++) {
+    const j = lo + i;
+    const bit = 1 << (j & 7);
+    if (c.fundingIntervalHoursValid[j >>> 3] & bit) setValid(out.fundingIntervalHoursValid, i);
+    if (c.markPriceValid[j >>> 3] & bit) setValid(out.markPriceValid, i);
+  }
+  return out;
+}

@@ -1,0 +1,213 @@
+import assert from "node:assert/strict";
+import type { Table } from "apache-arrow";
+import { DataSourceManager } from "../../src/fcp/data_source_manager.ts";
+import { startEmulator } from "../../src/emulator/emulator.ts";
+import type { EmulatorOptions } from "../../src/emulator/emulator_options.ts";
+import { type FundingEvent, fundingTruth } from "../../src/emulator/funding_truth.ts";
+import { MarketData } from "../../src/emulator/market_data.ts";
+
+const NOW = Date.UTC(2024, 6, 15, 12);
+
+async function withManager(
+  options: EmulatorOptions & { cacheDir?: string | false },
+  fn: (dsm: DataSourceManager) => Promise<void>,
+) {
+  await using emulator = await startEmulator({ now: NOW, ...options });
+  await using dsm = new DataSourceManager({
+    market: "um",
+    cache: options.cacheDir ? { dir: options.cacheDir } : false,
+    now: () => NOW,
+    retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
+    endpoints: { vision: emulator.url, listing: emulator.url, rest: emulator.url },
+  });
+  await fn(dsm);
+}
+
+function truth(market: "um" | "cm", symbol: string, start: number, end: number): FundingEvent[] {
+  return fundingTruth(new MarketData(), { market, symbol, start, end });
+}
+
+/** Every column against the exchange's events, bit for bit; mark prices only where the source prints them. */
+function assertEvents(table: Table, events: FundingEvent[], sources: string[], markPrice: boolean) {
+  assert.equal(table.numRows, events.length);
+  const time = table.getChild("funding_time")!;
+  const rate = table.getChild("funding_rate")!;
+  const hours = table.getChild("funding_interval_hours")!;
+  const mark = table.getChild("mark_price")!;
+  const source = table.getChild("_data_source")!;
+  events.forEach((e, i) => {
+    assert.equal(time.get(i), e.fundingTime, `time ${i}`);
+    assert.ok(Object.is(rate.get(i), parseFloat(e.fundingRateText)), `rate ${i}`);
+    assert.equal(Number(hours.get(i)), e.fundingIntervalHours, `hours ${i}`);
+    assert.equal(
+      mark.get(i),
+      markPrice && e.markPriceText !== null ? parseFloat(e.markPriceText) : null,
+    );
+    assert.ok(sources.includes(source.get(i)), `source ${i}: ${source.get(i)}`);
+  });
+}
+
+Deno.test("Funding rates: exact from Vision, then identical from the cache; an 8h to 4h change is reported", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const start = Date.UTC(2024, 4, 20);
+    const end = Date.UTC(2024, 6, 1);
+    const request = { dataset: "fundingRate", symbol: "ETHUSDT", start, end } as const;
+    const events = truth("um", "ETHUSDT", start, end);
+    await withManager({ cacheDir: dir }, async (dsm) => {
+      const first = await dsm.getDataWithReport(request);
+      assertEvents(first.table, events, ["VISION"], false);
+      assert.deepEqual(first.report.intervalChanges, [
+        {
+          time: events.find((e) => e.fundingIntervalHours === 4)!.fundingTime,
+          fromHours: 8,
+          toHours: 4,
+        },
+      ]);
+      assert.equal(
+        new Date(first.report.intervalChanges[0].time).toISOString().slice(0, 13),
+        "2024-06-15T00",
+      );
+      assert.deepEqual(first.report.gaps, []);
+      assert.equal(first.report.partial, false);
+      assert.deepEqual(first.report.partitions.map((p) => [p.partition, p.source, p.cached]), [
+        ["2024-05", "VISION", true],
+        ["2024-06", "VISION", true],
+      ]);
+      assert.equal(first.report.requests.visionFiles, 2);
+      assert.equal(first.report.requests.restCalls, 0);
+      const again = await dsm.getDataWithReport(request);
+      assertEvents(again.table, events, ["CACHE"], false);
+      assert.deepEqual(again.report.requests, {
+        visionFiles: 0,
+        listingPages: 0,
+        restCalls: 0,
+        restWeight: 0,
+      });
+      assert.deepEqual(again.report.intervalChanges, first.report.intervalChanges);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Funding rates: REST gives the same events with mark prices, intervals derived from the spacing", async () => {
+  const start = Date.UTC(2024, 5, 10);
+  const end = Date.UTC(2024, 5, 20);
+  const events = truth("um", "ETHUSDT", start, end);
+  await withManager({}, async (dsm) => {
+    const rest = await dsm.getDataWithReport({
+      dataset: "fundingRate",
+      symbol: "ETHUSDT",
+      start,
+      end,
+      source: "rest",
+    });
+    assertEvents(rest.table, events, ["REST"], true);
+    assert.ok(rest.report.derivedIntervals >= events.length);
+    assert.equal(rest.report.intervalChanges.length, 1);
+    assert.equal(rest.report.requests.visionFiles, 0);
+    const cm = truth("cm", "BTCUSD_PERP", start, end);
+    for (const source of ["vision", "rest", "auto"] as const) {
+      const t = await dsm.getData({
+        dataset: "fundingRate",
+        market: "cm",
+        symbol: "BTCUSD_PERP",
+        start,
+        end,
+        source,
+      });
+      assertEvents(t, cm, source === "rest" ? ["REST"] : ["VISION"], source === "rest");
+    }
+  });
+});
+
+Deno.test("Funding rates: the current month comes from REST, a missing archive falls back to REST", async () => {
+  const start = Date.UTC(2024, 5, 25);
+  const end = NOW;
+  const events = truth("um", "BTCUSDT", start, end);
+  await withManager({ missingFiles: ["BTCUSDT-fundingRate-2024-06.zip"] }, async (dsm) => {
+    const got = await dsm.getDataWithReport({
+      dataset: "fundingRate",
+      symbol: "BTCUSDT",
+      start,
+      end: "2030-01-01",
+    });
+    assertEvents(got.table, events, ["REST"], true);
+    assert.deepEqual(got.report.partitions.map((p) => [p.partition, p.source]), [
+      ["2024-06", "REST"],
+      ["2024-07", "REST"],
+    ]);
+    assert.equal(got.report.end, NOW);
+    assert.equal(got.report.partial, false);
+  });
+});
+
+Deno.test("Funding rates: failures are errors or reported partial results, never an empty success", async () => {
+  await withManager({}, async (dsm) => {
+    const request = {
+      dataset: "fundingRate",
+      symbol: "BTCUSDT",
+      start: "2024-05-01",
+      end: "2024-06-01",
+    } as const;
+    const cacheOnly = await dsm.getDataWithReport({ ...request, source: "cache" });
+    assert.equal(cacheOnly.table.numRows, 0);
+    assert.equal(cacheOnly.report.partial, true);
+    assert.deepEqual(cacheOnly.report.gaps.map((g) => g.class), ["unfetched"]);
+    assert.equal(cacheOnly.report.failures[0].code, "SOURCE_NOT_ALLOWED");
+    await assert.rejects(dsm.getData({ ...request, source: "cache", strict: true }), {
+      code: "DATA_NOT_AVAILABLE",
+    });
+    // Before the listing: nothing exists.
+    await assert.rejects(
+      dsm.getData({
+        dataset: "fundingRate",
+        symbol: "BTCUSDT",
+        start: "2019-01-01",
+        end: "2019-02-01",
+      }),
+      { code: "DATA_NOT_AVAILABLE" },
+    );
+    await assert.rejects(dsm.getData({ ...request, market: "spot" }), { code: "INVALID_DATASET" });
+  });
+  // Every response fails: the error, not an empty table.
+  await using dead = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("", { status: 503 }),
+  );
+  const url = `http://127.0.0.1:${dead.addr.port}`;
+  await using dsm = new DataSourceManager({
+    market: "um",
+    cache: false,
+    now: () => NOW,
+    retry: { attempts: 1 },
+    endpoints: { vision: url, listing: url, rest: url },
+  });
+  await assert.rejects(
+    dsm.getData({
+      dataset: "fundingRate",
+      symbol: "BTCUSDT",
+      start: "2024-05-01",
+      end: "2024-06-01",
+    }),
+    { code: "HTTP_ERROR" },
+  );
+});
+
+Deno.test("Funding rates stream: the batches, then the report", async () => {
+  const start = Date.UTC(2024, 5, 1);
+  const end = Date.UTC(2024, 5, 3);
+  await withManager({}, async (dsm) => {
+    const { batches, report } = dsm.streamWithReport({
+      dataset: "fundingRate",
+      symbol: "BTCUSDT",
+      start,
+      end,
+    });
+    let rows = 0;
+    for await (const batch of batches) rows += batch.numRows;
+    assert.equal(rows, truth("um", "BTCUSDT", start, end).length);
+    assert.equal((await report).rows, rows);
+  });
+});
