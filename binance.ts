@@ -46,6 +46,9 @@
 export {
   VisionClient,
   type VisionClientOptions,
+  type VisionEventArchiveOk,
+  type VisionEventArchiveRequest,
+  type VisionEventArchiveResult,
   type VisionFileMissing,
   type VisionFileOk,
   type VisionFileRequest,
@@ -53,7 +56,12 @@ export {
   type VisionFilesOptions,
   type VisionProgress,
 } from "./src/source/vision_client.ts";
-export type { VisionFileRef, VisionPeriod, VisionSeries } from "./src/source/vision_url.ts";
+export type {
+  VisionEventFileRef,
+  VisionFileRef,
+  VisionPeriod,
+  VisionSeries,
+} from "./src/source/vision_url.ts";
 export {
   listVisionFiles,
   type ListVisionOptions,
@@ -64,6 +72,8 @@ export {
   type KlinesStream,
   RestClient,
   type RestClientOptions,
+  type RestFundingRates,
+  type RestFundingRequest,
   type RestKlinesRequest,
 } from "./src/source/rest_client.ts";
 export { WeightScheduler, type WeightSchedulerOptions } from "./src/source/weight_scheduler.ts";

@@ -61,6 +61,19 @@ export {
   type OpenKlineStoreOptions,
 } from "./src/cache/open_kline_store.ts";
 export type { FsKlineStoreOptions } from "./src/cache/fs_kline_store.ts";
+export {
+  FsFundingStore,
+  type FsFundingStoreOptions,
+  type FundingPartitionKey,
+  type FundingPartitionMeta,
+  type FundingStore,
+} from "./src/cache/fs_funding_store.ts";
+export type {
+  DecodedFundingIpc,
+  FundingIpcHeader,
+  FundingIpcMetadata,
+  PartitionHeader,
+} from "./src/codec/funding_ipc.ts";
 export type {
   CachedPartition,
   CacheEntry,

@@ -51,6 +51,8 @@ export {
 export { KlineCsvStream, type KlineCsvStreamOptions } from "./src/codec/kline_csv_stream.ts";
 export { type UnzipOptions, unzipSingleEntry, UnzipStream } from "./src/codec/unzip_stream.ts";
 export { Sha256Stream } from "./src/codec/sha256_stream.ts";
+export { decodeFundingCsv, type FundingCsvOptions } from "./src/codec/funding_csv.ts";
+export { FundingCsvStream, type FundingCsvStreamOptions } from "./src/codec/funding_csv_stream.ts";
 export { parseChecksumFile, verifyChecksum } from "./src/codec/checksum.ts";
 export {
   type KlineDecodeOptions,

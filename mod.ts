@@ -48,6 +48,7 @@ export {
   type Endpoints,
   type FetchOptions,
   type FetchResult,
+  type FundingResult,
 } from "./src/fcp/data_source_manager.ts";
 export type { CacheOptions } from "./src/fcp/cache_port.ts";
 export type { RetryOptions } from "./src/source/http.ts";
@@ -65,6 +66,9 @@ export type {
   RequestCounts,
 } from "./src/fcp/fetch_report.ts";
 export type { FetchProgress } from "./src/fcp/fetch_run.ts";
+export type { FundingRateRequest } from "./src/fcp/funding_request.ts";
+export type { FundingPartitionReport, FundingReport } from "./src/fcp/funding_fetch.ts";
+export type { FundingGap, FundingIntervalChange } from "./src/fcp/funding_series.ts";
 export { type Anomaly, ANOMALY_KINDS, type AnomalyKind } from "./src/core/anomaly.ts";
 
 // What a request names: market, interval, symbol, time, dataset
@@ -95,7 +99,11 @@ export {
   KLINE_SCHEMA,
   KLINE_SCHEMA_WITH_SOURCE,
 } from "./src/core/schema.ts";
-export { FUNDING_SCHEMA, FUNDING_SCHEMA_WITH_SOURCE } from "./src/core/funding_schema.ts";
+export {
+  FUNDING_SCHEMA,
+  FUNDING_SCHEMA_WITH_SOURCE,
+  type FundingColumns,
+} from "./src/core/funding_schema.ts";
 
 // Errors
 export {

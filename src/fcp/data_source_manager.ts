@@ -214,7 +214,9 @@ export class DataSourceManager implements AsyncDisposable {
    * Streams the rows of a request as RecordBatches in time order, one
    * partition at a time, with bounded memory: the first batch comes out
    * before later files are downloaded. Cancelling the stream stops every
-   * download. The report arrives when the stream ends.
+   * download. The report arrives when the stream ends. A funding rate
+   * request (`dataset: "fundingRate"`, a few hundred events a month) is
+   * fetched whole, then streamed.
    *
    * @param request What to fetch.
    * @param options Signal.
@@ -225,6 +227,14 @@ export class DataSourceManager implements AsyncDisposable {
     request: FundingRateRequest,
     options?: FetchOptions,
   ): { batches: ReadableStream<RecordBatch>; report: Promise<FundingReport> };
+  /**
+   * Streams the rows of a kline request (see the funding overload).
+   *
+   * @param request What to fetch.
+   * @param options Signal.
+   * @returns The batches and a promise of the report.
+   * @throws {TypeError} For an invalid request, before any I/O.
+   */
   streamWithReport(
     request: KlineRequest,
     options?: FetchOptions,
@@ -304,7 +314,8 @@ export class DataSourceManager implements AsyncDisposable {
   }
 
   /**
-   * Fetches a request into one Table, with its report.
+   * Fetches a request into one Table, with its report: klines (and the
+   * price klines) by default, funding events with `dataset: "fundingRate"`.
    *
    * @param request What to fetch.
    * @param options Signal.
@@ -323,6 +334,14 @@ export class DataSourceManager implements AsyncDisposable {
    *   partial (`cause`: the first source failure, if any).
    */
   getDataWithReport(request: FundingRateRequest, options?: FetchOptions): Promise<FundingResult>;
+  /**
+   * Fetches a kline request into one Table, with its report (see the funding overload).
+   *
+   * @param request What to fetch.
+   * @param options Signal.
+   * @returns The table and the report.
+   * @throws {TypeError} For an invalid request, before any I/O.
+   */
   getDataWithReport(request: KlineRequest, options?: FetchOptions): Promise<FetchResult>;
   getDataWithReport(
     request: KlineRequest | FundingRateRequest,
