@@ -58,6 +58,11 @@ export interface DatasetInfo {
    * meaning, and `count` is the number of price samples in the candle.
    */
   readonly columns: readonly string[];
+  /**
+   * Whether the rows carry traded volumes (klines). The price klines print
+   * 0 in their volume columns: a zero volume there is not an anomaly.
+   */
+  readonly tradeVolumes: boolean;
 }
 
 const KLINE_COLUMNS = [
@@ -92,6 +97,7 @@ function priceKlines(dataset: Dataset, endpoint: string, by: "symbol" | "pair"):
     seriesParameter: by,
     maxLimit: { um: 1500, cm: 1500 },
     columns: KLINE_COLUMNS,
+    tradeVolumes: false,
   };
 }
 
@@ -105,6 +111,7 @@ const INFO: Record<Dataset, DatasetInfo> = {
     seriesParameter: "symbol",
     maxLimit: { spot: 1000, um: 1500, cm: 1500 },
     columns: KLINE_COLUMNS,
+    tradeVolumes: true,
   },
   markPriceKlines: priceKlines("markPriceKlines", "markPriceKlines", "symbol"),
   indexPriceKlines: priceKlines("indexPriceKlines", "indexPriceKlines", "pair"),
@@ -118,6 +125,7 @@ const INFO: Record<Dataset, DatasetInfo> = {
     seriesParameter: "symbol",
     maxLimit: { um: 1000, cm: 1000 },
     columns: FUNDING_COLUMNS,
+    tradeVolumes: false,
   },
 };
 

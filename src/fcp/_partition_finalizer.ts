@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { datasetInfo } from "../core/dataset.ts";
 import type { RecordBatch } from "apache-arrow";
 import { KLINE_SCHEMA, klineBatch, withDataSource } from "../core/schema.ts";
 import type { Interval } from "../core/interval.ts";
@@ -99,6 +100,7 @@ export class PartitionFinalizer {
   async finalize(o: PartitionOutcome): Promise<RecordBatch[]> {
     const request = this.#request;
     const covers = request.start <= o.partition.start && o.partition.end <= request.end;
+    const volumes = datasetInfo(request.dataset ?? "klines").tradeVolumes;
     if (o.cached && covers && request.fill === "none") {
       const fast = this.#fromCachedFile(o, o.cached);
       if (fast) return fast;
@@ -114,7 +116,7 @@ export class PartitionFinalizer {
     const merged = mergeSegments(segments);
     // Rows off the grid are reported as anomalies and left out of the output.
     const checks = this.#recordedChecks(o, lo, hi) ??
-      findAnomalies(merged.columns, merged.length, request.interval, 100, merged.ignored);
+      findAnomalies(merged.columns, merged.length, request.interval, 100, merged.ignored, volumes);
     const clipped = onGridRows(merged, request.interval);
     // Slots without an on-grid row; those holding a row printed off the grid are told apart.
     const holes = splitAtOffGrid(
@@ -139,6 +141,7 @@ export class PartitionFinalizer {
         request.interval,
         100,
         wholeMerged.ignored,
+        volumes,
       );
       const wholeHoles = covers ? holes : splitAtOffGrid(
         findMissing(

@@ -103,6 +103,8 @@ export function findMissing(
  * @param interval The interval.
  * @param limit Most anomalies returned.
  * @param ignored The rows' non-zero `ignore` values, in time order.
+ * @param tradeVolumes Whether the volume columns carry traded volumes (klines);
+ *   price klines print 0 there, which is then no `zero_volume` anomaly.
  * @returns The anomalies found, their total count, and the number of rows off the grid.
  */
 export function findAnomalies(
@@ -111,6 +113,7 @@ export function findAnomalies(
   interval: Interval,
   limit = 100,
   ignored: readonly IgnoreValue[] = [],
+  tradeVolumes = true,
 ): { anomalies: Anomaly[]; total: number; offGrid: number } {
   const anomalies: Anomaly[] = [];
   let total = 0;
@@ -143,7 +146,7 @@ export function findAnomalies(
         detail: `open ${open[i]} high ${hi} low ${lo} close ${close[i]}`,
       });
     }
-    if (volume[i] === 0) {
+    if (tradeVolumes && volume[i] === 0) {
       add({ kind: "zero_volume", openTime: t, detail: `volume 0, count ${count[i]}` });
     }
     while (k < ignored.length && ignored[k].openTime < t) k++;

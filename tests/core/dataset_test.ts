@@ -42,6 +42,7 @@ Deno.test("Dataset descriptors follow BINANCE.md section 4", () => {
   }
   assert.equal(datasetInfo("indexPriceKlines").seriesParameter, "pair");
   assert.equal(datasetInfo("markPriceKlines").seriesParameter, "symbol");
+  assert.deepEqual(DATASETS.filter((d) => datasetInfo(d).tradeVolumes), ["klines"]);
   const funding = datasetInfo("fundingRate");
   assert.equal(funding.series, "events");
   assert.deepEqual(funding.archivePeriods, ["monthly"]);

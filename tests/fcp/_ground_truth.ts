@@ -17,6 +17,7 @@ import {
   klineColumnsOf,
 } from "../../src/core/schema.ts";
 import type { HistoryMode } from "../../src/emulator/irregular_history.ts";
+import type { Dataset } from "../../src/core/dataset.ts";
 import { klineTruth } from "../../src/emulator/kline_truth.ts";
 import { DEFAULT_GAPS, type EmulatedGap, MarketData } from "../../src/emulator/market_data.ts";
 import type { EmulatedSymbol } from "../../src/emulator/symbol_catalogue.ts";
@@ -31,6 +32,8 @@ export interface TruthOptions {
   gaps?: readonly EmulatedGap[];
   /** History. @default "real" */
   history?: HistoryMode;
+  /** A grid dataset (price klines are named by symbol, index prices by pair). @default "klines" */
+  dataset?: Dataset;
 }
 
 /** Expected rows and missing slots of a range. */
@@ -91,7 +94,14 @@ export function groundTruth(
   options: TruthOptions = {},
 ): Truth {
   const data = marketData(options);
-  const truth = klineTruth(data, { market, symbol, interval, start, end });
+  const truth = klineTruth(data, {
+    market,
+    symbol,
+    interval,
+    start,
+    end,
+    dataset: options.dataset,
+  });
   const klines = truth.returned;
   const columns = allocKlineColumns(klines.length);
   klines.forEach((k, i) => {
