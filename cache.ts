@@ -64,9 +64,12 @@ export type { FsKlineStoreOptions } from "./src/cache/fs_kline_store.ts";
 export {
   FsFundingStore,
   type FsFundingStoreOptions,
+  type FundingCacheEntry,
+  type FundingFilter,
   type FundingPartitionKey,
   type FundingPartitionMeta,
   type FundingStore,
+  type FundingVerifyReport,
 } from "./src/cache/fs_funding_store.ts";
 export type {
   DecodedFundingIpc,

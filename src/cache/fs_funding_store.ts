@@ -26,7 +26,20 @@ import {
   escapesRoot,
   resolveRoot,
   symbolFolder,
+  symbolOfFolder,
 } from "./_kline_paths.ts";
+
+/** Entry names of a folder; none when it does not exist. */
+async function entries(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) out.push(e.name);
+  } catch (cause) {
+    if (cause instanceof Deno.errors.NotFound) return out;
+    throw new CacheError(`Cannot list cache folder "${dir}"`, dir, { cause });
+  }
+  return out;
+}
 
 /** One month of one symbol's funding rates. */
 export interface FundingPartitionKey {
@@ -69,6 +82,42 @@ export interface FsFundingStoreOptions {
 }
 
 const MONTH = /^\d{4}-\d{2}$/;
+const FILE = /^(\d{4}-\d{2})\.arrow$/;
+const CORRUPT = /^\d{4}-\d{2}\.arrow\.corrupt-\d+$/;
+
+/** Which funding partitions a maintenance call selects. */
+export interface FundingFilter {
+  /** Only this market. */
+  market?: "um" | "cm";
+  /** Only this symbol (canonical). */
+  symbol?: string;
+  /** Only months ending after this epoch ms. */
+  start?: number;
+  /** Only months starting before this epoch ms. */
+  end?: number;
+}
+
+/** A funding partition file found by {@linkcode FsFundingStore.list}. */
+export interface FundingCacheEntry {
+  /** Its key. */
+  key: FundingPartitionKey;
+  /** Absolute path. */
+  path: string;
+  /** Size in bytes. */
+  bytes: number;
+  /** Last modification, epoch ms, where the platform says. */
+  modifiedAt?: number;
+}
+
+/** What {@linkcode FsFundingStore.verify} found. */
+export interface FundingVerifyReport {
+  /** Files read. */
+  checked: number;
+  /** Files valid. */
+  ok: number;
+  /** Files damaged or foreign, with why (and where they were moved, with `quarantine`). */
+  corrupt: { key: FundingPartitionKey; path: string; reason: string; movedTo?: string }[];
+}
 
 function checkKey(
   key: FundingPartitionKey,
@@ -179,6 +228,113 @@ export class FsFundingStore implements FundingStore {
       : undefined;
     this.#log(`${reason}; ${movedTo ? `moved to "${movedTo}"` : "left in place"}`);
     return undefined;
+  }
+
+  /**
+   * Lists the funding partition files (nothing is read).
+   *
+   * @param filter Market, symbol and months.
+   * @returns The files, by market, symbol and month.
+   */
+  async list(filter: FundingFilter = {}): Promise<FundingCacheEntry[]> {
+    const out: FundingCacheEntry[] = [];
+    for (const market of filter.market ? [filter.market] : (["um", "cm"] as const)) {
+      const base = join(this.root, "v1", "binance", market, "fundingRate");
+      const symbols = filter.symbol === undefined
+        ? (await entries(base)).map(symbolOfFolder).filter((x): x is string => x !== undefined)
+        : [filter.symbol];
+      for (const symbol of symbols.sort()) {
+        const folder = this.#folder({ market, symbol, partition: "2000-01" });
+        if (escapesRoot(this.root, folder) !== undefined) continue;
+        for (const name of (await entries(folder)).sort()) {
+          const partition = FILE.exec(name)?.[1];
+          if (partition === undefined) continue;
+          const month = partitionOf(Date.parse(`${partition}-01T00:00:00Z`), "month");
+          if (month.end <= (filter.start ?? -Infinity) || month.start >= (filter.end ?? Infinity)) {
+            continue;
+          }
+          const path = join(folder, name);
+          const info = await Deno.lstat(path).catch(() => undefined);
+          if (!info) continue;
+          out.push({
+            key: { market, symbol, partition },
+            path,
+            bytes: info.size,
+            modifiedAt: info.mtime?.getTime(),
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Re-reads and validates the selected files.
+   *
+   * @param filter Market, symbol and months.
+   * @param quarantine Move damaged files aside (needs a writable store).
+   * @returns Counts and the damaged files.
+   */
+  async verify(filter: FundingFilter = {}, quarantine = false): Promise<FundingVerifyReport> {
+    const report: FundingVerifyReport = { checked: 0, ok: 0, corrupt: [] };
+    for (const entry of await this.list(filter)) {
+      const file = await readWhole(entry.path).catch(() => undefined);
+      if (file === undefined) continue;
+      report.checked++;
+      let reason: string | undefined;
+      try {
+        const m = decodeFundingIpc(file.bytes, { file: entry.path }).metadata;
+        if (
+          m.market !== entry.key.market || m.symbol !== entry.key.symbol ||
+          m.partition !== entry.key.partition
+        ) {
+          reason =
+            `Cannot use cache file "${entry.path}": it holds ${m.market} ${m.symbol} ${m.partition}`;
+        }
+      } catch (error) {
+        if (!(error instanceof CacheError)) throw error;
+        reason = error.message;
+      }
+      if (reason === undefined) {
+        report.ok++;
+        continue;
+      }
+      const movedTo = quarantine && this.writable
+        ? await setAside(entry.path, file, this.#now()).catch(() => undefined)
+        : undefined;
+      report.corrupt.push({ key: entry.key, path: entry.path, reason, movedTo });
+    }
+    return report;
+  }
+
+  /**
+   * Deletes the selected funding partitions and their set-aside copies.
+   *
+   * @param filter Market, symbol and months; `{}` deletes every one.
+   * @returns Partition files deleted (0 when read-only).
+   */
+  async clear(filter: FundingFilter = {}): Promise<number> {
+    if (!this.writable) return 0;
+    let removed = 0;
+    const folders = new Set<string>();
+    for (const entry of await this.list(filter)) {
+      try {
+        await Deno.remove(entry.path);
+        removed++;
+      } catch (cause) {
+        if (!(cause instanceof Deno.errors.NotFound)) {
+          throw new CacheError(`Cannot delete cache file "${entry.path}"`, entry.path, { cause });
+        }
+      }
+      folders.add(join(entry.path, ".."));
+    }
+    for (const folder of folders) {
+      for (const name of await entries(folder)) {
+        if (CORRUPT.test(name)) await Deno.remove(join(folder, name)).catch(() => {});
+      }
+      await Deno.remove(folder).catch(() => {}); // when it became empty
+    }
+    return removed;
   }
 
   /** {@inheritDoc FundingStore.write} */

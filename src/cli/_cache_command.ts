@@ -5,10 +5,20 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { CacheFilter, CacheTotals, KlineStore } from "../cache/kline_store.ts";
+import type {
+  CacheFilter,
+  CacheSeriesStats,
+  CacheTotals,
+  KlineStore,
+} from "../cache/kline_store.ts";
+import { emptyStats, emptyVerifyReport } from "../cache/_empty_reports.ts";
+import type { Interval } from "../core/interval.ts";
 import { openKlineStore } from "../cache/open_kline_store.ts";
 import { parseInterval } from "../core/interval.ts";
 import { checkDataset } from "../cache/_kline_paths.ts";
+import { FsFundingStore, type FundingFilter } from "../cache/fs_funding_store.ts";
+import { decodeFundingIpcMetadata } from "../codec/funding_ipc.ts";
+import { parseDataset } from "../core/dataset.ts";
 import type { Market } from "../core/market.ts";
 import { validateSymbol } from "../core/symbol.ts";
 import { toEpochMs } from "../core/time.ts";
@@ -125,7 +135,15 @@ export function parseCacheArgs(
   const market: Market | undefined = v.market === undefined ? undefined : marketOf(v.market);
   const filter: CacheFilter = {};
   if (market) filter.market = market;
-  if (v.dataset !== undefined) filter.dataset = checkDataset(v.dataset, market);
+  if (v.dataset !== undefined) {
+    // Funding rates live beside the candle folders (no interval): a dataset of their own.
+    filter.dataset = v.dataset === "fundingRate"
+      ? parseDataset(v.dataset, market)
+      : checkDataset(v.dataset, market);
+    if (filter.dataset === "fundingRate" && v.interval !== undefined) {
+      throw new UsageError("Cannot use --interval with --dataset fundingRate (events, no grid)");
+    }
+  }
   if (v.symbol !== undefined) {
     refuseSeparator(v.symbol, market ?? "spot");
     const naming = filter.dataset === "indexPriceKlines" ? "pair" : undefined;
@@ -178,48 +196,151 @@ async function open(args: CacheArgs, io: CacheIo): Promise<KlineStore> {
   return store;
 }
 
+/** The candle filter, or undefined when only funding rates are selected. */
+function klineFilter(args: CacheArgs): CacheFilter | undefined {
+  return args.filter.dataset === "fundingRate" ? undefined : args.filter;
+}
+
+/** The funding filter, or undefined when the filter excludes funding rates. */
+function fundingFilter(args: CacheArgs): FundingFilter | undefined {
+  const f = args.filter;
+  if (f.interval !== undefined || f.market === "spot") return undefined;
+  if (f.dataset !== undefined && f.dataset !== "fundingRate") return undefined;
+  const ms = (t: unknown) => t === undefined ? undefined : toEpochMs(t as number, "time");
+  return {
+    market: f.market as "um" | "cm" | undefined,
+    symbol: f.symbol,
+    start: ms(f.start),
+    end: ms(f.end),
+  };
+}
+
+function fundingStore(store: KlineStore): FsFundingStore {
+  return new FsFundingStore(store.root!, { readOnly: !store.writable });
+}
+
+/** Source and rows of a funding file, from its footer; undefined when unreadable. */
+async function fundingInfo(path: string) {
+  try {
+    const m = decodeFundingIpcMetadata(await Deno.readFile(path), { file: path });
+    return { source: m.source, rows: m.rows };
+  } catch {
+    return undefined;
+  }
+}
+
 async function ls(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
-  const entries = await store.list(args.filter);
+  const kf = klineFilter(args);
+  const entries = kf ? await store.list(kf) : [];
+  const ff = fundingFilter(args);
+  const funding = ff ? await fundingStore(store).list(ff) : [];
   const infos = await Promise.all(entries.map((e) => store.info(e.key)));
+  const fundingInfos = await Promise.all(funding.map((e) => fundingInfo(e.path)));
   if (args.json) {
-    const out = entries.map((e, i) => ({
-      ...e.key,
-      path: e.path,
-      bytes: e.bytes,
-      modifiedAt: e.modifiedAt,
-      source: infos[i]?.source ?? null,
-      rows: infos[i]?.rows ?? null,
-    }));
+    const out = [
+      ...entries.map((e, i) => ({
+        ...e.key,
+        path: e.path,
+        bytes: e.bytes,
+        modifiedAt: e.modifiedAt,
+        source: infos[i]?.source ?? null,
+        rows: infos[i]?.rows ?? null,
+      })),
+      ...funding.map((e, i) => ({
+        dataset: "fundingRate",
+        ...e.key,
+        path: e.path,
+        bytes: e.bytes,
+        modifiedAt: e.modifiedAt,
+        source: fundingInfos[i]?.source ?? null,
+        rows: fundingInfos[i]?.rows ?? null,
+      })),
+    ];
     await io.print(JSON.stringify(out, null, 2) + "\n");
     return 0;
   }
   // A DATASET column appears once the cache holds other datasets than klines.
-  const datasets = entries.some((e) => e.key.dataset !== undefined);
-  const rows = entries.map((e, i) => [
-    ...(datasets ? [e.key.dataset ?? "klines"] : []),
-    e.key.market,
-    e.key.symbol,
-    e.key.interval,
-    e.key.partition,
-    infos[i]?.source ?? "unreadable",
-    infos[i]?.rows ?? "-",
-    bytes(e.bytes),
-    e.modifiedAt === undefined ? "-" : new Date(e.modifiedAt).toISOString().slice(0, 19) + "Z",
-  ]);
+  const datasets = funding.length > 0 || entries.some((e) => e.key.dataset !== undefined);
+  const modified = (t: number | undefined) =>
+    t === undefined ? "-" : new Date(t).toISOString().slice(0, 19) + "Z";
+  const rows = [
+    ...entries.map((e, i) => [
+      ...(datasets ? [e.key.dataset ?? "klines"] : []),
+      e.key.market,
+      e.key.symbol,
+      e.key.interval,
+      e.key.partition,
+      infos[i]?.source ?? "unreadable",
+      infos[i]?.rows ?? "-",
+      bytes(e.bytes),
+      modified(e.modifiedAt),
+    ]),
+    ...funding.map((e, i) => [
+      "fundingRate",
+      e.key.market,
+      e.key.symbol,
+      "-",
+      e.key.partition,
+      fundingInfos[i]?.source ?? "unreadable",
+      fundingInfos[i]?.rows ?? "-",
+      bytes(e.bytes),
+      modified(e.modifiedAt),
+    ]),
+  ];
   const head = [
     ...(datasets ? ["DATASET"] : []),
     ...["MARKET", "SYMBOL", "INTERVAL", "PARTITION", "SOURCE", "ROWS", "SIZE", "MODIFIED"],
   ];
-  const total = entries.reduce((n, e) => n + e.bytes, 0);
+  const total = [...entries, ...funding].reduce((n, e) => n + e.bytes, 0);
   await io.print(
     (rows.length > 0 ? table(head, rows) : "") +
-      `${entries.length} files, ${bytes(total)} in ${store.root}\n`,
+      `${rows.length} files, ${bytes(total)} in ${store.root}\n`,
   );
   return 0;
 }
 
+/** Totals per funding series, from each file's footer. */
+async function fundingStats(store: KlineStore, filter: FundingFilter) {
+  const series = new Map<string, CacheSeriesStats>();
+  for (const e of await fundingStore(store).list(filter)) {
+    const id = `${e.key.market} ${e.key.symbol}`;
+    const s = series.get(id) ?? {
+      dataset: "fundingRate" as const,
+      market: e.key.market,
+      symbol: e.key.symbol,
+      interval: "-" as Interval,
+      partitions: 0,
+      rows: 0,
+      bytes: 0,
+      restPartitions: 0,
+      unreadable: 0,
+      first: e.key.partition,
+      last: e.key.partition,
+    };
+    const info = await fundingInfo(e.path);
+    s.partitions++;
+    s.bytes += e.bytes;
+    s.rows += info?.rows ?? 0;
+    s.restPartitions += info?.source === "REST" ? 1 : 0;
+    s.unreadable += info === undefined ? 1 : 0;
+    s.last = e.key.partition;
+    series.set(id, s);
+  }
+  return [...series.values()];
+}
+
 async function stats(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
-  const s = await store.stats(args.filter);
+  const kf = klineFilter(args);
+  const s = kf ? await store.stats(kf) : emptyStats();
+  const ff = fundingFilter(args);
+  for (const f of ff ? await fundingStats(store, ff) : []) {
+    s.series.push(f);
+    s.partitions += f.partitions;
+    s.rows += f.rows;
+    s.bytes += f.bytes;
+    s.restPartitions += f.restPartitions;
+    s.unreadable += f.unreadable;
+  }
   if (args.json) {
     await io.print(JSON.stringify({ root: store.root, ...s }, null, 2) + "\n");
     return 0;
@@ -257,29 +378,48 @@ async function verify(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<
   const vision = args.visionUrl
     ? visionChecksums(args.visionUrl, { signal: io.signal })
     : undefined;
-  const report = await store.verify({
-    filter: args.filter,
-    quarantine: args.quarantine,
-    signal: io.signal,
-    checksumLookup: vision?.lookup,
-  });
+  const kf = klineFilter(args);
+  const report = kf
+    ? await store.verify({
+      filter: kf,
+      quarantine: args.quarantine,
+      signal: io.signal,
+      checksumLookup: vision?.lookup,
+    })
+    : emptyVerifyReport();
+  const ff = fundingFilter(args);
+  const funding = ff ? await fundingStore(store).verify(ff, args.quarantine) : undefined;
   const counts = vision?.counts;
   if (args.json) {
     const next = nextSteps(report, args.dir);
     await io.print(
-      JSON.stringify({ root: store.root, ...report, vision: counts, next }, null, 2) + "\n",
+      JSON.stringify(
+        { root: store.root, ...report, fundingRate: funding, vision: counts, next },
+        null,
+        2,
+      ) + "\n",
     );
   } else {
-    await io.print(verifyText(report, counts, args.dir));
+    let text = verifyText(report, counts, args.dir);
+    if (funding && funding.checked > 0) {
+      text += `Funding rates: checked ${funding.checked} files: ${funding.ok} ok, ` +
+        `${funding.corrupt.length} corrupt\n`;
+      for (const c of funding.corrupt) {
+        text += `CORRUPT  fundingRate ${c.key.market} ${c.key.symbol} ${c.key.partition}: ` +
+          `${c.reason}${c.movedTo ? ` (moved to ${c.movedTo})` : ""}\n`;
+      }
+    }
+    await io.print(text);
   }
-  const failed = report.corrupt.length + report.stale.length + (counts?.failed.length ?? 0) +
+  const corrupt = report.corrupt.length + (funding?.corrupt.length ?? 0);
+  const failed = corrupt + report.stale.length + (counts?.failed.length ?? 0) +
     report.refused.length;
   if (failed > 0) {
     const refused = report.refused.length > 0
       ? `, ${report.refused.length} folders refused (outside the cache root)`
       : "";
     io.stderr(
-      `dsm: The cache failed verification: ${report.corrupt.length} corrupt, ` +
+      `dsm: The cache failed verification: ${corrupt} corrupt, ` +
         `${report.stale.length} stale, ${counts?.failed.length ?? 0} unchecked${refused}\n`,
     );
   }
@@ -287,7 +427,10 @@ async function verify(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<
 }
 
 async function clear(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
-  const deleted = await store.clear(args.all ? undefined : args.filter);
+  const kf = klineFilter(args);
+  const ff = args.all ? {} : fundingFilter(args);
+  const deleted = (kf || args.all ? await store.clear(args.all ? undefined : kf) : 0) +
+    (ff ? await fundingStore(store).clear(ff) : 0);
   await io.print(
     args.json
       ? JSON.stringify({ root: store.root, deleted }) + "\n"

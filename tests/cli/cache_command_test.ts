@@ -354,3 +354,78 @@ Deno.test("dsm cache verify --vision-url checks 1s partitions against their dail
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("dsm cache ls, stats, verify and clear cover funding rates and price klines beside klines", async () => {
+  await withCache(async (dir, url) => {
+    {
+      await using dsm = new DataSourceManager({
+        market: "um",
+        cache: { dir },
+        now: () => NOW,
+        endpoints: { vision: url, listing: url, rest: url },
+      });
+      await dsm.getData({
+        dataset: "fundingRate",
+        symbol: "BTCUSDT",
+        start: "2024-01-01",
+        end: "2024-03-01",
+      });
+      await dsm.getData({
+        dataset: "markPriceKlines",
+        symbol: "BTCUSDT",
+        interval: "1d",
+        start: "2024-01-01",
+        end: "2024-01-03",
+      });
+    }
+    const ls = await run(["cache", "ls", "--cache-dir", dir]);
+    assert.equal(ls.code, 0, ls.stderr);
+    const lines = ls.stdout.trimEnd().split("\n");
+    assert.match(lines[0], /^DATASET +MARKET +SYMBOL +INTERVAL +PARTITION/);
+    const funding = lines.filter((l) => l.startsWith("fundingRate "));
+    assert.deepEqual(funding.map((l) => l.split(/ +/).slice(0, 6)), [
+      ["fundingRate", "um", "BTCUSDT", "-", "2024-01", "VISION"],
+      ["fundingRate", "um", "BTCUSDT", "-", "2024-02", "VISION"],
+    ]);
+    assert.equal(lines.filter((l) => l.startsWith("markPriceKlines ")).length, 2);
+    const json = JSON.parse(
+      (await run(["cache", "ls", "--json", "--dataset", "fundingRate", "--cache-dir", dir])).stdout,
+    );
+    assert.deepEqual(json.map((e: { partition: string; rows: number }) => [e.partition, e.rows]), [
+      ["2024-01", 93],
+      ["2024-02", 87],
+    ]);
+    const stats = await run(["cache", "stats", "--dataset", "fundingRate", "--cache-dir", dir]);
+    assert.match(stats.stdout, /fundingRate +um +BTCUSDT +- +2024-01 +2024-02 +2 +180 /);
+    const verify = await run(["cache", "verify", "--cache-dir", dir]);
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.match(verify.stdout, /Funding rates: checked 2 files: 2 ok, 0 corrupt/);
+    // A damaged funding file fails verification.
+    const file = join(dir, "v1", "binance", "um", "fundingRate", "BTCUSDT", "2024-02.arrow");
+    const bytes = await Deno.readFile(file);
+    bytes[bytes.length >> 1] ^= 0xff;
+    await Deno.writeFile(file, bytes);
+    const bad = await run(["cache", "verify", "--cache-dir", dir]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, /CORRUPT +fundingRate um BTCUSDT 2024-02/);
+    assert.match(
+      (await run([
+        "cache",
+        "ls",
+        "--dataset",
+        "fundingRate",
+        "--interval",
+        "1h",
+        "--cache-dir",
+        dir,
+      ])).stderr,
+      /--interval with --dataset fundingRate/,
+    );
+    const cleared = await run(["cache", "clear", "--dataset", "fundingRate", "--cache-dir", dir]);
+    assert.equal(cleared.stdout, `Deleted 2 partition files from ${dir}\n`);
+    const all = await run(["cache", "clear", "--all", "--cache-dir", dir]);
+    assert.equal(all.code, 0);
+    const left = await run(["cache", "ls", "--cache-dir", dir]);
+    assert.match(left.stdout, /^0 files/);
+  });
+});
