@@ -10,6 +10,7 @@
 import { InvalidDatasetError } from "./errors.ts";
 import { type Interval, partitionPeriod } from "./interval.ts";
 import { klinesWeight, type Market } from "./market.ts";
+import { KLINE_COLUMN_NAMES } from "./schema.ts";
 
 /** A Binance dataset this module fetches. */
 export type Dataset =
@@ -65,19 +66,7 @@ export interface DatasetInfo {
   readonly tradeVolumes: boolean;
 }
 
-const KLINE_COLUMNS = [
-  "open_time",
-  "open",
-  "high",
-  "low",
-  "close",
-  "volume",
-  "close_time",
-  "quote_asset_volume",
-  "count",
-  "taker_buy_volume",
-  "taker_buy_quote_volume",
-] as const;
+const KLINE_COLUMNS = KLINE_COLUMN_NAMES;
 
 /** Columns of the funding rate schema. */
 export const FUNDING_COLUMNS = [

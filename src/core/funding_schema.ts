@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { fromInt64, toInt64 } from "./_int64.ts";
 import {
   Data,
   Field,
@@ -166,26 +167,6 @@ function countValid(bitmap: Uint8Array, length: number): number {
   return n;
 }
 
-function toInt64(values: Float64Array, length: number): BigInt64Array {
-  const halves = new Int32Array(length * 2);
-  for (let i = 0; i < length; i++) {
-    const v = values[i];
-    const hi = Math.floor(v / 4294967296);
-    halves[2 * i] = (v - hi * 4294967296) | 0;
-    halves[2 * i + 1] = hi;
-  }
-  return new BigInt64Array(halves.buffer);
-}
-
-function fromInt64(values: BigInt64Array, length: number): Float64Array {
-  const halves = new Int32Array(values.buffer, values.byteOffset, length * 2);
-  const out = new Float64Array(length);
-  for (let i = 0; i < length; i++) {
-    out[i] = halves[2 * i + 1] * 4294967296 + (halves[2 * i] >>> 0);
-  }
-  return out;
-}
-
 let dictionary: Vector<Utf8> | undefined;
 function sourceDictionary(): Vector<Utf8> {
   dictionary ??= vectorFromArray([...DATA_SOURCES], new Utf8());
@@ -339,4 +320,50 @@ export function fundingColumnsOf(batch: RecordBatch): FundingColumns {
     fundingIntervalHoursValid: valid(data[2]),
     markPriceValid: valid(data[3]),
   };
+}
+
+/**
+ * The rows of several parts in one set of columns (values and validity
+ * bits); a single part is returned as it is.
+ *
+ * @param parts Columns and row counts, in order.
+ * @returns The concatenation.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { allocFundingColumns, concatFunding, setValid } from "./funding_schema.ts";
+ * const a = allocFundingColumns(1), b = allocFundingColumns(2);
+ * a.fundingTime[0] = 1;
+ * b.fundingTime.set([2, 3]);
+ * b.markPrice[1] = 42;
+ * setValid(b.markPriceValid, 1);
+ * const { columns, length } = concatFunding([{ columns: a, length: 1 }, { columns: b, length: 2 }]);
+ * assert.equal(length, 3);
+ * assert.deepEqual([...columns.fundingTime], [1, 2, 3]);
+ * assert.equal(columns.markPriceValid[0], 0b100);
+ * ```
+ */
+export function concatFunding(
+  parts: readonly { columns: FundingColumns; length: number }[],
+): { columns: FundingColumns; length: number } {
+  if (parts.length === 1) return parts[0];
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  const columns = allocFundingColumns(length);
+  let at = 0;
+  for (const { columns: from, length: n } of parts) {
+    columns.fundingTime.set(from.fundingTime.subarray(0, n), at);
+    columns.fundingRate.set(from.fundingRate.subarray(0, n), at);
+    columns.fundingIntervalHours.set(from.fundingIntervalHours.subarray(0, n), at);
+    columns.markPrice.set(from.markPrice.subarray(0, n), at);
+    for (let i = 0; i < n; i++) {
+      const bit = 1 << (i & 7);
+      if (from.fundingIntervalHoursValid[i >>> 3] & bit) {
+        setValid(columns.fundingIntervalHoursValid, at + i);
+      }
+      if (from.markPriceValid[i >>> 3] & bit) setValid(columns.markPriceValid, at + i);
+    }
+    at += n;
+  }
+  return { columns, length };
 }

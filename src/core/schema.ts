@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { fromInt64, toInt64 } from "./_int64.ts";
 import {
   Data,
   Dictionary,
@@ -141,26 +142,6 @@ export function allocKlineColumns(capacity: number): KlineColumns {
 export function sliceKlineColumns(columns: KlineColumns, begin: number, end: number): KlineColumns {
   const out = {} as Record<keyof KlineColumns, Float64Array>;
   for (const key of KLINE_COLUMN_KEYS) out[key] = columns[key].subarray(begin, end);
-  return out;
-}
-
-function toInt64(values: Float64Array, length: number): BigInt64Array {
-  const halves = new Int32Array(length * 2);
-  for (let i = 0; i < length; i++) {
-    const v = values[i];
-    const hi = Math.floor(v / 4294967296);
-    halves[2 * i] = (v - hi * 4294967296) | 0;
-    halves[2 * i + 1] = hi;
-  }
-  return new BigInt64Array(halves.buffer);
-}
-
-function fromInt64(values: BigInt64Array): Float64Array {
-  const halves = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    out[i] = halves[2 * i + 1] * 4294967296 + (halves[2 * i] >>> 0);
-  }
   return out;
 }
 

@@ -15,6 +15,7 @@ import type { RecordBatch } from "apache-arrow";
 import { DataNotAvailableError, NetworkError } from "../core/errors.ts";
 import {
   allocFundingColumns,
+  concatFunding,
   fundingBatch,
   type FundingColumns,
   fundingColumnsOf,
@@ -183,36 +184,6 @@ function failureOf(error: unknown, partition: string): FetchFailure {
 
 function columnsOf(batches: readonly RecordBatch[]): { columns: FundingColumns; length: number } {
   return concatFunding(batches.map((b) => ({ columns: fundingColumnsOf(b), length: b.numRows })));
-}
-
-/**
- * The rows of several parts in one set of columns (values and validity).
- *
- * @param parts Columns and row counts, in order.
- * @returns The concatenation.
- */
-export function concatFunding(
-  parts: readonly { columns: FundingColumns; length: number }[],
-): { columns: FundingColumns; length: number } {
-  if (parts.length === 1) return parts[0];
-  const length = parts.reduce((n, p) => n + p.length, 0);
-  const columns = allocFundingColumns(length);
-  let at = 0;
-  for (const { columns: from, length: n } of parts) {
-    columns.fundingTime.set(from.fundingTime.subarray(0, n), at);
-    columns.fundingRate.set(from.fundingRate.subarray(0, n), at);
-    columns.fundingIntervalHours.set(from.fundingIntervalHours.subarray(0, n), at);
-    columns.markPrice.set(from.markPrice.subarray(0, n), at);
-    for (let i = 0; i < n; i++) {
-      const bit = 1 << (i & 7);
-      if (from.fundingIntervalHoursValid[i >>> 3] & bit) {
-        setValid(columns.fundingIntervalHoursValid, at + i);
-      }
-      if (from.markPriceValid[i >>> 3] & bit) setValid(columns.markPriceValid, at + i);
-    }
-    at += n;
-  }
-  return { columns, length };
 }
 
 /** Walks a job's chain until a source serves the month. */
@@ -435,18 +406,17 @@ function printed(rows: MonthRows): FundingColumns {
 }
 
 function sliceFunding(columns: FundingColumns, lo: number, hi: number): FundingColumns {
-  if (lo === 0) return columns;
-  return concatFunding([{ columns: shifted(columns, lo), length: hi - lo }]).columns;
+  return lo === 0 ? columns : shifted(columns, lo, hi);
 }
 
-/** Columns starting at row `lo` (bitmaps re-aligned). */
-function shifted(c: FundingColumns, lo: number): FundingColumns {
-  const n = c.fundingTime.length - lo;
+/** Rows `lo` to `hi` of columns, copied (bitmaps re-aligned). */
+function shifted(c: FundingColumns, lo: number, hi: number): FundingColumns {
+  const n = hi - lo;
   const out = allocFundingColumns(n);
-  out.fundingTime.set(c.fundingTime.subarray(lo));
-  out.fundingRate.set(c.fundingRate.subarray(lo));
-  out.fundingIntervalHours.set(c.fundingIntervalHours.subarray(lo));
-  out.markPrice.set(c.markPrice.subarray(lo));
+  out.fundingTime.set(c.fundingTime.subarray(lo, hi));
+  out.fundingRate.set(c.fundingRate.subarray(lo, hi));
+  out.fundingIntervalHours.set(c.fundingIntervalHours.subarray(lo, hi));
+  out.markPrice.set(c.markPrice.subarray(lo, hi));
   for (let i = 0; i < n; i++) {
     const j = lo + i;
     const bit = 1 << (j & 7);

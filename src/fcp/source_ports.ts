@@ -116,6 +116,22 @@ export interface VisionFileQuery {
   date: string;
 }
 
+/** A series and the days (`YYYY-MM-DD`, inclusive) whose archives to list. */
+export interface VisionInventoryQuery {
+  /** Dataset; absent for `klines`. */
+  dataset?: Dataset;
+  /** Market. */
+  market: Market;
+  /** Symbol. */
+  symbol: string;
+  /** Interval. */
+  interval: Interval;
+  /** First day. */
+  from: string;
+  /** Last day. */
+  to: string;
+}
+
 /** Vision as the engine sees it. */
 export interface VisionPort {
   /**
@@ -124,14 +140,7 @@ export interface VisionPort {
    * to `counts.listingPages` (the calling fetch's own counts).
    */
   inventory(
-    series: {
-      dataset?: Dataset;
-      market: Market;
-      symbol: string;
-      interval: Interval;
-      from: string;
-      to: string;
-    },
+    series: VisionInventoryQuery,
     signal: AbortSignal,
     counts?: RequestCounts,
   ): Promise<VisionInventory | undefined>;

@@ -5,15 +5,18 @@
  *
  * @module
  */
-import type { Dataset } from "../core/dataset.ts";
-import type { Interval } from "../core/interval.ts";
-import type { Market } from "../core/market.ts";
 import { KlineDecodePool } from "../codec/kline_decode_pool.ts";
 import { VisionClient } from "../source/vision_client.ts";
 import type { HostCircuitBreaker } from "../source/http.ts";
 import type { RequestCounts } from "./fetch_report.ts";
 import type { DataSourceManagerOptions } from "./data_source_manager.ts";
-import type { VisionFile, VisionFileQuery, VisionInventory, VisionPort } from "./source_ports.ts";
+import type {
+  VisionFile,
+  VisionFileQuery,
+  VisionInventory,
+  VisionInventoryQuery,
+  VisionPort,
+} from "./source_ports.ts";
 
 /** Vision archives in one fetch from which `decodeWorkers: "auto"` starts a decode worker. */
 export const AUTO_WORKER_FILES = 4;
@@ -91,14 +94,7 @@ export class VisionPortAdapter implements VisionPort {
    * Pages received are added to `counts.listingPages`.
    */
   async inventory(
-    series: {
-      dataset?: Dataset;
-      market: Market;
-      symbol: string;
-      interval: Interval;
-      from: string;
-      to: string;
-    },
+    series: VisionInventoryQuery,
     signal: AbortSignal,
     counts?: RequestCounts,
   ): Promise<VisionInventory | undefined> {

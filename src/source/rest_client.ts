@@ -12,7 +12,7 @@ import {
   parseDataset,
   restWeight,
 } from "../core/dataset.ts";
-import { allocFundingColumns, type FundingColumns, setValid } from "../core/funding_schema.ts";
+import { concatFunding, type FundingColumns } from "../core/funding_schema.ts";
 import {
   HttpError,
   InvalidDatasetError,
@@ -340,17 +340,7 @@ export class RestClient {
         }"`,
       );
     }
-    const stats: KlinesStats = {
-      requests: 0,
-      pages: 0,
-      rows: 0,
-      weight: 0,
-      responses: 0,
-      responseWeight: 0,
-      retries: 0,
-      rateLimited: 0,
-      hosts: [],
-    };
+    const stats = newStats();
     const signal = request.signal ?? new AbortController().signal;
     const limit = datasetInfo("fundingRate").maxLimit[this.#market]!;
     const limiter = this.#options.fundingLimiter ??
@@ -379,7 +369,7 @@ export class RestClient {
       if (page.length < limit) break;
       t = page.columns.fundingTime[page.length - 1] + 1;
     }
-    return { ...concatFundingPages(pages), stats };
+    return { ...concatFunding(pages), stats };
   }
 
   #plan(request: RestKlinesRequest): Walk {
@@ -420,17 +410,7 @@ export class RestClient {
       stop: Math.min(end, present),
       openAfter: request.includeOpenCandle ? Infinity : now,
       withSource: request.withSource ?? false,
-      stats: {
-        requests: 0,
-        pages: 0,
-        rows: 0,
-        weight: 0,
-        responses: 0,
-        responseWeight: 0,
-        retries: 0,
-        rateLimited: 0,
-        hosts: [],
-      },
+      stats: newStats(),
       signal: request.signal ?? new AbortController().signal,
     };
   }
@@ -625,24 +605,19 @@ interface PageCall<T> {
   limiter?: WeightScheduler;
 }
 
-/** The rows of several funding pages in one set of columns. */
-function concatFundingPages(
-  pages: readonly FundingJsonPage[],
-): { columns: FundingColumns; length: number } {
-  if (pages.length === 1) return pages[0];
-  const length = pages.reduce((n, p) => n + p.length, 0);
-  const columns = allocFundingColumns(length);
-  let at = 0;
-  for (const { columns: from, length: n } of pages) {
-    columns.fundingTime.set(from.fundingTime.subarray(0, n), at);
-    columns.fundingRate.set(from.fundingRate.subarray(0, n), at);
-    columns.markPrice.set(from.markPrice.subarray(0, n), at);
-    for (let i = 0; i < n; i++) {
-      if (from.markPriceValid[i >>> 3] & (1 << (i & 7))) setValid(columns.markPriceValid, at + i);
-    }
-    at += n;
-  }
-  return { columns, length };
+/** Zeroed counters of a walk. */
+function newStats(): KlinesStats {
+  return {
+    requests: 0,
+    pages: 0,
+    rows: 0,
+    weight: 0,
+    responses: 0,
+    responseWeight: 0,
+    retries: 0,
+    rateLimited: 0,
+    hosts: [],
+  };
 }
 
 function slotsBetween(t: number, endTime: number, interval: Interval): number {

@@ -772,18 +772,14 @@ Deno.test("dsm fetch, run as `deno task dsm`, says once on stderr that the cache
 
 Deno.test("dsm fetch --dataset fundingRate writes funding events; grid flags are usage errors", async () => {
   await using emulator = await startEmulator({ now: NOW });
-  const range = ["--start", "2024-05-01", "--end", "2024-05-03", "--quiet"];
-  const got = await run([
-    "fetch",
-    "--dataset",
-    "fundingRate",
-    "--market",
-    "um",
-    "--symbol",
-    "BTCUSDT",
-    ...range,
-    ...urls(emulator.url),
-  ]);
+  const funding = (...flags: string[]) =>
+    run([
+      ...["fetch", "--dataset", "fundingRate", "--market", "um", "--symbol", "BTCUSDT"],
+      ...["--start", "2024-05-01", "--end", "2024-05-03", "--quiet"],
+      ...flags,
+      ...urls(emulator.url),
+    ]);
+  const got = await funding();
   assert.equal(got.code, 0, got.stderr);
   const lines = got.stdout.trimEnd().split("\n");
   assert.equal(
@@ -793,22 +789,13 @@ Deno.test("dsm fetch --dataset fundingRate writes funding events; grid flags are
   assert.equal(lines.length, 1 + 6); // two days of 8-hour funding
   assert.match(lines[1], /^1714521600\d{3},[-0-9.e]+,8,,VISION$/);
   for (const flags of [["--interval", "8h"], ["--fill", "null"], ["--include-open-candle"]]) {
-    const bad = await run([
-      "fetch",
-      "--dataset",
-      "fundingRate",
-      "--market",
-      "um",
-      "--symbol",
-      "BTCUSDT",
-      ...range,
-      ...flags,
-      ...urls(emulator.url),
-    ]);
+    const bad = await funding(...flags);
     assert.equal(bad.code, 2, flags.join(" "));
     assert.match(bad.stderr, /with --dataset fundingRate/);
   }
-  const spot = await run(["fetch", "--dataset", "fundingRate", "--symbol", "BTCUSDT", ...range]);
+  const spot = await run(["fetch", "--dataset", "fundingRate", "--symbol", "BTCUSDT"].concat(
+    ["--start", "2024-05-01", "--end", "2024-05-03"],
+  ));
   assert.equal(spot.code, 2);
   assert.match(spot.stderr, /not published for spot/);
 });
