@@ -24,8 +24,12 @@ import type { ResolvedRequest } from "./kline_request.ts";
 import type { FetchReport } from "./fetch_report.ts";
 import { appendGap, classify } from "./_gap_report.ts";
 import type { CacheWriter } from "./_cache_writer.ts";
-import { isClosed } from "./fetch_plan.ts";
-import { type EngineContext, isCacheable, type PartitionOutcome } from "./fetch_engine.ts";
+import {
+  type EngineContext,
+  isCacheable,
+  mayCache,
+  type PartitionOutcome,
+} from "./fetch_engine.ts";
 import type { AnomalyRecord, CachedRows } from "./source_ports.ts";
 import { nullFilledBatch } from "./null_fill.ts";
 
@@ -131,7 +135,7 @@ export class PartitionFinalizer {
       ? plainBatches(rowsIn[0].batches)
       : undefined;
     const plainRows = () => plain ??= [klineBatch(clipped.columns, clipped.length)];
-    const fresh = this.#ctx.cache.enabled && isClosed(o.partition, this.#ctx.now) && !o.cached;
+    const fresh = mayCache(this.#ctx, o.partition) && !o.cached;
     if (fresh) {
       const wholeMerged = covers ? merged : mergeSegments(o.segments);
       const whole = covers ? clipped : onGridRows(wholeMerged, request.interval);

@@ -140,11 +140,31 @@ function readCache(ctx: EngineContext, p: Partition): Promise<CachedRows | undef
   });
 }
 
-/** The part of the partition to fetch from REST: all of it when closed, else the range part. */
-function restSpan(ctx: EngineContext, p: Partition): { start: number; end: number } {
+/**
+ * The part of a partition to fetch: all of it when it may be cached (closed,
+ * cache on: every hole must then be confirmed), else the part the request
+ * wants. The one place where that rule is written.
+ *
+ * @param ctx The context.
+ * @param p The partition.
+ * @returns The span, `[start, end)`.
+ */
+function fetchSpan(ctx: EngineContext, p: Partition): { start: number; end: number } {
   const { request } = ctx;
-  if (isClosed(p, ctx.now) && ctx.cache.enabled) return { start: p.start, end: p.end };
+  if (mayCache(ctx, p)) return { start: p.start, end: p.end };
   return { start: Math.max(p.start, request.start), end: Math.min(p.end, request.end) };
+}
+
+/**
+ * Whether a partition may be written to the cache at all: cache on,
+ * partition closed.
+ *
+ * @param ctx The context (cache and clock).
+ * @param p The partition.
+ * @returns True when a complete fetch of it may be cached.
+ */
+export function mayCache(ctx: Pick<EngineContext, "cache" | "now">, p: Partition): boolean {
+  return ctx.cache.enabled && isClosed(p, ctx.now);
 }
 
 /** Splits sorted batches into one segment per partition. */
@@ -222,11 +242,7 @@ function markUnfetched(
 async function fillHoles(ctx: EngineContext, o: PartitionOutcome): Promise<void> {
   const { partition: p, segments } = o;
   const seg = segments[0];
-  // The whole partition when it may be cached (every hole must be confirmed),
-  // else only the part the request wants.
-  const span = isClosed(p, ctx.now) && ctx.cache.enabled
-    ? p
-    : { start: Math.max(p.start, ctx.request.start), end: Math.min(p.end, ctx.request.end) };
+  const span = fetchSpan(ctx, p);
   const from = ceilOpenTime(span.start, ctx.request.interval);
   const holes: MissingRange[] = from < span.end
     ? findMissing(seg.columns.openTime, seg.length, from, span.end, ctx.request.interval)
@@ -301,7 +317,7 @@ async function runVision(
   if (cached) return [fromCache(p, cached)];
   // Vision had no verified file: the holes REST shows are confirmed by REST alone.
   const o = outcome(p);
-  await fetchRest(ctx, [o], [restSpan(ctx, p)]);
+  await fetchRest(ctx, [o], [fetchSpan(ctx, p)]);
   return [o];
 }
 
@@ -345,7 +361,7 @@ async function runCache(ctx: EngineContext, p: Partition): Promise<PartitionOutc
     return await runVision(ctx, visionUnit(ctx, p, new Set()));
   }
   const o = outcome(p);
-  if (ctx.rest) await fetchRest(ctx, [o], [restSpan(ctx, p)]);
+  if (ctx.rest) await fetchRest(ctx, [o], [fetchSpan(ctx, p)]);
   else notAllowed(ctx, o, { start: p.start, end: p.end });
   return [o];
 }
@@ -394,7 +410,7 @@ export async function runUnit(ctx: EngineContext, unit: PlanUnit): Promise<Parti
     case "rest": {
       outcomes = unit.partitions.map((p) => outcome(p));
       const spans = coalesce(
-        unit.partitions.map((p) => ({ ...restSpan(ctx, p), slots: 0 })),
+        unit.partitions.map((p) => ({ ...fetchSpan(ctx, p), slots: 0 })),
       );
       await fetchRest(ctx, outcomes, spans);
       break;
@@ -426,11 +442,11 @@ export function isCacheable(
   o: PartitionOutcome,
   holes: MissingRange[],
 ): boolean {
-  if (!ctx.cache.enabled || !isClosed(o.partition, ctx.now)) return false;
+  if (!mayCache(ctx, o.partition)) return false;
   if (o.cached) return false;
   if (o.unfetched.length > 0 || o.failed) return false;
   if (!o.consulted.vision) {
-    const span = restSpan(ctx, o.partition);
+    const span = fetchSpan(ctx, o.partition);
     if (span.start !== o.partition.start || span.end !== o.partition.end) return false;
   }
   return holes.length === 0 || (o.consulted.vision && o.consulted.rest);
