@@ -7,90 +7,24 @@
 import { Table } from "apache-arrow";
 import type { RecordBatch } from "apache-arrow";
 import { InvalidRangeError } from "../core/errors.ts";
-import { type Market, type MarketInput, parseMarket } from "../core/market.ts";
+import { type Market, parseMarket } from "../core/market.ts";
 import { KLINE_SCHEMA, KLINE_SCHEMA_WITH_SOURCE } from "../core/schema.ts";
 import { FUNDING_SCHEMA, FUNDING_SCHEMA_WITH_SOURCE } from "../core/funding_schema.ts";
 import { FsFundingStore } from "../cache/fs_funding_store.ts";
 import { type FundingRateRequest, resolveFundingRequest } from "./funding_request.ts";
 import { fetchFundingRates, type FundingReport } from "./funding_fetch.ts";
-import { HostCircuitBreaker, type RetryOptions } from "../source/http.ts";
+import { HostCircuitBreaker } from "../source/http.ts";
 import { type KlineRequest, resolveRequest } from "./kline_request.ts";
 import type { FetchReport } from "./fetch_report.ts";
-import { type FetchProgress, runFetch } from "./fetch_run.ts";
+import { runFetch } from "./fetch_run.ts";
 import type { CachePort, RestPort, VisionPort } from "./source_ports.ts";
-import { type CacheOptions, openCachePort, StoreCachePort } from "./cache_port.ts";
+import { openCachePort, StoreCachePort } from "./cache_port.ts";
 import { RestPortAdapter } from "./rest_port.ts";
 import { VisionPortAdapter } from "./vision_port.ts";
 import { checkManagerOptions, readClock } from "./_manager_options.ts";
+import type { DataSourceManagerOptions } from "./manager_options.ts";
 
-/** Base URLs of the sources (absolute `http:` or `https:` URLs); the defaults are Binance's. */
-export interface Endpoints {
-  /** Binance Vision archives. @default {"https://data.binance.vision"} */
-  vision?: string;
-  /** S3 listing of the archives. @default {"https://s3-ap-northeast-1.amazonaws.com/data.binance.vision"} */
-  listing?: string;
-  /** REST base URL(s), primary first; replaces every market's hosts. @default {the market's hosts} */
-  rest?: string | string[];
-  /** Market-data-only REST hosts tried after a 451. @default {the market's} */
-  restMarketData?: string[];
-}
-
-/** Options of {@linkcode DataSourceManager}. */
-export interface DataSourceManagerOptions {
-  /** Default market of requests. @default {"spot"} */
-  market?: MarketInput;
-  /**
-   * Cache folder, or `false` for none. Without filesystem permission the
-   * cache switches itself off.
-   * @default {{ dir: DSM_CACHE_DIR or the platform cache folder }}
-   */
-  cache?: CacheOptions | false;
-  /** Source base URLs. @default {Binance's} */
-  endpoints?: Endpoints;
-  /** Units (files, REST spans) fetched at once. @default {8} */
-  concurrency?: number;
-  /**
-   * Worker threads that decode Vision archives beside the main thread
-   * (inflate in a worker while the main thread parses). `"auto"` starts one
-   * worker for the first `getData` that plans several archives, on a machine
-   * with more than one core (a year of 1m: about 1.45× faster), and none for
-   * small fetches (a worker takes 50-100 ms to start) nor for `stream()`
-   * (a worker and whole zips cost memory); 0 decodes each archive on the main
-   * thread while it downloads. Workers stop at {@linkcode close}.
-   * @default {"auto"}
-   */
-  decodeWorkers?: number | "auto";
-  /**
-   * Time allowed for each response's headers, for each chunk of a body, and
-   * for a whole small body (REST page, listing page, `.CHECKSUM`), ms; a
-   * Vision archive attempt gets 10 times as long. Bodies are also capped by
-   * what they can hold (`ResponseTooLargeError`).
-   * @default {30000}
-   */
-  timeoutMs?: number;
-  /**
-   * Retry policy of transient failures. Connection-level failures (DNS,
-   * refused, TLS) are retried until 3 in a row on one host, and any failures
-   * (5xx, resets, time-outs) until 10 in a row: that host's requests then
-   * fail at once for 30 s (a circuit breaker shared by every fetch of the
-   * manager), each fetch reports it once among its `failures`, and `logger`
-   * hears it once. A 429 is waited out for its `Retry-After` up to
-   * `maxRetryAfterMs`; a longer one stops the host for that long, like a 418,
-   * with its `RateLimitError`.
-   * @default {{ attempts: 5, maxRetryAfterMs: 120000 }}
-   */
-  retry?: RetryOptions;
-  /** The fetch implementation. @default {globalThis.fetch} */
-  fetch?: typeof fetch;
-  /** The clock, epoch ms. @default {Date.now} */
-  now?: () => number;
-  /** Cancels every fetch of this manager. */
-  signal?: AbortSignal;
-  /** Progress of each fetch. */
-  onProgress?: (progress: FetchProgress) => void;
-  /** Debug messages (cache switched off, files set aside, a host found unreachable). */
-  logger?: (message: string) => void;
-}
+export type { DataSourceManagerOptions, Endpoints } from "./manager_options.ts";
 
 /** Per-call options. */
 export interface FetchOptions {

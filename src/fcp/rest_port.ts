@@ -9,7 +9,7 @@ import type { RecordBatch } from "apache-arrow";
 import type { Dataset } from "../core/dataset.ts";
 import type { Market } from "../core/market.ts";
 import { RestClient } from "../source/rest_client.ts";
-import type { DataSourceManagerOptions } from "./data_source_manager.ts";
+import type { DataSourceManagerOptions } from "./manager_options.ts";
 import type { HostCircuitBreaker } from "../source/http.ts";
 import type { RequestCounts } from "./fetch_report.ts";
 import type { RestPort, RestRows } from "./source_ports.ts";

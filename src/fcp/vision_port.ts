@@ -9,7 +9,7 @@ import { KlineDecodePool } from "../codec/kline_decode_pool.ts";
 import { VisionClient } from "../source/vision_client.ts";
 import type { HostCircuitBreaker } from "../source/http.ts";
 import type { RequestCounts } from "./fetch_report.ts";
-import type { DataSourceManagerOptions } from "./data_source_manager.ts";
+import type { DataSourceManagerOptions } from "./manager_options.ts";
 import type {
   VisionFile,
   VisionFileQuery,
