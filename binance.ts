@@ -70,6 +70,7 @@ export {
 export {
   type KlinesStats,
   type KlinesStream,
+  newRestStats,
   RestClient,
   type RestClientOptions,
   type RestFundingRates,

@@ -24,7 +24,7 @@ import {
 import { type Partition, partitionOf } from "../core/partition.ts";
 import { type DataSource, dataSourceCode } from "../core/schema.ts";
 import { decodeFundingCsv } from "../codec/funding_csv.ts";
-import type { RestClient } from "../source/rest_client.ts";
+import { newRestStats, type RestClient } from "../source/rest_client.ts";
 import type { VisionClient } from "../source/vision_client.ts";
 import type { FundingStore } from "../cache/fs_funding_store.ts";
 import type { FetchFailure, RequestCounts } from "./fetch_report.ts";
@@ -227,16 +227,22 @@ async function fetchMonth(
         return out;
       }
       if (step === "rest" && sources.rest) {
-        const got = await sources.rest.fundingRates({
-          symbol: request.symbol,
-          start: job.span.start,
-          end: job.span.end,
-          signal,
-        });
-        counts.restCalls += got.stats.responses;
-        counts.restWeight += got.stats.responseWeight;
-        out.rows = { columns: got.columns, length: got.length, source: "REST" };
-        return out;
+        // This walk's own counts, failed requests included.
+        const stats = newRestStats();
+        try {
+          const got = await sources.rest.fundingRates({
+            symbol: request.symbol,
+            start: job.span.start,
+            end: job.span.end,
+            signal,
+            stats,
+          });
+          out.rows = { columns: got.columns, length: got.length, source: "REST" };
+          return out;
+        } finally {
+          counts.restCalls += stats.responses;
+          counts.restWeight += stats.responseWeight;
+        }
       }
     } catch (error) {
       if (signal.aborted) throw signal.reason;

@@ -160,6 +160,11 @@ export interface RestFundingRequest {
   end: TimeInput;
   /** Cancels every request in flight and every wait. */
   signal?: AbortSignal;
+  /**
+   * Counters to fill (also when the walk fails: the requests it made count).
+   * @default {new counters, returned with the events}
+   */
+  stats?: KlinesStats;
 }
 
 /** Funding events of a range, in time order, with the walk's counters. */
@@ -340,7 +345,7 @@ export class RestClient {
         }"`,
       );
     }
-    const stats = newStats();
+    const stats = request.stats ?? newRestStats();
     const signal = request.signal ?? new AbortController().signal;
     const limit = datasetInfo("fundingRate").maxLimit[this.#market]!;
     const limiter = this.#options.fundingLimiter ??
@@ -410,7 +415,7 @@ export class RestClient {
       stop: Math.min(end, present),
       openAfter: request.includeOpenCandle ? Infinity : now,
       withSource: request.withSource ?? false,
-      stats: newStats(),
+      stats: newRestStats(),
       signal: request.signal ?? new AbortController().signal,
     };
   }
@@ -605,8 +610,20 @@ interface PageCall<T> {
   limiter?: WeightScheduler;
 }
 
-/** Zeroed counters of a walk. */
-function newStats(): KlinesStats {
+/**
+ * Zeroed counters of a REST walk, e.g. to hand to
+ * {@linkcode RestClient.fundingRates} so that a failed walk still counts.
+ *
+ * @returns New counters.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { newRestStats } from "./rest_client.ts";
+ * assert.equal(newRestStats().responses, 0);
+ * ```
+ */
+export function newRestStats(): KlinesStats {
   return {
     requests: 0,
     pages: 0,

@@ -211,3 +211,35 @@ Deno.test("Funding rates stream: the batches, then the report", async () => {
     assert.equal((await report).rows, rows);
   });
 });
+
+Deno.test("Funding rates: a failing REST month is reported with the requests it cost", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const url = emulator.url;
+  const failing: typeof fetch = (input, init) =>
+    String(input instanceof Request ? input.url : input).includes("/fundingRate?")
+      ? Promise.resolve(new Response("", { status: 503 }))
+      : fetch(input, init);
+  await using dsm = new DataSourceManager({
+    market: "um",
+    cache: false,
+    now: () => NOW,
+    fetch: failing,
+    retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
+    endpoints: { vision: url, listing: url, rest: url },
+  });
+  const start = Date.UTC(2024, 5, 28);
+  const got = await dsm.getDataWithReport({
+    dataset: "fundingRate",
+    symbol: "BTCUSDT",
+    start,
+    end: NOW,
+  });
+  assertEvents(got.table, truth("um", "BTCUSDT", start, Date.UTC(2024, 6, 1)), ["VISION"], false);
+  assert.equal(got.report.partial, true);
+  assert.deepEqual(got.report.gaps.map((g) => [g.class, g.start, g.end]), [
+    ["unfetched", Date.UTC(2024, 6, 1), NOW],
+  ]);
+  assert.equal(got.report.failures[0].code, "HTTP_ERROR");
+  assert.equal(got.report.requests.restCalls, 2); // both attempts answered 503
+  assert.equal(got.report.requests.visionFiles, 1);
+});
