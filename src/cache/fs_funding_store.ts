@@ -19,7 +19,7 @@ import {
 import { CacheError, InvalidDatasetError, InvalidTimeError } from "../core/errors.ts";
 import { type Market, parseMarket } from "../core/market.ts";
 import { partitionOf } from "../core/partition.ts";
-import { readWhole, setAside, writeAtomic } from "./_fs_io.ts";
+import { type FileRead, NotAFileError, readWhole, setAside, writeAtomic } from "./_fs_io.ts";
 import {
   assertUnder,
   checkSymbol,
@@ -203,13 +203,17 @@ export class FsFundingStore implements FundingStore {
     if (escapesRoot(this.root, folder) !== undefined) return undefined;
     const path = join(folder, `${checked.key.partition}.arrow`);
     let file;
+    let reason: string;
     try {
       file = await readWhole(path);
     } catch (cause) {
-      throw new CacheError(`Cannot read cache file "${path}"`, path, { cause });
+      if (!(cause instanceof NotAFileError)) {
+        throw new CacheError(`Cannot read cache file "${path}"`, path, { cause });
+      }
+      // A folder, link or other non-file where the month goes: set aside, fetched again.
+      return await this.#setAside(path, cause.read, cause.message);
     }
     if (file === undefined) return undefined;
-    let reason: string;
     try {
       const decoded = decodeFundingIpc(file.bytes, { file: path });
       const m = decoded.metadata;
@@ -223,6 +227,11 @@ export class FsFundingStore implements FundingStore {
       if (!(error instanceof CacheError)) throw error;
       reason = error.message;
     }
+    return await this.#setAside(path, file, reason);
+  }
+
+  /** Moves a damaged file aside when writable, says so, and reads as absent. */
+  async #setAside(path: string, file: FileRead, reason: string): Promise<undefined> {
     const movedTo = this.writable
       ? await setAside(path, file, this.#now()).catch(() => undefined)
       : undefined;
