@@ -179,34 +179,9 @@ export class DataSourceManager implements AsyncDisposable {
   ): { batches: ReadableStream<RecordBatch>; report: Promise<FetchReport | FundingReport> } {
     if (isFunding(request)) return this.#streamFunding(request, options);
     const { resolved, deps } = this.#prepare(request, options, false);
-    const openCache = () => this.#openCache();
-    let run: ReturnType<typeof runFetch> | undefined;
-    let resolveReport!: (r: Promise<FetchReport>) => void;
-    const report = new Promise<FetchReport>((res) => resolveReport = res);
-    const batches = new ReadableStream<RecordBatch>({
-      async pull(controller) {
-        try {
-          if (!run) {
-            run = runFetch(resolved, { ...deps, cache: await openCache() });
-            resolveReport(run.report);
-            reader = run.batches.getReader();
-          }
-          const { value, done } = await reader!.read();
-          if (done) controller.close();
-          else controller.enqueue(value);
-        } catch (error) {
-          if (!run) resolveReport(Promise.reject(error));
-          controller.error(error);
-        }
-      },
-      async cancel(reason) {
-        if (reader) await reader.cancel(reason);
-        else resolveReport(Promise.reject(reason));
-      },
-    }, { highWaterMark: 0 });
-    let reader: ReadableStreamDefaultReader<RecordBatch> | undefined;
-    report.catch(() => {});
-    return { batches, report };
+    // The cache opens when the stream is first read (a stream never read does no I/O).
+    const run = runFetch(resolved, { ...deps, cache: () => this.#openCache() });
+    return { batches: run.batches, report: run.report };
   }
 
   /**

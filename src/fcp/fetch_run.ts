@@ -25,6 +25,7 @@ import {
 } from "./fetch_plan.ts";
 import { type EngineContext, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
 import type { CachePort, RestPort, VisionInventory, VisionPort } from "./source_ports.ts";
+import { DISABLED_CACHE } from "./cache_port.ts";
 import { PartitionFinalizer } from "./_partition_finalizer.ts";
 
 /** Progress of a fetch. */
@@ -43,8 +44,11 @@ export interface FetchProgress {
 
 /** What a fetch runs on. */
 export interface FetchDeps {
-  /** The cache (a disabled one when there is none). */
-  cache: CachePort;
+  /**
+   * The cache (a disabled one when there is none), or how to open it: it is
+   * then opened when the stream is first read.
+   */
+  cache: CachePort | (() => Promise<CachePort>);
   /** Vision. */
   vision: VisionPort;
   /** REST. */
@@ -74,12 +78,16 @@ export interface FetchRun {
   collect(): Promise<RecordBatch[]>;
 }
 
-async function cachedKeys(request: ResolvedRequest, deps: FetchDeps): Promise<Set<string>> {
+async function cachedKeys(
+  request: ResolvedRequest,
+  cache: CachePort,
+  now: number,
+): Promise<Set<string>> {
   const hits = new Set<string>();
-  if (!deps.cache.enabled || (request.source !== "auto" && request.source !== "cache")) return hits;
-  const present = await deps.cache.present(request);
+  if (!cache.enabled || (request.source !== "auto" && request.source !== "cache")) return hits;
+  const present = await cache.present(request);
   for (const p of requestPartitions(request)) {
-    if (present.has(p.key) && isClosed(p, deps.now)) hits.add(p.key);
+    if (present.has(p.key) && isClosed(p, now)) hits.add(p.key);
   }
   return hits;
 }
@@ -130,7 +138,8 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
   const ctx: EngineContext = {
     request,
     now: deps.now,
-    cache: deps.cache,
+    // The cache itself once opened (first read of the stream).
+    cache: typeof deps.cache === "function" ? DISABLED_CACHE : deps.cache,
     vision: request.source === "auto" || request.source === "vision" ? deps.vision : undefined,
     rest: request.source === "auto" || request.source === "rest" ? deps.rest : undefined,
     signal,
@@ -145,8 +154,11 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
   };
 
   async function* generate(): AsyncGenerator<RecordBatch> {
+    if (typeof deps.cache === "function") ctx.cache = await deps.cache();
+    writer = new CacheWriter(ctx.cache, request, failures);
+    finalizer = new PartitionFinalizer(ctx, { report, progress, writer });
     const partitions = requestPartitions(request);
-    const cached = await cachedKeys(request, deps);
+    const cached = await cachedKeys(request, ctx.cache, deps.now);
     let listing: Promise<VisionInventory | undefined> | undefined;
     ctx.inventory = () =>
       listing ??= ctx.vision && partitions.length > 0
@@ -217,11 +229,11 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     }
   }
 
-  const writer = new CacheWriter(deps.cache, request, failures);
-  const finalizer = new PartitionFinalizer(ctx, { report, progress, writer });
+  let writer: CacheWriter | undefined;
+  let finalizer!: PartitionFinalizer;
 
   async function complete(): Promise<void> {
-    await writer.settled();
+    await writer!.settled();
     const { first, last, seenFirst, seenLast } = finalizer;
     const rows = { first, last, seenFirst, seenLast };
     const confirmed = report.rows > 0
@@ -279,7 +291,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     abort.abort(reason);
     rejectReport(reason ?? new DOMException("cancelled", "AbortError"));
     await iterator.return(undefined);
-    await writer.settled();
+    await writer?.settled();
   }
   const batches = new ReadableStream<RecordBatch>({
     async pull(controller) {
