@@ -71,7 +71,7 @@ export interface FundingReport {
   gaps: FundingGap[];
   /** Changes of the funding interval inside the range. */
   intervalChanges: FundingIntervalChange[];
-  /** Events whose interval was derived from their spacing (REST does not print it). */
+  /** Events returned whose interval was derived from their spacing (REST does not print it). */
   derivedIntervals: number;
   /** Why some months could not be fetched, or were left out. */
   failures: FetchFailure[];
@@ -297,12 +297,21 @@ export async function fetchFundingRates(
     codes.fill(dataSourceCode(o.rows!.source), at, at + o.rows!.length);
     at += o.rows!.length;
   }
-  const derivedIntervals = deriveFundingIntervals(all.columns, all.length);
+  const printedHours = all.columns.fundingIntervalHoursValid.slice();
+  deriveFundingIntervals(all.columns, all.length);
   const times = all.columns.fundingTime;
   let lo = 0;
   while (lo < all.length && times[lo] < request.start) lo++;
   let hi = lo;
   while (hi < all.length && times[hi] < request.end) hi++;
+  // Events returned whose interval was derived, not printed.
+  let derivedIntervals = 0;
+  for (let i = lo; i < hi; i++) {
+    const bit = 1 << (i & 7);
+    if (!(printedHours[i >>> 3] & bit) && all.columns.fundingIntervalHoursValid[i >>> 3] & bit) {
+      derivedIntervals++;
+    }
+  }
   const inRange = (t: number) => t >= request.start && t < request.end;
   const gaps: FundingGap[] = fundingGaps(all.columns, all.length)
     .filter((g) => g.end > request.start && g.start < request.end);
