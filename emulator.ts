@@ -40,3 +40,21 @@ export type { FaultOptions, FileSelection } from "./src/emulator/faults.ts";
 export type { EmulatedSymbol } from "./src/emulator/symbol_catalogue.ts";
 export type { EmulatedGap } from "./src/emulator/market_data.ts";
 export type { HistoryMode } from "./src/emulator/irregular_history.ts";
+export { type KlineText, MarketData, type MarketDataOptions } from "./src/emulator/market_data.ts";
+export {
+  type KlineTruth,
+  klineTruth,
+  type KlineTruthQuery,
+  type MissingSlots,
+} from "./src/emulator/kline_truth.ts";
+export {
+  FUNDING_MARK_PRICE_FROM,
+  type FundingEvent,
+  fundingTruth,
+  type FundingTruthQuery,
+} from "./src/emulator/funding_truth.ts";
+export {
+  FUNDING_SCHEDULE,
+  type FundingIntervalHours,
+  type FundingScheduleEntry,
+} from "./src/emulator/funding_schedule.ts";

@@ -7,16 +7,20 @@
 import type { Table } from "apache-arrow";
 import { DataSourceManager, type DataSourceManagerOptions } from "./data_source_manager.ts";
 import type { KlineRequest } from "./kline_request.ts";
+import type { FundingRateRequest } from "./funding_request.ts";
 import { InvalidOptionError } from "../core/errors.ts";
 import { checkKeys, MANAGER_KEYS, REQUEST_KEYS } from "./_manager_options.ts";
 
 const FETCH_KEYS = [...new Set([...MANAGER_KEYS, ...REQUEST_KEYS])];
 
-/** Manager options and one request, together. */
-export type FetchMarketDataOptions = DataSourceManagerOptions & KlineRequest;
+/** Manager options and one request (klines, price klines or funding rates), together. */
+export type FetchMarketDataOptions =
+  & DataSourceManagerOptions
+  & (KlineRequest | FundingRateRequest);
 
 /**
- * Fetches klines into one Arrow Table through a short-lived manager.
+ * Fetches klines (or price klines, or with `dataset: "fundingRate"` funding
+ * events) into one Arrow Table through a short-lived manager.
  *
  * @param options The manager's options and the request.
  * @returns The table (with `_data_source` unless `includeSourceInfo: false`).
@@ -65,5 +69,5 @@ export async function fetchMarketData(options: FetchMarketDataOptions): Promise<
     if (!REQUEST_KEYS.includes(key) || key === "market") manager[key] = value;
   }
   await using dsm = new DataSourceManager(manager as DataSourceManagerOptions);
-  return await dsm.getData(request as unknown as KlineRequest);
+  return await dsm.getData(request as unknown as KlineRequest | FundingRateRequest);
 }

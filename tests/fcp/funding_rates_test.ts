@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Table } from "apache-arrow";
 import { DataSourceManager } from "../../src/fcp/data_source_manager.ts";
+import { fetchMarketData } from "../../src/fcp/fetch_market_data.ts";
 import { startEmulator } from "../../src/emulator/emulator.ts";
 import type { EmulatorOptions } from "../../src/emulator/emulator_options.ts";
 import { type FundingEvent, fundingTruth } from "../../src/emulator/funding_truth.ts";
@@ -242,4 +243,22 @@ Deno.test("Funding rates: a failing REST month is reported with the requests it 
   assert.equal(got.report.failures[0].code, "HTTP_ERROR");
   assert.equal(got.report.requests.restCalls, 2); // both attempts answered 503
   assert.equal(got.report.requests.visionFiles, 1);
+});
+
+Deno.test("fetchMarketData fetches funding rates in one call", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const url = emulator.url;
+  const start = Date.UTC(2024, 4, 1);
+  const end = Date.UTC(2024, 4, 4);
+  const table = await fetchMarketData({
+    market: "cm",
+    dataset: "fundingRate",
+    symbol: "BTCUSD_PERP",
+    start,
+    end,
+    cache: false,
+    now: () => NOW,
+    endpoints: { vision: url, listing: url, rest: url },
+  });
+  assertEvents(table, truth("cm", "BTCUSD_PERP", start, end), ["VISION"], false);
 });
