@@ -9,8 +9,7 @@ import { DataSourceManager } from "../fcp/data_source_manager.ts";
 import type { FetchReport } from "../fcp/fetch_report.ts";
 import type { FundingReport } from "../fcp/funding_fetch.ts";
 import type { KlineRequest } from "../fcp/kline_request.ts";
-import { KLINE_SCHEMA, KLINE_SCHEMA_WITH_SOURCE } from "../core/schema.ts";
-import { FUNDING_SCHEMA, FUNDING_SCHEMA_WITH_SOURCE } from "../core/funding_schema.ts";
+import { datasetInfo } from "../core/dataset.ts";
 import type { FetchArgs } from "./_fetch_args.ts";
 import { csvHeader, csvRows, ndjsonRows } from "./_row_text.ts";
 import { formatSummary, ProgressLine } from "./_progress.ts";
@@ -36,12 +35,10 @@ const CACHE_REFUSED = /^Cannot use cache folder /;
 
 const encoder = new TextEncoder();
 
-/** The schema of the output: klines, or funding events. */
+/** The schema of the output: the dataset's. */
 function schemaOf(args: FetchArgs) {
-  if (args.dataset === "fundingRate") {
-    return args.includeSourceInfo ? FUNDING_SCHEMA_WITH_SOURCE : FUNDING_SCHEMA;
-  }
-  return args.includeSourceInfo ? KLINE_SCHEMA_WITH_SOURCE : KLINE_SCHEMA;
+  const { schema } = datasetInfo(args.dataset);
+  return args.includeSourceInfo ? schema.withSource : schema.plain;
 }
 
 async function writeText(

@@ -10,7 +10,15 @@
 import { InvalidDatasetError } from "./errors.ts";
 import { type Interval, partitionPeriod } from "./interval.ts";
 import { klinesWeight, type Market } from "./market.ts";
-import { KLINE_COLUMN_NAMES } from "./schema.ts";
+import {
+  type ArrowSchema,
+  KLINE_COLUMN_NAMES,
+  KLINE_SCHEMA,
+  KLINE_SCHEMA_WITH_SOURCE,
+} from "./schema.ts";
+import { FUNDING_SCHEMA, FUNDING_SCHEMA_WITH_SOURCE } from "./funding_schema.ts";
+
+const KLINE_SCHEMAS = { plain: KLINE_SCHEMA, withSource: KLINE_SCHEMA_WITH_SOURCE };
 
 /** A Binance dataset this module fetches. */
 export type Dataset =
@@ -64,6 +72,8 @@ export interface DatasetInfo {
    * 0 in their volume columns: a zero volume there is not an anomaly.
    */
   readonly tradeVolumes: boolean;
+  /** Its Arrow schema, without and with the `_data_source` column. */
+  readonly schema: { readonly plain: ArrowSchema; readonly withSource: ArrowSchema };
 }
 
 const KLINE_COLUMNS = KLINE_COLUMN_NAMES;
@@ -87,6 +97,7 @@ function priceKlines(dataset: Dataset, endpoint: string, by: "symbol" | "pair"):
     maxLimit: { um: 1500, cm: 1500 },
     columns: KLINE_COLUMNS,
     tradeVolumes: false,
+    schema: KLINE_SCHEMAS,
   };
 }
 
@@ -101,6 +112,7 @@ const INFO: Record<Dataset, DatasetInfo> = {
     maxLimit: { spot: 1000, um: 1500, cm: 1500 },
     columns: KLINE_COLUMNS,
     tradeVolumes: true,
+    schema: KLINE_SCHEMAS,
   },
   markPriceKlines: priceKlines("markPriceKlines", "markPriceKlines", "symbol"),
   indexPriceKlines: priceKlines("indexPriceKlines", "indexPriceKlines", "pair"),
@@ -115,6 +127,7 @@ const INFO: Record<Dataset, DatasetInfo> = {
     maxLimit: { um: 1000, cm: 1000 },
     columns: FUNDING_COLUMNS,
     tradeVolumes: false,
+    schema: { plain: FUNDING_SCHEMA, withSource: FUNDING_SCHEMA_WITH_SOURCE },
   },
 };
 
