@@ -16,7 +16,7 @@ import {
   KLINE_SCHEMA,
   KLINE_SCHEMA_WITH_SOURCE,
 } from "./schema.ts";
-import { FUNDING_SCHEMA, FUNDING_SCHEMA_WITH_SOURCE } from "./funding_schema.ts";
+import { FUNDING_COLUMNS, FUNDING_SCHEMA, FUNDING_SCHEMA_WITH_SOURCE } from "./funding_schema.ts";
 
 const KLINE_SCHEMAS = { plain: KLINE_SCHEMA, withSource: KLINE_SCHEMA_WITH_SOURCE };
 
@@ -78,13 +78,8 @@ export interface DatasetInfo {
 
 const KLINE_COLUMNS = KLINE_COLUMN_NAMES;
 
-/** Columns of the funding rate schema. */
-export const FUNDING_COLUMNS = [
-  "funding_time",
-  "funding_rate",
-  "funding_interval_hours",
-  "mark_price",
-] as const;
+/** Columns of the funding rate schema (defined with the schema). */
+export { FUNDING_COLUMNS };
 
 function priceKlines(dataset: Dataset, endpoint: string, by: "symbol" | "pair"): DatasetInfo {
   return {

@@ -20,7 +20,6 @@ import {
   type Vector,
   vectorFromArray,
 } from "apache-arrow";
-import { FUNDING_COLUMNS } from "./dataset.ts";
 import {
   type ArrowSchema,
   DATA_SOURCE_COLUMN,
@@ -31,6 +30,14 @@ import {
   recordBatchOf,
   structData,
 } from "./schema.ts";
+
+/** Columns of the funding rate schema, in order. */
+export const FUNDING_COLUMNS = [
+  "funding_time",
+  "funding_rate",
+  "funding_interval_hours",
+  "mark_price",
+] as const;
 
 const [FUNDING_TIME, FUNDING_RATE, FUNDING_INTERVAL_HOURS, MARK_PRICE] = FUNDING_COLUMNS;
 
