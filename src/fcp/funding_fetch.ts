@@ -186,7 +186,41 @@ function columnsOf(batches: readonly RecordBatch[]): { columns: FundingColumns; 
   return concatFunding(batches.map((b) => ({ columns: fundingColumnsOf(b), length: b.numRows })));
 }
 
-/** Walks a job's chain until a source serves the month. */
+/** The month's verified Vision archive, decoded; undefined when it is not published. */
+async function visionMonth(
+  request: ResolvedFundingRequest,
+  job: FundingJob,
+  vision: VisionClient,
+  counts: RequestCounts,
+  signal: AbortSignal,
+): Promise<MonthRows | undefined> {
+  const file = await vision.fetchEventArchive({
+    market: request.market,
+    dataset: "fundingRate",
+    symbol: request.symbol,
+    period: "monthly",
+    date: job.month.key,
+    signal,
+  });
+  if (file.status === "missing") return undefined;
+  counts.visionFiles++;
+  const rows = columnsOf(decodeFundingCsv(file.csv, { file: file.url }));
+  const outside = Array.from(rows.columns.fundingTime.subarray(0, rows.length))
+    .find((t) => t < job.month.start || t >= job.month.end);
+  if (outside !== undefined) {
+    throw new NetworkError(
+      file.url,
+      `Cannot use ${file.url}: funding time ${outside} lies outside ${job.month.key}`,
+    );
+  }
+  return { ...rows, source: "VISION", sha256: file.sha256 };
+}
+
+/**
+ * Walks a job's chain until a source serves the month. A month cached from
+ * REST is upgraded when Vision now has its archive (the cached rows serve
+ * if it has not, or fails).
+ */
 async function fetchMonth(
   request: ResolvedFundingRequest,
   job: FundingJob,
@@ -201,29 +235,24 @@ async function fetchMonth(
       if (step === "cache" && sources.store) {
         const hit = await sources.store.read(key);
         if (!hit) continue;
+        if (hit.metadata.source === "REST" && sources.vision && job.chain.includes("vision")) {
+          const upgrade = await visionMonth(request, job, sources.vision, counts, signal)
+            .catch(() => {
+              if (signal.aborted) throw signal.reason;
+              return undefined; // the cached REST rows serve
+            });
+          if (upgrade) {
+            out.rows = upgrade;
+            return out;
+          }
+        }
         out.rows = { ...columnsOf(hit.batches), source: "CACHE", origin: hit.metadata.source };
         return out;
       }
       if (step === "vision" && sources.vision) {
-        const file = await sources.vision.fetchEventArchive({
-          ...key,
-          dataset: "fundingRate",
-          period: "monthly",
-          date: job.month.key,
-          signal,
-        });
-        if (file.status === "missing") continue;
-        counts.visionFiles++;
-        const rows = columnsOf(decodeFundingCsv(file.csv, { file: file.url }));
-        const outside = Array.from(rows.columns.fundingTime.subarray(0, rows.length))
-          .find((t) => t < job.month.start || t >= job.month.end);
-        if (outside !== undefined) {
-          throw new NetworkError(
-            file.url,
-            `Cannot use ${file.url}: funding time ${outside} lies outside ${job.month.key}`,
-          );
-        }
-        out.rows = { ...rows, source: "VISION", sha256: file.sha256 };
+        const rows = await visionMonth(request, job, sources.vision, counts, signal);
+        if (!rows) continue;
+        out.rows = rows;
         return out;
       }
       if (step === "rest" && sources.rest) {

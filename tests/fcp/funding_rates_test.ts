@@ -262,3 +262,55 @@ Deno.test("fetchMarketData fetches funding rates in one call", async () => {
   });
   assertEvents(table, truth("cm", "BTCUSD_PERP", start, end), ["VISION"], false);
 });
+
+Deno.test("Funding rates: a month cached from REST is upgraded once Vision publishes it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const request = {
+      dataset: "fundingRate",
+      symbol: "BTCUSDT",
+      start: "2024-05-01",
+      end: "2024-06-01",
+    } as const;
+    const events = truth("um", "BTCUSDT", Date.UTC(2024, 4, 1), Date.UTC(2024, 5, 1));
+    await withManager(
+      { cacheDir: dir, missingFiles: ["BTCUSDT-fundingRate-2024-05.zip"] },
+      async (dsm) => {
+        const first = await dsm.getDataWithReport(request);
+        assertEvents(first.table, events, ["REST"], true);
+        assert.deepEqual(first.report.partitions.map((p) => [p.source, p.cached]), [[
+          "REST",
+          true,
+        ]]);
+      },
+    );
+    // Still unpublished: the cached REST rows serve, no failure.
+    await withManager(
+      { cacheDir: dir, missingFiles: ["BTCUSDT-fundingRate-2024-05.zip"] },
+      async (dsm) => {
+        const again = await dsm.getDataWithReport(request);
+        assert.deepEqual(again.report.partitions.map((p) => [p.source, p.origin]), [[
+          "CACHE",
+          "REST",
+        ]]);
+        assert.deepEqual(again.report.failures, []);
+      },
+    );
+    await withManager({ cacheDir: dir }, async (dsm) => {
+      const upgraded = await dsm.getDataWithReport(request);
+      assertEvents(upgraded.table, events, ["VISION"], false);
+      assert.deepEqual(upgraded.report.partitions.map((p) => [p.source, p.cached]), [[
+        "VISION",
+        true,
+      ]]);
+      const cached = await dsm.getDataWithReport(request);
+      assert.deepEqual(cached.report.partitions.map((p) => [p.source, p.origin]), [[
+        "CACHE",
+        "VISION",
+      ]]);
+      assert.equal(cached.report.requests.visionFiles, 0);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
