@@ -1,6 +1,7 @@
 /**
- * `DataSourceManager`: one exact Arrow table of klines from the cache,
- * Binance Vision and the REST API, with a report of where every row came from.
+ * `DataSourceManager`: one exact Arrow table of klines (or price klines, or
+ * funding rates) from the cache, Binance Vision and the REST API, with a
+ * report of where every row came from.
  *
  * @module
  */
@@ -55,7 +56,9 @@ function isFunding(request: unknown): request is FundingRateRequest {
 /**
  * Fetches Binance klines as Arrow through the Failover Control Protocol:
  * complete partitions from the local Arrow IPC cache, closed days and
- * months from Binance Vision's verified archives, the rest from REST.
+ * months from Binance Vision's verified archives, the rest from REST. The
+ * request's `dataset` picks mark, index or premium index price klines (um,
+ * cm) or funding rates (`dataset: "fundingRate"`, events without a grid).
  *
  * @example
  * ```ts
