@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import { ChecksumError, HttpError } from "../../src/core/errors.ts";
 import { partitionOf } from "../../src/core/partition.ts";
 import { DISABLED_CACHE } from "../../src/fcp/cache_port.ts";
 import { type EngineContext, isCacheable, runUnit } from "../../src/fcp/fetch_engine.ts";
-import type { PlanUnit } from "../../src/fcp/fetch_plan.ts";
 import { findMissing } from "../../src/fcp/kline_checks.ts";
 import { type KlineRequest, resolveRequest } from "../../src/fcp/kline_request.ts";
 import { mergeSegments } from "../../src/fcp/kline_segment.ts";
@@ -14,7 +12,6 @@ const NOW = Date.UTC(2025, 1, 10, 12, 30);
 const H = 3_600_000;
 const D1 = Date.UTC(2024, 0, 1), D2 = Date.UTC(2024, 0, 2);
 const day1 = partitionOf(D1, "day"), day2 = partitionOf(D2, "day");
-const jan = partitionOf(D1, "month");
 
 function context(
   vision: VisionPort | undefined,
@@ -43,123 +40,6 @@ function context(
 
 const full = (p: { start: number; end: number }) => grid(p.start, p.end, "1h");
 const merged = (o: { segments: Parameters<typeof mergeSegments>[0] }) => mergeSegments(o.segments);
-
-Deno.test("runUnit serves a daily Vision file without asking REST", async () => {
-  const vision = new StubVision({ [`daily ${day1.key}`]: full(day1) });
-  const rest = new StubRest(() => assert.fail("REST must not be called"));
-  const ctx = context(vision, rest);
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
-  assert.deepEqual(vision.calls, [`daily ${day1.key}`]);
-  assert.deepEqual(o.report.sources, ["vision-daily"]);
-  assert.equal(o.report.sha256, `sha-${day1.key}`);
-  assert.equal(merged(o).length, 24);
-  assert.deepEqual([...new Set(merged(o).sources)], [1]);
-  assert.deepEqual(o.consulted, { vision: true, rest: false });
-  assert.deepEqual(ctx.failures, []);
-});
-
-Deno.test("runUnit falls back from a missing monthly file to the daily files", async () => {
-  const vision = new StubVision({
-    [`monthly ${jan.key}`]: "missing",
-    [`daily ${day1.key}`]: full(day1),
-    [`daily ${day2.key}`]: full(day2),
-  });
-  const rest = new StubRest(() => assert.fail("REST must not be called"));
-  const outcomes = await runUnit(context(vision, rest), {
-    kind: "vision-monthly",
-    partitions: [day1, day2],
-    month: jan,
-    fallback: new Set(),
-  });
-  assert.deepEqual(vision.calls, [`monthly ${jan.key}`, `daily ${day1.key}`, `daily ${day2.key}`]);
-  assert.deepEqual(outcomes.map((o) => o.report.sources), [["vision-daily"], ["vision-daily"]]);
-  assert.deepEqual(outcomes.map((o) => merged(o).length), [24, 24]);
-});
-
-Deno.test("runUnit falls back from a missing daily file to REST for that day", async () => {
-  const vision = new StubVision({ [`daily ${day1.key}`]: "missing" });
-  const rest = new StubRest((s, e) => grid(s, e, "1h"));
-  const ctx = context(vision, rest);
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
-  assert.deepEqual(vision.calls, [`daily ${day1.key}`]);
-  assert.deepEqual(rest.calls, [[day1.start, day1.end]]);
-  assert.deepEqual(o.report.sources, ["rest"]);
-  assert.equal(merged(o).length, 24);
-  assert.deepEqual([...new Set(merged(o).sources)], [2]);
-  assert.deepEqual(ctx.failures, []);
-});
-
-Deno.test("runUnit reports a checksum failure and serves the day from REST", async () => {
-  const vision = new StubVision({
-    [`daily ${day1.key}`]: new ChecksumError("BTCUSDT-1h-2024-01-01.zip", "aa", "bb"),
-  });
-  const rest = new StubRest((s, e) => grid(s, e, "1h", (t) => t === D1 + 5 * H));
-  const ctx = context(vision, rest);
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
-  assert.deepEqual(rest.calls, [[day1.start, day1.end]]);
-  assert.deepEqual(o.report.sources, ["rest"]);
-  assert.equal(o.report.sha256, undefined);
-  assert.equal(merged(o).length, 23);
-  assert.deepEqual(ctx.failures.map((f) => [f.partition, f.code]), [[
-    day1.key,
-    "CHECKSUM_MISMATCH",
-  ]]);
-  // Vision failed: a hole only REST lacks is not confirmed by both sources.
-  assert.equal(o.consulted.vision, false);
-});
-
-Deno.test("runUnit fills the holes of a partial Vision file from REST", async () => {
-  const cut = D1 + 10 * H;
-  const vision = new StubVision({ [`daily ${day1.key}`]: grid(D1, cut, "1h") });
-  const rest = new StubRest((s, e) => grid(s, e, "1h"));
-  const ctx = context(vision, rest);
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
-  assert.deepEqual(rest.calls, [[cut, day1.end]]);
-  assert.deepEqual(o.report.sources, ["vision-daily", "rest"]);
-  const m = merged(o);
-  assert.equal(m.length, 24);
-  assert.deepEqual([...m.sources.subarray(0, 10)], Array(10).fill(1));
-  assert.deepEqual([...m.sources.subarray(10)], Array(14).fill(2));
-});
-
-Deno.test("runUnit asks REST about each hole of a Vision file, and both sources confirm it", async () => {
-  const halt = (t: number) => t >= D1 + 3 * H && t < D1 + 5 * H || t === D1 + 20 * H;
-  const vision = new StubVision({ [`daily ${day1.key}`]: grid(D1, day1.end, "1h", halt) });
-  const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
-  const ctx = context(vision, rest);
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
-  assert.deepEqual(rest.calls, [[D1 + 3 * H, D1 + 5 * H], [D1 + 20 * H, D1 + 21 * H]]);
-  assert.deepEqual(o.report.sources, ["vision-daily"]);
-  assert.deepEqual(o.consulted, { vision: true, rest: true });
-  assert.equal(merged(o).length, 21);
-});
-
-Deno.test("runUnit marks a failed REST span unfetched and the partition failed", async () => {
-  const vision = new StubVision({ [`daily ${day1.key}`]: "missing" });
-  const rest = new StubRest(() => new HttpError(503, "http://x/api/v3/klines"));
-  const ctx = context(vision, rest);
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
-  assert.equal(o.failed, true);
-  assert.deepEqual(o.unfetched, [{ start: day1.start, end: day1.end }]);
-  assert.deepEqual(ctx.failures.map((f) => f.code), ["HTTP_ERROR"]);
-  assert.equal(merged(o).length, 0);
-});
-
-Deno.test("runUnit without REST (source vision) leaves a missing file unfetched", async () => {
-  const vision = new StubVision({});
-  const ctx = context(vision, undefined, { request: { source: "vision" } });
-  const [o] = await runUnit(ctx, { kind: "vision-daily", partitions: [day1], fallback: new Set() });
-  assert.deepEqual(o.unfetched, [{ start: day1.start, end: day1.end }]);
-});
-
-Deno.test("runUnit fetches a run of REST partitions in one span", async () => {
-  const rest = new StubRest((s, e) => grid(s, e, "1h"));
-  const ctx = context(undefined, rest);
-  const outcomes = await runUnit(ctx, { kind: "rest", partitions: [day1, day2] });
-  assert.deepEqual(rest.calls, [[day1.start, day2.end]]);
-  assert.deepEqual(outcomes.map((o) => merged(o).length), [24, 24]);
-  assert.deepEqual(outcomes.map((o) => o.report.sources), [["rest"], ["rest"]]);
-});
 
 Deno.test("runUnit clips REST to the range when the partition cannot be cached", async () => {
   const rest = new StubRest((s, e) => grid(s, e, "1h"));
@@ -213,21 +93,6 @@ Deno.test("runUnit of a `none` unit leaves each partition unfetched", async () =
   assert.deepEqual(outcomes.map((o) => o.report.sources), [[], []]);
 });
 
-Deno.test("runUnit rejects with the abort reason, not a failure", async () => {
-  const controller = new AbortController();
-  const reason = new Error("stop");
-  const vision = new StubVision({
-    [`daily ${day1.key}`]: (signal) =>
-      new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
-  });
-  const ctx = { ...context(vision, new StubRest(() => [])), signal: controller.signal };
-  const unit: PlanUnit = { kind: "vision-daily", partitions: [day1], fallback: new Set() };
-  const running = runUnit(ctx, unit);
-  controller.abort(reason);
-  await assert.rejects(running, (e) => e === reason);
-  assert.deepEqual(ctx.failures, []);
-});
-
 Deno.test("isCacheable needs a closed, whole, confirmed partition and an enabled cache", async () => {
   const halt = (t: number) => t === D1 + 3 * H;
   const vision = new StubVision({ [`daily ${day1.key}`]: grid(D1, day1.end, "1h", halt) });
@@ -244,24 +109,6 @@ Deno.test("isCacheable needs a closed, whole, confirmed partition and an enabled
   assert.equal(isCacheable(ctx, { ...o, failed: true }, holes), false);
   assert.equal(isCacheable(ctx, { ...o, consulted: { vision: true, rest: false } }, holes), false);
   assert.equal(isCacheable(ctx, { ...o, consulted: { vision: true, rest: false } }, []), true);
-});
-
-Deno.test("runUnit lets a REST 400 (unknown symbol) through instead of a partial result", async () => {
-  const invalid = new HttpError(400, "http://x/api/v3/klines", {
-    binanceCode: -1121,
-    binanceMsg: "Invalid symbol.",
-  });
-  const rest = new StubRest(() => invalid);
-  const ctx = context(undefined, rest);
-  await assert.rejects(
-    runUnit(ctx, { kind: "rest", partitions: [day1] }),
-    (e) => e === invalid,
-  );
-  // A 5xx that outlived the retries is still absorbed as a failure.
-  const down = new StubRest(() => new HttpError(503, "http://x/api/v3/klines"));
-  const [o] = await runUnit(context(undefined, down), { kind: "rest", partitions: [day1] });
-  assert.equal(o.failed, true);
-  assert.equal(o.unfetched.length, 1);
 });
 
 Deno.test("runUnit of a cached REST day fetches Vision once the listing shows the archive", async () => {
@@ -295,24 +142,6 @@ Deno.test("runUnit of a cached REST day fetches Vision once the listing shows th
   });
   assert.deepEqual(o.report.sources, ["cache"]);
   assert.deepEqual(vision.calls, []);
-});
-
-Deno.test("runUnit keeps the rows REST fetched before a ban and marks only the rest unfetched", async () => {
-  const ban = new Error("banned");
-  const firstHalf = await new StubRest((s, e) => grid(s, e, "1h")).range(
-    { interval: "1h", start: day1.start, end: day1.start + 12 * H },
-    new AbortController().signal,
-  );
-  const rest: RestPort = {
-    range: () => Promise.resolve({ batches: firstHalf.batches, bytes: 0, error: ban }),
-  };
-  const ctx = context(undefined, rest);
-  const [o] = await runUnit(ctx, { kind: "rest", partitions: [day1] });
-  assert.equal(merged(o).length, 12);
-  assert.deepEqual(o.unfetched, [{ start: day1.start + 12 * H, end: day1.end }]);
-  assert.equal(o.failed, true);
-  assert.equal(ctx.failures.length, 1);
-  assert.match(ctx.failures[0].message, /banned/);
 });
 
 Deno.test("runUnit without a cache asks REST only about holes inside the requested range", async () => {
