@@ -158,17 +158,6 @@ Deno.test("PartitionFinalizer reads the segments when a cached file lacks its re
   }
 });
 
-Deno.test("PartitionFinalizer clips to the range and tells emitted edges from fetched ones", async () => {
-  const { finalizer, report } = setup({ start: D1 + 2 * H, end: D1 + 5 * H });
-  const out = await finalizer.finalize(outcome(grid(D1, D1 + DAY, "1h"), "vision-daily"));
-  assert.deepEqual([...rowsOf(out).columns.openTime], [D1 + 2 * H, D1 + 3 * H, D1 + 4 * H]);
-  assert.equal(report.rows, 3);
-  assert.deepEqual(
-    [finalizer.first, finalizer.last, finalizer.seenFirst, finalizer.seenLast],
-    [D1 + 2 * H, D1 + 4 * H, D1, D1 + 23 * H],
-  );
-});
-
 Deno.test("PartitionFinalizer caches the whole partition even when the range clips it", async () => {
   const cache = new StubCache();
   const { finalizer, writer } = setup({ start: D1 + 2 * H, end: D1 + 5 * H }, cache);
@@ -187,55 +176,4 @@ Deno.test("PartitionFinalizer does not cache rows served from the cache", async 
   await finalizer.finalize(outcome(times, "cache", cachedDay([candles(times, "1h")])));
   await writer.settled();
   assert.deepEqual(cache.writes, []);
-});
-
-Deno.test("PartitionFinalizer reports a hole and does not cache it when only one source was asked", async () => {
-  const cache = new StubCache();
-  const { finalizer, report, writer } = setup({}, cache);
-  const hole = (t: number) => t === D1 + 7 * H;
-  const out = await finalizer.finalize(
-    outcome(grid(D1, D1 + DAY, "1h", hole), "vision-daily"),
-  );
-  await writer.settled();
-  assert.equal(rowsOf(out).length, 23);
-  assert.equal(report.gaps.length, 1);
-  assert.equal(report.gaps[0].start, D1 + 7 * H);
-  assert.equal(report.gaps[0].slots, 1);
-  assert.deepEqual(cache.writes, []);
-});
-
-Deno.test("PartitionFinalizer null-fills the missing slots of the range", async () => {
-  const { finalizer, report } = setup({ fill: "null" });
-  const out = await finalizer.finalize(
-    outcome(grid(D1, D1 + DAY, "1h", (t) => t === D1 + 7 * H), "vision-daily"),
-  );
-  assert.equal(out.length, 1);
-  assert.equal(out[0].numRows, 24);
-  assert.equal(report.rows, 23);
-});
-
-Deno.test("PartitionFinalizer returns no batch for an empty partition", async () => {
-  const { finalizer, report } = setup();
-  assert.deepEqual(await finalizer.finalize(outcome([], "none")), []);
-  assert.equal(report.rows, 0);
-  assert.equal(finalizer.first, Infinity);
-  assert.equal(finalizer.seenLast, -Infinity);
-  assert.equal(report.gaps.length, 1);
-});
-
-Deno.test("PartitionFinalizer keeps rows seen before the range when a cached partition follows", async () => {
-  // Day 1 is clipped (the range starts at noon, trading halted at noon); day 2 comes whole from
-  // the cache. The rows seen before the range must survive: they show the market was listed.
-  const { finalizer } = setup({ start: D1 + 12 * H, end: D1 + 2 * DAY });
-  await finalizer.finalize(outcome(grid(D1, D1 + 12 * H, "1h"), "vision-daily"));
-  const day2 = partitionOf(D1 + DAY, "day");
-  const batch = candles(grid(D1 + DAY, D1 + 2 * DAY, "1h"), "1h");
-  await finalizer.finalize({
-    ...outcome([], "cache", cachedDay([batch], { first: D1 + DAY, last: D1 + DAY + 23 * H })),
-    partition: day2,
-  });
-  assert.deepEqual(
-    [finalizer.first, finalizer.last, finalizer.seenFirst, finalizer.seenLast],
-    [D1 + DAY, D1 + DAY + 23 * H, D1, D1 + DAY + 23 * H],
-  );
 });

@@ -69,141 +69,12 @@ Deno.test("runFetch streams Vision days in time order with a clean report", asyn
   assert.deepEqual(vision.calls, ["inventory", "daily 2024-01-01", "daily 2024-01-02"]);
 });
 
-Deno.test("runFetch classes a hole both sources lack as an exchange gap", async () => {
-  const halt = (t: number) => t >= D1 + 30 * H && t < D1 + 33 * H;
-  const vision = new StubVision({
-    "daily 2024-01-01": grid(D1, D1 + DAY, "1h"),
-    "daily 2024-01-02": grid(D1 + DAY, D1 + 2 * DAY, "1h", halt),
-  });
-  const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
-  const { rows, report } = await collect(start({}, { vision, rest }));
-  assert.equal(rows.length, 45);
-  assert.deepEqual(report.gaps, [{
-    start: D1 + 30 * H,
-    end: D1 + 33 * H,
-    slots: 3,
-    class: "exchange",
-  }]);
-  assert.equal(report.partial, false);
-  assert.deepEqual(rest.calls, [[D1 + 30 * H, D1 + 33 * H]]);
-});
-
-Deno.test("runFetch classes a hole only REST could be asked about as unconfirmed", async () => {
-  const halt = (t: number) => t === D1 + 30 * H;
-  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h") });
-  const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
-  const { report } = await collect(start({}, { vision, rest }));
-  assert.deepEqual(report.gaps, [{
-    start: D1 + 30 * H,
-    end: D1 + 31 * H,
-    slots: 1,
-    class: "unconfirmed",
-  }]);
-  assert.deepEqual(report.partitions.map((p) => p.sources), [["vision-daily"], ["rest"]]);
-});
-
-Deno.test("runFetch reports a REST failure as unfetched and the result as partial", async () => {
-  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h") });
-  const rest = new StubRest(() => new HttpError(503, "http://127.0.0.1/api/v3/klines"));
-  const { rows, report } = await collect(start({}, { vision, rest }));
-  assert.equal(rows.length, 24);
-  assert.deepEqual(report.gaps, [{
-    start: D1 + DAY,
-    end: D1 + 2 * DAY,
-    slots: 24,
-    class: "unfetched",
-  }]);
-  assert.equal(report.partial, true);
-  assert.deepEqual(report.failures.map((f) => [f.partition, f.code]), [[
-    "2024-01-02",
-    "HTTP_ERROR",
-  ]]);
-});
-
 Deno.test("runFetch in strict mode rejects a partial result with DataNotAvailableError", async () => {
   const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h") });
   const rest = new StubRest(() => new HttpError(503, "http://127.0.0.1/api/v3/klines"));
   const run = start({ strict: true }, { vision, rest });
   await assert.rejects(collect(run), { code: "DATA_NOT_AVAILABLE", message: /HTTP 503/ });
   await assert.rejects(run.report, { code: "DATA_NOT_AVAILABLE" });
-});
-
-Deno.test("runFetch in strict mode accepts confirmed exchange gaps", async () => {
-  const halt = (t: number) => t === D1 + 3 * H;
-  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h", halt) });
-  const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
-  const { report } = await collect(start({ strict: true, end: D1 + DAY }, { vision, rest }));
-  assert.deepEqual(report.gaps.map((g) => g.class), ["exchange"]);
-});
-
-Deno.test("runFetch rejects a range before the listing with DataNotAvailableError", async () => {
-  const rest = new StubRest(() => []);
-  const run = start({}, { vision: new StubVision({}), rest });
-  await assert.rejects(collect(run), { name: "DataNotAvailableError", code: "DATA_NOT_AVAILABLE" });
-  await assert.rejects(run.report, { code: "DATA_NOT_AVAILABLE" });
-});
-
-Deno.test("runFetch reports one not_listed gap before the listing, across partitions and sources", async () => {
-  // Listed 2024-01-02 12:00: no file for the first day, a half file for the second.
-  const listed = D1 + DAY + 12 * H;
-  const vision = new StubVision({ "daily 2024-01-02": grid(listed, D1 + 2 * DAY, "1h") });
-  const rest = new StubRest((s, e) => grid(s, e, "1h", (t) => t < listed));
-  const { rows, report } = await collect(start({}, { vision, rest }));
-  assert.equal(rows.length, 12);
-  assert.deepEqual(report.gaps, [{ start: D1, end: listed, slots: 36, class: "not_listed" }]);
-});
-
-Deno.test("runFetch reports one not_listed gap after the delisting, across partitions", async () => {
-  const delisted = D1 + 12 * H;
-  const vision = new StubVision({ "daily 2024-01-01": grid(D1, delisted, "1h") });
-  const rest = new StubRest((s, e) => grid(s, e, "1h", (t) => t >= delisted));
-  const { report } = await collect(start({ end: D1 + 3 * DAY }, { vision, rest }));
-  assert.deepEqual(report.gaps, [{
-    start: delisted,
-    end: D1 + 3 * DAY,
-    slots: 60,
-    class: "not_listed",
-  }]);
-});
-
-Deno.test("runFetch keeps an unfetched leading gap unfetched", async () => {
-  const vision = new StubVision({ "daily 2024-01-02": grid(D1 + DAY, D1 + 2 * DAY, "1h") });
-  const rest = new StubRest(() => new HttpError(500, "http://127.0.0.1/x"));
-  const { report } = await collect(start({}, { vision, rest }));
-  assert.deepEqual(report.gaps.map((g) => g.class), ["unfetched"]);
-  assert.equal(report.partial, true);
-});
-
-Deno.test("runFetch finds no false gaps at the edges of weekly month partitions", async () => {
-  const months: Record<string, number[]> = {};
-  for (let m = 9; m <= 12; m++) {
-    const s = Date.UTC(2024, m, 1), e = Date.UTC(2024, m + 1, 1);
-    months[`monthly ${new Date(s).toISOString().slice(0, 7)}`] = grid(s, e, "1d").filter((t) =>
-      new Date(t).getUTCDay() === 1
-    );
-  }
-  const vision = new StubVision(months);
-  const rest = new StubRest(() => assert.fail("REST must not be called"));
-  const { rows, report } = await collect(
-    start({ interval: "1w", start: Date.UTC(2024, 9, 1), end: Date.UTC(2025, 1, 1) }, {
-      vision,
-      rest,
-    }),
-  );
-  assert.equal(rows.length, Object.values(months).reduce((n, w) => n + w.length, 0) - 0);
-  assert.deepEqual(report.gaps, []);
-});
-
-Deno.test("runFetch null-fills every slot of the range", async () => {
-  const halt = (t: number) => t === D1 + 3 * H;
-  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h", halt) });
-  const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
-  const { batches, report } = await collect(
-    start({ fill: "null", end: D1 + DAY }, { vision, rest }),
-  );
-  assert.equal(batches[0].numRows, 24);
-  assert.equal(batches[0].getChild("close")!.get(3), null);
-  assert.equal(report.rows, 23);
 });
 
 Deno.test("runFetch writes closed complete partitions to the cache and serves them back", async () => {
@@ -314,34 +185,6 @@ Deno.test("runFetch emits nothing more after an abort, even partitions already f
   await assert.rejects(run.report, (e) => e === reason);
 });
 
-Deno.test("runFetch classes a halt at the start of the range as exchange when the day shows earlier trading", async () => {
-  const halt = (t: number) => t >= D1 + 5 * H && t < D1 + 8 * H;
-  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h", halt) });
-  const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
-  const { report } = await collect(
-    start({ start: D1 + 5 * H, end: D1 + 12 * H }, { vision, rest }),
-  );
-  assert.deepEqual(report.gaps, [{
-    start: D1 + 5 * H,
-    end: D1 + 8 * H,
-    slots: 3,
-    class: "exchange",
-  }]);
-});
-
-Deno.test("runFetch classes a halt at the end of the range as exchange when the day shows later trading", async () => {
-  const halt = (t: number) => t >= D1 + 5 * H && t < D1 + 8 * H;
-  const vision = new StubVision({ "daily 2024-01-01": grid(D1, D1 + DAY, "1h", halt) });
-  const rest = new StubRest((s, e) => grid(s, e, "1h", halt));
-  const { report } = await collect(start({ start: D1, end: D1 + 7 * H }, { vision, rest }));
-  assert.deepEqual(report.gaps, [{
-    start: D1 + 5 * H,
-    end: D1 + 7 * H,
-    slots: 2,
-    class: "exchange",
-  }]);
-});
-
 Deno.test("runFetch downloads the first archive while the listing is read, then plans the rest from it", async () => {
   const vision = new StubVision(days(3));
   let fileAsked!: () => void;
@@ -413,42 +256,6 @@ Deno.test("runFetch serves a warm partition from its recorded gaps and anomalies
   assert.equal(part.report.rows, 5);
   assert.equal(part.report.anomalyCount, 1);
   assert.deepEqual(part.report.gaps, cold.report.gaps);
-});
-
-Deno.test("runFetch calls an edge hole not_listed only when REST confirms no candle beyond the range", async () => {
-  const listed = D1 + DAY + 12 * H;
-  const vision = new StubVision({ "daily 2024-01-02": grid(listed, D1 + 2 * DAY, "1h") });
-  // Without REST, nothing confirms the listing date: the hole stays unconfirmed.
-  const visionOnly = await collect(start({ source: "vision" }, { vision }));
-  assert.deepEqual(visionOnly.report.gaps.map((g) => g.class), ["unfetched", "unconfirmed"]);
-  // REST shows candles before the range: the hole at its start is a halt.
-  const halted = new StubRest((s, e) => grid(s, e, "1h", (t) => t >= D1 && t < listed));
-  const vision2 = new StubVision({ "daily 2024-01-02": grid(listed, D1 + 2 * DAY, "1h") });
-  const { report } = await collect(start({}, { vision: vision2, rest: halted }));
-  // The first day had no archive (REST alone saw the hole), the second had one.
-  assert.deepEqual(report.gaps, [
-    { start: D1, end: D1 + DAY, slots: 24, class: "unconfirmed" },
-    { start: D1 + DAY, end: listed, slots: 12, class: "exchange" },
-  ]);
-  assert.ok(halted.calls.some(([s, e]) => e === D1 && s < D1), "asked REST before the range");
-});
-
-Deno.test("runFetch leaves a row off the grid out of the output, reports it, and still caches the day", async () => {
-  const cache = new StubCache();
-  const odd = D1 + 5 * H + 7;
-  const times = grid(D1, D1 + DAY, "1h");
-  times.splice(6, 0, odd);
-  const vision = new StubVision({ "daily 2024-01-01": times });
-  const { rows, report } = await collect(start({ end: D1 + DAY }, { vision, cache }));
-  assert.deepEqual([...rows.columns.openTime], grid(D1, D1 + DAY, "1h"));
-  assert.equal(report.anomalyCount, 1);
-  assert.equal(report.anomalies[0].kind, "off_grid");
-  assert.equal(report.anomalies[0].openTime, odd);
-  assert.deepEqual(report.gaps, []);
-  assert.deepEqual(cache.writes, ["2024-01-01"]);
-  const stored = cache.stored.get("2024-01-01")!;
-  assert.equal(stored.rows, 24);
-  assert.equal(stored.anomalies?.total, 1);
 });
 
 Deno.test("runFetch tells Vision how many archives a table fetch plans, never a stream", async () => {
