@@ -1,7 +1,7 @@
 /**
  * Setup of the source chain tests: a manager on the emulator with the tests'
- * clock, a fetch that records every URL asked (and answers chosen ones
- * itself), and a temporary cache folder.
+ * clock, what the URLs recorded by `_recording_fetch.ts` asked for, and a
+ * temporary cache folder.
  *
  * @module
  */
@@ -42,31 +42,6 @@ export function managerOn(
     endpoints: { vision: url, listing: url, rest: url },
     ...options,
   });
-}
-
-/** A fetch that records the URLs asked for; `answer` may answer some itself. */
-export interface RecordingFetch {
-  /** Every URL asked for, in order. */
-  urls: URL[];
-  /** The fetch to give the manager. */
-  fetch: typeof fetch;
-}
-
-/**
- * A fetch that records every URL and answers with `answer`'s response where
- * it gives one, else with the real fetch.
- */
-export function recordingFetch(answer?: (url: URL) => Response | undefined): RecordingFetch {
-  const urls: URL[] = [];
-  return {
-    urls,
-    fetch: (input, init) => {
-      const url = new URL(input instanceof Request ? input.url : String(input));
-      urls.push(url);
-      const own = answer?.(url);
-      return own ? Promise.resolve(own) : fetch(input, init);
-    },
-  };
 }
 
 /** The `[start, end)` spans of the REST kline requests among `urls`. */

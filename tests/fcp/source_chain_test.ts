@@ -17,9 +17,9 @@ import {
   emulator,
   H,
   managerOn,
-  recordingFetch,
   restSpans,
 } from "./_source_chain_setup.ts";
+import { recordingFetch } from "./_recording_fetch.ts";
 
 const DAY1 = "BTCUSDT-1h-2024-01-01.zip";
 const truth = (start: number, end: number, gaps?: { start: number; end: number }[]) =>
