@@ -88,6 +88,7 @@ export type {
   KlineStore,
   PartitionKey,
   PartitionMeta,
+  ReadOptions,
   RefusedFolder,
   StalePartition,
   VerifyOptions,

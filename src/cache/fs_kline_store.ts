@@ -41,6 +41,7 @@ import type {
   KlineStore,
   PartitionKey,
   PartitionMeta,
+  ReadOptions,
   VerifyOptions,
   VerifyReport,
 } from "./kline_store.ts";
@@ -144,7 +145,7 @@ export class FsKlineStore implements KlineStore {
   }
 
   /** {@inheritDoc KlineStore.read} */
-  async read(key: PartitionKey): Promise<CachedPartition | undefined> {
+  async read(key: PartitionKey, options?: ReadOptions): Promise<CachedPartition | undefined> {
     const checked = checkKey(key);
     const path = pathOf(this.root, checked);
     const folder = seriesFolder(this.root, checked);
@@ -155,7 +156,7 @@ export class FsKlineStore implements KlineStore {
       file = await readWhole(path, listed);
     } catch (cause) {
       if (cause instanceof NotAFileError) {
-        await this.#setAside(checked, path, cause.read, cause.message);
+        await this.#setAside(checked, path, cause.read, cause.message, options);
         return undefined;
       }
       throw new CacheError(`Cannot read cache file "${path}"`, path, { cause });
@@ -173,17 +174,24 @@ export class FsKlineStore implements KlineStore {
       if (!(err instanceof CacheError)) throw err;
       reason = err.message;
     }
-    await this.#setAside(checked, path, file, reason);
+    await this.#setAside(checked, path, file, reason, options);
     return undefined;
   }
 
   /** Sets a corrupt file (or a non-file) aside when writable, and reports it. */
-  async #setAside(checked: CheckedKey, path: string, read: FileRead, reason: string) {
+  async #setAside(
+    checked: CheckedKey,
+    path: string,
+    read: FileRead,
+    reason: string,
+    options?: ReadOptions,
+  ) {
     const movedTo = this.writable
       ? await setAside(path, read, this.#now()).catch(() => undefined)
       : undefined;
     this.#log(`${reason}; ${movedTo ? `moved to "${movedTo}"` : "left in place"}`);
     this.#onCorrupt?.({ key: stripBounds(checked), path, reason, movedTo });
+    options?.onSetAside?.(reason);
   }
 
   /** Why a series folder is refused, checked again (its real path). */

@@ -64,6 +64,12 @@ export interface CachedPartition {
   bytes: number;
 }
 
+/** Options of {@linkcode KlineStore.read}. */
+export interface ReadOptions {
+  /** Hears why the file was found corrupt and set aside (the partition then reads as absent). */
+  onSetAside?: (reason: string) => void;
+}
+
 /** Selects partitions for maintenance; every field narrows the selection. */
 export interface CacheFilter {
   /** Only this dataset (every grid dataset when absent). */
@@ -227,11 +233,13 @@ export interface KlineStore {
   /**
    * Reads and validates a partition.
    *
+   * @param key The partition.
+   * @param options `onSetAside` hears why a corrupt file was set aside by this read.
    * @returns The partition, or undefined when absent or corrupt (a corrupt
    *   file is set aside and reported, so the caller fetches it again).
    * @throws {CacheError} When the file exists but cannot be read (I/O error).
    */
-  read(key: PartitionKey): Promise<CachedPartition | undefined>;
+  read(key: PartitionKey, options?: ReadOptions): Promise<CachedPartition | undefined>;
   /**
    * Stores a closed, complete partition atomically.
    *

@@ -10,13 +10,13 @@ import type { Anomaly, MissingPiece } from "./kline_checks.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import type { FetchFailure } from "./fetch_report.ts";
 import type { PartitionOutcome } from "./fetch_engine.ts";
-import type { CachePort } from "./source_ports.ts";
+import type { KlineStore } from "../cache/kline_store.ts";
 
 const MAX_PENDING = 4;
 
 /** Writes closed, complete partitions without holding up the stream. */
 export class CacheWriter {
-  readonly #cache: CachePort;
+  readonly #cache: KlineStore;
   readonly #request: ResolvedRequest;
   readonly #failures: FetchFailure[];
   readonly #pending = new Set<Promise<void>>();
@@ -28,7 +28,7 @@ export class CacheWriter {
    * @param request The request (its series names the partitions).
    * @param failures The report's failures, appended to when a write fails.
    */
-  constructor(cache: CachePort, request: ResolvedRequest, failures: FetchFailure[]) {
+  constructor(cache: KlineStore, request: ResolvedRequest, failures: FetchFailure[]) {
     this.#cache = cache;
     this.#request = request;
     this.#failures = failures;
@@ -51,10 +51,19 @@ export class CacheWriter {
   ): Promise<void> {
     while (this.#pending.size >= MAX_PENDING) await Promise.race(this.#pending);
     // Rows checked against a Vision archive (its digest known) are VISION, even with REST's fills.
-    const origin = o.consulted.vision && o.report.sha256 !== undefined ? "VISION" : "REST";
-    const write = this.#cache.write({ ...this.#request, partition: o.partition.key }, batches, {
-      origin,
-      sha256: o.report.sha256,
+    const source = o.consulted.vision && o.report.sha256 !== undefined ? "VISION" : "REST";
+    const { dataset, market, symbol, interval } = this.#request;
+    const key = {
+      ...(dataset ? { dataset } : {}),
+      market,
+      symbol,
+      interval,
+      partition: o.partition.key,
+    };
+    const write = this.#cache.write(key, batches, {
+      source,
+      visionSha256: source === "VISION" ? o.report.sha256 : undefined,
+      complete: true,
       gaps: gaps.map(({ start, end, offGrid }) =>
         offGrid ? { start, end, class: "off_grid" as const } : { start, end }
       ),

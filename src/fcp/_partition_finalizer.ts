@@ -30,7 +30,7 @@ import {
   mayCache,
   type PartitionOutcome,
 } from "./fetch_engine.ts";
-import type { AnomalyRecord, CachedRows } from "./source_ports.ts";
+import type { CachedPartition, KlineAnomalies } from "../cache/kline_store.ts";
 import { nullFilledBatch } from "./null_fill.ts";
 
 /** Where a finalized partition is accounted for. */
@@ -190,19 +190,20 @@ export class PartitionFinalizer {
   }
 
   /** A cached partition inside the range, checked when written: no per-row work. */
-  #fromCachedFile(o: PartitionOutcome, cached: CachedRows): RecordBatch[] | undefined {
+  #fromCachedFile(o: PartitionOutcome, cached: CachedPartition): RecordBatch[] | undefined {
     const plain = plainBatches(cached.batches);
-    if (!plain || !cached.anomalies || cached.rows === undefined) return undefined;
-    if (cached.rows > 0) {
+    const { anomalies, rows, firstOpenTime: first, lastOpenTime: last } = cached.metadata;
+    if (!plain || !anomalies) return undefined;
+    if (rows > 0) {
       // Rows seen outside the range (in a clipped partition) may lie further out: keep them.
-      this.#first = Math.min(this.#first, cached.first!);
-      this.#last = Math.max(this.#last, cached.last!);
-      this.#seenFirst = Math.min(this.#seenFirst, cached.first!);
-      this.#seenLast = Math.max(this.#seenLast, cached.last!);
+      this.#first = Math.min(this.#first, first!);
+      this.#last = Math.max(this.#last, last!);
+      this.#seenFirst = Math.min(this.#seenFirst, first!);
+      this.#seenLast = Math.max(this.#seenLast, last!);
     }
     const report = this.#report;
     const interval = this.#request.interval;
-    for (const gap of cached.gaps) {
+    for (const gap of cached.metadata.gaps) {
       const slots = countSlots(gap.start, gap.end, interval);
       appendGap(report.gaps, {
         start: gap.start,
@@ -211,11 +212,11 @@ export class PartitionFinalizer {
         class: gap.class ?? "exchange",
       });
     }
-    this.#addAnomalies(cached.anomalies);
-    o.report.rows = cached.rows;
+    this.#addAnomalies(anomalies);
+    o.report.rows = rows;
     report.partitions.push(o.report);
-    report.rows += cached.rows;
-    this.#progress.rows += cached.rows;
+    report.rows += rows;
+    this.#progress.rows += rows;
     return this.#request.includeSourceInfo ? plain.map((b) => withDataSource(b, "CACHE")) : plain;
   }
 
@@ -226,7 +227,7 @@ export class PartitionFinalizer {
    * when the record is absent or was cut at its limit.
    */
   #recordedChecks(o: PartitionOutcome, lo: number, hi: number) {
-    const record = o.cached?.anomalies;
+    const record = o.cached?.metadata.anomalies;
     if (!record || o.segments.length !== 1 || record.items.length !== record.total) {
       return undefined;
     }
@@ -236,7 +237,7 @@ export class PartitionFinalizer {
   }
 
   /** Counts a partition's anomalies and keeps the first hundred of the fetch. */
-  #addAnomalies(found: AnomalyRecord): void {
+  #addAnomalies(found: KlineAnomalies): void {
     const report = this.#report;
     report.anomalyCount += found.total;
     report.anomalies.push(...found.items.slice(0, 100 - report.anomalies.length));

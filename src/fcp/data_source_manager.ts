@@ -18,8 +18,9 @@ import { HostCircuitBreaker } from "../source/http.ts";
 import { type KlineRequest, resolveRequest } from "./kline_request.ts";
 import type { FetchReport } from "./fetch_report.ts";
 import { runFetch } from "./fetch_run.ts";
-import type { CachePort, RestPort, VisionPort } from "./source_ports.ts";
-import { openCachePort, StoreCachePort } from "./cache_port.ts";
+import type { RestPort, VisionPort } from "./source_ports.ts";
+import type { KlineStore } from "../cache/kline_store.ts";
+import { openCache } from "./cache_port.ts";
 import { RestPortAdapter } from "./rest_port.ts";
 import { VisionPortAdapter } from "./vision_port.ts";
 import { checkManagerOptions, readClock } from "./_manager_options.ts";
@@ -82,7 +83,7 @@ function isFunding(request: unknown): request is FundingRateRequest {
 export class DataSourceManager implements AsyncDisposable {
   readonly #options: DataSourceManagerOptions;
   readonly #market: Market;
-  #cache: Promise<CachePort> | undefined;
+  #cache: Promise<KlineStore> | undefined;
   readonly #vision: VisionPortAdapter;
   readonly #rest: RestPortAdapter;
   readonly #closed = new AbortController();
@@ -127,10 +128,10 @@ export class DataSourceManager implements AsyncDisposable {
   }
 
   /** Opens the cache on the first fetch, so that a refused request does no I/O. */
-  #openCache(): Promise<CachePort> {
+  #openCache(): Promise<KlineStore> {
     if (this.#cache === undefined) {
       const options = this.#options;
-      this.#cache = openCachePort(options.cache, options.logger, options.now);
+      this.#cache = openCache(options.cache, options.logger, options.now);
       this.#cache.catch(() => {});
     }
     return this.#cache;
@@ -312,11 +313,10 @@ export class DataSourceManager implements AsyncDisposable {
     const signal = this.#signal(options);
     signal.throwIfAborted();
     const run = async () => {
-      const cache = await this.#openCache();
-      const kline = cache instanceof StoreCachePort ? cache.store : undefined;
-      const store = kline?.enabled && kline.root !== undefined
-        ? new FsFundingStore(kline.root, {
-          readOnly: !kline.writable,
+      const klines = await this.#openCache();
+      const store = klines.enabled && klines.root !== undefined
+        ? new FsFundingStore(klines.root, {
+          readOnly: !klines.writable,
           now: this.#options.now,
           logger: this.#options.logger,
         })

@@ -22,13 +22,8 @@ import type {
 } from "./fetch_report.ts";
 import type { PlanUnit } from "./fetch_plan.ts";
 import { isClosed } from "./fetch_plan.ts";
-import type {
-  CachedRows,
-  CachePort,
-  RestPort,
-  VisionInventory,
-  VisionPort,
-} from "./source_ports.ts";
+import type { CachedPartition, KlineStore } from "../cache/kline_store.ts";
+import type { RestPort, VisionInventory, VisionPort } from "./source_ports.ts";
 
 /** What the executor needs. */
 export interface EngineContext {
@@ -36,8 +31,8 @@ export interface EngineContext {
   request: ResolvedRequest;
   /** Current time, epoch ms. */
   now: number;
-  /** The cache. */
-  cache: CachePort;
+  /** The cache (a disabled store when there is none). */
+  cache: KlineStore;
   /** Vision, when allowed. */
   vision: VisionPort | undefined;
   /** REST, when allowed. */
@@ -84,7 +79,7 @@ export interface PartitionOutcome {
    * The cached partition, when it was served from the cache: its rows are
    * turned into `segments` only when they must be clipped or re-checked.
    */
-  cached?: CachedRows;
+  cached?: CachedPartition;
 }
 
 function outcome(partition: Partition): PartitionOutcome {
@@ -127,7 +122,7 @@ function notAllowed(ctx: EngineContext, o: PartitionOutcome, span: { start: numb
 }
 
 /** Reads a cached partition; a file set aside as corrupt is reported. */
-function readCache(ctx: EngineContext, p: Partition): Promise<CachedRows | undefined> {
+function readCache(ctx: EngineContext, p: Partition): Promise<CachedPartition | undefined> {
   return ctx.cache.read(seriesKey(ctx, p), {
     onSetAside: (reason) => {
       const next = ctx.vision || ctx.rest ? "fetched again" : "not fetched again";
@@ -352,7 +347,7 @@ async function visionLists(ctx: EngineContext, p: Partition): Promise<boolean> {
 async function runCache(ctx: EngineContext, p: Partition): Promise<PartitionOutcome[]> {
   const cached = await readCache(ctx, p);
   if (cached) {
-    if (cached.origin === "REST" && ctx.vision && await visionLists(ctx, p)) {
+    if (cached.metadata.source === "REST" && ctx.vision && await visionLists(ctx, p)) {
       return await runVision(ctx, visionUnit(ctx, p, new Set([p.key])));
     }
     return [fromCache(p, cached)];
@@ -367,7 +362,7 @@ async function runCache(ctx: EngineContext, p: Partition): Promise<PartitionOutc
 }
 
 /** A CACHE segment whose columns are decoded from the Arrow batches on first use. */
-function lazyCacheSegment(cached: CachedRows): KlineSegment {
+function lazyCacheSegment(cached: CachedPartition): KlineSegment {
   let segment: KlineSegment | undefined;
   const decoded = () => segment ??= segmentOf(cached.batches, "CACHE");
   return {
@@ -380,11 +375,11 @@ function lazyCacheSegment(cached: CachedRows): KlineSegment {
   };
 }
 
-function fromCache(p: Partition, cached: CachedRows): PartitionOutcome {
+function fromCache(p: Partition, cached: CachedPartition): PartitionOutcome {
   const o = outcome(p);
   o.cached = cached;
   addSegment(o, lazyCacheSegment(cached), "cache");
-  o.knownGaps = cached.gaps;
+  o.knownGaps = cached.metadata.gaps;
   o.consulted = { vision: true, rest: true };
   return o;
 }

@@ -24,8 +24,9 @@ import {
   withoutPartitions,
 } from "./fetch_plan.ts";
 import { type EngineContext, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
-import type { CachePort, RestPort, VisionInventory, VisionPort } from "./source_ports.ts";
-import { DISABLED_CACHE } from "./cache_port.ts";
+import type { RestPort, VisionInventory, VisionPort } from "./source_ports.ts";
+import type { KlineStore } from "../cache/kline_store.ts";
+import { NullKlineStore } from "../cache/null_kline_store.ts";
 import { PartitionFinalizer } from "./_partition_finalizer.ts";
 
 /** Progress of a fetch. */
@@ -48,7 +49,7 @@ export interface FetchDeps {
    * The cache (a disabled one when there is none), or how to open it: it is
    * then opened when the stream is first read.
    */
-  cache: CachePort | (() => Promise<CachePort>);
+  cache: KlineStore | (() => Promise<KlineStore>);
   /** Vision. */
   vision: VisionPort;
   /** REST. */
@@ -80,12 +81,18 @@ export interface FetchRun {
 
 async function cachedKeys(
   request: ResolvedRequest,
-  cache: CachePort,
+  cache: KlineStore,
   now: number,
 ): Promise<Set<string>> {
   const hits = new Set<string>();
   if (!cache.enabled || (request.source !== "auto" && request.source !== "cache")) return hits;
-  const present = await cache.present(request);
+  const { dataset, market, symbol, interval } = request;
+  const present = await cache.partitions({
+    ...(dataset ? { dataset } : {}),
+    market,
+    symbol,
+    interval,
+  });
   for (const p of requestPartitions(request)) {
     if (present.has(p.key) && isClosed(p, now)) hits.add(p.key);
   }
@@ -139,7 +146,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     request,
     now: deps.now,
     // The cache itself once opened (first read of the stream).
-    cache: typeof deps.cache === "function" ? DISABLED_CACHE : deps.cache,
+    cache: typeof deps.cache === "function" ? new NullKlineStore() : deps.cache,
     vision: request.source === "auto" || request.source === "vision" ? deps.vision : undefined,
     rest: request.source === "auto" || request.source === "rest" ? deps.rest : undefined,
     signal,

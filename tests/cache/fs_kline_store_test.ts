@@ -311,3 +311,25 @@ Deno.test("FsKlineStore write removes the folder's abandoned temporary files, no
   assert.deepEqual(names, ["2024-01-02.arrow.4243.abcdef.tmp", "2024-01-03.arrow", "notes.tmp"]);
   assert.deepEqual(logged, [`Removed abandoned temporary cache file "${old}"`]);
 });
+
+Deno.test("FsKlineStore.read tells its caller why a corrupt file was set aside", async () => {
+  await using dir = await tempDir();
+  const store = new FsKlineStore(dir.path, { now: LATER });
+  await store.write(keyOf("2024-01-01"), [day("2024-01-01")], VISION);
+  const path = path1m(dir.path, "2024-01-01");
+  const bytes = await Deno.readFile(path);
+  bytes[bytes.length >> 1] ^= 0xff;
+  await Deno.writeFile(path, bytes);
+  const heard: string[] = [];
+  assert.equal(
+    await store.read(keyOf("2024-01-01"), { onSetAside: (r) => heard.push(r) }),
+    undefined,
+  );
+  assert.equal(heard.length, 1);
+  assert.match(heard[0], /2024-01-01\.arrow/);
+  assert.equal(
+    await store.read(keyOf("2024-01-01"), { onSetAside: (r) => heard.push(r) }),
+    undefined,
+  );
+  assert.equal(heard.length, 1); // set aside once: now simply absent
+});

@@ -9,12 +9,8 @@ import { type Interval, nextOpenTime } from "../../src/core/interval.ts";
 import type { Market } from "../../src/core/market.ts";
 import { allocKlineColumns, klineBatch } from "../../src/core/schema.ts";
 import type {
-  CachedRows,
-  CachePort,
-  CacheWriteMeta,
   RestPort,
   RestRows,
-  SeriesPartition,
   VisionFile,
   VisionInventory,
   VisionPort,
@@ -146,41 +142,6 @@ export class StubRest implements RestPort {
     if (times instanceof Error) throw times;
     const inside = times.filter((t) => t >= query.start && t < query.end);
     return { batches: inside.length ? [candles(inside, query.interval)] : [], bytes: 10 };
-  }
-}
-
-/** An in-memory cache recording reads and writes. */
-export class StubCache implements CachePort {
-  readonly enabled = true;
-  /** Stored partitions by key. */
-  readonly stored = new Map<string, CachedRows & { sha256?: string }>();
-  /** Writes in order. */
-  readonly writes: string[] = [];
-
-  present(_series: Omit<SeriesPartition, "partition">): Promise<Set<string>> {
-    return Promise.resolve(new Set(this.stored.keys()));
-  }
-
-  read(key: SeriesPartition): Promise<CachedRows | undefined> {
-    return Promise.resolve(this.stored.get(key.partition));
-  }
-
-  write(
-    key: SeriesPartition,
-    batches: RecordBatch[],
-    meta: CacheWriteMeta,
-  ): Promise<boolean> {
-    this.writes.push(key.partition);
-    // Like the store: rows and edge open times recorded with the file.
-    const times = batches.flatMap((b) => [...b.getChild("open_time")!].map(Number));
-    this.stored.set(key.partition, {
-      batches,
-      ...meta,
-      rows: times.length,
-      first: times[0],
-      last: times.at(-1),
-    });
-    return Promise.resolve(true);
   }
 }
 

@@ -6,7 +6,7 @@
  * gap_classes_test.ts.
  */
 import assert from "node:assert/strict";
-import { DISABLED_CACHE } from "../../src/fcp/cache_port.ts";
+import { NullKlineStore } from "../../src/cache/null_kline_store.ts";
 import { runFetch } from "../../src/fcp/fetch_run.ts";
 import { resolveRequest } from "../../src/fcp/kline_request.ts";
 import type { VisionPort } from "../../src/fcp/source_ports.ts";
@@ -36,7 +36,7 @@ Deno.test("runFetch tells Vision how many archives a table fetch plans, never a 
       { market: "spot", now: NOW },
     );
     const run = runFetch(request, {
-      cache: DISABLED_CACHE,
+      cache: new NullKlineStore(),
       vision: port,
       rest: new StubRest(() => assert.fail("REST must not be called")),
       now: NOW,
