@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { restRange } from "./_rest_range.ts";
 import { intervalMs } from "../core/interval.ts";
 import { EARLIEST_TIME } from "../core/time.ts";
 import type { EdgeCandidates } from "./_gap_report.ts";
@@ -27,8 +28,10 @@ async function traded(
   const from = Math.max(start, EARLIEST_TIME);
   if (from >= end) return false;
   try {
-    const found = await ctx.rest.range(
-      { ...ctx.request, start: from, end },
+    const found = await restRange(
+      ctx.rest,
+      ctx.request,
+      { start: from, end },
       ctx.signal,
       ctx.requests,
     );

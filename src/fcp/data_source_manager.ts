@@ -18,10 +18,10 @@ import { HostCircuitBreaker } from "../source/http.ts";
 import { type KlineRequest, resolveRequest } from "./kline_request.ts";
 import type { FetchReport } from "./fetch_report.ts";
 import { runFetch } from "./fetch_run.ts";
-import type { RestPort, VisionPort } from "./source_ports.ts";
+import type { VisionPort } from "./source_ports.ts";
 import type { KlineStore } from "../cache/kline_store.ts";
 import { openCache } from "./cache_port.ts";
-import { RestPortAdapter } from "./rest_port.ts";
+import { RestClients } from "./rest_clients.ts";
 import { VisionPortAdapter } from "./vision_port.ts";
 import { checkManagerOptions, readClock } from "./_manager_options.ts";
 import type { DataSourceManagerOptions } from "./manager_options.ts";
@@ -85,7 +85,7 @@ export class DataSourceManager implements AsyncDisposable {
   readonly #market: Market;
   #cache: Promise<KlineStore> | undefined;
   readonly #vision: VisionPortAdapter;
-  readonly #rest: RestPortAdapter;
+  readonly #rest: RestClients;
   readonly #closed = new AbortController();
   readonly #concurrency: number;
 
@@ -124,7 +124,7 @@ export class DataSourceManager implements AsyncDisposable {
     }
     const breaker = new HostCircuitBreaker({ onOpen: (error) => options.logger?.(error.message) });
     this.#vision = new VisionPortAdapter(this.#options, breaker);
-    this.#rest = new RestPortAdapter(this.#options, breaker);
+    this.#rest = new RestClients(this.#options, breaker);
   }
 
   /** Opens the cache on the first fetch, so that a refused request does no I/O. */
@@ -199,7 +199,7 @@ export class DataSourceManager implements AsyncDisposable {
     signal.throwIfAborted();
     const deps = {
       vision: this.#vision as VisionPort,
-      rest: this.#rest as RestPort,
+      rest: this.#rest.client(resolved.market),
       now,
       concurrency: this.#concurrency,
       signal,

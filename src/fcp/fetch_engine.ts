@@ -23,7 +23,9 @@ import type {
 import type { PlanUnit } from "./fetch_plan.ts";
 import { isClosed } from "./fetch_plan.ts";
 import type { CachedPartition, KlineStore } from "../cache/kline_store.ts";
-import type { RestPort, VisionInventory, VisionPort } from "./source_ports.ts";
+import type { VisionInventory, VisionPort } from "./source_ports.ts";
+import type { RestClient } from "../source/rest_client.ts";
+import { restRange } from "./_rest_range.ts";
 
 /** What the executor needs. */
 export interface EngineContext {
@@ -36,7 +38,7 @@ export interface EngineContext {
   /** Vision, when allowed. */
   vision: VisionPort | undefined;
   /** REST, when allowed. */
-  rest: RestPort | undefined;
+  rest: RestClient | undefined;
   /** Cancels everything. */
   signal: AbortSignal;
   /** Counts files, bytes and calls. */
@@ -185,12 +187,9 @@ async function fetchRest(
       continue;
     }
     try {
-      const rows = await ctx.rest.range(
-        { ...request, start: span.start, end: span.end },
-        ctx.signal,
-        ctx.requests,
-      );
-      ctx.onFile?.("rest", rows.bytes);
+      const rows = await restRange(ctx.rest, request, span, ctx.signal, ctx.requests);
+      // Response sizes are not measured on the REST path (see PartitionReport.bytes).
+      ctx.onFile?.("rest", 0);
       if (rows.error !== undefined) {
         // The walk stopped early: keep its rows, the rest of the span is unfetched.
         const got = rows.batches.reduce((n, b) => n + b.numRows, 0);
@@ -201,12 +200,8 @@ async function fetchRest(
         );
         markUnfetched(ctx, outcomes, { start: after, end: span.end }, rows.error);
       }
-      const total = rows.batches.reduce((n, b) => n + b.numRows, 0);
       const segments = splitByPartition(rows.batches, outcomes.map((o) => o.partition), "REST");
-      outcomes.forEach((o, i) => {
-        addSegment(o, segments[i], "rest");
-        o.report.bytes += Math.round(rows.bytes * segments[i].length / Math.max(1, total));
-      });
+      outcomes.forEach((o, i) => addSegment(o, segments[i], "rest"));
     } catch (error) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       // A 400 (unknown symbol -1121, invalid interval -1120) is the request's fault, not the source's.

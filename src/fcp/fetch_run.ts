@@ -24,7 +24,8 @@ import {
   withoutPartitions,
 } from "./fetch_plan.ts";
 import { type EngineContext, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
-import type { RestPort, VisionInventory, VisionPort } from "./source_ports.ts";
+import type { VisionInventory, VisionPort } from "./source_ports.ts";
+import type { RestClient } from "../source/rest_client.ts";
 import type { KlineStore } from "../cache/kline_store.ts";
 import { NullKlineStore } from "../cache/null_kline_store.ts";
 import { PartitionFinalizer } from "./_partition_finalizer.ts";
@@ -53,7 +54,7 @@ export interface FetchDeps {
   /** Vision. */
   vision: VisionPort;
   /** REST. */
-  rest: RestPort;
+  rest: RestClient;
   /** Current time. */
   now: number;
   /** Units run at once. */

@@ -1,7 +1,8 @@
 /**
- * What the fetch engine needs from Vision and REST, as narrow interfaces:
- * the manager adapts the real clients to them. (The cache is reached
- * through the store's own `KlineStore` interface.)
+ * What the fetch engine needs from Vision, as a narrow interface the manager
+ * adapts the Vision client to (listing as an inventory, a decode pool for
+ * bulk fetches). The cache and REST are reached through their own types:
+ * `KlineStore` and `RestClient`.
  *
  * @module
  */
@@ -72,41 +73,4 @@ export interface VisionPort {
   prepare?(files: number): void;
   /** Downloads, verifies and decodes one archive. Throws on failure. */
   file(file: VisionFileQuery, signal: AbortSignal): Promise<VisionFile>;
-}
-
-/** Rows fetched from REST for a range. */
-export interface RestRows {
-  /** Rows with open time in the range, in time order. */
-  batches: RecordBatch[];
-  /** Response bytes. */
-  bytes: number;
-  /**
-   * Set when the walk stopped early (rate limit, ban, failures past the
-   * retries): `batches` then hold the rows fetched before it.
-   */
-  error?: unknown;
-}
-
-/** REST as the engine sees it. */
-export interface RestPort {
-  /**
-   * Fetches every candle with open time in `[start, end)` (the open one only
-   * with `includeOpenCandle`). A failure after some pages is returned in
-   * `error` with the rows fetched; a failure before any is thrown. Calls
-   * that received a response, and their weight, are added to `counts`
-   * (`restCalls`, `restWeight`: the calling fetch's own counts).
-   */
-  range(
-    query: {
-      dataset?: Dataset;
-      market: Market;
-      symbol: string;
-      interval: Interval;
-      start: number;
-      end: number;
-      includeOpenCandle?: boolean;
-    },
-    signal: AbortSignal,
-    counts?: RequestCounts,
-  ): Promise<RestRows>;
 }

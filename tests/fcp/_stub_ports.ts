@@ -8,13 +8,7 @@ import type { RecordBatch } from "apache-arrow";
 import { type Interval, nextOpenTime } from "../../src/core/interval.ts";
 import type { Market } from "../../src/core/market.ts";
 import { allocKlineColumns, klineBatch } from "../../src/core/schema.ts";
-import type {
-  RestPort,
-  RestRows,
-  VisionFile,
-  VisionInventory,
-  VisionPort,
-} from "../../src/fcp/source_ports.ts";
+import type { VisionFile, VisionInventory, VisionPort } from "../../src/fcp/source_ports.ts";
 
 /** The candle values a stub serves for an open time: a pure function of it. */
 export function valueOf(t: number): number {
@@ -110,42 +104,4 @@ export class StubVision implements VisionPort {
       sha256: `sha-${file.date}`,
     });
   }
-}
-
-/** A scripted REST: rows from a function of the span, or a failure. */
-export class StubRest implements RestPort {
-  /** Spans asked, `[start, end)`. */
-  readonly calls: [number, number][] = [];
-  readonly #answer: (
-    start: number,
-    end: number,
-    signal: AbortSignal,
-  ) => number[] | Error | Promise<number[]>;
-
-  /** @param answer Open times (or a failure) for a span. */
-  constructor(
-    answer: (
-      start: number,
-      end: number,
-      signal: AbortSignal,
-    ) => number[] | Error | Promise<number[]>,
-  ) {
-    this.#answer = answer;
-  }
-
-  async range(
-    query: { interval: Interval; start: number; end: number },
-    signal: AbortSignal,
-  ): Promise<RestRows> {
-    this.calls.push([query.start, query.end]);
-    const times = await this.#answer(query.start, query.end, signal);
-    if (times instanceof Error) throw times;
-    const inside = times.filter((t) => t >= query.start && t < query.end);
-    return { batches: inside.length ? [candles(inside, query.interval)] : [], bytes: 10 };
-  }
-}
-
-/** A rest answer serving every grid slot except `skip`. */
-export function serveGrid(interval: Interval, skip: (t: number) => boolean = () => false) {
-  return (start: number, end: number) => grid(start, end, interval, skip);
 }

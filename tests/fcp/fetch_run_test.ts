@@ -10,7 +10,8 @@ import { NullKlineStore } from "../../src/cache/null_kline_store.ts";
 import { runFetch } from "../../src/fcp/fetch_run.ts";
 import { resolveRequest } from "../../src/fcp/kline_request.ts";
 import type { VisionPort } from "../../src/fcp/source_ports.ts";
-import { grid, StubRest, StubVision } from "./_stub_ports.ts";
+import { RestClient } from "../../src/source/rest_client.ts";
+import { grid, StubVision } from "./_stub_ports.ts";
 
 const NOW = Date.UTC(2025, 1, 10, 12, 30);
 const DAY = 86_400_000;
@@ -38,7 +39,11 @@ Deno.test("runFetch tells Vision how many archives a table fetch plans, never a 
     const run = runFetch(request, {
       cache: new NullKlineStore(),
       vision: port,
-      rest: new StubRest(() => assert.fail("REST must not be called")),
+      rest: new RestClient({
+        market: "spot",
+        hosts: ["http://127.0.0.1:1"],
+        fetch: () => assert.fail("REST must not be called"),
+      }),
       now: NOW,
       concurrency: 4,
       signal: new AbortController().signal,
