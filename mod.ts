@@ -50,7 +50,7 @@ export {
   type FetchResult,
   type FundingResult,
 } from "./src/fcp/data_source_manager.ts";
-export type { CacheOptions } from "./src/fcp/cache_port.ts";
+export type { CacheOptions } from "./src/fcp/open_cache.ts";
 export type { RetryOptions } from "./src/source/http.ts";
 export { fetchMarketData, type FetchMarketDataOptions } from "./src/fcp/fetch_market_data.ts";
 

@@ -20,7 +20,7 @@ import type { FetchReport } from "./fetch_report.ts";
 import { runFetch } from "./fetch_run.ts";
 import type { VisionPort } from "./source_ports.ts";
 import type { KlineStore } from "../cache/kline_store.ts";
-import { openCache } from "./cache_port.ts";
+import { openCache } from "./open_cache.ts";
 import { RestClients } from "./rest_clients.ts";
 import { VisionPortAdapter } from "./vision_port.ts";
 import { checkManagerOptions, readClock } from "./_manager_options.ts";

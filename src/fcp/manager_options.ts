@@ -6,7 +6,7 @@
  */
 import type { MarketInput } from "../core/market.ts";
 import type { RetryOptions } from "../source/http.ts";
-import type { CacheOptions } from "./cache_port.ts";
+import type { CacheOptions } from "./open_cache.ts";
 import type { FetchProgress } from "./fetch_run.ts";
 
 /** Base URLs of the sources (absolute `http:` or `https:` URLs); the defaults are Binance's. */

@@ -1,6 +1,6 @@
 /**
- * Scripted Vision, REST and cache ports for the engine tests: each records
- * its calls, and answers from a table of files, a row function or a failure.
+ * A scripted Vision port for the one engine test that is not at the public
+ * seam: it records its calls and answers from a table of files or a failure.
  *
  * @module
  */

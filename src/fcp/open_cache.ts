@@ -25,7 +25,7 @@ export interface CacheOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { openCache } from "./cache_port.ts";
+ * import { openCache } from "./open_cache.ts";
  * assert.equal((await openCache(false)).enabled, false);
  * ```
  */
