@@ -18,11 +18,10 @@ import { HostCircuitBreaker } from "../source/http.ts";
 import { type KlineRequest, resolveRequest } from "./kline_request.ts";
 import type { FetchReport } from "./fetch_report.ts";
 import { runFetch } from "./fetch_run.ts";
-import type { VisionPort } from "./source_ports.ts";
 import type { KlineStore } from "../cache/kline_store.ts";
 import { openCache } from "./open_cache.ts";
 import { RestClients } from "./rest_clients.ts";
-import { VisionPortAdapter } from "./vision_port.ts";
+import { VisionArchives } from "./vision_archives.ts";
 import { checkManagerOptions, readClock } from "./_manager_options.ts";
 import type { DataSourceManagerOptions } from "./manager_options.ts";
 
@@ -84,7 +83,7 @@ export class DataSourceManager implements AsyncDisposable {
   readonly #options: DataSourceManagerOptions;
   readonly #market: Market;
   #cache: Promise<KlineStore> | undefined;
-  readonly #vision: VisionPortAdapter;
+  readonly #vision: VisionArchives;
   readonly #rest: RestClients;
   readonly #closed = new AbortController();
   readonly #concurrency: number;
@@ -123,7 +122,7 @@ export class DataSourceManager implements AsyncDisposable {
       );
     }
     const breaker = new HostCircuitBreaker({ onOpen: (error) => options.logger?.(error.message) });
-    this.#vision = new VisionPortAdapter(this.#options, breaker);
+    this.#vision = new VisionArchives(this.#options, breaker);
     this.#rest = new RestClients(this.#options, breaker);
   }
 
@@ -198,7 +197,7 @@ export class DataSourceManager implements AsyncDisposable {
     const signal = this.#signal(options);
     signal.throwIfAborted();
     const deps = {
-      vision: this.#vision as VisionPort,
+      vision: this.#vision,
       rest: this.#rest.client(resolved.market),
       now,
       concurrency: this.#concurrency,

@@ -23,7 +23,7 @@ import type {
 import type { PlanUnit } from "./fetch_plan.ts";
 import { isClosed } from "./fetch_plan.ts";
 import type { CachedPartition, KlineStore } from "../cache/kline_store.ts";
-import type { VisionInventory, VisionPort } from "./source_ports.ts";
+import type { VisionArchives, VisionInventory } from "./vision_archives.ts";
 import type { RestClient } from "../source/rest_client.ts";
 import { restRange } from "./_rest_range.ts";
 
@@ -36,7 +36,7 @@ export interface EngineContext {
   /** The cache (a disabled store when there is none). */
   cache: KlineStore;
   /** Vision, when allowed. */
-  vision: VisionPort | undefined;
+  vision: VisionArchives | undefined;
   /** REST, when allowed. */
   rest: RestClient | undefined;
   /** Cancels everything. */
@@ -264,10 +264,16 @@ async function runVisionFile(
   const outcomes = unit.partitions.map((p) => outcome(p));
   let file;
   try {
-    file = await ctx.vision!.file(
-      { ...ctx.request, period: monthly ? "monthly" : "daily", date },
-      ctx.signal,
-    );
+    const { dataset, market, symbol, interval } = ctx.request;
+    file = await ctx.vision!.file({
+      ...(dataset ? { dataset } : {}),
+      market,
+      symbol,
+      interval,
+      period: monthly ? "monthly" : "daily",
+      date,
+      signal: ctx.signal,
+    });
   } catch (error) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
     if (isPermissionError(error)) throw error;

@@ -7,7 +7,7 @@
 import { ceilOpenTime, hasDailyFiles } from "../core/interval.ts";
 import { type Partition, partitionOf, partitionsOf } from "../core/partition.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
-import type { VisionInventory } from "./source_ports.ts";
+import type { VisionInventory } from "./vision_archives.ts";
 
 /** A step of the plan; steps are executed concurrently and emitted in order. */
 export type PlanUnit =

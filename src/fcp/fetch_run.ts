@@ -24,7 +24,7 @@ import {
   withoutPartitions,
 } from "./fetch_plan.ts";
 import { type EngineContext, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
-import type { VisionInventory, VisionPort } from "./source_ports.ts";
+import type { VisionArchives, VisionInventory } from "./vision_archives.ts";
 import type { RestClient } from "../source/rest_client.ts";
 import type { KlineStore } from "../cache/kline_store.ts";
 import { NullKlineStore } from "../cache/null_kline_store.ts";
@@ -52,7 +52,7 @@ export interface FetchDeps {
    */
   cache: KlineStore | (() => Promise<KlineStore>);
   /** Vision. */
-  vision: VisionPort;
+  vision: VisionArchives;
   /** REST. */
   rest: RestClient;
   /** Current time. */
@@ -211,7 +211,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     if (deps.decodeWorkers) {
       // Every archive counts, the one started while the listing was read included.
       const vision = units.filter((u) => u.kind === "vision-monthly" || u.kind === "vision-daily");
-      ctx.vision?.prepare?.(vision.length + window.length);
+      ctx.vision?.prepare(vision.length + window.length);
     }
     let next = 0;
     // Bound memory by rows in flight as well as by units: a 1s day is 86,400 rows.

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { planFetch, type PlanUnit, requestPartitions } from "../../src/fcp/fetch_plan.ts";
 import { type KlineRequest, resolveRequest } from "../../src/fcp/kline_request.ts";
-import type { VisionInventory } from "../../src/fcp/source_ports.ts";
+import type { VisionInventory } from "../../src/fcp/vision_archives.ts";
 
 const NOW = Date.UTC(2025, 1, 10, 12, 30);
 

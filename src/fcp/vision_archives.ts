@@ -1,7 +1,8 @@
 /**
- * The Vision source of the engine: one `VisionClient` shared by all fetches
- * of a manager (its concurrency bound is global), with listing failures
- * turned into "inventory unknown".
+ * The Vision archives of a manager: one `VisionClient` shared by all its
+ * fetches (its concurrency bound is global), a decode pool started for bulk
+ * fetches, and the listing read as an inventory (listing failures turned
+ * into "inventory unknown").
  *
  * @module
  */
@@ -10,19 +11,40 @@ import { VisionClient } from "../source/vision_client.ts";
 import type { HostCircuitBreaker } from "../source/http.ts";
 import type { RequestCounts } from "./fetch_report.ts";
 import type { DataSourceManagerOptions } from "./manager_options.ts";
-import type {
-  VisionFile,
-  VisionFileQuery,
-  VisionInventory,
-  VisionInventoryQuery,
-  VisionPort,
-} from "./source_ports.ts";
+import type { Dataset } from "../core/dataset.ts";
+import type { Interval } from "../core/interval.ts";
+import type { Market } from "../core/market.ts";
+import type { VisionFileRequest, VisionFileResult } from "../source/vision_client.ts";
+
+/** Which Vision files exist for a series. */
+export interface VisionInventory {
+  /** Days (`YYYY-MM-DD`) with a daily archive. */
+  daily: ReadonlySet<string>;
+  /** Months (`YYYY-MM`) with a monthly archive. */
+  monthly: ReadonlySet<string>;
+}
+
+/** A series and the days (`YYYY-MM-DD`, inclusive) whose archives to list. */
+export interface VisionInventoryQuery {
+  /** Dataset; absent for `klines`. */
+  dataset?: Dataset;
+  /** Market. */
+  market: Market;
+  /** Symbol. */
+  symbol: string;
+  /** Interval. */
+  interval: Interval;
+  /** First day. */
+  from: string;
+  /** Last day. */
+  to: string;
+}
 
 /** Vision archives in one fetch from which `decodeWorkers: "auto"` starts a decode worker. */
 export const AUTO_WORKER_FILES = 4;
 
-/** Adapts {@linkcode VisionClient} to {@linkcode VisionPort}. */
-export class VisionPortAdapter implements VisionPort {
+/** The manager's Vision archives: downloads, decode pool, inventory. */
+export class VisionArchives {
   readonly #options: DataSourceManagerOptions;
   readonly #client: VisionClient;
   readonly #logger: ((message: string) => void) | undefined;
@@ -77,7 +99,7 @@ export class VisionPortAdapter implements VisionPort {
   }
 
   /**
-   * Tells the adapter how many archives a fetch is about to download: with
+   * Tells how many archives a fetch is about to download: with
    * `decodeWorkers: "auto"`, a bulk fetch starts one decode worker (kept
    * until {@linkcode close}); a few files are faster without one.
    *
@@ -125,10 +147,14 @@ export class VisionPortAdapter implements VisionPort {
     this.#pool?.close();
   }
 
-  /** Downloads, verifies and decodes one archive. */
-  async file(file: VisionFileQuery, signal: AbortSignal): Promise<VisionFile> {
-    const result = await (this.#pooled ?? this.#client).fetchFile({ ...file, signal });
-    if (result.status === "missing") return { status: "missing" };
-    return { status: "ok", batches: result.batches, bytes: result.bytes, sha256: result.sha256 };
+  /**
+   * Downloads, verifies and decodes one archive (through the decode pool
+   * once started).
+   *
+   * @param file The archive and a signal.
+   * @returns The client's result: the batches, or `missing`.
+   */
+  file(file: VisionFileRequest): Promise<VisionFileResult> {
+    return (this.#pooled ?? this.#client).fetchFile(file);
   }
 }

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { startEmulator } from "../../src/emulator/emulator.ts";
-import { AUTO_WORKER_FILES, VisionPortAdapter } from "../../src/fcp/vision_port.ts";
+import { AUTO_WORKER_FILES, VisionArchives } from "../../src/fcp/vision_archives.ts";
 
 const NOW = Date.UTC(2025, 1, 10, 12, 30);
 
-Deno.test("VisionPortAdapter starts a decode worker only for a bulk fetch in auto mode", () => {
-  const auto = new VisionPortAdapter({});
+Deno.test("VisionArchives starts a decode worker only for a bulk fetch in auto mode", () => {
+  const auto = new VisionArchives({});
   try {
     auto.prepare(AUTO_WORKER_FILES - 1);
     assert.equal(auto.decodeWorkers, 0);
@@ -15,16 +15,16 @@ Deno.test("VisionPortAdapter starts a decode worker only for a bulk fetch in aut
   } finally {
     auto.close();
   }
-  const off = new VisionPortAdapter({ decodeWorkers: 0 });
+  const off = new VisionArchives({ decodeWorkers: 0 });
   off.prepare(100);
   assert.equal(off.decodeWorkers, 0);
   off.close();
-  const two = new VisionPortAdapter({ decodeWorkers: 2 });
+  const two = new VisionArchives({ decodeWorkers: 2 });
   assert.equal(two.decodeWorkers, 2);
   two.close();
 });
 
-Deno.test("VisionPortAdapter decodes the same archive with and without a worker", async () => {
+Deno.test("VisionArchives decodes the same archive with and without a worker", async () => {
   await using emu = await startEmulator({ now: NOW });
   const file = {
     market: "spot",
@@ -36,9 +36,9 @@ Deno.test("VisionPortAdapter decodes the same archive with and without a worker"
   const signal = new AbortController().signal;
   const results = [];
   for (const decodeWorkers of [0, 1]) {
-    const port = new VisionPortAdapter({ endpoints: { vision: emu.url }, decodeWorkers });
+    const port = new VisionArchives({ endpoints: { vision: emu.url }, decodeWorkers });
     try {
-      results.push(await port.file(file, signal));
+      results.push(await port.file({ ...file, signal }));
     } finally {
       port.close();
     }
