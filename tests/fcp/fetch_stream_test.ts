@@ -11,11 +11,12 @@ import { openKlineStore } from "../../src/cache/open_kline_store.ts";
 import { startEmulator } from "../../src/emulator/emulator.ts";
 import type { EmulatorOptions } from "../../src/emulator/emulator_options.ts";
 import type { EmulatedGap } from "../../src/emulator/market_data.ts";
-import {
+import type {
   DataSourceManager,
-  type DataSourceManagerOptions,
+  DataSourceManagerOptions,
 } from "../../src/fcp/data_source_manager.ts";
 import type { FetchReport } from "../../src/fcp/fetch_report.ts";
+import { managerOn } from "./_source_chain_setup.ts";
 import { assertRows, assertSources, groundTruth, type TruthOptions } from "./_ground_truth.ts";
 import {
   isArchive,
@@ -43,13 +44,7 @@ async function withManager(
   manager: DataSourceManagerOptions = {},
 ): Promise<void> {
   await using emu = await startEmulator({ now: NOW, ...emulator });
-  await using dsm = new DataSourceManager({
-    cache: false,
-    now: () => NOW,
-    retry: RETRY,
-    endpoints: { vision: emu.url, listing: emu.url, rest: emu.url },
-    ...manager,
-  });
+  await using dsm = managerOn(emu.url, { retry: RETRY, ...manager });
   await fn(dsm, emu);
 }
 

@@ -9,11 +9,12 @@ import { startEmulator } from "../../src/emulator/emulator.ts";
 import type { EmulatorOptions } from "../../src/emulator/emulator_options.ts";
 import type { EmulatedGap } from "../../src/emulator/market_data.ts";
 import { DEFAULT_SYMBOLS, type EmulatedSymbol } from "../../src/emulator/symbol_catalogue.ts";
-import {
+import type {
   DataSourceManager,
-  type DataSourceManagerOptions,
+  DataSourceManagerOptions,
 } from "../../src/fcp/data_source_manager.ts";
 import type { KlineRequest } from "../../src/fcp/kline_request.ts";
+import { managerOn } from "./_source_chain_setup.ts";
 import { assertRows, assertSources, groundTruth, type TruthOptions } from "./_ground_truth.ts";
 import { isRest, isZip, recordingFetch, restError } from "./_recording_fetch.ts";
 
@@ -38,13 +39,7 @@ async function withManager(
   manager: DataSourceManagerOptions = {},
 ): Promise<void> {
   await using emu = await startEmulator({ now: NOW, ...emulator });
-  await using dsm = new DataSourceManager({
-    cache: false,
-    now: () => NOW,
-    retry: RETRY,
-    endpoints: { vision: emu.url, listing: emu.url, rest: emu.url },
-    ...manager,
-  });
+  await using dsm = managerOn(emu.url, { retry: RETRY, ...manager });
   await fn(dsm);
 }
 
