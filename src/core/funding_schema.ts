@@ -331,9 +331,9 @@ export function fundingColumnsOf(batch: RecordBatch): FundingColumns {
 
 /**
  * The rows of several parts in one set of columns (values and validity
- * bits); a single part is returned as it is.
+ * bits, realigned); a single part from its first row is returned as it is.
  *
- * @param parts Columns and row counts, in order.
+ * @param parts Columns, row counts and first rows (default 0), in order.
  * @returns The concatenation.
  *
  * @example
@@ -349,26 +349,32 @@ export function fundingColumnsOf(batch: RecordBatch): FundingColumns {
  * assert.equal(length, 3);
  * assert.deepEqual([...columns.fundingTime], [1, 2, 3]);
  * assert.equal(columns.markPriceValid[0], 0b100);
+ * // Row 1 of `b` alone: its validity bit moves with it.
+ * const tail = concatFunding([{ columns: b, start: 1, length: 1 }]).columns;
+ * assert.deepEqual([...tail.fundingTime], [3]);
+ * assert.equal(tail.markPriceValid[0], 0b1);
  * ```
  */
 export function concatFunding(
-  parts: readonly { columns: FundingColumns; length: number }[],
+  parts: readonly { columns: FundingColumns; length: number; start?: number }[],
 ): { columns: FundingColumns; length: number } {
-  if (parts.length === 1) return parts[0];
+  if (parts.length === 1 && !parts[0].start) return parts[0];
   const length = parts.reduce((n, p) => n + p.length, 0);
   const columns = allocFundingColumns(length);
   let at = 0;
-  for (const { columns: from, length: n } of parts) {
-    columns.fundingTime.set(from.fundingTime.subarray(0, n), at);
-    columns.fundingRate.set(from.fundingRate.subarray(0, n), at);
-    columns.fundingIntervalHours.set(from.fundingIntervalHours.subarray(0, n), at);
-    columns.markPrice.set(from.markPrice.subarray(0, n), at);
+  for (const { columns: from, length: n, start = 0 } of parts) {
+    const end = start + n;
+    columns.fundingTime.set(from.fundingTime.subarray(start, end), at);
+    columns.fundingRate.set(from.fundingRate.subarray(start, end), at);
+    columns.fundingIntervalHours.set(from.fundingIntervalHours.subarray(start, end), at);
+    columns.markPrice.set(from.markPrice.subarray(start, end), at);
     for (let i = 0; i < n; i++) {
-      const bit = 1 << (i & 7);
-      if (from.fundingIntervalHoursValid[i >>> 3] & bit) {
+      const j = start + i;
+      const bit = 1 << (j & 7);
+      if (from.fundingIntervalHoursValid[j >>> 3] & bit) {
         setValid(columns.fundingIntervalHoursValid, at + i);
       }
-      if (from.markPriceValid[i >>> 3] & bit) setValid(columns.markPriceValid, at + i);
+      if (from.markPriceValid[j >>> 3] & bit) setValid(columns.markPriceValid, at + i);
     }
     at += n;
   }

@@ -14,12 +14,10 @@
 import type { RecordBatch } from "apache-arrow";
 import { DataNotAvailableError, NetworkError } from "../core/errors.ts";
 import {
-  allocFundingColumns,
   concatFunding,
   fundingBatch,
   type FundingColumns,
   fundingColumnsOf,
-  setValid,
 } from "../core/funding_schema.ts";
 import { type Partition, partitionOf } from "../core/partition.ts";
 import { type DataSource, dataSourceCode } from "../core/schema.ts";
@@ -431,7 +429,7 @@ export async function fetchFundingRates(
       } to ${new Date(request.end).toISOString()}`,
     );
   }
-  const clipped = sliceFunding(all.columns, lo, hi);
+  const clipped = concatFunding([{ columns: all.columns, start: lo, length: hi - lo }]).columns;
   const batch = fundingBatch(
     clipped,
     hi - lo,
@@ -447,25 +445,4 @@ function printed(rows: MonthRows): FundingColumns {
     ...rows.columns,
     fundingIntervalHoursValid: new Uint8Array(rows.columns.fundingIntervalHoursValid.length),
   };
-}
-
-function sliceFunding(columns: FundingColumns, lo: number, hi: number): FundingColumns {
-  return lo === 0 ? columns : shifted(columns, lo, hi);
-}
-
-/** Rows `lo` to `hi` of columns, copied (bitmaps re-aligned). */
-function shifted(c: FundingColumns, lo: number, hi: number): FundingColumns {
-  const n = hi - lo;
-  const out = allocFundingColumns(n);
-  out.fundingTime.set(c.fundingTime.subarray(lo, hi));
-  out.fundingRate.set(c.fundingRate.subarray(lo, hi));
-  out.fundingIntervalHours.set(c.fundingIntervalHours.subarray(lo, hi));
-  out.markPrice.set(c.markPrice.subarray(lo, hi));
-  for (let i = 0; i < n; i++) {
-    const j = lo + i;
-    const bit = 1 << (j & 7);
-    if (c.fundingIntervalHoursValid[j >>> 3] & bit) setValid(out.fundingIntervalHoursValid, i);
-    if (c.markPriceValid[j >>> 3] & bit) setValid(out.markPriceValid, i);
-  }
-  return out;
 }
