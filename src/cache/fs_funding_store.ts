@@ -141,6 +141,37 @@ function checkKey(
   return { key: { market, symbol, partition: month.key }, start: month.start, end: month.end };
 }
 
+/** The file decoded when it holds the key's month, else why it cannot be used. */
+function checkFile(
+  bytes: Uint8Array,
+  path: string,
+  checked: { key: FundingPartitionKey; start: number; end: number },
+): { decoded: DecodedFundingIpc } | { reason: string } {
+  let decoded: DecodedFundingIpc;
+  try {
+    decoded = decodeFundingIpc(bytes, { file: path });
+  } catch (error) {
+    if (!(error instanceof CacheError)) throw error;
+    return { reason: error.message };
+  }
+  const m = decoded.metadata;
+  const { key } = checked;
+  if (m.market !== key.market || m.symbol !== key.symbol || m.partition !== key.partition) {
+    return {
+      reason: `Cannot use cache file "${path}": it holds ${m.market} ${m.symbol} ${m.partition}`,
+    };
+  }
+  if (m.rows > 0 && (m.firstFundingTime! < checked.start || m.lastFundingTime! >= checked.end)) {
+    return { reason: `Cannot use cache file "${path}": its events lie outside ${key.partition}` };
+  }
+  return { decoded };
+}
+
+/** Why a checked file cannot be used, or undefined when it can. */
+function reasonOf(result: { decoded: DecodedFundingIpc } | { reason: string }): string | undefined {
+  return "reason" in result ? result.reason : undefined;
+}
+
 /**
  * Funding rate partitions in a cache folder.
  *
@@ -183,7 +214,7 @@ export class FsFundingStore implements FundingStore {
     this.#log = options.logger ?? (() => {});
   }
 
-  #folder(key: FundingPartitionKey): string {
+  #folder(key: Omit<FundingPartitionKey, "partition">): string {
     const folder = join(
       this.root,
       "v1",
@@ -203,7 +234,6 @@ export class FsFundingStore implements FundingStore {
     if (escapesRoot(this.root, folder) !== undefined) return undefined;
     const path = join(folder, `${checked.key.partition}.arrow`);
     let file;
-    let reason: string;
     try {
       file = await readWhole(path);
     } catch (cause) {
@@ -214,20 +244,9 @@ export class FsFundingStore implements FundingStore {
       return await this.#setAside(path, cause.read, cause.message);
     }
     if (file === undefined) return undefined;
-    try {
-      const decoded = decodeFundingIpc(file.bytes, { file: path });
-      const m = decoded.metadata;
-      if (
-        m.market === checked.key.market && m.symbol === checked.key.symbol &&
-        m.partition === checked.key.partition &&
-        (m.rows === 0 || (m.firstFundingTime! >= checked.start && m.lastFundingTime! < checked.end))
-      ) return decoded;
-      reason = `Cannot use cache file "${path}": it holds ${m.market} ${m.symbol} ${m.partition}`;
-    } catch (error) {
-      if (!(error instanceof CacheError)) throw error;
-      reason = error.message;
-    }
-    return await this.#setAside(path, file, reason);
+    const result = checkFile(file.bytes, path, checked);
+    if ("decoded" in result) return result.decoded;
+    return await this.#setAside(path, file, result.reason);
   }
 
   /** Moves a damaged file aside when writable, says so, and reads as absent. */
@@ -253,7 +272,7 @@ export class FsFundingStore implements FundingStore {
         ? (await entries(base)).map(symbolOfFolder).filter((x): x is string => x !== undefined)
         : [filter.symbol];
       for (const symbol of symbols.sort()) {
-        const folder = this.#folder({ market, symbol, partition: "2000-01" });
+        const folder = this.#folder({ market, symbol });
         if (escapesRoot(this.root, folder) !== undefined) continue;
         for (const name of (await entries(folder)).sort()) {
           const partition = FILE.exec(name)?.[1];
@@ -287,23 +306,15 @@ export class FsFundingStore implements FundingStore {
   async verify(filter: FundingFilter = {}, quarantine = false): Promise<FundingVerifyReport> {
     const report: FundingVerifyReport = { checked: 0, ok: 0, corrupt: [] };
     for (const entry of await this.list(filter)) {
-      const file = await readWhole(entry.path).catch(() => undefined);
+      let notAFile: NotAFileError | undefined;
+      const file = await readWhole(entry.path).catch((cause) => {
+        if (cause instanceof NotAFileError) return (notAFile = cause).read;
+        throw new CacheError(`Cannot read cache file "${entry.path}"`, entry.path, { cause });
+      });
       if (file === undefined) continue;
       report.checked++;
-      let reason: string | undefined;
-      try {
-        const m = decodeFundingIpc(file.bytes, { file: entry.path }).metadata;
-        if (
-          m.market !== entry.key.market || m.symbol !== entry.key.symbol ||
-          m.partition !== entry.key.partition
-        ) {
-          reason =
-            `Cannot use cache file "${entry.path}": it holds ${m.market} ${m.symbol} ${m.partition}`;
-        }
-      } catch (error) {
-        if (!(error instanceof CacheError)) throw error;
-        reason = error.message;
-      }
+      const reason = notAFile?.message ??
+        reasonOf(checkFile(file.bytes, entry.path, checkKey(entry.key)));
       if (reason === undefined) {
         report.ok++;
         continue;

@@ -69,6 +69,14 @@ Deno.test("FsFundingStore sets aside a damaged file, a foreign one and a non-fil
   const names = [...Deno.readDirSync(folder)].map((e) => e.name).sort();
   assert.equal(names.filter((n) => /\.corrupt-\d+$/.test(n)).length, 3, names.join(" "));
   assert.deepEqual(names.filter((n) => n.endsWith(".arrow")), []);
+  // verify judges files as read does: a folder where a month goes is corrupt.
+  await Deno.mkdir(join(folder, "2024-04.arrow"));
+  await store.write({ ...JAN, partition: "2024-05" }, [month(Date.UTC(2024, 4, 1))], {
+    source: "REST",
+  });
+  const report = await store.verify();
+  assert.deepEqual(report.corrupt.map((c) => c.key.partition), ["2024-04"]);
+  assert.equal(report.ok, 1);
   // Written again after: the month is fetched and cached anew.
   assert.equal(await store.write(JAN, [month(Date.UTC(2024, 0, 1))], { source: "REST" }), true);
   assert.equal((await store.read(JAN))?.metadata.rows, 3);
