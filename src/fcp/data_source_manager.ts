@@ -220,9 +220,10 @@ export class DataSourceManager implements AsyncDisposable {
     request: KlineRequest | FundingRateRequest,
     options?: FetchOptions,
   ): ReadableStream<RecordBatch> {
-    return isFunding(request)
-      ? this.streamWithReport(request, options).batches
-      : this.streamWithReport(request, options).batches;
+    const run = isFunding(request)
+      ? this.#streamFunding(request, options)
+      : this.streamWithReport(request, options);
+    return run.batches;
   }
 
   /**
