@@ -9,7 +9,7 @@ import { DsmError } from "../core/errors.ts";
 import type { Anomaly, MissingPiece } from "./kline_checks.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import type { FetchFailure } from "./fetch_report.ts";
-import type { PartitionOutcome } from "./fetch_engine.ts";
+import type { FetchedPartition } from "./fetch_partition.ts";
 import type { KlineStore } from "../cache/kline_store.ts";
 
 const MAX_PENDING = 4;
@@ -44,7 +44,7 @@ export class CacheWriter {
    * @param checks The anomalies found in it.
    */
   async schedule(
-    o: PartitionOutcome,
+    o: FetchedPartition,
     batches: RecordBatch[],
     gaps: MissingPiece[],
     checks: { anomalies: Anomaly[]; total: number },
@@ -58,7 +58,7 @@ export class CacheWriter {
       market,
       symbol,
       interval,
-      partition: o.partition.key,
+      partition: o.job.partition.key,
     };
     const write = this.#cache.write(key, batches, {
       source,
@@ -72,7 +72,7 @@ export class CacheWriter {
       o.report.cached = written;
     }, (error) => {
       this.#failures.push({
-        partition: o.partition.key,
+        partition: o.job.partition.key,
         code: error instanceof DsmError ? error.code : "CACHE_ERROR",
         message: error instanceof Error ? error.message : String(error),
       });

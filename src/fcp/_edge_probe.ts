@@ -8,9 +8,21 @@
 import { restRange } from "./_rest_range.ts";
 import { intervalMs } from "../core/interval.ts";
 import { EARLIEST_TIME } from "../core/time.ts";
-import type { EdgeCandidates } from "./_gap_report.ts";
-import type { EngineContext } from "./fetch_engine.ts";
-import type { Gap } from "./fetch_report.ts";
+import type { RestClient } from "../source/rest_client.ts";
+import type { ResolvedRequest } from "./kline_request.ts";
+import type { Gap, RequestCounts } from "./fetch_report.ts";
+
+/** What the edge probes run on: the request, REST when allowed, the fetch's signal and counts. */
+export interface EdgeProbeContext {
+  /** The request. */
+  request: ResolvedRequest;
+  /** REST, when the request allows it. */
+  rest: RestClient | undefined;
+  /** Cancels the probes. */
+  signal: AbortSignal;
+  /** The fetch's own counts, added to. */
+  requests: RequestCounts;
+}
 
 /** Slots REST is asked about beyond a range's edge. */
 const PROBE_SLOTS = 1000;
@@ -20,7 +32,7 @@ const PROBE_SLOTS = 1000;
  * when REST may not be asked or did not answer.
  */
 async function traded(
-  ctx: EngineContext,
+  ctx: EdgeProbeContext,
   start: number,
   end: number,
 ): Promise<boolean | undefined> {
@@ -44,35 +56,39 @@ async function traded(
 }
 
 /**
- * Confirms the candidate ends: a leading hole is `not_listed` when REST shows
- * no candle in the `PROBE_SLOTS` before the range; a trailing one when REST
- * shows none after it, or, for a range reaching the present, when the hole
- * is longer than a day.
+ * Whether the hole at the range's start lies before the listing: REST shows
+ * no candle in the `PROBE_SLOTS` before the range.
  *
- * @param ctx The fetch's context (request, REST, signal).
- * @param candidates The ends that may border a listing or delisting.
- * @param gaps The gaps in time order.
- * @returns The ends confirmed.
+ * @param ctx The fetch's request, REST, signal and counts.
+ * @returns True when confirmed.
  */
-export async function confirmEdges(
-  ctx: EngineContext,
-  candidates: EdgeCandidates,
+export async function confirmLeadingEdge(ctx: EdgeProbeContext): Promise<boolean> {
+  const look = PROBE_SLOTS * intervalMs(ctx.request.interval);
+  return await traded(ctx, ctx.request.start - look, ctx.request.start) === false;
+}
+
+/**
+ * Whether the hole at the range's end lies after a delisting: REST shows no
+ * candle after the range or, for a range reaching the present, the hole is
+ * longer than a day.
+ *
+ * @param ctx The fetch's request, REST, signal and counts.
+ * @param gaps The gaps in time order.
+ * @returns True when confirmed.
+ */
+export async function confirmTrailingEdge(
+  ctx: EdgeProbeContext,
   gaps: readonly Gap[],
-): Promise<EdgeCandidates> {
+): Promise<boolean> {
   const { request } = ctx;
-  const look = PROBE_SLOTS * intervalMs(request.interval);
-  const leading = candidates.leading &&
-    await traded(ctx, request.start - look, request.start) === false;
-  let trailing = false;
-  if (candidates.trailing) {
-    if (request.end < request.openCandle) {
-      const until = Math.min(request.end + look, request.openCandle);
-      trailing = await traded(ctx, request.end, until) === false;
-    } else {
-      // The range reaches the present: a hole of more than a day up to now is a delisting.
-      const tail = gaps.at(-1)!;
-      trailing = tail.end - tail.start > 86_400_000 && ctx.rest !== undefined;
-    }
+  if (request.end < request.openCandle) {
+    const until = Math.min(
+      request.end + PROBE_SLOTS * intervalMs(request.interval),
+      request.openCandle,
+    );
+    return await traded(ctx, request.end, until) === false;
   }
-  return { leading, trailing };
+  // The range reaches the present: a hole of more than a day up to now is a delisting.
+  const tail = gaps.at(-1)!;
+  return tail.end - tail.start > 86_400_000 && ctx.rest !== undefined;
 }

@@ -8,7 +8,7 @@
 import type { MissingRange } from "./kline_checks.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import type { Gap, GapClass } from "./fetch_report.ts";
-import type { PartitionOutcome } from "./fetch_engine.ts";
+import type { FetchedPartition } from "./fetch_partition.ts";
 
 /**
  * Why a hole of a partition is missing: a source failed or was not asked
@@ -19,7 +19,7 @@ import type { PartitionOutcome } from "./fetch_engine.ts";
  * @param hole The missing slots.
  * @returns The class.
  */
-export function classify(o: PartitionOutcome, hole: MissingRange): GapClass {
+export function classify(o: FetchedPartition, hole: MissingRange): GapClass {
   const overlaps = (r: { start: number; end: number }) => r.start < hole.end && hole.start < r.end;
   if (o.unfetched.some(overlaps)) return "unfetched";
   if (o.knownGaps.some(overlaps)) return "exchange";

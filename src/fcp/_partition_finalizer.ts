@@ -24,12 +24,7 @@ import type { ResolvedRequest } from "./kline_request.ts";
 import type { FetchReport } from "./fetch_report.ts";
 import { appendGap, classify } from "./_gap_report.ts";
 import type { CacheWriter } from "./_cache_writer.ts";
-import {
-  type EngineContext,
-  isCacheable,
-  mayCache,
-  type PartitionOutcome,
-} from "./fetch_engine.ts";
+import { type FetchedPartition, isCacheable } from "./fetch_partition.ts";
 import type { CachedPartition, KlineAnomalies } from "../cache/kline_store.ts";
 import { nullFilledBatch } from "./null_fill.ts";
 
@@ -49,7 +44,6 @@ export interface FinalizerSinks {
  * checks at the end of the fetch.
  */
 export class PartitionFinalizer {
-  readonly #ctx: EngineContext;
   readonly #request: ResolvedRequest;
   readonly #report: FetchReport;
   readonly #progress: { rows: number };
@@ -62,12 +56,11 @@ export class PartitionFinalizer {
   /**
    * Creates the finalizer of one fetch.
    *
-   * @param ctx The engine context (request, clock, cache).
+   * @param request The request.
    * @param sinks The report, progress and cache writer of the fetch.
    */
-  constructor(ctx: EngineContext, sinks: FinalizerSinks) {
-    this.#ctx = ctx;
-    this.#request = ctx.request;
+  constructor(request: ResolvedRequest, sinks: FinalizerSinks) {
+    this.#request = request;
     this.#report = sinks.report;
     this.#progress = sinks.progress;
     this.#writer = sinks.writer;
@@ -101,9 +94,9 @@ export class PartitionFinalizer {
    * @param o The partition's outcome.
    * @returns Its rows as batches (with `_data_source` when the request asks for it).
    */
-  async finalize(o: PartitionOutcome): Promise<RecordBatch[]> {
+  async finalize(o: FetchedPartition): Promise<RecordBatch[]> {
     const request = this.#request;
-    const covers = request.start <= o.partition.start && o.partition.end <= request.end;
+    const covers = request.start <= o.job.partition.start && o.job.partition.end <= request.end;
     const volumes = datasetInfo(request.dataset ?? "klines").tradeVolumes;
     if (o.cached && covers && request.fill === "none") {
       const fast = this.#fromCachedFile(o, o.cached);
@@ -114,8 +107,8 @@ export class PartitionFinalizer {
       this.#seenFirst = Math.min(this.#seenFirst, seg.columns.openTime[0]);
       this.#seenLast = Math.max(this.#seenLast, seg.columns.openTime[seg.length - 1]);
     }
-    const lo = Math.max(o.partition.start, request.start);
-    const hi = Math.min(o.partition.end, request.end);
+    const lo = Math.max(o.job.partition.start, request.start);
+    const hi = Math.min(o.job.partition.end, request.end);
     const segments = covers ? o.segments : o.segments.map((seg) => clipSegment(seg, lo, hi));
     const merged = mergeSegments(segments);
     // Rows off the grid are reported as anomalies and left out of the output.
@@ -135,7 +128,7 @@ export class PartitionFinalizer {
       ? plainBatches(rowsIn[0].batches)
       : undefined;
     const plainRows = () => plain ??= [klineBatch(clipped.columns, clipped.length)];
-    const fresh = mayCache(this.#ctx, o.partition) && !o.cached;
+    const fresh = o.job.mayCache && !o.cached;
     if (fresh) {
       const wholeMerged = covers ? merged : mergeSegments(o.segments);
       const whole = covers ? clipped : onGridRows(wholeMerged, request.interval);
@@ -151,15 +144,15 @@ export class PartitionFinalizer {
         findMissing(
           whole.columns.openTime,
           whole.length,
-          o.partition.start,
-          o.partition.end,
+          o.job.partition.start,
+          o.job.partition.end,
           request.interval,
         ),
         offGridOf(o, wholeMerged, wholeChecks.offGrid, request.interval),
         request.interval,
       );
       // Slots printed off the grid are not missing: they need no confirmation.
-      if (isCacheable(this.#ctx, o, wholeHoles.filter((h) => !h.offGrid))) {
+      if (isCacheable(o, wholeHoles.filter((h) => !h.offGrid))) {
         const stored = covers ? plainRows() : wholeBatches(live, whole);
         await this.#writer.schedule(o, stored, wholeHoles, wholeChecks);
       }
@@ -190,7 +183,7 @@ export class PartitionFinalizer {
   }
 
   /** A cached partition inside the range, checked when written: no per-row work. */
-  #fromCachedFile(o: PartitionOutcome, cached: CachedPartition): RecordBatch[] | undefined {
+  #fromCachedFile(o: FetchedPartition, cached: CachedPartition): RecordBatch[] | undefined {
     const plain = plainBatches(cached.batches);
     const { anomalies, rows, firstOpenTime: first, lastOpenTime: last } = cached.metadata;
     if (!plain || !anomalies) return undefined;
@@ -226,7 +219,7 @@ export class PartitionFinalizer {
    * the grid nor `ignore` values, so they cannot be found again); undefined
    * when the record is absent or was cut at its limit.
    */
-  #recordedChecks(o: PartitionOutcome, lo: number, hi: number) {
+  #recordedChecks(o: FetchedPartition, lo: number, hi: number) {
     const record = o.cached?.metadata.anomalies;
     if (!record || o.segments.length !== 1 || record.items.length !== record.total) {
       return undefined;
@@ -249,7 +242,7 @@ export class PartitionFinalizer {
  * its merged rows (when the checks saw any), or recorded with its cached file.
  */
 function offGridOf(
-  o: PartitionOutcome,
+  o: FetchedPartition,
   merged: MergedRows,
   offGridRows: number,
   interval: Interval,

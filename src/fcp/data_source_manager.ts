@@ -267,7 +267,8 @@ export class DataSourceManager implements AsyncDisposable {
   async #getKlines(request: KlineRequest, options?: FetchOptions): Promise<FetchResult> {
     const { resolved, deps } = this.#prepare(request, options, true);
     const run = runFetch(resolved, { ...deps, cache: await this.#openCache() });
-    const collected = await run.collect();
+    const collected: RecordBatch[] = [];
+    for await (const batch of run.batches) collected.push(batch);
     const report = run.report;
     const schema = collected[0]?.schema ??
       (request.includeSourceInfo === false ? KLINE_SCHEMA : KLINE_SCHEMA_WITH_SOURCE);

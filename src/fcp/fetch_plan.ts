@@ -1,28 +1,60 @@
 /**
- * The planner: which partitions come from the cache, which from Vision's
- * monthly or daily archives, which from REST, and which cannot be fetched.
+ * The plan of a kline fetch: one job per partition, each with the span to
+ * fetch, whether it may be cached, and the sources to try in order (cache →
+ * Vision's monthly archive → its daily archive → REST). A monthly archive
+ * or a REST walk serving several partitions is one shared step: its jobs
+ * await the same download and take their own days of it.
  *
  * @module
  */
 import { ceilOpenTime, hasDailyFiles } from "../core/interval.ts";
 import { type Partition, partitionOf, partitionsOf } from "../core/partition.ts";
+import type { TimeSpan } from "./kline_checks.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import type { VisionInventory } from "./vision_archives.ts";
 
-/** A step of the plan; steps are executed concurrently and emitted in order. */
-export type PlanUnit =
-  | { kind: "cache"; partitions: [Partition] }
+/** A source a job may try: the cached file, a Vision archive, or a REST walk. */
+export type SourceStep =
+  | { kind: "cache" }
   | {
-    kind: "vision-monthly";
-    /** The month's partitions in range: its days (1s..1d) or the month itself (3d, 1w, 1M). */
-    partitions: Partition[];
-    month: Partition;
-    /** Keys of cached REST partitions to fall back to if the archive fails. */
-    fallback: ReadonlySet<string>;
+    kind: "vision";
+    /** The archive: `monthly` (`archive` is `YYYY-MM`) or `daily` (`YYYY-MM-DD`). */
+    period: "monthly" | "daily";
+    /** The archive's date key. */
+    archive: string;
+    /** Whether the listing shows the archive; undefined when it was not read. */
+    listed: boolean | undefined;
+    /** Jobs taking their rows from this archive (its size is shared among them). */
+    sharedBy: number;
   }
-  | { kind: "vision-daily"; partitions: [Partition]; fallback: ReadonlySet<string> }
-  | { kind: "rest"; partitions: Partition[] }
-  | { kind: "none"; partitions: Partition[] };
+  | {
+    kind: "rest";
+    /** The open times one walk fetches (several partitions' when shared). */
+    span: TimeSpan;
+    /** Jobs taking their rows from this walk. */
+    sharedBy: number;
+  };
+
+/** A step that downloads a Vision archive. */
+export type VisionStep = Extract<SourceStep, { kind: "vision" }>;
+
+/** A step that walks REST. */
+export type RestStep = Extract<SourceStep, { kind: "rest" }>;
+
+/** One partition to fetch. */
+export interface PartitionJob {
+  /** The partition. */
+  partition: Partition;
+  /**
+   * What to fetch of it: all of it when it may be cached (then every hole
+   * must be confirmed), else the part the request wants.
+   */
+  span: TimeSpan;
+  /** Whether a complete fetch of it may be written to the cache (cache on, partition closed). */
+  mayCache: boolean;
+  /** The sources to try, in order; empty when the request allows none that could serve it. */
+  chain: SourceStep[];
+}
 
 /** Inputs of {@linkcode planFetch}. */
 export interface PlanInputs {
@@ -30,9 +62,11 @@ export interface PlanInputs {
   request: ResolvedRequest;
   /** Current time, epoch ms. */
   now: number;
-  /** Keys of the cached partitions. */
+  /** Whether partitions may be written to the cache. */
+  cacheEnabled: boolean;
+  /** Keys of the closed partitions present in the cache. */
   cached: ReadonlySet<string>;
-  /** Vision's inventory, when the listing could be read. */
+  /** Vision's inventory, when the listing was read. */
   inventory: VisionInventory | undefined;
 }
 
@@ -62,120 +96,117 @@ export function requestPartitions(request: ResolvedRequest): Partition[] {
   );
 }
 
-function inRange(p: Partition, r: ResolvedRequest): boolean {
-  return p.start >= r.start && p.end <= r.end;
-}
-
 /**
- * Plans a fetch. Closed partitions come from the cache when present (in
- * `auto` and `cache` modes), else from Vision: the monthly archive when the
- * request covers the whole closed month (not for 1s, whose monthly archives
- * are too large to hold for verification), the daily archive otherwise;
- * archives the listing shows absent, and open partitions, come from REST.
- * Cached partitions are planned from their existence alone; whether a
- * cached REST partition can be upgraded to Vision is decided when it is read.
+ * Plans a fetch. A closed partition present in the cache is read from it
+ * (in `auto` and `cache` modes); a cached REST partition is replaced by its
+ * Vision archive once the listing shows it, and a cached file found corrupt
+ * is fetched again. Other closed partitions come from Vision: the monthly
+ * archive when the request covers the whole closed month (not for 1s, whose
+ * monthly archives are too large to hold for verification), else the daily
+ * archive; REST fills what the archives lack, and serves open partitions
+ * and archives the listing shows absent, consecutive ones in one walk.
  *
- * @param inputs Request, clock, cache hits and inventory.
- * @returns Units in time order.
+ * @param inputs Request, clock, cache and inventory.
+ * @returns One job per partition, in time order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveRequest } from "./kline_request.ts";
+ * import { planFetch } from "./fetch_plan.ts";
+ * const now = Date.UTC(2025, 1, 10, 12);
+ * const request = resolveRequest(
+ *   { symbol: "BTCUSDT", interval: "1h", start: "2025-01-31", end: "2025-02-11" },
+ *   { market: "spot", now },
+ * );
+ * const jobs = planFetch({ request, now, cacheEnabled: true, cached: new Set(), inventory: undefined });
+ * assert.deepEqual(jobs[0].chain.map((s) => s.kind), ["vision", "rest"]);
+ * assert.deepEqual(jobs.at(-1)!.chain.map((s) => s.kind), ["rest"]); // today: still open
+ * ```
  */
-export function planFetch(inputs: PlanInputs): PlanUnit[] {
+export function planFetch(inputs: PlanInputs): PartitionJob[] {
   const { request, now, cached, inventory } = inputs;
-  const units: PlanUnit[] = [];
   const partitions = requestPartitions(request);
-  const useVision = request.source === "auto" || request.source === "vision";
-  const useRest = request.source === "auto" || request.source === "rest";
+  const mode = request.source;
+  const vision = mode === "auto" || mode === "vision";
+  const rest = mode === "auto" || mode === "rest";
   const daily = hasDailyFiles(request.interval);
-  const pushFallback = (kind: "rest" | "none", p: Partition) => {
-    const last = units.at(-1);
-    if (last?.kind === kind) last.partitions.push(p);
-    else units.push({ kind, partitions: [p] });
+  const listed = (period: "monthly" | "daily", key: string) =>
+    inventory === undefined ? undefined : inventory[period].has(key);
+  const archiveOf = (p: Partition): VisionStep => {
+    const period = daily ? "daily" : "monthly";
+    return { kind: "vision", period, archive: p.key, listed: listed(period, p.key), sharedBy: 1 };
   };
-  const noVision = (p: Partition) => pushFallback(useRest ? "rest" : "none", p);
-
-  for (let i = 0; i < partitions.length;) {
+  const jobs: PartitionJob[] = [];
+  for (let i = 0; i < partitions.length; i++) {
     const p = partitions[i];
-    if (cached.has(p.key)) {
-      units.push({ kind: "cache", partitions: [p] });
-      i++;
-      continue;
-    }
-    if (request.source === "cache" || (!useVision && !useRest)) {
-      pushFallback("none", p);
-      i++;
-      continue;
-    }
-    if (!isClosed(p, now) || !useVision) {
-      noVision(p);
-      i++;
-      continue;
-    }
-    const fallback = new Set<string>();
-    if (!daily) {
-      if (inventory && !inventory.monthly.has(p.key)) noVision(p);
-      else units.push({ kind: "vision-monthly", partitions: [p], month: p, fallback });
-      i++;
-      continue;
-    }
-    const month = partitionOf(p.start, "month");
-    const days = monthDaysFrom(partitions, i, month);
-    const wholeMonth = request.interval !== "1s" && isClosed(month, now) &&
-      inRange(month, request) &&
-      days.length === Math.round((month.end - month.start) / 86_400_000) &&
-      days.every((d) => !cached.has(d.key)) &&
-      (!inventory || inventory.monthly.has(month.key));
-    if (wholeMonth) {
-      units.push({ kind: "vision-monthly", partitions: days, month, fallback: new Set() });
-      i += days.length;
-      continue;
-    }
-    if (inventory && !inventory.daily.has(p.key)) noVision(p);
-    else units.push({ kind: "vision-daily", partitions: [p], fallback });
-    i++;
-  }
-  return units;
-}
-
-function monthDaysFrom(partitions: Partition[], from: number, month: Partition): Partition[] {
-  const out: Partition[] = [];
-  for (let j = from; j < partitions.length && partitions[j].start < month.end; j++) {
-    out.push(partitions[j]);
-  }
-  return out;
-}
-
-/**
- * The first unit of a plan when it downloads a Vision archive.
- *
- * @param units A plan.
- * @returns Its first unit, if a Vision one.
- */
-export function firstVisionUnit(units: PlanUnit[]): PlanUnit | undefined {
-  const [first] = units;
-  return first?.kind === "vision-monthly" || first?.kind === "vision-daily" ? first : undefined;
-}
-
-/**
- * The units without the given partitions (a prefix of the plan, already
- * being fetched); a monthly archive partly taken becomes daily units.
- *
- * @param units A plan.
- * @param taken Keys of the partitions to leave out.
- * @returns The remaining units, in order.
- */
-export function withoutPartitions(units: PlanUnit[], taken: ReadonlySet<string>): PlanUnit[] {
-  if (taken.size === 0) return units;
-  const out: PlanUnit[] = [];
-  for (const unit of units) {
-    const rest = unit.partitions.filter((p) => !taken.has(p.key));
-    if (rest.length === unit.partitions.length) out.push(unit);
-    else if (rest.length === 0) continue;
-    else if (unit.kind === "rest" || unit.kind === "none") out.push({ ...unit, partitions: rest });
-    else {
-      // A monthly archive partly taken: fetch the remaining days one by one.
-      for (const p of rest) {
-        out.push({ kind: "vision-daily", partitions: [p], fallback: new Set() });
+    const closed = isClosed(p, now);
+    const mayCache = inputs.cacheEnabled && closed;
+    const span = mayCache
+      ? { start: p.start, end: p.end }
+      : { start: Math.max(p.start, request.start), end: Math.min(p.end, request.end) };
+    const chain: SourceStep[] = [];
+    if (cached.has(p.key)) chain.push({ kind: "cache" });
+    if (vision && closed) {
+      const month = daily && wholeMonth(partitions, i, request, inputs);
+      if (month && listed("monthly", month.key) !== false) {
+        const days = Math.round((month.end - month.start) / 86_400_000);
+        chain.push({
+          kind: "vision",
+          period: "monthly",
+          archive: month.key,
+          listed: listed("monthly", month.key),
+          sharedBy: days,
+        });
       }
+      const own = archiveOf(p);
+      if (own.listed !== false) chain.push(own);
     }
+    if (rest) chain.push({ kind: "rest", span, sharedBy: 1 });
+    jobs.push({ partition: p, span, mayCache, chain });
   }
-  return out;
+  shareRestWalks(jobs);
+  return jobs;
+}
+
+/**
+ * The closed month of `partitions[i]` when the request wants all of it, no
+ * day of it is cached and the listing (if read) shows its monthly archive.
+ */
+function wholeMonth(
+  partitions: Partition[],
+  i: number,
+  request: ResolvedRequest,
+  inputs: PlanInputs,
+): Partition | undefined {
+  if (request.interval === "1s") return undefined;
+  const month = partitionOf(partitions[i].start, "month");
+  if (!isClosed(month, inputs.now) || month.start < request.start || month.end > request.end) {
+    return undefined;
+  }
+  for (const p of partitions) {
+    if (p.start >= month.start && p.end <= month.end && inputs.cached.has(p.key)) return undefined;
+  }
+  return month;
+}
+
+/** Consecutive jobs served by REST alone share one walk over their spans. */
+function shareRestWalks(jobs: PartitionJob[]): void {
+  for (let i = 0; i < jobs.length;) {
+    let j = i;
+    while (j < jobs.length && restOnly(jobs[j]) && (j === i || touches(jobs[j - 1], jobs[j]))) j++;
+    if (j - i > 1) {
+      const span = { start: jobs[i].span.start, end: jobs[j - 1].span.end };
+      for (let k = i; k < j; k++) jobs[k].chain = [{ kind: "rest", span, sharedBy: j - i }];
+    }
+    i = Math.max(j, i + 1);
+  }
+}
+
+function restOnly(job: PartitionJob): boolean {
+  return job.chain.length === 1 && job.chain[0].kind === "rest";
+}
+
+function touches(a: PartitionJob, b: PartitionJob): boolean {
+  return a.span.end >= b.span.start;
 }

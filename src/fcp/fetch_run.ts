@@ -1,12 +1,18 @@
 /**
- * One fetch from start to end: cache reads, listing, plan, concurrent units,
- * and per partition the merge, checks, gap report and cache write, yielding
- * RecordBatches in time order with a bounded look-ahead.
+ * One fetch from start to end: the cache index and the listing, the plan
+ * (one job per partition), the jobs fetched in an ordered window, each
+ * partition finalized in order (merge, checks, gaps, report, cache write),
+ * and the report completed at the end: one stream of RecordBatches.
  *
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
-import { DataNotAvailableError, HostFailingError, NetworkError } from "../core/errors.ts";
+import {
+  DataNotAvailableError,
+  HostFailingError,
+  HostUnreachableError,
+  NetworkError,
+} from "../core/errors.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import { formatDay } from "../core/time.ts";
 import type { Partition } from "../core/partition.ts";
@@ -14,20 +20,27 @@ import { intervalMs } from "../core/interval.ts";
 import type { FetchFailure, FetchReport } from "./fetch_report.ts";
 import { edgeCandidates, markNotListed } from "./_gap_report.ts";
 import { CacheWriter } from "./_cache_writer.ts";
-import { confirmEdges } from "./_edge_probe.ts";
+import { confirmLeadingEdge, confirmTrailingEdge, type EdgeProbeContext } from "./_edge_probe.ts";
 import {
-  firstVisionUnit,
   isClosed,
+  type PartitionJob,
   planFetch,
-  type PlanUnit,
   requestPartitions,
-  withoutPartitions,
+  type SourceStep,
+  type VisionStep,
 } from "./fetch_plan.ts";
-import { type EngineContext, type PartitionOutcome, runUnit } from "./fetch_engine.ts";
+import {
+  archiveKey,
+  type ArchiveOutcome,
+  downloadArchive,
+  type FetchedPartition,
+  fetchPartition,
+  restKey,
+  SharedDownloads,
+} from "./fetch_partition.ts";
 import type { VisionArchives, VisionInventory } from "./vision_archives.ts";
 import type { RestClient } from "../source/rest_client.ts";
 import type { KlineStore } from "../cache/kline_store.ts";
-import { NullKlineStore } from "../cache/null_kline_store.ts";
 import { PartitionFinalizer } from "./_partition_finalizer.ts";
 
 /** Progress of a fetch. */
@@ -70,16 +83,15 @@ export interface FetchDeps {
   decodeWorkers?: boolean;
 }
 
-/** A running fetch: read it through `batches` or `collect()`, not both. */
+/** A running fetch. */
 export interface FetchRun {
   /** The rows, partition by partition, in time order. */
   batches: ReadableStream<RecordBatch>;
   /** The report, resolved when the stream is done. */
   report: Promise<FetchReport>;
-  /** Reads every batch without a stream in between (for whole tables). */
-  collect(): Promise<RecordBatch[]>;
 }
 
+/** The keys of the closed partitions of the request present in the cache (when the mode reads it). */
 async function cachedKeys(
   request: ResolvedRequest,
   cache: KlineStore,
@@ -100,19 +112,8 @@ async function cachedKeys(
   return hits;
 }
 
-/**
- * Starts a fetch of a resolved request.
- *
- * @param request The resolved request.
- * @param deps Sources, clock, limits.
- * @returns The batch stream and the report.
- */
-export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
-  const started = performance.now();
-  const abort = new AbortController();
-  const signal = AbortSignal.any([deps.signal, abort.signal]);
-  const failures: FetchFailure[] = [];
-  const report: FetchReport = {
+function newReport(request: ResolvedRequest): FetchReport {
+  return {
     ...(request.dataset ? { dataset: request.dataset } : {}),
     market: request.market,
     symbol: request.symbol,
@@ -124,11 +125,52 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     gaps: [],
     anomalies: [],
     anomalyCount: 0,
-    failures,
+    failures: [],
     partial: false,
     requests: { visionFiles: 0, listingPages: 0, restCalls: 0, restWeight: 0 },
     elapsedMs: 0,
   };
+}
+
+/**
+ * The download a job starts first: jobs sharing a monthly archive or a REST
+ * walk share its key; the look-ahead counts downloads, not jobs.
+ */
+function downloadKey(job: PartitionJob): string {
+  const step = job.chain.find((s) => s.kind !== "cache");
+  if (job.chain[0]?.kind === "cache" || !step) return job.partition.key;
+  if (step.kind === "vision") return archiveKey(step);
+  return step.sharedBy > 1 ? restKey(step) : job.partition.key;
+}
+
+/** Whether two steps download the same archive. */
+function isStep(step: SourceStep, archive: VisionStep): boolean {
+  return step.kind === "vision" && archiveKey(step) === archiveKey(archive);
+}
+
+/** Distinct Vision archives a plan may download first (decode workers pay off from a few). */
+function archivesPlanned(jobs: PartitionJob[]): number {
+  const keys = new Set<string>();
+  for (const job of jobs) {
+    const step = job.chain[0];
+    if (step?.kind === "vision") keys.add(`${step.period} ${step.archive}`);
+  }
+  return keys.size;
+}
+
+/**
+ * Starts a fetch of a resolved request.
+ *
+ * @param request The resolved request.
+ * @param deps Sources, clock, limits.
+ * @returns The batch stream and the report.
+ */
+export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
+  const started = performance.now();
+  const abort = new AbortController();
+  const signal = AbortSignal.any([deps.signal, abort.signal]);
+  const report = newReport(request);
+  const { failures } = report;
   const progress: FetchProgress = {
     partitionsDone: 0,
     partitionsTotal: 0,
@@ -136,41 +178,24 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     bytes: 0,
     rows: 0,
   };
-  let resolveReport!: (r: FetchReport) => void;
-  let rejectReport!: (e: unknown) => void;
-  const reportPromise = new Promise<FetchReport>((res, rej) => {
-    resolveReport = res;
-    rejectReport = rej;
-  });
-  reportPromise.catch(() => {});
-  const ctx: EngineContext = {
-    request,
-    now: deps.now,
-    // The cache itself once opened (first read of the stream).
-    cache: typeof deps.cache === "function" ? new NullKlineStore() : deps.cache,
-    vision: request.source === "auto" || request.source === "vision" ? deps.vision : undefined,
-    rest: request.source === "auto" || request.source === "rest" ? deps.rest : undefined,
-    signal,
-    failures,
-    errors: [],
-    notAllowed: [],
-    requests: report.requests,
-    onFile: (kind, bytes) => {
-      if (kind === "vision") progress.files++;
-      progress.bytes += bytes;
-    },
-  };
+  const mode = request.source;
+  const vision = mode === "auto" || mode === "vision" ? deps.vision : undefined;
+  const rest = mode === "auto" || mode === "rest" ? deps.rest : undefined;
+  const edges: EdgeProbeContext = { request, rest, signal, requests: report.requests };
+  const errors: unknown[] = [];
+  const notAllowed: Partition[] = [];
+  let writer: CacheWriter | undefined;
+  let finalizer!: PartitionFinalizer;
+  let leadingProbe: Promise<boolean> | undefined;
 
-  async function* generate(): AsyncGenerator<RecordBatch> {
-    if (typeof deps.cache === "function") ctx.cache = await deps.cache();
-    writer = new CacheWriter(ctx.cache, request, failures);
-    finalizer = new PartitionFinalizer(ctx, { report, progress, writer });
+  /** The partitions fetched, in time order, with at most a bounded window in flight. */
+  async function* fetchInOrder(store: KlineStore): AsyncGenerator<FetchedPartition> {
     const partitions = requestPartitions(request);
-    const cached = await cachedKeys(request, ctx.cache, deps.now);
+    const cached = await cachedKeys(request, store, deps.now);
     let listing: Promise<VisionInventory | undefined> | undefined;
-    ctx.inventory = () =>
-      listing ??= ctx.vision && partitions.length > 0
-        ? ctx.vision.inventory(
+    const inventory = () =>
+      listing ??= vision && partitions.length > 0
+        ? vision.inventory(
           {
             ...request,
             from: formatDay(partitions[0].start),
@@ -180,76 +205,117 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
           report.requests,
         )
         : Promise.resolve(undefined);
-    const needsListing = ctx.vision &&
+    const needsListing = vision !== undefined &&
       partitions.some((p) => isClosed(p, deps.now) && !cached.has(p.key));
-    const window: Promise<PartitionOutcome[]>[] = [];
-    const start = (unit: PlanUnit) => {
-      const p = runUnit(ctx, unit);
-      p.catch(() => {});
-      window.push(p);
-    };
-    let units: PlanUnit[];
+    const shared = new SharedDownloads(signal);
+    const plan = (inventory: VisionInventory | undefined) =>
+      planFetch({ request, now: deps.now, cacheEnabled: store.enabled, cached, inventory });
+    let jobs: PartitionJob[];
     if (needsListing) {
-      const listed = ctx.inventory();
-      // The first archive almost always exists: download it while the listing
-      // is read (one round trip less); a 404 still falls back as planned.
-      const head = firstVisionUnit(
-        planFetch({ request, now: deps.now, cached, inventory: undefined }),
-      );
-      if (head) start(head);
-      const inventory = await listed;
-      units = withoutPartitions(
-        planFetch({ request, now: deps.now, cached, inventory }),
-        new Set(head?.partitions.map((p) => p.key)),
-      );
-      progress.partitionsTotal = head?.partitions.length ?? 0;
-    } else {
-      units = planFetch({ request, now: deps.now, cached, inventory: undefined });
-      progress.partitionsTotal = 0;
-    }
-    progress.partitionsTotal += units.reduce((n, u) => n + u.partitions.length, 0);
-    if (deps.decodeWorkers) {
-      // Every archive counts, the one started while the listing was read included.
-      const vision = units.filter((u) => u.kind === "vision-monthly" || u.kind === "vision-daily");
-      ctx.vision?.prepare(vision.length + window.length);
-    }
+      // The first archive almost always exists: it downloads while the listing
+      // is read (one round trip less); the plan made with the listing takes it.
+      const head = plan(undefined)[0]?.chain[0];
+      if (head?.kind === "vision") {
+        shared.prefetch(archiveKey(head), (s) => downloadArchive(request, vision, head, s));
+      }
+      jobs = plan(await inventory());
+      if (head?.kind === "vision" && !jobs.some((j) => j.chain.some((s) => isStep(s, head)))) {
+        const dropped = await shared.discard<ArchiveOutcome>(archiveKey(head));
+        if (dropped?.status === "ok") {
+          progress.files++;
+          progress.bytes += dropped.file.bytes;
+        }
+      }
+    } else jobs = plan(undefined);
+    progress.partitionsTotal = jobs.length;
+    if (deps.decodeWorkers) vision?.prepare(archivesPlanned(jobs));
+    const sources = { request, store, vision, rest, inventory, shared };
+    const window: { key: string; rows: number; fetched: Promise<FetchedPartition> }[] = [];
+    const downloads = new Map<string, number>();
+    let rowsInFlight = 0;
     let next = 0;
-    // Bound memory by rows in flight as well as by units: a 1s day is 86,400 rows.
-    const unitRows = (unit: PlanUnit) =>
-      unit.partitions.reduce((n, p) => n + (p.end - p.start) / intervalMs(request.interval), 0);
-    const limit = (unit: PlanUnit) =>
-      Math.max(2, Math.min(deps.concurrency, Math.floor(MAX_ROWS_IN_FLIGHT / unitRows(unit))));
     const fill = () => {
-      while (next < units.length && window.length < limit(units[next])) start(units[next++]);
+      while (next < jobs.length) {
+        const job = jobs[next];
+        const key = downloadKey(job);
+        const rows = (job.span.end - job.span.start) / intervalMs(request.interval);
+        const full = rowsInFlight + rows > MAX_ROWS_IN_FLIGHT ||
+          (!downloads.has(key) && downloads.size >= deps.concurrency);
+        if (window.length >= 2 && full) return;
+        const fetched = fetchPartition(job, sources, signal);
+        fetched.catch(() => {});
+        window.push({ key, rows, fetched });
+        downloads.set(key, (downloads.get(key) ?? 0) + 1);
+        rowsInFlight += rows;
+        next++;
+      }
     };
     fill();
     while (window.length > 0) {
-      const outcomes = await window.shift()!;
-      // Units finished before an abort must not be emitted after it.
+      const head = window.shift()!;
+      const fetched = await head.fetched;
+      // Partitions fetched before an abort must not be emitted after it.
       signal.throwIfAborted();
+      rowsInFlight -= head.rows;
+      const left = downloads.get(head.key)! - 1;
+      if (left === 0) downloads.delete(head.key);
+      else downloads.set(head.key, left);
       fill();
-      for (const o of outcomes) {
-        const batches = await finalizer.finalize(o);
-        progress.partitionsDone++;
-        deps.onProgress?.({ ...progress });
-        for (const batch of batches) if (batch.numRows > 0) yield batch;
-      }
+      yield fetched;
     }
   }
 
-  let writer: CacheWriter | undefined;
-  let finalizer!: PartitionFinalizer;
+  /** Adds a partition's failures, errors and requests to the fetch's. */
+  function account(fetched: FetchedPartition): void {
+    errors.push(...fetched.errors);
+    // A host that cannot be reached fails every request alike: said once.
+    const unreachable = new Set(
+      fetched.errors.filter((e) => e instanceof HostUnreachableError).map((e) => e.message),
+    );
+    for (const failure of fetched.failures) {
+      const said = unreachable.has(failure.message) &&
+        failures.some((f) => f.code === failure.code && f.message === failure.message);
+      if (!said) failures.push(failure);
+    }
+    report.requests.restCalls += fetched.requests.restCalls;
+    report.requests.restWeight += fetched.requests.restWeight;
+    progress.files += fetched.files.count;
+    progress.bytes += fetched.files.bytes;
+    if (fetched.notAllowed) notAllowed.push(fetched.job.partition);
+  }
+
+  async function* generate(): AsyncGenerator<RecordBatch> {
+    const store = typeof deps.cache === "function" ? await deps.cache() : deps.cache;
+    writer = new CacheWriter(store, request, failures);
+    finalizer = new PartitionFinalizer(request, { report, progress, writer });
+    for await (const fetched of fetchInOrder(store)) {
+      account(fetched);
+      const batches = await finalizer.finalize(fetched);
+      progress.partitionsDone++;
+      deps.onProgress?.({ ...progress });
+      // The hole before the first row is known once that row is: probe the listing edge now.
+      if (!leadingProbe && finalizer.first < Infinity) {
+        leadingProbe = edgeCandidates(report.gaps, request, finalizer).leading
+          ? confirmLeadingEdge(edges)
+          : Promise.resolve(false);
+        leadingProbe.catch(() => {});
+      }
+      for (const batch of batches) if (batch.numRows > 0) yield batch;
+    }
+  }
 
   async function complete(): Promise<void> {
     await writer!.settled();
-    const { first, last, seenFirst, seenLast } = finalizer;
-    const rows = { first, last, seenFirst, seenLast };
-    const confirmed = report.rows > 0
-      ? await confirmEdges(ctx, edgeCandidates(report.gaps, request, rows), report.gaps)
+    const candidates = report.rows > 0
+      ? edgeCandidates(report.gaps, request, finalizer)
       : { leading: false, trailing: false };
-    markNotListed(report.gaps, request, { first, last }, confirmed);
+    const confirmed = {
+      leading: candidates.leading && await (leadingProbe ??= confirmLeadingEdge(edges)),
+      trailing: candidates.trailing && await confirmTrailingEdge(edges, report.gaps),
+    };
+    markNotListed(report.gaps, request, finalizer, confirmed);
     report.partial = report.gaps.some((g) => g.class === "unfetched");
-    if (ctx.notAllowed!.length > 0) failures.push(notAllowedFailure(request, ctx.notAllowed!));
+    if (notAllowed.length > 0) failures.push(notAllowedFailure(request, notAllowed));
     if (report.partial && failures.length === 0) {
       // Never a partial result without a reason.
       const slots = report.gaps.reduce((n, g) => n + (g.class === "unfetched" ? g.slots : 0), 0);
@@ -257,7 +323,6 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     }
     report.requests.visionFiles = progress.files;
     report.elapsedMs = Math.round(performance.now() - started);
-    const errors = ctx.errors!;
     const offGrid = report.gaps.some((g) => g.class === "off_grid");
     // Nothing could be fetched because the sources failed: an error, not an empty table.
     if (report.rows === 0 && report.partial && !offGrid && errors.length > 0) {
@@ -280,6 +345,14 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     }
   }
 
+  let resolveReport!: (r: FetchReport) => void;
+  let rejectReport!: (e: unknown) => void;
+  const reportPromise = new Promise<FetchReport>((res, rej) => {
+    resolveReport = res;
+    rejectReport = rej;
+  });
+  reportPromise.catch(() => {});
+
   /** Every batch, then the report: resolved at the end, rejected (and the run aborted) on error. */
   async function* everything(): AsyncGenerator<RecordBatch> {
     try {
@@ -294,12 +367,13 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
   }
 
   const iterator = everything();
-  /** Stops the run early: aborts downloads, ends the generator, waits for cache writes. */
+  /** Stops the run early: aborts downloads, ends the generator, waits for cache writes and probes. */
   async function stop(reason: unknown): Promise<void> {
     abort.abort(reason);
     rejectReport(reason ?? new DOMException("cancelled", "AbortError"));
     await iterator.return(undefined);
     await writer?.settled();
+    await leadingProbe?.catch(() => {});
   }
   const batches = new ReadableStream<RecordBatch>({
     async pull(controller) {
@@ -313,12 +387,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     },
     cancel: stop,
   }, { highWaterMark: 0 });
-  async function collect(): Promise<RecordBatch[]> {
-    const all: RecordBatch[] = [];
-    for await (const batch of iterator) all.push(batch);
-    return all;
-  }
-  return { batches, report: reportPromise, collect };
+  return { batches, report: reportPromise };
 }
 
 /**

@@ -1,39 +1,53 @@
 import assert from "node:assert/strict";
-import { planFetch, type PlanUnit, requestPartitions } from "../../src/fcp/fetch_plan.ts";
+import { type PartitionJob, planFetch, requestPartitions } from "../../src/fcp/fetch_plan.ts";
 import { type KlineRequest, resolveRequest } from "../../src/fcp/kline_request.ts";
 import type { VisionInventory } from "../../src/fcp/vision_archives.ts";
 
 const NOW = Date.UTC(2025, 1, 10, 12, 30);
 
+/** The plan as `partition: step step ...` lines (`rest*N`: a walk shared by N partitions). */
 function plan(
   request: Partial<KlineRequest>,
   options: {
     cached?: Record<string, "VISION" | "REST">;
     inventory?: VisionInventory;
     now?: number;
+    cacheEnabled?: boolean;
   } = {},
 ): string[] {
+  return jobs(request, options).map(describe);
+}
+
+function jobs(
+  request: Partial<KlineRequest>,
+  options: {
+    cached?: Record<string, "VISION" | "REST">;
+    inventory?: VisionInventory;
+    now?: number;
+    cacheEnabled?: boolean;
+  } = {},
+): PartitionJob[] {
   const now = options.now ?? NOW;
   const resolved = resolveRequest(
     { symbol: "BTCUSDT", interval: "1h", start: "2024-12-30", end: "2025-01-02", ...request },
     { market: "spot", now },
   );
-  const units = planFetch({
+  return planFetch({
     request: resolved,
     now,
+    cacheEnabled: options.cacheEnabled ?? true,
     cached: new Set(Object.keys(options.cached ?? {})),
     inventory: options.inventory,
   });
-  return units.map(describe);
 }
 
-function describe(u: PlanUnit): string {
-  const keys = u.partitions.map((p) => p.key);
-  const first = keys[0], last = keys.at(-1);
-  const span = keys.length > 2 ? `${first}..${last}` : keys.join(",");
-  if (u.kind === "vision-monthly") return `vision-monthly ${u.month.key} [${span}]`;
-  if (u.kind === "vision-daily" && u.fallback.size > 0) return `vision-daily ${span} (fallback)`;
-  return `${u.kind} ${span}`;
+function describe(job: PartitionJob): string {
+  const steps = job.chain.map((s) => {
+    if (s.kind === "cache") return "cache";
+    if (s.kind === "vision") return `${s.period}:${s.archive}`;
+    return s.sharedBy > 1 ? `rest*${s.sharedBy}` : "rest";
+  });
+  return `${job.partition.key}: ${steps.join(" ")}`.trimEnd();
 }
 
 /** An inventory of every day and month from 2024-01-01 up to (excluding) `until`. */
@@ -55,17 +69,21 @@ const ALL = inventory(Date.UTC(2025, 1, 10));
 
 Deno.test("planFetch takes closed days from daily archives when the month is not whole", () => {
   assert.deepEqual(plan({}, { inventory: ALL }), [
-    "vision-daily 2024-12-30",
-    "vision-daily 2024-12-31",
-    "vision-daily 2025-01-01",
+    "2024-12-30: daily:2024-12-30 rest",
+    "2024-12-31: daily:2024-12-31 rest",
+    "2025-01-01: daily:2025-01-01 rest",
   ]);
 });
 
 Deno.test("planFetch takes a whole closed month from its monthly archive", () => {
-  assert.deepEqual(plan({ start: "2024-11-30", end: "2025-01-01" }, { inventory: ALL }), [
-    "vision-daily 2024-11-30",
-    "vision-monthly 2024-12 [2024-12-01..2024-12-31]",
-  ]);
+  const planned = plan({ start: "2024-11-30", end: "2025-01-01" }, { inventory: ALL });
+  assert.equal(planned.length, 32);
+  assert.equal(planned[0], "2024-11-30: daily:2024-11-30 rest");
+  // Every day of December awaits the one monthly archive, then its own daily one, then REST.
+  assert.equal(planned[1], "2024-12-01: monthly:2024-12 daily:2024-12-01 rest");
+  assert.equal(planned[31], "2024-12-31: monthly:2024-12 daily:2024-12-31 rest");
+  const december = jobs({ start: "2024-12-01", end: "2025-01-01" }, { inventory: ALL });
+  assert.ok(december.every((j) => j.chain[0].kind === "vision" && j.chain[0].sharedBy === 31));
 });
 
 Deno.test("planFetch takes a whole month day by day when its monthly archive is absent", () => {
@@ -73,13 +91,12 @@ Deno.test("planFetch takes a whole month day by day when its monthly archive is 
     inventory: inventory(Date.UTC(2025, 1, 10), ["2024-12"]),
   });
   assert.equal(units.length, 31);
-  assert.ok(units.every((u) => u.startsWith("vision-daily")));
+  assert.ok(units.every((u) => /^2024-12-\d\d: daily:2024-12-\d\d rest$/.test(u)), units[0]);
 });
 
 Deno.test("planFetch without a listing still tries the monthly archive", () => {
-  assert.deepEqual(plan({ start: "2024-12-01", end: "2025-01-01" }), [
-    "vision-monthly 2024-12 [2024-12-01..2024-12-31]",
-  ]);
+  const units = plan({ start: "2024-12-01", end: "2025-01-01" });
+  assert.equal(units[0], "2024-12-01: monthly:2024-12 daily:2024-12-01 rest");
 });
 
 Deno.test("planFetch never uses a monthly archive for 1s", () => {
@@ -87,37 +104,48 @@ Deno.test("planFetch never uses a monthly archive for 1s", () => {
     inventory: ALL,
   });
   assert.equal(units.length, 31);
-  assert.ok(units.every((u) => u.startsWith("vision-daily")));
+  assert.ok(units.every((u) => !u.includes("monthly")));
 });
 
 Deno.test("planFetch sends days absent from the listing, and today, to REST in runs", () => {
   const inv = inventory(Date.UTC(2025, 1, 7), ["2025-02-03"]);
   assert.deepEqual(plan({ start: "2025-02-02", end: "2025-02-11" }, { inventory: inv }), [
-    "vision-daily 2025-02-02",
-    "rest 2025-02-03",
-    "vision-daily 2025-02-04",
-    "vision-daily 2025-02-05",
-    "vision-daily 2025-02-06",
-    "rest 2025-02-07..2025-02-10",
+    "2025-02-02: daily:2025-02-02 rest",
+    "2025-02-03: rest",
+    "2025-02-04: daily:2025-02-04 rest",
+    "2025-02-05: daily:2025-02-05 rest",
+    "2025-02-06: daily:2025-02-06 rest",
+    "2025-02-07: rest*4",
+    "2025-02-08: rest*4",
+    "2025-02-09: rest*4",
+    "2025-02-10: rest*4",
   ]);
 });
 
 Deno.test("planFetch serves cached partitions from the cache and plans the rest", () => {
   const cached = { "2024-12-30": "VISION", "2025-01-01": "REST" } as const;
   assert.deepEqual(plan({}, { cached, inventory: inventory(Date.UTC(2025, 0, 1)) }), [
-    "cache 2024-12-30",
-    "vision-daily 2024-12-31",
-    "cache 2025-01-01",
+    "2024-12-30: cache daily:2024-12-30 rest",
+    "2024-12-31: daily:2024-12-31 rest",
+    "2025-01-01: cache rest",
   ]);
 });
 
 Deno.test("planFetch plans a cached REST day as cache: the upgrade is decided when it is read", () => {
   const cached = { "2024-12-31": "REST" } as const;
   assert.deepEqual(plan({}, { cached, inventory: ALL }), [
-    "vision-daily 2024-12-30",
-    "cache 2024-12-31",
-    "vision-daily 2025-01-01",
+    "2024-12-30: daily:2024-12-30 rest",
+    "2024-12-31: cache daily:2024-12-31 rest",
+    "2025-01-01: daily:2025-01-01 rest",
   ]);
+  // The walk reads the cached file first; its daily archive replaces it only when listed.
+  assert.deepEqual(jobs({}, { cached, inventory: ALL })[1].chain[1], {
+    kind: "vision",
+    period: "daily",
+    archive: "2024-12-31",
+    listed: true,
+    sharedBy: 1,
+  });
 });
 
 Deno.test("requestPartitions skips a month that holds no open time of a 1w range", () => {
@@ -135,22 +163,27 @@ Deno.test("planFetch keeps a cached day out of a whole-month archive", () => {
     inventory: ALL,
   });
   assert.equal(units.length, 31);
-  assert.equal(units[14], "cache 2024-12-15");
+  assert.equal(units[14], "2024-12-15: cache daily:2024-12-15 rest");
+  assert.ok(units.every((u) => !u.includes("monthly")));
 });
 
 Deno.test("planFetch with source cache plans no network unit", () => {
   assert.deepEqual(
     plan({ source: "cache" }, { cached: { "2024-12-31": "REST" }, inventory: ALL }),
     [
-      "none 2024-12-30",
-      "cache 2024-12-31",
-      "none 2025-01-01",
+      "2024-12-30:",
+      "2024-12-31: cache",
+      "2025-01-01:",
     ],
   );
 });
 
 Deno.test("planFetch with source rest plans one REST run for everything", () => {
-  assert.deepEqual(plan({ source: "rest" }, { inventory: ALL }), ["rest 2024-12-30..2025-01-01"]);
+  assert.deepEqual(plan({ source: "rest" }, { inventory: ALL }), [
+    "2024-12-30: rest*3",
+    "2024-12-31: rest*3",
+    "2025-01-01: rest*3",
+  ]);
 });
 
 Deno.test("planFetch with source vision plans nothing for days without an archive", () => {
@@ -158,7 +191,7 @@ Deno.test("planFetch with source vision plans nothing for days without an archiv
     plan({ source: "vision", start: "2025-02-08", end: "2025-02-11" }, {
       inventory: inventory(Date.UTC(2025, 1, 9)),
     }),
-    ["vision-daily 2025-02-08", "none 2025-02-09,2025-02-10"],
+    ["2025-02-08: daily:2025-02-08", "2025-02-09:", "2025-02-10:"],
   );
 });
 
@@ -168,10 +201,10 @@ Deno.test("planFetch plans month partitions for 3d, 1w and 1M", () => {
       inventory: inventory(Date.UTC(2025, 1, 10), ["2024-12"]),
     });
     const expected = [
-      "vision-monthly 2024-11 [2024-11]",
-      "rest 2024-12",
-      "vision-monthly 2025-01 [2025-01]",
-      "rest 2025-02",
+      "2024-11: monthly:2024-11 rest",
+      "2024-12: rest",
+      "2025-01: monthly:2025-01 rest",
+      "2025-02: rest",
     ];
     // 1M: the open candle (2025-02) is excluded.
     assert.deepEqual(units, interval === "1M" ? expected.slice(0, 3) : expected, interval);
@@ -198,4 +231,21 @@ Deno.test("requestPartitions lists the days or months of the range", () => {
     { now: NOW },
   );
   assert.deepEqual(requestPartitions(w).map((p) => p.key), ["2024-10", "2024-11", "2024-12"]);
+});
+
+Deno.test("planFetch: a closed partition is fetched whole when it may be cached, else only the range", () => {
+  const range = { start: "2024-12-30T06:00", end: "2024-12-30T18:00" };
+  const [cached] = jobs(range);
+  assert.equal(cached.mayCache, true);
+  assert.deepEqual(cached.span, { start: Date.UTC(2024, 11, 30), end: Date.UTC(2024, 11, 31) });
+  const [uncached] = jobs(range, { cacheEnabled: false });
+  assert.equal(uncached.mayCache, false);
+  assert.deepEqual(uncached.span, {
+    start: Date.UTC(2024, 11, 30, 6),
+    end: Date.UTC(2024, 11, 30, 18),
+  });
+  // Today is open: never cached, fetched up to the range's end.
+  const [today] = jobs({ start: "2025-02-10", end: "2025-02-10T06:00" });
+  assert.equal(today.mayCache, false);
+  assert.deepEqual(today.span, { start: Date.UTC(2025, 1, 10), end: Date.UTC(2025, 1, 10, 6) });
 });

@@ -42,7 +42,7 @@ Deno.test("A table fetch of several archives starts one decode worker, a stream 
         signal: new AbortController().signal,
         decodeWorkers: table,
       });
-      const batches = await run.collect();
+      const batches = await Array.fromAsync(run.batches);
       assert.equal(batches.reduce((n, b) => n + b.numRows, 0), 120);
       assert.deepEqual(
         (await run.report).partitions.map((p) => p.sources),

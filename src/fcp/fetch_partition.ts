@@ -1,0 +1,538 @@
+/**
+ * One partition's fetch: walks its job's source chain (cache, Vision
+ * archives, REST) with the layers' own clients until a source serves it,
+ * fills the holes of a Vision archive from REST, and returns its rows by
+ * source with what was asked, what failed and its own request counts.
+ *
+ * @module
+ */
+import { DsmError, HttpError } from "../core/errors.ts";
+import { ceilOpenTime, nextOpenTime } from "../core/interval.ts";
+import type { Partition } from "../core/partition.ts";
+import { isPermissionError } from "../source/http.ts";
+import type { RestClient } from "../source/rest_client.ts";
+import type { VisionFileResult } from "../source/vision_client.ts";
+import type { CachedPartition, KlineStore } from "../cache/kline_store.ts";
+import {
+  findMissing,
+  type MissingRange,
+  offGridSlots,
+  splitAtOffGrid,
+  type TimeSpan,
+} from "./kline_checks.ts";
+import { clipSegment, type KlineSegment, segmentOf } from "./kline_segment.ts";
+import type { ResolvedRequest } from "./kline_request.ts";
+import type {
+  FetchFailure,
+  PartitionReport,
+  PartitionSource,
+  RequestCounts,
+} from "./fetch_report.ts";
+import type { PartitionJob, RestStep, VisionStep } from "./fetch_plan.ts";
+import type { VisionArchives, VisionInventory } from "./vision_archives.ts";
+import { restRange } from "./_rest_range.ts";
+
+/** What a partition's fetch runs on. */
+export interface PartitionSources {
+  /** The request. */
+  request: ResolvedRequest;
+  /** The cache (a disabled store when there is none). */
+  store: KlineStore;
+  /** Vision, when the request allows it. */
+  vision: VisionArchives | undefined;
+  /** REST, when the request allows it. */
+  rest: RestClient | undefined;
+  /** Vision's inventory of the request's span, listed at most once; undefined when unknown. */
+  inventory: () => Promise<VisionInventory | undefined>;
+  /** Downloads serving several partitions of the fetch (a monthly archive, a REST walk). */
+  shared: SharedDownloads;
+}
+
+/** One partition's fetch: its rows by source, and what it took. */
+export interface FetchedPartition {
+  /** The job. */
+  job: PartitionJob;
+  /** Its rows by source, sorted, the whole span fetched (not yet clipped to the range). */
+  segments: KlineSegment[];
+  /** Report entry (rows filled in when finalized). */
+  report: PartitionReport;
+  /** Which sources were asked about this partition's holes. */
+  consulted: { vision: boolean; rest: boolean };
+  /** Ranges no source could be asked about. */
+  unfetched: TimeSpan[];
+  /** Confirmed exchange gaps recorded with the cached file. */
+  knownGaps: { start: number; end: number; class?: "off_grid" }[];
+  /** Whether a source failed for this partition. */
+  failed: boolean;
+  /** True when the request allows no source that could serve (part of) it. */
+  notAllowed: boolean;
+  /** The cached file, when it served the partition. */
+  cached?: CachedPartition;
+  /** Failures absorbed, in order. */
+  failures: FetchFailure[];
+  /** The sources' errors behind them (the cause of a strict or total failure). */
+  errors: unknown[];
+  /** This partition's own requests (a shared download counts with its first partition). */
+  requests: RequestCounts;
+  /** Vision archives it downloaded, and their bytes (progress). */
+  files: { count: number; bytes: number };
+}
+
+/** A shared download in flight or waiting for its partitions. */
+interface Shared {
+  promise: Promise<DownloadOutcome>;
+  /** Partitions still to take from it; undefined while none has asked (a prefetch). */
+  users: number | undefined;
+  /** Whether its failure and request counts were taken by a partition already. */
+  taken: boolean;
+  /** Stops it when no partition will take it. */
+  abort: AbortController;
+}
+
+/** What a Vision archive download gave. */
+export type ArchiveOutcome =
+  | { status: "ok"; file: Extract<VisionFileResult, { status: "ok" }>; segment: KlineSegment }
+  | { status: "missing" }
+  | { status: "failed"; error: unknown };
+
+type WalkOutcome =
+  | { status: "ok"; segment: KlineSegment; error?: unknown; counts: RequestCounts }
+  | { status: "failed"; error: unknown; counts: RequestCounts };
+
+type DownloadOutcome = ArchiveOutcome | WalkOutcome;
+
+/**
+ * The downloads of a fetch that serve several partitions (a monthly archive,
+ * a REST walk), and the archive fetched before the plan: each is started by
+ * the first partition that needs it (or by the run), awaited by the others,
+ * and dropped once every partition sharing it has taken its rows.
+ */
+export class SharedDownloads {
+  readonly #entries = new Map<string, Shared>();
+  readonly #signal: AbortSignal;
+
+  /**
+   * Creates the downloads of one fetch.
+   *
+   * @param signal Cancels them all.
+   */
+  constructor(signal: AbortSignal) {
+    this.#signal = signal;
+  }
+
+  #start(key: string, users: number | undefined, start: Download): Shared {
+    const abort = new AbortController();
+    const entry: Shared = {
+      promise: start(AbortSignal.any([this.#signal, abort.signal])),
+      users,
+      taken: false,
+      abort,
+    };
+    entry.promise.catch(() => {});
+    this.#entries.set(key, entry);
+    return entry;
+  }
+
+  /**
+   * Starts a download before any partition asks for it: the first archive,
+   * while the listing that plans the fetch is read.
+   *
+   * @param key The download's key.
+   * @param start Starts it.
+   */
+  prefetch(key: string, start: Download): void {
+    if (!this.#entries.has(key)) this.#start(key, undefined, start);
+  }
+
+  /**
+   * Stops a prefetched download that no partition of the plan takes.
+   *
+   * @param key The download's key.
+   * @returns What it gave (the abort reason's failure when stopped), or undefined when unknown.
+   */
+  async discard<T extends DownloadOutcome>(key: string): Promise<T | undefined> {
+    const entry = this.#entries.get(key);
+    if (!entry || entry.users !== undefined) return undefined;
+    this.#entries.delete(key);
+    entry.abort.abort(new DOMException("not in the plan", "AbortError"));
+    return await entry.promise as T;
+  }
+
+  /**
+   * The outcome of a download, started on first use.
+   *
+   * @param key The download's key.
+   * @param users How many partitions will take from it.
+   * @param start Starts it.
+   * @returns The outcome, and whether this caller is the first to take it.
+   */
+  async take<T extends DownloadOutcome>(
+    key: string,
+    users: number,
+    start: Download,
+  ): Promise<{ outcome: T; first: boolean }> {
+    let entry = this.#entries.get(key);
+    if (!entry) entry = this.#start(key, users, start);
+    entry.users ??= users;
+    try {
+      const outcome = await entry.promise as T;
+      const first = !entry.taken;
+      entry.taken = true;
+      return { outcome, first };
+    } finally {
+      if (--entry.users <= 0) this.#entries.delete(key);
+    }
+  }
+}
+
+type Download = (signal: AbortSignal) => Promise<DownloadOutcome>;
+
+/**
+ * The key of a Vision archive among a fetch's shared downloads.
+ *
+ * @param step The Vision step.
+ * @returns Its key.
+ */
+export function archiveKey(step: VisionStep): string {
+  return `vision ${step.period} ${step.archive}`;
+}
+
+/**
+ * Downloads, verifies and decodes the archive of a Vision step.
+ *
+ * @param request The request (its series).
+ * @param vision The manager's Vision archives.
+ * @param step The step.
+ * @param signal Cancels the download.
+ * @returns The archive's rows, `missing`, or `failed` with the error.
+ */
+export async function downloadArchive(
+  request: ResolvedRequest,
+  vision: VisionArchives,
+  step: VisionStep,
+  signal: AbortSignal,
+): Promise<ArchiveOutcome> {
+  const { dataset, market, symbol, interval } = request;
+  try {
+    const file = await vision.file({
+      ...(dataset ? { dataset } : {}),
+      market,
+      symbol,
+      interval,
+      period: step.period,
+      date: step.archive,
+      signal,
+    });
+    if (file.status === "missing") return { status: "missing" };
+    return { status: "ok", file, segment: segmentOf(file.batches, "VISION") };
+  } catch (error) {
+    return { status: "failed", error };
+  }
+}
+
+function emptyCounts(): RequestCounts {
+  return { visionFiles: 0, listingPages: 0, restCalls: 0, restWeight: 0 };
+}
+
+function addCounts(to: RequestCounts, from: RequestCounts): void {
+  to.restCalls += from.restCalls;
+  to.restWeight += from.restWeight;
+}
+
+/**
+ * Fetches one partition: the first source of its chain that serves it wins;
+ * a missing or failed source passes to the next. A cached REST file is
+ * replaced by its Vision archive once the listing shows it (and kept when
+ * the archive fails); a Vision archive's holes are asked of REST.
+ *
+ * @param job The partition's job.
+ * @param sources The request, cache, clients, inventory and shared downloads.
+ * @param signal Cancels the fetch.
+ * @returns The partition's rows and what it took.
+ * @throws The abort reason; a REST 400 (the request's fault) or a permission error.
+ */
+export async function fetchPartition(
+  job: PartitionJob,
+  sources: PartitionSources,
+  signal: AbortSignal,
+): Promise<FetchedPartition> {
+  const started = performance.now();
+  const fetched = newFetched(job);
+  const walk = new ChainWalk(fetched, sources, signal);
+  await walk.run();
+  fetched.report.ms = Math.round((performance.now() - started) * 10) / 10;
+  return fetched;
+}
+
+function newFetched(job: PartitionJob): FetchedPartition {
+  return {
+    job,
+    segments: [],
+    report: { key: job.partition.key, sources: [], rows: 0, bytes: 0, ms: 0, cached: false },
+    consulted: { vision: false, rest: false },
+    unfetched: [],
+    knownGaps: [],
+    failed: false,
+    notAllowed: false,
+    failures: [],
+    errors: [],
+    requests: emptyCounts(),
+    files: { count: 0, bytes: 0 },
+  };
+}
+
+/** The walk of one job's chain. */
+class ChainWalk {
+  readonly #out: FetchedPartition;
+  readonly #sources: PartitionSources;
+  readonly #signal: AbortSignal;
+  readonly #partition: Partition;
+
+  constructor(out: FetchedPartition, sources: PartitionSources, signal: AbortSignal) {
+    this.#out = out;
+    this.#sources = sources;
+    this.#signal = signal;
+    this.#partition = out.job.partition;
+  }
+
+  async run(): Promise<void> {
+    const { chain } = this.#out.job;
+    let kept: CachedPartition | undefined;
+    for (let i = 0; i < chain.length; i++) {
+      const step = chain[i];
+      if (step.kind === "cache") {
+        const cached = await this.#readCache();
+        if (!cached) continue;
+        const next = chain[i + 1];
+        if (
+          cached.metadata.source === "REST" && next?.kind === "vision" && await this.#lists(next)
+        ) {
+          kept = cached;
+          continue;
+        }
+        return this.#fromCache(cached);
+      }
+      if (step.kind === "vision") {
+        if (step.listed === false) continue;
+        if (await this.#fromArchive(step)) return;
+        continue;
+      }
+      if (kept) break;
+      return await this.#fromRest(step);
+    }
+    if (kept) return this.#fromCache(kept);
+    // No allowed source served it.
+    this.#out.unfetched.push(this.#out.job.span);
+    this.#out.notAllowed = true;
+  }
+
+  /** Whether Vision now lists the archive of a step (asking the listing when the plan did not). */
+  async #lists(step: VisionStep): Promise<boolean> {
+    if (step.listed !== undefined) return step.listed;
+    const inventory = await this.#sources.inventory();
+    return inventory?.[step.period].has(step.archive) ?? false;
+  }
+
+  #readCache(): Promise<CachedPartition | undefined> {
+    const { request, store, vision, rest } = this.#sources;
+    const { dataset, market, symbol, interval } = request;
+    const p = this.#partition;
+    const key = { ...(dataset ? { dataset } : {}), market, symbol, interval, partition: p.key };
+    return store.read(key, {
+      onSetAside: (reason) => {
+        const next = vision || rest ? "fetched again" : "not fetched again";
+        this.#out.failures.push({
+          partition: p.key,
+          code: "CACHE_ERROR",
+          message: `Cached partition "${p.key}" was corrupt (${reason}): set aside and ${next}`,
+        });
+      },
+    });
+  }
+
+  #fromCache(cached: CachedPartition): void {
+    const out = this.#out;
+    out.cached = cached;
+    this.#add(lazyCacheSegment(cached), "cache");
+    out.knownGaps = cached.metadata.gaps;
+    out.consulted = { vision: true, rest: true };
+  }
+
+  /** Takes the partition's rows from a Vision archive; false when it is missing or failed. */
+  async #fromArchive(step: VisionStep): Promise<boolean> {
+    const { request, vision, shared } = this.#sources;
+    if (!vision) return false;
+    const { outcome, first } = await shared.take<ArchiveOutcome>(
+      archiveKey(step),
+      step.sharedBy,
+      (signal) => downloadArchive(request, vision, step, signal),
+    );
+    if (outcome.status === "missing") return false;
+    if (outcome.status === "failed") {
+      this.#rethrowFatal(outcome.error);
+      if (first) this.#recordFailure(outcome.error, step.archive);
+      return false;
+    }
+    const { file } = outcome;
+    const out = this.#out;
+    if (first) {
+      out.files.count++;
+      out.files.bytes += file.bytes;
+    }
+    const p = this.#partition;
+    this.#add(
+      clipSegment(outcome.segment, p.start, p.end),
+      step.period === "monthly" ? "vision-monthly" : "vision-daily",
+    );
+    out.consulted.vision = true;
+    out.report.sha256 = file.sha256;
+    out.report.bytes = Math.round(file.bytes / step.sharedBy);
+    await this.#fillHoles();
+    return true;
+  }
+
+  /** Asks REST for the holes of the archive's rows; slots printed off the grid are not holes. */
+  async #fillHoles(): Promise<void> {
+    const { request, rest } = this.#sources;
+    if (!rest) return;
+    const out = this.#out;
+    const seg = out.segments[0];
+    const { span } = out.job;
+    const from = ceilOpenTime(span.start, request.interval);
+    const holes: MissingRange[] = from < span.end
+      ? findMissing(seg.columns.openTime, seg.length, from, span.end, request.interval)
+      : [];
+    if (holes.length === 0) return;
+    const offGrid = offGridSlots(seg.columns.openTime, seg.length, request.interval);
+    const missing = splitAtOffGrid(holes, offGrid, request.interval).filter((h) => !h.offGrid);
+    for (const hole of coalesce(missing)) {
+      await this.#fromRest({ kind: "rest", span: hole, sharedBy: 1 });
+    }
+  }
+
+  /** Takes the partition's rows of a REST walk (shared when it spans several partitions). */
+  async #fromRest(step: RestStep): Promise<void> {
+    const { request, rest, shared } = this.#sources;
+    const out = this.#out;
+    out.consulted.rest = rest !== undefined;
+    if (!rest) {
+      out.unfetched.push(step.span);
+      out.notAllowed = true;
+      return;
+    }
+    const walk = (signal: AbortSignal) => this.#walk(rest, step.span, signal);
+    const { outcome, first } = step.sharedBy > 1
+      ? await shared.take<WalkOutcome>(restKey(step), step.sharedBy, walk)
+      : { outcome: await walk(this.#signal), first: true };
+    if (first) addCounts(out.requests, outcome.counts);
+    const p = this.#partition;
+    if (outcome.status === "failed") {
+      this.#rethrowFatal(outcome.error);
+      this.#markUnfetched(step.span, outcome.error, first);
+      return;
+    }
+    if (outcome.error !== undefined) {
+      // The walk stopped early: keep its rows, the rest of the span is unfetched.
+      const { segment } = outcome;
+      const after = segment.length === 0
+        ? step.span.start
+        : nextOpenTime(segment.columns.openTime[segment.length - 1], request.interval);
+      this.#markUnfetched({ start: after, end: step.span.end }, outcome.error, first);
+    }
+    this.#add(clipSegment(outcome.segment, p.start, p.end), "rest");
+  }
+
+  async #walk(rest: RestClient, span: TimeSpan, signal: AbortSignal): Promise<WalkOutcome> {
+    const counts = emptyCounts();
+    try {
+      const rows = await restRange(rest, this.#sources.request, span, signal, counts);
+      return { status: "ok", segment: segmentOf(rows.batches, "REST"), error: rows.error, counts };
+    } catch (error) {
+      return { status: "failed", error, counts };
+    }
+  }
+
+  /** Marks the part of a span in this partition unfetched; the first partition told records why. */
+  #markUnfetched(span: TimeSpan, error: unknown, first: boolean): void {
+    const p = this.#partition;
+    const start = Math.max(span.start, p.start);
+    const end = Math.min(span.end, p.end);
+    if (start < end) {
+      this.#out.unfetched.push(span);
+      this.#out.failed = true;
+    }
+    if (first && span.start < span.end) this.#recordFailure(error, p.key);
+  }
+
+  /** Errors that end the fetch rather than a source: abort, the request's fault, permissions. */
+  #rethrowFatal(error: unknown): void {
+    if (this.#signal.aborted) throw this.#signal.reason;
+    // A 400 (unknown symbol -1121, invalid interval -1120) is the request's fault, not the source's.
+    if (error instanceof HttpError && error.status === 400) throw error;
+    if (isPermissionError(error)) throw error;
+  }
+
+  #recordFailure(error: unknown, partition: string): void {
+    const out = this.#out;
+    out.errors.push(error);
+    const code = error instanceof DsmError ? error.code : "UNKNOWN";
+    const message = error instanceof Error ? error.message : String(error);
+    out.failures.push({ partition, code, message });
+  }
+
+  /** Adds a source's rows; the source is reported only when it has rows. */
+  #add(segment: KlineSegment, source: PartitionSource): void {
+    const out = this.#out;
+    out.segments.push(segment);
+    if (segment.length > 0 && !out.report.sources.includes(source)) out.report.sources.push(source);
+  }
+}
+
+/**
+ * The key of a REST walk among a fetch's shared downloads.
+ *
+ * @param step The REST step.
+ * @returns Its key.
+ */
+export function restKey(step: RestStep): string {
+  return `rest ${step.span.start} ${step.span.end}`;
+}
+
+function coalesce(holes: MissingRange[]): TimeSpan[] {
+  const out: TimeSpan[] = [];
+  for (const h of holes) {
+    const last = out.at(-1);
+    if (last && h.start - last.end <= 0) last.end = h.end;
+    else out.push({ start: h.start, end: h.end });
+  }
+  return out;
+}
+
+/** A CACHE segment whose columns are decoded from the Arrow batches on first use. */
+function lazyCacheSegment(cached: CachedPartition): KlineSegment {
+  let segment: KlineSegment | undefined;
+  const decoded = () => segment ??= segmentOf(cached.batches, "CACHE");
+  return {
+    get columns() {
+      return decoded().columns;
+    },
+    length: cached.batches.reduce((n, b) => n + b.numRows, 0),
+    source: "CACHE",
+    batches: cached.batches,
+  };
+}
+
+/**
+ * Whether a partition may be cached: it may be (closed, cache on), it was
+ * fetched whole, and every hole is a confirmed exchange gap (both sources
+ * asked, none failed).
+ *
+ * @param fetched The partition's fetch.
+ * @param holes Its missing slots (those printed off the grid left out).
+ * @returns True when it can be written.
+ */
+export function isCacheable(fetched: FetchedPartition, holes: MissingRange[]): boolean {
+  if (!fetched.job.mayCache || fetched.cached) return false;
+  if (fetched.unfetched.length > 0 || fetched.failed) return false;
+  return holes.length === 0 || (fetched.consulted.vision && fetched.consulted.rest);
+}
