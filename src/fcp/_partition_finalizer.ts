@@ -7,7 +7,7 @@
  */
 import { datasetInfo } from "../core/dataset.ts";
 import type { RecordBatch } from "apache-arrow";
-import { KLINE_SCHEMA, klineBatch, withDataSource } from "../core/schema.ts";
+import { KLINE_SCHEMA, withDataSource } from "../core/schema.ts";
 import type { Interval } from "../core/interval.ts";
 import {
   appendSpan,
@@ -19,7 +19,7 @@ import {
   splitAtOffGrid,
   type TimeSpan,
 } from "./kline_checks.ts";
-import { clipSegment, type KlineSegment, type MergedRows, mergeSegments } from "./kline_segment.ts";
+import { batchesOf, clipSegment, type MergedRows, mergeSegments } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import type { FetchReport } from "./fetch_report.ts";
 import { appendGap, classify } from "./_gap_report.ts";
@@ -121,15 +121,7 @@ export class PartitionFinalizer {
       offGridOf(o, merged, checks.offGrid, request.interval),
       request.interval,
     );
-    // The rows as Arrow batches without provenance: the segment's own batches
-    // when one strictly increasing segment holds them all, else built once.
-    const rowsIn = segments.filter((seg) => seg.length > 0);
-    let plain = rowsIn.length === 1 && clipped.columns === rowsIn[0].columns
-      ? plainBatches(rowsIn[0].batches)
-      : undefined;
-    const plainRows = () => plain ??= [klineBatch(clipped.columns, clipped.length)];
-    const fresh = o.job.mayCache && !o.cached;
-    if (fresh) {
+    if (o.job.mayCache && !o.cached) {
       const wholeMerged = covers ? merged : mergeSegments(o.segments);
       const whole = covers ? clipped : onGridRows(wholeMerged, request.interval);
       const wholeChecks = covers ? checks : findAnomalies(
@@ -153,8 +145,7 @@ export class PartitionFinalizer {
       );
       // Slots printed off the grid are not missing: they need no confirmation.
       if (isCacheable(o, wholeHoles.filter((h) => !h.offGrid))) {
-        const stored = covers ? plainRows() : wholeBatches(live, whole);
-        await this.#writer.schedule(o, stored, wholeHoles, wholeChecks);
+        await this.#writer.schedule(o, batchesOf(whole, false), wholeHoles, wholeChecks);
       }
     }
     const report = this.#report;
@@ -173,13 +164,7 @@ export class PartitionFinalizer {
     if (request.fill === "null") {
       return [nullFilledBatch(clipped, lo, hi, request.interval, request.includeSourceInfo)];
     }
-    if (clipped.length === 0) return [];
-    const batches = plainRows();
-    if (!request.includeSourceInfo) return batches;
-    // One batch per source segment keeps a single source; else per-row codes.
-    if (batches.length === 1) return [withDataSource(batches[0], clipped.sources)];
-    const source = rowsIn[0].source;
-    return batches.map((b) => withDataSource(b, source));
+    return batchesOf(clipped, request.includeSourceInfo);
   }
 
   /** A cached partition inside the range, checked when written: no per-row work. */
@@ -256,14 +241,6 @@ function offGridOf(
     appendSpan(out, span);
   }
   return out;
-}
-
-/** A whole partition's rows as batches: one segment's own when it holds them all in order. */
-function wholeBatches(live: KlineSegment[], whole: MergedRows): RecordBatch[] {
-  const own = live.length === 1 && whole.columns === live[0].columns
-    ? plainBatches(live[0].batches)
-    : undefined;
-  return own ?? [klineBatch(whole.columns, whole.length)];
 }
 
 /** Batches of exactly the kline schema (no `_data_source`), else undefined. */

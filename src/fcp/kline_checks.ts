@@ -15,7 +15,7 @@ import {
 import type { Anomaly } from "../core/anomaly.ts";
 import type { IgnoreValue } from "../codec/kline_ignore_values.ts";
 import { allocKlineColumns, KLINE_COLUMN_KEYS, type KlineColumns } from "../core/schema.ts";
-import type { MergedRows } from "./kline_segment.ts";
+import type { MergedRows, RowRun } from "./kline_segment.ts";
 
 /** A run of missing open times, `[start, end)`. */
 export interface MissingRange {
@@ -303,5 +303,21 @@ export function onGridRows(rows: MergedRows, interval: Interval): MergedRows {
     for (const key of KLINE_COLUMN_KEYS) columns[key][j] = rows.columns[key][i];
     sources[j++] = rows.sources[i];
   }
-  return { columns, length: keep, sources, ignored: rows.ignored };
+  if (!rows.runs) return { columns, length: keep, sources, ignored: rows.ignored };
+  // The runs of the segments' rows, split where a row off the grid is left out.
+  const runs: RowRun[] = [];
+  let i = 0;
+  for (const { segment, from, to } of rows.runs) {
+    let start = -1;
+    for (let r = from; r < to; r++, i++) {
+      if (isOnGrid(t[i], interval)) {
+        if (start < 0) start = r;
+      } else if (start >= 0) {
+        runs.push({ segment, from: start, to: r });
+        start = -1;
+      }
+    }
+    if (start >= 0) runs.push({ segment, from: start, to });
+  }
+  return { columns, length: keep, sources, ignored: rows.ignored, runs };
 }

@@ -1,18 +1,24 @@
 /**
  * Segments of kline rows tagged with their source, and their merge into one
- * strictly increasing, duplicate-free run (precedence REST > CACHE > VISION).
+ * strictly increasing, duplicate-free series (precedence REST > CACHE >
+ * VISION) whose output batches are slices of the sources' own batches.
  *
  * @module
  */
-import type { RecordBatch } from "apache-arrow";
+import { makeData, type RecordBatch, Struct } from "apache-arrow";
 import { type IgnoreValue, ignoreValuesOf } from "../codec/kline_ignore_values.ts";
 import {
   allocKlineColumns,
   type DataSource,
   dataSourceCode,
   KLINE_COLUMN_KEYS,
+  KLINE_SCHEMA,
+  klineBatch,
   type KlineColumns,
   klineColumnsOf,
+  recordBatchOf,
+  sliceKlineColumns,
+  withDataSource,
 } from "../core/schema.ts";
 
 /** Rows of one source, sorted by open time. */
@@ -23,10 +29,22 @@ export interface KlineSegment {
   readonly length: number;
   /** Where the rows came from. */
   readonly source: DataSource;
-  /** The Arrow batches holding exactly these rows, when the segment was read from them whole. */
+  /** The Arrow batches the rows were read from (from row `offset` on), when they were. */
   readonly batches?: readonly RecordBatch[];
+  /** The row of `batches` (counted across them) holding the segment's first row. @default {0} */
+  readonly offset?: number;
   /** The rows' non-zero `ignore` values, in time order. @default {[]} */
   readonly ignored?: readonly IgnoreValue[];
+}
+
+/** Consecutive rows of one segment: its rows `[from, to)`. */
+export interface RowRun {
+  /** The segment. */
+  readonly segment: KlineSegment;
+  /** First row, in the segment. */
+  readonly from: number;
+  /** Row after the last, in the segment. */
+  readonly to: number;
 }
 
 /** Rows with a per-row source code (see `dataSourceCode`). */
@@ -39,6 +57,8 @@ export interface MergedRows {
   readonly sources: Int8Array;
   /** The non-zero `ignore` values of the rows kept, in time order. @default {[]} */
   readonly ignored?: readonly IgnoreValue[];
+  /** Where the rows come from, in order: runs of the segments' rows. @default {one run per row} */
+  readonly runs?: readonly RowRun[];
 }
 
 const PRECEDENCE: Record<DataSource, number> = { REST: 0, CACHE: 1, VISION: 2 };
@@ -82,10 +102,10 @@ export function clipSegment(segment: KlineSegment, start: number, end: number): 
   let hi = lo;
   while (hi < segment.length && t[hi] < end) hi++;
   if (lo === 0 && hi === segment.length) return segment;
-  const columns = {} as Record<keyof KlineColumns, Float64Array>;
-  for (const key of KLINE_COLUMN_KEYS) columns[key] = segment.columns[key].subarray(lo, hi);
+  const columns = sliceKlineColumns(segment.columns, lo, hi);
   const ignored = segment.ignored?.filter((v) => v.openTime >= start && v.openTime < end);
-  return { columns, length: hi - lo, source: segment.source, ignored };
+  const { source, batches } = segment;
+  return { columns, length: hi - lo, source, batches, offset: (segment.offset ?? 0) + lo, ignored };
 }
 
 /**
@@ -147,6 +167,7 @@ function concatSegments(ordered: KlineSegment[]): MergedRows {
       length: s.length,
       sources: new Int8Array(s.length).fill(dataSourceCode(s.source)),
       ignored,
+      runs: [{ segment: s, from: 0, to: s.length }],
     };
   }
   const total = ordered.reduce((n, s) => n + s.length, 0);
@@ -158,7 +179,8 @@ function concatSegments(ordered: KlineSegment[]): MergedRows {
     sources.fill(dataSourceCode(s.source), at, at + s.length);
     at += s.length;
   }
-  return { columns, length: total, sources, ignored };
+  const runs = ordered.map((segment) => ({ segment, from: 0, to: segment.length }));
+  return { columns, length: total, sources, ignored, runs };
 }
 
 function sortSegments(live: KlineSegment[]): MergedRows {
@@ -180,11 +202,15 @@ function sortSegments(live: KlineSegment[]): MergedRows {
   // The `ignore` value travels with the row that wins its open time.
   const ignoredBy = live.map((s) => new Map(s.ignored?.map((v) => [v.openTime, v.text])));
   const ignored: IgnoreValue[] = [];
+  const runs: { segment: KlineSegment; from: number; to: number }[] = [];
   for (const [si, r] of refs) {
     const s = live[si];
     const t = s.columns.openTime[r];
     if (t === last) continue;
     last = t;
+    const run = runs.at(-1);
+    if (run?.segment === s && run.to === r) run.to++;
+    else runs.push({ segment: s, from: r, to: r + 1 });
     const text = ignoredBy[si].get(t);
     if (text !== undefined) ignored.push({ openTime: t, text });
     for (const key of KLINE_COLUMN_KEYS) columns[key][length] = s.columns[key][r];
@@ -192,5 +218,56 @@ function sortSegments(live: KlineSegment[]): MergedRows {
   }
   const view = {} as Record<keyof KlineColumns, Float64Array>;
   for (const key of KLINE_COLUMN_KEYS) view[key] = columns[key].subarray(0, length);
-  return { columns: view, length, sources: sources.subarray(0, length), ignored };
+  return { columns: view, length, sources: sources.subarray(0, length), ignored, runs };
+}
+
+/**
+ * The merged rows as Arrow batches: slices of the segments' own batches
+ * (no copy), rebuilt from the columns only for rows read from none.
+ *
+ * @param rows Merged rows.
+ * @param withSource Whether to append `_data_source`.
+ * @returns The batches, in order.
+ */
+export function batchesOf(rows: MergedRows, withSource: boolean): RecordBatch[] {
+  if (rows.length === 0) return [];
+  if (!rows.runs) {
+    return [klineBatch(rows.columns, rows.length, withSource ? rows.sources : undefined)];
+  }
+  const out: RecordBatch[] = [];
+  for (const { segment, from, to } of rows.runs) {
+    const slices = segment.batches
+      ? sliceRows(segment.batches, (segment.offset ?? 0) + from, (segment.offset ?? 0) + to)
+      : [klineBatch(sliceKlineColumns(segment.columns, from, to), to - from)];
+    for (const slice of slices) {
+      out.push(withSource ? withDataSource(slice, segment.source) : slice);
+    }
+  }
+  return out;
+}
+
+/** Rows `[from, to)` counted across the batches, as slices of the kline schema (no copy). */
+function sliceRows(batches: readonly RecordBatch[], from: number, to: number): RecordBatch[] {
+  const out: RecordBatch[] = [];
+  let at = 0;
+  for (const batch of batches) {
+    const lo = Math.max(from - at, 0);
+    const hi = Math.min(to - at, batch.numRows);
+    at += batch.numRows;
+    if (lo >= hi) continue;
+    const whole = lo === 0 && hi === batch.numRows;
+    if (whole && batch.schema.fields.length === KLINE_SCHEMA.fields.length) {
+      out.push(batch);
+      continue;
+    }
+    // A slice, without a `_data_source` column the batch may hold (older cache files).
+    const children = batch.data.children.slice(0, KLINE_COLUMN_KEYS.length)
+      .map((child) => child.slice(lo, hi - lo));
+    const type = new Struct(KLINE_SCHEMA.fields);
+    out.push(
+      recordBatchOf(KLINE_SCHEMA, makeData({ type, length: hi - lo, nullCount: 0, children })),
+    );
+    if (at >= to) break;
+  }
+  return out;
 }

@@ -6,11 +6,13 @@ import {
   klineBatch,
 } from "../../src/core/schema.ts";
 import {
+  batchesOf,
   clipSegment,
   type KlineSegment,
   mergeSegments,
   segmentOf,
 } from "../../src/fcp/kline_segment.ts";
+import { onGridRows } from "../../src/fcp/kline_checks.ts";
 
 const M = 60_000;
 
@@ -102,4 +104,53 @@ Deno.test("segmentOf joins batches and reads them back", () => {
   assert.deepEqual(closes(s), [0, 1, 2]);
   assert.equal(segmentOf([], "VISION").length, 0);
   assert.equal(segmentOf([klineBatch(a.columns, 2)], "CACHE").length, 2);
+});
+
+/** A segment read from Arrow batches (two of them), as the sources give. */
+function arrowSeg(source: DataSource, at: number[], offset = 0): KlineSegment {
+  const rows = seg(source, at, offset);
+  const half = Math.ceil(at.length / 2);
+  const part = (from: number, to: number) => {
+    const c = allocKlineColumns(to - from);
+    for (const key of Object.keys(c) as (keyof typeof c)[]) {
+      c[key].set(rows.columns[key].subarray(from, to));
+    }
+    return klineBatch(c, to - from);
+  };
+  return segmentOf([part(0, half), part(half, at.length)], source);
+}
+
+Deno.test("batchesOf gives slices of the sources' own batches, one source per slice", () => {
+  const vision = arrowSeg("VISION", [0, 1, 2, 3, 4, 5], 0.1);
+  const rest = arrowSeg("REST", [3, 4], 0.3);
+  const merged = mergeSegments([clipSegment(vision, M, 6 * M), rest]);
+  const out = batchesOf(merged, true);
+  // VISION 1-2, REST 3 and 4 (wins; its two batches), VISION 5 (the Vision batch after row 3).
+  assert.deepEqual(out.map((b) => b.numRows), [2, 1, 1, 1]);
+  assert.deepEqual(out.flatMap((b) => [...b.getChild("_data_source")!]), [
+    "VISION",
+    "VISION",
+    "REST",
+    "REST",
+    "VISION",
+  ]);
+  assert.deepEqual(out.flatMap((b) => [...b.getChild("close")!]), [1.1, 2.1, 3.3, 4.3, 5.1]);
+  // No copy: the first slice views the Vision batch's own buffer.
+  const visionClose = vision.batches![0].getChild("close")!.data[0].values;
+  assert.equal(out[0].getChild("close")!.data[0].values.buffer, visionClose.buffer);
+  assert.ok(batchesOf(merged, false).every((b) => b.schema.fields.length === 11));
+});
+
+Deno.test("batchesOf leaves out rows off the grid, splitting the slice around them", () => {
+  const s = arrowSeg("VISION", [0, 1, 2.5, 3]);
+  const kept = onGridRows(mergeSegments([s]), "1m");
+  const out = batchesOf(kept, false);
+  assert.deepEqual(out.flatMap((b) => [...b.getChild("open_time")!]).map(Number), [0, M, 3 * M]);
+  assert.deepEqual(out.map((b) => b.numRows), [2, 1]);
+});
+
+Deno.test("batchesOf builds batches for rows read from no Arrow batch", () => {
+  const out = batchesOf(mergeSegments([seg("REST", [0, 1])]), true);
+  assert.equal(out.length, 1);
+  assert.deepEqual([...out[0].getChild("_data_source")!], ["REST", "REST"]);
 });
