@@ -19,7 +19,13 @@ import {
   splitAtOffGrid,
   type TimeSpan,
 } from "./kline_checks.ts";
-import { batchesOf, clipSegment, type MergedRows, mergeSegments } from "./kline_segment.ts";
+import {
+  batchesOf,
+  clipSegment,
+  type KlineSegment,
+  type MergedRows,
+  mergeSegments,
+} from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import type { FetchReport } from "./fetch_report.ts";
 import { appendGap, classify } from "./_gap_report.ts";
@@ -97,7 +103,6 @@ export class PartitionFinalizer {
   async finalize(o: FetchedPartition): Promise<RecordBatch[]> {
     const request = this.#request;
     const covers = request.start <= o.job.partition.start && o.job.partition.end <= request.end;
-    const volumes = datasetInfo(request.dataset ?? "klines").tradeVolumes;
     if (o.cached && covers && request.fill === "none") {
       const fast = this.#fromCachedFile(o, o.cached);
       if (fast) return fast;
@@ -107,45 +112,22 @@ export class PartitionFinalizer {
       this.#seenFirst = Math.min(this.#seenFirst, seg.columns.openTime[0]);
       this.#seenLast = Math.max(this.#seenLast, seg.columns.openTime[seg.length - 1]);
     }
-    const lo = Math.max(o.job.partition.start, request.start);
-    const hi = Math.min(o.job.partition.end, request.end);
+    const { partition } = o.job;
+    const lo = Math.max(partition.start, request.start);
+    const hi = Math.min(partition.end, request.end);
     const segments = covers ? o.segments : o.segments.map((seg) => clipSegment(seg, lo, hi));
-    const merged = mergeSegments(segments);
-    // Rows off the grid are reported as anomalies and left out of the output.
-    const checks = this.#recordedChecks(o, lo, hi) ??
-      findAnomalies(merged.columns, merged.length, request.interval, 100, merged.ignored, volumes);
-    const clipped = onGridRows(merged, request.interval);
-    // Slots without an on-grid row; those holding a row printed off the grid are told apart.
-    const holes = splitAtOffGrid(
-      findMissing(clipped.columns.openTime, clipped.length, lo, hi, request.interval),
-      offGridOf(o, merged, checks.offGrid, request.interval),
-      request.interval,
-    );
+    const { rows: clipped, checks, holes } = this.#check(o, segments, lo, hi);
     if (o.job.mayCache && !o.cached) {
-      const wholeMerged = covers ? merged : mergeSegments(o.segments);
-      const whole = covers ? clipped : onGridRows(wholeMerged, request.interval);
-      const wholeChecks = covers ? checks : findAnomalies(
-        wholeMerged.columns,
-        wholeMerged.length,
-        request.interval,
-        100,
-        wholeMerged.ignored,
-        volumes,
-      );
-      const wholeHoles = covers ? holes : splitAtOffGrid(
-        findMissing(
-          whole.columns.openTime,
-          whole.length,
-          o.job.partition.start,
-          o.job.partition.end,
-          request.interval,
-        ),
-        offGridOf(o, wholeMerged, wholeChecks.offGrid, request.interval),
-        request.interval,
+      // The whole partition is cached: checked whole, however little of it the range wants.
+      const whole = covers ? { rows: clipped, checks, holes } : this.#check(
+        o,
+        o.segments,
+        partition.start,
+        partition.end,
       );
       // Slots printed off the grid are not missing: they need no confirmation.
-      if (isCacheable(o, wholeHoles.filter((h) => !h.offGrid))) {
-        await this.#writer.schedule(o, batchesOf(whole, false), wholeHoles, wholeChecks);
+      if (isCacheable(o, whole.holes.filter((h) => !h.offGrid))) {
+        await this.#writer.schedule(o, batchesOf(whole.rows, false), whole.holes, whole.checks);
       }
     }
     const report = this.#report;
@@ -165,6 +147,27 @@ export class PartitionFinalizer {
       return [nullFilledBatch(clipped, lo, hi, request.interval, request.includeSourceInfo)];
     }
     return batchesOf(clipped, request.includeSourceInfo);
+  }
+
+  /**
+   * Merges a partition's segments and checks the rows in `[lo, hi)`: the
+   * anomalies (rows off the grid among them, left out of the rows returned)
+   * and the slots without an on-grid row, those holding a row printed off
+   * the grid told apart.
+   */
+  #check(o: FetchedPartition, segments: readonly KlineSegment[], lo: number, hi: number) {
+    const { interval, dataset } = this.#request;
+    const merged = mergeSegments(segments);
+    const volumes = datasetInfo(dataset ?? "klines").tradeVolumes;
+    const checks = this.#recordedChecks(o, lo, hi) ??
+      findAnomalies(merged.columns, merged.length, interval, 100, merged.ignored, volumes);
+    const rows = onGridRows(merged, interval);
+    const holes = splitAtOffGrid(
+      findMissing(rows.columns.openTime, rows.length, lo, hi, interval),
+      offGridOf(o, merged, checks.offGrid, interval),
+      interval,
+    );
+    return { rows, checks, holes };
   }
 
   /** A cached partition inside the range, checked when written: no per-row work. */

@@ -184,7 +184,7 @@ export class DataSourceManager implements AsyncDisposable {
     const { resolved, deps } = this.#prepare(request, options, false);
     // The cache opens when the stream is first read (a stream never read does no I/O).
     const run = runFetch(resolved, { ...deps, cache: () => this.#openCache() });
-    return { batches: run.batches, report: run.report };
+    return { batches: run.stream(), report: run.report };
   }
 
   /**

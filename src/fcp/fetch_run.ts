@@ -1,8 +1,8 @@
 /**
- * One fetch from start to end: the cache index and the listing, the plan
- * (one job per partition), the jobs fetched in an ordered window, each
- * partition finalized in order (merge, checks, gaps, report, cache write),
- * and the report completed at the end: one stream of RecordBatches.
+ * One kline fetch as one stream: the plan's jobs fetched in an ordered
+ * window (`_fetch_window.ts`), each partition finalized in order (merge,
+ * checks, gaps, report, cache write), and the report completed at the end
+ * (edges, partial or failed).
  *
  * @module
  */
@@ -14,31 +14,14 @@ import {
   NetworkError,
 } from "../core/errors.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
-import { formatDay } from "../core/time.ts";
 import type { Partition } from "../core/partition.ts";
-import { intervalMs } from "../core/interval.ts";
 import type { FetchFailure, FetchReport } from "./fetch_report.ts";
 import { edgeCandidates, markNotListed } from "./_gap_report.ts";
 import { CacheWriter } from "./_cache_writer.ts";
 import { confirmLeadingEdge, confirmTrailingEdge, type EdgeProbeContext } from "./_edge_probe.ts";
-import {
-  isClosed,
-  type PartitionJob,
-  planFetch,
-  requestPartitions,
-  type SourceStep,
-  type VisionStep,
-} from "./fetch_plan.ts";
-import {
-  archiveKey,
-  type ArchiveOutcome,
-  downloadArchive,
-  type FetchedPartition,
-  fetchPartition,
-  restKey,
-  SharedDownloads,
-} from "./fetch_partition.ts";
-import type { VisionArchives, VisionInventory } from "./vision_archives.ts";
+import type { FetchedPartition } from "./fetch_partition.ts";
+import { archivesPlanned, fetchInOrder, planJobs } from "./_fetch_window.ts";
+import type { VisionArchives } from "./vision_archives.ts";
 import type { RestClient } from "../source/rest_client.ts";
 import type { KlineStore } from "../cache/kline_store.ts";
 import { PartitionFinalizer } from "./_partition_finalizer.ts";
@@ -83,33 +66,21 @@ export interface FetchDeps {
   decodeWorkers?: boolean;
 }
 
-/** A running fetch. */
+/**
+ * A running fetch: one pipeline of batches, read either directly (a whole
+ * table) or through its stream (`stream()`), not both.
+ */
 export interface FetchRun {
   /** The rows, partition by partition, in time order. */
-  batches: ReadableStream<RecordBatch>;
-  /** The report, resolved when the stream is done. */
+  batches: AsyncGenerator<RecordBatch>;
+  /**
+   * The same rows as a ReadableStream whose cancel stops every download (a
+   * stream's first use in a process costs a few ms, which a table fetch
+   * reading `batches` does not pay).
+   */
+  stream(): ReadableStream<RecordBatch>;
+  /** The report, resolved when the rows are done. */
   report: Promise<FetchReport>;
-}
-
-/** The keys of the closed partitions of the request present in the cache (when the mode reads it). */
-async function cachedKeys(
-  request: ResolvedRequest,
-  cache: KlineStore,
-  now: number,
-): Promise<Set<string>> {
-  const hits = new Set<string>();
-  if (!cache.enabled || (request.source !== "auto" && request.source !== "cache")) return hits;
-  const { dataset, market, symbol, interval } = request;
-  const present = await cache.partitions({
-    ...(dataset ? { dataset } : {}),
-    market,
-    symbol,
-    interval,
-  });
-  for (const p of requestPartitions(request)) {
-    if (present.has(p.key) && isClosed(p, now)) hits.add(p.key);
-  }
-  return hits;
 }
 
 function newReport(request: ResolvedRequest): FetchReport {
@@ -130,32 +101,6 @@ function newReport(request: ResolvedRequest): FetchReport {
     requests: { visionFiles: 0, listingPages: 0, restCalls: 0, restWeight: 0 },
     elapsedMs: 0,
   };
-}
-
-/**
- * The download a job starts first: jobs sharing a monthly archive or a REST
- * walk share its key; the look-ahead counts downloads, not jobs.
- */
-function downloadKey(job: PartitionJob): string {
-  const step = job.chain.find((s) => s.kind !== "cache");
-  if (job.chain[0]?.kind === "cache" || !step) return job.partition.key;
-  if (step.kind === "vision") return archiveKey(step);
-  return step.sharedBy > 1 ? restKey(step) : job.partition.key;
-}
-
-/** Whether two steps download the same archive. */
-function isStep(step: SourceStep, archive: VisionStep): boolean {
-  return step.kind === "vision" && archiveKey(step) === archiveKey(archive);
-}
-
-/** Distinct Vision archives a plan may download first (decode workers pay off from a few). */
-function archivesPlanned(jobs: PartitionJob[]): number {
-  const keys = new Set<string>();
-  for (const job of jobs) {
-    const step = job.chain[0];
-    if (step?.kind === "vision") keys.add(`${step.period} ${step.archive}`);
-  }
-  return keys.size;
 }
 
 /**
@@ -188,83 +133,6 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
   let finalizer!: PartitionFinalizer;
   let leadingProbe: Promise<boolean> | undefined;
 
-  /** The partitions fetched, in time order, with at most a bounded window in flight. */
-  async function* fetchInOrder(store: KlineStore): AsyncGenerator<FetchedPartition> {
-    const partitions = requestPartitions(request);
-    const cached = await cachedKeys(request, store, deps.now);
-    let listing: Promise<VisionInventory | undefined> | undefined;
-    const inventory = () =>
-      listing ??= vision && partitions.length > 0
-        ? vision.inventory(
-          {
-            ...request,
-            from: formatDay(partitions[0].start),
-            to: formatDay(Math.min(partitions.at(-1)!.end, deps.now) - 1),
-          },
-          signal,
-          report.requests,
-        )
-        : Promise.resolve(undefined);
-    const needsListing = vision !== undefined &&
-      partitions.some((p) => isClosed(p, deps.now) && !cached.has(p.key));
-    const shared = new SharedDownloads(signal);
-    const plan = (inventory: VisionInventory | undefined) =>
-      planFetch({ request, now: deps.now, cacheEnabled: store.enabled, cached, inventory });
-    let jobs: PartitionJob[];
-    if (needsListing) {
-      // The first archive almost always exists: it downloads while the listing
-      // is read (one round trip less); the plan made with the listing takes it.
-      const head = plan(undefined)[0]?.chain[0];
-      if (head?.kind === "vision") {
-        shared.prefetch(archiveKey(head), (s) => downloadArchive(request, vision, head, s));
-      }
-      jobs = plan(await inventory());
-      if (head?.kind === "vision" && !jobs.some((j) => j.chain.some((s) => isStep(s, head)))) {
-        const dropped = await shared.discard<ArchiveOutcome>(archiveKey(head));
-        if (dropped?.status === "ok") {
-          progress.files++;
-          progress.bytes += dropped.file.bytes;
-        }
-      }
-    } else jobs = plan(undefined);
-    progress.partitionsTotal = jobs.length;
-    if (deps.decodeWorkers) vision?.prepare(archivesPlanned(jobs));
-    const sources = { request, store, vision, rest, inventory, shared };
-    const window: { key: string; rows: number; fetched: Promise<FetchedPartition> }[] = [];
-    const downloads = new Map<string, number>();
-    let rowsInFlight = 0;
-    let next = 0;
-    const fill = () => {
-      while (next < jobs.length) {
-        const job = jobs[next];
-        const key = downloadKey(job);
-        const rows = (job.span.end - job.span.start) / intervalMs(request.interval);
-        const full = rowsInFlight + rows > MAX_ROWS_IN_FLIGHT ||
-          (!downloads.has(key) && downloads.size >= deps.concurrency);
-        if (window.length >= 2 && full) return;
-        const fetched = fetchPartition(job, sources, signal);
-        fetched.catch(() => {});
-        window.push({ key, rows, fetched });
-        downloads.set(key, (downloads.get(key) ?? 0) + 1);
-        rowsInFlight += rows;
-        next++;
-      }
-    };
-    fill();
-    while (window.length > 0) {
-      const head = window.shift()!;
-      const fetched = await head.fetched;
-      // Partitions fetched before an abort must not be emitted after it.
-      signal.throwIfAborted();
-      rowsInFlight -= head.rows;
-      const left = downloads.get(head.key)! - 1;
-      if (left === 0) downloads.delete(head.key);
-      else downloads.set(head.key, left);
-      fill();
-      yield fetched;
-    }
-  }
-
   /** Adds a partition's failures, errors and requests to the fetch's. */
   function account(fetched: FetchedPartition): void {
     errors.push(...fetched.errors);
@@ -288,7 +156,18 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     const store = typeof deps.cache === "function" ? await deps.cache() : deps.cache;
     writer = new CacheWriter(store, request, failures);
     finalizer = new PartitionFinalizer(request, { report, progress, writer });
-    for await (const fetched of fetchInOrder(store)) {
+    const planned = await planJobs(
+      request,
+      store,
+      { now: deps.now, vision, rest, signal },
+      report.requests,
+    );
+    progress.partitionsTotal = planned.jobs.length;
+    progress.files += planned.discarded.count;
+    progress.bytes += planned.discarded.bytes;
+    if (deps.decodeWorkers) vision?.prepare(archivesPlanned(planned.jobs));
+    const limits = { concurrency: deps.concurrency, interval: request.interval };
+    for await (const fetched of fetchInOrder(planned.jobs, planned.sources, limits, signal)) {
       account(fetched);
       const batches = await finalizer.finalize(fetched);
       progress.partitionsDone++;
@@ -375,19 +254,20 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     await writer?.settled();
     await leadingProbe?.catch(() => {});
   }
-  const batches = new ReadableStream<RecordBatch>({
-    async pull(controller) {
-      try {
-        const { value, done } = await iterator.next();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      } catch (error) {
-        controller.error(error);
-      }
-    },
-    cancel: stop,
-  }, { highWaterMark: 0 });
-  return { batches, report: reportPromise };
+  const stream = () =>
+    new ReadableStream<RecordBatch>({
+      async pull(controller) {
+        try {
+          const { value, done } = await iterator.next();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+      cancel: stop,
+    }, { highWaterMark: 0 });
+  return { batches: iterator, stream, report: reportPromise };
 }
 
 /**
@@ -436,6 +316,3 @@ function notAllowedFailure(request: ResolvedRequest, partitions: Partition[]): F
   }
   return { partition: keys[0], code: "SOURCE_NOT_ALLOWED", message };
 }
-
-/** Rows the look-ahead may hold before more units are started (beyond two). */
-const MAX_ROWS_IN_FLIGHT = 400_000;

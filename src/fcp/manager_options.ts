@@ -33,7 +33,7 @@ export interface DataSourceManagerOptions {
   cache?: CacheOptions | false;
   /** Source base URLs. @default {Binance's} */
   endpoints?: Endpoints;
-  /** Units (files, REST spans) fetched at once. @default {8} */
+  /** Downloads (Vision archives, REST walks, cache reads) in flight at once. @default {8} */
   concurrency?: number;
   /**
    * Worker threads that decode Vision archives beside the main thread

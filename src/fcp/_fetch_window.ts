@@ -1,0 +1,216 @@
+/**
+ * The jobs of a kline fetch and their execution: the cache index and the
+ * listing (the first archive downloading meanwhile) make the plan; the jobs
+ * then run in an ordered window bounded by downloads and rows in flight,
+ * and come out in time order. Private.
+ *
+ * @module
+ */
+import type { Interval } from "../core/interval.ts";
+import { intervalMs } from "../core/interval.ts";
+import { formatDay } from "../core/time.ts";
+import type { KlineStore } from "../cache/kline_store.ts";
+import type { RestClient } from "../source/rest_client.ts";
+import type { ResolvedRequest } from "./kline_request.ts";
+import type { RequestCounts } from "./fetch_report.ts";
+import {
+  isClosed,
+  type PartitionJob,
+  planFetch,
+  requestPartitions,
+  type VisionStep,
+} from "./fetch_plan.ts";
+import { type FetchedPartition, fetchPartition, type PartitionSources } from "./fetch_partition.ts";
+import {
+  archiveKey,
+  type ArchiveOutcome,
+  downloadArchive,
+  restKey,
+  SharedDownloads,
+} from "./_shared_downloads.ts";
+import type { VisionArchives, VisionInventory } from "./vision_archives.ts";
+
+/** Rows the look-ahead may hold before more jobs are started (beyond two). */
+const MAX_ROWS_IN_FLIGHT = 400_000;
+
+/** A fetch's jobs and what they run on. */
+export interface PlannedJobs {
+  /** One job per partition, in time order. */
+  jobs: PartitionJob[];
+  /** The request, cache, clients, inventory and shared downloads of the jobs. */
+  sources: PartitionSources;
+  /** An archive downloaded before the plan and then left out of it (counted, not used). */
+  discarded: { count: number; bytes: number };
+}
+
+/** The clients and clock of a fetch, those the request's `source` allows. */
+export interface FetchClients {
+  /** Current time, epoch ms. */
+  now: number;
+  /** Vision, when allowed. */
+  vision: VisionArchives | undefined;
+  /** REST, when allowed. */
+  rest: RestClient | undefined;
+  /** Cancels the fetch. */
+  signal: AbortSignal;
+}
+
+/**
+ * Plans a fetch: reads which partitions the cache holds and, when some
+ * closed partition needs Vision, the listing, while the plan's first archive
+ * already downloads (it almost always exists: one round trip less).
+ *
+ * @param request The request.
+ * @param store The cache.
+ * @param clients Clock, clients, signal.
+ * @param counts The fetch's own counts (listing pages), added to.
+ * @returns The jobs and their sources.
+ */
+export async function planJobs(
+  request: ResolvedRequest,
+  store: KlineStore,
+  clients: FetchClients,
+  counts: RequestCounts,
+): Promise<PlannedJobs> {
+  const { now, vision, rest, signal } = clients;
+  const partitions = requestPartitions(request);
+  const cached = await cachedKeys(request, store, now);
+  let listing: Promise<VisionInventory | undefined> | undefined;
+  const inventory = () =>
+    listing ??= vision && partitions.length > 0
+      ? vision.inventory(
+        {
+          ...request,
+          from: formatDay(partitions[0].start),
+          to: formatDay(Math.min(partitions.at(-1)!.end, now) - 1),
+        },
+        signal,
+        counts,
+      )
+      : Promise.resolve(undefined);
+  const shared = new SharedDownloads(signal);
+  const sources = { request, store, vision, rest, inventory, shared };
+  const discarded = { count: 0, bytes: 0 };
+  const plan = (inventory: VisionInventory | undefined) =>
+    planFetch({ request, now, cacheEnabled: store.enabled, cached, inventory });
+  const needsListing = vision !== undefined &&
+    partitions.some((p) => isClosed(p, now) && !cached.has(p.key));
+  if (!needsListing) return { jobs: plan(undefined), sources, discarded };
+  const head = plan(undefined)[0]?.chain[0];
+  if (head?.kind === "vision") {
+    shared.prefetch(archiveKey(head), (s) => downloadArchive(request, vision, head, s));
+  }
+  const jobs = plan(await inventory());
+  if (head?.kind === "vision" && !jobs.some((j) => j.chain.some((s) => sameArchive(s, head)))) {
+    // The listing shows the archive absent: the download is stopped (or was in vain).
+    const dropped = await shared.discard<ArchiveOutcome>(archiveKey(head));
+    if (dropped?.status === "ok") {
+      discarded.count++;
+      discarded.bytes += dropped.file.bytes;
+    }
+  }
+  return { jobs, sources, discarded };
+}
+
+/** The keys of the closed partitions of the request in the cache (when the mode reads it). */
+async function cachedKeys(
+  request: ResolvedRequest,
+  cache: KlineStore,
+  now: number,
+): Promise<Set<string>> {
+  const hits = new Set<string>();
+  if (!cache.enabled || (request.source !== "auto" && request.source !== "cache")) return hits;
+  const { dataset, market, symbol, interval } = request;
+  const present = await cache.partitions({
+    ...(dataset ? { dataset } : {}),
+    market,
+    symbol,
+    interval,
+  });
+  for (const p of requestPartitions(request)) {
+    if (present.has(p.key) && isClosed(p, now)) hits.add(p.key);
+  }
+  return hits;
+}
+
+function sameArchive(step: PartitionJob["chain"][number], archive: VisionStep): boolean {
+  return step.kind === "vision" && archiveKey(step) === archiveKey(archive);
+}
+
+/**
+ * Distinct Vision archives a plan may download first (decode workers pay off from a few).
+ *
+ * @param jobs The plan.
+ * @returns The count.
+ */
+export function archivesPlanned(jobs: readonly PartitionJob[]): number {
+  const keys = new Set<string>();
+  for (const job of jobs) {
+    const step = job.chain[0];
+    if (step?.kind === "vision") keys.add(archiveKey(step));
+  }
+  return keys.size;
+}
+
+/**
+ * The download a job starts first: jobs sharing a monthly archive or a REST
+ * walk share its key; the window counts downloads, not jobs.
+ */
+function downloadKey(job: PartitionJob): string {
+  const step = job.chain.find((s) => s.kind !== "cache");
+  if (job.chain[0]?.kind === "cache" || !step) return job.partition.key;
+  if (step.kind === "vision") return archiveKey(step);
+  return step.sharedBy > 1 ? restKey(step) : job.partition.key;
+}
+
+/**
+ * Fetches the jobs with a bounded look-ahead and yields them in time order:
+ * a job starts while fewer than `concurrency` downloads and
+ * `MAX_ROWS_IN_FLIGHT` rows are in flight (at least two jobs always are).
+ *
+ * @param jobs The plan.
+ * @param sources What the jobs run on.
+ * @param limits Downloads at once, and the interval (rows per job).
+ * @param signal Cancels the fetch.
+ * @returns The fetched partitions, in time order.
+ */
+export async function* fetchInOrder(
+  jobs: readonly PartitionJob[],
+  sources: PartitionSources,
+  limits: { concurrency: number; interval: Interval },
+  signal: AbortSignal,
+): AsyncGenerator<FetchedPartition> {
+  const window: { key: string; rows: number; fetched: Promise<FetchedPartition> }[] = [];
+  const downloads = new Map<string, number>();
+  let rowsInFlight = 0;
+  let next = 0;
+  const fill = () => {
+    while (next < jobs.length) {
+      const job = jobs[next];
+      const key = downloadKey(job);
+      const rows = (job.span.end - job.span.start) / intervalMs(limits.interval);
+      const full = rowsInFlight + rows > MAX_ROWS_IN_FLIGHT ||
+        (!downloads.has(key) && downloads.size >= limits.concurrency);
+      if (window.length >= 2 && full) return;
+      const fetched = fetchPartition(job, sources, signal);
+      fetched.catch(() => {});
+      window.push({ key, rows, fetched });
+      downloads.set(key, (downloads.get(key) ?? 0) + 1);
+      rowsInFlight += rows;
+      next++;
+    }
+  };
+  fill();
+  while (window.length > 0) {
+    const head = window.shift()!;
+    const fetched = await head.fetched;
+    // Partitions fetched before an abort must not be emitted after it.
+    signal.throwIfAborted();
+    rowsInFlight -= head.rows;
+    const left = downloads.get(head.key)! - 1;
+    if (left === 0) downloads.delete(head.key);
+    else downloads.set(head.key, left);
+    fill();
+    yield fetched;
+  }
+}
