@@ -67,7 +67,7 @@ export type {
 } from "./src/fcp/fetch_report.ts";
 export type { FetchProgress } from "./src/fcp/fetch_run.ts";
 export type { FundingRateRequest } from "./src/fcp/funding_request.ts";
-export type { FundingPartitionReport, FundingReport } from "./src/fcp/funding_fetch.ts";
+export type { FundingReport } from "./src/fcp/funding_fetch.ts";
 export type { FundingGap, FundingIntervalChange } from "./src/fcp/funding_series.ts";
 export { type Anomaly, ANOMALY_KINDS, type AnomalyKind } from "./src/core/anomaly.ts";
 

@@ -52,7 +52,7 @@ export function formatSummary(report: FetchReport | FundingReport, elapsedMs: nu
   if ("intervalChanges" in report) {
     const changes = report.intervalChanges.length;
     return `${report.rows} funding events ${report.symbol} ${report.market}; ` +
-      `months: ${report.partitions.map((p) => p.source ?? "none").join(", ") || "none"}; ` +
+      `months: ${report.partitions.map((p) => p.sources[0] ?? "none").join(", ") || "none"}; ` +
       `${report.gaps.length} gaps${changes > 0 ? `; ${changes} interval changes` : ""}` +
       `${report.partial ? "; partial" : ""}; ${(elapsedMs / 1000).toFixed(2)} s`;
   }

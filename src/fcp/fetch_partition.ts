@@ -210,6 +210,7 @@ class ChainWalk {
     out.cached = cached;
     this.#add(lazyCacheSegment(cached), "cache");
     out.knownGaps = cached.metadata.gaps;
+    if (cached.metadata.visionSha256) out.report.sha256 = cached.metadata.visionSha256;
     out.consulted = { vision: true, rest: true };
   }
 

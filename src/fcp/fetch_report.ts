@@ -12,7 +12,7 @@ import type { Anomaly } from "./kline_checks.ts";
 /** A source of a partition's rows (`none` is kept for compatibility; it is no longer reported). */
 export type PartitionSource = "cache" | "vision-monthly" | "vision-daily" | "rest" | "none";
 
-/** One partition of the result. */
+/** One partition of the result (a day or a month of klines, a month of funding rates). */
 export interface PartitionReport {
   /** `YYYY-MM-DD` or `YYYY-MM`. */
   key: string;
@@ -22,7 +22,10 @@ export interface PartitionReport {
   rows: number;
   /** Bytes of Vision archives downloaded for it (REST responses are not counted). */
   bytes: number;
-  /** SHA-256 of the Vision archive, when one was used and verified. */
+  /**
+   * SHA-256 of the Vision archive the rows were verified against: downloaded
+   * now, or, for a partition served from the cache, when it was written.
+   */
   sha256?: string;
   /** Wall time spent on it, ms. */
   ms: number;

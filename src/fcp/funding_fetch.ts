@@ -25,7 +25,12 @@ import { decodeFundingCsv } from "../codec/funding_csv.ts";
 import { newRestStats, type RestClient } from "../source/rest_client.ts";
 import type { VisionClient } from "../source/vision_client.ts";
 import type { FundingStore } from "../cache/fs_funding_store.ts";
-import type { FetchFailure, RequestCounts } from "./fetch_report.ts";
+import type {
+  FetchFailure,
+  PartitionReport,
+  PartitionSource,
+  RequestCounts,
+} from "./fetch_report.ts";
 import type { ResolvedFundingRequest } from "./funding_request.ts";
 import {
   deriveFundingIntervals,
@@ -34,20 +39,6 @@ import {
   type FundingIntervalChange,
   fundingIntervalChanges,
 } from "./funding_series.ts";
-
-/** Where a month's events came from. */
-export interface FundingPartitionReport {
-  /** The month, `YYYY-MM`. */
-  partition: string;
-  /** The source that served it; undefined when none could. */
-  source?: DataSource;
-  /** For cached months: where the cached events came from. */
-  origin?: "VISION" | "REST";
-  /** Events of the month inside the range. */
-  rows: number;
-  /** Whether the month was written to the cache by this fetch. */
-  cached: boolean;
-}
 
 /** Everything known about one funding rate fetch. */
 export interface FundingReport {
@@ -64,7 +55,7 @@ export interface FundingReport {
   /** Events returned. */
   rows: number;
   /** One entry per month, in time order. */
-  partitions: FundingPartitionReport[];
+  partitions: PartitionReport[];
   /** Missing events: between printed ones (`exchange`), or months no source served (`unfetched`). */
   gaps: FundingGap[];
   /** Changes of the funding interval inside the range. */
@@ -159,14 +150,25 @@ interface MonthRows {
   columns: FundingColumns;
   length: number;
   source: DataSource;
-  origin?: "VISION" | "REST";
+  /** The Vision digest the events were verified against (for a cached month: when written). */
   sha256?: string;
+  /** Bytes of the Vision archive downloaded. */
+  bytes?: number;
 }
+
+/** How each source is named in a partition's report (funding archives are monthly). */
+const PARTITION_SOURCE: Record<DataSource, PartitionSource> = {
+  CACHE: "cache",
+  VISION: "vision-monthly",
+  REST: "rest",
+};
 
 /** What one job produced. */
 interface JobOutcome {
   job: FundingJob;
   rows?: MonthRows;
+  /** Wall time of the job, ms. */
+  ms: number;
   failures: FetchFailure[];
   errors: unknown[];
 }
@@ -211,14 +213,10 @@ async function visionMonth(
       `Cannot use ${file.url}: funding time ${outside} lies outside ${job.month.key}`,
     );
   }
-  return { ...rows, source: "VISION", sha256: file.sha256 };
+  return { ...rows, source: "VISION", sha256: file.sha256, bytes: file.bytes };
 }
 
-/**
- * Walks a job's chain until a source serves the month. A month cached from
- * REST is upgraded when Vision now has its archive (the cached rows serve
- * if it has not, or fails).
- */
+/** Runs a job and times it. */
 async function fetchMonth(
   request: ResolvedFundingRequest,
   job: FundingJob,
@@ -226,7 +224,29 @@ async function fetchMonth(
   counts: RequestCounts,
   signal: AbortSignal,
 ): Promise<JobOutcome> {
-  const out: JobOutcome = { job, failures: [], errors: [] };
+  const started = performance.now();
+  const out: JobOutcome = { job, failures: [], errors: [], ms: 0 };
+  try {
+    await walkMonth(request, job, sources, counts, signal, out);
+  } finally {
+    out.ms = Math.round((performance.now() - started) * 10) / 10;
+  }
+  return out;
+}
+
+/**
+ * Walks a job's chain until a source serves the month. A month cached from
+ * REST is upgraded when Vision now has its archive (the cached rows serve
+ * if it has not, or fails).
+ */
+async function walkMonth(
+  request: ResolvedFundingRequest,
+  job: FundingJob,
+  sources: FundingSources,
+  counts: RequestCounts,
+  signal: AbortSignal,
+  out: JobOutcome,
+): Promise<void> {
   const key = { market: request.market, symbol: request.symbol, partition: job.month.key };
   for (const step of job.chain) {
     try {
@@ -241,17 +261,18 @@ async function fetchMonth(
             });
           if (upgrade) {
             out.rows = upgrade;
-            return out;
+            return;
           }
         }
-        out.rows = { ...columnsOf(hit.batches), source: "CACHE", origin: hit.metadata.source };
-        return out;
+        const sha256 = hit.metadata.visionSha256;
+        out.rows = { ...columnsOf(hit.batches), source: "CACHE", ...(sha256 ? { sha256 } : {}) };
+        return;
       }
       if (step === "vision" && sources.vision) {
         const rows = await visionMonth(request, job, sources.vision, counts, signal);
         if (!rows) continue;
         out.rows = rows;
-        return out;
+        return;
       }
       if (step === "rest" && sources.rest) {
         // This walk's own counts, failed requests included.
@@ -265,7 +286,7 @@ async function fetchMonth(
             stats,
           });
           out.rows = { columns: got.columns, length: got.length, source: "REST" };
-          return out;
+          return;
         } finally {
           counts.restCalls += stats.responses;
           counts.restWeight += stats.responseWeight;
@@ -277,7 +298,7 @@ async function fetchMonth(
       out.errors.push(error);
     }
   }
-  return out;
+  return;
 }
 
 /** Months fetched at once. */
@@ -344,7 +365,7 @@ export async function fetchFundingRates(
     .filter((g) => g.end > request.start && g.start < request.end);
   const failures: FetchFailure[] = [];
   const errors: unknown[] = [];
-  const partitions: FundingPartitionReport[] = [];
+  const partitions: PartitionReport[] = [];
   for (const o of outcomes) {
     const { month } = o.job;
     failures.push(...o.failures);
@@ -368,10 +389,12 @@ export async function fetchFundingRates(
       }
     }
     partitions.push({
-      partition: month.key,
-      source: o.rows?.source,
-      origin: o.rows?.origin,
+      key: month.key,
+      sources: o.rows ? [PARTITION_SOURCE[o.rows.source]] : [],
       rows,
+      bytes: o.rows?.bytes ?? 0,
+      ...(o.rows?.sha256 ? { sha256: o.rows.sha256 } : {}),
+      ms: o.ms,
       cached: false,
     });
   }

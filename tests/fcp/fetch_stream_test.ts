@@ -251,6 +251,12 @@ Deno.test("Closed complete days are cached from Vision and served back whole, ga
         [["cache"], false],
         [["cache"], false],
       ]);
+      // Each cached day names the archive it was verified against when written.
+      assert.deepEqual(
+        done.partitions.map((p) => p.sha256),
+        cold.report.partitions.map((p) => p.sha256),
+      );
+      assert.ok(done.partitions.every((p) => /^[0-9a-f]{64}$/.test(p.sha256 ?? "")));
       // The halt was confirmed when the day was cached: still an exchange gap.
       assert.deepEqual(done.gaps, cold.report.gaps);
       assert.deepEqual(done.gaps.map((g) => g.class), ["exchange"]);

@@ -71,9 +71,9 @@ Deno.test("Funding rates: exact from Vision, then identical from the cache; an 8
       );
       assert.deepEqual(first.report.gaps, []);
       assert.equal(first.report.partial, false);
-      assert.deepEqual(first.report.partitions.map((p) => [p.partition, p.source, p.cached]), [
-        ["2024-05", "VISION", true],
-        ["2024-06", "VISION", true],
+      assert.deepEqual(first.report.partitions.map((p) => [p.key, p.sources, p.cached]), [
+        ["2024-05", ["vision-monthly"], true],
+        ["2024-06", ["vision-monthly"], true],
       ]);
       assert.equal(first.report.requests.visionFiles, 2);
       assert.equal(first.report.requests.restCalls, 0);
@@ -135,9 +135,9 @@ Deno.test("Funding rates: the current month comes from REST, a missing archive f
       end: "2030-01-01",
     });
     assertEvents(got.table, events, ["REST"], true);
-    assert.deepEqual(got.report.partitions.map((p) => [p.partition, p.source]), [
-      ["2024-06", "REST"],
-      ["2024-07", "REST"],
+    assert.deepEqual(got.report.partitions.map((p) => [p.key, p.sources]), [
+      ["2024-06", ["rest"]],
+      ["2024-07", ["rest"]],
     ]);
     assert.equal(got.report.end, NOW);
     assert.equal(got.report.partial, false);
@@ -278,9 +278,10 @@ Deno.test("Funding rates: a month cached from REST is upgraded once Vision publi
       async (dsm) => {
         const first = await dsm.getDataWithReport(request);
         assertEvents(first.table, events, ["REST"], true);
-        assert.deepEqual(first.report.partitions.map((p) => [p.source, p.cached]), [[
-          "REST",
+        assert.deepEqual(first.report.partitions.map((p) => [p.sources, p.cached, p.sha256]), [[
+          ["rest"],
           true,
+          undefined,
         ]]);
       },
     );
@@ -289,9 +290,10 @@ Deno.test("Funding rates: a month cached from REST is upgraded once Vision publi
       { cacheDir: dir, missingFiles: ["BTCUSDT-fundingRate-2024-05.zip"] },
       async (dsm) => {
         const again = await dsm.getDataWithReport(request);
-        assert.deepEqual(again.report.partitions.map((p) => [p.source, p.origin]), [[
-          "CACHE",
-          "REST",
+        // Served from the cache, verified against no Vision archive.
+        assert.deepEqual(again.report.partitions.map((p) => [p.sources, p.sha256]), [[
+          ["cache"],
+          undefined,
         ]]);
         assert.deepEqual(again.report.failures, []);
       },
@@ -299,14 +301,19 @@ Deno.test("Funding rates: a month cached from REST is upgraded once Vision publi
     await withManager({ cacheDir: dir }, async (dsm) => {
       const upgraded = await dsm.getDataWithReport(request);
       assertEvents(upgraded.table, events, ["VISION"], false);
-      assert.deepEqual(upgraded.report.partitions.map((p) => [p.source, p.cached]), [[
-        "VISION",
+      assert.deepEqual(upgraded.report.partitions.map((p) => [p.sources, p.cached]), [[
+        ["vision-monthly"],
         true,
       ]]);
+      const digest = upgraded.report.partitions[0].sha256;
+      assert.match(digest ?? "", /^[0-9a-f]{64}$/);
+      assert.ok(upgraded.report.partitions[0].bytes > 0);
+      // Served from the cache, with the digest of the archive it was verified against.
       const cached = await dsm.getDataWithReport(request);
-      assert.deepEqual(cached.report.partitions.map((p) => [p.source, p.origin]), [[
-        "CACHE",
-        "VISION",
+      assert.deepEqual(cached.report.partitions.map((p) => [p.sources, p.sha256, p.bytes]), [[
+        ["cache"],
+        digest,
+        0,
       ]]);
       assert.equal(cached.report.requests.visionFiles, 0);
     });
