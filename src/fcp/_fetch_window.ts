@@ -1,13 +1,11 @@
 /**
- * The jobs of a kline fetch and their execution: the cache index and the
- * listing (the first archive downloading meanwhile) make the plan; the jobs
- * then run in an ordered window bounded by downloads and rows in flight,
- * and come out in time order. Private.
+ * The jobs of a fetch and their execution: for klines, the cache index and
+ * the listing (the first archive downloading meanwhile) make the plan; the
+ * jobs of every dataset then run in one ordered window bounded by downloads
+ * and rows in flight, and come out in time order. Private.
  *
  * @module
  */
-import type { Interval } from "../core/interval.ts";
-import { intervalMs } from "../core/interval.ts";
 import { formatDay } from "../core/time.ts";
 import type { KlineStore } from "../cache/kline_store.ts";
 import type { RestClient } from "../source/rest_client.ts";
@@ -20,7 +18,7 @@ import {
   requestPartitions,
   type VisionStep,
 } from "./fetch_plan.ts";
-import { type FetchedPartition, fetchPartition, type PartitionSources } from "./fetch_partition.ts";
+import type { PartitionSources } from "./fetch_partition.ts";
 import {
   archiveKey,
   type ArchiveOutcome,
@@ -163,24 +161,33 @@ function downloadKey(job: PartitionJob): string {
   return step.sharedBy > 1 ? restKey(step) : job.partition.key;
 }
 
+/** How many jobs run at once: downloads in flight, and rows held. */
+export interface WindowLimits {
+  /** Downloads in flight at once (jobs sharing one count once). */
+  concurrency: number;
+  /** Rows a job holds while in flight. */
+  rows: (job: PartitionJob) => number;
+}
+
 /**
- * Fetches the jobs with a bounded look-ahead and yields them in time order:
- * a job starts while fewer than `concurrency` downloads and
+ * Runs jobs with a bounded look-ahead and yields their results in time
+ * order: a job starts while fewer than `concurrency` downloads and
  * `MAX_ROWS_IN_FLIGHT` rows are in flight (at least two jobs always are).
+ * The one window of every dataset's fetch.
  *
  * @param jobs The plan.
- * @param sources What the jobs run on.
- * @param limits Downloads at once, and the interval (rows per job).
+ * @param fetch Fetches one job.
+ * @param limits Downloads at once, rows per job.
  * @param signal Cancels the fetch.
- * @returns The fetched partitions, in time order.
+ * @returns The results, in the jobs' order.
  */
-export async function* fetchInOrder(
+export async function* fetchInOrder<R>(
   jobs: readonly PartitionJob[],
-  sources: PartitionSources,
-  limits: { concurrency: number; interval: Interval },
+  fetch: (job: PartitionJob) => Promise<R>,
+  limits: WindowLimits,
   signal: AbortSignal,
-): AsyncGenerator<FetchedPartition> {
-  const window: { key: string; rows: number; fetched: Promise<FetchedPartition> }[] = [];
+): AsyncGenerator<R> {
+  const window: { key: string; rows: number; result: Promise<R> }[] = [];
   const downloads = new Map<string, number>();
   let rowsInFlight = 0;
   let next = 0;
@@ -188,13 +195,13 @@ export async function* fetchInOrder(
     while (next < jobs.length) {
       const job = jobs[next];
       const key = downloadKey(job);
-      const rows = (job.span.end - job.span.start) / intervalMs(limits.interval);
+      const rows = limits.rows(job);
       const full = rowsInFlight + rows > MAX_ROWS_IN_FLIGHT ||
         (!downloads.has(key) && downloads.size >= limits.concurrency);
       if (window.length >= 2 && full) return;
-      const fetched = fetchPartition(job, sources, signal);
-      fetched.catch(() => {});
-      window.push({ key, rows, fetched });
+      const result = fetch(job);
+      result.catch(() => {});
+      window.push({ key, rows, result });
       downloads.set(key, (downloads.get(key) ?? 0) + 1);
       rowsInFlight += rows;
       next++;
@@ -203,14 +210,14 @@ export async function* fetchInOrder(
   fill();
   while (window.length > 0) {
     const head = window.shift()!;
-    const fetched = await head.fetched;
-    // Partitions fetched before an abort must not be emitted after it.
+    const result = await head.result;
+    // Jobs fetched before an abort must not be emitted after it.
     signal.throwIfAborted();
     rowsInFlight -= head.rows;
     const left = downloads.get(head.key)! - 1;
     if (left === 0) downloads.delete(head.key);
     else downloads.set(head.key, left);
     fill();
-    yield fetched;
+    yield result;
   }
 }

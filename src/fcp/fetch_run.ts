@@ -19,7 +19,9 @@ import type { FetchFailure, FetchReport } from "./fetch_report.ts";
 import { edgeCandidates, markNotListed } from "./_gap_report.ts";
 import { CacheWriter } from "./_cache_writer.ts";
 import { confirmLeadingEdge, confirmTrailingEdge, type EdgeProbeContext } from "./_edge_probe.ts";
-import type { FetchedPartition } from "./fetch_partition.ts";
+import { type FetchedPartition, fetchPartition } from "./fetch_partition.ts";
+import type { PartitionJob } from "./fetch_plan.ts";
+import { intervalMs } from "../core/interval.ts";
 import { archivesPlanned, fetchInOrder, planJobs } from "./_fetch_window.ts";
 import type { VisionArchives } from "./vision_archives.ts";
 import type { RestClient } from "../source/rest_client.ts";
@@ -166,8 +168,13 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     progress.files += planned.discarded.count;
     progress.bytes += planned.discarded.bytes;
     if (deps.decodeWorkers) vision?.prepare(archivesPlanned(planned.jobs));
-    const limits = { concurrency: deps.concurrency, interval: request.interval };
-    for await (const fetched of fetchInOrder(planned.jobs, planned.sources, limits, signal)) {
+    const slot = intervalMs(request.interval);
+    const limits = {
+      concurrency: deps.concurrency,
+      rows: (job: PartitionJob) => (job.span.end - job.span.start) / slot,
+    };
+    const fetch = (job: PartitionJob) => fetchPartition(job, planned.sources, signal);
+    for await (const fetched of fetchInOrder(planned.jobs, fetch, limits, signal)) {
       account(fetched);
       const batches = await finalizer.finalize(fetched);
       progress.partitionsDone++;

@@ -1,6 +1,7 @@
 /**
  * One funding rate fetch: a plan of one job per calendar month with its
- * ordered source chain (cache → Vision's monthly archive → REST), each job
+ * ordered source chain (cache → Vision's monthly archive → REST), the jobs
+ * run in the fetch window every dataset shares (`_fetch_window.ts`), each
  * walked with the layers' own clients and counting its own requests, then
  * the series rules (intervals, gaps, interval changes) over the whole range,
  * and the cache writes of the closed months that were fetched.
@@ -19,7 +20,9 @@ import {
   type FundingColumns,
   fundingColumnsOf,
 } from "../core/funding_schema.ts";
-import { type Partition, partitionOf } from "../core/partition.ts";
+import { partitionOf } from "../core/partition.ts";
+import type { PartitionJob, SourceStep } from "./fetch_plan.ts";
+import { fetchInOrder } from "./_fetch_window.ts";
 import { type DataSource, dataSourceCode } from "../core/schema.ts";
 import { decodeFundingCsv } from "../codec/funding_csv.ts";
 import { newRestStats, type RestClient } from "../source/rest_client.ts";
@@ -82,24 +85,12 @@ export interface FundingSources {
   rest?: RestClient;
 }
 
-type Step = "cache" | "vision" | "rest";
-
-/** One month of the plan: what to fetch, from where, and whether it may be cached. */
-export interface FundingJob {
-  /** The month. */
-  month: Partition;
-  /** The events to fetch: the whole month, or up to now for the current one. */
-  span: { start: number; end: number };
-  /** The sources to try, in order. */
-  chain: Step[];
-  /** Whether a fetched month may be written to the cache (closed, cache on). */
-  cacheable: boolean;
-}
-
 /**
- * The plan: one job per calendar month of the range. Closed months try the
- * cache, then Vision's monthly archive, then REST; the current month comes
- * from REST (Vision publishes it after it closes). `source` narrows the chain.
+ * The plan: one job per calendar month of the range, of the same shape as
+ * a kline partition's. Closed months try the cache, then Vision's monthly
+ * archive, then REST; the current month comes from REST (Vision publishes
+ * it after it closes). `source` narrows the chain. A job's span is the whole
+ * month (up to now): intervals are derived from the spacing of neighbours.
  *
  * @param request The resolved request.
  * @param now Current time, epoch ms.
@@ -115,9 +106,9 @@ export interface FundingJob {
  *   start: Date.UTC(2024, 11, 20), end: Date.UTC(2025, 0, 10),
  *   includeSourceInfo: true, strict: false,
  * }, Date.UTC(2025, 0, 10), true);
- * assert.deepEqual(jobs.map((j) => [j.month.key, j.chain.join(">"), j.cacheable]), [
- *   ["2024-12", "cache>vision>rest", true],
- *   ["2025-01", "rest", false],
+ * assert.deepEqual(jobs.map((j) => [j.partition.key, j.chain.map((s) => s.kind), j.mayCache]), [
+ *   ["2024-12", ["cache", "vision", "rest"], true],
+ *   ["2025-01", ["rest"], false],
  * ]);
  * ```
  */
@@ -125,21 +116,26 @@ export function planFunding(
   request: ResolvedFundingRequest,
   now: number,
   cache: boolean,
-): FundingJob[] {
-  const jobs: FundingJob[] = [];
+): PartitionJob[] {
+  const jobs: PartitionJob[] = [];
+  const mode = request.source;
   for (let t = request.start; t < request.end;) {
     const month = partitionOf(t, "month");
     const closed = month.end <= now;
-    const useCache = cache && closed && (request.source === "auto" || request.source === "cache");
-    const chain: Step[] = [
-      ...(useCache ? ["cache" as const] : []),
-      ...(closed && (request.source === "auto" || request.source === "vision")
-        ? ["vision" as const]
-        : []),
-      ...(request.source === "auto" || request.source === "rest" ? ["rest" as const] : []),
-    ];
     const span = { start: month.start, end: Math.min(month.end, now) };
-    jobs.push({ month, span, chain, cacheable: cache && closed && request.source !== "cache" });
+    const chain: SourceStep[] = [];
+    if (cache && closed && (mode === "auto" || mode === "cache")) chain.push({ kind: "cache" });
+    if (closed && (mode === "auto" || mode === "vision")) {
+      chain.push({
+        kind: "vision",
+        period: "monthly",
+        archive: month.key,
+        listed: undefined,
+        sharedBy: 1,
+      });
+    }
+    if (mode === "auto" || mode === "rest") chain.push({ kind: "rest", span, sharedBy: 1 });
+    jobs.push({ partition: month, span, chain, mayCache: cache && closed && mode !== "cache" });
     t = month.end;
   }
   return jobs;
@@ -165,7 +161,7 @@ const PARTITION_SOURCE: Record<DataSource, PartitionSource> = {
 
 /** What one job produced. */
 interface JobOutcome {
-  job: FundingJob;
+  job: PartitionJob;
   rows?: MonthRows;
   /** Wall time of the job, ms. */
   ms: number;
@@ -189,7 +185,7 @@ function columnsOf(batches: readonly RecordBatch[]): { columns: FundingColumns; 
 /** The month's verified Vision archive, decoded; undefined when it is not published. */
 async function visionMonth(
   request: ResolvedFundingRequest,
-  job: FundingJob,
+  job: PartitionJob,
   vision: VisionClient,
   counts: RequestCounts,
   signal: AbortSignal,
@@ -199,18 +195,18 @@ async function visionMonth(
     dataset: "fundingRate",
     symbol: request.symbol,
     period: "monthly",
-    date: job.month.key,
+    date: job.partition.key,
     signal,
   });
   if (file.status === "missing") return undefined;
   counts.visionFiles++;
   const rows = columnsOf(decodeFundingCsv(file.csv, { file: file.url }));
   const outside = Array.from(rows.columns.fundingTime.subarray(0, rows.length))
-    .find((t) => t < job.month.start || t >= job.month.end);
+    .find((t) => t < job.partition.start || t >= job.partition.end);
   if (outside !== undefined) {
     throw new NetworkError(
       file.url,
-      `Cannot use ${file.url}: funding time ${outside} lies outside ${job.month.key}`,
+      `Cannot use ${file.url}: funding time ${outside} lies outside ${job.partition.key}`,
     );
   }
   return { ...rows, source: "VISION", sha256: file.sha256, bytes: file.bytes };
@@ -219,7 +215,7 @@ async function visionMonth(
 /** Runs a job and times it. */
 async function fetchMonth(
   request: ResolvedFundingRequest,
-  job: FundingJob,
+  job: PartitionJob,
   sources: FundingSources,
   counts: RequestCounts,
   signal: AbortSignal,
@@ -241,19 +237,20 @@ async function fetchMonth(
  */
 async function walkMonth(
   request: ResolvedFundingRequest,
-  job: FundingJob,
+  job: PartitionJob,
   sources: FundingSources,
   counts: RequestCounts,
   signal: AbortSignal,
   out: JobOutcome,
 ): Promise<void> {
-  const key = { market: request.market, symbol: request.symbol, partition: job.month.key };
+  const key = { market: request.market, symbol: request.symbol, partition: job.partition.key };
   for (const step of job.chain) {
     try {
-      if (step === "cache" && sources.store) {
+      if (step.kind === "cache" && sources.store) {
         const hit = await sources.store.read(key);
         if (!hit) continue;
-        if (hit.metadata.source === "REST" && sources.vision && job.chain.includes("vision")) {
+        const upgradable = job.chain.some((s) => s.kind === "vision");
+        if (hit.metadata.source === "REST" && sources.vision && upgradable) {
           const upgrade = await visionMonth(request, job, sources.vision, counts, signal)
             .catch(() => {
               if (signal.aborted) throw signal.reason;
@@ -268,13 +265,13 @@ async function walkMonth(
         out.rows = { ...columnsOf(hit.batches), source: "CACHE", ...(sha256 ? { sha256 } : {}) };
         return;
       }
-      if (step === "vision" && sources.vision) {
+      if (step.kind === "vision" && sources.vision) {
         const rows = await visionMonth(request, job, sources.vision, counts, signal);
         if (!rows) continue;
         out.rows = rows;
         return;
       }
-      if (step === "rest" && sources.rest) {
+      if (step.kind === "rest" && sources.rest) {
         // This walk's own counts, failed requests included.
         const stats = newRestStats();
         try {
@@ -294,7 +291,7 @@ async function walkMonth(
       }
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      out.failures.push(failureOf(error, job.month.key));
+      out.failures.push(failureOf(error, job.partition.key));
       out.errors.push(error);
     }
   }
@@ -327,15 +324,13 @@ export async function fetchFundingRates(
   const { now, signal } = options;
   const counts: RequestCounts = { visionFiles: 0, listingPages: 0, restCalls: 0, restWeight: 0 };
   const jobs = planFunding(request, now, sources.store !== undefined);
-  const outcomes: JobOutcome[] = new Array(jobs.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, jobs.length) }, async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      outcomes[i] = await fetchMonth(request, jobs[i], sources, counts, signal);
-    }
-  }));
-  signal.throwIfAborted();
+  // A month is a few hundred events: the window is bounded by downloads alone.
+  const outcomes = await Array.fromAsync(fetchInOrder(
+    jobs,
+    (job) => fetchMonth(request, job, sources, counts, signal),
+    { concurrency: CONCURRENCY, rows: () => 0 },
+    signal,
+  ));
 
   const served = outcomes.filter((o) => o.rows !== undefined);
   const all = concatFunding(served.map((o) => o.rows!));
@@ -367,7 +362,7 @@ export async function fetchFundingRates(
   const errors: unknown[] = [];
   const partitions: PartitionReport[] = [];
   for (const o of outcomes) {
-    const { month } = o.job;
+    const month = o.job.partition;
     failures.push(...o.failures);
     errors.push(...o.errors);
     let rows = 0;
@@ -404,15 +399,15 @@ export async function fetchFundingRates(
   if (sources.store) {
     await Promise.all(outcomes.map(async (o, i) => {
       const rows = o.rows;
-      if (!o.job.cacheable || !rows || rows.source === "CACHE") return;
+      if (!o.job.mayCache || !rows || rows.source === "CACHE") return;
       try {
         partitions[i].cached = await sources.store!.write(
-          { market: request.market, symbol: request.symbol, partition: o.job.month.key },
+          { market: request.market, symbol: request.symbol, partition: o.job.partition.key },
           [fundingBatch(printed(rows), rows.length)],
           { source: rows.source === "VISION" ? "VISION" : "REST", visionSha256: rows.sha256 },
         );
       } catch (error) {
-        failures.push(failureOf(error, o.job.month.key));
+        failures.push(failureOf(error, o.job.partition.key));
       }
     }));
   }
