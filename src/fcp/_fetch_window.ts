@@ -8,6 +8,7 @@
  */
 import { formatDay } from "../core/time.ts";
 import type { KlineStore } from "../cache/kline_store.ts";
+import type { Partition } from "../core/partition.ts";
 import type { RestClient } from "../source/rest_client.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import type { RequestCounts } from "./fetch_report.ts";
@@ -16,7 +17,7 @@ import {
   type PartitionJob,
   planFetch,
   requestPartitions,
-  type VisionStep,
+  type SourceStep,
 } from "./fetch_plan.ts";
 import type { PartitionSources } from "./fetch_partition.ts";
 import {
@@ -72,7 +73,7 @@ export async function planJobs(
 ): Promise<PlannedJobs> {
   const { now, vision, rest, signal } = clients;
   const partitions = requestPartitions(request);
-  const cached = await cachedKeys(request, store, now);
+  const cached = await cachedKeys(request, partitions, store, now);
   let listing: Promise<VisionInventory | undefined> | undefined;
   const inventory = () =>
     listing ??= vision && partitions.length > 0
@@ -95,13 +96,15 @@ export async function planJobs(
     partitions.some((p) => isClosed(p, now) && !cached.has(p.key));
   if (!needsListing) return { jobs: plan(undefined), sources, discarded };
   const head = plan(undefined)[0]?.chain[0];
+  const prefetched = head?.kind === "vision" ? archiveKey(head) : undefined;
   if (head?.kind === "vision") {
     shared.prefetch(archiveKey(head), (s) => downloadArchive(request, vision, head, s));
   }
   const jobs = plan(await inventory());
-  if (head?.kind === "vision" && !jobs.some((j) => j.chain.some((s) => sameArchive(s, head)))) {
+  const takes = (step: SourceStep) => step.kind === "vision" && archiveKey(step) === prefetched;
+  if (prefetched && !jobs.some((j) => j.chain.some(takes))) {
     // The listing shows the archive absent: the download is stopped (or was in vain).
-    const dropped = await shared.discard<ArchiveOutcome>(archiveKey(head));
+    const dropped = await shared.discard<ArchiveOutcome>(prefetched);
     if (dropped?.status === "ok") {
       discarded.count++;
       discarded.bytes += dropped.file.bytes;
@@ -113,6 +116,7 @@ export async function planJobs(
 /** The keys of the closed partitions of the request in the cache (when the mode reads it). */
 async function cachedKeys(
   request: ResolvedRequest,
+  partitions: readonly Partition[],
   cache: KlineStore,
   now: number,
 ): Promise<Set<string>> {
@@ -125,14 +129,10 @@ async function cachedKeys(
     symbol,
     interval,
   });
-  for (const p of requestPartitions(request)) {
+  for (const p of partitions) {
     if (present.has(p.key) && isClosed(p, now)) hits.add(p.key);
   }
   return hits;
-}
-
-function sameArchive(step: PartitionJob["chain"][number], archive: VisionStep): boolean {
-  return step.kind === "vision" && archiveKey(step) === archiveKey(archive);
 }
 
 /**

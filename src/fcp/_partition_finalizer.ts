@@ -135,10 +135,7 @@ export class PartitionFinalizer {
       appendGap(report.gaps, { ...hole, class: offGrid ? "off_grid" : classify(o, hole) });
     }
     this.#addAnomalies({ total: checks.total, items: checks.anomalies });
-    o.report.rows = clipped.length;
-    report.partitions.push(o.report);
-    report.rows += clipped.length;
-    this.#progress.rows += clipped.length;
+    this.#count(o, clipped.length);
     if (clipped.length > 0) {
       this.#first = Math.min(this.#first, clipped.columns.openTime[0]);
       this.#last = Math.max(this.#last, clipped.columns.openTime[clipped.length - 1]);
@@ -194,10 +191,7 @@ export class PartitionFinalizer {
       });
     }
     this.#addAnomalies(anomalies);
-    o.report.rows = rows;
-    report.partitions.push(o.report);
-    report.rows += rows;
-    this.#progress.rows += rows;
+    this.#count(o, rows);
     return this.#request.includeSourceInfo ? plain.map((b) => withDataSource(b, "CACHE")) : plain;
   }
 
@@ -215,6 +209,14 @@ export class PartitionFinalizer {
     const anomalies = record.items.filter((a) => a.openTime >= lo && a.openTime < hi);
     const offGrid = anomalies.filter((a) => a.kind === "off_grid").length;
     return { anomalies, total: anomalies.length, offGrid };
+  }
+
+  /** Adds a partition and its rows to the report and the progress. */
+  #count(o: FetchedPartition, rows: number): void {
+    o.report.rows = rows;
+    this.#report.partitions.push(o.report);
+    this.#report.rows += rows;
+    this.#progress.rows += rows;
   }
 
   /** Counts a partition's anomalies and keeps the first hundred of the fetch. */
@@ -247,9 +249,7 @@ function offGridOf(
 }
 
 /** Batches of exactly the kline schema (no `_data_source`), else undefined. */
-function plainBatches(batches: readonly RecordBatch[] | undefined): RecordBatch[] | undefined {
-  if (!batches || batches.some((b) => b.schema.fields.length !== KLINE_SCHEMA.fields.length)) {
-    return undefined;
-  }
-  return [...batches];
+function plainBatches(batches: RecordBatch[]): RecordBatch[] | undefined {
+  const plain = batches.every((b) => b.schema.fields.length === KLINE_SCHEMA.fields.length);
+  return plain ? batches : undefined;
 }

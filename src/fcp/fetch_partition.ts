@@ -13,6 +13,7 @@ import { isPermissionError } from "../source/http.ts";
 import type { RestClient } from "../source/rest_client.ts";
 import type { CachedPartition, KlineStore } from "../cache/kline_store.ts";
 import {
+  appendSpan,
   findMissing,
   type MissingRange,
   offGridSlots,
@@ -168,7 +169,6 @@ class ChainWalk {
         return this.#fromCache(cached);
       }
       if (step.kind === "vision") {
-        if (step.listed === false) continue;
         if (await this.#fromArchive(step)) return;
         continue;
       }
@@ -188,7 +188,22 @@ class ChainWalk {
     return inventory?.[step.period].has(step.archive) ?? false;
   }
 
-  #readCache(): Promise<CachedPartition | undefined> {
+  /**
+   * Reads the cached file: undefined when it is absent, set aside as corrupt,
+   * or cannot be read (a failure of the cache, not of the fetch: the next
+   * source serves the partition).
+   */
+  async #readCache(): Promise<CachedPartition | undefined> {
+    try {
+      return await this.#readCacheFile();
+    } catch (error) {
+      this.#rethrowFatal(error);
+      this.#recordFailure(error, this.#partition.key);
+      return undefined;
+    }
+  }
+
+  #readCacheFile(): Promise<CachedPartition | undefined> {
     const { request, store, vision, rest } = this.#sources;
     const { dataset, market, symbol, interval } = request;
     const p = this.#partition;
@@ -261,21 +276,18 @@ class ChainWalk {
     if (holes.length === 0) return;
     const offGrid = offGridSlots(seg.columns.openTime, seg.length, request.interval);
     const missing = splitAtOffGrid(holes, offGrid, request.interval).filter((h) => !h.offGrid);
-    for (const hole of coalesce(missing)) {
-      await this.#fromRest({ kind: "rest", span: hole, sharedBy: 1 });
-    }
+    const spans: TimeSpan[] = [];
+    for (const { start, end } of missing) appendSpan(spans, { start, end });
+    for (const span of spans) await this.#fromRest({ kind: "rest", span, sharedBy: 1 });
   }
 
   /** Takes the partition's rows of a REST walk (shared when it spans several partitions). */
   async #fromRest(step: RestStep): Promise<void> {
     const { request, rest, shared } = this.#sources;
+    // The plan has REST steps only when the request allows REST.
+    if (!rest) return;
     const out = this.#out;
-    out.consulted.rest = rest !== undefined;
-    if (!rest) {
-      out.unfetched.push(step.span);
-      out.notAllowed = true;
-      return;
-    }
+    out.consulted.rest = true;
     const walk = (signal: AbortSignal) => this.#walk(rest, step.span, signal);
     const { outcome, first } = step.sharedBy > 1
       ? await shared.take<WalkOutcome>(restKey(step), step.sharedBy, walk)
@@ -284,7 +296,7 @@ class ChainWalk {
     const p = this.#partition;
     if (outcome.status === "failed") {
       this.#rethrowFatal(outcome.error);
-      this.#markUnfetched(step.span, outcome.error, first);
+      this.#markUnfetched(step.span, outcome.error);
       return;
     }
     if (outcome.error !== undefined) {
@@ -293,7 +305,7 @@ class ChainWalk {
       const after = segment.length === 0
         ? step.span.start
         : nextOpenTime(segment.columns.openTime[segment.length - 1], request.interval);
-      this.#markUnfetched({ start: after, end: step.span.end }, outcome.error, first);
+      this.#markUnfetched({ start: after, end: step.span.end }, outcome.error);
     }
     this.#add(clipSegment(outcome.segment, p.start, p.end), "rest");
   }
@@ -308,16 +320,18 @@ class ChainWalk {
     }
   }
 
-  /** Marks the part of a span in this partition unfetched; the first partition told records why. */
-  #markUnfetched(span: TimeSpan, error: unknown, first: boolean): void {
+  /**
+   * Marks the part of a span in this partition unfetched; the partition where
+   * the span starts (where the walk stopped) records why.
+   */
+  #markUnfetched(span: TimeSpan, error: unknown): void {
     const p = this.#partition;
     const start = Math.max(span.start, p.start);
     const end = Math.min(span.end, p.end);
-    if (start < end) {
-      this.#out.unfetched.push(span);
-      this.#out.failed = true;
-    }
-    if (first && span.start < span.end) this.#recordFailure(error, p.key);
+    if (start >= end) return;
+    this.#out.unfetched.push({ start, end });
+    this.#out.failed = true;
+    if (span.start >= p.start) this.#recordFailure(error, p.key);
   }
 
   /** Errors that end the fetch rather than a source: abort, the request's fault, permissions. */
@@ -342,16 +356,6 @@ class ChainWalk {
     out.segments.push(segment);
     if (segment.length > 0 && !out.report.sources.includes(source)) out.report.sources.push(source);
   }
-}
-
-function coalesce(holes: MissingRange[]): TimeSpan[] {
-  const out: TimeSpan[] = [];
-  for (const h of holes) {
-    const last = out.at(-1);
-    if (last && h.start - last.end <= 0) last.end = h.end;
-    else out.push({ start: h.start, end: h.end });
-  }
-  return out;
 }
 
 /** A CACHE segment whose columns are decoded from the Arrow batches on first use. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ceilOpenTime, hasDailyFiles } from "../core/interval.ts";
+import { ceilOpenTime, hasDailyFiles, intervalMs } from "../core/interval.ts";
 import { type Partition, partitionOf, partitionsOf } from "../core/partition.ts";
 import type { TimeSpan } from "./kline_checks.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
@@ -133,13 +133,10 @@ export function planFetch(inputs: PlanInputs): PartitionJob[] {
   const daily = hasDailyFiles(request.interval);
   const listed = (period: "monthly" | "daily", key: string) =>
     inventory === undefined ? undefined : inventory[period].has(key);
-  const archiveOf = (p: Partition): VisionStep => {
-    const period = daily ? "daily" : "monthly";
-    return { kind: "vision", period, archive: p.key, listed: listed(period, p.key), sharedBy: 1 };
-  };
+  // Months a cached day keeps from their monthly archive.
+  const cachedMonths = new Set([...cached].map((key) => key.slice(0, 7)));
   const jobs: PartitionJob[] = [];
-  for (let i = 0; i < partitions.length; i++) {
-    const p = partitions[i];
+  for (const p of partitions) {
     const closed = isClosed(p, now);
     const mayCache = inputs.cacheEnabled && closed;
     const span = mayCache
@@ -148,7 +145,7 @@ export function planFetch(inputs: PlanInputs): PartitionJob[] {
     const chain: SourceStep[] = [];
     if (cached.has(p.key)) chain.push({ kind: "cache" });
     if (vision && closed) {
-      const month = daily && wholeMonth(partitions, i, request, inputs);
+      const month = daily && wholeMonth(p, request, now, cachedMonths);
       if (month && listed("monthly", month.key) !== false) {
         const days = Math.round((month.end - month.start) / 86_400_000);
         chain.push({
@@ -159,54 +156,63 @@ export function planFetch(inputs: PlanInputs): PartitionJob[] {
           sharedBy: days,
         });
       }
-      const own = archiveOf(p);
-      if (own.listed !== false) chain.push(own);
+      const period = daily ? "daily" : "monthly";
+      const own = listed(period, p.key);
+      if (own !== false) {
+        chain.push({ kind: "vision", period, archive: p.key, listed: own, sharedBy: 1 });
+      }
     }
     if (rest) chain.push({ kind: "rest", span, sharedBy: 1 });
     jobs.push({ partition: p, span, mayCache, chain });
   }
-  shareRestWalks(jobs);
+  shareRestWalks(jobs, intervalMs(request.interval));
   return jobs;
 }
 
 /**
- * The closed month of `partitions[i]` when the request wants all of it, no
- * day of it is cached and the listing (if read) shows its monthly archive.
+ * The closed month of a day when the request wants all of it and no day of
+ * it is cached (the listing, if read, decides whether its archive is tried).
  */
 function wholeMonth(
-  partitions: Partition[],
-  i: number,
+  day: Partition,
   request: ResolvedRequest,
-  inputs: PlanInputs,
+  now: number,
+  cachedMonths: ReadonlySet<string>,
 ): Partition | undefined {
   if (request.interval === "1s") return undefined;
-  const month = partitionOf(partitions[i].start, "month");
-  if (!isClosed(month, inputs.now) || month.start < request.start || month.end > request.end) {
+  const month = partitionOf(day.start, "month");
+  if (!isClosed(month, now) || month.start < request.start || month.end > request.end) {
     return undefined;
   }
-  for (const p of partitions) {
-    if (p.start >= month.start && p.end <= month.end && inputs.cached.has(p.key)) return undefined;
-  }
-  return month;
+  return cachedMonths.has(month.key) ? undefined : month;
 }
 
-/** Consecutive jobs served by REST alone share one walk over their spans. */
-function shareRestWalks(jobs: PartitionJob[]): void {
+/** Rows one shared REST walk may hold: beyond, the next partitions start a walk of their own. */
+const MAX_WALK_ROWS = 50_000;
+
+/**
+ * Consecutive jobs served by REST alone share one walk over their spans (one
+ * request per page instead of one per partition), up to `MAX_WALK_ROWS`
+ * rows, so that a long REST-only range still streams with bounded memory.
+ */
+function shareRestWalks(jobs: PartitionJob[], slotMs: number): void {
+  const rowsOf = (job: PartitionJob) => (job.span.end - job.span.start) / slotMs;
   for (let i = 0; i < jobs.length;) {
-    let j = i;
-    while (j < jobs.length && restOnly(jobs[j]) && (j === i || touches(jobs[j - 1], jobs[j]))) j++;
+    let j = i + 1;
+    let rows = rowsOf(jobs[i]);
+    if (restOnly(jobs[i])) {
+      while (j < jobs.length && restOnly(jobs[j]) && rows + rowsOf(jobs[j]) <= MAX_WALK_ROWS) {
+        rows += rowsOf(jobs[j++]);
+      }
+    }
     if (j - i > 1) {
       const span = { start: jobs[i].span.start, end: jobs[j - 1].span.end };
       for (let k = i; k < j; k++) jobs[k].chain = [{ kind: "rest", span, sharedBy: j - i }];
     }
-    i = Math.max(j, i + 1);
+    i = j;
   }
 }
 
 function restOnly(job: PartitionJob): boolean {
   return job.chain.length === 1 && job.chain[0].kind === "rest";
-}
-
-function touches(a: PartitionJob, b: PartitionJob): boolean {
-  return a.span.end >= b.span.start;
 }

@@ -231,12 +231,11 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     }
   }
 
-  let resolveReport!: (r: FetchReport) => void;
-  let rejectReport!: (e: unknown) => void;
-  const reportPromise = new Promise<FetchReport>((res, rej) => {
-    resolveReport = res;
-    rejectReport = rej;
-  });
+  const {
+    promise: reportPromise,
+    resolve: resolveReport,
+    reject: rejectReport,
+  } = Promise.withResolvers<FetchReport>();
   reportPromise.catch(() => {});
 
   /** Every batch, then the report: resolved at the end, rejected (and the run aborted) on error. */

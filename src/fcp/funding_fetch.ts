@@ -393,7 +393,12 @@ export async function fetchFundingRates(
       cached: false,
     });
   }
-  gaps.sort((a, b) => a.start - b.start);
+  // Between the events around a month no source served, nothing is known: no exchange gap there.
+  const unfetched = gaps.filter((g) => g.class === "unfetched");
+  const known = gaps.filter((g) =>
+    g.class === "unfetched" || !unfetched.some((u) => u.start < g.end && g.start < u.end)
+  );
+  gaps.splice(0, gaps.length, ...known.sort((a, b) => a.start - b.start));
 
   // Closed months fetched from Vision (verified) or REST (complete by construction) are cached as printed.
   if (sources.store) {

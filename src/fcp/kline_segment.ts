@@ -251,6 +251,7 @@ function sliceRows(batches: readonly RecordBatch[], from: number, to: number): R
   const out: RecordBatch[] = [];
   let at = 0;
   for (const batch of batches) {
+    if (at >= to) break;
     const lo = Math.max(from - at, 0);
     const hi = Math.min(to - at, batch.numRows);
     at += batch.numRows;

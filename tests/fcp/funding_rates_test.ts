@@ -321,3 +321,29 @@ Deno.test("Funding rates: a month cached from REST is upgraded once Vision publi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Funding rates: a month no source served is one unfetched gap, not an exchange gap around it", async () => {
+  const missingFiles = ["BTCUSDT-fundingRate-2024-04.zip"];
+  await withManager({ missingFiles }, async (dsm) => {
+    const start = Date.UTC(2024, 2, 1);
+    const end = Date.UTC(2024, 5, 1);
+    const { table, report } = await dsm.getDataWithReport({
+      dataset: "fundingRate",
+      symbol: "BTCUSDT",
+      start,
+      end,
+      source: "vision",
+    });
+    const april = { start: Date.UTC(2024, 3, 1), end: Date.UTC(2024, 4, 1) };
+    const events = truth("um", "BTCUSDT", start, end)
+      .filter((e) => e.fundingTime < april.start || e.fundingTime >= april.end);
+    assertEvents(table, events, ["VISION"], false);
+    assert.equal(report.partial, true);
+    assert.deepEqual(report.gaps, [{ ...april, class: "unfetched" }]);
+    assert.deepEqual(report.partitions.map((p) => [p.key, p.sources]), [
+      ["2024-03", ["vision-monthly"]],
+      ["2024-04", []],
+      ["2024-05", ["vision-monthly"]],
+    ]);
+  });
+});
