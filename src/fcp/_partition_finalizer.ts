@@ -7,7 +7,7 @@
  */
 import { datasetInfo } from "../core/dataset.ts";
 import type { RecordBatch } from "apache-arrow";
-import { KLINE_SCHEMA, withDataSource } from "../core/schema.ts";
+import { KLINE_SCHEMA, klineBatch, withDataSource } from "../core/schema.ts";
 import type { Interval } from "../core/interval.ts";
 import {
   appendSpan,
@@ -127,7 +127,7 @@ export class PartitionFinalizer {
       );
       // Slots printed off the grid are not missing: they need no confirmation.
       if (isCacheable(o, whole.holes.filter((h) => !h.offGrid))) {
-        await this.#writer.schedule(o, batchesOf(whole.rows, false), whole.holes, whole.checks);
+        await this.#writer.schedule(o, fileBatches(whole.rows), whole.holes, whole.checks);
       }
     }
     const report = this.#report;
@@ -246,6 +246,16 @@ function offGridOf(
     appendSpan(out, span);
   }
   return out;
+}
+
+/**
+ * A partition's rows as the cache file's batches: one batch, so that a warm
+ * read hands out one batch per partition (slices of a monthly archive would
+ * often be two); the slices themselves when they are one already.
+ */
+function fileBatches(rows: MergedRows): RecordBatch[] {
+  const slices = batchesOf(rows, false);
+  return slices.length <= 1 ? slices : [klineBatch(rows.columns, rows.length)];
 }
 
 /** Batches of exactly the kline schema (no `_data_source`), else undefined. */
