@@ -175,7 +175,9 @@ export class KlineCsvParser {
   #flush(last: boolean): void {
     let cols = this.#cols;
     const rows = this.#rows;
-    if (last && rows * 4 < this.#capacity) cols = trimmed(cols, rows);
+    // The last batch gets columns of its own size: a table (or a slice of it)
+    // must not keep the unused capacity alive.
+    if (last && rows < this.#capacity) cols = trimmed(cols, rows);
     this.#rows = 0;
     this.#budget -= rows;
     this.#emitted += rows;
