@@ -29,10 +29,12 @@ export type ArchiveOutcome =
   | { status: "missing" }
   | { status: "failed"; error: unknown };
 
+/** What a REST walk gave: its rows (and the error that stopped it early), or its failure. */
 export type WalkOutcome =
   | { status: "ok"; segment: KlineSegment; error?: unknown; counts: RequestCounts }
   | { status: "failed"; error: unknown; counts: RequestCounts };
 
+/** What a shared download gave. */
 export type DownloadOutcome = ArchiveOutcome | WalkOutcome;
 
 /**
@@ -119,6 +121,7 @@ export class SharedDownloads {
   }
 }
 
+/** Starts a download; the signal stops it. */
 export type Download = (signal: AbortSignal) => Promise<DownloadOutcome>;
 
 /**
