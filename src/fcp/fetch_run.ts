@@ -247,6 +247,8 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     } catch (error) {
       abort.abort(error);
       rejectReport(error);
+      // An edge probe started during the stream ends with the abort: no request outlives the run.
+      await leadingProbe?.catch(() => {});
       throw error;
     }
   }
