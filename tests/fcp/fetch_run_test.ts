@@ -3,10 +3,15 @@
  * decode worker starts shows in no row, report or request of the manager,
  * so it is checked here on the manager's own `VisionArchives`. Every other
  * behaviour of the run loop is tested through the manager in
- * fetch_stream_test.ts and gap_classes_test.ts.
+ * fetch_stream_test.ts and gap_classes_test.ts. The same holds for a cache
+ * whose read fails with an I/O error, which no file on disk can cause for a
+ * process that runs as root: a store that throws stands in for it.
  */
 import assert from "node:assert/strict";
 import { NullKlineStore } from "../../src/cache/null_kline_store.ts";
+import { openKlineStore } from "../../src/cache/open_kline_store.ts";
+import type { KlineStore, PartitionKey } from "../../src/cache/kline_store.ts";
+import { CacheError } from "../../src/core/errors.ts";
 import { startEmulator } from "../../src/emulator/emulator.ts";
 import { runFetch } from "../../src/fcp/fetch_run.ts";
 import { resolveRequest } from "../../src/fcp/kline_request.ts";
@@ -53,5 +58,62 @@ Deno.test("A table fetch of several archives starts one decode worker, a stream 
     } finally {
       archives.close();
     }
+  }
+});
+
+Deno.test("A cached partition that cannot be read is fetched from the next source, the failure reported", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = await openKlineStore({ dir });
+    const request = resolveRequest(
+      { symbol: "BTCUSDT", interval: "1h", start: D1, end: D1 + 2 * DAY },
+      { market: "spot", now: NOW },
+    );
+    const archives = new VisionArchives({
+      endpoints: { vision: emulator.url, listing: emulator.url },
+      decodeWorkers: 0,
+    });
+    const rest = new RestClient({ market: "spot", hosts: [emulator.url] });
+    const deps = (cache: KlineStore) => ({
+      cache,
+      vision: archives,
+      rest,
+      now: NOW,
+      concurrency: 4,
+      signal: new AbortController().signal,
+    });
+    const cold = runFetch(request, deps(store));
+    const coldRows = await Array.fromAsync(cold.batches);
+    assert.deepEqual((await cold.report).partitions.map((p) => p.cached), [true, true]);
+    // The second day's file cannot be read: an I/O error of the store, not a corrupt file.
+    const failing = new Proxy(store, {
+      get(target, prop) {
+        if (prop === "read") {
+          return (key: PartitionKey, options?: Parameters<KlineStore["read"]>[1]) =>
+            key.partition === "2024-01-02"
+              ? Promise.reject(new CacheError('Cannot read cache file "x"', "x"))
+              : target.read(key, options);
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const warm = runFetch(request, deps(failing));
+    const warmRows = await Array.fromAsync(warm.batches);
+    const report = await warm.report;
+    assert.deepEqual(
+      warmRows.flatMap((b) => [...b.getChild("close")!]),
+      coldRows.flatMap((b) => [...b.getChild("close")!]),
+    );
+    assert.deepEqual(report.partitions.map((p) => p.sources), [["cache"], ["vision-daily"]]);
+    assert.deepEqual(report.failures.map((f) => [f.partition, f.code]), [[
+      "2024-01-02",
+      "CACHE_ERROR",
+    ]]);
+    assert.equal(report.partial, false);
+    archives.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
