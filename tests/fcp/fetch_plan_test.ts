@@ -249,3 +249,19 @@ Deno.test("planFetch: a closed partition is fetched whole when it may be cached,
   assert.equal(today.mayCache, false);
   assert.deepEqual(today.span, { start: Date.UTC(2025, 1, 10), end: Date.UTC(2025, 1, 10, 6) });
 });
+
+Deno.test("planFetch shares a REST walk among at most 50,000 rows of consecutive partitions", () => {
+  const planned = jobs({ source: "rest", interval: "1m", start: "2024-11-01", end: "2025-01-01" });
+  assert.equal(planned.length, 61);
+  const walks = new Map<string, number>();
+  for (const job of planned) {
+    const step = job.chain[0];
+    assert.equal(step.kind, "rest");
+    if (step.kind !== "rest") continue;
+    walks.set(`${step.span.start}-${step.span.end}`, step.sharedBy);
+  }
+  // 34 days of 1,440 rows fit in 50,000 rows; the other 27 days share a second walk.
+  assert.deepEqual([...walks.values()], [34, 27]);
+  const [first] = planned;
+  assert.ok(first.chain[0].kind === "rest" && first.chain[0].span.end === Date.UTC(2024, 11, 5));
+});
