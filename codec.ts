@@ -53,6 +53,11 @@ export { type UnzipOptions, unzipSingleEntry, UnzipStream } from "./src/codec/un
 export { Sha256Stream } from "./src/codec/sha256_stream.ts";
 export { decodeFundingCsv, type FundingCsvOptions } from "./src/codec/funding_csv.ts";
 export { FundingCsvStream, type FundingCsvStreamOptions } from "./src/codec/funding_csv_stream.ts";
+export {
+  decodeTradeCsv,
+  TradeCsvDecoderStream,
+  type TradeCsvOptions,
+} from "./src/codec/trade_csv.ts";
 export { parseChecksumFile, verifyChecksum } from "./src/codec/checksum.ts";
 export {
   type KlineDecodeOptions,

@@ -104,6 +104,13 @@ export {
   FUNDING_SCHEMA_WITH_SOURCE,
   type FundingColumns,
 } from "./src/core/funding_schema.ts";
+export {
+  AGG_TRADE_COLUMNS,
+  AGG_TRADE_SCHEMA,
+  TRADE_COLUMNS,
+  TRADE_SCHEMA,
+  type TradeDataset,
+} from "./src/core/trade_schema.ts";
 
 // Errors
 export {
