@@ -5,27 +5,22 @@ import type { VisionInventory } from "../../src/fcp/vision_archives.ts";
 
 const NOW = Date.UTC(2025, 1, 10, 12, 30);
 
+/** What a test plans with: cached partitions, the listing, the clock, whether a cache is on. */
+interface PlanOptions {
+  cached?: Record<string, "VISION" | "REST">;
+  inventory?: VisionInventory;
+  now?: number;
+  cacheEnabled?: boolean;
+}
+
 /** The plan as `partition: step step ...` lines (`rest*N`: a walk shared by N partitions). */
-function plan(
-  request: Partial<KlineRequest>,
-  options: {
-    cached?: Record<string, "VISION" | "REST">;
-    inventory?: VisionInventory;
-    now?: number;
-    cacheEnabled?: boolean;
-  } = {},
-): string[] {
+function plan(request: Partial<KlineRequest>, options: PlanOptions = {}): string[] {
   return jobs(request, options).map(describe);
 }
 
 function jobs(
   request: Partial<KlineRequest>,
-  options: {
-    cached?: Record<string, "VISION" | "REST">;
-    inventory?: VisionInventory;
-    now?: number;
-    cacheEnabled?: boolean;
-  } = {},
+  options: PlanOptions = {},
 ): PartitionJob[] {
   const now = options.now ?? NOW;
   const resolved = resolveRequest(
