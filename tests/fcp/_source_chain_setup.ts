@@ -11,6 +11,7 @@ import {
   DataSourceManager,
   type DataSourceManagerOptions,
 } from "../../src/fcp/data_source_manager.ts";
+import { groundTruth } from "./_ground_truth.ts";
 
 /** The tests' clock: 2025-02-10 12:30 UTC. */
 export const NOW = Date.UTC(2025, 1, 10, 12, 30);
@@ -22,8 +23,15 @@ export const DAY = 86_400_000;
 export const D1 = Date.UTC(2024, 0, 1), D2 = Date.UTC(2024, 0, 2), D3 = Date.UTC(2024, 0, 3);
 /** Spot BTCUSDT 1h. */
 export const BTC = { symbol: "BTCUSDT", interval: "1h" as const };
+/** The first day's daily archive of spot BTCUSDT 1h. */
+export const DAY1 = "BTCUSDT-1h-2024-01-01.zip";
 /** Retries fast enough for tests. */
 export const RETRY = { attempts: 2, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 5 };
+
+/** The rows of spot BTCUSDT 1h in `[start, end)` a client must return, with the exchange's gaps. */
+export function truth(start: number, end: number, gaps?: { start: number; end: number }[]) {
+  return groundTruth("spot", "BTCUSDT", "1h", start, end, gaps ? { gaps } : {});
+}
 
 /** The emulator on the tests' clock. */
 export function emulator(options: EmulatorOptions = {}): Promise<Emulator> {

@@ -16,7 +16,7 @@ import type {
   DataSourceManagerOptions,
 } from "../../src/fcp/data_source_manager.ts";
 import type { FetchReport } from "../../src/fcp/fetch_report.ts";
-import { managerOn } from "./_source_chain_setup.ts";
+import { D1, DAY, H, managerOn, NOW } from "./_source_chain_setup.ts";
 import { assertRows, assertSources, groundTruth, type TruthOptions } from "./_ground_truth.ts";
 import {
   isArchive,
@@ -27,10 +27,6 @@ import {
   restError,
 } from "./_recording_fetch.ts";
 
-const NOW = Date.UTC(2025, 1, 10, 12, 30);
-const H = 3_600_000;
-const DAY = 86_400_000;
-const D1 = Date.UTC(2024, 0, 1);
 const RETRY = { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 };
 const DAYS = (n: number) =>
   ({ symbol: "BTCUSDT", interval: "1h", start: D1, end: D1 + n * DAY }) as const;

@@ -14,14 +14,10 @@ import type {
   DataSourceManagerOptions,
 } from "../../src/fcp/data_source_manager.ts";
 import type { KlineRequest } from "../../src/fcp/kline_request.ts";
-import { managerOn } from "./_source_chain_setup.ts";
+import { D1, DAY, H, managerOn, NOW } from "./_source_chain_setup.ts";
 import { assertRows, assertSources, groundTruth, type TruthOptions } from "./_ground_truth.ts";
 import { isRest, isZip, recordingFetch, restError } from "./_recording_fetch.ts";
 
-const NOW = Date.UTC(2025, 1, 10, 12, 30);
-const H = 3_600_000;
-const DAY = 86_400_000;
-const D1 = Date.UTC(2024, 0, 1);
 const RETRY = { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 };
 /** Two days of spot BTCUSDT 1h. */
 const TWO_DAYS = { symbol: "BTCUSDT", interval: "1h", start: D1, end: D1 + 2 * DAY } as const;

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { openKlineStore } from "../../src/cache/open_kline_store.ts";
-import { assertRows, assertSources, groundTruth } from "./_ground_truth.ts";
+import { assertRows, assertSources } from "./_ground_truth.ts";
 import {
   archives,
   binanceError,
@@ -14,18 +14,16 @@ import {
   D2,
   D3,
   DAY,
+  DAY1,
   emulator,
   H,
   managerOn,
   NOW,
   restSpans,
   tempDir,
+  truth,
 } from "./_source_chain_setup.ts";
 import { recordingFetch } from "./_recording_fetch.ts";
-
-const DAY1 = "BTCUSDT-1h-2024-01-01.zip";
-const truth = (start: number, end: number, gaps?: { start: number; end: number }[]) =>
-  groundTruth("spot", "BTCUSDT", "1h", start, end, gaps ? { gaps } : {});
 
 /** The partitions in the cache at `dir` (one series in these tests), and the source of each. */
 async function cachedDays(dir: string): Promise<Record<string, string | undefined>> {

@@ -14,16 +14,14 @@ import {
   D2,
   D3,
   DAY,
+  DAY1,
   emulator,
   H,
   managerOn,
   restSpans,
+  truth,
 } from "./_source_chain_setup.ts";
 import { recordingFetch } from "./_recording_fetch.ts";
-
-const DAY1 = "BTCUSDT-1h-2024-01-01.zip";
-const truth = (start: number, end: number, gaps?: { start: number; end: number }[]) =>
-  groundTruth("spot", "BTCUSDT", "1h", start, end, gaps ? { gaps } : {});
 
 Deno.test("A closed day is served from its verified daily archive, and REST is not asked", async () => {
   await using emu = await emulator();
