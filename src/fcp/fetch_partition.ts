@@ -22,11 +22,13 @@ import {
 } from "./kline_checks.ts";
 import { clipSegment, type KlineSegment, segmentOf } from "./kline_segment.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
-import type {
-  FetchFailure,
-  PartitionReport,
-  PartitionSource,
-  RequestCounts,
+import {
+  addRestRequests,
+  type FetchFailure,
+  noRequests,
+  type PartitionReport,
+  type PartitionSource,
+  type RequestCounts,
 } from "./fetch_report.ts";
 import type { PartitionJob, RestStep, VisionStep } from "./fetch_plan.ts";
 import type { VisionArchives, VisionInventory } from "./vision_archives.ts";
@@ -86,15 +88,6 @@ export interface FetchedPartition {
   files: { count: number; bytes: number };
 }
 
-function emptyCounts(): RequestCounts {
-  return { visionFiles: 0, listingPages: 0, restCalls: 0, restWeight: 0 };
-}
-
-function addCounts(to: RequestCounts, from: RequestCounts): void {
-  to.restCalls += from.restCalls;
-  to.restWeight += from.restWeight;
-}
-
 /**
  * Fetches one partition: the first source of its chain that serves it wins;
  * a missing or failed source passes to the next. A cached REST file is
@@ -132,7 +125,7 @@ function newFetched(job: PartitionJob): FetchedPartition {
     notAllowed: false,
     failures: [],
     errors: [],
-    requests: emptyCounts(),
+    requests: noRequests(),
     files: { count: 0, bytes: 0 },
   };
 }
@@ -292,7 +285,7 @@ class ChainWalk {
     const { outcome, first } = step.sharedBy > 1
       ? await shared.take<WalkOutcome>(restKey(step), step.sharedBy, walk)
       : { outcome: await walk(this.#signal), first: true };
-    if (first) addCounts(out.requests, outcome.counts);
+    if (first) addRestRequests(out.requests, outcome.counts);
     const p = this.#partition;
     if (outcome.status === "failed") {
       this.#rethrowFatal(outcome.error);
@@ -311,7 +304,7 @@ class ChainWalk {
   }
 
   async #walk(rest: RestClient, span: TimeSpan, signal: AbortSignal): Promise<WalkOutcome> {
-    const counts = emptyCounts();
+    const counts = noRequests();
     try {
       const rows = await restRange(rest, this.#sources.request, span, signal, counts);
       return { status: "ok", segment: segmentOf(rows.batches, "REST"), error: rows.error, counts };

@@ -89,6 +89,42 @@ export interface RequestCounts {
   restWeight: number;
 }
 
+/**
+ * Counts of a fetch (or a part of one) that has made no request yet.
+ *
+ * @returns Zero of everything.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { noRequests } from "./fetch_report.ts";
+ * assert.deepEqual(noRequests(), { visionFiles: 0, listingPages: 0, restCalls: 0, restWeight: 0 });
+ * ```
+ */
+export function noRequests(): RequestCounts {
+  return { visionFiles: 0, listingPages: 0, restCalls: 0, restWeight: 0 };
+}
+
+/**
+ * Adds the REST calls and weight of a part of a fetch to the fetch's counts.
+ *
+ * @param to The counts added to.
+ * @param from The part's counts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addRestRequests, noRequests } from "./fetch_report.ts";
+ * const total = noRequests();
+ * addRestRequests(total, { ...noRequests(), restCalls: 2, restWeight: 4 });
+ * assert.deepEqual([total.restCalls, total.restWeight], [2, 4]);
+ * ```
+ */
+export function addRestRequests(to: RequestCounts, from: RequestCounts): void {
+  to.restCalls += from.restCalls;
+  to.restWeight += from.restWeight;
+}
+
 /** Everything known about one fetch. */
 export interface FetchReport {
   /** Dataset, when not `klines`. */

@@ -15,7 +15,12 @@ import {
 } from "../core/errors.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
 import type { Partition } from "../core/partition.ts";
-import type { FetchFailure, FetchReport } from "./fetch_report.ts";
+import {
+  addRestRequests,
+  type FetchFailure,
+  type FetchReport,
+  noRequests,
+} from "./fetch_report.ts";
 import { edgeCandidates, markNotListed } from "./_gap_report.ts";
 import { CacheWriter } from "./_cache_writer.ts";
 import { confirmLeadingEdge, confirmTrailingEdge, type EdgeProbeContext } from "./_edge_probe.ts";
@@ -100,7 +105,7 @@ function newReport(request: ResolvedRequest): FetchReport {
     anomalyCount: 0,
     failures: [],
     partial: false,
-    requests: { visionFiles: 0, listingPages: 0, restCalls: 0, restWeight: 0 },
+    requests: noRequests(),
     elapsedMs: 0,
   };
 }
@@ -147,8 +152,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
         failures.some((f) => f.code === failure.code && f.message === failure.message);
       if (!said) failures.push(failure);
     }
-    report.requests.restCalls += fetched.requests.restCalls;
-    report.requests.restWeight += fetched.requests.restWeight;
+    addRestRequests(report.requests, fetched.requests);
     progress.files += fetched.files.count;
     progress.bytes += fetched.files.bytes;
     if (fetched.notAllowed) notAllowed.push(fetched.job.partition);

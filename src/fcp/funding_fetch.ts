@@ -28,11 +28,12 @@ import { decodeFundingCsv } from "../codec/funding_csv.ts";
 import { newRestStats, type RestClient } from "../source/rest_client.ts";
 import type { VisionClient } from "../source/vision_client.ts";
 import type { FundingStore } from "../cache/fs_funding_store.ts";
-import type {
-  FetchFailure,
-  PartitionReport,
-  PartitionSource,
-  RequestCounts,
+import {
+  type FetchFailure,
+  noRequests,
+  type PartitionReport,
+  type PartitionSource,
+  type RequestCounts,
 } from "./fetch_report.ts";
 import type { ResolvedFundingRequest } from "./funding_request.ts";
 import {
@@ -322,7 +323,7 @@ export async function fetchFundingRates(
 ): Promise<{ batches: RecordBatch[]; report: FundingReport }> {
   const started = performance.now();
   const { now, signal } = options;
-  const counts: RequestCounts = { visionFiles: 0, listingPages: 0, restCalls: 0, restWeight: 0 };
+  const counts = noRequests();
   const jobs = planFunding(request, now, sources.store !== undefined);
   // A month is a few hundred events: the window is bounded by downloads alone.
   const outcomes = await Array.fromAsync(fetchInOrder(
