@@ -17,6 +17,14 @@ import {
   KLINE_SCHEMA_WITH_SOURCE,
 } from "./schema.ts";
 import { FUNDING_COLUMNS, FUNDING_SCHEMA, FUNDING_SCHEMA_WITH_SOURCE } from "./funding_schema.ts";
+import {
+  AGG_TRADE_COLUMNS,
+  AGG_TRADE_SCHEMA,
+  AGG_TRADE_SCHEMA_WITH_SOURCE,
+  TRADE_COLUMNS,
+  TRADE_SCHEMA,
+  TRADE_SCHEMA_WITH_SOURCE,
+} from "./trade_schema.ts";
 
 const KLINE_SCHEMAS = { plain: KLINE_SCHEMA, withSource: KLINE_SCHEMA_WITH_SOURCE };
 
@@ -26,7 +34,9 @@ export type Dataset =
   | "markPriceKlines"
   | "indexPriceKlines"
   | "premiumIndexKlines"
-  | "fundingRate";
+  | "fundingRate"
+  | "aggTrades"
+  | "trades";
 
 /** Every dataset, in a stable order. */
 export const DATASETS: readonly Dataset[] = [
@@ -35,6 +45,8 @@ export const DATASETS: readonly Dataset[] = [
   "indexPriceKlines",
   "premiumIndexKlines",
   "fundingRate",
+  "aggTrades",
+  "trades",
 ];
 
 /** Vision archive periods. */
@@ -50,9 +62,12 @@ export interface DatasetInfo {
    * `grid`: one row per interval slot, named `{SYMBOL}-{interval}-{date}`
    * on Vision under an interval folder (klines and the price klines);
    * `events`: rows at their own times, named `{SYMBOL}-{dataset}-{date}`
-   * (funding rates).
+   * (funding rates);
+   * `trades`: one row per trade (aggTrades, trades), ordered by a
+   * contiguous id, named `{SYMBOL}-{dataset}-{date}` without an interval
+   * folder, cached by UTC day.
    */
-  readonly series: "grid" | "events";
+  readonly series: "grid" | "events" | "trades";
   /** Vision publishes these periods. */
   readonly archivePeriods: readonly ArchivePeriod[];
   /** REST endpoint path per market. */
@@ -124,6 +139,32 @@ const INFO: Record<Dataset, DatasetInfo> = {
     tradeVolumes: false,
     schema: { plain: FUNDING_SCHEMA, withSource: FUNDING_SCHEMA_WITH_SOURCE },
   },
+  aggTrades: {
+    dataset: "aggTrades",
+    markets: ["spot", "um", "cm"],
+    series: "trades",
+    archivePeriods: ["daily", "monthly"],
+    restPaths: { spot: "/api/v3/aggTrades", um: "/fapi/v1/aggTrades", cm: "/dapi/v1/aggTrades" },
+    seriesParameter: "symbol",
+    maxLimit: { spot: 1000, um: 1000, cm: 1000 },
+    columns: AGG_TRADE_COLUMNS,
+    tradeVolumes: false,
+    schema: { plain: AGG_TRADE_SCHEMA, withSource: AGG_TRADE_SCHEMA_WITH_SOURCE },
+  },
+  trades: {
+    dataset: "trades",
+    markets: ["spot", "um", "cm"],
+    series: "trades",
+    archivePeriods: ["daily", "monthly"],
+    // Plain trades over REST need `historicalTrades` (weight 25 a call on
+    // spot): too costly to be a fallback. Vision is their source.
+    restPaths: {},
+    seriesParameter: "symbol",
+    maxLimit: {},
+    columns: TRADE_COLUMNS,
+    tradeVolumes: false,
+    schema: { plain: TRADE_SCHEMA, withSource: TRADE_SCHEMA_WITH_SOURCE },
+  },
 };
 
 /**
@@ -185,7 +226,7 @@ export function parseDataset(value: unknown, market?: Market): Dataset {
 /**
  * How the cache and the planner split a series: by UTC day or by calendar
  * month. Grid datasets follow their interval (1s..1d by day; 3d, 1w, 1M by
- * month); funding rates, published monthly, by month.
+ * month); funding rates, published monthly, by month; trades by day.
  *
  * @param dataset The dataset.
  * @param interval The interval of a grid dataset.
@@ -197,10 +238,12 @@ export function parseDataset(value: unknown, market?: Market): Dataset {
  * import { datasetPartitionPeriod } from "./dataset.ts";
  * assert.equal(datasetPartitionPeriod("markPriceKlines", "1h"), "day");
  * assert.equal(datasetPartitionPeriod("fundingRate"), "month");
+ * assert.equal(datasetPartitionPeriod("aggTrades"), "day");
  * ```
  */
 export function datasetPartitionPeriod(dataset: Dataset, interval?: Interval): "day" | "month" {
   if (INFO[dataset].series === "events") return "month";
+  if (INFO[dataset].series === "trades") return "day";
   if (interval === undefined) {
     throw new TypeError(`Cannot partition ${dataset} without an interval`);
   }
@@ -211,7 +254,8 @@ export function datasetPartitionPeriod(dataset: Dataset, interval?: Interval): "
  * The request weight of one REST call. Klines and price klines are charged
  * by `limit` (spot klines 2; futures 1, 2, 5 or 10); a funding rate call is
  * counted as 1 here, and is also bound by its own limit of 500 requests per
- * 5 minutes and IP ({@linkcode FUNDING_RATE_REQUESTS_PER_5_MIN}).
+ * 5 minutes and IP ({@linkcode FUNDING_RATE_REQUESTS_PER_5_MIN}); an
+ * aggTrades call weighs 4 on spot and 20 on futures, whatever its limit.
  *
  * @param dataset The dataset.
  * @param market The market.
@@ -225,10 +269,14 @@ export function datasetPartitionPeriod(dataset: Dataset, interval?: Interval): "
  * assert.equal(restWeight("klines", "spot", 1000), 2);
  * assert.equal(restWeight("markPriceKlines", "um", 1500), 10);
  * assert.equal(restWeight("fundingRate", "cm", 1000), 1);
+ * assert.equal(restWeight("aggTrades", "spot", 1000), 4);
+ * assert.equal(restWeight("aggTrades", "um", 1000), 20);
  * ```
  */
 export function restWeight(dataset: Dataset, market: Market, limit: number): number {
-  return INFO[dataset].series === "events" ? 1 : klinesWeight(market, limit);
+  const series = INFO[dataset].series;
+  if (series === "trades") return market === "spot" ? 4 : 20;
+  return series === "events" ? 1 : klinesWeight(market, limit);
 }
 
 /** fapi's own limit on `fundingRate` (shared with `fundingInfo`): requests per 5 minutes and IP. */

@@ -311,12 +311,13 @@ export function klineBatch(
 }
 
 /**
- * Appends `_data_source` to a batch of {@linkcode KLINE_SCHEMA} without
- * copying its columns.
+ * Appends `_data_source` to a batch without copying its columns.
  *
  * @param batch A batch without `_data_source`.
  * @param source One source for every row, or per-row codes.
- * @returns A batch of {@linkcode KLINE_SCHEMA_WITH_SOURCE}.
+ * @param schema The schema with `_data_source` last, whose other fields
+ *   are the batch's.
+ * @returns A batch of `schema`.
  *
  * @example
  * ```ts
@@ -326,13 +327,17 @@ export function klineBatch(
  * assert.deepEqual([...batch.getChild("_data_source")!], ["CACHE", "CACHE"]);
  * ```
  */
-export function withDataSource(batch: RecordBatch, source: DataSource | Int8Array): RecordBatch {
+export function withDataSource(
+  batch: RecordBatch,
+  source: DataSource | Int8Array,
+  schema: Schema = KLINE_SCHEMA_WITH_SOURCE,
+): RecordBatch {
   const length = batch.numRows;
   const codes = typeof source === "string"
     ? new Int8Array(length).fill(dataSourceCode(source))
     : source.subarray(0, length);
   const children = [
-    ...batch.data.children.slice(0, KLINE_COLUMN_KEYS.length),
+    ...batch.data.children.slice(0, schema.fields.length - 1),
     makeData({
       type: sourceType(),
       length,
@@ -341,13 +346,8 @@ export function withDataSource(batch: RecordBatch, source: DataSource | Int8Arra
       dictionary: sourceDictionary(),
     }),
   ];
-  const data = makeData({
-    type: new Struct(KLINE_SCHEMA_WITH_SOURCE.fields),
-    length,
-    nullCount: 0,
-    children,
-  });
-  return recordBatchOf(KLINE_SCHEMA_WITH_SOURCE, data);
+  const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
+  return recordBatchOf(schema, data);
 }
 
 /**

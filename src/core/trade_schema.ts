@@ -10,7 +10,7 @@
  * @module
  */
 import { Bool, Field, Float64, Int64, Schema, TimestampMicrosecond } from "apache-arrow";
-import type { ArrowSchema } from "./schema.ts";
+import { type ArrowSchema, DATA_SOURCE_COLUMN, KLINE_SCHEMA_WITH_SOURCE } from "./schema.ts";
 
 /** The two trade data sets, as Vision names their folders. */
 export type TradeDataset = "aggTrades" | "trades";
@@ -163,3 +163,35 @@ export const TRADE_SCHEMA: ArrowSchema = new Schema([
 export function tradeSchemaOf(dataset: TradeDataset): ArrowSchema {
   return dataset === "aggTrades" ? AGG_TRADE_SCHEMA : TRADE_SCHEMA;
 }
+
+const SOURCE_FIELD = KLINE_SCHEMA_WITH_SOURCE.fields.find((f) => f.name === DATA_SOURCE_COLUMN)!;
+
+/**
+ * {@linkcode AGG_TRADE_SCHEMA} with the `_data_source` column last.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AGG_TRADE_SCHEMA_WITH_SOURCE } from "./trade_schema.ts";
+ * assert.equal(AGG_TRADE_SCHEMA_WITH_SOURCE.fields[8].name, "_data_source");
+ * ```
+ */
+export const AGG_TRADE_SCHEMA_WITH_SOURCE: ArrowSchema = new Schema([
+  ...AGG_TRADE_SCHEMA.fields,
+  SOURCE_FIELD,
+]);
+
+/**
+ * {@linkcode TRADE_SCHEMA} with the `_data_source` column last.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TRADE_SCHEMA_WITH_SOURCE } from "./trade_schema.ts";
+ * assert.equal(TRADE_SCHEMA_WITH_SOURCE.fields.length, 9);
+ * ```
+ */
+export const TRADE_SCHEMA_WITH_SOURCE: ArrowSchema = new Schema([
+  ...TRADE_SCHEMA.fields,
+  SOURCE_FIELD,
+]);

@@ -86,8 +86,8 @@ export interface KlineSeries extends SeriesCatalog {
  */
 export function klineSeries(data: MarketData, dataset: Dataset): KlineSeries {
   if (dataset === "klines") return data;
-  if (dataset === "fundingRate") {
-    throw new RangeError(`Cannot serve "${dataset}" as klines: its rows are events`);
+  if (dataset === "fundingRate" || dataset === "aggTrades" || dataset === "trades") {
+    throw new RangeError(`Cannot serve "${dataset}" as klines: its rows are not candles`);
   }
   return PriceKlineSeries.of(data, dataset);
 }
