@@ -2,11 +2,12 @@
  * The incremental trade CSV parser behind `decodeTradeCsv` and
  * `TradeCsvDecoderStream`: Vision aggTrades / trades bytes in, Arrow columns
  * out (ids and times written straight into int64 buffers, booleans into
- * bitmaps), one RecordBatch per `batchRows` rows, no allocation per row.
+ * bitmaps; the batch is built by `core/trade_batch.ts`), one RecordBatch per
+ * `batchRows` rows, no allocation per row.
  *
  * @module
  */
-import { Data, DataType, type RecordBatch, Struct } from "apache-arrow";
+import type { RecordBatch } from "apache-arrow";
 import {
   CsvFormatError,
   InvalidDatasetError,
@@ -14,8 +15,15 @@ import {
   InvalidRangeError,
 } from "../core/errors.ts";
 import type { Market } from "../core/market.ts";
-import { fixedColumn, recordBatchOf, structData } from "../core/schema.ts";
-import { AGG_TRADE_SCHEMA, TRADE_SCHEMA, type TradeDataset } from "../core/trade_schema.ts";
+import {
+  aggTradeBatch,
+  allocTradeColumns,
+  setInt64 as put,
+  tradeBatch,
+  type TradeColumns,
+  trimTradeColumns,
+} from "../core/trade_batch.ts";
+import type { TradeDataset } from "../core/trade_schema.ts";
 import { CsvLines } from "./_csv_lines.ts";
 import { fastDecimal, fastTimestamp, fieldText, scan, slowDecimal, viewOf } from "./_decimal.ts";
 
@@ -23,7 +31,6 @@ const NL = 10;
 const CR = 13;
 const COMMA = 44;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-const TWO_POW_32 = 4294967296;
 const MAX_LINE_BYTES = 65536;
 const FIRST_CAPACITY = 4096;
 
@@ -109,107 +116,6 @@ export function checkTradeCsvOptions(
 }
 
 /**
- * One batch's buffers: int64 columns as 32-bit halves (little-endian), the
- * floats, and the booleans as Arrow bitmaps (zero: false).
- */
-interface Columns {
-  id: Int32Array;
-  first: Int32Array;
-  last: Int32Array;
-  time: Int32Array;
-  price: Float64Array;
-  qty: Float64Array;
-  /** trades: `quote_qty` (spot, um) or `base_qty` (cm). */
-  third: Float64Array;
-  maker: Uint8Array;
-  best: Uint8Array;
-}
-
-function allocColumns(rows: number, agg: boolean): Columns {
-  const ints = (used: boolean) => new Int32Array(used ? 2 * rows : 0);
-  return {
-    id: ints(true),
-    first: ints(agg),
-    last: ints(agg),
-    time: ints(true),
-    price: new Float64Array(rows),
-    qty: new Float64Array(rows),
-    third: new Float64Array(agg ? 0 : rows),
-    maker: new Uint8Array((rows + 7) >>> 3),
-    best: new Uint8Array((rows + 7) >>> 3),
-  };
-}
-
-/** Copies the first `rows` rows into new buffers of exactly that size. */
-function trimmed(c: Columns, rows: number, agg: boolean): Columns {
-  const out = allocColumns(rows, agg);
-  for (const key of Object.keys(out) as (keyof Columns)[]) {
-    out[key].set(c[key].subarray(0, out[key].length) as never);
-  }
-  return out;
-}
-
-/** Writes a non-negative integer below 2^53 as int64 row `row` of `halves`. */
-function put(halves: Int32Array, row: number, v: number): void {
-  const hi = Math.floor(v / TWO_POW_32);
-  halves[2 * row] = (v - hi * TWO_POW_32) | 0;
-  halves[2 * row + 1] = hi;
-}
-
-const AGG_STRUCT = new Struct(AGG_TRADE_SCHEMA.fields);
-const TRADE_STRUCT = new Struct(TRADE_SCHEMA.fields);
-
-/** An Int64 or Timestamp column viewing the halves' buffer. */
-function int64(type: DataType, halves: Int32Array, rows: number): Data {
-  const values = new BigInt64Array(halves.buffer, halves.byteOffset, rows);
-  return new Data(type, 0, rows, 0, [undefined, values, undefined]);
-}
-
-/** A column with values, or a column of nulls when `values` is undefined. */
-function column(type: DataType, rows: number, values?: Uint8Array | Float64Array): Data {
-  if (values) return new Data(type, 0, rows, 0, [undefined, values, undefined]);
-  const bits = new Uint8Array((rows + 7) >>> 3);
-  const zeros = DataType.isBool(type) ? bits : new Float64Array(rows);
-  return new Data(type, 0, rows, rows, [undefined, zeros, bits]);
-}
-
-function batchOf(c: Columns, rows: number, agg: boolean, market: Market): RecordBatch {
-  const spot = market === "spot";
-  const best = spot ? c.best : undefined;
-  if (agg) {
-    const f = AGG_TRADE_SCHEMA.fields.map((field) => field.type);
-    return recordBatchOf(
-      AGG_TRADE_SCHEMA,
-      structData(AGG_STRUCT, rows, [
-        int64(f[0], c.id, rows),
-        fixedColumn(f[1], c.price.subarray(0, rows), rows),
-        fixedColumn(f[2], c.qty.subarray(0, rows), rows),
-        int64(f[3], c.first, rows),
-        int64(f[4], c.last, rows),
-        int64(f[5], c.time, rows),
-        column(f[6], rows, c.maker),
-        column(f[7], rows, best),
-      ]),
-    );
-  }
-  const f = TRADE_SCHEMA.fields.map((field) => field.type);
-  const third = c.third.subarray(0, rows);
-  return recordBatchOf(
-    TRADE_SCHEMA,
-    structData(TRADE_STRUCT, rows, [
-      int64(f[0], c.id, rows),
-      fixedColumn(f[1], c.price.subarray(0, rows), rows),
-      fixedColumn(f[2], c.qty.subarray(0, rows), rows),
-      column(f[3], rows, market === "cm" ? undefined : third),
-      column(f[4], rows, market === "cm" ? third : undefined),
-      int64(f[5], c.time, rows),
-      column(f[6], rows, c.maker),
-      column(f[7], rows, best),
-    ]),
-  );
-}
-
-/**
  * Parses Vision aggTrades or trades CSV bytes pushed in arbitrary chunks and
  * emits RecordBatches (the checks are documented on `decodeTradeCsv`).
  *
@@ -241,7 +147,7 @@ export class TradeCsvParser {
   readonly #emit: (batch: RecordBatch) => void;
   readonly #lines: CsvLines;
   readonly #parseLines = (buf: Uint8Array, p: number, end: number) => this.#parse(buf, p, end);
-  #cols: Columns;
+  #cols: TradeColumns;
   #capacity: number;
   #rows = 0;
   /** Lines consumed so far (1-based number of the current line while parsing). */
@@ -259,7 +165,7 @@ export class TradeCsvParser {
     this.#batchRows = options.batchRows;
     this.#emit = emit;
     this.#capacity = Math.min(FIRST_CAPACITY, this.#batchRows);
-    this.#cols = allocColumns(this.#capacity, this.#agg);
+    this.#cols = allocTradeColumns(this.#dataset, this.#capacity);
     this.#lines = new CsvLines(MAX_LINE_BYTES, () => {
       this.#line++;
       return this.#tooLong();
@@ -285,13 +191,15 @@ export class TradeCsvParser {
   #flush(last: boolean): void {
     const rows = this.#rows;
     let cols = this.#cols;
-    if (last && rows < this.#capacity) cols = trimmed(cols, rows, this.#agg);
+    if (last && rows < this.#capacity) cols = trimTradeColumns(cols, rows, this.#dataset);
     this.#rows = 0;
     if (!last) {
       this.#capacity = Math.min(this.#batchRows, this.#capacity * 2);
-      this.#cols = allocColumns(this.#capacity, this.#agg);
+      this.#cols = allocTradeColumns(this.#dataset, this.#capacity);
     }
-    this.#emit(batchOf(cols, rows, this.#agg, this.#market));
+    this.#emit(
+      this.#agg ? aggTradeBatch(cols, rows, this.#market) : tradeBatch(cols, rows, this.#market),
+    );
   }
 
   /** Parses the complete lines in `buf[p, end)`; `buf[end - 1]` is a newline. */
