@@ -4,11 +4,10 @@
  *
  * @module
  */
-import { InvalidDatasetError, InvalidRangeError } from "../core/errors.ts";
-import { type Market, type MarketInput, parseMarket } from "../core/market.ts";
-import { validateSymbol } from "../core/symbol.ts";
-import { type TimeInput, toEpochMs } from "../core/time.ts";
-import { checkKeys } from "./_manager_options.ts";
+import { InvalidDatasetError } from "../core/errors.ts";
+import type { Market, MarketInput } from "../core/market.ts";
+import type { TimeInput } from "../core/time.ts";
+import { resolveSeriesFields, SERIES_REQUEST_KEYS } from "./_series_request.ts";
 import type { SourceMode } from "./kline_request.ts";
 
 /** What to fetch: the funding events of a futures symbol in `[start, end)` of funding time. */
@@ -65,26 +64,6 @@ export interface ResolvedFundingRequest {
   readonly strict: boolean;
 }
 
-const KEYS = [
-  "dataset",
-  "symbol",
-  "start",
-  "end",
-  "market",
-  "source",
-  "includeSourceInfo",
-  "strict",
-];
-const SOURCES: readonly SourceMode[] = ["auto", "cache", "vision", "rest"];
-
-function flag(value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value === "boolean") return value;
-  throw new InvalidRangeError(
-    `Cannot fetch funding rates: ${name} must be true or false, got ${JSON.stringify(value)}`,
-  );
-}
-
 /**
  * Validates a funding request and resolves its range against the clock.
  * Everything a user can get wrong is refused here, before any I/O.
@@ -118,58 +97,24 @@ export function resolveFundingRequest(
   request: FundingRateRequest,
   defaults: { market?: MarketInput; now: number },
 ): ResolvedFundingRequest {
-  if (request === null || typeof request !== "object") {
-    throw new TypeError(
-      `Cannot fetch funding rates: the request must be an object, got ${request}`,
-    );
-  }
-  checkKeys(request, KEYS, "Cannot fetch funding rates", "", "request field");
-  if (request.dataset !== "fundingRate") {
+  const what = "Cannot fetch funding rates";
+  if (request !== null && typeof request === "object" && request.dataset !== "fundingRate") {
     throw new InvalidDatasetError(
       request.dataset,
-      `Cannot fetch funding rates: dataset ${JSON.stringify(request.dataset)} is not "fundingRate"`,
+      `${what}: dataset ${JSON.stringify(request.dataset)} is not "fundingRate"`,
     );
   }
-  const market = parseMarket(request.market ?? defaults.market ?? "um");
-  if (market === "spot") {
+  const fields = resolveSeriesFields(request, {
+    what,
+    keys: SERIES_REQUEST_KEYS,
+    market: defaults.market ?? "um",
+    now: defaults.now,
+  });
+  if (fields.market === "spot") {
     throw new InvalidDatasetError(
       request.dataset,
       `Invalid dataset "fundingRate": not published for spot (markets: um, cm)`,
     );
   }
-  const symbol = validateSymbol(request.symbol, market);
-  const start = toEpochMs(request.start, "start");
-  const requestedEnd = toEpochMs(request.end, "end");
-  if (start >= requestedEnd) {
-    throw new InvalidRangeError(
-      `Cannot fetch funding rates: start ${new Date(start).toISOString()} is not before end ${
-        new Date(requestedEnd).toISOString()
-      }`,
-    );
-  }
-  if (start > defaults.now) {
-    throw new InvalidRangeError(
-      `Cannot fetch funding rates: start ${new Date(start).toISOString()} is in the future (now ${
-        new Date(defaults.now).toISOString()
-      })`,
-    );
-  }
-  const source = request.source ?? "auto";
-  if (!SOURCES.includes(source)) {
-    throw new InvalidRangeError(
-      `Cannot fetch funding rates: source ${JSON.stringify(source)} is not one of ${
-        SOURCES.join(", ")
-      }`,
-    );
-  }
-  return {
-    dataset: "fundingRate",
-    market,
-    symbol,
-    start,
-    end: Math.min(requestedEnd, defaults.now),
-    source,
-    includeSourceInfo: flag(request.includeSourceInfo, "includeSourceInfo", true),
-    strict: flag(request.strict, "strict", false),
-  };
+  return { dataset: "fundingRate", ...fields };
 }
