@@ -53,6 +53,7 @@ import { recordIgnoreValues } from "../codec/kline_ignore_values.ts";
 import { readBody } from "./_read_body.ts";
 import { maxPageBytes, statusError } from "./_rest_response.ts";
 import { WeightScheduler } from "./weight_scheduler.ts";
+import { AGG_TRADES_LIMIT, walkAggTrades } from "./_agg_trade_walk.ts";
 
 /** Options of {@linkcode RestClient}. */
 export interface RestClientOptions {
@@ -176,6 +177,43 @@ export interface RestFundingRates {
   /** Counters of the walk. */
   stats: KlinesStats;
 }
+
+/** What to fetch of aggregate trades: `[start, end)` on transact time, UTC. */
+export interface RestAggTradesRequest {
+  /** The symbol, e.g. `BTCUSDT` (spot, um) or `BTCUSD_PERP` (cm). */
+  symbol: string;
+  /** First transact time included (ms precision). */
+  start: TimeInput;
+  /** Transact time excluded (ms precision). */
+  end: TimeInput;
+  /** Cancels the request in flight and every wait. */
+  signal?: AbortSignal;
+  /**
+   * Counters to fill (also when the walk fails: the requests it made count).
+   * @default {new counters}
+   */
+  stats?: KlinesStats;
+  /**
+   * Largest RecordBatch handed out, in rows (at least 1000: one page).
+   * @default {16384}
+   */
+  batchRows?: number;
+}
+
+/** The aggTrades endpoint and request weight of each market (BINANCE.md section 4). */
+const AGG_TRADES_ENDPOINT: Record<Market, { path: string; weight: number }> = {
+  spot: { path: "/api/v3/aggTrades", weight: 4 },
+  um: { path: "/fapi/v1/aggTrades", weight: 20 },
+  cm: { path: "/dapi/v1/aggTrades", weight: 20 },
+};
+
+/** Spot answers µs times when asked with this header (ms otherwise: µs would be truncated). */
+const MICROSECOND_HEADERS: Readonly<Record<string, string>> = {
+  "X-MBX-TIME-UNIT": "MICROSECOND",
+};
+
+/** Bytes allowed per aggTrades row of JSON (about 130; 512 with the widest numbers). */
+const AGG_TRADE_PAGE_BYTES = 4096 + AGG_TRADES_LIMIT * 512;
 
 /** A stream of kline RecordBatches (one per page) with its live counters. */
 export interface KlinesStream extends ReadableStream<RecordBatch> {
@@ -377,6 +415,91 @@ export class RestClient {
     return { ...concatFunding(pages), stats };
   }
 
+  /**
+   * Streams every aggregate trade with transact time in `[start, end)`, in
+   * id order, as RecordBatches of `AGG_TRADE_SCHEMA` (at most `batchRows`
+   * rows each, several pages per batch). Times are µs: spot is asked for µs
+   * (`X-MBX-TIME-UNIT: MICROSECOND`), futures answer ms (scaled exactly);
+   * `is_best_match` is spot's `M`, null on um and cm.
+   *
+   * The walk: windows `startTime`..`endTime` under one hour (Binance refuses
+   * wider ones with -1127) from `start`, each empty one moving to the next,
+   * until one holds a trade; then pages of `fromId` = last `a` + 1 at
+   * `limit=1000` until a row's time reaches `end` or a page is empty. Weight
+   * 4 a request on spot, 20 on um and cm, paced by the client's weight
+   * scheduler; 429/418/451/5xx are handled as for klines. A page is
+   * requested only when the consumer asks for the next batch; leaving the
+   * loop early sends nothing more.
+   *
+   * @param request Symbol, range, signal, counters, batch size.
+   * @returns The batches (an async generator).
+   * @throws {InvalidSymbolError | InvalidTimeError | InvalidRangeError} On misuse, synchronously, before any I/O.
+   * @throws {HttpError | RateLimitError | NetworkError} From the iteration, when a page cannot be fetched or is malformed (after retries).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { newRestStats, RestClient } from "./rest_client.ts";
+   * const T = 1704067200000;
+   * await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+   *   const q = new URL(req.url).searchParams;
+   *   const rows = q.has("startTime")
+   *     ? [{ a: 7, p: "42283.58", q: "0.5", f: 10, l: 11, T: T + 5, m: true }]
+   *     : q.get("fromId") === "8"
+   *     ? [{ a: 8, p: "42283.59", q: "0.1", f: 12, l: 12, T: T + 60_000, m: false }]
+   *     : [];
+   *   return Response.json(rows, { headers: { "x-mbx-used-weight-1m": "20" } });
+   * });
+   * const client = new RestClient({ market: "um", hosts: [`http://127.0.0.1:${server.addr.port}`] });
+   * const stats = newRestStats();
+   * const batches = await Array.fromAsync(client.aggTrades({ symbol: "BTCUSDT", start: T, end: T + 60_000, stats }));
+   * assert.equal(batches.length, 1);
+   * assert.deepEqual([...batches[0].getChild("agg_trade_id")!], [7n]); // a 8 is at `end`: left out
+   * assert.equal(batches[0].getChild("transact_time")?.data[0].values[0], BigInt(T + 5) * 1000n);
+   * assert.equal(batches[0].getChild("is_best_match")?.get(0), null);
+   * assert.equal(stats.weight, 40);
+   * ```
+   */
+  aggTrades(request: RestAggTradesRequest): AsyncGenerator<RecordBatch, void, undefined> {
+    const market = this.#market;
+    const symbol = validateSymbol(request.symbol, market);
+    const start = toEpochMs(request.start, "start");
+    const end = toEpochMs(request.end, "end");
+    if (start >= end) {
+      throw new InvalidRangeError(
+        `Cannot fetch aggTrades: start "${new Date(start).toISOString()}" is not before end "${
+          new Date(end).toISOString()
+        }"`,
+      );
+    }
+    const batchRows = request.batchRows ?? 16_384;
+    if (!Number.isSafeInteger(batchRows) || batchRows < AGG_TRADES_LIMIT) {
+      throw new InvalidRangeError(
+        `Cannot fetch aggTrades: batchRows "${batchRows}" is not an integer of at least ${AGG_TRADES_LIMIT}`,
+      );
+    }
+    const stats = request.stats ?? newRestStats();
+    const signal = request.signal ?? new AbortController().signal;
+    const { path, weight } = AGG_TRADES_ENDPOINT[market];
+    const headers = market === "spot" ? MICROSECOND_HEADERS : undefined;
+    return walkAggTrades({ market, symbol, start, end, batchRows }, async (query, decode) => {
+      const page = await this.#page({
+        path,
+        query,
+        weight,
+        maxBytes: AGG_TRADE_PAGE_BYTES,
+        decode,
+        stats,
+        signal,
+        headers,
+      });
+      stats.pages++;
+      stats.rows += page.kept;
+      this.#options.onProgress?.(stats);
+      return page;
+    });
+  }
+
   #plan(request: RestKlinesRequest): Walk {
     const dataset = parseDataset(request.dataset, this.#market);
     const info = datasetInfo(dataset);
@@ -562,7 +685,8 @@ export class RestClient {
       this.#options.onRequest?.({ url, host, weight });
       const timeoutMs = this.#options.timeoutMs ?? 30_000;
       const { fetch, breaker } = this.#options;
-      const response = await fetchOnce(url, { fetch, timeoutMs, signal, breaker });
+      const headers = call.headers;
+      const response = await fetchOnce(url, { fetch, timeoutMs, signal, breaker, headers });
       scheduler.settle(weight, response.headers.get(WEIGHT_HEADER));
       call.limiter?.settle(1);
       settled = true;
@@ -608,6 +732,8 @@ interface PageCall<T> {
   signal: AbortSignal;
   /** A limit of the endpoint's own, counted in requests. */
   limiter?: WeightScheduler;
+  /** Request headers. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /**
