@@ -1,5 +1,6 @@
 /**
- * A small reader of Arrow IPC *files* made of fixed-width columns without
+ * A small reader of Arrow IPC *files* made of fixed-width columns (64-bit
+ * Int, FloatingPoint and Timestamp, and bit-packed Bool) without
  * dictionaries or compression: the layout of the cache's partition files.
  * It reads the footer and the record batch headers (FlatBuffers) directly,
  * with every offset bounds-checked, and returns where each column's values
@@ -17,9 +18,9 @@
 export interface ArrowFieldInfo {
   /** Field name. */
   name: string;
-  /** Type id (arrow-js `Type`, equal to the IPC type union id): 2 Int, 3 FloatingPoint, 10 Timestamp. */
+  /** Type id (arrow-js `Type`, equal to the IPC type union id): 2 Int, 3 FloatingPoint, 6 Bool, 10 Timestamp. */
   typeId: number;
-  /** Int bit width, FloatingPoint precision (2 = double) or Timestamp unit (1 = ms). */
+  /** Int bit width, FloatingPoint precision (2 = double), Timestamp unit (1 = ms, 2 = µs); 0 for Bool. */
   param: number;
   /** Int signedness; for Timestamp, whether a time zone is set. */
   flag: boolean;
@@ -58,7 +59,10 @@ export interface ArrowFooter {
 export interface ArrowBatchLayout {
   /** Rows. */
   length: number;
-  /** Per column: byte offset of the values (from the file start) and their byte length. */
+  /**
+   * Per column: byte offset of the values (from the file start) and their
+   * byte length (bit-packed for a Bool column).
+   */
   values: { offset: number; length: number }[];
   /**
    * Per column, when nullable columns were allowed (see
@@ -99,6 +103,8 @@ export const MAGIC = "ARROW1";
 export const TYPE_INT = 2;
 /** FloatingPoint. */
 export const TYPE_FLOAT = 3;
+/** Bool (bit-packed values, least significant bit first). */
+export const TYPE_BOOL = 6;
 /** Timestamp. */
 export const TYPE_TIMESTAMP = 10;
 /** MessageHeader union id of a record batch (`Message.fbs`). */
@@ -231,6 +237,8 @@ function readField(fb: Flat, table: number): ArrowFieldInfo {
       const precision = fb.field(type, 0);
       return { name, typeId, param: precision === 0 ? 0 : fb.i16(precision), flag: false };
     }
+    case TYPE_BOOL:
+      return { name, typeId, param: 0, flag: false };
     case TYPE_TIMESTAMP: {
       const unit = fb.field(type, 0);
       const timezone = fb.string(type, 1);

@@ -1,6 +1,7 @@
 /**
- * A small writer of Arrow IPC *files* made of fixed-width 64-bit columns,
- * nullable or not: the layout of the cache's partition files, the mirror of
+ * A small writer of Arrow IPC *files* made of fixed-width columns (64-bit
+ * Int, FloatingPoint and Timestamp, and bit-packed Bool), nullable or not:
+ * the layout of the cache's partition files, the mirror of
  * `_arrow_file_reader.ts`. The column values (and the validity bitmaps of
  * columns with nulls) are copied straight into the file's body; the
  * FlatBuffers headers (schema, record batch messages, footer) come from the
@@ -17,6 +18,7 @@ import {
   type ArrowFieldInfo,
   HEADER_RECORD_BATCH,
   MAGIC,
+  TYPE_BOOL,
   TYPE_FLOAT,
   TYPE_INT,
   TYPE_TIMESTAMP,
@@ -26,8 +28,12 @@ import {
 export interface ArrowBatchOut {
   /** Rows. */
   length: number;
-  /** Per field: at least `length` values of 8 bytes. */
-  values: (Float64Array | BigInt64Array)[];
+  /**
+   * Per field: at least `length` values of 8 bytes; for a Bool field, its
+   * bit-packed values (at least `ceil(length / 8)` bytes, bit `i` least
+   * significant first; bits past `length` are written as 0).
+   */
+  values: (Float64Array | BigInt64Array | Uint8Array)[];
   /**
    * Per field: its nulls, undefined (or a count of 0) for a field without
    * any; the field must then be nullable.
@@ -88,7 +94,7 @@ function fieldTable(b: Builder, f: ArrowFieldInfo): number {
   return b.endObject();
 }
 
-/** Int { bitWidth: 0, is_signed: 1 }, FloatingPoint { precision: 0 }, Timestamp { unit: 0, timezone: 1 }. */
+/** Int { bitWidth: 0, is_signed: 1 }, FloatingPoint { precision: 0 }, Bool {}, Timestamp { unit: 0, timezone: 1 }. */
 function typeTable(b: Builder, f: ArrowFieldInfo): number {
   switch (f.typeId) {
     case TYPE_INT:
@@ -100,6 +106,9 @@ function typeTable(b: Builder, f: ArrowFieldInfo): number {
       b.startObject(1);
       b.addFieldInt16(0, f.param, 0);
       return b.endObject();
+    case TYPE_BOOL:
+      b.startObject(0);
+      return b.endObject();
     case TYPE_TIMESTAMP: {
       const zone = f.timezone === undefined ? 0 : b.createString(f.timezone);
       b.startObject(2);
@@ -108,7 +117,7 @@ function typeTable(b: Builder, f: ArrowFieldInfo): number {
       return b.endObject();
     }
     default:
-      throw new TypeError(`Cannot write Arrow type id ${f.typeId}: not a fixed-width 64-bit type`);
+      throw new TypeError(`Cannot write Arrow type id ${f.typeId}: not a 64-bit type or Bool`);
   }
 }
 
@@ -145,8 +154,17 @@ function bitmapBytes(length: number): number {
   return Math.ceil(length / 8);
 }
 
-function bodyLength(batch: ArrowBatchOut): number {
-  let size = batch.values.length * pad8(batch.length * 8);
+/** Bits per value of each field: 1 for Bool, else 64. */
+type Widths = readonly number[];
+
+/** Bytes of `length` values of `bits` bits (1 or 64). */
+function valueBytes(bits: number, length: number): number {
+  return bits === 1 ? bitmapBytes(length) : length * 8;
+}
+
+function bodyLength(batch: ArrowBatchOut, bits: Widths): number {
+  let size = 0;
+  for (let c = 0; c < bits.length; c++) size += pad8(valueBytes(bits[c], batch.length));
   if (batch.nulls === undefined) return size;
   for (let c = 0; c < batch.values.length; c++) {
     if (nullsOf(batch, c)) size += pad8(bitmapBytes(batch.length));
@@ -155,19 +173,18 @@ function bodyLength(batch: ArrowBatchOut): number {
 }
 
 /**
- * RecordBatch { length: 0, nodes: 1, buffers: 2 } of 8-byte columns, as a
- * message. The body holds, per column, its validity bitmap when it has
+ * RecordBatch { length: 0, nodes: 1, buffers: 2 } of fixed-width columns,
+ * as a message. The body holds, per column, its validity bitmap when it has
  * nulls (else an empty buffer), then its values, each 8-byte aligned.
  */
-function batchMessage(b: Builder, batch: ArrowBatchOut): Uint8Array {
+function batchMessage(b: Builder, batch: ArrowBatchOut, bits: Widths): Uint8Array {
   const columns = batch.values.length;
-  const size = pad8(batch.length * 8);
   const bitmapSize = pad8(bitmapBytes(batch.length));
   // Where each column's buffers start in the body.
   const starts: number[] = [];
   for (let c = 0, at = 0; c < columns; c++) {
     starts.push(at);
-    at += (nullsOf(batch, c) ? bitmapSize : 0) + size;
+    at += (nullsOf(batch, c) ? bitmapSize : 0) + pad8(valueBytes(bits[c], batch.length));
   }
   b.startVector(16, columns, 8);
   for (let c = columns - 1; c >= 0; c--) {
@@ -181,7 +198,7 @@ function batchMessage(b: Builder, batch: ArrowBatchOut): Uint8Array {
     // Buffer { offset, length }: the validity bitmap (empty without nulls), then the values.
     const bitmap = nullsOf(batch, c) ? bitmapSize : 0;
     b.prep(8, 16);
-    b.writeInt64(BigInt(batch.length * 8));
+    b.writeInt64(BigInt(valueBytes(bits[c], batch.length)));
     b.writeInt64(BigInt(starts[c] + bitmap));
     b.prep(8, 16);
     b.writeInt64(BigInt(bitmap && bitmapBytes(batch.length)));
@@ -192,7 +209,7 @@ function batchMessage(b: Builder, batch: ArrowBatchOut): Uint8Array {
   b.addFieldInt64(0, BigInt(batch.length), 0n);
   b.addFieldOffset(1, nodes, 0);
   b.addFieldOffset(2, buffers, 0);
-  return message(b, HEADER_RECORD_BATCH, b.endObject(), bodyLength(batch));
+  return message(b, HEADER_RECORD_BATCH, b.endObject(), bodyLength(batch, bits));
 }
 
 /** A block: where a message and its body lie. */
@@ -249,7 +266,7 @@ function cachedHeader(key: string, build: (b: Builder) => Uint8Array): Uint8Arra
   return header;
 }
 
-/** Copies the first `length` bits of a bitmap to `at` (later bits 0); returns the padded size. */
+/** Copies the first `length` bits of a bitmap (validity or Bool values) to `at` (later bits 0); returns the padded size. */
 function putBitmap(out: Uint8Array, at: number, bitmap: Uint8Array, length: number): number {
   const bytes = bitmapBytes(length);
   out.set(bitmap.subarray(0, bytes), at);
@@ -279,15 +296,15 @@ function fieldsKey(fields: readonly ArrowFieldInfo[]): string {
 }
 
 /**
- * Encodes an Arrow IPC file of 64-bit columns, with validity bitmaps in the
- * columns that have nulls.
+ * Encodes an Arrow IPC file of 64-bit and Bool columns, with validity
+ * bitmaps in the columns that have nulls.
  *
  * The schema message at the start carries the columns only; the schema
  * metadata lives in the footer, where file readers (arrow-js, pyarrow,
  * Polars, DuckDB) take the schema from. Headers that depend only on the
  * columns or on a batch's length are built once per process.
  *
- * @param fields The schema's columns (Int 64, FloatingPoint double or Timestamp).
+ * @param fields The schema's columns (Int 64, FloatingPoint double, Timestamp or Bool).
  * @param footerMetadata Schema metadata for the footer, given the body bytes
  *   (from the first byte after the leading magic to the last body byte). It
  *   is also called once with no bytes to size the file: metadata whose size
@@ -313,6 +330,10 @@ function fieldsKey(fields: readonly ArrowFieldInfo[]): string {
  * const table = tableFromIPC(bytes);
  * assert.deepEqual([...table.getChild("x")!], [1.5, null, 3]);
  * assert.equal(table.schema.metadata.get("k"), "v");
+ * const flags = writeArrowFile([{ name: "b", typeId: 6, param: 0, flag: false }], () => new Map(), [
+ *   { length: 3, values: [new Uint8Array([0b110])] },
+ * ]);
+ * assert.deepEqual([...tableFromIPC(flags).getChild("b")!], [false, true, true]);
  * ```
  */
 export function writeArrowFile(
@@ -320,10 +341,13 @@ export function writeArrowFile(
   footerMetadata: (body: Uint8Array) => Map<string, string>,
   batches: readonly ArrowBatchOut[],
 ): Uint8Array {
+  const bits: Widths = fields.map((f) => f.typeId === TYPE_BOOL ? 1 : 64);
   for (const batch of batches) {
-    if (
-      batch.values.length !== fields.length || batch.values.some((v) => v.length < batch.length)
-    ) {
+    const short = batch.values.length !== fields.length ||
+      batch.values.some((v, c) =>
+        bits[c] === 1 ? v.length < bitmapBytes(batch.length) : v.length < batch.length
+      );
+    if (short) {
       throw new RangeError(
         `Cannot write an Arrow batch of ${batch.length} rows: a column is short`,
       );
@@ -335,23 +359,21 @@ export function writeArrowFile(
     `schema ${columns}`,
     (b) => message(b, HEADER_SCHEMA, schemaTable(b, fields, new Map()), 0),
   );
+  const widths = bits.join(",");
   const headers = batches.map((batch) =>
     hasNulls(batch)
-      ? batchMessage(new Builder(1024), batch)
-      : cachedHeader(`batch ${batch.length} ${fields.length}`, (b) => batchMessage(b, batch))
+      ? batchMessage(new Builder(1024), batch, bits)
+      : cachedHeader(`batch ${batch.length} ${widths}`, (b) => batchMessage(b, batch, bits))
   );
+  const bodies = batches.map((batch) => bodyLength(batch, bits));
   let size = 8 + 8 + pad8(schema.length);
-  batches.forEach((batch, i) => size += 8 + pad8(headers[i].length) + bodyLength(batch));
+  batches.forEach((_, i) => size += 8 + pad8(headers[i].length) + bodies[i]);
   const bodyEnd = size;
   const blocks: Block[] = [];
   let at = 8 + 8 + pad8(schema.length);
-  batches.forEach((batch, i) => {
-    blocks.push({
-      offset: at,
-      metaDataLength: 8 + pad8(headers[i].length),
-      bodyLength: bodyLength(batch),
-    });
-    at += 8 + pad8(headers[i].length) + bodyLength(batch);
+  batches.forEach((_, i) => {
+    blocks.push({ offset: at, metaDataLength: 8 + pad8(headers[i].length), bodyLength: bodies[i] });
+    at += 8 + pad8(headers[i].length) + bodies[i];
   });
   // The footer holds the body's CRC, so it is built after the body; its size
   // does not depend on the body (fixed-width checksums), so the file is
@@ -368,6 +390,10 @@ export function writeArrowFile(
     batch.values.forEach((values, c) => {
       const nulls = withNulls ? nullsOf(batch, c) : undefined;
       if (nulls) at += putBitmap(out, at, nulls.bitmap, batch.length);
+      if (bits[c] === 1) {
+        at += putBitmap(out, at, values as Uint8Array, batch.length);
+        return;
+      }
       out.set(new Uint8Array(values.buffer, values.byteOffset, batch.length * 8), at);
       at += size;
     });

@@ -1,10 +1,12 @@
 /**
  * What the cache's partition files share, whatever their dataset: one Arrow
- * IPC *file* of the dataset's fixed schema (without `_data_source`), written
- * and read by the module's own fixed-layout writer and reader, with the
- * CRC-32 of the record batch bytes and of the `dsm.*` metadata in the
- * footer, and the time column (the schema's first) strictly increasing.
- * `kline_ipc.ts` and `funding_ipc.ts` add their metadata.
+ * IPC *file* of the dataset's fixed schema (without `_data_source`; 64-bit
+ * and Bool columns, nullable where the schema says), written and read by the
+ * module's own fixed-layout writer and reader, with the CRC-32 of the record
+ * batch bytes and of the `dsm.*` metadata in the footer, the schema's first
+ * column (a time, or a trade's id) strictly increasing and, where the
+ * layout names one, a time column non-decreasing. `kline_ipc.ts`,
+ * `funding_ipc.ts` and `trade_ipc.ts` add their metadata.
  *
  * @module
  */
@@ -20,11 +22,12 @@ import {
   readArrowBatch,
   type ReadArrowBatchOptions,
   readArrowFooter,
+  TYPE_BOOL,
 } from "./_arrow_file_reader.ts";
 
 /** A dataset's partition files: their schema and what the reader needs to know of it. */
 export interface PartitionLayout {
-  /** The schema of the batches, without `_data_source`; its first column is the time. */
+  /** The schema of the batches, without `_data_source`; its first column is strictly increasing. */
   readonly schema: Schema;
   /** The rows' name in messages, e.g. `klines`. */
   readonly what: string;
@@ -34,14 +37,32 @@ export interface PartitionLayout {
   readonly fields: readonly ArrowFieldInfo[];
   /** Which columns may hold nulls, for the batch reader; undefined when none may. */
   readonly read: ReadArrowBatchOptions | undefined;
+  /** Per column, whether it is a Bool (bit-packed values); undefined when none is. */
+  readonly bools: readonly boolean[] | undefined;
+  /** Index of the non-decreasing time column after the first, when the layout has one. */
+  readonly time: number | undefined;
+}
+
+/** Options of {@linkcode partitionLayout}. */
+export interface PartitionLayoutOptions {
+  /**
+   * A second ordered column (Int64 or Timestamp), non-decreasing, whose
+   * first and last values the scans report: a trade's time, when the first
+   * column is its id.
+   * @default undefined (the first column is the time)
+   */
+  time?: string;
 }
 
 /**
- * The layout of partition files of a schema of 64-bit columns.
+ * The layout of partition files of a schema of 64-bit and Bool columns.
  *
- * @param schema The schema, without `_data_source`; its first column is the time.
+ * @param schema The schema, without `_data_source`; its first column
+ *   (Int64 or Timestamp) strictly increases.
  * @param what The rows' name in messages, e.g. `klines`.
+ * @param options The time column, when it is not the first.
  * @returns The layout.
+ * @throws {TypeError} When `options.time` is not a column of the schema.
  *
  * @example
  * ```ts
@@ -51,35 +72,53 @@ export interface PartitionLayout {
  * const layout = partitionLayout(KLINE_SCHEMA, "klines");
  * assert.equal(layout.fields[0].name, "open_time");
  * assert.equal(layout.read, undefined);
+ * assert.equal(layout.time, undefined);
  * ```
  */
-export function partitionLayout(schema: Schema, what: string): PartitionLayout {
+export function partitionLayout(
+  schema: Schema,
+  what: string,
+  options: PartitionLayoutOptions = {},
+): PartitionLayout {
   const fields = schema.fields.map((f): ArrowFieldInfo => {
     // deno-lint-ignore no-explicit-any
     const t = f.type as any;
-    const param = t.bitWidth ?? t.precision ?? t.unit;
+    const param = t.bitWidth ?? t.precision ?? t.unit ?? 0;
     const flag = t.isSigned ?? (t.timezone !== undefined && t.timezone !== null);
     const info = { name: f.name, typeId: t.typeId, param, flag, timezone: t.timezone ?? undefined };
     return f.nullable ? { ...info, nullable: true } : info;
   });
   const nullable = schema.fields.map((f) => f.nullable);
+  const bools = fields.map((f) => f.typeId === TYPE_BOOL);
+  const time = options.time === undefined
+    ? undefined
+    : schema.fields.findIndex((f) => f.name === options.time);
+  if (time !== undefined && time < 1) {
+    throw new TypeError(`Cannot lay out ${what}: "${options.time}" is not a later column`);
+  }
   return {
     schema,
     what,
     struct: new Struct(schema.fields),
     fields,
     read: nullable.some(Boolean) ? { nullable } : undefined,
+    bools: bools.some(Boolean) ? bools : undefined,
+    time,
   };
 }
 
-/** Rows, and the first and last time, of a partition's batches. */
+/** Rows, and the first and last values of the ordered columns, of a partition's batches. */
 export interface PartitionScan {
   /** Number of rows. */
   rows: number;
-  /** First time, epoch ms; undefined without rows. */
+  /** First value of the first column (a time, epoch ms, or an id); undefined without rows. */
   first?: number;
-  /** Last time, epoch ms; undefined without rows. */
+  /** Last value of the first column; undefined without rows. */
   last?: number;
+  /** First value of the layout's time column, when it has one; undefined without rows. */
+  firstTime?: number;
+  /** Last value of the layout's time column, when it has one; undefined without rows. */
+  lastTime?: number;
 }
 
 const CRC_KEY = "dsm.body_crc32";
@@ -91,6 +130,8 @@ function describeField(f: ArrowFieldInfo): string {
     ? `Int${f.param}${f.flag ? "" : " unsigned"}`
     : f.typeId === 3
     ? `FloatingPoint precision ${f.param}`
+    : f.typeId === TYPE_BOOL
+    ? "Bool"
     : `Timestamp unit ${f.param}${f.timezone === undefined ? "" : ` ${f.timezone}`}`;
   return `"${f.name}" ${kind}`;
 }
@@ -120,9 +161,10 @@ function zeroBits(bitmap: Uint8Array, length: number): number {
 
 /**
  * The batches of a partition file, straight from its batch headers: the
- * columns (and validity bitmaps) are views on `bytes` (8-byte aligned).
- * Undefined when a header is damaged or not of the layout (8-byte columns,
- * nulls only where allowed and as many as the bitmap says, no compression).
+ * columns (and validity bitmaps) are views on `bytes` (64-bit columns 8-byte
+ * aligned). Undefined when a header is damaged or not of the layout (8-byte
+ * or bit-packed Bool columns, nulls only where allowed and as many as the
+ * bitmap says, no compression).
  */
 function decodeBatches(
   layout: PartitionLayout,
@@ -130,7 +172,7 @@ function decodeBatches(
   footer: ArrowFooter,
 ): RecordBatch[] | undefined {
   const batches: RecordBatch[] = [];
-  const { schema, struct } = layout;
+  const { schema, struct, bools } = layout;
   const columns = schema.fields.length;
   for (const block of footer.blocks) {
     const batch = readArrowBatch(bytes, block, columns, layout.read);
@@ -141,9 +183,16 @@ function decodeBatches(
     for (let c = 0; c < columns; c++) {
       const { offset, length: size } = batch.values[c];
       const at = bytes.byteOffset + offset;
-      if (at % 8 !== 0 || size < length * 8) return undefined;
       const type = schema.fields[c].type;
-      const values = new type.ArrayType(bytes.buffer, at, length);
+      let values;
+      if (bools !== undefined && bools[c]) {
+        const bitBytes = Math.ceil(length / 8);
+        if (size < bitBytes) return undefined;
+        values = new Uint8Array(bytes.buffer, at, bitBytes);
+      } else {
+        if (at % 8 !== 0 || size < length * 8) return undefined;
+        values = new type.ArrayType(bytes.buffer, at, length);
+      }
       const nulls = batch.nulls?.[c];
       if (nulls === undefined) {
         children.push(fixedColumn(type, values, length));
@@ -180,23 +229,89 @@ function fromWords(w3: number, w2: number, w1: number, w0: number): number {
   return ((w3 * 65536 + w2) * 65536 + w1) * 65536 + w0;
 }
 
+/** The int64 at row `i`, from its four 16-bit words. */
+function valueAt(values: BigInt64Array, i: number): number {
+  const w = new Uint16Array(values.buffer, values.byteOffset + 8 * i, 4);
+  return fromWords((w[3] << 16) >> 16, w[2], w[1], w[0]);
+}
+
 /**
- * Strict order of the time column over all batches (nulls only where the
- * schema allows them); returns rows, first and last.
+ * Checks that `n` int64 values follow `prev` (the last value seen, as four
+ * 16-bit words, the top one signed) and each other: strictly increasing, or
+ * non-decreasing. Returns the row of the first value out of order (`prev`
+ * then holds the value before it), or -1 (`prev` then holds the last value).
  *
- * Compares the int64 values as four 16-bit words (the top one signed), so
- * that no step makes a heap number even before the loop is optimized: the
- * scan allocates nothing per row.
+ * Compares the values as words, so that no step makes a heap number even
+ * before the loop is optimized: the scan allocates nothing per row.
+ */
+function scanOrder(values: BigInt64Array, n: number, prev: number[], strict: boolean): number {
+  const w = new Uint16Array(values.buffer, values.byteOffset, n * 4);
+  let p3 = prev[0], p2 = prev[1], p1 = prev[2], p0 = prev[3];
+  let bad = -1;
+  for (let k = 0; k < 4 * n; k += 4) {
+    const w3 = (w[k + 3] << 16) >> 16;
+    const w2 = w[k + 2];
+    const w1 = w[k + 1];
+    const w0 = w[k];
+    const later = w3 !== p3
+      ? w3 > p3
+      : w2 !== p2
+      ? w2 > p2
+      : w1 !== p1
+      ? w1 > p1
+      : strict
+      ? w0 > p0
+      : w0 >= p0;
+    if (!later) {
+      bad = k / 4;
+      break;
+    }
+    p3 = w3;
+    p2 = w2;
+    p1 = w1;
+    p0 = w0;
+  }
+  prev[0] = p3;
+  prev[1] = p2;
+  prev[2] = p1;
+  prev[3] = p0;
+  return bad;
+}
+
+/** Below every int64, as four 16-bit words. */
+const BEFORE_ALL = [-32769, 0, 0, 0];
+
+/** The message of a value out of order. */
+function disorder(name: string, values: BigInt64Array, row: number, prev: number[], at: number) {
+  const [p3, p2, p1, p0] = prev;
+  return `${name} ${valueAt(values, row)} at row ${at + row} does not follow ${
+    fromWords(p3, p2, p1, p0)
+  }`;
+}
+
+/** Whether column `c` of a batch holds fewer than `n` values. */
+function isShort(layout: PartitionLayout, data: Data, c: number, n: number): boolean {
+  const bools = layout.bools;
+  const values = data.values.length;
+  return bools !== undefined && bools[c] ? values * 8 - data.offset < n : values < n;
+}
+
+/**
+ * Order over all batches (nulls only where the schema allows them): the
+ * first column strictly increasing, the layout's time column (when it has
+ * one) non-decreasing; returns rows, first and last values.
  */
 function scanTimes(layout: PartitionLayout, batches: readonly RecordBatch[]): PartitionScan & {
   error?: string;
 } {
   const columns = layout.schema.fields.length;
   const nullable = layout.read?.nullable;
-  const name = layout.schema.fields[0].name;
+  const time = layout.time;
   let rows = 0;
   let first: number | undefined;
-  let [p3, p2, p1, p0] = [-32769, 0, 0, 0]; // below every int64
+  let firstTime: number | undefined;
+  const prev = [...BEFORE_ALL];
+  const prevTime = [...BEFORE_ALL];
   for (const batch of batches) {
     const n = batch.numRows;
     const children = batch.data.children;
@@ -204,46 +319,52 @@ function scanTimes(layout: PartitionLayout, batches: readonly RecordBatch[]): Pa
       if (children[c].nullCount > 0 && nullable?.[c] !== true) {
         return { rows, error: `column ${c} has nulls` };
       }
-      if (children[c].values.length < n) {
+      if (isShort(layout, children[c], c, n)) {
         return { rows, error: `column ${c} is shorter than the batch` };
       }
     }
     if (n === 0) continue;
-    const values = children[0].values as BigInt64Array;
-    const w = new Uint16Array(values.buffer, values.byteOffset, n * 4);
-    for (let k = 0; k < 4 * n; k += 4) {
-      const w3 = (w[k + 3] << 16) >> 16;
-      const w2 = w[k + 2];
-      const w1 = w[k + 1];
-      const w0 = w[k];
-      const later = w3 !== p3 ? w3 > p3 : w2 !== p2 ? w2 > p2 : w1 !== p1 ? w1 > p1 : w0 > p0;
-      if (!later) {
-        const t = fromWords(w3, w2, w1, w0);
-        const prev = fromWords(p3, p2, p1, p0);
-        return { rows, error: `${name} ${t} at row ${rows + k / 4} does not follow ${prev}` };
-      }
-      p3 = w3;
-      p2 = w2;
-      p1 = w1;
-      p0 = w0;
+    const keys = children[0].values as BigInt64Array;
+    const bad = scanOrder(keys, n, prev, true);
+    if (bad >= 0) {
+      return { rows, error: disorder(layout.schema.fields[0].name, keys, bad, prev, rows) };
     }
-    first ??= fromWords((w[3] << 16) >> 16, w[2], w[1], w[0]);
+    first ??= valueAt(keys, 0);
+    if (time !== undefined) {
+      const times = children[time].values as BigInt64Array;
+      const late = scanOrder(times, n, prevTime, false);
+      if (late >= 0) {
+        return {
+          rows,
+          error: disorder(layout.schema.fields[time].name, times, late, prevTime, rows),
+        };
+      }
+      firstTime ??= valueAt(times, 0);
+    }
     rows += n;
   }
-  return { rows, first, last: rows > 0 ? fromWords(p3, p2, p1, p0) : undefined };
+  const scan: PartitionScan = { rows, first, last: lastOf(rows, prev) };
+  if (time === undefined) return scan;
+  return { ...scan, firstTime, lastTime: lastOf(rows, prevTime) };
+}
+
+/** The last value scanned, undefined without rows. */
+function lastOf(rows: number, prev: number[]): number | undefined {
+  return rows > 0 ? fromWords(prev[0], prev[1], prev[2], prev[3]) : undefined;
 }
 
 /**
  * Checks batches to encode: the layout's schema (an extra trailing
- * `_data_source` allowed), nulls only where allowed, the time column
- * strictly increasing.
+ * `_data_source` allowed), nulls only where allowed, the first column
+ * strictly increasing and the layout's time column (when it has one)
+ * non-decreasing.
  *
  * @param layout The dataset's layout.
  * @param batches The batches.
- * @returns Rows, first and last time.
+ * @returns Rows, first and last values of the ordered columns.
  * @throws {TypeError} When a batch is not of the schema.
  * @throws {RangeError} When a column has nulls it may not hold, a null
- *   count its bitmap does not have, is short, or times do not increase.
+ *   count its bitmap does not have, is short, or is out of order.
  *
  * @example
  * ```ts
@@ -282,13 +403,17 @@ export function checkPartitionBatches(
       });
     }
   }
-  return { rows: scan.rows, first: scan.first, last: scan.last };
+  const { error: _, ...out } = scan;
+  return out;
 }
 
 /** The first `length` bits of a column's validity, at bit offset 0. */
 function bitmapOf(data: Data, length: number): Uint8Array {
-  const bitmap = data.nullBitmap!;
-  const offset = data.offset;
+  return bitsFrom(data.nullBitmap!, data.offset, length);
+}
+
+/** `length` bits of a bitmap from bit `offset`, at bit offset 0 (a view when byte-aligned). */
+function bitsFrom(bitmap: Uint8Array, offset: number, length: number): Uint8Array {
   if (offset % 8 === 0) return bitmap.subarray(offset / 8);
   const out = new Uint8Array(Math.ceil(length / 8));
   for (let i = 0, p = offset; i < length; i++, p++) {
@@ -301,7 +426,10 @@ function bitmapOf(data: Data, length: number): Uint8Array {
 function batchOut(layout: PartitionLayout, batch: RecordBatch): ArrowBatchOut {
   const length = batch.numRows;
   const children = batch.data.children.slice(0, layout.schema.fields.length);
-  const values = children.map((d) => d.values as Float64Array | BigInt64Array);
+  const bools = layout.bools;
+  const values = children.map((d, c): Float64Array | BigInt64Array | Uint8Array =>
+    bools !== undefined && bools[c] ? bitsFrom(d.values, d.offset, length) : d.values
+  );
   if (layout.read === undefined) return { length, values };
   const nulls = children.map((d): ArrowNullsOut | undefined =>
     d.nullCount > 0 ? { count: d.nullCount, bitmap: bitmapOf(d, length) } : undefined
@@ -408,7 +536,7 @@ export function readPartitionFooter(
   if (bodyOf(bytes) === undefined) fail("the footer length is out of bounds", file);
   const footer = readArrowFooter(bytes);
   if (!footer) {
-    const columns = layout.read ? "64-bit columns" : "non-null 64-bit columns";
+    const columns = layout.read ? "64-bit or Bool columns" : "non-null 64-bit or Bool columns";
     fail(`the Arrow footer is unreadable (damaged, or not of ${columns})`, file);
   }
   const mismatch = fieldsMismatch(layout, footer.fields);
@@ -437,13 +565,14 @@ export interface ReadPartitionOptions {
 /**
  * Reads the batches of a partition file whose footer and metadata were
  * read, without copying its columns: the body CRC, readable batches of the
- * layout, the time column strictly increasing, and rows, first and last
- * time equal to what the metadata says.
+ * layout, the first column strictly increasing (the time column, when the
+ * layout has one, non-decreasing), and rows and first and last values equal
+ * to what the metadata says.
  *
  * @param layout The dataset's layout.
  * @param bytes The whole file.
  * @param footer Its footer, from {@linkcode readPartitionFooter}.
- * @param expected Rows, first and last time from the metadata.
+ * @param expected Rows, first and last values from the metadata.
  * @param options File name, and whether to check the body CRC.
  * @returns Batches of the layout's schema (views on `bytes`, or on an aligned copy).
  * @throws {CacheError} On any problem (corrupt, truncated, foreign file).
@@ -492,6 +621,13 @@ export function readPartitionBatches(
     fail(
       `${layout.schema.fields[0].name} spans ${scan.first}..${scan.last}, metadata says ` +
         `${expected.first}..${expected.last}`,
+      file,
+    );
+  }
+  if (scan.firstTime !== expected.firstTime || scan.lastTime !== expected.lastTime) {
+    fail(
+      `${layout.schema.fields[layout.time!].name} spans ${scan.firstTime}..${scan.lastTime}, ` +
+        `metadata says ${expected.firstTime}..${expected.lastTime}`,
       file,
     );
   }

@@ -1,10 +1,10 @@
 /**
  * The `dsm.*` schema metadata every cache partition file carries, whatever
  * its dataset: format version, source, market, symbol, partition, rows,
- * write time, Vision checksum, and the first and last value of the time
- * column. Typed fields to string pairs and back, with validation of every
- * field read; each dataset adds its own keys (`_kline_ipc_metadata.ts`,
- * `funding_ipc.ts`).
+ * write time, Vision checksum, and the first and last value of the first
+ * column (a time, or a trade's id). Typed fields to string pairs and back,
+ * with validation of every field read; each dataset adds its own keys
+ * (`_kline_ipc_metadata.ts`, `funding_ipc.ts`, `trade_ipc.ts`).
  *
  * @module
  */
@@ -146,6 +146,32 @@ function required(map: Map<string, string>, key: string, file?: string): string 
  */
 export function requiredMetadata(map: Map<string, string>, key: string, file?: string): string {
   return required(map, P + key, file);
+}
+
+/**
+ * An integer metadata value (a safe integer of at most 16 digits).
+ *
+ * @param map The schema metadata.
+ * @param key The key without its prefix.
+ * @param file Path, for messages.
+ * @returns The value, or undefined when absent.
+ * @throws {CacheError} When it is not such an integer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { integerMetadata } from "./_partition_metadata.ts";
+ * assert.equal(integerMetadata(new Map([["dsm.t", "1735689600000000"]]), "t"), 1735689600000000);
+ * assert.equal(integerMetadata(new Map(), "t"), undefined);
+ * assert.throws(() => integerMetadata(new Map([["dsm.t", "1e3"]]), "t"), { code: "CACHE_ERROR" });
+ * ```
+ */
+export function integerMetadata(
+  map: Map<string, string>,
+  key: string,
+  file?: string,
+): number | undefined {
+  return integer(map, P + key, file);
 }
 
 /**

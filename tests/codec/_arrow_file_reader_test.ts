@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   Bool,
+  DateDay,
   type DataType,
   Dictionary,
   Field,
@@ -290,8 +291,8 @@ Deno.test("readArrowFooter returns undefined for other layouts", () => {
     d: vectorFromArray(["a", "b", "a"], new Dictionary(new Utf8(), new Int8())),
   });
   assert.equal(readArrowFooter(dictionary), undefined);
-  const bool = ipcOf({ b: vectorFromArray([true, false], new Bool()) });
-  assert.equal(readArrowFooter(bool), undefined);
+  const date = ipcOf({ d: vectorFromArray([new Date(0), new Date(86_400_000)], new DateDay()) });
+  assert.equal(readArrowFooter(date), undefined);
   const struct = ipcOf({
     s: vectorFromArray(
       [{ x: 1 }, { x: 2 }],
@@ -437,4 +438,17 @@ Deno.test("readArrowBatch never throws on damage to a batch with nulls", () => {
       assert.ok(nulls.offset + Math.ceil(layout.length / 8) <= damaged.length);
     }
   }
+});
+
+Deno.test("readArrowBatch reads a Bool column: its bit-packed values and its validity", () => {
+  const bytes = ipcOf({ b: vectorFromArray([true, null, false, true], new Bool()) });
+  const footer = readArrowFooter(bytes)!;
+  assert.deepEqual(footer.fields.map((f) => [f.name, f.typeId, f.param]), [["b", Type.Bool, 0]]);
+  assert.equal(readArrowBatch(bytes, footer.blocks[0], 1), undefined); // nulls not allowed
+  const batch = readArrowBatch(bytes, footer.blocks[0], 1, { nullable: [true] })!;
+  assert.equal(batch.length, 4);
+  assert.ok(batch.values[0].length >= 1);
+  assert.equal(bytes[batch.values[0].offset] & 0b1101, 0b1001);
+  assert.equal(batch.nulls![0]!.count, 1);
+  assert.equal(bytes[batch.nulls![0]!.offset] & 0b1111, 0b1101);
 });
