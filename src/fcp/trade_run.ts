@@ -237,18 +237,23 @@ export function runTrades(
   }
 
   async function* everything(): AsyncGenerator<RecordBatch> {
+    let settled = false;
     try {
       yield* days();
       complete();
+      settled = true;
       resolve(report);
     } catch (error) {
+      settled = true;
       abort.abort(error);
       reject(error);
       throw error;
     } finally {
-      // Leaving early (a consumer's break) stops every download.
-      if (!abort.signal.aborted) {
-        abort.abort(new DOMException("The fetch was cancelled", "AbortError"));
+      if (!settled) {
+        // The consumer left early: the fetch is cancelled, and its report says so.
+        const reason = new DOMException("The fetch was cancelled", "AbortError");
+        abort.abort(reason);
+        reject(reason);
       }
     }
   }
