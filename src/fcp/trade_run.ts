@@ -31,8 +31,10 @@ import {
 } from "./trade_fetch.ts";
 import type { ResolvedTradeRequest } from "./trade_request.ts";
 import { clipTrades, IdSequence, rowsOf, type TradeIdGap } from "./_trade_rows.ts";
+import { type KlineCheckReport, KlineRebuild } from "./kline_rebuild.ts";
 
 export type { TradeIdGap } from "./_trade_rows.ts";
+export type { KlineCheckField, KlineCheckReport, KlineMismatch } from "./kline_rebuild.ts";
 
 /** A span of the range no source served. */
 export interface TradeGap {
@@ -72,10 +74,16 @@ export interface TradeReport {
   failures: FetchFailure[];
   /** True when a day (or part of one) in the range could not be fetched. */
   partial: boolean;
-  /** This fetch's own requests. */
+  /** This fetch's own requests (the klines of `compareKlines` not included). */
   requests: RequestCounts;
   /** Wall time, ms. */
   elapsedMs: number;
+  /**
+   * With `compareKlines`: 1m klines rebuilt from the aggTrades returned,
+   * compared with the official 1m klines (absent when those could not be
+   * fetched: `failures` says why).
+   */
+  klineCheck?: KlineCheckReport;
 }
 
 /** A started trade fetch. */
@@ -94,6 +102,11 @@ export interface TradeRunOptions {
   signal: AbortSignal;
   /** Days downloaded at once, at most (fewer when days are large). */
   concurrency: number;
+  /**
+   * With `compareKlines`: the official 1m klines of `[start, end)` ms (of
+   * the kline schema), for the check.
+   */
+  klines?: (start: number, end: number, signal: AbortSignal) => AsyncIterable<RecordBatch>;
 }
 
 /** Rows the window holds at most, once a day's size is known (two days always run). */
@@ -120,6 +133,10 @@ export function runTrades(
   const jobs = planTradeDays(request, options.now, sources.store !== undefined);
   const schema = datasetInfo(request.dataset).schema.withSource;
   const ids = new IdSequence();
+  const rebuild = request.compareKlines && options.klines
+    ? new KlineRebuild(request.start, request.end)
+    : undefined;
+  const covered: { start: number; end: number }[] = [];
   const failures: FetchFailure[] = [];
   const errors: unknown[] = [];
   const report: TradeReport = {
@@ -183,8 +200,10 @@ export function runTrades(
         : rows.batches;
       entry.rows = rowsOf(out);
       report.rows += entry.rows;
+      covered.push(day.span);
       for (const batch of out) {
         ids.feed(batch);
+        rebuild?.feed(batch);
         yield request.includeSourceInfo ? withDataSource(batch, rows.source, schema) : batch;
       }
     }
@@ -210,6 +229,23 @@ export function runTrades(
       ? "SOURCE_NOT_ALLOWED"
       : "NOT_PUBLISHED";
     failures.push({ partition: key, code, message });
+  }
+
+  /** Fetches the official 1m klines and compares them with those rebuilt from the trades. */
+  async function checkKlines(rebuild: KlineRebuild): Promise<void> {
+    if (covered.length === 0) return;
+    try {
+      const klines = await Array.fromAsync(
+        options.klines!(covered[0].start, covered.at(-1)!.end, signal),
+      );
+      report.klineCheck = rebuild.compare(klines, covered);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      failures.push({
+        code: (error as { code?: string }).code ?? "ERROR",
+        message: `The klines check could not run: ${(error as Error).message}`,
+      });
+    }
   }
 
   function complete(): void {
@@ -240,6 +276,7 @@ export function runTrades(
     let settled = false;
     try {
       yield* days();
+      if (rebuild) await checkKlines(rebuild);
       complete();
       settled = true;
       resolve(report);

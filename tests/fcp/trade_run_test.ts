@@ -285,3 +285,53 @@ Deno.test("runTrades: leaving the loop early stops the days in flight", async ()
   for await (const _ of r.batches) break;
   await assert.rejects(r.report, { name: "AbortError" });
 });
+
+Deno.test("runTrades: compareKlines rebuilds 1m klines from the aggTrades and reports the minutes that differ", async () => {
+  const f = fakes();
+  const { allocKlineColumns, klineBatch } = await import("../../src/core/schema.ts");
+  // Day 0 holds one aggTrade every 864 s: minute 0 (id 1) and minute 14 (id 2).
+  const official = allocKlineColumns(2);
+  official.openTime.set([D0, D0 + 14 * 60_000]);
+  official.open.set([100, 100.01]);
+  official.high.set([100, 100.01]);
+  official.low.set([100, 100.01]);
+  official.close.set([100, 100.01]);
+  official.volume.set([0.1, 0.2]);
+  official.count.set([2, 3]); // the second minute's aggTrade covers 2 trades, not 3
+  const asked: [number, number][] = [];
+  const r = runTrades(request({ end: D0 + 15 * 60_000, compareKlines: true }), f.sources, {
+    now: NOW,
+    signal: new AbortController().signal,
+    concurrency: 2,
+    klines: (start, end) => {
+      asked.push([start, end]);
+      return yieldAll([klineBatch(official)]);
+    },
+  });
+  await Array.fromAsync(r.batches);
+  const report = await r.report;
+  assert.deepEqual(asked, [[D0, D0 + 15 * 60_000]]);
+  const check = report.klineCheck!;
+  assert.equal(check.minutes, 2);
+  assert.equal(check.matching, 1);
+  assert.deepEqual(check.mismatches, [
+    { openTime: D0 + 14 * 60_000, fields: { count: { trades: 2, kline: 3 } } },
+  ]);
+});
+
+Deno.test("runTrades: a klines check that cannot fetch its klines is a failure, the trades stand", async () => {
+  const f = fakes();
+  const r = runTrades(request({ end: D0 + DAY, compareKlines: true }), f.sources, {
+    now: NOW,
+    signal: new AbortController().signal,
+    concurrency: 2,
+    klines: () => {
+      throw new Error("klines host down");
+    },
+  });
+  await Array.fromAsync(r.batches);
+  const report = await r.report;
+  assert.equal(report.klineCheck, undefined);
+  assert.match(report.failures[0].message, /klines check could not run: klines host down/);
+  assert.equal(report.partial, false);
+});
