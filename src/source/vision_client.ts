@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ChecksumError, HttpError, NetworkError } from "../core/errors.ts";
+import { ChecksumError, HttpError, InvalidRangeError, NetworkError } from "../core/errors.ts";
 import type { DataSource } from "../core/schema.ts";
 import { parseChecksumFile, verifyChecksum } from "../codec/checksum.ts";
 import { unzipSingleEntry } from "../codec/unzip_stream.ts";
@@ -22,12 +22,22 @@ import {
 } from "./http.ts";
 import { listVisionFiles, type VisionListing } from "./vision_listing.ts";
 import {
+  DEFAULT_TRADE_MEMORY_BYTES,
+  MAX_TRADE_ARCHIVE_BYTES,
+  MIN_TRADE_BYTES_PER_SECOND,
+  spoolVerified,
+  tradeRows,
+  type VisionTradeArchiveOk,
+} from "./_vision_trade_archive.ts";
+import {
   visionEventFile,
   type VisionEventFileRef,
   type VisionFile,
   visionFile,
   type VisionFileRef,
   type VisionSeries,
+  visionTradeFile,
+  type VisionTradeFileRef,
 } from "./vision_url.ts";
 
 export type {
@@ -36,6 +46,12 @@ export type {
   VisionFileResult,
   VisionProgress,
 } from "./_vision_file_result.ts";
+export {
+  DEFAULT_TRADE_MEMORY_BYTES,
+  MAX_TRADE_ARCHIVE_BYTES,
+  MIN_TRADE_BYTES_PER_SECOND,
+  type VisionTradeArchiveOk,
+} from "./_vision_trade_archive.ts";
 
 /** A file to fetch: which archive, and a signal that cancels it. */
 export interface VisionFileRequest extends VisionFileRef {
@@ -65,6 +81,39 @@ export interface VisionEventArchiveOk {
 
 /** The result of {@linkcode VisionClient.fetchEventArchive}. */
 export type VisionEventArchiveResult = VisionEventArchiveOk | VisionFileMissing;
+
+/** An archive of a trade dataset to fetch, where to spool it, and a signal that cancels it. */
+export interface VisionTradeArchiveRequest extends VisionTradeFileRef {
+  /**
+   * Cancels the download; the promise then rejects with `signal.reason`.
+   * Once aborted, the rows stream errors with it at its next read.
+   */
+  signal?: AbortSignal;
+  /**
+   * A folder for the temporary file that holds the archive until its rows
+   * are read (`.dsm-spool-*.zip`, removed when the rows end, fail, are
+   * cancelled, or the result is disposed); nothing is written elsewhere.
+   * Without it the archive is held in memory, up to `maxMemoryBytes`.
+   * @default {undefined (memory)}
+   */
+  spoolDir?: string;
+  /**
+   * Largest archive held in memory without `spoolDir`, in bytes; a larger
+   * one fails with `ResponseTooLargeError` (not retried).
+   * @default {DEFAULT_TRADE_MEMORY_BYTES (256 MiB)}
+   */
+  maxMemoryBytes?: number;
+}
+
+/** A trade archive Vision does not (yet) serve; disposing it does nothing. */
+export type VisionTradeArchiveMissing = VisionFileMissing & AsyncDisposable;
+
+/**
+ * The result of {@linkcode VisionClient.fetchTradeArchive}: both outcomes
+ * are disposable, so `await using got = await client.fetchTradeArchive(...)`
+ * always lets the spool go.
+ */
+export type VisionTradeArchiveResult = VisionTradeArchiveOk | VisionTradeArchiveMissing;
 
 /** Largest event archive accepted (a monthly funding file is a few KB). */
 const MAX_EVENT_ARCHIVE_BYTES = 4 * 1024 * 1024;
@@ -342,6 +391,114 @@ export class VisionClient {
   }
 
   /**
+   * Downloads one aggTrades or trades archive, verifies its SHA-256 against
+   * its `.CHECKSUM`, and returns its rows as a stream decoded while read.
+   *
+   * The body is hashed as it arrives into a spool: memory (up to
+   * `maxMemoryBytes`, default 256 MiB) or a temporary file in `spoolDir`
+   * (needed for archives beyond the memory cap: monthly ones reach
+   * gigabytes). Only a verified archive gives a result, so no row of an
+   * unverified archive is ever handed out. Retried like
+   * {@linkcode VisionClient.fetchFile} (transient failures with backoff, one
+   * checksum mismatch). Limits: the zip may have at most
+   * `MAX_TRADE_ARCHIVE_BYTES` (daily 1 GiB, monthly 16 GiB); an attempt may
+   * take `deadlineMs` plus the zip's `Content-Length` (else the period's
+   * cap) at `MIN_TRADE_BYTES_PER_SECOND` (512 KiB/s): a 1 GB archive gets
+   * 300 s + 32 min; each chunk must come within `timeoutMs`.
+   *
+   * Consume `rows` to its end, cancel it, or dispose the result
+   * (`await using`): each removes the temporary file. Decode errors of the
+   * verified archive (`ZipFormatError`, `CsvFormatError`) error `rows`.
+   *
+   * @param request Market, dataset, symbol, period, date, spool folder, memory cap, signal.
+   * @returns The verified archive's facts and rows, or `missing` (404/403 on the zip or checksum).
+   * @throws {InvalidMarketError | InvalidDatasetError | InvalidSymbolError | InvalidTimeError | InvalidRangeError | TypeError} On misuse, before any I/O.
+   * @throws {ChecksumError | ResponseTooLargeError | HttpError | NetworkError} When the archive cannot be downloaded and verified.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { encodeZip } from "../codec/zip_encoder.ts";
+   * import { VisionClient } from "./vision_client.ts";
+   * const csv = "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker\n" +
+   *   "1,42283.5,0.012,10,11,1704067200001,true\n2,42283.6,0.5,12,12,1704067200002,false\n";
+   * const zip = await encodeZip("BTCUSDT-aggTrades-2024-01-01.csv", new TextEncoder().encode(csv));
+   * const hex = (b: ArrayBuffer) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("");
+   * const sum = hex(await crypto.subtle.digest("SHA-256", zip as Uint8Array<ArrayBuffer>)) + "  BTCUSDT-aggTrades-2024-01-01.zip";
+   * const fake: typeof fetch = (input) =>
+   *   Promise.resolve(new Response(String(input).endsWith(".CHECKSUM") ? sum : zip));
+   * const client = new VisionClient({ baseUrl: "http://127.0.0.1:1", fetch: fake });
+   * await using got = await client.fetchTradeArchive({
+   *   market: "um", dataset: "aggTrades", symbol: "BTCUSDT", period: "daily", date: "2024-01-01",
+   * });
+   * assert.equal(got.status, "ok");
+   * if (got.status === "ok") {
+   *   const batches = await Array.fromAsync(got.rows);
+   *   assert.deepEqual([...batches[0].getChild("agg_trade_id")!], [1n, 2n]);
+   *   assert.equal(batches[0].getChild("transact_time")?.data[0].values[1], 1704067200002000n);
+   * }
+   * ```
+   */
+  async fetchTradeArchive(request: VisionTradeArchiveRequest): Promise<VisionTradeArchiveResult> {
+    const file = visionTradeFile(this.#options.baseUrl, request);
+    const { market, dataset, period, spoolDir, signal } = request;
+    const maxMemoryBytes = request.maxMemoryBytes ?? DEFAULT_TRADE_MEMORY_BYTES;
+    if (!Number.isSafeInteger(maxMemoryBytes) || maxMemoryBytes < 1) {
+      throw new InvalidRangeError(
+        `Cannot fetch ${dataset}: maxMemoryBytes "${maxMemoryBytes}" is not a positive integer`,
+      );
+    }
+    if (spoolDir !== undefined && (typeof spoolDir !== "string" || spoolDir === "")) {
+      throw new TypeError(
+        `Cannot fetch ${dataset}: spoolDir ${JSON.stringify(spoolDir)} is not a folder`,
+      );
+    }
+    const { onProgress, batchRows } = this.#options;
+    const tries = { attempts: 0, started: 0 };
+    const got = await this.#fetchVerified(
+      file,
+      signal,
+      tries,
+      async (response, expected, abort) => ({
+        status: "ok" as const,
+        ...await spoolVerified(response, {
+          file,
+          period,
+          expected,
+          abort,
+          idleMs: this.#timeoutMs,
+          spoolDir,
+          maxMemoryBytes,
+          onProgress,
+        }),
+      }),
+      (response) => {
+        const declared = Number(response.headers.get("content-length") ?? NaN);
+        const size = Number.isFinite(declared) ? declared : MAX_TRADE_ARCHIVE_BYTES[period];
+        return (1000 * size) / MIN_TRADE_BYTES_PER_SECOND;
+      },
+    );
+    const ok = got.status === "ok";
+    onProgress?.({ url: file.url, bytes: ok ? got.bytes : 0, done: true, status: got.status });
+    if (got.status !== "ok") return { ...got, [Symbol.asyncDispose]: () => Promise.resolve() };
+    const { spool, bytes, sha256 } = got;
+    const rows = tradeRows({ spool, file, dataset, market, batchRows, signal });
+    return {
+      status: "ok",
+      url: file.url,
+      dataset,
+      bytes,
+      sha256,
+      spoolPath: spool.path,
+      rows,
+      async [Symbol.asyncDispose]() {
+        if (!rows.locked) await rows.cancel().catch(() => {});
+        await spool.dispose();
+      },
+    };
+  }
+
+  /**
    * Fetches one archive and its checksum, retrying transient failures and
    * one checksum mismatch, and hands the response with the expected digest
    * to `verify` (which must check it); `missing` when either is 404/403.
@@ -352,13 +509,14 @@ export class VisionClient {
     signal: AbortSignal | undefined,
     tries: { attempts: number; started: number },
     verify: (response: Response, expected: string, abort: AbortController) => Promise<R>,
+    extraMs?: (response: Response) => number,
   ): Promise<R | VisionFileMissing> {
     let mismatches = 0;
     return await withRetry(async () => {
       const release = await this.#pool.acquire(signal);
       if (tries.attempts++ === 0) tries.started = performance.now();
       try {
-        return await this.#attempt(file, signal, verify);
+        return await this.#attempt(file, signal, verify, extraMs);
       } catch (error) {
         if (error instanceof ChecksumError && !DAMAGED.has(error)) mismatches++;
         throw error;
@@ -434,21 +592,27 @@ export class VisionClient {
     );
   }
 
-  /** One attempt: both requests, then `verify` (a verified decode). */
+  /**
+   * One attempt: both requests, then `verify` (a verified decode), within
+   * `deadlineMs`, plus `extraMs(response)` once the zip's headers are known.
+   */
   async #attempt<R>(
     file: VisionFile,
     signal: AbortSignal | undefined,
     verify: (response: Response, expected: string, abort: AbortController) => Promise<R>,
+    extraMs?: (response: Response) => number,
   ): Promise<R | VisionFileMissing> {
     signal?.throwIfAborted();
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    const deadlineMs = this.#options.deadlineMs ?? 10 * this.#timeoutMs;
-    const deadline = setTimeout(() => {
-      const why = `Cannot download ${file.url}: not complete within ${deadlineMs} ms`;
+    const started = performance.now();
+    let deadlineMs = this.#options.deadlineMs ?? 10 * this.#timeoutMs;
+    const expire = () => {
+      const why = `Cannot download ${file.url}: not complete within ${Math.round(deadlineMs)} ms`;
       controller.abort(new NetworkError(file.url, why));
-    }, deadlineMs);
+    };
+    let deadline = setTimeout(expire, deadlineMs);
     const http = {
       fetch: this.#options.fetch,
       timeoutMs: this.#timeoutMs,
@@ -477,6 +641,12 @@ export class VisionClient {
       if (!response.ok) {
         await discard(response);
         throw new HttpError(response.status, file.url);
+      }
+      if (extraMs) {
+        // A large archive gets time in proportion to its size.
+        deadlineMs += extraMs(response);
+        clearTimeout(deadline);
+        deadline = setTimeout(expire, Math.max(0, started + deadlineMs - performance.now()));
       }
       return await verify(response, sum.value, controller);
     } finally {

@@ -5,7 +5,12 @@
  * @module
  */
 import { type Dataset, datasetInfo, parseDataset } from "../core/dataset.ts";
-import { InvalidIntervalError, InvalidSymbolError, InvalidTimeError } from "../core/errors.ts";
+import {
+  InvalidDatasetError,
+  InvalidIntervalError,
+  InvalidSymbolError,
+  InvalidTimeError,
+} from "../core/errors.ts";
 import {
   hasDailyFiles,
   type Interval,
@@ -14,6 +19,7 @@ import {
 } from "../core/interval.ts";
 import { type Market, marketInfo, parseMarket, VISION_URL } from "../core/market.ts";
 import { SYMBOL_PATTERN, validateSymbol } from "../core/symbol.ts";
+import type { TradeDataset } from "../core/trade_schema.ts";
 
 /** Vision publishes one file per UTC day (`daily`) or per calendar month (`monthly`). */
 export type VisionPeriod = "daily" | "monthly";
@@ -280,6 +286,84 @@ export function visionEventFile(baseUrl: string | undefined, ref: VisionEventFil
     throw new TypeError(
       `Cannot build a Vision URL: period ${JSON.stringify(ref.period)}: "${dataset}" is ` +
         `published ${info.archivePeriods.join(" and ")} only`,
+    );
+  }
+  const symbol = validateSymbol(ref.symbol, market);
+  if (symbol !== ref.symbol) {
+    throw new InvalidSymbolError(
+      ref.symbol,
+      `Cannot build a Vision URL: symbol ${JSON.stringify(ref.symbol)} is not in canonical form ` +
+        JSON.stringify(symbol),
+    );
+  }
+  checkDate(ref.period, ref.date);
+  const prefix = `data/${marketInfo(market).visionPath}/${ref.period}/${dataset}/${symbol}/`;
+  return fileAt(baseUrl, prefix, `${symbol}-${dataset}-${ref.date}`);
+}
+
+/** One Vision archive of a trade dataset: `aggTrades` or `trades`, daily or monthly. */
+export interface VisionTradeFileRef {
+  /** The market: `spot`, `um` or `cm`. */
+  market: Market;
+  /** `aggTrades` or `trades`. */
+  dataset: TradeDataset;
+  /** The symbol, e.g. `BTCUSDT` or `BTCUSD_PERP`. */
+  symbol: string;
+  /** `daily` or `monthly`. */
+  period: VisionPeriod;
+  /** `YYYY-MM-DD` for daily files, `YYYY-MM` for monthly files. */
+  date: string;
+}
+
+/**
+ * The names, key and URLs of one trade archive:
+ * `data/{spot|futures/um|futures/cm}/{daily|monthly}/{aggTrades|trades}/{SYMBOL}/{SYMBOL}-{dataset}-{date}.zip`.
+ *
+ * @param baseUrl The Vision base URL; `undefined` means {@linkcode VISION_URL}.
+ * @param ref Market, dataset, symbol, period and date.
+ * @returns File names, S3 key, URL and checksum URL.
+ * @throws {InvalidMarketError | InvalidDatasetError | InvalidSymbolError | InvalidTimeError | TypeError}
+ * On misuse: an unknown market or dataset, a period other than daily or
+ * monthly, a malformed symbol or date.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { visionTradeFile } from "./vision_url.ts";
+ * const file = visionTradeFile(undefined, {
+ *   market: "um", dataset: "aggTrades", symbol: "BTCUSDT", period: "daily", date: "2024-01-01",
+ * });
+ * assert.equal(
+ *   file.url,
+ *   "https://data.binance.vision/data/futures/um/daily/aggTrades/BTCUSDT/BTCUSDT-aggTrades-2024-01-01.zip",
+ * );
+ * assert.equal(file.csvName, "BTCUSDT-aggTrades-2024-01-01.csv");
+ * assert.equal(
+ *   visionTradeFile(undefined, {
+ *     market: "spot", dataset: "trades", symbol: "BTCUSDT", period: "monthly", date: "2024-01",
+ *   }).checksumUrl,
+ *   "https://data.binance.vision/data/spot/monthly/trades/BTCUSDT/BTCUSDT-trades-2024-01.zip.CHECKSUM",
+ * );
+ * assert.throws(() =>
+ *   visionTradeFile(undefined, {
+ *     market: "spot", dataset: "trades", symbol: "BTCUSDT", period: "monthly", date: "2024-01-01",
+ *   }), { code: "INVALID_TIME" });
+ * ```
+ */
+export function visionTradeFile(baseUrl: string | undefined, ref: VisionTradeFileRef): VisionFile {
+  const market = parseMarket(ref.market);
+  const dataset = ref.dataset;
+  if (dataset !== "aggTrades" && dataset !== "trades") {
+    throw new InvalidDatasetError(
+      dataset,
+      `Cannot build a Vision URL: dataset ${
+        JSON.stringify(dataset)
+      } is not "aggTrades" or "trades"`,
+    );
+  }
+  if (ref.period !== "daily" && ref.period !== "monthly") {
+    throw new TypeError(
+      `Cannot build a Vision URL: period ${JSON.stringify(ref.period)} is not "daily" or "monthly"`,
     );
   }
   const symbol = validateSymbol(ref.symbol, market);
