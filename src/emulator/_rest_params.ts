@@ -87,3 +87,21 @@ export function readTimes(
   }
   return [start, end];
 }
+
+/** An id parameter such as `fromId` (undefined when absent), or the -1100 answer. */
+export function readId(
+  query: URLSearchParams,
+  name: string,
+  weight: number,
+): number | undefined | RestAnswer {
+  const text = query.get(name);
+  if (text === null) return undefined;
+  if (!TIME.test(text)) {
+    return fail(
+      -1100,
+      `Illegal characters found in parameter '${name}'; legal range is '^[0-9]{1,20}$'.`,
+      weight,
+    );
+  }
+  return Number(text);
+}

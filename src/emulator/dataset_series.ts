@@ -95,7 +95,7 @@ export function klineSeries(data: MarketData, dataset: Dataset): KlineSeries {
 /**
  * The series of any dataset: those of {@linkcode klineSeries} for the grid
  * datasets; for funding rates the perpetual futures symbols (delivery
- * contracts pay no funding).
+ * contracts pay no funding); for aggTrades and trades every symbol.
  *
  * @param data The market.
  * @param dataset The dataset.
@@ -109,9 +109,11 @@ export function klineSeries(data: MarketData, dataset: Dataset): KlineSeries {
  * const funding = datasetSeries(new MarketData(), "fundingRate");
  * assert.deepEqual(funding.list("cm").map((s) => s.symbol), ["BTCUSD_PERP", "ETHUSD_PERP"]);
  * assert.equal(funding.find("spot", "BTCUSDT"), undefined);
+ * assert.equal(datasetSeries(new MarketData(), "aggTrades").find("spot", "BTCUSDT")?.symbol, "BTCUSDT");
  * ```
  */
 export function datasetSeries(data: MarketData, dataset: Dataset): SeriesCatalog {
+  if (dataset === "aggTrades" || dataset === "trades") return data;
   if (dataset !== "fundingRate") return klineSeries(data, dataset);
   return {
     find(market, name) {

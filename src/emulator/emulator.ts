@@ -1,22 +1,25 @@
 /**
  * The emulated Binance: Vision files, the S3 listing, REST klines (trade
- * and price klines) and funding rates of a deterministic synthetic market,
- * with fault injection, on 127.0.0.1.
+ * and price klines), funding rates and aggregate trades of a deterministic
+ * synthetic market, with fault injection, on 127.0.0.1.
  *
  * @module
  */
 import { type Dataset, datasetInfo, FUNDING_RATE_REQUESTS_PER_5_MIN } from "../core/dataset.ts";
 import type { Market } from "../core/market.ts";
+import type { TradeDataset } from "../core/trade_schema.ts";
 import { marketInfo } from "../core/market.ts";
 import type { EmulatorOptions, RestHost } from "./emulator_options.ts";
 import { REST_HOSTS } from "./emulator_options.ts";
 import { Faults, type RequestFaults } from "./faults.ts";
 import { MarketData } from "./market_data.ts";
 import { RateLimiter } from "./rate_limiter.ts";
+import { answerAggTrades } from "./rest_agg_trades.ts";
 import { answerFundingRate } from "./rest_funding_rate.ts";
 import { answerKlines } from "./rest_klines.ts";
 import { listObjects } from "./s3_listing.ts";
-import { VisionFiles } from "./vision_files.ts";
+import { TradeTape } from "./trade_tape.ts";
+import { type VisionFile, VisionFiles } from "./vision_files.ts";
 
 /** Counters of one emulator run. */
 export interface EmulatorStats {
@@ -47,8 +50,10 @@ export interface Emulator extends AsyncDisposable {
 }
 
 const REST_PATH =
-  /^(?:\/(backup[1-5]|market-data))?\/(api\/v3|fapi\/v1|dapi\/v1)\/(klines|markPriceKlines|indexPriceKlines|premiumIndexKlines|fundingRate|time|ping)$/;
+  /^(?:\/(backup[1-5]|market-data))?\/(api\/v3|fapi\/v1|dapi\/v1)\/(klines|markPriceKlines|indexPriceKlines|premiumIndexKlines|fundingRate|aggTrades|time|ping)$/;
 const MARKET_OF: Record<string, Market> = { "api/v3": "spot", "fapi/v1": "um", "dapi/v1": "cm" };
+// Bodies above this many bytes (streamed monthly trade zips) are cut as streams.
+const STREAM_CUT_FROM = 64 * 1024 * 1024;
 const MSG_451 = "Service unavailable from a restricted location according to 'b. Eligibility' " +
   "in https://www.binance.com/en/terms. Please contact customer service if you believe you " +
   "received this message in error.";
@@ -70,7 +75,7 @@ function s3Error(status: number, code: string, message: string): Response {
 
 /** Whether the market of a REST path has its endpoint (e.g. spot has no price klines). */
 function served([, , api, endpoint]: RegExpExecArray): boolean {
-  if (endpoint === "time" || endpoint === "ping") return true;
+  if (endpoint === "time" || endpoint === "ping" || endpoint === "aggTrades") return true;
   return datasetInfo(endpoint as Dataset).restPaths[MARKET_OF[api]] === `/${api}/${endpoint}`;
 }
 
@@ -112,7 +117,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     gaps: options.gaps,
     history: options.history,
   });
+  const trades = new TradeTape(data, {
+    seed: options.seed,
+    tradeScale: options.tradeScale,
+    gaps: options.gaps,
+  });
   const files = new VisionFiles(data, {
+    trades,
     now,
     publicationLagDays: options.publicationLagDays,
     dataDescriptor: options.dataDescriptor,
@@ -146,7 +157,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   let stats = newStats();
   const shutdown = new AbortController();
 
-  function rest(path: RegExpExecArray, url: URL): Response {
+  function rest(path: RegExpExecArray, url: URL, request: Request): Response {
     const [, prefix, api, endpoint] = path;
     const market = MARKET_OF[api];
     const host = (prefix ?? "primary") as RestHost;
@@ -160,7 +171,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (endpoint === "ping") return new Response("{}", { headers: json });
     if (endpoint === "time") return new Response(`{"serverTime":${now()}}`, { headers: json });
     const dataset = endpoint as Dataset;
-    const answer = dataset === "fundingRate"
+    const unit = request.headers.get("x-mbx-time-unit")?.toUpperCase();
+    const answer = endpoint === "aggTrades"
+      ? answerAggTrades(market, url.searchParams, {
+        tape: trades,
+        now: now(),
+        microseconds: unit === "MICROSECOND",
+      })
+      : dataset === "fundingRate"
       ? answerFundingRate(market, url.searchParams, { data, now: now() })
       : answerKlines(market, url.searchParams, { data, now: now(), dataset });
     const own = dataset === "fundingRate" && market === "um"
@@ -205,6 +223,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         ? s3Error(403, "AccessDenied", "Access Denied")
         : s3Error(404, "NoSuchKey", "The specified key does not exist.");
     }
+    if (files.isStreamed(file)) return await streamed(file, isChecksum, zipKey);
     const keep = faults.keepFraction(zipKey);
     if (keep < 1) stats.faults.partial++;
     const zip = await files.zip(file, keep);
@@ -219,11 +238,29 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return new Response(files.checksum(file, sha), { headers: { "content-type": "text/plain" } });
   }
 
-  async function route(url: URL): Promise<Response> {
+  // A monthly trade archive: its zip is generated while it is sent (its
+  // digest and size, memoized, come from one earlier streamed pass).
+  async function streamed(file: VisionFile, isChecksum: boolean, zipKey: string) {
+    const archive = { ...file, dataset: file.dataset as TradeDataset };
+    const { sha256, size } = await files.trades.digest(archive);
+    if (!isChecksum) {
+      return new Response(files.trades.stream(archive), {
+        headers: { "content-type": "application/zip", "content-length": String(size) },
+      });
+    }
+    let sha = sha256;
+    if (faults.isMismatched(zipKey)) {
+      stats.faults.mismatches++;
+      sha = sha.slice(0, -1) + (sha.endsWith("0") ? "1" : "0");
+    }
+    return new Response(files.checksum(file, sha), { headers: { "content-type": "text/plain" } });
+  }
+
+  async function route(url: URL, request: Request): Promise<Response> {
     const restPath = REST_PATH.exec(url.pathname);
     if (restPath !== null && served(restPath)) {
       stats.requests.rest++;
-      return rest(restPath, url);
+      return rest(restPath, url, request);
     }
     if (url.pathname.startsWith("/data/")) {
       let key: string;
@@ -253,7 +290,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const url = new URL(request.url);
     const drawn = faults.forRequest(url.pathname + url.search);
     await delay(drawn.delayMs, shutdown.signal);
-    let response = await route(url);
+    let response = await route(url, request);
     if (drawn.errorStatus !== 0 && response.status !== 451) {
       stats.faults.errors++;
       await response.body?.cancel();
@@ -280,6 +317,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   async function cut(response: Response, drawn: RequestFaults): Promise<Response> {
     if (!drawn.reset && !drawn.truncate) return response;
+    const length = Number(response.headers.get("content-length") ?? NaN);
+    if (response.body !== null && length > STREAM_CUT_FROM) {
+      return cutStream(response, response.body, length, drawn.reset);
+    }
     const body = new Uint8Array(await response.arrayBuffer());
     const headers = new Headers(response.headers);
     const part = body.subarray(0, Math.floor(body.length / 2));
@@ -296,6 +337,39 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     stats.faults.truncations++;
     return new Response(part, { status: response.status, headers });
+  }
+
+  // A large streamed body is cut without reading it whole: half its bytes.
+  function cutStream(
+    response: Response,
+    body: ReadableStream<Uint8Array>,
+    length: number,
+    reset: boolean,
+  ): Response {
+    stats.faults[reset ? "resets" : "truncations"]++;
+    const headers = new Headers(response.headers);
+    let left = Math.floor(length / 2);
+    headers.set("content-length", String(reset ? length : left));
+    const reader = body.getReader();
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { value, done } = await reader.read();
+        if (done || left <= 0) {
+          await reader.cancel();
+          controller.close();
+          return;
+        }
+        const part = value.subarray(0, left);
+        left -= part.length;
+        controller.enqueue(part);
+        if (left <= 0) {
+          await reader.cancel();
+          controller.close();
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    return new Response(stream, { status: response.status, headers });
   }
 
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();

@@ -94,4 +94,11 @@ export interface EmulatorOptions extends FaultOptions {
   banMs?: number;
   /** Bound of the generated-zip cache, bytes. @default 67_108_864 */
   cacheBytes?: number;
+  /**
+   * Multiplies every day's number of aggregate and plain trades (the
+   * catalogue's `aggTradesPerDay`: spot BTCUSDT about 1,000,000 at 1); tests
+   * use e.g. 0.002 for about 2,000 aggregate trades a BTCUSDT day.
+   * @default 1
+   */
+  tradeScale?: number;
 }

@@ -28,6 +28,7 @@ const USAGE = `Usage: emulator [options]
   --weight-window-ms MS length of the weight window [60000]
   --no-gaps             no exchange halts
   --history H           real (irregular history like Binance's before 2023) or clean [real]
+  --trade-scale X       multiplies the trades a day (spot BTCUSDT ~1,000,000 at 1) [1]
   -h, --help            this help`;
 
 function num(value: string | undefined, name: string): number | undefined {
@@ -61,7 +62,7 @@ function port(value: string | undefined): number | undefined {
  * @param args The arguments.
  * @returns The options, or `"help"`.
  * @throws {TypeError} For unknown flags and bad values.
- * @throws {RangeError} For a fault rate outside 0..1 or a port outside 0..65535.
+ * @throws {RangeError} For a fault rate outside 0..1, a port outside 0..65535 or a trade scale of 0.
  *
  * @example
  * ```ts
@@ -70,6 +71,7 @@ function port(value: string | undefined): number | undefined {
  * const options = parseEmulatorArgs(["--port", "0", "--error-rate", "0.1", "--data-descriptor"]);
  * assert.deepEqual(options, { port: 0, errorRate: 0.1, dataDescriptor: true });
  * assert.throws(() => parseEmulatorArgs(["--error-rate", "2"]), RangeError);
+ * assert.deepEqual(parseEmulatorArgs(["--trade-scale", "0.01"]), { tradeScale: 0.01 });
  * ```
  */
 export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
@@ -96,6 +98,7 @@ export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
       "restrict-451": { type: "boolean" },
       "no-gaps": { type: "boolean" },
       "history": { type: "string" },
+      "trade-scale": { type: "string" },
       "help": { type: "boolean", short: "h" },
     },
   });
@@ -114,6 +117,10 @@ export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
   const history = v.history;
   if (history !== undefined && history !== "real" && history !== "clean") {
     throw new TypeError(`Cannot use --history "${history}": expected real or clean`);
+  }
+  const tradeScale = num(v["trade-scale"], "trade-scale");
+  if (tradeScale === 0) {
+    throw new RangeError(`Cannot use --trade-scale "0": expected a number above 0`);
   }
   const options: EmulatorOptions = {
     port: port(v.port),
@@ -135,6 +142,7 @@ export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
     restrict451: v["restrict-451"],
     gaps: v["no-gaps"] ? [] : undefined,
     history,
+    tradeScale,
   };
   return Object.fromEntries(Object.entries(options).filter(([, x]) => x !== undefined));
 }

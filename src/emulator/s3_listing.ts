@@ -71,7 +71,7 @@ function children(files: VisionFiles, path: string, isListed: (key: string) => b
   }
   const spec = series.find(market, symbol);
   if (spec === undefined) return [];
-  if (datasetInfo(dataset).series === "events") {
+  if (datasetInfo(dataset).series !== "grid") {
     return iv === undefined ? fileEntries(files, spec, { dataset, period: p }, isListed) : [];
   }
   const intervals = files.intervals(market, p);

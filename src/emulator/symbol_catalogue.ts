@@ -40,7 +40,22 @@ export interface EmulatedSymbol {
   readonly tradesPerUnit: number;
   /** cm only: USD value of one contract; quote volume is then in the base asset. */
   readonly contractSize?: number;
+  /**
+   * Aggregate trades a day in recent years (from 2023; fewer before, see
+   * `trade_tape.ts`), before the emulator's `tradeScale`.
+   * @default spot 20_000, um 30_000, cm 10_000
+   */
+  readonly aggTradesPerDay?: number;
+  /** Mean number of plain trades an aggregate trade covers (at least 1). @default 2.4 */
+  readonly tradesPerAggTrade?: number;
 }
+
+/** Default aggregate trades a day of a market's symbols without `aggTradesPerDay`. */
+export const DEFAULT_AGG_TRADES_PER_DAY: Readonly<Record<Market, number>> = {
+  spot: 20_000,
+  um: 30_000,
+  cm: 10_000,
+};
 
 const T0 = Date.UTC(2017, 7, 17, 4);
 
@@ -57,6 +72,7 @@ function spot(symbol: string, base: string, rest: Partial<EmulatedSymbol>): Emul
     quoteDecimals: 8,
     volumePerMinute: 40,
     tradesPerUnit: 30,
+    aggTradesPerDay: DEFAULT_AGG_TRADES_PER_DAY.spot,
     ...rest,
   };
 }
@@ -74,6 +90,7 @@ function um(symbol: string, base: string, rest: Partial<EmulatedSymbol>): Emulat
     quoteDecimals: 5,
     volumePerMinute: 200,
     tradesPerUnit: 5,
+    aggTradesPerDay: DEFAULT_AGG_TRADES_PER_DAY.um,
     ...rest,
   };
 }
@@ -92,6 +109,8 @@ function cm(symbol: string, base: string, rest: Partial<EmulatedSymbol>): Emulat
     volumePerMinute: 8000,
     tradesPerUnit: 0.02,
     contractSize: 100,
+    aggTradesPerDay: DEFAULT_AGG_TRADES_PER_DAY.cm,
+    tradesPerAggTrade: 1.8,
     ...rest,
   };
 }
@@ -109,6 +128,11 @@ function cm(symbol: string, base: string, rest: Partial<EmulatedSymbol>): Emulat
  * - cm: `BTCUSD_PERP` from 2020-08-11 00:00 UTC; `ETHUSD_PERP` from
  *   2020-08-14 00:00 UTC.
  *
+ * Aggregate trades a day (recent years, `tradeScale` 1): spot BTCUSDT
+ * 1,000,000, ETHUSDT 600,000, NEWUSDT 30,000, OLDUSDT 8,000, 币安人生USDT
+ * 50,000; um BTCUSDT 1,500,000, ETHUSDT 1,000,000, NEWUSDT 40,000; cm
+ * BTCUSD_PERP 100,000, ETHUSD_PERP 40,000.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -120,14 +144,20 @@ function cm(symbol: string, base: string, rest: Partial<EmulatedSymbol>): Emulat
  * ```
  */
 export const DEFAULT_SYMBOLS: readonly EmulatedSymbol[] = [
-  spot("BTCUSDT", "BTC", {}),
-  spot("ETHUSDT", "ETH", { priceScale: 0.06, volumePerMinute: 500, tradesPerUnit: 3 }),
+  spot("BTCUSDT", "BTC", { aggTradesPerDay: 1_000_000 }),
+  spot("ETHUSDT", "ETH", {
+    priceScale: 0.06,
+    volumePerMinute: 500,
+    tradesPerUnit: 3,
+    aggTradesPerDay: 600_000,
+  }),
   spot("NEWUSDT", "NEW", {
     listedAt: Date.UTC(2024, 2, 15, 12),
     priceScale: 1.2e-5,
     tick: 0.0001,
     volumePerMinute: 20_000,
     tradesPerUnit: 0.05,
+    aggTradesPerDay: 30_000,
   }),
   spot("OLDUSDT", "OLD", {
     listedAt: Date.UTC(2018, 0, 1),
@@ -136,6 +166,7 @@ export const DEFAULT_SYMBOLS: readonly EmulatedSymbol[] = [
     tick: 0.001,
     volumePerMinute: 5_000,
     tradesPerUnit: 0.1,
+    aggTradesPerDay: 8_000,
   }),
   spot("币安人生USDT", "币安人生", {
     listedAt: Date.UTC(2025, 9, 1),
@@ -143,16 +174,19 @@ export const DEFAULT_SYMBOLS: readonly EmulatedSymbol[] = [
     tick: 0.0001,
     volumePerMinute: 100_000,
     tradesPerUnit: 0.01,
+    aggTradesPerDay: 50_000,
   }),
   um("BTCUSDT", "BTC", {
     listedAt: Date.UTC(2019, 8, 8, 17, 57),
     visionFrom: Date.UTC(2019, 11, 31),
+    aggTradesPerDay: 1_500_000,
   }),
   um("ETHUSDT", "ETH", {
     priceScale: 0.06,
     tick: 0.01,
     volumePerMinute: 2_000,
     tradesPerUnit: 0.5,
+    aggTradesPerDay: 1_000_000,
   }),
   um("NEWUSDT", "NEW", {
     listedAt: Date.UTC(2024, 2, 20, 8),
@@ -163,8 +197,9 @@ export const DEFAULT_SYMBOLS: readonly EmulatedSymbol[] = [
     quoteDecimals: 5,
     volumePerMinute: 50_000,
     tradesPerUnit: 0.02,
+    aggTradesPerDay: 40_000,
   }),
-  cm("BTCUSD_PERP", "BTC", {}),
+  cm("BTCUSD_PERP", "BTC", { aggTradesPerDay: 100_000 }),
   cm("ETHUSD_PERP", "ETH", {
     listedAt: Date.UTC(2020, 7, 14),
     priceScale: 0.06,
@@ -173,5 +208,6 @@ export const DEFAULT_SYMBOLS: readonly EmulatedSymbol[] = [
     volumePerMinute: 5_000,
     tradesPerUnit: 0.03,
     contractSize: 10,
+    aggTradesPerDay: 40_000,
   }),
 ];

@@ -1,8 +1,8 @@
 /**
  * Binance Vision files of the emulated market: which daily and monthly zips
- * exist per dataset (klines, the price klines and the monthly funding
- * rates, BINANCE.md sections 1 and 4), their CSV text per market and date,
- * the zips and their `.CHECKSUM` siblings.
+ * exist per dataset (klines, the price klines, the monthly funding rates,
+ * aggTrades and trades, BINANCE.md sections 1 and 4), their CSV text per
+ * market and date, the zips and their `.CHECKSUM` siblings.
  *
  * @module
  */
@@ -25,6 +25,8 @@ import { fundingArchiveCsv } from "./funding_archive_csv.ts";
 import { fundingTruth } from "./funding_truth.ts";
 import type { KlineText, MarketData } from "./market_data.ts";
 import type { EmulatedSymbol } from "./symbol_catalogue.ts";
+import { isTradeDataset, TradeArchives } from "./trade_archives.ts";
+import { TradeTape } from "./trade_tape.ts";
 
 /** One Vision file. */
 export interface VisionFile {
@@ -72,6 +74,11 @@ export interface VisionFilesOptions {
   checksumNewline?: boolean;
   /** Bound of the zip cache. @default 64 MiB */
   cacheBytes?: number;
+  /**
+   * The trade tape of the aggTrades and trades files (give it the market
+   * data's seed). @default a tape of seed 1 and tradeScale 1 over `data`
+   */
+  trades?: TradeTape;
 }
 
 /** Column names of the futures header row. */
@@ -91,6 +98,8 @@ const MONTHLY_ONLY = ["3d", "1w", "1M"];
 const KEY =
   /^data\/(spot|futures\/um|futures\/cm)\/(daily|monthly)\/(klines|markPriceKlines|indexPriceKlines|premiumIndexKlines)\/([^/]+)\/([^/]+)\/([^/]+)$/;
 const EVENT_KEY = /^data\/(futures\/um|futures\/cm)\/(monthly)\/(fundingRate)\/([^/]+)\/([^/]+)$/;
+const TRADE_KEY =
+  /^data\/(spot|futures\/um|futures\/cm)\/(daily|monthly)\/(aggTrades|trades)\/([^/]+)\/([^/]+)$/;
 const HEADER_FROM: Record<Market, number> = {
   spot: Infinity,
   um: Date.UTC(2022, 6, 1),
@@ -127,6 +136,7 @@ export class VisionFiles {
   #newline: boolean;
   #cache: ByteLru<VisionZip>;
   #writing = new Map<string, Promise<VisionZip>>();
+  #trades: TradeArchives;
 
   /**
    * Creates the instance.
@@ -141,11 +151,28 @@ export class VisionFiles {
     this.#dd = options.dataDescriptor ?? false;
     this.#newline = options.checksumNewline ?? true;
     this.#cache = new ByteLru(options.cacheBytes ?? 64 * 1024 * 1024);
+    this.#trades = new TradeArchives(options.trades ?? new TradeTape(data));
   }
 
   /** The market data behind the files. */
   get data(): MarketData {
     return this.#data;
+  }
+
+  /** The aggTrades and trades archives. */
+  get trades(): TradeArchives {
+    return this.#trades;
+  }
+
+  /**
+   * Whether a file is served as a stream ({@linkcode TradeArchives.stream}):
+   * the monthly aggTrades and trades files, too large to build in memory.
+   *
+   * @param file The file.
+   * @returns True for a monthly trade file.
+   */
+  isStreamed(file: VisionFile): boolean {
+    return file.period === "monthly" && isTradeDataset(file.dataset);
   }
 
   /**
@@ -155,7 +182,7 @@ export class VisionFiles {
    * @returns The file, or undefined (a 404).
    */
   parse(key: string): VisionFile | undefined {
-    const event = EVENT_KEY.exec(key);
+    const event = EVENT_KEY.exec(key) ?? TRADE_KEY.exec(key);
     if (event !== null) return this.#parseEvents(event, key);
     const m = KEY.exec(key);
     if (m === null) return undefined;
@@ -183,15 +210,17 @@ export class VisionFiles {
     return this.dates(spec, file.period).includes(date) ? file : undefined;
   }
 
+  // Files named `SYMBOL-dataset-date.zip`: funding rates (monthly), aggTrades and trades.
   #parseEvents(m: RegExpExecArray, key: string): VisionFile | undefined {
-    const [, path, , folder, symbol, name] = m;
+    const [, path, periodText, folder, symbol, name] = m;
     const dataset = folder as Dataset;
+    const period = periodText as VisionFile["period"];
     const spec = datasetSeries(this.#data, dataset).find(MARKET_OF[path], symbol);
     if (spec === undefined) return undefined;
     const date = name.slice(symbol.length + dataset.length + 2, -4);
-    const file = this.file(spec, { dataset, period: "monthly", date });
+    const file = this.file(spec, { dataset, period, date });
     if (file === undefined || file.key !== key) return undefined;
-    return this.dates(spec, "monthly").includes(date) ? file : undefined;
+    return this.dates(spec, period).includes(date) ? file : undefined;
   }
 
   /**
@@ -247,7 +276,7 @@ export class VisionFiles {
     }
     const end = partitionOf(start, daily ? "day" : "month").end;
     const folder = `data/${VISION_PATH[spec.market]}/${period}/${dataset}/${spec.symbol}/`;
-    if (datasetInfo(dataset).series === "events") {
+    if (datasetInfo(dataset).series !== "grid") {
       const name = `${spec.symbol}-${dataset}-${date}.zip`;
       return {
         spec,
@@ -321,6 +350,9 @@ export class VisionFiles {
    */
   csvBytes(file: VisionFile, keepFraction = 1): Uint8Array {
     const encoder = new TextEncoder();
+    if (isTradeDataset(file.dataset)) {
+      return this.#trades.csvBytes({ ...file, dataset: file.dataset }, keepFraction);
+    }
     if (file.interval === undefined) return encoder.encode(this.#eventsCsv(file, keepFraction));
     const micros = file.spec.market === "spot" && file.start >= MICROS_FROM;
     const parts: Uint8Array[] = [];
@@ -370,7 +402,8 @@ export class VisionFiles {
 
   /**
    * The zip of a file (cached; requests for a zip being written share it),
-   * holding one entry named like the zip with `.csv`.
+   * holding one entry named like the zip with `.csv`. Built in memory: serve
+   * the files of {@linkcode VisionFiles.isStreamed} with {@linkcode TradeArchives.stream}.
    *
    * @param file The file.
    * @param keepFraction Share of the rows kept.
@@ -415,6 +448,9 @@ export class VisionFiles {
    * @returns Bytes (about 50 a row).
    */
   estimateSize(file: VisionFile): number {
+    if (isTradeDataset(file.dataset)) {
+      return this.#trades.estimateSize({ ...file, dataset: file.dataset });
+    }
     const step = file.interval === undefined ? 8 * 3_600_000 : intervalMs(file.interval);
     return 200 + Math.ceil((file.end - file.start) / step) * 50;
   }
