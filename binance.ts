@@ -6,8 +6,11 @@
  * one range of REST klines without planning, merging or caching.
  *
  * - {@linkcode VisionClient}: archives streamed, unzipped, decoded and
- *   SHA-256 verified; {@linkcode listVisionFiles}: what Vision publishes.
+ *   SHA-256 verified (trade archives, `fetchTradeArchive`, spooled to
+ *   memory or a temporary file until verified, then decoded as a stream);
+ *   {@linkcode listVisionFiles}: what Vision publishes.
  * - {@linkcode RestClient}: REST klines, paged at the market's limit;
+ *   funding rates; aggregate trades (`aggTrades`, µs times);
  *   {@linkcode WeightScheduler}: the pacing by `X-MBX-USED-WEIGHT-1M`;
  *   {@linkcode HostCircuitBreaker}: fail fast on a host that keeps failing.
  * - {@linkcode marketInfo}, {@linkcode klinesWeight}, {@linkcode VISION_URL}:
@@ -40,10 +43,52 @@
  * assert.equal(floorOpenTime(Date.UTC(2024, 0, 1, 13), "1d"), Date.UTC(2024, 0, 1));
  * ```
  *
+ * @example Aggregate trades from REST, and a verified trade archive
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeZip } from "./src/codec/zip_encoder.ts";
+ * import { DEFAULT_TRADE_MEMORY_BYTES, newRestStats, RestClient, VisionClient } from "./binance.ts";
+ *
+ * // A stand-in for /fapi/v1/aggTrades: one trade in the first hour's window.
+ * const T = Date.UTC(2024, 0, 1);
+ * await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) =>
+ *   Response.json(
+ *     new URL(req.url).searchParams.has("startTime")
+ *       ? [{ a: 1, p: "42283.5", q: "0.012", f: 10, l: 11, T: T + 1, m: true }]
+ *       : [],
+ *   ));
+ * const rest = new RestClient({ market: "um", hosts: [`http://127.0.0.1:${server.addr.port}`] });
+ * const stats = newRestStats();
+ * const batches = await Array.fromAsync(rest.aggTrades({ symbol: "BTCUSDT", start: T, end: T + 60_000, stats }));
+ * assert.equal(batches[0].getChild("price")?.get(0), 42283.5);
+ * assert.equal(stats.requests, 2); // the window, then fromId=2 (empty: the end of the history)
+ *
+ * // A trade archive: rows are handed out only once the SHA-256 matches the .CHECKSUM.
+ * const csv = "1,42283.5,0.012,10,11,1704067200001,true\n";
+ * const zip = await encodeZip("BTCUSDT-aggTrades-2024-01-01.csv", new TextEncoder().encode(csv));
+ * const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", zip as Uint8Array<ArrayBuffer>));
+ * const sum = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("") +
+ *   "  BTCUSDT-aggTrades-2024-01-01.zip";
+ * const vision = new VisionClient({
+ *   baseUrl: "http://127.0.0.1:1",
+ *   fetch: (url) => Promise.resolve(new Response(String(url).endsWith(".CHECKSUM") ? sum : zip)),
+ * });
+ * await using archive = await vision.fetchTradeArchive({
+ *   market: "um", dataset: "aggTrades", symbol: "BTCUSDT", period: "daily", date: "2024-01-01",
+ *   maxMemoryBytes: DEFAULT_TRADE_MEMORY_BYTES, // or spoolDir: a folder for a temporary file
+ * });
+ * assert.ok(archive.status === "ok");
+ * const [rows] = await Array.fromAsync(archive.rows);
+ * assert.equal(rows.numRows, 1);
+ * ```
+ *
  * @module
  */
 
 export {
+  DEFAULT_TRADE_MEMORY_BYTES,
+  MAX_TRADE_ARCHIVE_BYTES,
+  MIN_TRADE_BYTES_PER_SECOND,
   VisionClient,
   type VisionClientOptions,
   type VisionEventArchiveOk,
@@ -55,12 +100,17 @@ export {
   type VisionFileResult,
   type VisionFilesOptions,
   type VisionProgress,
+  type VisionTradeArchiveMissing,
+  type VisionTradeArchiveOk,
+  type VisionTradeArchiveRequest,
+  type VisionTradeArchiveResult,
 } from "./src/source/vision_client.ts";
 export type {
   VisionEventFileRef,
   VisionFileRef,
   VisionPeriod,
   VisionSeries,
+  VisionTradeFileRef,
 } from "./src/source/vision_url.ts";
 export {
   listVisionFiles,
@@ -71,6 +121,7 @@ export {
   type KlinesStats,
   type KlinesStream,
   newRestStats,
+  type RestAggTradesRequest,
   RestClient,
   type RestClientOptions,
   type RestFundingRates,

@@ -200,13 +200,6 @@ export interface RestAggTradesRequest {
   batchRows?: number;
 }
 
-/** The aggTrades endpoint and request weight of each market (BINANCE.md section 4). */
-const AGG_TRADES_ENDPOINT: Record<Market, { path: string; weight: number }> = {
-  spot: { path: "/api/v3/aggTrades", weight: 4 },
-  um: { path: "/fapi/v1/aggTrades", weight: 20 },
-  cm: { path: "/dapi/v1/aggTrades", weight: 20 },
-};
-
 /** Spot answers µs times when asked with this header (ms otherwise: µs would be truncated). */
 const MICROSECOND_HEADERS: Readonly<Record<string, string>> = {
   "X-MBX-TIME-UNIT": "MICROSECOND",
@@ -480,7 +473,8 @@ export class RestClient {
     }
     const stats = request.stats ?? newRestStats();
     const signal = request.signal ?? new AbortController().signal;
-    const { path, weight } = AGG_TRADES_ENDPOINT[market];
+    const path = datasetInfo("aggTrades").restPaths[market]!;
+    const weight = restWeight("aggTrades", market, AGG_TRADES_LIMIT);
     const headers = market === "spot" ? MICROSECOND_HEADERS : undefined;
     return walkAggTrades({ market, symbol, start, end, batchRows }, async (query, decode) => {
       const page = await this.#page({
