@@ -357,3 +357,60 @@ Deno.test("fetchTradeArchive rejects with the signal's reason when aborted durin
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("fetchTradeArchive needs write permission for spoolDir only", async () => {
+  const a = await archive(ZIP, aggCsv(100));
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === URL_PATH) return new Response(a.zip);
+    if (path === `${URL_PATH}.CHECKSUM`) return new Response(a.checksum);
+    return new Response("", { status: 404 });
+  });
+  const dir = await Deno.makeTempDir();
+  const scripts = await Deno.makeTempDir();
+  try {
+    const script = `${scripts}/spool.ts`;
+    await Deno.writeTextFile(
+      script,
+      `
+      import { VisionClient } from ${
+        JSON.stringify(new URL("../../src/source/vision_client.ts", import.meta.url).href)
+      };
+      const client = new VisionClient({ baseUrl: "http://127.0.0.1:${server.addr.port}" });
+      await using got = await client.fetchTradeArchive({
+        market: "um", dataset: "aggTrades", symbol: "BTCUSDT", period: "daily", date: "2024-01-01",
+        spoolDir: Deno.args[0],
+      });
+      if (got.status !== "ok") throw new Error(got.status);
+      const seen = [...Deno.readDirSync(Deno.args[0])].length;
+      if (Deno.permissions.querySync({ name: "write" }).state === "granted") throw new Error("write everywhere");
+      let rows = 0;
+      for await (const batch of got.rows) rows += batch.numRows;
+      console.log(JSON.stringify({ seen, rows, after: [...Deno.readDirSync(Deno.args[0])].length }));
+    `,
+    );
+    const config = new URL("../../deno.json", import.meta.url).pathname;
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        `--config=${config}`,
+        "--no-prompt",
+        `--allow-net=127.0.0.1:${server.addr.port}`,
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        script,
+        dir,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), {
+      seen: 1,
+      rows: 100,
+      after: 0,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
