@@ -16,6 +16,7 @@ import type { FetchFailure, RequestCounts } from "./fetch_report.ts";
 import { noRequests } from "./fetch_report.ts";
 import type { ResolvedTradeRequest } from "./trade_request.ts";
 import { checkTradeDay, rowsOf } from "./_trade_rows.ts";
+import type { TradeMonthFeed } from "./_trade_month.ts";
 
 /** A Vision archive whose SHA-256 matched its `.CHECKSUM`, with its rows. */
 export interface VerifiedTradeArchive {
@@ -53,6 +54,12 @@ export interface TradeSources {
   };
   /** A day's verified Vision archive; undefined when it is not published. */
   vision?: (day: string, signal: AbortSignal) => Promise<VerifiedTradeArchive | undefined>;
+  /**
+   * A month's verified Vision archive (`YYYY-MM`), spooled outside memory;
+   * undefined when it is not published. Without it, days use their daily
+   * archives.
+   */
+  visionMonth?: (month: string, signal: AbortSignal) => Promise<VerifiedTradeArchive | undefined>;
   /** aggTrades over REST with time in `[start, end)` ms, counting its requests. */
   rest?: (
     span: { start: number; end: number },
@@ -61,8 +68,8 @@ export interface TradeSources {
   ) => AsyncIterable<RecordBatch>;
 }
 
-/** One step of a day's chain. */
-export type TradeStep = "cache" | "vision" | "rest";
+/** One step of a day's chain (`vision-monthly`: the month's archive, shared by its days). */
+export type TradeStep = "cache" | "vision-monthly" | "vision" | "rest";
 
 /** One day of the plan. */
 export interface TradeDayJob {
@@ -78,7 +85,9 @@ export interface TradeDayJob {
 
 /**
  * The plan: one job per UTC day of the range. A closed day tries the
- * cache, then Vision's daily archive, then (aggTrades only) REST; the
+ * cache, then Vision's daily archive, then (aggTrades only) REST; the days
+ * of a closed month wholly in the range try the month's archive (one
+ * download for the month) before their daily ones when `monthly`; the
  * current day comes from REST (Vision publishes a day after it closes);
  * `source` narrows the chain. Plain trades have no REST fallback, so a day
  * Vision lacks has an empty chain's end and is reported unfetched.
@@ -86,6 +95,8 @@ export interface TradeDayJob {
  * @param request The resolved request.
  * @param now Current time, epoch ms.
  * @param cache Whether a cache is enabled.
+ * @param monthly Whether monthly archives may be used (they are spooled to
+ *   the cache's folder).
  * @returns Jobs in time order.
  *
  * @example
@@ -104,6 +115,9 @@ export interface TradeDayJob {
  *   ["2025-01-01", ["cache", "vision", "rest"], true],
  *   ["2025-01-02", ["rest"], false],
  * ]);
+ * const month = planTradeDays({ ...request, start: Date.UTC(2024, 11, 1) }, now, true, true);
+ * assert.deepEqual(month[0].chain, ["cache", "vision-monthly", "vision", "rest"]);
+ * assert.deepEqual(month[31].chain, ["cache", "vision", "rest"]);
  * assert.deepEqual(planTradeDays({ ...request, dataset: "trades" }, now, false)[2].chain, []);
  * ```
  */
@@ -111,14 +125,20 @@ export function planTradeDays(
   request: ResolvedTradeRequest,
   now: number,
   cache: boolean,
+  monthly = false,
 ): TradeDayJob[] {
   const jobs: TradeDayJob[] = [];
   const mode = request.source;
   for (let t = request.start; t < request.end;) {
     const day = partitionOf(t, "day");
+    const month = partitionOf(t, "month");
     const closed = day.end <= now;
+    const wholeMonth = month.start >= request.start && month.end <= Math.min(request.end, now);
     const chain: TradeStep[] = [];
     if (cache && closed && (mode === "auto" || mode === "cache")) chain.push("cache");
+    if (monthly && wholeMonth && (mode === "auto" || mode === "vision")) {
+      chain.push("vision-monthly");
+    }
     if (closed && (mode === "auto" || mode === "vision")) chain.push("vision");
     if (request.dataset === "aggTrades" && (mode === "auto" || mode === "rest")) chain.push("rest");
     const span = { start: Math.max(day.start, request.start), end: Math.min(day.end, request.end) };
@@ -144,6 +164,8 @@ export interface TradeDayRows {
   bytes: number;
   /** For a cached day, where the cached rows came from. */
   cachedFrom?: "VISION" | "REST";
+  /** Whether the rows came from the month's archive. */
+  monthly?: boolean;
 }
 
 /** What one day's walk produced. */
@@ -208,12 +230,14 @@ async function visionDay(
  * @param job The day.
  * @param sources The sources.
  * @param signal Cancels the walk.
+ * @param months The monthly archive feed of a month (`YYYY-MM`), shared by its days.
  * @returns What the walk produced.
  */
 export async function fetchTradeDay(
   job: TradeDayJob,
   sources: TradeSources,
   signal: AbortSignal,
+  months?: (month: string) => TradeMonthFeed | undefined,
 ): Promise<TradeDayOutcome> {
   const started = performance.now();
   const out: TradeDayOutcome = {
@@ -249,6 +273,23 @@ export async function fetchTradeDay(
           bytes: 0,
           cachedFrom: hit.source,
           ...(hit.sha256 ? { sha256: hit.sha256 } : {}),
+        };
+        break;
+      }
+      if (step === "vision-monthly") {
+        const feed = months?.(key.slice(0, 7));
+        const got = await feed?.day(key, signal);
+        if (!got) continue;
+        if (got.first) out.requests.visionFiles++;
+        checkTradeDay(got.batches, job.partition, got.url);
+        out.rows = {
+          batches: got.batches,
+          rows: rowsOf(got.batches),
+          source: "VISION",
+          whole: true,
+          sha256: got.sha256,
+          bytes: got.first ? got.bytes : 0,
+          monthly: true,
         };
         break;
       }

@@ -32,6 +32,7 @@ import {
 import type { ResolvedTradeRequest } from "./trade_request.ts";
 import { clipTrades, IdSequence, rowsOf, type TradeIdGap } from "./_trade_rows.ts";
 import { type KlineCheckReport, KlineRebuild } from "./kline_rebuild.ts";
+import { TradeMonthFeed } from "./_trade_month.ts";
 
 export type { TradeIdGap } from "./_trade_rows.ts";
 export type { KlineCheckField, KlineCheckReport, KlineMismatch } from "./kline_rebuild.ts";
@@ -118,25 +119,26 @@ const PARTITION_SOURCE = { CACHE: "cache", VISION: "vision-daily", REST: "rest" 
  * Starts a trade fetch; nothing happens until `batches` is read.
  *
  * @param request The resolved request.
- * @param sources The sources the request allows.
+ * @param open The sources the request allows (or a function that opens
+ *   them when the batches are first read).
  * @param options Clock, signal, concurrency.
  * @returns The batches and the report.
  */
 export function runTrades(
   request: ResolvedTradeRequest,
-  sources: TradeSources,
+  open: TradeSources | (() => Promise<TradeSources>),
   options: TradeRunOptions,
 ): TradeRun {
   const started = performance.now();
   const abort = new AbortController();
   const signal = AbortSignal.any([options.signal, abort.signal]);
-  const jobs = planTradeDays(request, options.now, sources.store !== undefined);
   const schema = datasetInfo(request.dataset).schema.withSource;
   const ids = new IdSequence();
   const rebuild = request.compareKlines && options.klines
     ? new KlineRebuild(request.start, request.end)
     : undefined;
   const covered: { start: number; end: number }[] = [];
+  const feeds = new Map<string, TradeMonthFeed>();
   const failures: FetchFailure[] = [];
   const errors: unknown[] = [];
   const report: TradeReport = {
@@ -160,17 +162,35 @@ export function runTrades(
   promise.catch(() => {});
 
   async function* days(): AsyncGenerator<RecordBatch> {
+    const sources = typeof open === "function" ? await open() : open;
+    const jobs = planTradeDays(
+      request,
+      options.now,
+      sources.store !== undefined,
+      sources.visionMonth !== undefined,
+    );
     const stop = () => abort.abort(new DOMException("The fetch was cancelled", "AbortError"));
-    for await (const outcome of inOrder(jobs, sources, options.concurrency, signal, stop)) {
+    const monthArchive = sources.visionMonth;
+    const months = monthArchive &&
+      ((month: string) => {
+        let feed = feeds.get(month);
+        if (!feed) feeds.set(month, feed = new TradeMonthFeed((s) => monthArchive(month, s)));
+        return feed;
+      });
+    const fetch = (job: TradeDayJob) => fetchTradeDay(job, sources, signal, months);
+    for await (const outcome of inOrder(jobs, fetch, options.concurrency, signal, stop)) {
       const day = outcome.job;
       failures.push(...outcome.failures);
       errors.push(...outcome.errors);
       report.requests.visionFiles += outcome.requests.visionFiles;
       addRestRequests(report.requests, outcome.requests);
       const rows = outcome.rows;
+      const source: PartitionSource | undefined = rows?.monthly
+        ? "vision-monthly"
+        : rows && PARTITION_SOURCE[rows.source];
       const entry: PartitionReport = {
         key: day.partition.key,
-        sources: rows ? [PARTITION_SOURCE[rows.source] as PartitionSource] : [],
+        sources: source ? [source] : [],
         rows: 0,
         bytes: rows?.bytes ?? 0,
         ...(rows?.sha256 ? { sha256: rows.sha256 } : {}),
@@ -292,6 +312,8 @@ export function runTrades(
         abort.abort(reason);
         reject(reason);
       }
+      // Every monthly archive is let go (its temporary file removed).
+      await Promise.allSettled([...feeds.values()].map((f) => f.close()));
     }
   }
   return { batches: everything(), report: promise };
@@ -305,7 +327,7 @@ export function runTrades(
  */
 async function* inOrder(
   jobs: readonly TradeDayJob[],
-  sources: TradeSources,
+  fetch: (job: TradeDayJob) => Promise<TradeDayOutcome>,
   concurrency: number,
   signal: AbortSignal,
   stop: () => void,
@@ -317,7 +339,7 @@ async function* inOrder(
     while (next < jobs.length && window.length < Math.max(2, concurrency)) {
       const fits = (window.length + 1) * rowsPerDay <= MAX_ROWS_IN_FLIGHT;
       if (window.length >= 2 && !fits) return;
-      const day = fetchTradeDay(jobs[next++], sources, signal);
+      const day = fetch(jobs[next++]);
       day.catch(() => {});
       window.push(day);
     }

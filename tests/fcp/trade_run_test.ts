@@ -335,3 +335,75 @@ Deno.test("runTrades: a klines check that cannot fetch its klines is a failure, 
   assert.match(report.failures[0].message, /klines check could not run: klines host down/);
   assert.equal(report.partial, false);
 });
+
+const APRIL = Date.UTC(2024, 3, 1);
+
+function monthSource(options: { failAfterDay?: number; missing?: boolean } = {}) {
+  const downloads: string[] = [];
+  const visionMonth: TradeSources["visionMonth"] = (month) => {
+    downloads.push(month);
+    if (options.missing) return Promise.resolve(undefined);
+    async function* rows() {
+      for (let day = 0; day < 31; day++) {
+        if (day === options.failAfterDay) throw new Error("inflate failed");
+        if (day === 4) continue; // a day without trades in the month's archive
+        yield* archiveRows(day);
+      }
+    }
+    return Promise.resolve({
+      url: `https://v/${month}.zip`,
+      bytes: 5000,
+      sha256: "ef".repeat(32),
+      batches: rows(),
+    });
+  };
+  return { visionMonth, downloads };
+}
+
+async function runMonth(sources: TradeSources) {
+  const r = runTrades(request({ start: D0, end: APRIL }), sources, {
+    now: APRIL + DAY,
+    signal: new AbortController().signal,
+    concurrency: 4,
+  });
+  const batches = await Array.fromAsync(r.batches);
+  return { batches, report: await r.report };
+}
+
+Deno.test("runTrades: a whole closed month comes from its monthly archive, downloaded once and split by day", async () => {
+  const f = fakes();
+  const m = monthSource();
+  const { batches, report } = await runMonth({ ...f.sources, visionMonth: m.visionMonth });
+  assert.deepEqual(m.downloads, ["2024-03"]);
+  assert.equal(f.visionCalls.length, 0);
+  assert.equal(ids(batches).length, 30 * PER_DAY);
+  assert.equal(report.requests.visionFiles, 1);
+  assert.ok(report.partitions.every((p) => p.sources[0] === "vision-monthly"));
+  assert.deepEqual(report.partitions.map((p) => p.bytes).filter((b) => b > 0), [5000]);
+  // The day the archive holds no trade: served (empty) and cached, its ids a reported hole.
+  assert.equal(report.partitions[4].rows, 0);
+  assert.equal(f.written.get("2024-03-05")?.rows, 0);
+  assert.deepEqual(report.idGaps.map((g) => [g.fromId, g.toId]), [[401, 500]]);
+  assert.equal(report.partial, false);
+});
+
+Deno.test("runTrades: a monthly archive that is not published sends its days to their daily archives", async () => {
+  const f = fakes();
+  const m = monthSource({ missing: true });
+  const { report } = await runMonth({ ...f.sources, visionMonth: m.visionMonth });
+  assert.equal(f.visionCalls.length, 31);
+  assert.ok(report.partitions.every((p) => p.sources[0] === "vision-daily"));
+  assert.equal(report.requests.visionFiles, 31);
+});
+
+Deno.test("runTrades: a monthly archive failing mid-way keeps the days it completed and sends the rest to daily archives", async () => {
+  const f = fakes();
+  const m = monthSource({ failAfterDay: 10 });
+  const { report } = await runMonth({ ...f.sources, visionMonth: m.visionMonth });
+  const sources = report.partitions.map((p) => p.sources[0]);
+  // Day 10's rows were read to the failure, but not known complete: it goes to its daily archive too.
+  assert.deepEqual(sources.slice(0, 9), Array(9).fill("vision-monthly"));
+  assert.deepEqual(sources.slice(9), Array(22).fill("vision-daily"));
+  assert.match(report.failures[0].message, /inflate failed/);
+  assert.equal(report.partial, false);
+});
