@@ -52,8 +52,6 @@ export interface Emulator extends AsyncDisposable {
 const REST_PATH =
   /^(?:\/(backup[1-5]|market-data))?\/(api\/v3|fapi\/v1|dapi\/v1)\/(klines|markPriceKlines|indexPriceKlines|premiumIndexKlines|fundingRate|aggTrades|time|ping)$/;
 const MARKET_OF: Record<string, Market> = { "api/v3": "spot", "fapi/v1": "um", "dapi/v1": "cm" };
-// Bodies above this many bytes (streamed monthly trade zips) are cut as streams.
-const STREAM_CUT_FROM = 64 * 1024 * 1024;
 const MSG_451 = "Service unavailable from a restricted location according to 'b. Eligibility' " +
   "in https://www.binance.com/en/terms. Please contact customer service if you believe you " +
   "received this message in error.";
@@ -156,6 +154,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
   let stats = newStats();
   const shutdown = new AbortController();
+  // Streamed bodies (monthly trade zips): faults cut them without reading them whole.
+  const streams = new WeakSet<Response>();
 
   function rest(path: RegExpExecArray, url: URL, request: Request): Response {
     const [, prefix, api, endpoint] = path;
@@ -244,9 +244,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const archive = { ...file, dataset: file.dataset as TradeDataset };
     const { sha256, size } = await files.trades.digest(archive);
     if (!isChecksum) {
-      return new Response(files.trades.stream(archive), {
+      const response = new Response(files.trades.stream(archive), {
         headers: { "content-type": "application/zip", "content-length": String(size) },
       });
+      streams.add(response);
+      return response;
     }
     let sha = sha256;
     if (faults.isMismatched(zipKey)) {
@@ -317,8 +319,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   async function cut(response: Response, drawn: RequestFaults): Promise<Response> {
     if (!drawn.reset && !drawn.truncate) return response;
-    const length = Number(response.headers.get("content-length") ?? NaN);
-    if (response.body !== null && length > STREAM_CUT_FROM) {
+    if (streams.has(response) && response.body !== null) {
+      const length = Number(response.headers.get("content-length"));
       return cutStream(response, response.body, length, drawn.reset);
     }
     const body = new Uint8Array(await response.arrayBuffer());

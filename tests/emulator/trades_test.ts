@@ -554,3 +554,18 @@ Deno.test("trades S3 listing: folders per market, daily and monthly files with C
   );
   assert.ok((rows.agg_trade_id[0] as number) > 0);
 });
+
+Deno.test("streamed monthly zip: a truncated body is its first half, a cancelled download stops", async () => {
+  const k = key("cm", "monthly", "trades", "BTCUSD_PERP", "2026-08");
+  await using clean = await startEmulator(OPTIONS);
+  const whole = await getBytes(clean.url, `/${k}`);
+  await using cut = await startEmulator({ ...OPTIONS, truncateRate: 1 });
+  const res = await fetch(`${cut.url}/${k}`);
+  const half = Math.floor(whole.length / 2);
+  assert.equal(res.headers.get("content-length"), String(half));
+  assert.deepEqual(new Uint8Array(await res.arrayBuffer()), whole.subarray(0, half));
+  assert.equal(cut.stats.faults.truncations, 1);
+  const reader = (await fetch(`${clean.url}/${k}`)).body!.getReader();
+  assert.equal((await reader.read()).done, false);
+  await reader.cancel();
+});
