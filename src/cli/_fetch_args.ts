@@ -10,6 +10,8 @@ import { type Market, parseMarket } from "../core/market.ts";
 import { symbolHint, validateSymbol } from "../core/symbol.ts";
 import { type CandleDataset, resolveRequest, type SourceMode } from "../fcp/kline_request.ts";
 import { resolveFundingRequest } from "../fcp/funding_request.ts";
+import { resolveTradeRequest } from "../fcp/trade_request.ts";
+import type { TradeDataset } from "../core/trade_schema.ts";
 
 /** Output formats of `dsm fetch`. */
 export type OutputFormat = "csv" | "ndjson" | "arrow" | "parquet";
@@ -29,8 +31,8 @@ export class UsageError extends Error {
 
 /** The parsed `dsm fetch` command. */
 export interface FetchArgs {
-  /** Dataset: klines, a price klines dataset of um and cm, or funding rates. */
-  dataset: CandleDataset | "fundingRate";
+  /** Dataset: klines, a price klines dataset of um and cm, funding rates, aggTrades or trades. */
+  dataset: CandleDataset | "fundingRate" | TradeDataset;
   /** Market (an alias such as `futures_usdt` resolved). */
   market: Market;
   /** Symbol as given. */
@@ -63,6 +65,8 @@ export interface FetchArgs {
   strict: boolean;
   /** Include the still-open candle when the range reaches now. */
   includeOpenCandle: boolean;
+  /** aggTrades: compare 1m klines rebuilt from the trades with the official ones. */
+  compareKlines: boolean;
 }
 
 const SOURCES = ["auto", "cache", "vision", "rest"] as const;
@@ -237,6 +241,7 @@ export function parseFetchArgs(
         "fill": { type: "string" },
         "strict": { type: "boolean" },
         "include-open-candle": { type: "boolean" },
+        "compare-klines": { type: "boolean" },
         "help": { type: "boolean", short: "h" },
       },
     }).values;
@@ -268,21 +273,33 @@ export function parseFetchArgs(
   const start = time(required(v.start, "start"));
   const end = time(required(v.end, "end"));
   const fill = oneOf(v.fill ?? "none", FILLS, "fill");
-  const dataset = (v.dataset ?? "klines") as CandleDataset | "fundingRate";
+  const dataset = (v.dataset ?? "klines") as FetchArgs["dataset"];
   let interval = "";
-  // Everything the library would refuse, refused now: before any file or request.
-  if (dataset === "fundingRate") {
+  const compareKlines = v["compare-klines"] ?? false;
+  const gridOnly = (why: string) => {
     for (const flag of ["interval", "fill", "include-open-candle"] as const) {
       if (v[flag] !== undefined) {
-        throw new UsageError(`Cannot use --${flag} with --dataset fundingRate (events, no grid)`);
+        throw new UsageError(`Cannot use --${flag} with --dataset ${dataset} (${why})`);
       }
     }
+  };
+  // Everything the library would refuse, refused now: before any file or request.
+  if (dataset === "fundingRate") {
+    gridOnly("events, no grid");
     resolveFundingRequest({ dataset, symbol, start, end, market }, { now: Date.now() });
+  } else if (dataset === "aggTrades" || dataset === "trades") {
+    gridOnly("trades, no grid");
+    resolveTradeRequest({ dataset, symbol, start, end, market, compareKlines }, {
+      now: Date.now(),
+    });
   } else {
     interval = required(v.interval, "interval");
     resolveRequest({ dataset, symbol, interval: interval as "1h", start, end, market, fill }, {
       now: Date.now(),
     });
+  }
+  if (compareKlines && dataset !== "aggTrades") {
+    throw new UsageError(`Cannot use --compare-klines with --dataset ${dataset} (aggTrades only)`);
   }
   return {
     dataset,
@@ -304,5 +321,6 @@ export function parseFetchArgs(
     fill,
     strict: v.strict ?? false,
     includeOpenCandle: v["include-open-candle"] ?? false,
+    compareKlines,
   };
 }

@@ -8,6 +8,7 @@ import { type RecordBatch, RecordBatchStreamWriter, Table } from "apache-arrow";
 import { DataSourceManager } from "../fcp/data_source_manager.ts";
 import type { FetchReport } from "../fcp/fetch_report.ts";
 import type { FundingReport } from "../fcp/funding_fetch.ts";
+import type { TradeReport } from "../fcp/trade_run.ts";
 import type { KlineRequest } from "../fcp/kline_request.ts";
 import { datasetInfo } from "../core/dataset.ts";
 import type { FetchArgs } from "./_fetch_args.ts";
@@ -117,7 +118,7 @@ async function openOut(args: FetchArgs, io: FetchIo) {
 export async function runFetchCommand(
   args: FetchArgs,
   io: FetchIo,
-): Promise<FetchReport | FundingReport> {
+): Promise<FetchReport | FundingReport | TradeReport> {
   const started = performance.now();
   const progress = io.stderrIsTerminal && !args.quiet ? new ProgressLine(io.stderr) : undefined;
   await using dsm = new DataSourceManager({
@@ -138,7 +139,19 @@ export async function runFetchCommand(
       io.stderr(`dsm: ${message}; or use --cache-dir DIR, or --no-cache\n`);
     },
   });
-  const { batches, report } = args.dataset === "fundingRate"
+  const dataset = args.dataset;
+  const { batches, report } = dataset === "aggTrades" || dataset === "trades"
+    ? dsm.streamWithReport({
+      dataset,
+      symbol: args.symbol,
+      start: args.start,
+      end: args.end,
+      source: args.source,
+      includeSourceInfo: args.includeSourceInfo,
+      strict: args.strict,
+      ...(args.compareKlines ? { compareKlines: true } : {}),
+    })
+    : dataset === "fundingRate"
     ? dsm.streamWithReport({
       dataset: "fundingRate",
       symbol: args.symbol,
@@ -149,7 +162,7 @@ export async function runFetchCommand(
       strict: args.strict,
     })
     : dsm.streamWithReport({
-      ...(args.dataset === "klines" ? {} : { dataset: args.dataset }),
+      ...(dataset === "klines" ? {} : { dataset }),
       symbol: args.symbol,
       interval: args.interval as KlineRequest["interval"],
       start: args.start,

@@ -4,8 +4,9 @@
  * @module
  */
 import type { FetchProgress } from "../fcp/fetch_run.ts";
-import type { FetchReport } from "../fcp/fetch_report.ts";
+import type { FetchReport, PartitionReport } from "../fcp/fetch_report.ts";
 import type { FundingReport } from "../fcp/funding_fetch.ts";
+import type { TradeReport } from "../fcp/trade_run.ts";
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -48,7 +49,19 @@ export function formatProgress(p: FetchProgress, elapsedMs: number): string {
  * @param elapsedMs Wall time of the command.
  * @returns The line.
  */
-export function formatSummary(report: FetchReport | FundingReport, elapsedMs: number): string {
+export function formatSummary(
+  report: FetchReport | FundingReport | TradeReport,
+  elapsedMs: number,
+): string {
+  if ("idGaps" in report) {
+    const check = report.klineCheck;
+    return `${report.rows} ${report.dataset} ${report.symbol} ${report.market}; ` +
+      `days: ${sourceCounts(report.partitions)}; ${report.idGapCount} id gaps` +
+      (report.missingIds > 0 ? ` (${report.missingIds} ids)` : "") +
+      (report.gaps.length > 0 ? `; ${report.gaps.length} unfetched spans` : "") +
+      (check ? `; klines check: ${check.mismatchCount} of ${check.minutes} minutes differ` : "") +
+      `${report.partial ? "; partial" : ""}; ${(elapsedMs / 1000).toFixed(2)} s`;
+  }
   if ("intervalChanges" in report) {
     const changes = report.intervalChanges.length;
     return `${report.rows} funding events ${report.symbol} ${report.market}; ` +
@@ -56,17 +69,22 @@ export function formatSummary(report: FetchReport | FundingReport, elapsedMs: nu
       `${report.gaps.length} gaps${changes > 0 ? `; ${changes} interval changes` : ""}` +
       `${report.partial ? "; partial" : ""}; ${(elapsedMs / 1000).toFixed(2)} s`;
   }
-  const counts = new Map<string, number>();
-  for (const p of (report as FetchReport).partitions) {
-    for (const s of p.sources) counts.set(s, (counts.get(s) ?? 0) + 1);
-  }
-  const sources = [...counts].map(([s, n]) => `${s} ${n}`).join(", ") || "none";
+  const sources = sourceCounts(report.partitions);
   const klines = report as FetchReport;
   const slots = klines.gaps.reduce((sum, g) => sum + g.slots, 0);
   return `${klines.rows} rows ${klines.symbol} ${klines.interval} ${klines.market}; ` +
     `partitions: ${sources}; ${report.gaps.length} gaps (${slots} slots)` +
     `${klines.anomalyCount > 0 ? `; ${klines.anomalyCount} anomalies` : ""}` +
     `${klines.partial ? "; partial" : ""}; ${(elapsedMs / 1000).toFixed(2)} s`;
+}
+
+/** How many partitions each source served, e.g. `vision-daily 3, rest 1`. */
+function sourceCounts(partitions: readonly PartitionReport[]): string {
+  const counts = new Map<string, number>();
+  for (const p of partitions) {
+    for (const s of p.sources) counts.set(s, (counts.get(s) ?? 0) + 1);
+  }
+  return [...counts].map(([s, n]) => `${s} ${n}`).join(", ") || "none";
 }
 
 /** Redraws a progress line on a terminal, at most every 100 ms. */

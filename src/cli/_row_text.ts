@@ -19,6 +19,10 @@ function cellsOf(batch: RecordBatch): Cell[] {
         return value === null ? "" : String(value);
       };
     }
+    if (typeId === "Bool") {
+      // Values are a bitmap: read through the vector.
+      return (row: number) => String(vector.get(row));
+    }
     if (typeId.startsWith("Dictionary")) {
       const text = (vector.data[0]?.dictionary?.toArray() ?? []) as string[];
       const chunks = vector.data.map((d) => d.values as ArrayLike<number>);

@@ -14,8 +14,8 @@ import { CACHE_USAGE, parseCacheArgs, runCacheCommand } from "./_cache_command.t
 const USAGE = `Usage: dsm <command> [options]
 
 Commands:
-  dsm fetch     Fetch klines (or mark, index, premium price klines, funding rates) to CSV,
-                NDJSON, Arrow IPC or Parquet
+  dsm fetch     Fetch klines (or mark, index, premium price klines, funding rates,
+                aggTrades, trades) to CSV, NDJSON, Arrow IPC or Parquet
   dsm cache     ls | stats | verify | clear: list, total, check or delete cached partitions
   dsm emulator  Run the local Binance emulator (dsm emulator --help)
 
@@ -23,9 +23,11 @@ dsm fetch options:
   --market spot|um|cm         market [spot]; also futures_usdt, futures_coin, any case
   --dataset NAME              klines, or on um and cm markPriceKlines, indexPriceKlines (named
                               by pair: BTCUSDT on um, BTCUSD on cm), premiumIndexKlines, and
-                              fundingRate (events: no --interval) [klines]
+                              fundingRate (events: no --interval); on every market
+                              aggTrades and trades (no --interval; times in epoch µs)
+                              [klines]
   --symbol SYMBOL             e.g. BTCUSDT, BTCUSD_PERP (required)
-  --interval INTERVAL         1s .. 1M (required, except for fundingRate)
+  --interval INTERVAL         1s .. 1M (required for klines and price klines)
   --start TIME                inclusive start, ISO 8601 or epoch ms (required)
   --end TIME                  exclusive end, ISO 8601 or epoch ms (required)
   --source auto|cache|vision|rest   sources allowed [auto]
@@ -43,6 +45,8 @@ dsm fetch options:
   --fill none|null            null: every grid slot, missing candles as null rows [none]
   --strict                    fail (exit 1) instead of writing a partial result
   --include-open-candle       include the candle still open now
+  --compare-klines            aggTrades: rebuild 1m klines from the trades and report the
+                              minutes that differ from the official ones (--report)
   --quiet                     no progress, no summary
   -h, --help                  this help
 

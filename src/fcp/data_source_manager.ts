@@ -12,8 +12,13 @@ import { type Market, parseMarket } from "../core/market.ts";
 import { KLINE_SCHEMA, KLINE_SCHEMA_WITH_SOURCE } from "../core/schema.ts";
 import { FUNDING_SCHEMA, FUNDING_SCHEMA_WITH_SOURCE } from "../core/funding_schema.ts";
 import { FsFundingStore } from "../cache/fs_funding_store.ts";
+import { FsTradeStore } from "../cache/fs_trade_store.ts";
 import { type FundingRateRequest, resolveFundingRequest } from "./funding_request.ts";
 import { fetchFundingRates, type FundingReport } from "./funding_fetch.ts";
+import { isTradeRequest, resolveTradeRequest, type TradeRequest } from "./trade_request.ts";
+import { runTrades, type TradeReport, type TradeRun } from "./trade_run.ts";
+import { tradeSources } from "./_trade_sources.ts";
+import { datasetInfo } from "../core/dataset.ts";
 import { HostCircuitBreaker } from "../source/http.ts";
 import { type KlineRequest, resolveRequest } from "./kline_request.ts";
 import type { FetchReport } from "./fetch_report.ts";
@@ -47,6 +52,14 @@ export interface FundingResult {
   table: Table;
   /** Where they came from, gaps, interval changes, failures. */
   report: FundingReport;
+}
+
+/** A table of trades (aggTrades or trades) with its report. */
+export interface TradeResult {
+  /** The rows, of the dataset's schema (with `_data_source` unless left out), in id order. */
+  table: Table;
+  /** Where they came from, id holes, unfetched days, failures. */
+  report: TradeReport;
 }
 
 function isFunding(request: unknown): request is FundingRateRequest {
@@ -176,10 +189,30 @@ export class DataSourceManager implements AsyncDisposable {
     request: KlineRequest,
     options?: FetchOptions,
   ): { batches: ReadableStream<RecordBatch>; report: Promise<FetchReport> };
+  /**
+   * Streams the rows of a trade request (aggTrades or trades) in id order,
+   * a few days in memory at a time.
+   *
+   * @param request What to fetch.
+   * @param options Signal.
+   * @returns The batches and a promise of the report.
+   * @throws {TypeError} For an invalid request, before any I/O.
+   */
   streamWithReport(
-    request: KlineRequest | FundingRateRequest,
+    request: TradeRequest,
     options?: FetchOptions,
-  ): { batches: ReadableStream<RecordBatch>; report: Promise<FetchReport | FundingReport> } {
+  ): { batches: ReadableStream<RecordBatch>; report: Promise<TradeReport> };
+  streamWithReport(
+    request: KlineRequest | FundingRateRequest | TradeRequest,
+    options?: FetchOptions,
+  ): {
+    batches: ReadableStream<RecordBatch>;
+    report: Promise<FetchReport | FundingReport | TradeReport>;
+  } {
+    if (isTradeRequest(request)) {
+      const run = this.#runTrades(request, options);
+      return { batches: ReadableStream.from(run.batches), report: run.report };
+    }
     if (isFunding(request)) return this.#streamFunding(request, options);
     const { resolved, deps } = this.#prepare(request, options, false);
     // The cache opens when the stream is first read (a stream never read does no I/O).
@@ -217,9 +250,10 @@ export class DataSourceManager implements AsyncDisposable {
    * @throws {TypeError} For an invalid request, before any I/O.
    */
   stream(
-    request: KlineRequest | FundingRateRequest,
+    request: KlineRequest | FundingRateRequest | TradeRequest,
     options?: FetchOptions,
   ): ReadableStream<RecordBatch> {
+    if (isTradeRequest(request)) return this.streamWithReport(request, options).batches;
     const run = isFunding(request)
       ? this.#streamFunding(request, options)
       : this.streamWithReport(request, options);
@@ -248,6 +282,16 @@ export class DataSourceManager implements AsyncDisposable {
    */
   getDataWithReport(request: FundingRateRequest, options?: FetchOptions): Promise<FundingResult>;
   /**
+   * Fetches a trade request (aggTrades or trades) into one Table, with its
+   * report (see the funding overload).
+   *
+   * @param request What to fetch.
+   * @param options Signal.
+   * @returns The table and the report.
+   * @throws {TypeError} For an invalid request, before any I/O.
+   */
+  getDataWithReport(request: TradeRequest, options?: FetchOptions): Promise<TradeResult>;
+  /**
    * Fetches a kline request into one Table, with its report (see the funding overload).
    *
    * @param request What to fetch.
@@ -257,9 +301,10 @@ export class DataSourceManager implements AsyncDisposable {
    */
   getDataWithReport(request: KlineRequest, options?: FetchOptions): Promise<FetchResult>;
   getDataWithReport(
-    request: KlineRequest | FundingRateRequest,
+    request: KlineRequest | FundingRateRequest | TradeRequest,
     options?: FetchOptions,
-  ): Promise<FetchResult | FundingResult> {
+  ): Promise<FetchResult | FundingResult | TradeResult> {
+    if (isTradeRequest(request)) return this.#getTrades(request, options);
     if (isFunding(request)) return this.#getFunding(request, options);
     return this.#getKlines(request, options);
   }
@@ -295,12 +340,61 @@ export class DataSourceManager implements AsyncDisposable {
    *   partial (`cause`: the first source failure, if any).
    */
   async getData(
-    request: KlineRequest | FundingRateRequest,
+    request: KlineRequest | FundingRateRequest | TradeRequest,
     options?: FetchOptions,
   ): Promise<Table> {
+    if (isTradeRequest(request)) return (await this.#getTrades(request, options)).table;
     return isFunding(request)
       ? (await this.#getFunding(request, options)).table
       : (await this.#getKlines(request, options)).table;
+  }
+
+  /**
+   * Validates a trade request (before any I/O) and starts it; the cache and
+   * the clients open when its batches are first read.
+   */
+  #runTrades(request: TradeRequest, options: FetchOptions | undefined): TradeRun {
+    const now = this.#now();
+    const resolved = resolveTradeRequest(request, { market: this.#market, now });
+    const signal = this.#signal(options);
+    signal.throwIfAborted();
+    const mode = resolved.source;
+    const open = async () => {
+      const klines = await this.#openCache();
+      const root = klines.enabled ? klines.root : undefined;
+      return tradeSources(resolved, {
+        vision: mode === "auto" || mode === "vision" ? this.#vision.archives : undefined,
+        rest: mode === "auto" || mode === "rest" ? this.#rest.client(resolved.market) : undefined,
+        store: root === undefined ? undefined : new FsTradeStore(root, {
+          readOnly: !klines.writable,
+          now: this.#options.now,
+          logger: this.#options.logger,
+        }),
+        spoolDir: root !== undefined && klines.writable ? root : undefined,
+      });
+    };
+    return runTrades(resolved, open, {
+      now,
+      signal,
+      concurrency: this.#concurrency,
+      klines: (start, end, signal) =>
+        this.stream({
+          symbol: resolved.symbol,
+          market: resolved.market,
+          interval: "1m",
+          start,
+          end,
+          includeSourceInfo: false,
+        }, { signal }),
+    });
+  }
+
+  async #getTrades(request: TradeRequest, options?: FetchOptions): Promise<TradeResult> {
+    const run = this.#runTrades(request, options);
+    const batches = await Array.fromAsync(run.batches);
+    const { schema } = datasetInfo(request.dataset);
+    const fallback = request.includeSourceInfo === false ? schema.plain : schema.withSource;
+    return { table: new Table(batches[0]?.schema ?? fallback, batches), report: await run.report };
   }
 
   /**

@@ -45,12 +45,13 @@ export interface TradeSources {
   /** The cache, when enabled (and allowed by the request). */
   store?: {
     read(day: string): Promise<CachedTradeDay | undefined>;
+    /** Resolves false when the day was not written (a read-only cache). */
     write(
       day: string,
       batches: readonly RecordBatch[],
       source: "VISION" | "REST",
       sha256?: string,
-    ): Promise<void>;
+    ): Promise<boolean>;
   };
   /** A day's verified Vision archive; undefined when it is not published. */
   vision?: (day: string, signal: AbortSignal) => Promise<VerifiedTradeArchive | undefined>;

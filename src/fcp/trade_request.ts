@@ -67,7 +67,8 @@ export function isTradeRequest(request: unknown): request is TradeRequest {
  * @param defaults The manager's market and clock.
  * @returns The resolved request.
  * @throws {TypeError} Invalid dataset, market, symbol or time, an unknown
- *   field, or `compareKlines` on `trades` or not a boolean.
+ *   field, `compareKlines` on `trades` or not a boolean, or `source: "rest"`
+ *   for `trades` (`INVALID_OPTION`).
  * @throws {InvalidRangeError} When `start >= end`, `start` is after now, or
  *   `source` or a flag is not one of its values.
  *
@@ -113,6 +114,14 @@ export function resolveTradeRequest(
       "compareKlines",
       compare,
       `${what}: compareKlines ${JSON.stringify(compare)} is allowed only as a boolean on aggTrades`,
+    );
+  }
+  if (request.dataset === "trades" && fields.source === "rest") {
+    throw new InvalidOptionError(
+      "source",
+      fields.source,
+      `${what}: source "rest" cannot serve plain trades (Vision is their only source: ` +
+        `historicalTrades costs 25 weight a call); use "auto" or "vision", or aggTrades`,
     );
   }
   return { dataset: request.dataset, ...fields, compareKlines: compare };

@@ -204,8 +204,12 @@ export function runTrades(
       }
       if (day.mayCache && rows.whole && rows.source !== "CACHE" && sources.store) {
         try {
-          await sources.store.write(day.partition.key, rows.batches, rows.source, rows.sha256);
-          entry.cached = true;
+          entry.cached = await sources.store.write(
+            day.partition.key,
+            rows.batches,
+            rows.source,
+            rows.sha256,
+          );
         } catch (error) {
           if (signal.aborted) throw signal.reason;
           failures.push({

@@ -80,7 +80,7 @@ function fakes(
       write: (day, batches, source) => {
         if (options.failWrite) return Promise.reject(new Error("disk full"));
         written.set(day, { rows: batches.reduce((n, b) => n + b.numRows, 0), source });
-        return Promise.resolve();
+        return Promise.resolve(true);
       },
     },
     vision: (day) => {
