@@ -799,3 +799,46 @@ Deno.test("dsm fetch --dataset fundingRate writes funding events; grid flags are
   assert.equal(spot.code, 2);
   assert.match(spot.stderr, /not published for spot/);
 });
+
+Deno.test("dsm fetch --dataset aggTrades writes trades with µs times and booleans; grid flags are usage errors", async () => {
+  await using emulator = await startEmulator({ now: NOW, tradeScale: 0.001 });
+  const trades = (...flags: string[]) =>
+    run([
+      ...["fetch", "--dataset", "aggTrades", "--market", "um", "--symbol", "BTCUSDT"],
+      ...["--start", "2024-05-01T00:00:00Z", "--end", "2024-05-01T01:00:00Z", "--quiet"],
+      ...flags,
+      ...urls(emulator.url),
+    ]);
+  const got = await trades("--format", "ndjson");
+  assert.equal(got.code, 0, got.stderr);
+  const rows = got.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assert.ok(rows.length > 0);
+  assert.deepEqual(Object.keys(rows[0]), [
+    "agg_trade_id",
+    "price",
+    "quantity",
+    "first_trade_id",
+    "last_trade_id",
+    "transact_time",
+    "is_buyer_maker",
+    "is_best_match",
+    "_data_source",
+  ]);
+  assert.equal(typeof rows[0].is_buyer_maker, "boolean");
+  assert.equal(rows[0].is_best_match, null);
+  assert.ok(
+    rows.every((r) => r.transact_time >= 1714521600000000 && r.transact_time < 1714525200000000),
+  );
+  assert.ok(rows.every((r, i) => i === 0 || r.agg_trade_id === rows[i - 1].agg_trade_id + 1));
+  for (const flags of [["--interval", "1m"], ["--fill", "null"]]) {
+    const bad = await trades(...flags);
+    assert.equal(bad.code, 2, flags.join(" "));
+    assert.match(bad.stderr, /with --dataset aggTrades/);
+  }
+  const rest = await run([
+    ...["fetch", "--dataset", "trades", "--symbol", "BTCUSDT", "--source", "rest"],
+    ...["--start", "2024-05-01", "--end", "2024-05-02"],
+  ]);
+  assert.equal(rest.code, 2);
+  assert.match(rest.stderr, /cannot serve plain trades/);
+});
