@@ -15,7 +15,14 @@ import { join } from "node:path";
 import { CacheError, InvalidTimeError } from "../core/errors.ts";
 import type { Market } from "../core/market.ts";
 import { type Partition, partitionOf } from "../core/partition.ts";
-import { type FileRead, NotAFileError, readWhole, setAside, writeAtomic } from "./_fs_io.ts";
+import {
+  type FileRead,
+  NotAFileError,
+  readHeadAndFooter,
+  readWhole,
+  setAside,
+  writeAtomic,
+} from "./_fs_io.ts";
 import {
   assertUnder,
   checkMarket,
@@ -436,6 +443,39 @@ export class FsPartitionStore<K, D> {
       await Deno.remove(folder.dir).catch(() => {}); // when it became empty
     }
     return removed;
+  }
+
+  /**
+   * Where a key's partition lies: market, dataset (folder), symbol, partition.
+   *
+   * @param key The partition.
+   * @returns Its place.
+   * @throws {TypeError} When the key is invalid.
+   */
+  placeOf(key: K): PartitionPlace {
+    return this.#check(key).place;
+  }
+
+  /**
+   * Reads only the metadata of a partition file (its footer; the rows are
+   * neither read nor checked): what maintenance lists.
+   *
+   * @param key The partition.
+   * @returns Source, rows, first and last time; undefined when absent,
+   *   unreadable or not a file.
+   * @throws {TypeError} When the key is invalid.
+   */
+  async info(key: K): Promise<PlacedMetadata | undefined> {
+    const { place } = this.#check(key);
+    const folder = this.#folder(place);
+    if (escapesRoot(this.root, folder) !== undefined) return undefined;
+    const path = join(folder, `${place.partition}.arrow`);
+    try {
+      const file = await readHeadAndFooter(path);
+      return file && this.#kind.metadata(file.bytes, place);
+    } catch {
+      return undefined;
+    }
   }
 
   /**

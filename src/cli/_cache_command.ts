@@ -16,9 +16,10 @@ import type { Interval } from "../core/interval.ts";
 import { openKlineStore } from "../cache/open_kline_store.ts";
 import { parseInterval } from "../core/interval.ts";
 import { checkDataset } from "../cache/_kline_paths.ts";
-import { FsFundingStore, type FundingFilter } from "../cache/fs_funding_store.ts";
-import { decodeFundingIpcMetadata } from "../codec/funding_ipc.ts";
-import { parseDataset } from "../core/dataset.ts";
+import { FsFundingStore } from "../cache/fs_funding_store.ts";
+import type { FsPartitionStore, PartitionFilter } from "../cache/fs_partition_store.ts";
+import { FsTradeStore } from "../cache/fs_trade_store.ts";
+import { type Dataset, datasetInfo, parseDataset } from "../core/dataset.ts";
 import type { Market } from "../core/market.ts";
 import { validateSymbol } from "../core/symbol.ts";
 import { toEpochMs } from "../core/time.ts";
@@ -136,12 +137,12 @@ export function parseCacheArgs(
   const filter: CacheFilter = {};
   if (market) filter.market = market;
   if (v.dataset !== undefined) {
-    // Funding rates live beside the candle folders (no interval): a dataset of their own.
-    filter.dataset = v.dataset === "fundingRate"
-      ? parseDataset(v.dataset, market)
-      : checkDataset(v.dataset, market);
-    if (filter.dataset === "fundingRate" && v.interval !== undefined) {
-      throw new UsageError("Cannot use --interval with --dataset fundingRate (events, no grid)");
+    // Funding rates and trades live beside the candle folders (no interval): datasets of their own.
+    const dataset = parseDataset(v.dataset, market);
+    const series = datasetInfo(dataset).series;
+    filter.dataset = series === "grid" ? checkDataset(v.dataset, market) : dataset;
+    if (series !== "grid" && v.interval !== undefined) {
+      throw new UsageError(`Cannot use --interval with --dataset ${dataset} (${series}, no grid)`);
     }
   }
   if (v.symbol !== undefined) {
@@ -196,46 +197,65 @@ async function open(args: CacheArgs, io: CacheIo): Promise<KlineStore> {
   return store;
 }
 
-/** The candle filter, or undefined when only funding rates are selected. */
+/** The candle filter, or undefined when only funding rates or trades are selected. */
 function klineFilter(args: CacheArgs): CacheFilter | undefined {
-  return args.filter.dataset === "fundingRate" ? undefined : args.filter;
+  const dataset = args.filter.dataset;
+  return dataset !== undefined && datasetInfo(dataset).series !== "grid" ? undefined : args.filter;
 }
 
-/** The funding filter, or undefined when the filter excludes funding rates. */
-function fundingFilter(args: CacheArgs): FundingFilter | undefined {
+/** A store of event partitions (funding rates, trades) and what the command selects in it. */
+interface EventSelection {
+  /** Key of its verify report in the JSON output. */
+  name: "fundingRate" | "trades";
+  /** Its name in the verify summary. */
+  label: string;
+  store: FsPartitionStore<unknown, unknown>;
+  filter: PartitionFilter;
+}
+
+/** The event stores the filter selects, with their filters; none for a candle-only filter. */
+function eventSelections(store: KlineStore, args: CacheArgs): EventSelection[] {
   const f = args.filter;
-  if (f.interval !== undefined || f.market === "spot") return undefined;
-  if (f.dataset !== undefined && f.dataset !== "fundingRate") return undefined;
+  const series = f.dataset === undefined ? undefined : datasetInfo(f.dataset).series;
+  if (f.interval !== undefined || series === "grid") return [];
   const ms = (t: unknown) => t === undefined ? undefined : toEpochMs(t as number, "time");
-  return {
-    market: f.market as "um" | "cm" | undefined,
+  const filter: PartitionFilter = {
+    market: f.market,
     symbol: f.symbol,
     start: ms(f.start),
     end: ms(f.end),
+    ...(f.dataset ? { dataset: f.dataset } : {}),
   };
-}
-
-function fundingStore(store: KlineStore): FsFundingStore {
-  return new FsFundingStore(store.root!, { readOnly: !store.writable });
-}
-
-/** Source and rows of a funding file, from its footer; undefined when unreadable. */
-async function fundingInfo(path: string) {
-  try {
-    const m = decodeFundingIpcMetadata(await Deno.readFile(path), { file: path });
-    return { source: m.source, rows: m.rows };
-  } catch {
-    return undefined;
+  const options = { readOnly: !store.writable };
+  const out: EventSelection[] = [];
+  if (series !== "trades") {
+    const funding = new FsFundingStore(store.root!, options);
+    out.push({ name: "fundingRate", label: "Funding rates", store: funding, filter });
   }
+  if (series !== "events") {
+    const trades = new FsTradeStore(store.root!, options);
+    out.push({ name: "trades", label: "Trades", store: trades, filter });
+  }
+  return out;
+}
+
+/** The files of the selected event stores, with their place and footer metadata. */
+async function eventFiles(selections: readonly EventSelection[]) {
+  const out = [];
+  for (const { store, filter } of selections) {
+    for (const entry of await store.list(filter)) {
+      const place = store.placeOf(entry.key);
+      out.push({ ...entry, place, info: await store.info(entry.key) });
+    }
+  }
+  return out;
 }
 
 async function ls(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
   const kf = klineFilter(args);
   const entries = kf ? await store.list(kf) : [];
-  const ff = fundingFilter(args);
-  const funding = ff ? await fundingStore(store).list(ff) : [];
+  const events = await eventFiles(eventSelections(store, args));
   const infos = await Promise.all(entries.map((e) => store.info(e.key)));
-  const fundingInfos = await Promise.all(funding.map((e) => fundingInfo(e.path)));
   if (args.json) {
     const out = [
       ...entries.map((e, i) => ({
@@ -246,21 +266,20 @@ async function ls(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<numb
         source: infos[i]?.source ?? null,
         rows: infos[i]?.rows ?? null,
       })),
-      ...funding.map((e, i) => ({
-        dataset: "fundingRate",
-        ...e.key,
+      ...events.map((e) => ({
+        ...e.place,
         path: e.path,
         bytes: e.bytes,
         modifiedAt: e.modifiedAt,
-        source: fundingInfos[i]?.source ?? null,
-        rows: fundingInfos[i]?.rows ?? null,
+        source: e.info?.source ?? null,
+        rows: e.info?.rows ?? null,
       })),
     ];
     await io.print(JSON.stringify(out, null, 2) + "\n");
     return 0;
   }
   // A DATASET column appears once the cache holds other datasets than klines.
-  const datasets = funding.length > 0 || entries.some((e) => e.key.dataset !== undefined);
+  const datasets = events.length > 0 || entries.some((e) => e.key.dataset !== undefined);
   const modified = (t: number | undefined) =>
     t === undefined ? "-" : new Date(t).toISOString().slice(0, 19) + "Z";
   const rows = [
@@ -275,14 +294,14 @@ async function ls(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<numb
       bytes(e.bytes),
       modified(e.modifiedAt),
     ]),
-    ...funding.map((e, i) => [
-      "fundingRate",
-      e.key.market,
-      e.key.symbol,
+    ...events.map((e) => [
+      e.place.dataset,
+      e.place.market,
+      e.place.symbol,
       "-",
-      e.key.partition,
-      fundingInfos[i]?.source ?? "unreadable",
-      fundingInfos[i]?.rows ?? "-",
+      e.place.partition,
+      e.info?.source ?? "unreadable",
+      e.info?.rows ?? "-",
       bytes(e.bytes),
       modified(e.modifiedAt),
     ]),
@@ -291,7 +310,7 @@ async function ls(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<numb
     ...(datasets ? ["DATASET"] : []),
     ...["MARKET", "SYMBOL", "INTERVAL", "PARTITION", "SOURCE", "ROWS", "SIZE", "MODIFIED"],
   ];
-  const total = [...entries, ...funding].reduce((n, e) => n + e.bytes, 0);
+  const total = [...entries, ...events].reduce((n, e) => n + e.bytes, 0);
   await io.print(
     (rows.length > 0 ? table(head, rows) : "") +
       `${rows.length} files, ${bytes(total)} in ${store.root}\n`,
@@ -299,31 +318,31 @@ async function ls(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<numb
   return 0;
 }
 
-/** Totals per funding series, from each file's footer. */
-async function fundingStats(store: KlineStore, filter: FundingFilter) {
+/** Totals per event series (dataset, market, symbol), from each file's footer. */
+async function eventStats(selections: readonly EventSelection[]) {
   const series = new Map<string, CacheSeriesStats>();
-  for (const e of await fundingStore(store).list(filter)) {
-    const id = `${e.key.market} ${e.key.symbol}`;
+  for (const e of await eventFiles(selections)) {
+    const { dataset, market, symbol, partition } = e.place;
+    const id = `${dataset} ${market} ${symbol}`;
     const s = series.get(id) ?? {
-      dataset: "fundingRate" as const,
-      market: e.key.market,
-      symbol: e.key.symbol,
+      dataset: dataset as Dataset,
+      market,
+      symbol,
       interval: "-" as Interval,
       partitions: 0,
       rows: 0,
       bytes: 0,
       restPartitions: 0,
       unreadable: 0,
-      first: e.key.partition,
-      last: e.key.partition,
+      first: partition,
+      last: partition,
     };
-    const info = await fundingInfo(e.path);
     s.partitions++;
     s.bytes += e.bytes;
-    s.rows += info?.rows ?? 0;
-    s.restPartitions += info?.source === "REST" ? 1 : 0;
-    s.unreadable += info === undefined ? 1 : 0;
-    s.last = e.key.partition;
+    s.rows += e.info?.rows ?? 0;
+    s.restPartitions += e.info?.source === "REST" ? 1 : 0;
+    s.unreadable += e.info === undefined ? 1 : 0;
+    s.last = partition;
     series.set(id, s);
   }
   return [...series.values()];
@@ -332,8 +351,7 @@ async function fundingStats(store: KlineStore, filter: FundingFilter) {
 async function stats(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
   const kf = klineFilter(args);
   const s = kf ? await store.stats(kf) : emptyStats();
-  const ff = fundingFilter(args);
-  for (const f of ff ? await fundingStats(store, ff) : []) {
+  for (const f of await eventStats(eventSelections(store, args))) {
     s.series.push(f);
     s.partitions += f.partitions;
     s.rows += f.rows;
@@ -387,31 +405,32 @@ async function verify(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<
       checksumLookup: vision?.lookup,
     })
     : emptyVerifyReport();
-  const ff = fundingFilter(args);
-  const funding = ff ? await fundingStore(store).verify(ff, args.quarantine) : undefined;
+  const events = [];
+  for (const e of eventSelections(store, args)) {
+    events.push({ ...e, report: await e.store.verify(e.filter, args.quarantine) });
+  }
   const counts = vision?.counts;
   if (args.json) {
     const next = nextSteps(report, args.dir);
+    const own = Object.fromEntries(events.map((e) => [e.name, e.report]));
     await io.print(
-      JSON.stringify(
-        { root: store.root, ...report, fundingRate: funding, vision: counts, next },
-        null,
-        2,
-      ) + "\n",
+      JSON.stringify({ root: store.root, ...report, ...own, vision: counts, next }, null, 2) +
+        "\n",
     );
   } else {
     let text = verifyText(report, counts, args.dir);
-    if (funding && funding.checked > 0) {
-      text += `Funding rates: checked ${funding.checked} files: ${funding.ok} ok, ` +
-        `${funding.corrupt.length} corrupt\n`;
-      for (const c of funding.corrupt) {
-        text += `CORRUPT  fundingRate ${c.key.market} ${c.key.symbol} ${c.key.partition}: ` +
+    for (const { label, store: partitions, report: r } of events) {
+      if (r.checked === 0) continue;
+      text += `${label}: checked ${r.checked} files: ${r.ok} ok, ${r.corrupt.length} corrupt\n`;
+      for (const c of r.corrupt) {
+        const p = partitions.placeOf(c.key);
+        text += `CORRUPT  ${p.dataset} ${p.market} ${p.symbol} ${p.partition}: ` +
           `${c.reason}${c.movedTo ? ` (moved to ${c.movedTo})` : ""}\n`;
       }
     }
     await io.print(text);
   }
-  const corrupt = report.corrupt.length + (funding?.corrupt.length ?? 0);
+  const corrupt = events.reduce((n, e) => n + e.report.corrupt.length, report.corrupt.length);
   const failed = corrupt + report.stale.length + (counts?.failed.length ?? 0) +
     report.refused.length;
   if (failed > 0) {
@@ -428,9 +447,8 @@ async function verify(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<
 
 async function clear(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
   const kf = klineFilter(args);
-  const ff = args.all ? {} : fundingFilter(args);
-  const deleted = (kf || args.all ? await store.clear(args.all ? undefined : kf) : 0) +
-    (ff ? await fundingStore(store).clear(ff) : 0);
+  let deleted = kf || args.all ? await store.clear(args.all ? undefined : kf) : 0;
+  for (const e of eventSelections(store, args)) deleted += await e.store.clear(e.filter);
   await io.print(
     args.json
       ? JSON.stringify({ root: store.root, deleted }) + "\n"

@@ -3,6 +3,10 @@ import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
 import { startEmulator } from "../../src/emulator/emulator.ts";
 import { DataSourceManager } from "../../src/fcp/data_source_manager.ts";
+import { FsTradeStore } from "../../src/cache/fs_trade_store.ts";
+import { decodeTradeCsv } from "../../src/codec/trade_csv.ts";
+import type { Market } from "../../src/core/market.ts";
+import type { TradeDataset } from "../../src/core/trade_schema.ts";
 
 const NOW = Date.UTC(2024, 5, 1);
 
@@ -428,4 +432,120 @@ Deno.test("dsm cache ls, stats, verify and clear cover funding rates and price k
     const left = await run(["cache", "ls", "--cache-dir", dir]);
     assert.match(left.stdout, /^0 files/);
   });
+});
+
+/** `n` aggTrades or trades of a day of a market, one per second from its start. */
+function tradeRows(dataset: TradeDataset, market: Market, day: string, n: number) {
+  const start = Date.parse(`${day}T00:00:00Z`);
+  const lines = Array.from({ length: n }, (_, i) => {
+    const best = market === "spot" ? ",True" : "";
+    const t = start + i * 1000;
+    return dataset === "aggTrades"
+      ? `${i + 1},42000.5,0.01,${i + 1},${i + 1},${t},true${best}`
+      : `${i + 1},42000.5,0.01,420.005,${t},false${best}`;
+  });
+  return decodeTradeCsv(new TextEncoder().encode(lines.join("\n") + "\n"), { dataset, market });
+}
+
+Deno.test("dsm cache ls, stats, verify and clear cover aggTrades and trades day files", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsm-cache-cli-" });
+  try {
+    const store = new FsTradeStore(dir, { now: () => NOW });
+    const agg = { market: "um", dataset: "aggTrades", symbol: "BTCUSDT" } as const;
+    for (const day of ["2024-01-01", "2024-01-02"]) {
+      const rows = tradeRows("aggTrades", "um", day, 3);
+      assert.ok(await store.write({ ...agg, day }, rows, { source: "VISION", visionSha256: "ab" }));
+    }
+    const spot = {
+      market: "spot",
+      dataset: "trades",
+      symbol: "ETHUSDT",
+      day: "2024-01-01",
+    } as const;
+    assert.ok(
+      await store.write(spot, tradeRows("trades", "spot", spot.day, 2), { source: "REST" }),
+    );
+    const ls = await run(["cache", "ls", "--cache-dir", dir]);
+    assert.equal(ls.code, 0, ls.stderr);
+    const lines = ls.stdout.trimEnd().split("\n");
+    assert.match(lines[0], /^DATASET +MARKET +SYMBOL +INTERVAL +PARTITION +SOURCE +ROWS/);
+    assert.deepEqual(lines.slice(1, -1).map((l) => l.split(/ +/).slice(0, 7)), [
+      ["aggTrades", "um", "BTCUSDT", "-", "2024-01-01", "VISION", "3"],
+      ["aggTrades", "um", "BTCUSDT", "-", "2024-01-02", "VISION", "3"],
+      ["trades", "spot", "ETHUSDT", "-", "2024-01-01", "REST", "2"],
+    ]);
+    assert.match(lines.at(-1)!, /^3 files, /);
+    const json = JSON.parse(
+      (await run(["cache", "ls", "--json", "--dataset", "trades", "--cache-dir", dir])).stdout,
+    );
+    assert.equal(json.length, 1);
+    assert.deepEqual(
+      { ...json[0], path: undefined, bytes: undefined, modifiedAt: undefined },
+      {
+        dataset: "trades",
+        market: "spot",
+        symbol: "ETHUSDT",
+        partition: "2024-01-01",
+        source: "REST",
+        rows: 2,
+        path: undefined,
+        bytes: undefined,
+        modifiedAt: undefined,
+      },
+    );
+    const none = await run([
+      "cache",
+      "ls",
+      "--dataset",
+      "aggTrades",
+      "--market",
+      "cm",
+      "--cache-dir",
+      dir,
+    ]);
+    assert.match(none.stdout, /^0 files/);
+    const stats = await run(["cache", "stats", "--cache-dir", dir]);
+    assert.match(stats.stdout, /aggTrades +um +BTCUSDT +- +2024-01-01 +2024-01-02 +2 +6 /);
+    assert.match(stats.stdout, /trades +spot +ETHUSDT +- +2024-01-01 +2024-01-01 +1 +2 .* 1\n/);
+    assert.match(stats.stdout, /2 series, 3 files, 8 rows/);
+    const verify = await run(["cache", "verify", "--cache-dir", dir]);
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.match(verify.stdout, /Trades: checked 3 files: 3 ok, 0 corrupt/);
+    // A damaged trade file fails verification; --quarantine sets it aside.
+    const file = join(dir, "v1", "binance", "um", "aggTrades", "BTCUSDT", "2024-01-02.arrow");
+    const bytes = await Deno.readFile(file);
+    bytes[bytes.length >> 1] ^= 0xff;
+    await Deno.writeFile(file, bytes);
+    const bad = await run(["cache", "verify", "--json", "--cache-dir", dir]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /1 corrupt/);
+    const report = JSON.parse(bad.stdout);
+    assert.deepEqual([report.trades.checked, report.trades.ok], [3, 2]);
+    assert.deepEqual(report.trades.corrupt[0].key, { ...agg, day: "2024-01-02" });
+    const moved = await run(["cache", "verify", "--quarantine", "--cache-dir", dir]);
+    assert.match(moved.stdout, /CORRUPT +aggTrades um BTCUSDT 2024-01-02: .*\(moved to /);
+    assert.equal((await run(["cache", "verify", "--cache-dir", dir])).code, 0);
+    assert.match(
+      (await run(["cache", "ls", "--dataset", "trades", "--interval", "1h", "--cache-dir", dir]))
+        .stderr,
+      /--interval with --dataset trades \(trades, no grid\)/,
+    );
+    const cleared = await run([
+      "cache",
+      "clear",
+      "--dataset",
+      "aggTrades",
+      "--market",
+      "um",
+      "--cache-dir",
+      dir,
+    ]);
+    assert.equal(cleared.stdout, `Deleted 1 partition files from ${dir}\n`);
+    await assert.rejects(Deno.stat(join(dir, "v1", "binance", "um", "aggTrades", "BTCUSDT")));
+    const all = await run(["cache", "clear", "--all", "--json", "--cache-dir", dir]);
+    assert.equal(JSON.parse(all.stdout).deleted, 1);
+    assert.match((await run(["cache", "ls", "--cache-dir", dir])).stdout, /^0 files/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
