@@ -1,6 +1,7 @@
 /**
- * Data Source Manager: Binance kline (candlestick) history as Apache Arrow,
- * fast, exact and verified, with a record of where every row came from.
+ * Data Source Manager: Binance market-data history (klines, price klines,
+ * funding rates, aggTrades and trades) as Apache Arrow, fast, exact and
+ * verified, with a record of where every row came from.
  *
  * One call returns one Arrow table through the Failover Control Protocol:
  * complete partitions from a local Arrow IPC cache; closed days and months
@@ -49,6 +50,7 @@ export {
   type FetchOptions,
   type FetchResult,
   type FundingResult,
+  type TradeResult,
 } from "./src/fcp/data_source_manager.ts";
 export type { CacheOptions } from "./src/fcp/open_cache.ts";
 export type { RetryOptions } from "./src/source/http.ts";
@@ -69,6 +71,15 @@ export type { FetchProgress } from "./src/fcp/fetch_run.ts";
 export type { FundingRateRequest } from "./src/fcp/funding_request.ts";
 export type { FundingReport } from "./src/fcp/funding_fetch.ts";
 export type { FundingGap, FundingIntervalChange } from "./src/fcp/funding_series.ts";
+export type { TradeRequest } from "./src/fcp/trade_request.ts";
+export type {
+  KlineCheckField,
+  KlineCheckReport,
+  KlineMismatch,
+  TradeGap,
+  TradeIdGap,
+  TradeReport,
+} from "./src/fcp/trade_run.ts";
 export { type Anomaly, ANOMALY_KINDS, type AnomalyKind } from "./src/core/anomaly.ts";
 
 // What a request names: market, interval, symbol, time, dataset
@@ -107,8 +118,10 @@ export {
 export {
   AGG_TRADE_COLUMNS,
   AGG_TRADE_SCHEMA,
+  AGG_TRADE_SCHEMA_WITH_SOURCE,
   TRADE_COLUMNS,
   TRADE_SCHEMA,
+  TRADE_SCHEMA_WITH_SOURCE,
   type TradeDataset,
 } from "./src/core/trade_schema.ts";
 

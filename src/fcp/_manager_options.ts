@@ -36,6 +36,7 @@ export const REQUEST_KEYS: readonly string[] = [
   "includeOpenCandle",
   "fill",
   "strict",
+  "compareKlines",
 ];
 
 const ENDPOINT_KEYS = ["vision", "listing", "rest", "restMarketData"];

@@ -8,15 +8,16 @@ import type { Table } from "apache-arrow";
 import { DataSourceManager, type DataSourceManagerOptions } from "./data_source_manager.ts";
 import type { KlineRequest } from "./kline_request.ts";
 import type { FundingRateRequest } from "./funding_request.ts";
+import type { TradeRequest } from "./trade_request.ts";
 import { InvalidOptionError } from "../core/errors.ts";
 import { checkKeys, MANAGER_KEYS, REQUEST_KEYS } from "./_manager_options.ts";
 
 const FETCH_KEYS = [...new Set([...MANAGER_KEYS, ...REQUEST_KEYS])];
 
-/** Manager options and one request (klines, price klines or funding rates), together. */
+/** Manager options and one request (klines, price klines, funding rates or trades), together. */
 export type FetchMarketDataOptions =
   & DataSourceManagerOptions
-  & (KlineRequest | FundingRateRequest);
+  & (KlineRequest | FundingRateRequest | TradeRequest);
 
 /**
  * Fetches klines (or price klines, or with `dataset: "fundingRate"` funding
@@ -69,5 +70,7 @@ export async function fetchMarketData(options: FetchMarketDataOptions): Promise<
     if (!REQUEST_KEYS.includes(key) || key === "market") manager[key] = value;
   }
   await using dsm = new DataSourceManager(manager as DataSourceManagerOptions);
-  return await dsm.getData(request as unknown as KlineRequest | FundingRateRequest);
+  return await dsm.getData(
+    request as unknown as KlineRequest | FundingRateRequest | TradeRequest,
+  );
 }

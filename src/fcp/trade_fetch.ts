@@ -69,6 +69,13 @@ export interface TradeSources {
   ) => AsyncIterable<RecordBatch>;
 }
 
+/**
+ * How far back the futures aggTrades endpoints answer: Binance documents
+ * that they serve trade history "not older than one year" (an older window
+ * answers `[]`, which must not pass for a day without trades).
+ */
+const FUTURES_REST_HISTORY_MS = 365 * 86_400_000;
+
 /** One step of a day's chain (`vision-monthly`: the month's archive, shared by its days). */
 export type TradeStep = "cache" | "vision-monthly" | "vision" | "rest";
 
@@ -90,6 +97,8 @@ export interface TradeDayJob {
  * of a closed month wholly in the range try the month's archive (one
  * download for the month) before their daily ones when `monthly`; the
  * current day comes from REST (Vision publishes a day after it closes);
+ * futures REST serves the last year only, so older futures days have no
+ * REST step;
  * `source` narrows the chain. Plain trades have no REST fallback, so a day
  * Vision lacks has an empty chain's end and is reported unfetched.
  *
@@ -120,6 +129,8 @@ export interface TradeDayJob {
  * assert.deepEqual(month[0].chain, ["cache", "vision-monthly", "vision", "rest"]);
  * assert.deepEqual(month[31].chain, ["cache", "vision", "rest"]);
  * assert.deepEqual(planTradeDays({ ...request, dataset: "trades" }, now, false)[2].chain, []);
+ * const old = { ...request, market: "um" as const, start: Date.UTC(2023, 0, 1), end: Date.UTC(2023, 0, 2) };
+ * assert.deepEqual(planTradeDays(old, now, false)[0].chain, ["vision"]);
  * ```
  */
 export function planTradeDays(
@@ -141,8 +152,11 @@ export function planTradeDays(
       chain.push("vision-monthly");
     }
     if (closed && (mode === "auto" || mode === "vision")) chain.push("vision");
-    if (request.dataset === "aggTrades" && (mode === "auto" || mode === "rest")) chain.push("rest");
     const span = { start: Math.max(day.start, request.start), end: Math.min(day.end, request.end) };
+    const restReaches = request.market === "spot" || span.start >= now - FUTURES_REST_HISTORY_MS;
+    if (request.dataset === "aggTrades" && restReaches && (mode === "auto" || mode === "rest")) {
+      chain.push("rest");
+    }
     jobs.push({ partition: day, span, chain, mayCache: cache && closed && mode !== "cache" });
     t = day.end;
   }
