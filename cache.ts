@@ -18,6 +18,12 @@
  *   (delete partitions), and `read`, `write`, `info`, `has`.
  * - {@linkcode CacheFilter}: narrows each of them by dataset, market,
  *   symbol, interval and time.
+ * - Event partitions beside the candle folders, one store each over
+ *   {@linkcode FsPartitionStore}: {@linkcode FsFundingStore} (a month of
+ *   funding rates per file) and {@linkcode FsTradeStore} (a UTC day of
+ *   `aggTrades` or `trades` per file:
+ *   `{root}/v1/binance/{market}/{aggTrades|trades}/{SYMBOL}/{YYYY-MM-DD}.arrow`),
+ *   opened with the same permission rules by {@linkcode openTradeStore}.
  *
  * @example
  * ```ts
@@ -52,6 +58,25 @@
  * await Deno.remove(dir, { recursive: true });
  * ```
  *
+ * @example Trade days
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openTradeStore } from "./cache.ts";
+ * import { decodeTradeCsv } from "./codec.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const trades = (await openTradeStore({ dir }))!;
+ * const csv = new TextEncoder().encode("1,42000.5,0.01,420.005,1704067200000,true\n");
+ * const rows = decodeTradeCsv(csv, { dataset: "trades", market: "um" });
+ * const day = { market: "um", dataset: "trades", symbol: "BTCUSDT", day: "2024-01-01" } as const;
+ * assert.equal(await trades.write(day, rows, { source: "REST" }), true);
+ * assert.deepEqual(await trades.days(day), ["2024-01-01"]); // without reading the files
+ * assert.equal((await trades.read(day))?.metadata.lastTime, 1704067200000000); // µs
+ * assert.equal((await trades.verify()).ok, 1); // dsm cache verify
+ * assert.equal(await trades.clear({ dataset: "trades" }), 1); // dsm cache clear
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
  * @module
  */
 
@@ -64,6 +89,7 @@ export type { FsKlineStoreOptions } from "./src/cache/fs_kline_store.ts";
 export {
   FsFundingStore,
   type FsFundingStoreOptions,
+  FUNDING_KIND,
   type FundingCacheEntry,
   type FundingFilter,
   type FundingPartitionKey,
@@ -71,6 +97,32 @@ export {
   type FundingStore,
   type FundingVerifyReport,
 } from "./src/cache/fs_funding_store.ts";
+export {
+  FsPartitionStore,
+  type FsPartitionStoreOptions,
+  type PartitionEntry,
+  type PartitionFilter,
+  type PartitionKind,
+  type PartitionPlace,
+  type PartitionVerifyReport,
+  type PartitionWriteMeta,
+  type PlacedMetadata,
+} from "./src/cache/fs_partition_store.ts";
+export {
+  FsTradeStore,
+  type FsTradeStoreOptions,
+  TRADE_KIND,
+  type TradeCacheEntry,
+  type TradeDaysRange,
+  type TradeFilter,
+  type TradePartitionKey,
+  type TradePartitionMeta,
+  type TradeSeries,
+  type TradeStore,
+  type TradeVerifyReport,
+} from "./src/cache/fs_trade_store.ts";
+export { openTradeStore, type OpenTradeStoreOptions } from "./src/cache/open_trade_store.ts";
+export type { DecodedTradeIpc, TradeIpcHeader, TradeIpcMetadata } from "./src/codec/trade_ipc.ts";
 export type {
   DecodedFundingIpc,
   FundingIpcHeader,
