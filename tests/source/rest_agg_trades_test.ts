@@ -263,3 +263,23 @@ Deno.test("RestClient.aggTrades refuses misuse before any I/O", async () => {
   );
   assert.equal(seen.length, 0);
 });
+
+Deno.test("RestClient.aggTrades waits out a 429 and retries a 5xx like klines", async () => {
+  const faults = (n: number) =>
+    n === 1
+      ? new Response("", { status: 429, headers: { "retry-after": "0" } })
+      : n === 2
+      ? new Response("", { status: 503 })
+      : undefined;
+  const { server, client, seen } = serveAggTrades("um", trades(1, T0 * 1000, 3, 1000), faults);
+  await using _ = server;
+  const stats = newRestStats();
+  const got = await Array.fromAsync(
+    client.aggTrades({ symbol: "BTCUSDT", start: T0, end: T0 + 1000, stats }),
+  );
+  assert.deepEqual(ids(got), [1, 2, 3]);
+  assert.equal(stats.rateLimited, 1);
+  assert.equal(stats.retries, 2);
+  assert.equal(stats.requests, seen.length);
+  assert.equal(stats.weight, 20 * seen.length);
+});
