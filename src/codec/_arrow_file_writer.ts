@@ -291,8 +291,30 @@ function checkNulls(fields: readonly ArrowFieldInfo[], batch: ArrowBatchOut): vo
   });
 }
 
-function fieldsKey(fields: readonly ArrowFieldInfo[]): string {
-  return JSON.stringify(fields);
+/** What the writer derives from a schema's columns: their cache key and value widths. */
+interface Columns {
+  /** Key of the schema header. */
+  key: string;
+  /** Bits per value of each column. */
+  bits: Widths;
+  /** Key part of batch headers without nulls (they depend on the widths and the length). */
+  widths: string;
+}
+
+/**
+ * Per column array: derived once (a layout passes the same, never changed,
+ * array each time; a new array is derived anew).
+ */
+const columnsCache = new WeakMap<readonly ArrowFieldInfo[], Columns>();
+
+function columnsOf(fields: readonly ArrowFieldInfo[]): Columns {
+  let columns = columnsCache.get(fields);
+  if (columns === undefined) {
+    const bits = fields.map((f) => f.typeId === TYPE_BOOL ? 1 : 64);
+    columns = { key: JSON.stringify(fields), bits, widths: bits.join(",") };
+    columnsCache.set(fields, columns);
+  }
+  return columns;
 }
 
 /**
@@ -304,7 +326,8 @@ function fieldsKey(fields: readonly ArrowFieldInfo[]): string {
  * Polars, DuckDB) take the schema from. Headers that depend only on the
  * columns or on a batch's length are built once per process.
  *
- * @param fields The schema's columns (Int 64, FloatingPoint double, Timestamp or Bool).
+ * @param fields The schema's columns (Int 64, FloatingPoint double, Timestamp or Bool);
+ *   what is derived from them is kept per array, which must then not change.
  * @param footerMetadata Schema metadata for the footer, given the body bytes
  *   (from the first byte after the leading magic to the last body byte). It
  *   is also called once with no bytes to size the file: metadata whose size
@@ -341,7 +364,7 @@ export function writeArrowFile(
   footerMetadata: (body: Uint8Array) => Map<string, string>,
   batches: readonly ArrowBatchOut[],
 ): Uint8Array {
-  const bits: Widths = fields.map((f) => f.typeId === TYPE_BOOL ? 1 : 64);
+  const { key, bits, widths } = columnsOf(fields);
   for (const batch of batches) {
     const short = batch.values.length !== fields.length ||
       batch.values.some((v, c) =>
@@ -354,12 +377,10 @@ export function writeArrowFile(
     }
     if (batch.nulls !== undefined) checkNulls(fields, batch);
   }
-  const columns = fieldsKey(fields);
   const schema = cachedHeader(
-    `schema ${columns}`,
+    `schema ${key}`,
     (b) => message(b, HEADER_SCHEMA, schemaTable(b, fields, new Map()), 0),
   );
-  const widths = bits.join(",");
   const headers = batches.map((batch) =>
     hasNulls(batch)
       ? batchMessage(new Builder(1024), batch, bits)
