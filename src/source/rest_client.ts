@@ -420,9 +420,13 @@ export class RestClient {
    * until one holds a trade; then pages of `fromId` = last `a` + 1 at
    * `limit=1000` until a row's time reaches `end` or a page is empty. Weight
    * 4 a request on spot, 20 on um and cm, paced by the client's weight
-   * scheduler; 429/418/451/5xx are handled as for klines. A page is
-   * requested only when the consumer asks for the next batch; leaving the
-   * loop early sends nothing more.
+   * scheduler; 429/418/451/5xx are handled as for klines. A request carries
+   * either both times or `fromId`, never both (Binance warns the mix may
+   * time out). A long stretch without trades costs one request per hour:
+   * keep REST ranges short (Vision holds the history). The futures
+   * endpoints serve the last year only (dapi documents it): older ranges
+   * give no rows. A page is requested only when the consumer asks for the
+   * next batch; leaving the loop early sends nothing more.
    *
    * @param request Symbol, range, signal, counters, batch size.
    * @returns The batches (an async generator).
