@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import {
   Bool,
-  DateDay,
   type DataType,
+  DateDay,
   Dictionary,
   Field,
   Float16,
