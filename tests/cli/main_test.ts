@@ -206,7 +206,7 @@ Deno.test("dsm fetch usage errors exit 2 before any I/O: interval, symbol, time,
       [{ start: "2024-01-02", end: "2024-01-01" }, /not before end.*\(INVALID_RANGE\)/],
       [{ more: ["--market", "margin"] }, /"margin".*\(INVALID_MARKET\)/],
       [{ more: ["--fill", "zero"] }, /--fill "zero"/],
-      [{ more: ["--dataset", "trades"] }, /dataset "trades".*\(INVALID_DATASET\)/],
+      [{ more: ["--dataset", "bookDepth"] }, /dataset "bookDepth".*\(INVALID_DATASET\)/],
       [{ more: ["--dataset", "markPriceKlines"] }, /not published for spot.*\(INVALID_DATASET\)/],
       [
         { symbol: "BTCUSD_PERP", more: ["--market", "cm", "--dataset", "indexPriceKlines"] },

@@ -34,7 +34,7 @@ const BAD: [string, Partial<KlineRequest> & Record<string, unknown>, string][] =
   ["non-boolean strict", { strict: "yes" as never }, "INVALID_RANGE"],
   ["non-boolean includeSourceInfo", { includeSourceInfo: 1 as never }, "INVALID_RANGE"],
   ["non-boolean includeOpenCandle", { includeOpenCandle: "true" as never }, "INVALID_RANGE"],
-  ["unknown dataset", { dataset: "trades" as never }, "INVALID_DATASET"],
+  ["unknown dataset", { dataset: "bookDepth" as never }, "INVALID_DATASET"],
   ["price klines on spot", { dataset: "markPriceKlines" }, "INVALID_DATASET"],
   [
     "index prices by contract",

@@ -441,7 +441,7 @@ Deno.test({
           const range = ["--symbol", "BTCUSDT", "--interval", "1h"]
             .concat(["--start", "2024-01-01", "--end", "2024-01-03"]);
           const env = { DSM_CACHE_DIR: cache };
-          const files = ["k.csv", "k.ndjson", "k.arrow", "r.json"];
+          const files = ["k.csv", "k.ndjson", "k.arrow", "r.json", "t.json"];
           const flags = flagsOf(spans[0], { ...fill, "output files": outputs(...files) });
           const cli = "src/cli/main.ts";
           // CSV to stdout, then each format to a file with a report
@@ -466,6 +466,28 @@ Deno.test({
             assert.equal(rows, 48, format);
             assert.equal(JSON.parse(await Deno.readTextFile(report)).rows, 48, format);
           }
+          // aggTrades of a whole month: its monthly archive spooled in the cache folder, the days cached
+          const month = ["--symbol", "OLDUSDT", "--start", "2021-03-01", "--end", "2021-04-01"];
+          const tradeReport = join(box.root, "t.json");
+          const trades = await denoRun(
+            box,
+            flags,
+            cli,
+            ["fetch", "--dataset", "aggTrades", ...month, "--quiet", "--report", tradeReport],
+            env,
+          );
+          assert.equal(trades.code, 0, trades.stderr);
+          const report = JSON.parse(await Deno.readTextFile(tradeReport));
+          assert.equal(report.partial, false);
+          assert.equal(trades.stdout.trim().split("\n").length, report.rows + 1);
+          assert.ok(
+            report.partitions.every((p: { sources: string[] }) =>
+              p.sources[0] === "vision-monthly"
+            ),
+          );
+          const tradeFiles = await filesUnder(cache);
+          assert.ok(tradeFiles.some((f) => f.endsWith("/aggTrades/OLDUSDT/2021-03-31.arrow")));
+          assert.ok(!tradeFiles.some((f) => f.includes("spool")), "the spool is removed");
           for (const command of [["ls"], ["stats"], ["verify"], ["clear", "--interval", "1h"]]) {
             const run = await denoRun(box, flags, cli, ["cache", ...command], env);
             assert.equal(run.code, 0, `cache ${command[0]}: ${run.stderr}`);
