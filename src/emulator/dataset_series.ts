@@ -13,6 +13,7 @@ import { isPerpetual } from "./_futures_contract.ts";
 import type { KlineText, MarketData } from "./market_data.ts";
 import { PriceKlineSeries } from "./price_kline_series.ts";
 import type { EmulatedSymbol } from "./symbol_catalogue.ts";
+import { TradeKlineSeries } from "./trade_kline_series.ts";
 
 /** The series a dataset publishes on each market. */
 export interface SeriesCatalog {
@@ -65,8 +66,10 @@ export interface KlineSeries extends SeriesCatalog {
 }
 
 /**
- * The candles of a grid dataset: the trade klines themselves, or the mark,
- * index or premium index price klines derived from them.
+ * The candles of a grid dataset: the trade klines themselves (the market,
+ * or with `klinesFromTrades` a {@linkcode TradeKlineSeries} whose 1m candles
+ * aggregate the trade tape), or the mark, index or premium index price
+ * klines derived from the generated ones.
  *
  * @param data The market.
  * @param dataset A grid dataset.
@@ -80,12 +83,14 @@ export interface KlineSeries extends SeriesCatalog {
  * import { MarketData } from "./market_data.ts";
  * const data = new MarketData();
  * assert.equal(klineSeries(data, "klines"), data);
+ * const fromTrades = new MarketData({ klinesFromTrades: true });
+ * assert.notEqual(klineSeries(fromTrades, "klines"), fromTrades);
  * assert.equal(klineSeries(data, "indexPriceKlines").find("cm", "BTCUSD")?.symbol, "BTCUSD");
  * assert.throws(() => klineSeries(data, "fundingRate"), RangeError);
  * ```
  */
 export function klineSeries(data: MarketData, dataset: Dataset): KlineSeries {
-  if (dataset === "klines") return data;
+  if (dataset === "klines") return data.klinesFromTrades ? TradeKlineSeries.of(data) : data;
   if (dataset === "fundingRate" || dataset === "aggTrades" || dataset === "trades") {
     throw new RangeError(`Cannot serve "${dataset}" as klines: its rows are not candles`);
   }

@@ -18,6 +18,7 @@ import { answerAggTrades } from "./rest_agg_trades.ts";
 import { answerFundingRate } from "./rest_funding_rate.ts";
 import { answerKlines } from "./rest_klines.ts";
 import { listObjects } from "./s3_listing.ts";
+import { TradeKlineSeries } from "./trade_kline_series.ts";
 import { TradeTape } from "./trade_tape.ts";
 import { type VisionFile, VisionFiles } from "./vision_files.ts";
 
@@ -114,8 +115,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     symbols: options.symbols,
     gaps: options.gaps,
     history: options.history,
+    klinesFromTrades: options.klinesFromTrades,
+    tradeScale: options.tradeScale,
   });
-  const trades = new TradeTape(data, {
+  // with klinesFromTrades, the trades and the 1m klines read one tape
+  const trades = data.klinesFromTrades ? TradeKlineSeries.of(data).tape : new TradeTape(data, {
     seed: options.seed,
     tradeScale: options.tradeScale,
     gaps: options.gaps,

@@ -101,4 +101,13 @@ export interface EmulatorOptions extends FaultOptions {
    * @default 1
    */
   tradeScale?: number;
+  /**
+   * Every 1m kline (spot, um, cm `klines`; Vision daily and monthly 1m
+   * archives and REST alike) is aggregated from that minute's trades, as on
+   * Binance: klines rebuilt from the served aggTrades or trades match them.
+   * Only 1m: the other intervals and the price klines stay generated (see
+   * `TradeKlineSeries`).
+   * @default false
+   */
+  klinesFromTrades?: boolean;
 }

@@ -29,6 +29,7 @@ const USAGE = `Usage: emulator [options]
   --no-gaps             no exchange halts
   --history H           real (irregular history like Binance's before 2023) or clean [real]
   --trade-scale X       multiplies the trades a day (spot BTCUSDT ~1,000,000 at 1) [1]
+  --klines-from-trades  1m klines aggregate the trades (other intervals stay generated)
   -h, --help            this help`;
 
 function num(value: string | undefined, name: string): number | undefined {
@@ -72,6 +73,7 @@ function port(value: string | undefined): number | undefined {
  * assert.deepEqual(options, { port: 0, errorRate: 0.1, dataDescriptor: true });
  * assert.throws(() => parseEmulatorArgs(["--error-rate", "2"]), RangeError);
  * assert.deepEqual(parseEmulatorArgs(["--trade-scale", "0.01"]), { tradeScale: 0.01 });
+ * assert.deepEqual(parseEmulatorArgs(["--klines-from-trades"]), { klinesFromTrades: true });
  * ```
  */
 export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
@@ -99,6 +101,7 @@ export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
       "no-gaps": { type: "boolean" },
       "history": { type: "string" },
       "trade-scale": { type: "string" },
+      "klines-from-trades": { type: "boolean" },
       "help": { type: "boolean", short: "h" },
     },
   });
@@ -143,6 +146,7 @@ export function parseEmulatorArgs(args: string[]): EmulatorOptions | "help" {
     gaps: v["no-gaps"] ? [] : undefined,
     history,
     tradeScale,
+    klinesFromTrades: v["klines-from-trades"],
   };
   return Object.fromEntries(Object.entries(options).filter(([, x]) => x !== undefined));
 }

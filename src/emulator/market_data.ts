@@ -78,6 +78,27 @@ export interface MarketDataOptions {
    * @default "real"
    */
   history?: HistoryMode;
+  /**
+   * The 1m candles of the `klines` dataset are aggregated from the trade
+   * tape of `(seed, tradeScale, gaps)`, as on Binance: the series
+   * `klineSeries(data, "klines")` serves them (a `TradeKlineSeries`); the
+   * methods of this class keep generating every candle independently of the
+   * trades, and the other intervals and the price klines stay generated.
+   * @default false
+   */
+  klinesFromTrades?: boolean;
+  /** The trade tape's scale when `klinesFromTrades` (see `TradeTapeOptions`). @default 1 */
+  tradeScale?: number;
+}
+
+/** What a trade tape of this market needs: the seed, scale and halts of {@linkcode MarketData}. */
+export interface MarketTapeOptions {
+  /** The seed. */
+  readonly seed: number;
+  /** The trade scale. */
+  readonly tradeScale: number;
+  /** The halts. */
+  readonly gaps: readonly EmulatedGap[];
 }
 
 const MARKET_KEY: Record<Market, number> = { spot: 11, um: 23, cm: 37 };
@@ -108,6 +129,8 @@ export class MarketData {
   #symbols: readonly EmulatedSymbol[];
   #gaps: readonly EmulatedGap[];
   #history: HistoryMode;
+  #fromTrades: boolean;
+  #tape: MarketTapeOptions;
   #series = new Map<string, SeriesHistory>();
   // Last lattice values per octave: consecutive candles share the coarse ones.
   #memo = {
@@ -120,13 +143,31 @@ export class MarketData {
   /**
    * Creates the instance.
    *
-   * @param options Seed, catalogue, halts and history.
+   * @param options Seed, catalogue, halts, history and the klines' source.
+   * @throws {RangeError} With `klinesFromTrades`, for a `tradeScale` that is
+   *   not a positive finite number.
    */
   constructor(options: MarketDataOptions = {}) {
     this.#seed = textKey(String(options.seed ?? 1));
     this.#symbols = options.symbols ?? DEFAULT_SYMBOLS;
     this.#gaps = options.gaps ?? DEFAULT_GAPS;
     this.#history = options.history ?? "real";
+    this.#fromTrades = options.klinesFromTrades ?? false;
+    const scale = options.tradeScale ?? 1;
+    if (this.#fromTrades && (!(scale > 0) || !Number.isFinite(scale))) {
+      throw new RangeError(`Cannot use tradeScale "${scale}": expected a positive number`);
+    }
+    this.#tape = { seed: options.seed ?? 1, tradeScale: scale, gaps: this.#gaps };
+  }
+
+  /** Whether the 1m `klines` are aggregated from the trade tape (see `MarketDataOptions`). */
+  get klinesFromTrades(): boolean {
+    return this.#fromTrades;
+  }
+
+  /** The seed, trade scale and halts of this market's trade tape. */
+  get tapeOptions(): MarketTapeOptions {
+    return this.#tape;
   }
 
   /** The history served: `"real"` (irregular before 2023) or `"clean"`. */

@@ -167,14 +167,20 @@ Deno.test("funding archives: listed monthly only, for perpetuals, with CHECKSUM;
     return [...text.matchAll(/<Prefix>([^<]*)<\/Prefix><\/CommonPrefixes>/g)].map((m) => m[1]);
   };
   assert.deepEqual(await prefixes("data/futures/um/monthly/"), [
+    "data/futures/um/monthly/aggTrades/",
     "data/futures/um/monthly/fundingRate/",
     "data/futures/um/monthly/indexPriceKlines/",
     "data/futures/um/monthly/klines/",
     "data/futures/um/monthly/markPriceKlines/",
     "data/futures/um/monthly/premiumIndexKlines/",
+    "data/futures/um/monthly/trades/",
   ]);
   assert.ok(!(await prefixes("data/futures/cm/daily/")).some((p) => p.includes("fundingRate")));
-  assert.deepEqual(await prefixes("data/spot/monthly/"), ["data/spot/monthly/klines/"]);
+  assert.deepEqual(await prefixes("data/spot/monthly/"), [
+    "data/spot/monthly/aggTrades/",
+    "data/spot/monthly/klines/",
+    "data/spot/monthly/trades/",
+  ]);
   assert.deepEqual(await prefixes("data/futures/cm/monthly/fundingRate/"), [
     "data/futures/cm/monthly/fundingRate/BTCUSD_PERP/",
     "data/futures/cm/monthly/fundingRate/ETHUSD_PERP/",

@@ -242,12 +242,18 @@ Deno.test("S3 listing shows the price klines folders, pairs and files", async ()
     return [...text.matchAll(/<Prefix>([^<]*)<\/Prefix><\/CommonPrefixes>/g)].map((m) => m[1]);
   };
   assert.deepEqual(await prefixes("data/futures/um/daily/"), [
+    "data/futures/um/daily/aggTrades/",
     "data/futures/um/daily/indexPriceKlines/",
     "data/futures/um/daily/klines/",
     "data/futures/um/daily/markPriceKlines/",
     "data/futures/um/daily/premiumIndexKlines/",
+    "data/futures/um/daily/trades/",
   ]);
-  assert.deepEqual(await prefixes("data/spot/daily/"), ["data/spot/daily/klines/"]);
+  assert.deepEqual(await prefixes("data/spot/daily/"), [
+    "data/spot/daily/aggTrades/",
+    "data/spot/daily/klines/",
+    "data/spot/daily/trades/",
+  ]);
   assert.deepEqual(await prefixes("data/futures/cm/daily/indexPriceKlines/"), [
     "data/futures/cm/daily/indexPriceKlines/BTCUSD/",
     "data/futures/cm/daily/indexPriceKlines/ETHUSD/",

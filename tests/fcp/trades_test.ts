@@ -323,3 +323,16 @@ Deno.test("Trades: without a cache a month comes from its daily archives (nothin
     assert.equal(got.report.requests.visionFiles, 30);
   });
 });
+
+Deno.test("Trades: compareKlines finds every minute matching against klines made from the trades", async () => {
+  const day = Date.UTC(2024, 5, 3);
+  await withManager({ now: NOW, tradeScale: SCALE, klinesFromTrades: true }, async (dsm) => {
+    const got = await dsm.getDataWithReport(
+      request("aggTrades", "spot", "ETHUSDT", day, day + 2 * 3_600_000, { compareKlines: true }),
+    );
+    const check = got.report.klineCheck!;
+    assert.equal(check.mismatchCount, 0);
+    assert.ok(check.minutes > 0);
+    assert.equal(check.matching, check.minutes);
+  });
+});
