@@ -140,37 +140,27 @@ export async function runFetchCommand(
     },
   });
   const dataset = args.dataset;
+  const common = {
+    symbol: args.symbol,
+    start: args.start,
+    end: args.end,
+    source: args.source,
+    includeSourceInfo: args.includeSourceInfo,
+    strict: args.strict,
+  };
   const { batches, report } = dataset === "aggTrades" || dataset === "trades"
     ? dsm.streamWithReport({
       dataset,
-      symbol: args.symbol,
-      start: args.start,
-      end: args.end,
-      source: args.source,
-      includeSourceInfo: args.includeSourceInfo,
-      strict: args.strict,
+      ...common,
       ...(args.compareKlines ? { compareKlines: true } : {}),
     })
     : dataset === "fundingRate"
-    ? dsm.streamWithReport({
-      dataset: "fundingRate",
-      symbol: args.symbol,
-      start: args.start,
-      end: args.end,
-      source: args.source,
-      includeSourceInfo: args.includeSourceInfo,
-      strict: args.strict,
-    })
+    ? dsm.streamWithReport({ dataset, ...common })
     : dsm.streamWithReport({
       ...(dataset === "klines" ? {} : { dataset }),
-      symbol: args.symbol,
+      ...common,
       interval: args.interval as KlineRequest["interval"],
-      start: args.start,
-      end: args.end,
-      source: args.source,
-      includeSourceInfo: args.includeSourceInfo,
       fill: args.fill,
-      strict: args.strict,
       includeOpenCandle: args.includeOpenCandle,
     });
   try {

@@ -77,6 +77,31 @@ export interface FetchFailure {
   message: string;
 }
 
+/**
+ * A failure of a partition's source, from the error it raised.
+ *
+ * @param error The error (its `code`, else `ERROR`, and its message).
+ * @param partition The partition's key.
+ * @returns The failure.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { failureOf } from "./fetch_report.ts";
+ * assert.deepEqual(failureOf(new Error("reset"), "2024-01-01"), {
+ *   partition: "2024-01-01", code: "ERROR", message: "reset",
+ * });
+ * ```
+ */
+export function failureOf(error: unknown, partition: string): FetchFailure {
+  const code = (error as { code?: unknown })?.code;
+  return {
+    partition,
+    code: typeof code === "string" ? code : "ERROR",
+    message: error instanceof Error ? error.message : String(error),
+  };
+}
+
 /** Counts of the requests of this fetch alone (not of other fetches of the manager). */
 export interface RequestCounts {
   /** Vision archives downloaded and verified (zip + CHECKSUM pairs). */

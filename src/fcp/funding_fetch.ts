@@ -29,6 +29,7 @@ import { newRestStats, type RestClient } from "../source/rest_client.ts";
 import type { VisionClient } from "../source/vision_client.ts";
 import type { FundingStore } from "../cache/fs_funding_store.ts";
 import {
+  failureOf,
   type FetchFailure,
   noRequests,
   type PartitionReport,
@@ -168,15 +169,6 @@ interface JobOutcome {
   ms: number;
   failures: FetchFailure[];
   errors: unknown[];
-}
-
-function failureOf(error: unknown, partition: string): FetchFailure {
-  const code = (error as { code?: unknown })?.code;
-  return {
-    partition,
-    code: typeof code === "string" ? code : "ERROR",
-    message: error instanceof Error ? error.message : String(error),
-  };
 }
 
 function columnsOf(batches: readonly RecordBatch[]): { columns: FundingColumns; length: number } {

@@ -5,9 +5,13 @@
  * @module
  */
 import { InvalidDatasetError } from "../core/errors.ts";
-import type { Market, MarketInput } from "../core/market.ts";
+import type { MarketInput } from "../core/market.ts";
 import type { TimeInput } from "../core/time.ts";
-import { resolveSeriesFields, SERIES_REQUEST_KEYS } from "./_series_request.ts";
+import {
+  type ResolvedSeriesFields,
+  resolveSeriesFields,
+  SERIES_REQUEST_KEYS,
+} from "./_series_request.ts";
 import type { SourceMode } from "./kline_request.ts";
 
 /** What to fetch: the funding events of a futures symbol in `[start, end)` of funding time. */
@@ -45,23 +49,9 @@ export interface FundingRateRequest {
 }
 
 /** A validated funding request: every field checked, times as epoch ms. */
-export interface ResolvedFundingRequest {
+export interface ResolvedFundingRequest extends ResolvedSeriesFields {
   /** The dataset. */
   readonly dataset: "fundingRate";
-  /** Market. */
-  readonly market: Market;
-  /** Uppercase symbol. */
-  readonly symbol: string;
-  /** First funding time wanted. */
-  readonly start: number;
-  /** First funding time not wanted, after clamping to now. */
-  readonly end: number;
-  /** Source mode. */
-  readonly source: SourceMode;
-  /** Whether `_data_source` is appended. */
-  readonly includeSourceInfo: boolean;
-  /** Strict mode. */
-  readonly strict: boolean;
 }
 
 /**

@@ -12,8 +12,7 @@
 import type { RecordBatch } from "apache-arrow";
 import { type Partition, partitionOf } from "../core/partition.ts";
 import type { DataSource } from "../core/schema.ts";
-import type { FetchFailure, RequestCounts } from "./fetch_report.ts";
-import { noRequests } from "./fetch_report.ts";
+import { failureOf, type FetchFailure, noRequests, type RequestCounts } from "./fetch_report.ts";
 import type { ResolvedTradeRequest } from "./trade_request.ts";
 import { checkTradeDay, rowsOf } from "./_trade_rows.ts";
 import type { TradeMonthFeed } from "./_trade_month.ts";
@@ -196,15 +195,6 @@ export interface TradeDayOutcome {
   errors: unknown[];
   /** The day's own requests. */
   requests: RequestCounts;
-}
-
-function failureOf(error: unknown, partition: string): FetchFailure {
-  const code = (error as { code?: unknown })?.code;
-  return {
-    partition,
-    code: typeof code === "string" ? code : "ERROR",
-    message: error instanceof Error ? error.message : String(error),
-  };
 }
 
 async function collect(batches: AsyncIterable<RecordBatch>): Promise<RecordBatch[]> {
