@@ -7,13 +7,15 @@
  */
 
 import {
+  checkDeferredTail,
   checkLocalSignature,
   checkTail,
   FLAG_DESCRIPTOR,
   LOCAL_HEADER_SIG,
   LOCAL_HEADER_SIZE,
   localHeaderLength,
-  locateEntry,
+  MAX_DESCRIPTOR_SIZE,
+  MAX_ENTRY_SIZE,
   MAX_TAIL_SIZE,
   parseLocalHeader,
   u32,
@@ -22,27 +24,43 @@ import {
 } from "./_zip_format.ts";
 
 const noop = () => {};
+/**
+ * Bytes held back while the data of an entry with a data descriptor streams:
+ * the longest descriptor, central directory and end records that can follow
+ * it. Whatever precedes the last `WINDOW` bytes is entry data.
+ */
+const WINDOW = MAX_DESCRIPTOR_SIZE + MAX_TAIL_SIZE;
 
 /**
  * Passes on the entry's data of a single-entry archive as it arrives.
  *
- * With the sizes in the local header, the data is passed on as soon as the
- * header is read, and what follows it (the central directory of that one
- * entry) is held and checked by {@linkcode ZipEntryDataStream.checkEnd},
- * once the consumer has checked the data itself. With a data descriptor
- * (flag bit 3), the archive is held until it ends, checked whole, and its
- * data passed on then.
+ * With the sizes in the local header (Zip64 ones from its extra field), the
+ * data is passed on as soon as the header is read, and what follows it (the
+ * central directory of that one entry, Zip64 end records included) is held
+ * and checked by {@linkcode ZipEntryDataStream.checkEnd}, once the consumer
+ * has checked the data itself. With a data descriptor (flag bit 3), where
+ * the data ends is known only from the records after it: the last
+ * {@linkcode WINDOW} bytes (about 330 KB, the longest such records) are held
+ * back and the rest passed on as data; when the archive ends, the held bytes
+ * are parsed from the end (central directory, then descriptor), the entry's
+ * crc and sizes filled in, and the last data bytes passed on. A smaller
+ * archive is thus checked whole before its first data byte.
  *
  * Contract: errors are `ZipFormatError`s (bad signature, truncation at any
- * byte, a second entry, encryption, unsupported method, zip64, records that
+ * byte, a second entry, encryption, unsupported method, Zip64 fields that are
+ * missing, truncated, over 2^53 or {@linkcode MAX_ENTRY_SIZE}, records that
  * disagree); an error or a cancellation in either direction rejects
  * {@linkcode ZipEntryDataStream.entry} with its reason. Output chunks may be
- * views of input chunks.
+ * views of input chunks. Memory: at most `WINDOW` bytes plus one chunk.
  */
 export class ZipEntryDataStream extends TransformStream<Uint8Array, Uint8Array> {
   /**
    * The entry as its records describe it (sizes, CRC-32, method, name):
-   * known before its first data byte is passed on.
+   * known before its first data byte is passed on. With a data descriptor,
+   * it resolves with the local header's method and name, `crc` 0 and both
+   * sizes {@linkcode MAX_ENTRY_SIZE} (the running cap), and this same object
+   * gets the crc and sizes of the records after the data before the
+   * readable closes.
    */
   readonly entry: Promise<ZipEntry>;
   readonly #transformer: EntryDataTransformer;
@@ -73,18 +91,22 @@ export class ZipEntryDataStream extends TransformStream<Uint8Array, Uint8Array> 
   }
 }
 
-type Phase = "header" | "data" | "tail" | "buffered";
+type Phase = "header" | "data" | "tail" | "deferred";
 
 class EntryDataTransformer implements Transformer<Uint8Array, Uint8Array> {
   #file: string | undefined;
   #found: PromiseWithResolvers<ZipEntry>;
   #phase: Phase = "header";
-  /** The local header, then the bytes after the data (or every chunk when buffered). */
+  /** The local header, then the bytes after the data (or the last `WINDOW` bytes when deferred). */
   #held: Uint8Array[] = [];
   #heldLength = 0;
   /** Bytes of the archive passed before `#held`. */
   #position = 0;
   #entry: ZipEntry | undefined;
+  /** The local header of an entry with a data descriptor. */
+  #local: ZipEntry | undefined;
+  /** Whether the records after the data were checked at the end (data descriptor). */
+  #checked = false;
   #remaining = 0;
   #ended = false;
 
@@ -147,7 +169,34 @@ class EntryDataTransformer implements Transformer<Uint8Array, Uint8Array> {
       }
       default:
         this.#hold(chunk.subarray(off));
+        this.#release(controller);
         return chunk.length;
+    }
+  }
+
+  /** Passes on what precedes the last {@linkcode WINDOW} held bytes: entry data. */
+  #release(controller: TransformStreamDefaultController<Uint8Array>): void {
+    let excess = this.#heldLength - WINDOW;
+    if (excess <= 0) return;
+    if (this.#position + excess - this.#local!.recordSize > MAX_ENTRY_SIZE) {
+      throw zipError(
+        `entry "${this.#entry!.name}" has more than ${MAX_ENTRY_SIZE} compressed bytes`,
+        this.#file,
+      );
+    }
+    this.#heldLength -= excess;
+    this.#position += excess;
+    while (excess > 0) {
+      const first = this.#held[0];
+      if (first.length <= excess) {
+        this.#held.shift();
+        controller.enqueue(first);
+        excess -= first.length;
+      } else {
+        controller.enqueue(first.subarray(0, excess));
+        this.#held[0] = first.subarray(excess);
+        excess = 0;
+      }
     }
   }
 
@@ -160,15 +209,18 @@ class EntryDataTransformer implements Transformer<Uint8Array, Uint8Array> {
     if (header.length >= 4) checkLocalSignature(header, this.#file);
     if (header.length < need || localHeaderLength(header) > header.length) return off + take;
     const entry = parseLocalHeader(header, this.#file);
+    this.#position = header.length;
+    this.#held = [];
+    this.#heldLength = 0;
     if (entry.flags & FLAG_DESCRIPTOR) {
-      this.#phase = "buffered";
+      this.#local = entry;
+      this.#entry = { ...entry, size: MAX_ENTRY_SIZE, compressedSize: MAX_ENTRY_SIZE };
+      this.#found.resolve(this.#entry);
+      this.#phase = "deferred";
       return off + take;
     }
     this.#entry = entry;
     this.#found.resolve(entry);
-    this.#position = header.length;
-    this.#held = [];
-    this.#heldLength = 0;
     this.#remaining = entry.compressedSize;
     this.#phase = this.#remaining === 0 ? "tail" : "data";
     return off + take;
@@ -194,15 +246,19 @@ class EntryDataTransformer implements Transformer<Uint8Array, Uint8Array> {
         this.#ended = true;
         return;
       default: {
-        const { entry, data } = locateEntry(held, file);
-        this.#found.resolve(entry);
-        if (data.length > 0) controller.enqueue(data);
+        const { entry, data } = checkDeferredTail(held, this.#position, this.#local!, file);
+        const { crc, size, compressedSize } = entry;
+        Object.assign(this.#entry!, { crc, size, compressedSize });
+        this.#phase = "tail";
+        this.#ended = true;
+        this.#checked = true;
+        if (data > 0) controller.enqueue(held.subarray(0, data));
       }
     }
   }
 
   checkEnd(): void {
-    if (this.#phase !== "tail") return;
+    if (this.#phase !== "tail" || this.#checked) return;
     if (!this.#ended) throw new TypeError("Cannot check the end of an archive before it ends");
     checkTail(this.#joined(), this.#position, this.#entry!, this.#file);
   }

@@ -29,7 +29,8 @@ export interface UnzipOptions {
  * @param options File name for error messages.
  * @returns The entry's bytes, length and CRC-32 verified.
  * @throws {ZipFormatError} Not a zip, truncated, not exactly one entry,
- * encrypted, unsupported method, zip64, or a CRC-32 or size mismatch.
+ * encrypted, unsupported method, Zip64 records that are missing or lie, an
+ * entry over 4 GiB - 1 (one buffer; stream it), or a CRC-32 or size mismatch.
  *
  * @example
  * ```ts
@@ -63,8 +64,17 @@ export function unzipSingleEntry(
  * size. When the local file header carries the sizes (as on Binance Vision),
  * the entry is inflated while the archive streams, and the central directory
  * that follows must describe the same, single entry. When the sizes are
- * deferred to a data descriptor (flag bit 3), the archive is held until it
- * ends and checked whole before its data is inflated.
+ * deferred to a data descriptor (flag bit 3), the entry streams too, about
+ * 330 KB behind the input (the longest records that can follow the data are
+ * held back): an archive that small is checked whole before it is inflated;
+ * for a bigger one the declared size and CRC-32 are known, and checked, at
+ * its end, and until then the output is capped at the 1 TiB entry cap
+ * (deflate itself yields at most 1,032 bytes per input byte).
+ *
+ * Zip64 (entries of 4 GiB and more, e.g. Vision's monthly trades of busy
+ * symbols) is read in both layouts: sizes from the Zip64 extra field, 8-byte
+ * descriptor sizes, the Zip64 end record and locator; entries over 1 TiB
+ * (2^40 bytes, compressed or not) are refused.
  *
  * Contract:
  * - Output chunks are emitted before the archive is fully checked: a CRC,
@@ -72,9 +82,9 @@ export function unzipSingleEntry(
  *   chunks. Commit nothing until the readable closes without error.
  * - Input that ends early (truncated at any byte) errors the readable with a
  *   {@linkcode ZipFormatError}; so do a bad signature, a second entry,
- *   encryption, methods other than stored and deflated, zip64, data that does
- *   not inflate, more bytes than the entry declares, and CRC-32 or size
- *   mismatches. Errors carry `options.file` in their message. An upstream
+ *   encryption, methods other than stored and deflated, Zip64 fields that
+ *   are missing, truncated or over 2^53, data that does not inflate, more
+ *   bytes than the entry declares, and CRC-32 or size mismatches. Errors carry `options.file` in their message. An upstream
  *   error (an aborted writable) reaches the readable unchanged.
  * - Cancelling the readable cancels the writable side (and the upstream when
  *   piped) and the inflater; aborting the writable errors the readable.

@@ -215,7 +215,7 @@ Deno.test("UnzipStream stops a bomb at its declared size and cancels its source"
   await rejectsZip(unzipSingleEntry(zip), refused);
 });
 
-Deno.test("UnzipStream rejects encryption, unknown methods and zip64", async () => {
+Deno.test("UnzipStream rejects encryption, unknown methods and zip64 sizes without their records", async () => {
   const zip = await encodeZip("a.csv", SMALL);
   const central = zip.length - 22 - 46 - 5;
   const patch = (edit: (v: DataView) => void) => {
