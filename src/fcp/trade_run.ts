@@ -123,6 +123,29 @@ const PARTITION_SOURCE = { CACHE: "cache", VISION: "vision-daily", REST: "rest" 
  *   them when the batches are first read).
  * @param options Clock, signal, concurrency.
  * @returns The batches and the report.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeTradeCsv } from "../codec/trade_csv.ts";
+ * import { runTrades } from "./trade_run.ts";
+ * const day = Date.UTC(2024, 0, 1);
+ * const csv = `7,1.5,2,7,8,${day + 1000},true,True\n9,1.6,1,10,10,${day + 2000},false,True\n`;
+ * async function* rows() {
+ *   yield* decodeTradeCsv(new TextEncoder().encode(csv), { dataset: "aggTrades", market: "spot" });
+ * }
+ * const run = runTrades({
+ *   dataset: "aggTrades", market: "spot", symbol: "BTCUSDT", source: "vision",
+ *   start: day, end: day + 86_400_000, includeSourceInfo: true, strict: false, compareKlines: false,
+ * }, {
+ *   vision: () => Promise.resolve({ url: "u", bytes: 10, sha256: "0".repeat(64), batches: rows() }),
+ * }, { now: day + 2 * 86_400_000, signal: new AbortController().signal, concurrency: 2 });
+ * const batches = await Array.fromAsync(run.batches);
+ * assert.equal(batches[0].numRows, 2);
+ * const report = await run.report;
+ * assert.deepEqual(report.idGaps.map((g) => [g.fromId, g.toId]), [[8, 8]]);
+ * assert.deepEqual(report.partitions[0].sources, ["vision-daily"]);
+ * ```
  */
 export function runTrades(
   request: ResolvedTradeRequest,
