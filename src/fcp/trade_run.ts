@@ -110,7 +110,11 @@ export interface TradeRunOptions {
   klines?: (start: number, end: number, signal: AbortSignal) => AsyncIterable<RecordBatch>;
 }
 
-/** Rows the window holds at most, once a day's size is known (two days always run). */
+/**
+ * Rows the days in flight may hold, once a day's size is known (one day
+ * always runs): a busy spot day (a million rows, ~65 MB of columns) runs
+ * alone while the one before it is handed out.
+ */
 const MAX_ROWS_IN_FLIGHT = 1_500_000;
 
 const PARTITION_SOURCE = { CACHE: "cache", VISION: "vision-daily", REST: "rest" } as const;
@@ -248,7 +252,10 @@ export function runTrades(
       entry.rows = rowsOf(out);
       report.rows += entry.rows;
       covered.push(day.span);
-      for (const batch of out) {
+      // Each batch is let go once handed out: a busy day's first rows can be freed while the
+      // consumer reads the rest and the next day downloads.
+      rows.batches = [];
+      for (let batch = out.shift(); batch; batch = out.shift()) {
         ids.feed(batch);
         rebuild?.feed(batch);
         yield request.includeSourceInfo ? withDataSource(batch, rows.source, schema) : batch;
@@ -347,9 +354,10 @@ export function runTrades(
 }
 
 /**
- * Runs the days with a bounded look-ahead and yields them in order: two
- * days are always in flight; more (up to `concurrency`) while the days seen
- * so far say they fit in {@linkcode MAX_ROWS_IN_FLIGHT} rows. Left early,
+ * Runs the days with a bounded look-ahead and yields them in order: one
+ * day is always in flight (while the one before is handed out); more (up
+ * to `concurrency`) while the days seen so far say they fit in
+ * {@linkcode MAX_ROWS_IN_FLIGHT} rows. Left early,
  * it calls `stop` (which aborts `signal`) and waits for the days in flight.
  */
 async function* inOrder(
@@ -363,9 +371,9 @@ async function* inOrder(
   let next = 0;
   let rowsPerDay = Infinity;
   const fill = () => {
-    while (next < jobs.length && window.length < Math.max(2, concurrency)) {
+    while (next < jobs.length && window.length < concurrency) {
       const fits = (window.length + 1) * rowsPerDay <= MAX_ROWS_IN_FLIGHT;
-      if (window.length >= 2 && !fits) return;
+      if (window.length >= 1 && !fits) return;
       const day = fetch(jobs[next++]);
       day.catch(() => {});
       window.push(day);
