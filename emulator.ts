@@ -40,7 +40,12 @@ export type { FaultOptions, FileSelection } from "./src/emulator/faults.ts";
 export type { EmulatedSymbol } from "./src/emulator/symbol_catalogue.ts";
 export type { EmulatedGap } from "./src/emulator/market_data.ts";
 export type { HistoryMode } from "./src/emulator/irregular_history.ts";
-export { type KlineText, MarketData, type MarketDataOptions } from "./src/emulator/market_data.ts";
+export {
+  type KlineText,
+  MarketData,
+  type MarketDataOptions,
+  type MarketTapeOptions,
+} from "./src/emulator/market_data.ts";
 export {
   type KlineTruth,
   klineTruth,

@@ -72,6 +72,7 @@ export type { FundingRateRequest } from "./src/fcp/funding_request.ts";
 export type { FundingReport } from "./src/fcp/funding_fetch.ts";
 export type { FundingGap, FundingIntervalChange } from "./src/fcp/funding_series.ts";
 export type { TradeRequest } from "./src/fcp/trade_request.ts";
+export type { SeriesRequestFields } from "./src/fcp/series_request.ts";
 export type {
   KlineCheckField,
   KlineCheckReport,

@@ -11,7 +11,7 @@ import {
   type ResolvedSeriesFields,
   resolveSeriesFields,
   SERIES_REQUEST_KEYS,
-} from "./_series_request.ts";
+} from "./series_request.ts";
 import type { SourceMode } from "./kline_request.ts";
 
 /** What to fetch: the funding events of a futures symbol in `[start, end)` of funding time. */

@@ -12,7 +12,7 @@ import {
   resolveSeriesFields,
   SERIES_REQUEST_KEYS,
   type SeriesRequestFields,
-} from "./_series_request.ts";
+} from "./series_request.ts";
 
 /**
  * What to fetch: the aggregate trades (`aggTrades`) or the trades (`trades`)

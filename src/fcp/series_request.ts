@@ -1,5 +1,5 @@
 /**
- * The checks every non-kline request shares (funding rates, trades): an
+ * The fields and checks every non-kline request shares (funding rates, trades): an
  * object with known fields, a market and symbol, a `[start, end)` range on
  * the rows' own time (clamped to now), a source mode and two flags. All of
  * it before any I/O.
@@ -13,14 +13,34 @@ import { type TimeInput, toEpochMs } from "../core/time.ts";
 import { checkKeys } from "./_manager_options.ts";
 import type { SourceMode } from "./kline_request.ts";
 
-/** The fields every series request has. */
+/** The fields every request other than a kline one has (funding rates, trades). */
 export interface SeriesRequestFields {
+  /** Symbol, e.g. `BTCUSDT` (spot, um) or `BTCUSD_PERP` (cm). */
   symbol: string;
+  /** Inclusive start on the rows' time: Date, ISO 8601 string (UTC when zone-less) or epoch ms. */
   start: TimeInput;
+  /** Exclusive end on the rows' time; clamped to now. */
   end: TimeInput;
+  /**
+   * Market; overrides the manager's.
+   * @default {the manager's market}
+   */
   market?: MarketInput;
+  /**
+   * `auto` uses the cache, then Vision, then REST; `cache` never touches
+   * the network; `vision` never calls REST; `rest` never calls Vision.
+   * @default {"auto"}
+   */
   source?: SourceMode;
+  /**
+   * Append the `_data_source` column (CACHE, VISION, REST).
+   * @default {true}
+   */
   includeSourceInfo?: boolean;
+  /**
+   * Throw instead of returning a partial result when a source fails.
+   * @default {false}
+   */
   strict?: boolean;
 }
 
@@ -79,7 +99,7 @@ function flag(value: unknown, name: string, what: string, fallback: boolean): bo
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveSeriesFields, SERIES_REQUEST_KEYS } from "./_series_request.ts";
+ * import { resolveSeriesFields, SERIES_REQUEST_KEYS } from "./series_request.ts";
  * const r = resolveSeriesFields(
  *   { symbol: "ethusdt", start: "2024-01-01", end: "2030-01-01" },
  *   { what: "Cannot fetch", keys: SERIES_REQUEST_KEYS, market: "spot", now: Date.UTC(2025, 0, 1) },
