@@ -1,0 +1,91 @@
+/**
+ * The cache and the fetch of `dsm sync`, over a {@linkcode DataSourceManager}
+ * and the cache folder it uses.
+ *
+ * @module
+ */
+import type { RecordBatch } from "apache-arrow";
+import { datasetField } from "../core/dataset.ts";
+import type { KlineStore } from "../cache/kline_store.ts";
+import { FsFundingStore } from "../cache/fs_funding_store.ts";
+import { FsTradeStore } from "../cache/fs_trade_store.ts";
+import type { DataSourceManager } from "./data_source_manager.ts";
+import type { FetchFailure } from "./fetch_report.ts";
+import type { CandleDataset, KlineRequest } from "./kline_request.ts";
+import type { SyncSeries, SyncSources } from "./sync_run.ts";
+
+/** Gap classes that say the exchange has nothing there (not that a source failed). */
+const CONFIRMED = new Set(["exchange", "not_listed", "off_grid"]);
+
+async function drain(batches: ReadableStream<RecordBatch>): Promise<number> {
+  let rows = 0;
+  for await (const batch of batches) rows += batch.numRows;
+  return rows;
+}
+
+/**
+ * Sync's sources: cached partitions read from the manager's cache folder,
+ * fetches through the manager (rows dropped: the cache is the product).
+ *
+ * @param dsm The manager (its cache option names the same cache as `store`).
+ * @param store The kline cache the manager uses (its root holds the funding and trade folders).
+ * @returns The sources.
+ */
+export function managerSyncSources(dsm: DataSourceManager, store: KlineStore): SyncSources {
+  const root = store.enabled ? store.root : undefined;
+  const funding = root === undefined ? undefined : new FsFundingStore(root, { readOnly: true });
+  const trades = root === undefined ? undefined : new FsTradeStore(root, { readOnly: true });
+  return {
+    async cached(series: SyncSeries): Promise<Set<string>> {
+      const { market, dataset, symbol, interval } = series;
+      if (dataset === "fundingRate") {
+        if (!funding) return new Set();
+        const files = await funding.list({ market: market as "um" | "cm", symbol });
+        return new Set(files.map((f) => f.key.partition));
+      }
+      if (dataset === "aggTrades" || dataset === "trades") {
+        return new Set(trades ? await trades.days({ market, dataset, symbol }) : []);
+      }
+      if (!store.enabled) return new Set();
+      return await store.partitions({
+        ...datasetField(dataset),
+        market,
+        symbol,
+        interval: interval!,
+      });
+    },
+    async fetch(series, start, end, signal) {
+      const { market, dataset, symbol, interval } = series;
+      const common = { market, symbol, start, end, includeSourceInfo: false };
+      const failures: FetchFailure[] = [];
+      const confirmedEmpty: { start: number; end: number }[] = [];
+      if (dataset === "fundingRate") {
+        const run = dsm.streamWithReport({ dataset, ...common }, { signal });
+        const rows = await drain(run.batches);
+        const report = await run.report;
+        failures.push(...report.failures);
+        return { rows, confirmedEmpty, failures };
+      }
+      if (dataset === "aggTrades" || dataset === "trades") {
+        const run = dsm.streamWithReport({ dataset, ...common }, { signal });
+        const rows = await drain(run.batches);
+        const report = await run.report;
+        failures.push(...report.failures);
+        return { rows, confirmedEmpty, failures };
+      }
+      const request: KlineRequest = {
+        ...(dataset === "klines" ? {} : { dataset: dataset as CandleDataset }),
+        ...common,
+        interval: interval!,
+      };
+      const run = dsm.streamWithReport(request, { signal });
+      const rows = await drain(run.batches);
+      const report = await run.report;
+      failures.push(...report.failures);
+      for (const gap of report.gaps) {
+        if (CONFIRMED.has(gap.class)) confirmedEmpty.push({ start: gap.start, end: gap.end });
+      }
+      return { rows, confirmedEmpty, failures };
+    },
+  };
+}
