@@ -100,7 +100,11 @@ function fileEntries(
 }
 
 /**
- * Answers a ListObjects (v1) query with S3's XML.
+ * Answers a ListObjects (v1) query with S3's XML. With a delimiter, keys
+ * below it are rolled up into `CommonPrefixes`, which count toward the page
+ * size, and a truncated page names its last key or common prefix in
+ * `NextMarker` (sent only with a delimiter, as S3 does); a common prefix as
+ * `marker` skips every key under it.
  *
  * `<Size>` of a zip is an estimate (exact sizes would mean building every
  * zip); `<ETag>` is a stable hash of the key, not the MD5 of the content.
@@ -165,7 +169,8 @@ export function listObjects(
     `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` +
     `<Name>data.binance.vision</Name><Prefix>${escapeXml(prefix)}</Prefix>` +
     `<Marker>${escapeXml(marker)}</Marker>` +
-    (truncated ? `<NextMarker>${escapeXml(last)}</NextMarker>` : "") +
+    // S3 v1 sends NextMarker only with a delimiter; without one the next marker is the last key.
+    (truncated && delimiter ? `<NextMarker>${escapeXml(last)}</NextMarker>` : "") +
     `<MaxKeys>${maxKeys}</MaxKeys>` +
     (delimiter ? `<Delimiter>${escapeXml(delimiter)}</Delimiter>` : "") +
     `<IsTruncated>${truncated}</IsTruncated>` + contents.join("") + commons.join("") +

@@ -147,6 +147,7 @@ async function listKeys(
   prefix: string,
   options: ListVisionOptions,
   span: KeySpan = {},
+  prefixes?: string[],
 ): Promise<string[]> {
   const base = options.listingUrl ?? VISION_LISTING_URL;
   const keys: string[] = [];
@@ -157,6 +158,7 @@ async function listKeys(
     if (pages >= maxPages) throw new ResponseTooLargeError(url, maxPages, "pages");
     const page = await withRetry(() => fetchPage(url, options), options);
     keys.push(...page.keys);
+    prefixes?.push(...page.prefixes);
     if (!page.isTruncated) return keys;
     const newest = page.keys.at(-1);
     if (span.last !== undefined && newest !== undefined && newest > span.last) return keys;
@@ -278,4 +280,59 @@ export async function listVisionFiles(
   if (listing.first === undefined) delete listing.first;
   if (listing.last === undefined) delete listing.last;
   return listing;
+}
+
+/** What one folder of the bucket holds, from {@linkcode listVisionFolder}. */
+export interface VisionFolder {
+  /** The keys directly in the folder (files), in order. */
+  keys: string[];
+  /** The folders directly in it (`CommonPrefixes`, each ending in `/`), in order. */
+  prefixes: string[];
+}
+
+/**
+ * Lists one folder of the Vision bucket with `delimiter=/`: its files and its
+ * sub-folders, every page (marker paging), e.g. the symbol folders of
+ * `data/futures/um/daily/klines/`.
+ *
+ * @param prefix The folder, ending in `/` (e.g. `data/spot/monthly/fundingRate/`).
+ * @param options Listing URL, fetch, timeout, page limit, retry policy, signal, `onPage`
+ *   (`from`/`to` are ignored).
+ * @returns Its keys and common prefixes, in order.
+ * @throws {TypeError} When `prefix` is empty or does not end in `/`, before any I/O.
+ * @throws {HttpError} On a non-retryable status or retries exhausted on 5xx.
+ * @throws {NetworkError} On resets, time-outs or malformed XML after the retries.
+ * @throws {ResponseTooLargeError} When the folder is still truncated after `maxPages` pages.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listVisionFolder } from "./vision_listing.ts";
+ * const fake: typeof fetch = (input) => {
+ *   const prefix = new URL(String(input)).searchParams.get("prefix")!;
+ *   return Promise.resolve(new Response(
+ *     `<ListBucketResult><IsTruncated>false</IsTruncated>` +
+ *       `<CommonPrefixes><Prefix>${prefix}BTCUSDT/</Prefix></CommonPrefixes></ListBucketResult>`,
+ *   ));
+ * };
+ * const folder = await listVisionFolder("data/spot/daily/klines/", {
+ *   listingUrl: "http://127.0.0.1:1",
+ *   fetch: fake,
+ * });
+ * assert.deepEqual(folder, { keys: [], prefixes: ["data/spot/daily/klines/BTCUSDT/"] });
+ * ```
+ */
+export async function listVisionFolder(
+  prefix: string,
+  options: ListVisionOptions = {},
+): Promise<VisionFolder> {
+  if (typeof prefix !== "string" || !prefix.endsWith("/")) {
+    throw new TypeError(
+      `Cannot list a Vision folder: prefix ${JSON.stringify(prefix)} does not end in "/"`,
+    );
+  }
+  options.signal?.throwIfAborted();
+  const prefixes: string[] = [];
+  const keys = await listKeys(prefix, options, {}, prefixes);
+  return { keys, prefixes };
 }
