@@ -10,6 +10,7 @@ import { runEmulatorCli } from "../emulator/main.ts";
 import { checkOutputFolders, type FetchArgs, parseFetchArgs, UsageError } from "./_fetch_args.ts";
 import { runFetchCommand } from "./_fetch_command.ts";
 import { CACHE_USAGE, parseCacheArgs, runCacheCommand } from "./_cache_command.ts";
+import { parseSyncArgs, runSyncCommand, SYNC_USAGE } from "./_sync_command.ts";
 
 const USAGE = `Usage: dsm <command> [options]
 
@@ -17,6 +18,7 @@ Commands:
   dsm fetch     Fetch klines (or mark, index, premium price klines, funding rates,
                 aggTrades, trades) to CSV, NDJSON, Arrow IPC or Parquet
   dsm cache     ls | stats | verify | clear: list, total, check or delete cached partitions
+  dsm sync      Keep a manifest's series cached (incremental, resumable, --shard I/N)
   dsm emulator  Run the local Binance emulator (dsm emulator --help)
 
 dsm fetch options:
@@ -51,6 +53,8 @@ dsm fetch options:
   -h, --help                  this help
 
 ${CACHE_USAGE}
+
+${SYNC_USAGE}
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted`;
 
@@ -207,6 +211,23 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
             stderr,
             signal: s,
           });
+        });
+      }
+      case "sync": {
+        const parsed = await parseSyncArgs(rest, env);
+        if (parsed === "help") {
+          await writeOut(stdout, USAGE + "\n");
+          return 0;
+        }
+        return await interruptible(io.signal, async (s) => {
+          signal = s;
+          const summary = await runSyncCommand(parsed, {
+            print: (text) => writeOut(stdout, text),
+            stderr,
+            signal: s,
+            now: io.now,
+          });
+          return summary.complete ? 0 : 1;
         });
       }
       case "emulator": {
