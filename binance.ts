@@ -12,6 +12,8 @@
  * - {@linkcode RestClient}: REST klines, paged at the market's limit;
  *   funding rates; aggregate trades (`aggTrades`, µs times);
  *   {@linkcode WeightScheduler}: the pacing by `X-MBX-USED-WEIGHT-1M`;
+ *   {@linkcode SharedWeightBudget}: one budget for the processes of a host,
+ *   through a lock-protected file in the cache folder;
  *   {@linkcode HostCircuitBreaker}: fail fast on a host that keeps failing.
  * - {@linkcode marketInfo}, {@linkcode klinesWeight}, {@linkcode VISION_URL}:
  *   per-market hosts, limits and weights.
@@ -128,7 +130,15 @@ export {
   type RestFundingRequest,
   type RestKlinesRequest,
 } from "./src/source/rest_client.ts";
-export { WeightScheduler, type WeightSchedulerOptions } from "./src/source/weight_scheduler.ts";
+export {
+  type WeightBudget,
+  WeightScheduler,
+  type WeightSchedulerOptions,
+} from "./src/source/weight_scheduler.ts";
+export {
+  SharedWeightBudget,
+  type SharedWeightBudgetOptions,
+} from "./src/source/shared_weight_budget.ts";
 export { HostCircuitBreaker, type HostCircuitBreakerOptions } from "./src/source/http.ts";
 export {
   klinesWeight,

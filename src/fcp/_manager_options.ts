@@ -21,6 +21,7 @@ export const MANAGER_KEYS: readonly string[] = [
   "signal",
   "onProgress",
   "logger",
+  "sharedBudget",
 ];
 
 /** The fields of a `KlineRequest`. */
@@ -217,6 +218,9 @@ export function checkManagerOptions(options: unknown): void {
   checkRetry(options.retry);
   for (const name of ["fetch", "now", "onProgress", "logger"]) {
     checkFunction(name, options[name]);
+  }
+  if (options.sharedBudget !== undefined && typeof options.sharedBudget !== "boolean") {
+    throw optionError("sharedBudget", options.sharedBudget, "true or false");
   }
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {

@@ -136,7 +136,7 @@ export class DataSourceManager implements AsyncDisposable {
     }
     const breaker = new HostCircuitBreaker({ onOpen: (error) => options.logger?.(error.message) });
     this.#vision = new VisionArchives(this.#options, breaker);
-    this.#rest = new RestClients(this.#options, breaker);
+    this.#rest = new RestClients(this.#options, breaker, () => this.#openCache());
   }
 
   /** Opens the cache on the first fetch, so that a refused request does no I/O. */

@@ -31,6 +31,17 @@ export interface DataSourceManagerOptions {
    * @default {{ dir: DSM_CACHE_DIR or the platform cache folder }}
    */
   cache?: CacheOptions | false;
+  /**
+   * Share Binance's weight budget (per IP, market and minute) with every
+   * process on this host that uses the same cache folder: each REST request
+   * reserves its weight in `{cache}/v1/budget/{market}.json` (a small file
+   * changed under a lock) before it is sent, and a 429 or 418 seen by one
+   * process holds the others. Needs a writable cache folder; without one
+   * (cache read-only or off, no file system) each process paces itself
+   * alone, said once through `logger` (not for `cache: false`).
+   * @default {true}
+   */
+  sharedBudget?: boolean;
   /** Source base URLs. @default {Binance's} */
   endpoints?: Endpoints;
   /** Downloads (Vision archives, REST walks, cache reads) in flight at once. @default {8} */

@@ -6,7 +6,7 @@
  */
 import { HttpError, RateLimitError } from "../core/errors.ts";
 import { readBody } from "./_read_body.ts";
-import type { WeightScheduler } from "./weight_scheduler.ts";
+import type { WeightBudget } from "./weight_scheduler.ts";
 
 /**
  * Bytes allowed per row of a klines page: a row is about 150 bytes of JSON
@@ -25,7 +25,7 @@ export const MAX_ERROR_BODY_BYTES = 65_536;
 /** Options of {@linkcode statusError}. */
 export interface StatusErrorOptions {
   /** The host's weight scheduler: paused by a 429, banned by a 418. */
-  scheduler: WeightScheduler;
+  scheduler: WeightBudget;
   /** Longest 429 `Retry-After` waited out; a longer one bans the host like a 418. */
   maxRetryAfterMs: number;
   /** Time allowed for the error body, in ms. */

@@ -52,7 +52,7 @@ import { decodeFundingJson, type FundingJsonPage } from "./funding_json.ts";
 import { recordIgnoreValues } from "../codec/kline_ignore_values.ts";
 import { readBody } from "./_read_body.ts";
 import { maxPageBytes, statusError } from "./_rest_response.ts";
-import { WeightScheduler } from "./weight_scheduler.ts";
+import { type WeightBudget, WeightScheduler } from "./weight_scheduler.ts";
 import { AGG_TRADES_LIMIT, walkAggTrades } from "./_agg_trade_walk.ts";
 
 /** Options of {@linkcode RestClient}. */
@@ -80,8 +80,12 @@ export interface RestClientOptions {
    * @default {{ attempts: 5, maxRetryAfterMs: 120000 }}
    */
   retry?: RetryOptions;
-  /** The weight scheduler of every host, or one per base URL. @default {WeightScheduler.shared per origin and API} */
-  scheduler?: WeightScheduler | ((host: string) => WeightScheduler);
+  /**
+   * The weight budget of every host (e.g. a `SharedWeightBudget`, shared by
+   * the processes of a host), or one per base URL.
+   * @default {WeightScheduler.shared per origin and API}
+   */
+  scheduler?: WeightBudget | ((host: string) => WeightBudget);
   /**
    * The pacer of `fundingRate`'s own limit, counted in requests (500 per 5
    * minutes and IP).
@@ -628,10 +632,10 @@ export class RestClient {
     return this.#hosts.find((h) => !this.#restricted.has(h)) ?? this.#hosts[0];
   }
 
-  #scheduler(host: string): WeightScheduler {
+  #scheduler(host: string): WeightBudget {
     const { scheduler } = this.#options;
-    if (scheduler instanceof WeightScheduler) return scheduler;
-    if (scheduler) return scheduler(host);
+    if (typeof scheduler === "function") return scheduler(host);
+    if (scheduler) return scheduler;
     return WeightScheduler.shared(`${new URL(host).origin}${this.#info.klinesPath}`, {
       budget: this.#info.weightBudget,
     });

@@ -33,6 +33,46 @@ export interface WeightSchedulerOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+/**
+ * What a REST client needs from a weight budget: reserve a request's weight
+ * before sending it, settle it when the answer (or failure) arrives, and
+ * obey the exchange's 429 pauses and 418 bans. {@linkcode WeightScheduler}
+ * paces one process; `SharedWeightBudget` every process sharing a cache
+ * folder (so one IP).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type WeightBudget, WeightScheduler } from "./weight_scheduler.ts";
+ * const budget: WeightBudget = new WeightScheduler({ budget: 10, margin: 0, now: () => 0 });
+ * await budget.acquire(4);
+ * budget.settle(4, "4");
+ * assert.equal(budget.available(), 6);
+ * ```
+ */
+export interface WeightBudget {
+  /** The usable weight per window: `budget × (1 - margin)`, rounded down. */
+  readonly limit: number;
+  /** The 418 (or long 429) that stopped the host, while it lasts. */
+  readonly ban: RateLimitError | undefined;
+  /** Weight that may still be sent in the current window (may be negative). */
+  available(): number;
+  /** Milliseconds until the current window ends, grace included. */
+  nextWindowIn(): number;
+  /**
+   * Reserves `weight`, waiting while the window's budget or a 429 pause does
+   * not allow it; rejects with `signal.reason` on abort, with the
+   * `RateLimitError` of a ban, with `RangeError` for a weight over `limit`.
+   */
+  acquire(weight: number, signal?: AbortSignal): Promise<void>;
+  /** Ends one reservation, with the `X-MBX-USED-WEIGHT-1M` header when the exchange answered. */
+  settle(weight: number, usedWeight?: string | number | null): void;
+  /** Holds every request for `ms` (a 429's `Retry-After`). */
+  pause(ms: number): void;
+  /** Stops every request until the error's `retryAfterMs` has passed (a 418). */
+  banned(error: RateLimitError): void;
+}
+
 const registry = new Map<string, WeightScheduler>();
 
 /**
@@ -56,7 +96,7 @@ const registry = new Map<string, WeightScheduler>();
  * assert.equal(s.available(), 55);
  * ```
  */
-export class WeightScheduler {
+export class WeightScheduler implements WeightBudget {
   readonly #limit: number;
   readonly #windowMs: number;
   readonly #graceMs: number;
