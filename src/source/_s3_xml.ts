@@ -1,8 +1,9 @@
 /**
- * One page of an S3 ListObjects (v1) answer, read by a strict extractor of the
- * few fields a listing needs. Strict on purpose: a cut-off or damaged body must
- * fail (the page is then retried), never parse as a shorter listing. One
- * linear pass.
+ * S3's XML answers, read by one strict extractor of the few fields each needs:
+ * a ListObjects (v1) page (the Vision listing), a ListObjectsV2 page and an
+ * error body (the object-store cache). Strict on purpose: a cut-off or
+ * damaged body must fail (the page is then retried), never parse as a shorter
+ * listing. One linear pass.
  *
  * @module
  */
@@ -96,38 +97,46 @@ function tagName(tag: string): string {
   return name;
 }
 
-/** What an element is to the listing, by its parent's role and its name; any other is `other`. */
-type Role = "root" | "contents" | "prefixes" | "field" | "other";
-const ROLES = new Map<string, Role>([
-  [" ListBucketResult", "root"],
-  ["root IsTruncated", "field"],
-  ["root NextMarker", "field"],
-  ["root Contents", "contents"],
-  ["root CommonPrefixes", "prefixes"],
-  ["contents Key", "field"],
-  ["prefixes Prefix", "field"],
-]);
-
-/** The fields of a page as found, before their values are checked. */
-interface RawPage {
+/**
+ * The elements a parser reads, by path from the root (`Root/Child/...`):
+ * `entries` are repeated records (`Contents`), `fields` text values (of the
+ * root or of an entry). Every other element is skipped.
+ */
+interface Schema {
   root: string;
-  isTruncated?: string;
-  nextMarker?: string;
-  keys: string[];
-  prefixes: string[];
-  /** The first `Contents` or `CommonPrefixes` without its value. */
-  missing?: string;
+  entries: ReadonlySet<string>;
+  fields: ReadonlySet<string>;
 }
 
-/** Reads the listing fields of `xml` in one pass, checking that the whole document is well-formed. */
-function extract(xml: string): RawPage {
+/** What an element is to the parser; an element outside the schema is `other`, and so are its children. */
+type Role = "root" | "entry" | "field" | "other";
+
+/** An entry as found: its element name and its fields' first values. */
+interface RawEntry {
+  name: string;
+  fields: Record<string, string>;
+}
+
+/** The fields of a document as found, before their values are checked. */
+interface RawDocument {
+  /** The root element's name. */
+  root: string;
+  /** The first value of each root field. */
+  fields: Record<string, string>;
+  /** Every entry, in document order. */
+  entries: RawEntry[];
+}
+
+/** Reads the schema's fields of `xml` in one pass, checking that the whole document is well-formed. */
+function extract(xml: string, schema: Schema): RawDocument {
   let i = xml.charCodeAt(0) === 0xfeff ? 1 : 0;
   const names: string[] = [];
   const roles: Role[] = [];
+  const paths: string[] = [];
   let root: string | undefined;
   let field = ""; // the text of the open field (fields hold no elements)
-  let entry: string | undefined; // the value of the open Contents or CommonPrefixes
-  const page: RawPage = { root: "", keys: [], prefixes: [] };
+  let entry: RawEntry | undefined; // the open entry
+  const doc: RawDocument = { root: "", fields: {}, entries: [] };
   const skipTo = (end: string, what: string) => {
     const at = xml.indexOf(end, i);
     if (at < 0) throw new XmlSyntaxError(`an unterminated ${what}`);
@@ -144,6 +153,11 @@ function extract(xml: string): RawPage {
       throw new XmlSyntaxError(`${what} inside "<${names.at(-1)}>"`);
     }
   };
+  const roleOf = (parent: Role | undefined, path: string): Role => {
+    if (parent === undefined) return path === schema.root ? "root" : "other";
+    if (parent === "other") return "other";
+    return schema.entries.has(path) ? "entry" : schema.fields.has(path) ? "field" : "other";
+  };
   const open = (name: string) => {
     const parent = roles.at(-1);
     if (parent === "field") {
@@ -151,26 +165,21 @@ function extract(xml: string): RawPage {
     }
     if (parent === undefined && root !== undefined) throw new XmlSyntaxError("a second root");
     root ??= name;
-    const role = ROLES.get(`${parent ?? ""} ${name}`) ?? "other";
+    const path = parent === undefined ? name : parent === "other" ? "" : `${paths.at(-1)}/${name}`;
+    const role = roleOf(parent, path);
     if (role === "field") field = "";
-    else if (role === "contents" || role === "prefixes") entry = undefined;
+    else if (role === "entry") entry = { name, fields: {} };
     names.push(name);
     roles.push(role);
+    paths.push(path);
   };
   const close = () => {
-    const role = roles.pop(), name = names.pop();
-    const parent = roles.at(-1);
-    if (role === "field" && parent === "root") {
-      if (name === "IsTruncated") page.isTruncated ??= field;
-      else page.nextMarker ??= field;
-    } else if (role === "field") entry ??= field;
-    else if (role === "contents" || role === "prefixes") {
-      if (entry === undefined || entry === "") {
-        page.missing ??= role === "contents"
-          ? "a Contents without Key"
-          : "a CommonPrefixes without Prefix";
-      } else (role === "contents" ? page.keys : page.prefixes).push(entry);
-    }
+    const role = roles.pop(), name = names.pop()!;
+    paths.pop();
+    if (role === "field") {
+      const owner = roles.at(-1) === "root" ? doc.fields : entry!.fields;
+      owner[name] ??= field;
+    } else if (role === "entry") doc.entries.push(entry!);
   };
   while (i < xml.length) {
     const lt = xml.indexOf("<", i);
@@ -200,9 +209,39 @@ function extract(xml: string): RawPage {
   }
   if (names.length > 0) throw new XmlSyntaxError(`the unclosed element "<${names.at(-1)}>"`);
   if (root === undefined) throw new XmlSyntaxError("no root element");
-  page.root = root;
-  return page;
+  doc.root = root;
+  return doc;
 }
+
+/** Extracts `xml` by `schema`, its faults wrapped in `fail`'s error. */
+function extractOr(xml: string, schema: Schema, fail: (why: string, cause?: unknown) => Error) {
+  try {
+    return extract(xml, schema);
+  } catch (error) {
+    if (error instanceof XmlSyntaxError) throw fail(error.message, error);
+    throw error;
+  }
+}
+
+/** The value of a required `IsTruncated`, or the reason it is not valid. */
+function truncatedOf(doc: RawDocument): boolean | string {
+  const truncated = doc.fields.IsTruncated?.trim();
+  if (truncated !== "true" && truncated !== "false") {
+    return `IsTruncated is ${JSON.stringify(truncated)}`;
+  }
+  return truncated === "true";
+}
+
+const LIST_V1: Schema = {
+  root: "ListBucketResult",
+  entries: new Set(["ListBucketResult/Contents", "ListBucketResult/CommonPrefixes"]),
+  fields: new Set([
+    "ListBucketResult/IsTruncated",
+    "ListBucketResult/NextMarker",
+    "ListBucketResult/Contents/Key",
+    "ListBucketResult/CommonPrefixes/Prefix",
+  ]),
+};
 
 /**
  * Parses one page of an S3 ListObjects (v1) XML answer (`ListBucketResult`):
@@ -232,24 +271,148 @@ function extract(xml: string): RawPage {
 export function parseListBucketResult(xml: string, url = "listing"): ListBucketPage {
   const fail = (why: string, cause?: unknown) =>
     new NetworkError(url, `Cannot list ${url}: malformed listing XML (${why})`, { cause });
-  let raw: RawPage;
+  const doc = extractOr(xml, LIST_V1, fail);
+  if (doc.root !== "ListBucketResult") throw fail(`root element "<${doc.root}>"`);
+  const isTruncated = truncatedOf(doc);
+  if (typeof isTruncated === "string") throw fail(isTruncated);
+  const page: ListBucketPage = { keys: [], prefixes: [], isTruncated };
+  for (const { name, fields } of doc.entries) {
+    const contents = name === "Contents";
+    const value = contents ? fields.Key : fields.Prefix;
+    if (value === undefined || value === "") {
+      throw fail(contents ? "a Contents without Key" : "a CommonPrefixes without Prefix");
+    }
+    (contents ? page.keys : page.prefixes).push(value);
+  }
+  const nextMarker = doc.fields.NextMarker;
+  if (nextMarker !== undefined && nextMarker !== "") page.nextMarker = nextMarker;
+  return page;
+}
+
+/** An object of a ListObjectsV2 page. */
+export interface ListedObject {
+  /** The object's key. */
+  key: string;
+  /** Its size, bytes. */
+  size: number;
+}
+
+/** One page of an S3 ListObjectsV2 answer, from {@linkcode parseListObjectsV2}. */
+export interface ListObjectsV2Page {
+  /** Each `Contents`' `Key` and `Size`, in order. */
+  objects: ListedObject[];
+  /** Whether more pages follow. */
+  isTruncated: boolean;
+  /** `NextContinuationToken`: present whenever `isTruncated`. */
+  nextContinuationToken?: string;
+}
+
+const LIST_V2: Schema = {
+  root: "ListBucketResult",
+  entries: new Set(["ListBucketResult/Contents"]),
+  fields: new Set([
+    "ListBucketResult/IsTruncated",
+    "ListBucketResult/NextContinuationToken",
+    "ListBucketResult/Contents/Key",
+    "ListBucketResult/Contents/Size",
+  ]),
+};
+
+const SIZE = /^[0-9]{1,16}$/;
+
+/**
+ * Parses one page of an S3 ListObjectsV2 XML answer (`ListBucketResult`):
+ * `IsTruncated`, `NextContinuationToken`, each `Contents`' `Key` and `Size`,
+ * by the same strict extractor as {@linkcode parseListBucketResult}.
+ *
+ * @param xml The response body.
+ * @param url The requested URL, quoted in errors.
+ * @returns The objects, whether truncated, and the token of the next page.
+ * @throws {NetworkError} When the XML is malformed, not a `ListBucketResult`,
+ * an object lacks its key or a decimal size, or a truncated page has no
+ * token (a cut-off body is the usual cause; the error is retryable).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseListObjectsV2 } from "./_s3_xml.ts";
+ * const page = parseListObjectsV2(
+ *   `<ListBucketResult><IsTruncated>true</IsTruncated><KeyCount>1</KeyCount>` +
+ *     `<Contents><Key>p/a.arrow</Key><Size>12</Size></Contents>` +
+ *     `<NextContinuationToken>t1</NextContinuationToken></ListBucketResult>`,
+ * );
+ * assert.deepEqual(page, {
+ *   objects: [{ key: "p/a.arrow", size: 12 }],
+ *   isTruncated: true,
+ *   nextContinuationToken: "t1",
+ * });
+ * ```
+ */
+export function parseListObjectsV2(xml: string, url = "listing"): ListObjectsV2Page {
+  const fail = (why: string, cause?: unknown) =>
+    new NetworkError(url, `Cannot list ${url}: malformed listing XML (${why})`, { cause });
+  const doc = extractOr(xml, LIST_V2, fail);
+  if (doc.root !== "ListBucketResult") throw fail(`root element "<${doc.root}>"`);
+  const isTruncated = truncatedOf(doc);
+  if (typeof isTruncated === "string") throw fail(isTruncated);
+  const objects = doc.entries.map(({ fields }) => {
+    if (fields.Key === undefined || fields.Key === "") throw fail("a Contents without Key");
+    const size = fields.Size?.trim();
+    if (size === undefined || !SIZE.test(size)) {
+      throw fail(`the Size ${JSON.stringify(size)} of "${fields.Key}"`);
+    }
+    return { key: fields.Key, size: Number(size) };
+  });
+  const page: ListObjectsV2Page = { objects, isTruncated };
+  const token = doc.fields.NextContinuationToken;
+  if (token !== undefined && token !== "") page.nextContinuationToken = token;
+  else if (isTruncated) throw fail("a truncated page without NextContinuationToken");
+  return page;
+}
+
+/** The fields of an S3 error body, from {@linkcode parseS3Error}. */
+export interface S3ErrorBody {
+  /** `Code`, e.g. `NoSuchKey`, `SignatureDoesNotMatch`. */
+  code: string;
+  /** `Message`, when present. */
+  message?: string;
+}
+
+const ERROR: Schema = {
+  root: "Error",
+  entries: new Set(),
+  fields: new Set(["Error/Code", "Error/Message"]),
+};
+
+/**
+ * Reads `Code` and `Message` of an S3 error body (`<Error>`), by the strict
+ * extractor.
+ *
+ * @param xml The response body.
+ * @returns The code and message, or undefined when the body is not a
+ * well-formed `<Error>` with a `Code` (an empty body, HTML from a proxy).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseS3Error } from "./_s3_xml.ts";
+ * assert.deepEqual(
+ *   parseS3Error(`<?xml version="1.0"?><Error><Code>NoSuchBucket</Code><BucketName>b</BucketName></Error>`),
+ *   { code: "NoSuchBucket" },
+ * );
+ * assert.equal(parseS3Error("<html>Bad gateway</html>"), undefined);
+ * ```
+ */
+export function parseS3Error(xml: string): S3ErrorBody | undefined {
+  let doc: RawDocument;
   try {
-    raw = extract(xml);
+    doc = extract(xml, ERROR);
   } catch (error) {
-    if (error instanceof XmlSyntaxError) throw fail(error.message, error);
+    if (error instanceof XmlSyntaxError) return undefined;
     throw error;
   }
-  if (raw.root !== "ListBucketResult") throw fail(`root element "<${raw.root}>"`);
-  const truncated = raw.isTruncated?.trim();
-  if (truncated !== "true" && truncated !== "false") {
-    throw fail(`IsTruncated is ${JSON.stringify(truncated)}`);
-  }
-  if (raw.missing !== undefined) throw fail(raw.missing);
-  const page: ListBucketPage = {
-    keys: raw.keys,
-    prefixes: raw.prefixes,
-    isTruncated: truncated === "true",
-  };
-  if (raw.nextMarker !== undefined && raw.nextMarker !== "") page.nextMarker = raw.nextMarker;
-  return page;
+  const code = doc.fields.Code?.trim();
+  if (doc.root !== "Error" || !code) return undefined;
+  const message = doc.fields.Message?.trim();
+  return message ? { code, message } : { code };
 }
