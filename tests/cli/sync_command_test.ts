@@ -134,3 +134,33 @@ Deno.test("dsm sync: usage errors exit 2 before any I/O", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test('dsm sync: patterns and "listing" resolve through the Vision listing', async () => {
+  await withSetup(async (dir, url) => {
+    const manifest = join(dir, "listing.json");
+    await Deno.writeTextFile(
+      manifest,
+      JSON.stringify({
+        markets: ["um"],
+        datasets: ["fundingRate"],
+        symbols: ["*USDT"],
+        start: "listing",
+      }),
+    );
+    const got = await run([
+      "sync",
+      ...["--manifest", manifest, "--cache-dir", join(dir, "cache"), "--json"],
+      ...["--vision-url", url, "--rest-url", url, "--quiet"],
+    ]);
+    assert.equal(got.code, 0, got.stderr);
+    const summary = JSON.parse(got.stdout);
+    const symbols = summary.series.map((s: { symbol: string }) => s.symbol);
+    assert.ok(symbols.includes("BTCUSDT") && symbols.includes("ETHUSDT"), symbols.join());
+    assert.ok(symbols.every((s: string) => s.endsWith("USDT")));
+    const btc = summary.series.find((s: { symbol: string }) => s.symbol === "BTCUSDT");
+    // um BTCUSDT funding archives start with its Vision history (2019-12-31: the 2019-12 month)
+    assert.equal(btc.start, Date.UTC(2019, 11, 1));
+    assert.equal(btc.complete, true);
+    assert.equal(btc.fetched + btc.confirmedAbsent, btc.partitions);
+  });
+});
