@@ -154,3 +154,35 @@ Deno.test("S3 listing follows listing and delisting dates and the publication la
     "OLDUSDT-1d-2022-06.zip.CHECKSUM",
   ]);
 });
+
+Deno.test("S3 listing pages CommonPrefixes: NextMarker is the last prefix, a prefix marker skips its keys", async () => {
+  await using emu = await startEmulator({ now: NOW });
+  const base = "data/spot/daily/klines/";
+  const first = await list(emu.url, `delimiter=/&prefix=${base}&max-keys=2`);
+  assert.deepEqual(first.prefixes, [`${base}BTCUSDT/`, `${base}ETHUSDT/`]);
+  assert.ok(first.truncated);
+  assert.equal(first.nextMarker, `${base}ETHUSDT/`);
+  const next = await list(emu.url, `delimiter=/&prefix=${base}&max-keys=2&marker=${base}ETHUSDT/`);
+  assert.deepEqual(next.prefixes, [`${base}NEWUSDT/`, `${base}OLDUSDT/`]);
+  const last = await list(emu.url, `delimiter=/&prefix=${base}&max-keys=2&marker=${base}OLDUSDT/`);
+  assert.equal(last.prefixes.length, 1);
+  assert.equal(last.truncated, false);
+  assert.equal(last.nextMarker, undefined);
+});
+
+Deno.test("S3 listing sends NextMarker only with a delimiter, as S3 v1 does", async () => {
+  await using emu = await startEmulator({ now: NOW });
+  const flat = await list(emu.url, "prefix=data/spot/daily/klines/BTCUSDT/1d/&max-keys=3");
+  assert.ok(flat.truncated);
+  assert.equal(flat.nextMarker, undefined);
+  const resumed = await list(
+    emu.url,
+    `prefix=data/spot/daily/klines/BTCUSDT/1d/&max-keys=3&marker=${flat.keys.at(-1)}`,
+  );
+  assert.ok(resumed.keys[0] > flat.keys.at(-1)!);
+  const rolled = await list(
+    emu.url,
+    "delimiter=/&prefix=data/spot/daily/klines/BTCUSDT/1d/&max-keys=3",
+  );
+  assert.equal(rolled.nextMarker, rolled.keys.at(-1));
+});
