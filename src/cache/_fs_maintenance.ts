@@ -10,11 +10,11 @@
  * @module
  */
 import { join } from "node:path";
-import { decodeKlineIpc, decodeKlineIpcMetadata } from "../codec/kline_ipc.ts";
 import { CacheError } from "../core/errors.ts";
 import { type Dataset, datasetField, datasetInfo, DATASETS } from "../core/dataset.ts";
 import { MARKETS } from "../core/market.ts";
-import { emptyStats, emptyVerifyReport, zeroTotals } from "./_empty_reports.ts";
+import { emptyStats, emptyVerifyReport } from "./_empty_reports.ts";
+import { addToStats, plainKey, verifyPartition } from "./_kline_file.ts";
 import {
   ABANDONED_TEMP_MS,
   NotAFileError,
@@ -33,12 +33,10 @@ import {
   folderOf,
   intervalFolder,
   intervalOfFolder,
-  keyMismatch,
   symbolFolder,
   symbolOfFolder,
   TEMP_PATTERN,
 } from "./_kline_paths.ts";
-import { incompleteness } from "./_partition_check.ts";
 import type {
   CacheEntry,
   CacheFilter,
@@ -145,10 +143,6 @@ async function scanFolder(
   return out;
 }
 
-function plainKey({ dataset, market, symbol, interval, partition }: CheckedKey): PartitionKey {
-  return { ...(dataset ? { dataset } : {}), market, symbol, interval, partition };
-}
-
 async function sweepTemps(temps: string[], ctx: MaintenanceContext): Promise<number> {
   let removed = 0;
   if (ctx.readOnly) return removed;
@@ -214,34 +208,7 @@ export async function statsOf(
         err instanceof NotAFileError ? err.read : undefined
       );
       if (file === undefined) continue;
-      const { dataset, market, symbol, interval, partition } = key;
-      series ??= {
-        ...(dataset ? { dataset } : {}),
-        market,
-        symbol,
-        interval,
-        ...zeroTotals(),
-        first: partition,
-        last: partition,
-      };
-      series.last = key.partition;
-      let rows = 0;
-      let rest = 0;
-      let unreadable = 0;
-      try {
-        const meta = decodeKlineIpcMetadata(file.bytes, { file: path });
-        if (keyMismatch(meta, key) !== undefined) unreadable = 1;
-        else [rows, rest] = [meta.rows, meta.source === "REST" ? 1 : 0];
-      } catch {
-        unreadable = 1;
-      }
-      for (const t of [series, total]) {
-        t.partitions++;
-        t.bytes += file.size;
-        t.rows += rows;
-        t.restPartitions += rest;
-        t.unreadable += unreadable;
-      }
+      series = addToStats(total, series, key, file.bytes, file.size, path);
     }
     if (series) total.series.push(series);
   }
@@ -270,28 +237,8 @@ export async function verifyFiles(
       });
       if (file === undefined) continue;
       report.checked++;
-      let reason: string | undefined = notAFile?.message;
-      if (reason === undefined) {
-        try {
-          const { batches, metadata } = decodeKlineIpc(file.bytes, { file: path });
-          reason = keyMismatch(metadata, key) ??
-            incompleteness(batches, key.interval, key.bounds, metadata.gaps);
-          if (reason === undefined) {
-            report.ok++;
-            if (metadata.source === "REST") report.upgradable.push(plainKey(key));
-            const cached = metadata.visionSha256;
-            if (cached !== undefined && options.checksumLookup) {
-              const current = await options.checksumLookup(plainKey(key), metadata);
-              if (current !== undefined && current.toLowerCase() !== cached.toLowerCase()) {
-                report.stale.push({ key: plainKey(key), path, cached, current });
-              }
-            }
-          }
-        } catch (err) {
-          if (!(err instanceof CacheError)) throw err;
-          reason = err.message;
-        }
-      }
+      const reason = notAFile?.message ??
+        await verifyPartition(file.bytes, key, path, options, report);
       if (reason === undefined) continue;
       const movedTo = options.quarantine && !ctx.readOnly
         ? await setAside(path, file, ctx.now).catch(() => undefined)

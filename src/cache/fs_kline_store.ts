@@ -5,12 +5,7 @@
  * @module
  */
 import type { RecordBatch } from "apache-arrow";
-import {
-  decodeKlineIpc,
-  decodeKlineIpcMetadata,
-  encodeKlineIpc,
-  type KlineIpcMetadata,
-} from "../codec/kline_ipc.ts";
+import { decodeKlineIpcMetadata, type KlineIpcMetadata } from "../codec/kline_ipc.ts";
 import { CacheError } from "../core/errors.ts";
 import {
   type FileRead,
@@ -31,7 +26,7 @@ import {
   resolveRoot,
   seriesFolder,
 } from "./_kline_paths.ts";
-import { incompleteness } from "./_partition_check.ts";
+import { decodePartition, encodePartition, keeps, plainKey } from "./_kline_file.ts";
 import type {
   CachedPartition,
   CacheEntry,
@@ -70,13 +65,6 @@ export interface FsKlineStoreOptions {
    * @default false
    */
   readOnly?: boolean;
-}
-
-/** Whether a stored partition makes a new write redundant or forbidden. */
-function keeps(existing: KlineIpcMetadata | undefined, meta: PartitionMeta): boolean {
-  if (existing?.source !== "VISION") return false;
-  if (meta.source === "REST") return true;
-  return meta.visionSha256 !== undefined && existing.visionSha256 === meta.visionSha256;
 }
 
 /**
@@ -162,18 +150,9 @@ export class FsKlineStore implements KlineStore {
       throw new CacheError(`Cannot read cache file "${path}"`, path, { cause });
     }
     if (file === undefined) return undefined;
-    let reason: string;
-    try {
-      const { batches, metadata } = decodeKlineIpc(file.bytes, { file: path });
-      const mismatch = keyMismatch(metadata, checked);
-      if (mismatch === undefined) {
-        return { key: stripBounds(checked), batches, metadata, bytes: file.size };
-      }
-      reason = `Cannot use cache file "${path}": ${mismatch}`;
-    } catch (err) {
-      if (!(err instanceof CacheError)) throw err;
-      reason = err.message;
-    }
+    const result = decodePartition(file.bytes, checked, path);
+    if ("partition" in result) return result.partition;
+    const reason = result.reason;
     await this.#setAside(checked, path, file, reason, options);
     return undefined;
   }
@@ -190,7 +169,7 @@ export class FsKlineStore implements KlineStore {
       ? await setAside(path, read, this.#now()).catch(() => undefined)
       : undefined;
     this.#log(`${reason}; ${movedTo ? `moved to "${movedTo}"` : "left in place"}`);
-    this.#onCorrupt?.({ key: stripBounds(checked), path, reason, movedTo });
+    this.#onCorrupt?.({ key: plainKey(checked), path, reason, movedTo });
     options?.onSetAside?.(reason);
   }
 
@@ -217,40 +196,12 @@ export class FsKlineStore implements KlineStore {
     const checked = checkKey(key);
     if (!this.writable) return false;
     const path = pathOf(this.root, checked);
-    const what = `${checked.market} ${checked.symbol} ${checked.interval} "${checked.partition}"`;
-    const refuse = (why: string) => new CacheError(`Cannot cache ${what}: ${why}`, path);
-    if (meta.complete !== true) throw refuse("the partition is not marked complete");
-    if (meta.source !== "VISION" && meta.source !== "REST") {
-      throw refuse(`source "${meta.source}" is not VISION or REST`);
-    }
-    const now = this.#now();
-    if (checked.bounds.end > now) {
-      throw refuse(`it is not closed until ${new Date(checked.bounds.end).toISOString()}`);
-    }
-    const gaps = meta.gaps ?? [];
-    const incomplete = incompleteness(batches, checked.interval, checked.bounds, gaps);
-    if (incomplete !== undefined) throw refuse(incomplete);
+    const bytes = encodePartition(checked, batches, meta, this.#now(), path);
     // Every write looks again: nothing is ever created through a link out of the root.
     const refused = this.#check(seriesFolder(this.root, checked));
     if (refused !== undefined) throw new CacheError(refused, path);
     if (keeps(await this.info(key), meta)) return false;
     await this.#setAsideNonFile(checked, path);
-    let bytes: Uint8Array;
-    try {
-      bytes = encodeKlineIpc(batches, {
-        market: checked.market,
-        symbol: checked.symbol,
-        interval: checked.interval,
-        partition: checked.partition,
-        source: meta.source,
-        visionSha256: meta.visionSha256,
-        gaps,
-        writtenAt: now,
-        anomalies: meta.anomalies,
-      });
-    } catch (cause) {
-      throw refuse(cause instanceof Error ? cause.message : String(cause));
-    }
     try {
       // Check again just before the rename: another process may have stored Vision data.
       return await writeAtomic(
@@ -367,9 +318,4 @@ export class FsKlineStore implements KlineStore {
   #context() {
     return { now: this.#now(), log: this.#log, readOnly: !this.writable };
   }
-}
-
-function stripBounds(key: CheckedKey): PartitionKey {
-  const { dataset, market, symbol, interval, partition } = key;
-  return { ...(dataset ? { dataset } : {}), market, symbol, interval, partition };
 }
