@@ -8,7 +8,9 @@
  * - {@linkcode VisionClient}: archives streamed, unzipped, decoded and
  *   SHA-256 verified (trade archives, `fetchTradeArchive`, spooled to
  *   memory or a temporary file until verified, then decoded as a stream);
- *   {@linkcode listVisionFiles}: what Vision publishes.
+ *   {@linkcode listVisionFiles}: what Vision publishes;
+ *   {@linkcode listVisionSymbols}, {@linkcode seriesAvailability}: its symbol
+ *   folders, a series' first and last archives and the holes between them.
  * - {@linkcode RestClient}: REST klines, paged at the market's limit;
  *   funding rates; aggregate trades (`aggTrades`, µs times);
  *   {@linkcode WeightScheduler}: the pacing by `X-MBX-USED-WEIGHT-1M`;
@@ -116,9 +118,20 @@ export type {
 } from "./src/source/vision_url.ts";
 export {
   listVisionFiles,
+  listVisionFolder,
   type ListVisionOptions,
+  type VisionFolder,
   type VisionListing,
 } from "./src/source/vision_listing.ts";
+export {
+  type AvailabilitySeries,
+  type FileHole,
+  listVisionSymbols,
+  type PeriodAvailability,
+  type SeriesAvailability,
+  seriesAvailability,
+  type VisionSymbolsRequest,
+} from "./src/source/availability_listing.ts";
 export {
   type KlinesStats,
   type KlinesStream,

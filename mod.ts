@@ -10,6 +10,7 @@
  * Rows are merged in time order with one fixed schema and gaps are reported.
  *
  * This entry holds the manager, the one-shot {@linkcode fetchMarketData},
+ * the availability index of what Vision holds ({@linkcode availabilityIndex}),
  * the request, report and progress types, the markets, intervals, symbols
  * and datasets a request names, the schemas and the errors. The other
  * entries, by concept: `./codec` (Vision archive and CSV readers, streams,
@@ -55,6 +56,20 @@ export {
 export type { CacheOptions } from "./src/fcp/open_cache.ts";
 export type { RetryOptions } from "./src/source/http.ts";
 export { fetchMarketData, type FetchMarketDataOptions } from "./src/fcp/fetch_market_data.ts";
+export {
+  type AvailabilityEntry,
+  type AvailabilityFailed,
+  type AvailabilityIndex,
+  availabilityIndex,
+  type AvailabilityOk,
+  type AvailabilityOptions,
+  type AvailabilityRequest,
+} from "./src/fcp/availability_index.ts";
+export type {
+  FileHole,
+  PeriodAvailability,
+  SeriesAvailability,
+} from "./src/source/availability_listing.ts";
 
 // Request, report, progress
 export type { CandleDataset, KlineRequest, SourceMode } from "./src/fcp/kline_request.ts";
