@@ -1,6 +1,6 @@
 /**
  * The `dsm` command line: `dsm fetch`, `dsm cache ls|stats|verify|clear`,
- * `dsm emulator`. Exit codes: 0 ok, 1 failure (including a partial result:
+ * `dsm sync`, `dsm list`, `dsm emulator`. Exit codes: 0 ok, 1 failure (including a partial result:
  * the rows that could be fetched are written, the failures printed), 2 usage
  * error, 130 interrupted.
  *
@@ -11,6 +11,7 @@ import { checkOutputFolders, type FetchArgs, parseFetchArgs, UsageError } from "
 import { runFetchCommand } from "./_fetch_command.ts";
 import { CACHE_USAGE, parseCacheArgs, runCacheCommand } from "./_cache_command.ts";
 import { parseSyncArgs, runSyncCommand, SYNC_USAGE } from "./_sync_command.ts";
+import { LIST_USAGE, parseListArgs, runListCommand } from "./_list_command.ts";
 
 const USAGE = `Usage: dsm <command> [options]
 
@@ -19,6 +20,7 @@ Commands:
                 aggTrades, trades) to CSV, NDJSON, Arrow IPC or Parquet
   dsm cache     ls | stats | verify | clear: list, total, check or delete cached partitions
   dsm sync      Keep a manifest's series cached (incremental, resumable, --shard I/N)
+  dsm list      What Vision holds: symbols, each series' first and last archive, holes
   dsm emulator  Run the local Binance emulator (dsm emulator --help)
 
 dsm fetch options:
@@ -55,6 +57,8 @@ dsm fetch options:
 ${CACHE_USAGE}
 
 ${SYNC_USAGE}
+
+${LIST_USAGE}
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted`;
 
@@ -228,6 +232,22 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
             now: io.now,
           });
           return summary.complete ? 0 : 1;
+        });
+      }
+      case "list": {
+        const parsed = parseListArgs(rest, env);
+        if (parsed === "help") {
+          await writeOut(stdout, USAGE + "\n");
+          return 0;
+        }
+        return await interruptible(io.signal, (s) => {
+          signal = s;
+          return runListCommand(parsed, {
+            print: (text) => writeOut(stdout, text),
+            stderr,
+            signal: s,
+            now: io.now,
+          });
         });
       }
       case "emulator": {
