@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { CacheError } from "../core/errors.ts";
-import { type Dataset, datasetField, datasetInfo, DATASETS } from "../core/dataset.ts";
+import { datasetField, datasetInfo } from "../core/dataset.ts";
 import { MARKETS } from "../core/market.ts";
 import { emptyStats, emptyVerifyReport } from "./_empty_reports.ts";
 import { addToStats, plainKey, verifyPartition } from "./_kline_file.ts";
@@ -26,16 +26,18 @@ import {
   type CheckedFilter,
   type CheckedKey,
   checkFilter,
-  checkKey,
   CORRUPT_PATTERN,
   escapesRoot,
   FILE_PATTERN,
+  filterDatasets,
   folderOf,
+  inRange,
   intervalFolder,
   intervalOfFolder,
   symbolFolder,
   symbolOfFolder,
   TEMP_PATTERN,
+  validKey,
 } from "./_kline_paths.ts";
 import type {
   CacheEntry,
@@ -80,25 +82,8 @@ async function names(dir: string, files: boolean): Promise<string[]> {
   return out.sort();
 }
 
-function validKey(key: PartitionKey): CheckedKey | undefined {
-  try {
-    return checkKey(key);
-  } catch {
-    return undefined; // a foreign file or folder: not ours to report
-  }
-}
-
-function selected(key: CheckedKey, f: CheckedFilter): boolean {
-  return key.bounds.end > f.start && key.bounds.start < f.end;
-}
-
-/** The grid datasets a filter selects, klines first. */
-function datasetsOf(f: CheckedFilter): Dataset[] {
-  return f.dataset ? [f.dataset] : DATASETS.filter((d) => datasetInfo(d).series === "grid");
-}
-
 async function* folders(root: string, f: CheckedFilter): AsyncGenerator<Folder> {
-  for (const dataset of datasetsOf(f)) {
+  for (const dataset of filterDatasets(f)) {
     for (const market of f.market ? [f.market] : MARKETS) {
       if (!datasetInfo(dataset).markets.includes(market)) continue;
       const base = join(root, "v1", "binance", market, dataset);
@@ -135,7 +120,7 @@ async function scanFolder(
       continue;
     }
     const key = validKey({ ...series, partition });
-    if (key === undefined || !selected(key, f)) continue;
+    if (key === undefined || !inRange(key, f)) continue;
     const path = join(dir, name);
     if (name.endsWith(".arrow")) out.partitions.push({ key, path });
     else out.corrupt.push({ partition, path });

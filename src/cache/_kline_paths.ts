@@ -19,7 +19,13 @@
  * @module
  */
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { type Dataset, datasetField, datasetInfo, parseDataset } from "../core/dataset.ts";
+import {
+  type Dataset,
+  datasetField,
+  datasetInfo,
+  DATASETS,
+  parseDataset,
+} from "../core/dataset.ts";
 import {
   InvalidDatasetError,
   InvalidIntervalError,
@@ -255,6 +261,36 @@ export function checkDataset(dataset: unknown, market?: Market): Dataset {
     );
   }
   return checked;
+}
+
+/**
+ * The key prefix of a series in an object store (no leading or trailing
+ * `/`): the folders of {@linkcode folderOf}, `/`-separated.
+ */
+export function seriesKey(key: Omit<PartitionKey, "partition">): string {
+  const dataset = key.dataset ?? "klines";
+  return `v1/binance/${key.market}/${dataset}/${symbolFolder(key.symbol)}/${
+    intervalFolder(key.interval)
+  }`;
+}
+
+/** The grid datasets a filter selects, klines first. */
+export function filterDatasets(f: CheckedFilter): Dataset[] {
+  return f.dataset ? [f.dataset] : DATASETS.filter((d) => datasetInfo(d).series === "grid");
+}
+
+/** A key checked, or undefined for one that is not valid (a foreign file: not ours to report). */
+export function validKey(key: PartitionKey): CheckedKey | undefined {
+  try {
+    return checkKey(key);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a checked key lies in a filter's time range. */
+export function inRange(key: CheckedKey, f: CheckedFilter): boolean {
+  return key.bounds.end > f.start && key.bounds.start < f.end;
 }
 
 /** The folder holding one symbol and interval. */

@@ -11,7 +11,11 @@
  * @module
  */
 import { FsCacheFiles } from "./_fs_cache_files.ts";
-import { type PartitionKind, PartitionStore, type PartitionStoreOptions } from "./partition_store.ts";
+import {
+  type PartitionKind,
+  PartitionStore,
+  type PartitionStoreOptions,
+} from "./partition_store.ts";
 
 export type {
   PartitionEntry,
