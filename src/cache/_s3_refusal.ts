@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { causeMessage, HttpError, NetworkError, ResponseTooLargeError } from "../core/errors.ts";
+import { isRetryable } from "../source/http.ts";
 import { ObjectStoreError, type ObjectStoreFailure } from "./object_store_error.ts";
 import type { S3Answer } from "./_s3_request.ts";
 
@@ -78,5 +80,36 @@ export async function refusal(
     key: context.key,
     status,
     storeCode: code,
+  });
+}
+
+/** Whether a failed attempt is worth another: 5xx, 429, network failures. */
+export function retryable(error: unknown): boolean {
+  return isRetryable(error) || (error instanceof HttpError && error.status === 429);
+}
+
+/** The ObjectStoreError of a failure after the retries (no answer, 5xx, too large). */
+export function failure(
+  error: unknown,
+  verb: string,
+  store: string,
+  endpoint: string,
+  key: string | undefined,
+): ObjectStoreError {
+  if (error instanceof ResponseTooLargeError) {
+    const why = `the answer is larger than ${error.limit} bytes`;
+    return new ObjectStoreError("failed", store, `Cannot ${verb}: ${why}`, { key, cause: error });
+  }
+  const status = error instanceof HttpError ? error.status : undefined;
+  const why = status !== undefined
+    ? `the store at ${endpoint} kept failing (HTTP ${status})`
+    : error instanceof NetworkError
+    ? `the store at ${endpoint} cannot be reached (${causeMessage(error)})`
+    : causeMessage(error);
+  const reason = status !== undefined || error instanceof NetworkError ? "unreachable" : "failed";
+  return new ObjectStoreError(reason, store, `Cannot ${verb}: ${why}`, {
+    key,
+    status,
+    cause: error,
   });
 }

@@ -87,7 +87,7 @@ export function s3Url(target: S3Target, call: Pick<S3Call, "key" | "query">): UR
  * @param call Method, key, query, body, headers, size cap.
  * @param signal Cancels the attempt.
  * @returns The answer, whatever its status below 500.
- * @throws {HttpError} On a 5xx or 429 (worth retrying).
+ * @throws {HttpError} On a 5xx but 501, or a 429 (worth retrying).
  * @throws {NetworkError} On a refused connection, a reset, the deadline.
  * @throws {ResponseTooLargeError} On a body over the cap.
  */
@@ -124,7 +124,8 @@ export async function s3Request(
   });
   const timeoutMs = Math.max(1, target.timeoutMs - (performance.now() - started));
   const ok = response.status < 300;
-  if (response.status >= 500 || response.status === 429) {
+  // 501 (a header the store does not implement) is an answer; other 5xx and 429 are retried.
+  if ((response.status >= 500 && response.status !== 501) || response.status === 429) {
     await response.body?.cancel().catch(() => {});
     throw new HttpError(response.status, href);
   }

@@ -7,17 +7,17 @@
  *
  * @module
  */
-import { causeMessage, HttpError, NetworkError, ResponseTooLargeError } from "../core/errors.ts";
-import { isRetryable, type RetryOptions, withRetry } from "../source/http.ts";
+import { type RetryOptions, withRetry } from "../source/http.ts";
 import { parseListObjectsV2 } from "../source/_s3_xml.ts";
 import type { ObjectInfo, ObjectStore, PutOptions } from "./object_store.ts";
 import { ObjectStoreError } from "./object_store_error.ts";
 import { type S3Answer, type S3Call, s3Request, type S3Target } from "./_s3_request.ts";
-import { sha256Hex, type SigV4Credentials } from "./_sigv4.ts";
-import { refusal } from "./_s3_refusal.ts";
+import { sha256Hex } from "./_sigv4.ts";
+import type { S3Credentials } from "./_s3_location.ts";
 
-/** An access key pair (and the session token of temporary credentials). */
-export type S3Credentials = SigV4Credentials;
+export type { S3Credentials };
+import { failure, refusal, retryable } from "./_s3_refusal.ts";
+import { checkKey, resolveLocation } from "./_s3_location.ts";
 
 /** Options of {@linkcode S3ObjectStore}. */
 export interface S3ObjectStoreOptions {
@@ -73,7 +73,6 @@ export interface S3ObjectStoreOptions {
 const MAX_PAGE_BYTES = 8 * 1024 * 1024;
 /** The largest answer read to a PUT or DELETE. */
 const MAX_SMALL_BYTES = 64 * 1024;
-const BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
 /** What a call does, for messages: `Cannot {verb}`. */
 type Verb = string;
@@ -148,19 +147,12 @@ export class S3ObjectStore implements ObjectStore {
    * @throws {RangeError} On a deadline, size cap or page size out of range.
    */
   constructor(options: S3ObjectStoreOptions) {
-    const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(options.url);
-    if (!match || !BUCKET.test(match[1])) {
-      throw new TypeError(`Cannot open ${JSON.stringify(options.url)}: not s3://bucket[/prefix]`);
-    }
-    this.bucket = match[1];
-    this.prefix = match[2].replace(/\/+$/, "");
-    if (this.prefix !== "") checkKey(this.prefix, "prefix");
-    this.url = `s3://${this.bucket}${this.prefix === "" ? "" : `/${this.prefix}`}`;
-    this.region = options.region ?? env("AWS_REGION") ?? "us-east-1";
-    this.endpoint = endpointOf(
-      options.endpoint ?? env("AWS_ENDPOINT_URL_S3") ?? env("AWS_ENDPOINT_URL") ??
-        `https://s3.${this.region}.amazonaws.com`,
-    );
+    const location = resolveLocation(options);
+    this.bucket = location.bucket;
+    this.prefix = location.prefix;
+    this.url = location.url;
+    this.region = location.region;
+    this.endpoint = location.endpoint;
     const timeoutMs = options.timeoutMs ?? 60_000;
     this.#maxObjectBytes = options.maxObjectBytes ?? 2 ** 30;
     this.#pageSize = options.listPageSize ?? 1000;
@@ -174,7 +166,7 @@ export class S3ObjectStore implements ObjectStore {
       endpoint: this.endpoint,
       bucket: this.bucket,
       region: this.region,
-      credentials: options.credentials ?? credentialsFromEnv(),
+      credentials: location.credentials,
       fetch: options.fetch ?? fetch,
       timeoutMs,
     };
@@ -240,10 +232,14 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** Every object whose key starts with `prefix`, in key order, a page at a time. */
-  async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo> {
+  list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo> {
     if (prefix.startsWith("/")) {
       throw new TypeError(`Cannot list ${JSON.stringify(prefix)}: a prefix has no leading "/"`);
     }
+    return this.#list(prefix, signal);
+  }
+
+  async *#list(prefix: string, signal: AbortSignal | undefined): AsyncIterable<ObjectInfo> {
     const verb = `list "${prefix}" in ${this.url}`;
     const base = this.prefix === "" ? "" : `${this.prefix}/`;
     let token: string | undefined;
@@ -302,7 +298,8 @@ export class S3ObjectStore implements ObjectStore {
     signal: AbortSignal | undefined,
   ): Promise<boolean> {
     if (answer.status !== 404) return false;
-    if (answer.error !== undefined) return answer.error.code === "NoSuchKey";
+    if (answer.error?.code === "NoSuchKey") return this.#bucketSeen = true;
+    if (answer.error !== undefined) return false;
     if (this.#bucketSeen) return true;
     const probe = await this.#probe(signal);
     if (probe.status === 200) return true;
@@ -361,75 +358,4 @@ export class S3ObjectStore implements ObjectStore {
       throw failure(error, verb, this.url, this.endpoint, key);
     }
   }
-}
-
-/** 5xx, 429, and network failures. */
-function retryable(error: unknown): boolean {
-  return isRetryable(error) || (error instanceof HttpError && error.status === 429);
-}
-
-/** The ObjectStoreError of a failure after the retries. */
-function failure(
-  error: unknown,
-  verb: Verb,
-  store: string,
-  endpoint: string,
-  key: string | undefined,
-): ObjectStoreError {
-  if (error instanceof ResponseTooLargeError) {
-    const why = `the answer is larger than ${error.limit} bytes`;
-    return new ObjectStoreError("failed", store, `Cannot ${verb}: ${why}`, { key, cause: error });
-  }
-  const status = error instanceof HttpError ? error.status : undefined;
-  const why = status !== undefined
-    ? `the store at ${endpoint} kept failing (HTTP ${status})`
-    : error instanceof NetworkError
-    ? `the store at ${endpoint} cannot be reached (${causeMessage(error)})`
-    : causeMessage(error);
-  const reason = status !== undefined || error instanceof NetworkError ? "unreachable" : "failed";
-  return new ObjectStoreError(reason, store, `Cannot ${verb}: ${why}`, {
-    key,
-    status,
-    cause: error,
-  });
-}
-
-/** Refuses keys S3 or URL parsing would change: empty, leading `/`, `.`/`..`/empty segments. */
-function checkKey(key: string, what: string): void {
-  if (key === "" || key.split("/").some((part) => part === "" || part === "." || part === "..")) {
-    throw new TypeError(
-      `Cannot use the ${what} ${
-        JSON.stringify(key)
-      }: it needs non-empty "/"-separated parts, none "." or ".."`,
-    );
-  }
-}
-
-function endpointOf(text: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {
-    throw new TypeError(`Cannot use the endpoint ${JSON.stringify(text)}: not an http(s) URL`);
-  }
-  return url.href.replace(/\/+$/, "");
-}
-
-/** An environment variable, undefined when unset or empty. */
-function env(name: string): string | undefined {
-  const value = (globalThis as { Deno?: typeof Deno }).Deno?.env.get(name);
-  return value === "" ? undefined : value;
-}
-
-function credentialsFromEnv(): S3Credentials | undefined {
-  const accessKeyId = env("AWS_ACCESS_KEY_ID");
-  const secretAccessKey = env("AWS_SECRET_ACCESS_KEY");
-  if (accessKeyId === undefined || secretAccessKey === undefined) return undefined;
-  const sessionToken = env("AWS_SESSION_TOKEN");
-  return sessionToken === undefined
-    ? { accessKeyId, secretAccessKey }
-    : { accessKeyId, secretAccessKey, sessionToken };
 }

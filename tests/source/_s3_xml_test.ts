@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { NetworkError } from "../../src/core/errors.ts";
-import { parseListBucketResult, unescapeXml, XmlSyntaxError } from "../../src/source/_s3_xml.ts";
+import {
+  parseListBucketResult,
+  parseListObjectsV2,
+  parseS3Error,
+  unescapeXml,
+  XmlSyntaxError,
+} from "../../src/source/_s3_xml.ts";
 import * as visionListing from "../../src/source/vision_listing.ts";
 
 /** Asserts that `run` throws an XmlSyntaxError whose message is exactly `message`. */
@@ -301,4 +307,74 @@ Deno.test("parseListBucketResult rejects deep, repeated and unterminated hostile
     "<".repeat(n),
   ];
   for (const xml of pages) assert.throws(() => parseListBucketResult(xml), NetworkError);
+});
+
+Deno.test("parseListObjectsV2 reads keys, sizes and the continuation token", () => {
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Name>bucket</Name><Prefix>cache/</Prefix><KeyCount>2</KeyCount><MaxKeys>2</MaxKeys>
+  <IsTruncated>true</IsTruncated>
+  <Contents><Key>cache/a &amp; b.arrow</Key><LastModified>2024-01-01T00:00:00.000Z</LastModified>
+    <ETag>&quot;e&quot;</ETag><Size>1234</Size><StorageClass>STANDARD</StorageClass></Contents>
+  <Contents><Key>cache/c.arrow</Key><Size> 0 </Size></Contents>
+  <NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>
+</ListBucketResult>`;
+  assert.deepEqual(parseListObjectsV2(xml), {
+    objects: [{ key: "cache/a & b.arrow", size: 1234 }, { key: "cache/c.arrow", size: 0 }],
+    isTruncated: true,
+    nextContinuationToken: "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=",
+  });
+  const last = "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>";
+  assert.deepEqual(parseListObjectsV2(last), { objects: [], isTruncated: false });
+});
+
+Deno.test("parseListObjectsV2 rejects a page without sizes, keys or token, and every cut", () => {
+  const page = (inner: string) => `<ListBucketResult>${inner}</ListBucketResult>`;
+  const bad: [string, RegExp][] = [
+    [page("<IsTruncated>false</IsTruncated><Contents><Key>a</Key></Contents>"), /Size undefined/],
+    [
+      page("<IsTruncated>false</IsTruncated><Contents><Key>a</Key><Size>-1</Size></Contents>"),
+      /Size "-1"/,
+    ],
+    [page("<IsTruncated>false</IsTruncated><Contents><Size>1</Size></Contents>"), /without Key/],
+    [page("<IsTruncated>true</IsTruncated>"), /without NextContinuationToken/],
+    [page(""), /IsTruncated is undefined/],
+    ["<Error><Code>AccessDenied</Code></Error>", /root element "<Error>"/],
+  ];
+  for (const [xml, message] of bad) {
+    assert.throws(() => parseListObjectsV2(xml, "u"), (error: unknown) => {
+      assert.ok(error instanceof NetworkError, xml);
+      assert.match(error.message, message, xml);
+      return true;
+    });
+  }
+  const whole = page(
+    "<IsTruncated>true</IsTruncated><Contents><Key>k</Key><Size>1</Size></Contents>" +
+      "<NextContinuationToken>t</NextContinuationToken>",
+  );
+  for (let cut = 0; cut < whole.length; cut++) {
+    assert.throws(() => parseListObjectsV2(whole.slice(0, cut)), NetworkError, `cut ${cut}`);
+  }
+});
+
+Deno.test("parseS3Error reads Code and Message of an <Error>, undefined for anything else", () => {
+  assert.deepEqual(
+    parseS3Error(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SignatureDoesNotMatch</Code>` +
+        `<Message>The request signature we calculated does not match</Message>` +
+        `<StringToSign>AWS4-HMAC-SHA256 &amp;</StringToSign><RequestId>x</RequestId></Error>`,
+    ),
+    {
+      code: "SignatureDoesNotMatch",
+      message: "The request signature we calculated does not match",
+    },
+  );
+  assert.deepEqual(parseS3Error("<Error><Code>NoSuchKey</Code><Message/></Error>"), {
+    code: "NoSuchKey",
+  });
+  for (
+    const body of ["", "<html>502</html>", "<Error><Code>", "<Error><Message>m</Message></Error>"]
+  ) {
+    assert.equal(parseS3Error(body), undefined, body);
+  }
 });
