@@ -74,7 +74,7 @@ Deno.test("dsm list --json prints the index; --symbol takes a name or a glob", a
     ...["--listing-url", emu.url, "--no-cache"],
   ]);
   assert.equal(one.code, 0, one.stderr);
-  assert.match(one.stdout, /^SYMBOL .*\nOLDUSDT  2018-01-01  2022-06-30 +1642 +54  -\n$/);
+  assert.match(one.stdout, /^SYMBOL .*\nOLDUSDT +2018-01-01 +2022-06-30 +1642 +54 +-\n$/);
 });
 
 Deno.test("dsm list: a series whose listing failed is a row that says so, exit 1", async () => {
