@@ -13,6 +13,11 @@ export interface BudgetState {
   /** Weight reserved in this window by every process (sent or about to be). */
   reserved: number;
   /**
+   * Weight reserved in the last `graceMs` of the window: it may land in the
+   * next window, which starts with it reserved.
+   */
+  carried: number;
+  /**
    * Weight the exchange counted beyond the reservations (other clients of the
    * IP): the largest `X-MBX-USED-WEIGHT-1M` seen minus what was reserved then.
    */
@@ -33,7 +38,7 @@ export interface BudgetState {
 
 /** The file's size: its JSON padded with spaces, so one write replaces it whole. */
 const FILE_BYTES = 384;
-const VERSION = 1;
+const VERSION = 2;
 
 /**
  * A fresh state: nothing reserved, seen, paused or banned.
@@ -45,6 +50,7 @@ export function freshState(windowStart: number): BudgetState {
   return {
     windowStart,
     reserved: 0,
+    carried: 0,
     excess: 0,
     usedWeight: 0,
     usedAt: 0,
@@ -58,6 +64,7 @@ export function freshState(windowStart: number): BudgetState {
 const NUMBERS = [
   "windowStart",
   "reserved",
+  "carried",
   "excess",
   "usedWeight",
   "usedAt",

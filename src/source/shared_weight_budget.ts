@@ -33,7 +33,13 @@ export interface SharedWeightBudgetOptions {
   margin?: number;
   /** Length of the exchange's window, aligned on multiples of it in UTC. @default {60000} */
   windowMs?: number;
-  /** Extra wait after a window boundary before sending again, in ms. @default {windowMs / 100} */
+  /**
+   * How late a request may land after its reservation, in ms: requests
+   * reserved this close to a window's end also count in the next window,
+   * and a process waiting for the next window waits this long after its
+   * start. Raise it when a request may take longer to reach the exchange.
+   * @default {windowMs / 100}
+   */
   graceMs?: number;
   /** The clock, epoch ms (the processes of a host share it). @default {Date.now} */
   now?: () => number;
@@ -58,7 +64,8 @@ const UNKNOWN_BAN_MS = 120_000;
  * next window when the reservations of every process, plus what the
  * exchange counted beyond them, would pass `budget × (1 - margin)`); the
  * `X-MBX-USED-WEIGHT-1M` header raises the shared count when the exchange
- * counted more than was reserved; a 429 pause and a 418 ban seen by one
+ * counted more than was reserved; a reservation in the last `graceMs` of a
+ * window also counts in the next, where its request may land; a 429 pause and a 418 ban seen by one
  * process hold the others until they end. Each step is one read-modify-write
  * of the file under `flock` (about 10 µs on a 2-core EPYC), so it needs read
  * and write permission of the cache folder. Without them (or any file
@@ -202,6 +209,7 @@ export class SharedWeightBudget implements WeightBudget {
           return false;
         }
         s.reserved += weight;
+        if (now >= s.windowStart + this.#windowMs - this.#graceMs) s.carried += weight;
         return true;
       });
       if (state === undefined) return await this.#fallback.acquire(weight, signal);
@@ -289,7 +297,10 @@ export class SharedWeightBudget implements WeightBudget {
       this.#seen = file.update((s) => {
         let rolled = false;
         if (s.windowStart < window) {
-          [s.windowStart, s.reserved, s.excess, s.usedWeight, s.usedAt] = [window, 0, 0, 0, 0];
+          // What the window before reserved in its last moments may land in this one.
+          const carried = s.windowStart === window - this.#windowMs ? s.carried : 0;
+          [s.windowStart, s.reserved, s.carried] = [window, carried, 0];
+          [s.excess, s.usedWeight, s.usedAt] = [0, 0, 0];
           rolled = true;
         }
         return change(s) || rolled;
