@@ -156,9 +156,11 @@ cmd_start() {
   touch "$DIR/$MARKER"
   mkdir -p "$DIR/run" "$DIR/log" "$DIR/mon" "$DIR/osd" "$DIR/rgw"
   FSID=$(cat /proc/sys/kernel/random/uuid)
-  MON_PORT=$(free_port 2)
-  RGW_PORT=$(free_port 1)
-  [ "$RGW_PORT" -ne "$MON_PORT" ] && [ "$RGW_PORT" -ne $((MON_PORT + 1)) ] || RGW_PORT=$(free_port 1)
+  MON_PORT=$(free_port 2) || fail_start "no free port for the mon"
+  RGW_PORT=$MON_PORT
+  while [ "$RGW_PORT" -eq "$MON_PORT" ] || [ "$RGW_PORT" -eq $((MON_PORT + 1)) ]; do
+    RGW_PORT=$(free_port 1) || fail_start "no free port for radosgw"
+  done
   ENDPOINT="http://127.0.0.1:${RGW_PORT}"
   write_conf
   local conf=(-c "$DIR/ceph.conf")
@@ -166,8 +168,8 @@ cmd_start() {
 
   timeout 20 monmaptool --create --clobber --addv a "[v2:127.0.0.1:${MON_PORT},v1:127.0.0.1:$((MON_PORT + 1))]" \
     --fsid "$FSID" "$DIR/monmap" >/dev/null 2>&1 || fail_start "monmaptool failed"
-  timeout 30 ceph-mon "${conf[@]}" --mkfs -i a --monmap "$DIR/monmap" >&2 || fail_start "ceph-mon --mkfs failed"
-  timeout 30 ceph-mon "${conf[@]}" -i a >&2 || fail_start "ceph-mon did not start within 30 s"
+  timeout 30 ceph-mon "${conf[@]}" --mkfs -i a --monmap "$DIR/monmap" >>"$DIR/log/start.log" 2>&1 || fail_start "ceph-mon --mkfs failed"
+  timeout 30 ceph-mon "${conf[@]}" -i a >>"$DIR/log/start.log" 2>&1 || fail_start "ceph-mon did not start within 30 s"
   wait_for 30 "mon up" timeout 5 ceph "${conf[@]}" mon stat || fail_start "the mon does not answer"
 
   osd_uuid=$(cat /proc/sys/kernel/random/uuid)
@@ -175,12 +177,12 @@ cmd_start() {
   mkdir -p "$DIR/osd/osd.${osd_id}"
   timeout 60 ceph-osd "${conf[@]}" -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" >/dev/null 2>&1 ||
     fail_start "ceph-osd --mkfs failed"
-  timeout 60 ceph-osd "${conf[@]}" -i "$osd_id" >&2 || fail_start "ceph-osd did not start within 60 s"
+  timeout 60 ceph-osd "${conf[@]}" -i "$osd_id" >>"$DIR/log/start.log" 2>&1 || fail_start "ceph-osd did not start within 60 s"
   wait_for 30 "osd.${osd_id} up" osd_up "$osd_id" || fail_start "osd.${osd_id} is not up after 30 s"
 
   # radosgw's launcher exits 0 even when its port is taken: the port was checked, and a real S3 answer is awaited.
   if (exec 3<>"/dev/tcp/127.0.0.1/${RGW_PORT}") 2>/dev/null; then fail_start "port $RGW_PORT is taken"; fi
-  timeout 30 radosgw "${conf[@]}" -n client.rgw.a >&2 || fail_start "radosgw failed to launch"
+  timeout 30 radosgw "${conf[@]}" -n client.rgw.a >>"$DIR/log/start.log" 2>&1 || fail_start "radosgw failed to launch"
   timeout 60 radosgw-admin "${conf[@]}" user create --uid=dsm-test --display-name="DSM tests" \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null 2>"$DIR/log/user.log" ||
     fail_start "radosgw-admin user create failed (log/user.log)"
