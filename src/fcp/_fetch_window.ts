@@ -11,7 +11,8 @@ import type { KlineStore } from "../cache/kline_store.ts";
 import type { Partition } from "../core/partition.ts";
 import type { RestClient } from "../source/rest_client.ts";
 import type { ResolvedRequest } from "./kline_request.ts";
-import type { RequestCounts } from "./fetch_report.ts";
+import { CacheError } from "../core/errors.ts";
+import type { FetchFailure, RequestCounts } from "./fetch_report.ts";
 import {
   isClosed,
   type PartitionJob,
@@ -40,6 +41,8 @@ export interface PlannedJobs {
   sources: PartitionSources;
   /** An archive downloaded before the plan and then left out of it (counted, not used). */
   discarded: { count: number; bytes: number };
+  /** The cache could not be listed (then the plan reads nothing from it). */
+  failures: FetchFailure[];
 }
 
 /** The clients and clock of a fetch, those the request's `source` allows. */
@@ -73,7 +76,13 @@ export async function planJobs(
 ): Promise<PlannedJobs> {
   const { now, vision, rest, signal } = clients;
   const partitions = requestPartitions(request);
-  const cached = await cachedKeys(request, partitions, store, now);
+  const failures: FetchFailure[] = [];
+  const cached = await cachedKeys(request, partitions, store, now).catch((error) => {
+    // A cache that cannot be listed (an unreachable object store) is skipped, not fatal.
+    if (!(error instanceof CacheError)) throw error;
+    failures.push({ code: error.code, message: error.message });
+    return new Set<string>();
+  });
   let listing: Promise<VisionInventory | undefined> | undefined;
   const inventory = () =>
     listing ??= vision && partitions.length > 0
@@ -94,7 +103,7 @@ export async function planJobs(
     planFetch({ request, now, cacheEnabled: store.enabled, cached, inventory });
   const needsListing = vision !== undefined &&
     partitions.some((p) => isClosed(p, now) && !cached.has(p.key));
-  if (!needsListing) return { jobs: plan(undefined), sources, discarded };
+  if (!needsListing) return { jobs: plan(undefined), sources, discarded, failures };
   const head = plan(undefined)[0]?.chain[0];
   const prefetched = head?.kind === "vision" ? archiveKey(head) : undefined;
   if (head?.kind === "vision") {
@@ -110,7 +119,7 @@ export async function planJobs(
       discarded.bytes += dropped.file.bytes;
     }
   }
-  return { jobs, sources, discarded };
+  return { jobs, sources, discarded, failures };
 }
 
 /** The keys of the closed partitions of the request in the cache (when the mode reads it). */

@@ -42,7 +42,11 @@ export const REQUEST_KEYS: readonly string[] = [
 
 const ENDPOINT_KEYS = ["vision", "listing", "rest", "restMarketData"];
 const RETRY_KEYS = ["attempts", "baseDelayMs", "maxDelayMs", "maxRetryAfterMs"];
-const CACHE_KEYS = ["dir"];
+const CACHE_KEYS = ["dir", "url", "endpoint", "region", "credentials", "readOnly", "objectStore"];
+const CREDENTIAL_KEYS = ["accessKeyId", "secretAccessKey", "sessionToken"];
+const OBJECT_STORE_METHODS = ["get", "put", "head", "list", "delete"];
+/** `s3://bucket` or `s3://bucket/prefix`. */
+const S3_URL = /^s3:\/\/[A-Za-z0-9][A-Za-z0-9._-]{0,254}(\/.*)?$/;
 /** setTimeout's largest delay. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
 const MAX_ATTEMPTS = 100;
@@ -171,13 +175,77 @@ function checkEndpoints(value: unknown): void {
   checkUrls("endpoints.restMarketData", value.restMarketData, false);
 }
 
+function checkText(name: string, value: unknown, want: string): void {
+  if (value !== undefined && (typeof value !== "string" || value.trim() === "")) {
+    throw optionError(name, value, want);
+  }
+}
+
+/** The object store fields of `cache`: `url` and what goes with it. */
+function checkObjectCache(value: Record<string, unknown>): void {
+  const { url, credentials, objectStore } = value;
+  if (url !== undefined && (typeof url !== "string" || !S3_URL.test(url))) {
+    throw optionError("cache.url", url, "an s3://bucket or s3://bucket/prefix URL");
+  }
+  if (value.endpoint !== undefined) checkUrl("cache.endpoint", value.endpoint);
+  checkText("cache.region", value.region, "a region name (a non-empty string)");
+  if (credentials !== undefined) {
+    const want = "an object like { accessKeyId, secretAccessKey }";
+    if (!isObject(credentials)) throw optionError("cache.credentials", "(hidden)", want);
+    checkKeys(credentials, CREDENTIAL_KEYS, CREATE, "cache.credentials.");
+    for (const key of CREDENTIAL_KEYS) {
+      const v = credentials[key];
+      const given = v !== undefined || key !== "sessionToken";
+      if (given && (typeof v !== "string" || v === "")) {
+        // The secret is never shown in a message.
+        throw optionError(`cache.credentials.${key}`, "(hidden)", "a non-empty string");
+      }
+    }
+  }
+  if (objectStore !== undefined) {
+    const store = objectStore as Record<string, unknown>;
+    if (
+      !isObject(objectStore) || OBJECT_STORE_METHODS.some((m) => typeof store[m] !== "function")
+    ) {
+      throw optionError(
+        "cache.objectStore",
+        objectStore,
+        "an ObjectStore (get, put, head, list, delete)",
+      );
+    }
+  }
+  const remote = url !== undefined || objectStore !== undefined;
+  for (const name of ["endpoint", "region", "credentials"]) {
+    if (value[name] !== undefined && !remote) {
+      throw new InvalidOptionError(
+        `cache.${name}`,
+        name === "credentials" ? "(hidden)" : value[name],
+        `${CREATE}: cache.${name} goes with cache.url (an object store)`,
+      );
+    }
+  }
+}
+
 function checkCache(value: unknown): void {
   if (value === undefined || value === false) return;
-  if (!isObject(value)) throw optionError("cache", value, "false or an object like { dir }");
+  if (!isObject(value)) {
+    throw optionError("cache", value, "false or an object like { dir } or { url }");
+  }
   checkKeys(value, CACHE_KEYS, CREATE, "cache.");
   const dir = value.dir;
   if (dir !== undefined && (typeof dir !== "string" || dir.trim() === "" || dir.includes("\0"))) {
     throw optionError("cache.dir", dir, "a folder path (a non-empty string)");
+  }
+  if (value.readOnly !== undefined && typeof value.readOnly !== "boolean") {
+    throw optionError("cache.readOnly", value.readOnly, "a boolean");
+  }
+  checkObjectCache(value);
+  if (dir !== undefined && (value.url !== undefined || value.objectStore !== undefined)) {
+    throw new InvalidOptionError(
+      "cache.url",
+      value.url,
+      `${CREATE}: cache.dir and cache.url are both set; the cache is a folder or an object store`,
+    );
   }
 }
 

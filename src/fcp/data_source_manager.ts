@@ -11,8 +11,6 @@ import { InvalidRangeError } from "../core/errors.ts";
 import { type Market, parseMarket } from "../core/market.ts";
 import { KLINE_SCHEMA, KLINE_SCHEMA_WITH_SOURCE } from "../core/schema.ts";
 import { FUNDING_SCHEMA, FUNDING_SCHEMA_WITH_SOURCE } from "../core/funding_schema.ts";
-import { FsFundingStore } from "../cache/fs_funding_store.ts";
-import { FsTradeStore } from "../cache/fs_trade_store.ts";
 import { type FundingRateRequest, resolveFundingRequest } from "./funding_request.ts";
 import { fetchFundingRates, type FundingReport } from "./funding_fetch.ts";
 import { isTradeRequest, resolveTradeRequest, type TradeRequest } from "./trade_request.ts";
@@ -24,6 +22,8 @@ import { type KlineRequest, resolveRequest } from "./kline_request.ts";
 import type { FetchReport } from "./fetch_report.ts";
 import { runFetch } from "./fetch_run.ts";
 import type { KlineStore } from "../cache/kline_store.ts";
+import { NullKlineStore } from "../cache/null_kline_store.ts";
+import type { CacheStores } from "../cache/open_cache_stores.ts";
 import { openCache } from "./open_cache.ts";
 import { RestClients } from "./rest_clients.ts";
 import { VisionArchives } from "./vision_archives.ts";
@@ -95,7 +95,7 @@ function isFunding(request: unknown): request is FundingRateRequest {
 export class DataSourceManager implements AsyncDisposable {
   readonly #options: DataSourceManagerOptions;
   readonly #market: Market;
-  #cache: Promise<KlineStore> | undefined;
+  #cache: Promise<CacheStores> | undefined;
   readonly #vision: VisionArchives;
   readonly #rest: RestClients;
   readonly #closed = new AbortController();
@@ -136,17 +136,25 @@ export class DataSourceManager implements AsyncDisposable {
     }
     const breaker = new HostCircuitBreaker({ onOpen: (error) => options.logger?.(error.message) });
     this.#vision = new VisionArchives(this.#options, breaker);
-    this.#rest = new RestClients(this.#options, breaker, () => this.#openCache());
+    // The shared budget's state lives in a local, writable cache folder only.
+    const folder = () =>
+      this.#openCache().then((c) => c.spoolDir === undefined ? new NullKlineStore() : c.klines);
+    this.#rest = new RestClients(this.#options, breaker, folder);
   }
 
   /** Opens the cache on the first fetch, so that a refused request does no I/O. */
-  #openCache(): Promise<KlineStore> {
+  #openCache(): Promise<CacheStores> {
     if (this.#cache === undefined) {
       const options = this.#options;
       this.#cache = openCache(options.cache, options.logger, options.now);
       this.#cache.catch(() => {});
     }
     return this.#cache;
+  }
+
+  /** The cache's kline store (opened on the first fetch). */
+  async #klines(): Promise<KlineStore> {
+    return (await this.#openCache()).klines;
   }
 
   #now(): number {
@@ -216,7 +224,7 @@ export class DataSourceManager implements AsyncDisposable {
     if (isFunding(request)) return this.#streamFunding(request, options);
     const { resolved, deps } = this.#prepare(request, options, false);
     // The cache opens when the stream is first read (a stream never read does no I/O).
-    const run = runFetch(resolved, { ...deps, cache: () => this.#openCache() });
+    const run = runFetch(resolved, { ...deps, cache: () => this.#klines() });
     return { batches: run.stream(), report: run.report };
   }
 
@@ -311,7 +319,7 @@ export class DataSourceManager implements AsyncDisposable {
 
   async #getKlines(request: KlineRequest, options?: FetchOptions): Promise<FetchResult> {
     const { resolved, deps } = this.#prepare(request, options, true);
-    const run = runFetch(resolved, { ...deps, cache: await this.#openCache() });
+    const run = runFetch(resolved, { ...deps, cache: await this.#klines() });
     const collected: RecordBatch[] = [];
     for await (const batch of run.batches) collected.push(batch);
     const report = run.report;
@@ -360,17 +368,12 @@ export class DataSourceManager implements AsyncDisposable {
     signal.throwIfAborted();
     const mode = resolved.source;
     const open = async () => {
-      const klines = await this.#openCache();
-      const root = klines.enabled ? klines.root : undefined;
+      const cache = await this.#openCache();
       return tradeSources(resolved, {
         vision: mode === "auto" || mode === "vision" ? this.#vision.archives : undefined,
         rest: mode === "auto" || mode === "rest" ? this.#rest.client(resolved.market) : undefined,
-        store: root === undefined ? undefined : new FsTradeStore(root, {
-          readOnly: !klines.writable,
-          now: this.#options.now,
-          logger: this.#options.logger,
-        }),
-        spoolDir: root !== undefined && klines.writable ? root : undefined,
+        store: cache.trades,
+        spoolDir: cache.spoolDir,
       });
     };
     return runTrades(resolved, open, {
@@ -408,14 +411,7 @@ export class DataSourceManager implements AsyncDisposable {
     const signal = this.#signal(options);
     signal.throwIfAborted();
     const run = async () => {
-      const klines = await this.#openCache();
-      const store = klines.enabled && klines.root !== undefined
-        ? new FsFundingStore(klines.root, {
-          readOnly: !klines.writable,
-          now: this.#options.now,
-          logger: this.#options.logger,
-        })
-        : undefined;
+      const store = (await this.#openCache()).funding;
       const mode = resolved.source;
       // Forced network sources do not read the cache (the plan says so); they still fill it.
       return await fetchFundingRates(resolved, {

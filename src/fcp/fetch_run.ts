@@ -168,6 +168,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
       { now: deps.now, vision, rest, signal },
       report.requests,
     );
+    failures.push(...planned.failures);
     progress.partitionsTotal = planned.jobs.length;
     progress.files += planned.discarded.count;
     progress.bytes += planned.discarded.bytes;

@@ -26,8 +26,13 @@ export interface DataSourceManagerOptions {
   /** Default market of requests. @default {"spot"} */
   market?: MarketInput;
   /**
-   * Cache folder, or `false` for none. Without filesystem permission the
-   * cache switches itself off.
+   * The cache: a folder (`{ dir }`), an object store (`{ url:
+   * "s3://bucket/prefix", endpoint?, region?, credentials? }`, credentials
+   * from `AWS_*` variables by default), or `false` for none; `readOnly: true`
+   * reads it and never writes. Without filesystem permission a folder cache
+   * switches itself off. A cache that fails (an unreachable store, a refused
+   * write) never fails the fetch: the sources serve the rows, and each failed
+   * read or write is a `CACHE_ERROR` among the report's `failures`.
    * @default {{ dir: DSM_CACHE_DIR or the platform cache folder }}
    */
   cache?: CacheOptions | false;
