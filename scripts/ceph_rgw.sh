@@ -142,7 +142,9 @@ memstore device bytes = 1073741824
 keyring = $DIR/keyring
 
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:${RGW_PORT}
+# tcp_nodelay: without it a small GET on a kept-alive connection waits ~40 ms (Nagle's
+# algorithm against the client's delayed ACK): 1 KB GET median 44 ms -> 1.1 ms.
+rgw frontends = beast endpoint=127.0.0.1:${RGW_PORT} tcp_nodelay=1
 rgw data = $DIR/rgw
 EOF
 }
