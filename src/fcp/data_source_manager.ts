@@ -24,7 +24,7 @@ import { runFetch } from "./fetch_run.ts";
 import type { KlineStore } from "../cache/kline_store.ts";
 import { NullKlineStore } from "../cache/null_kline_store.ts";
 import type { CacheStores } from "../cache/open_cache_stores.ts";
-import { openCache } from "./open_cache.ts";
+import { openCacheStoresOf } from "./open_cache.ts";
 import { RestClients } from "./rest_clients.ts";
 import { VisionArchives } from "./vision_archives.ts";
 import { checkManagerOptions, readClock } from "./_manager_options.ts";
@@ -146,7 +146,7 @@ export class DataSourceManager implements AsyncDisposable {
   #openCache(): Promise<CacheStores> {
     if (this.#cache === undefined) {
       const options = this.#options;
-      this.#cache = openCache(options.cache, options.logger, options.now);
+      this.#cache = openCacheStoresOf(options.cache, options.logger, options.now);
       this.#cache.catch(() => {});
     }
     return this.#cache;

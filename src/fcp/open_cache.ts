@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { KlineStore } from "../cache/kline_store.ts";
 import type { ObjectStore } from "../cache/object_store.ts";
 import { type CacheStores, openCacheStores } from "../cache/open_cache_stores.ts";
 import type { S3Credentials } from "../cache/s3_object_store.ts";
@@ -48,7 +49,7 @@ export interface CacheOptions {
 }
 
 /**
- * Opens the cache of a manager.
+ * Opens the stores of a manager's cache: klines, funding months, trade days.
  *
  * @param options Cache options, or false for none.
  * @param logger Debug messages (cache switched off or read-only, files set aside).
@@ -59,17 +60,40 @@ export interface CacheOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { openCache } from "./open_cache.ts";
- * const off = await openCache(false);
+ * import { openCacheStoresOf } from "./open_cache.ts";
+ * const off = await openCacheStoresOf(false);
  * assert.equal(off.klines.enabled, false);
  * assert.equal(off.funding, undefined);
  * ```
  */
-export async function openCache(
+export async function openCacheStoresOf(
   options: CacheOptions | false | undefined,
   logger?: (message: string) => void,
   now?: () => number,
 ): Promise<CacheStores> {
   if (options === false) return await openCacheStores({ dir: false });
   return await openCacheStores({ ...options, logger, now });
+}
+
+/**
+ * Opens the kline store of a manager's cache.
+ *
+ * @param options Cache options, or false for none.
+ * @param logger Debug messages (cache switched off or read-only, files set aside).
+ * @param now The clock.
+ * @returns The store; a disabled one when `false` or without filesystem permission.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openCache } from "./open_cache.ts";
+ * assert.equal((await openCache(false)).enabled, false);
+ * ```
+ */
+export async function openCache(
+  options: CacheOptions | false | undefined,
+  logger?: (message: string) => void,
+  now?: () => number,
+): Promise<KlineStore> {
+  return (await openCacheStoresOf(options, logger, now)).klines;
 }
