@@ -5,25 +5,24 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type {
-  CacheFilter,
-  CacheSeriesStats,
-  CacheTotals,
-  KlineStore,
-} from "../cache/kline_store.ts";
+import type { CacheFilter, CacheSeriesStats, CacheTotals } from "../cache/kline_store.ts";
 import { emptyStats, emptyVerifyReport } from "../cache/_empty_reports.ts";
 import type { Interval } from "../core/interval.ts";
-import { openKlineStore } from "../cache/open_kline_store.ts";
+import { type CacheStores, openCacheStores } from "../cache/open_cache_stores.ts";
 import { parseInterval } from "../core/interval.ts";
 import { checkDataset } from "../cache/_kline_paths.ts";
-import { FsFundingStore } from "../cache/fs_funding_store.ts";
-import type { FsPartitionStore, PartitionFilter } from "../cache/fs_partition_store.ts";
-import { FsTradeStore } from "../cache/fs_trade_store.ts";
+import type { PartitionFilter, PartitionStore } from "../cache/partition_store.ts";
 import { type Dataset, datasetInfo, parseDataset } from "../core/dataset.ts";
 import type { Market } from "../core/market.ts";
 import { validateSymbol } from "../core/symbol.ts";
 import { toEpochMs } from "../core/time.ts";
-import { cacheDirOf, marketOf, refuseSeparator, UsageError } from "./_fetch_args.ts";
+import {
+  CACHE_FLAGS,
+  cacheOptionsOf,
+  marketOf,
+  refuseSeparator,
+  UsageError,
+} from "./_fetch_args.ts";
 import { visionChecksums } from "./_vision_checksums.ts";
 import { bytes, nextSteps, table, verifyText } from "./_cache_text.ts";
 
@@ -36,6 +35,14 @@ export interface CacheArgs {
   command: typeof CACHE_SUBCOMMANDS[number];
   /** Cache folder, if given (else `DSM_CACHE_DIR`, else the platform cache folder). */
   dir?: string;
+  /** An object store instead of a folder, `s3://bucket[/prefix]` (`--cache-url`). */
+  url?: string;
+  /** The object store's S3 endpoint (`--cache-endpoint`). */
+  endpoint?: string;
+  /** The object store's signing region (`--cache-region`). */
+  region?: string;
+  /** Never write, move or delete (`--cache-read-only`): `clear` and `--quarantine` are refused. */
+  readOnly?: boolean;
   /** Which partitions; validated. */
   filter: CacheFilter;
   /** `clear` everything (no filter). */
@@ -61,6 +68,9 @@ export interface CacheIo {
 /** Usage of `dsm cache`, for the help text. */
 export const CACHE_USAGE = `dsm cache options (ls | stats | verify | clear):
   --cache-dir DIR             cache folder [DSM_CACHE_DIR or the platform cache]
+  --cache-url s3://BUCKET/PREFIX   the cache in an object store (credentials: AWS_* variables)
+  --cache-endpoint URL, --cache-region REGION   the object store's S3 endpoint and region
+  --cache-read-only           never write, move or delete (clear and --quarantine refused)
   --dataset, --market, --symbol, --interval, --start TIME, --end TIME   select partitions
   --json                      machine-readable output
   --vision-url URL            verify: compare Vision partitions with Vision's .CHECKSUM now
@@ -74,7 +84,7 @@ function parse(args: string[]) {
       strict: true,
       allowPositionals: true,
       options: {
-        "cache-dir": { type: "string" },
+        ...CACHE_FLAGS,
         "dataset": { type: "string" },
         "market": { type: "string" },
         "symbol": { type: "string" },
@@ -160,10 +170,9 @@ export function parseCacheArgs(
     );
   }
   if (v.all && filtered) throw new UsageError("Cannot use --all with a filter");
-  const dir = cacheDirOf(v["cache-dir"]) ?? (env("DSM_CACHE_DIR") || undefined);
   return {
     command: command as CacheArgs["command"],
-    ...(dir ? { dir } : {}),
+    ...cacheOptionsOf(v, env),
     filter,
     all: v.all ?? false,
     json: v.json ?? false,
@@ -177,24 +186,27 @@ export function parseCacheArgs(
  * permission only and create no file or folder (a missing root lists as
  * empty); `clear` and `verify --quarantine` need write access.
  */
-async function open(args: CacheArgs, io: CacheIo): Promise<KlineStore> {
+async function open(args: CacheArgs, io: CacheIo): Promise<CacheStores> {
   let why = "";
-  const readOnly = args.command === "ls" || args.command === "stats" ||
+  const reads = args.command === "ls" || args.command === "stats" ||
     (args.command === "verify" && !args.quarantine);
+  const readOnly = reads || args.readOnly === true;
   const logger = (m: string) => {
     // a series folder linked out of the root: skipped, and said (verify also reports it)
     if (/^Cannot use cache folder /.test(m)) io.stderr(`dsm: ${m}\n`);
     else why = m;
   };
-  const store = await openKlineStore({ dir: args.dir, readOnly, logger });
+  const { dir, url, endpoint, region } = args;
+  const cache = await openCacheStores({ dir, url, endpoint, region, readOnly, logger });
+  const store = cache.klines;
   if (!store.enabled) {
     throw new Error(`Cannot open the cache: ${why.replace(/^Cache is off: /, "")}`);
   }
-  if (!readOnly && !store.writable) {
+  if (!reads && !store.writable) {
     const what = args.command === "clear" ? "clear the cache" : "set corrupt files aside";
     throw new Error(`Cannot ${what}: it is ${why.replace(/^Cache is /, "")}`);
   }
-  return store;
+  return cache;
 }
 
 /** The candle filter, or undefined when only funding rates or trades are selected. */
@@ -209,12 +221,12 @@ interface EventSelection {
   name: "fundingRate" | "trades";
   /** Its name in the verify summary. */
   label: string;
-  store: FsPartitionStore<unknown, unknown>;
+  store: PartitionStore<unknown, unknown>;
   filter: PartitionFilter;
 }
 
 /** The event stores the filter selects, with their filters; none for a candle-only filter. */
-function eventSelections(store: KlineStore, args: CacheArgs): EventSelection[] {
+function eventSelections(cache: CacheStores, args: CacheArgs): EventSelection[] {
   const f = args.filter;
   const series = f.dataset === undefined ? undefined : datasetInfo(f.dataset).series;
   if (f.interval !== undefined || series === "grid") return [];
@@ -226,15 +238,13 @@ function eventSelections(store: KlineStore, args: CacheArgs): EventSelection[] {
     end: ms(f.end),
     ...(f.dataset ? { dataset: f.dataset } : {}),
   };
-  const options = { readOnly: !store.writable };
   const out: EventSelection[] = [];
-  if (series !== "trades") {
-    const funding = new FsFundingStore(store.root!, options);
-    out.push({ name: "fundingRate", label: "Funding rates", store: funding, filter });
+  const { funding, trades } = cache;
+  if (series !== "trades" && funding) {
+    out.push({ name: "fundingRate", label: "Funding rates", store: funding as never, filter });
   }
-  if (series !== "events") {
-    const trades = new FsTradeStore(store.root!, options);
-    out.push({ name: "trades", label: "Trades", store: trades, filter });
+  if (series !== "events" && trades) {
+    out.push({ name: "trades", label: "Trades", store: trades as never, filter });
   }
   return out;
 }
@@ -251,10 +261,11 @@ async function eventFiles(selections: readonly EventSelection[]) {
   return out;
 }
 
-async function ls(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
+async function ls(cache: CacheStores, args: CacheArgs, io: CacheIo): Promise<number> {
+  const store = cache.klines;
   const kf = klineFilter(args);
   const entries = kf ? await store.list(kf) : [];
-  const events = await eventFiles(eventSelections(store, args));
+  const events = await eventFiles(eventSelections(cache, args));
   const infos = await Promise.all(entries.map((e) => store.info(e.key)));
   if (args.json) {
     const out = [
@@ -348,10 +359,11 @@ async function eventStats(selections: readonly EventSelection[]) {
   return [...series.values()];
 }
 
-async function stats(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
+async function stats(cache: CacheStores, args: CacheArgs, io: CacheIo): Promise<number> {
+  const store = cache.klines;
   const kf = klineFilter(args);
   const s = kf ? await store.stats(kf) : emptyStats();
-  for (const f of await eventStats(eventSelections(store, args))) {
+  for (const f of await eventStats(eventSelections(cache, args))) {
     s.series.push(f);
     s.partitions += f.partitions;
     s.rows += f.rows;
@@ -392,7 +404,8 @@ async function stats(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<n
   return 0;
 }
 
-async function verify(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
+async function verify(cache: CacheStores, args: CacheArgs, io: CacheIo): Promise<number> {
+  const store = cache.klines;
   const vision = args.visionUrl
     ? visionChecksums(args.visionUrl, { signal: io.signal })
     : undefined;
@@ -406,7 +419,7 @@ async function verify(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<
     })
     : emptyVerifyReport();
   const events = [];
-  for (const e of eventSelections(store, args)) {
+  for (const e of eventSelections(cache, args)) {
     events.push({ ...e, report: await e.store.verify(e.filter, args.quarantine) });
   }
   const counts = vision?.counts;
@@ -445,10 +458,11 @@ async function verify(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<
   return failed > 0 ? 1 : 0;
 }
 
-async function clear(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<number> {
+async function clear(cache: CacheStores, args: CacheArgs, io: CacheIo): Promise<number> {
+  const store = cache.klines;
   const kf = klineFilter(args);
   let deleted = kf || args.all ? await store.clear(args.all ? undefined : kf) : 0;
-  for (const e of eventSelections(store, args)) deleted += await e.store.clear(e.filter);
+  for (const e of eventSelections(cache, args)) deleted += await e.store.clear(e.filter);
   await io.print(
     args.json
       ? JSON.stringify({ root: store.root, deleted }) + "\n"
@@ -469,15 +483,15 @@ async function clear(store: KlineStore, args: CacheArgs, io: CacheIo): Promise<n
  * @throws {CacheError} When a cache file cannot be read or deleted.
  */
 export async function runCacheCommand(args: CacheArgs, io: CacheIo): Promise<number> {
-  const store = await open(args, io);
+  const cache = await open(args, io);
   switch (args.command) {
     case "ls":
-      return await ls(store, args, io);
+      return await ls(cache, args, io);
     case "stats":
-      return await stats(store, args, io);
+      return await stats(cache, args, io);
     case "verify":
-      return await verify(store, args, io);
+      return await verify(cache, args, io);
     case "clear":
-      return await clear(store, args, io);
+      return await clear(cache, args, io);
   }
 }

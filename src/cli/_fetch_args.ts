@@ -12,6 +12,7 @@ import { type CandleDataset, resolveRequest, type SourceMode } from "../fcp/klin
 import { resolveFundingRequest } from "../fcp/funding_request.ts";
 import { resolveTradeRequest } from "../fcp/trade_request.ts";
 import type { TradeDataset } from "../core/trade_schema.ts";
+import type { CacheOptions } from "../fcp/open_cache.ts";
 
 /** Output formats of `dsm fetch`. */
 export type OutputFormat = "csv" | "ndjson" | "arrow" | "parquet";
@@ -45,8 +46,8 @@ export interface FetchArgs {
   end: string | number;
   /** Sources allowed. */
   source: SourceMode;
-  /** Cache folder, false for none, undefined for the default. */
-  cache: { dir?: string } | false;
+  /** The cache: a folder (`dir`, else the default) or an object store (`url`), or false for none. */
+  cache: CacheOptions | false;
   /** Endpoints; `restMarketData` is tried after the REST base answers 451. */
   endpoints: { vision?: string; listing?: string; rest?: string; restMarketData?: string[] };
   /** Output format. */
@@ -142,7 +143,7 @@ function time(value: string): string | number {
   return /^\d+$/.test(value) ? Number(value) : value;
 }
 
-function url(value: string | undefined, flag: string): string | undefined {
+function httpUrl(value: string | undefined, flag: string): string | undefined {
   if (value === undefined || value === "") return undefined;
   try {
     const parsed = new URL(value);
@@ -166,6 +167,73 @@ export function cacheDirOf(value: string | undefined): string | undefined {
     );
   }
   return value;
+}
+
+/** The cache flags of `dsm fetch` and `dsm cache`, for `parseArgs`. */
+export const CACHE_FLAGS = {
+  "cache-dir": { type: "string" },
+  "cache-url": { type: "string" },
+  "cache-endpoint": { type: "string" },
+  "cache-region": { type: "string" },
+  "cache-read-only": { type: "boolean" },
+} as const;
+
+/** The values of {@linkcode CACHE_FLAGS}. */
+export interface CacheFlagValues {
+  /** `--cache-dir`. */
+  "cache-dir"?: string;
+  /** `--cache-url`. */
+  "cache-url"?: string;
+  /** `--cache-endpoint`. */
+  "cache-endpoint"?: string;
+  /** `--cache-region`. */
+  "cache-region"?: string;
+  /** `--cache-read-only`. */
+  "cache-read-only"?: boolean;
+}
+
+/** `s3://bucket` or `s3://bucket/prefix`. */
+const S3_URL = /^s3:\/\/[A-Za-z0-9][A-Za-z0-9._-]{0,254}(\/.*)?$/;
+
+/**
+ * The cache a command line names: an object store (`--cache-url`, with
+ * `--cache-endpoint` and `--cache-region`; credentials from the AWS_*
+ * variables), else a folder (`--cache-dir`, else `DSM_CACHE_DIR`, else the
+ * default); read-only with `--cache-read-only`.
+ *
+ * @throws {UsageError} For an empty `--cache-dir`, a URL that is not
+ *   `s3://bucket[/prefix]`, an endpoint that is not http(s), `--cache-dir`
+ *   with `--cache-url`, or an endpoint or region without `--cache-url`.
+ */
+export function cacheOptionsOf(
+  v: CacheFlagValues,
+  env: (name: string) => string | undefined,
+): CacheOptions {
+  const dir = cacheDirOf(v["cache-dir"]);
+  const url = v["cache-url"];
+  const readOnly = v["cache-read-only"] ? { readOnly: true } : {};
+  if (url === undefined) {
+    for (const flag of ["cache-endpoint", "cache-region"] as const) {
+      if (v[flag] !== undefined) throw new UsageError(`Cannot use --${flag} without --cache-url`);
+    }
+    const folder = dir ?? (env("DSM_CACHE_DIR") || undefined);
+    return { ...(folder ? { dir: folder } : {}), ...readOnly };
+  }
+  if (dir !== undefined) throw new UsageError("Cannot use --cache-dir with --cache-url");
+  if (!S3_URL.test(url)) {
+    throw new UsageError(
+      `Cannot use --cache-url "${url}": expected s3://bucket or s3://bucket/prefix`,
+    );
+  }
+  const endpoint = httpUrl(v["cache-endpoint"], "cache-endpoint");
+  const region = v["cache-region"];
+  if (region === "") throw new UsageError('Cannot use --cache-region "": expected a region name');
+  return {
+    url,
+    ...(endpoint ? { endpoint } : {}),
+    ...(region ? { region } : {}),
+    ...readOnly,
+  };
 }
 
 /**
@@ -227,7 +295,7 @@ export function parseFetchArgs(
         "start": { type: "string" },
         "end": { type: "string" },
         "source": { type: "string" },
-        "cache-dir": { type: "string" },
+        ...CACHE_FLAGS,
         "no-cache": { type: "boolean" },
         "vision-url": { type: "string" },
         "rest-url": { type: "string" },
@@ -249,8 +317,10 @@ export function parseFetchArgs(
     throw new UsageError((error as Error).message);
   }
   if (v.help) return "help";
-  if (v["no-cache"] && v["cache-dir"] !== undefined) {
-    throw new UsageError("Cannot use --cache-dir with --no-cache");
+  for (const flag of Object.keys(CACHE_FLAGS) as (keyof typeof CACHE_FLAGS)[]) {
+    if (v["no-cache"] && v[flag] !== undefined) {
+      throw new UsageError(`Cannot use --${flag} with --no-cache`);
+    }
   }
   const format = oneOf(v.format ?? "csv", FORMATS, "format");
   const out = v.out === "-" || v.out === "" ? undefined : v.out;
@@ -258,14 +328,14 @@ export function parseFetchArgs(
     throw new UsageError("Cannot write parquet to stdout: --out FILE is required");
   }
   const source = oneOf(v.source ?? "auto", SOURCES, "source");
-  const cacheDir = cacheDirOf(v["cache-dir"]) ?? env("DSM_CACHE_DIR");
+  const cache = v["no-cache"] ? false : cacheOptionsOf(v, env);
   if (v["no-cache"] && source === "cache") {
     throw new UsageError('Cannot use --source "cache" with --no-cache');
   }
-  const vision = url(v["vision-url"] ?? env("DSM_VISION_URL"), "vision-url");
-  const listing = url(v["listing-url"] ?? env("DSM_LISTING_URL"), "listing-url") ?? vision;
-  const rest = url(v["rest-url"] ?? env("DSM_REST_URL"), "rest-url");
-  const marketData = url(v["rest-market-data-url"], "rest-market-data-url");
+  const vision = httpUrl(v["vision-url"] ?? env("DSM_VISION_URL"), "vision-url");
+  const listing = httpUrl(v["listing-url"] ?? env("DSM_LISTING_URL"), "listing-url") ?? vision;
+  const rest = httpUrl(v["rest-url"] ?? env("DSM_REST_URL"), "rest-url");
+  const marketData = httpUrl(v["rest-market-data-url"], "rest-market-data-url");
   const restMarketData = marketData === undefined ? undefined : [marketData];
   const market = marketOf(v.market ?? "spot");
   const symbol = required(v.symbol, "symbol");
@@ -309,7 +379,7 @@ export function parseFetchArgs(
     start,
     end,
     source,
-    cache: v["no-cache"] ? false : cacheDir ? { dir: cacheDir } : {},
+    cache,
     endpoints: Object.fromEntries(
       Object.entries({ vision, listing, rest, restMarketData }).filter(([, x]) => x !== undefined),
     ),

@@ -33,6 +33,8 @@ export interface FetchIo {
 const CACHE_STATE = /^Cache is (?:off|read-only): /;
 /** The cache's message about a series folder it refuses (a link out of the root). */
 const CACHE_REFUSED = /^Cannot use cache folder /;
+/** The object store cache failing in a row (unreachable, refused): paused, said once. */
+const CACHE_PAUSED = /^Cache at ".*" failed \d+ times in a row /;
 
 const encoder = new TextEncoder();
 
@@ -130,13 +132,15 @@ export async function runFetchCommand(
     onProgress: progress ? (p) => progress.update(p) : undefined,
     // The cache never switches off (or to read-only) silently: say so once, with the fix.
     logger: (message) => {
-      if (CACHE_REFUSED.test(message)) {
+      if (CACHE_REFUSED.test(message) || CACHE_PAUSED.test(message)) {
         progress?.end();
         io.stderr(`dsm: ${message}\n`);
       }
       if (!CACHE_STATE.test(message)) return;
       progress?.end();
-      io.stderr(`dsm: ${message}; or use --cache-dir DIR, or --no-cache\n`);
+      // Read-only as asked (--cache-read-only): no fix to suggest.
+      const asked = args.cache !== false && args.cache.readOnly === true;
+      io.stderr(`dsm: ${message}${asked ? "" : "; or use --cache-dir DIR, or --no-cache"}\n`);
     },
   });
   const dataset = args.dataset;
