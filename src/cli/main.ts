@@ -36,6 +36,11 @@ dsm fetch options:
   --end TIME                  exclusive end, ISO 8601 or epoch ms (required)
   --source auto|cache|vision|rest   sources allowed [auto]
   --cache-dir DIR             cache folder [DSM_CACHE_DIR or the platform cache]
+  --cache-url s3://BUCKET/PREFIX   the cache in an object store (S3, R2, MinIO, Ceph RGW);
+                              credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+  --cache-endpoint URL        the object store's S3 endpoint [AWS_ENDPOINT_URL or AWS S3]
+  --cache-region REGION       the object store's region [AWS_REGION or us-east-1]
+  --cache-read-only           read the cache, never write it
   --no-cache                  no cache
   --vision-url URL            Binance Vision base [DSM_VISION_URL]
   --listing-url URL           S3 listing base [DSM_LISTING_URL, else the Vision URL if given]
