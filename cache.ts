@@ -24,6 +24,13 @@
  *   `aggTrades` or `trades` per file:
  *   `{root}/v1/binance/{market}/{aggTrades|trades}/{SYMBOL}/{YYYY-MM-DD}.arrow`),
  *   opened with the same permission rules by {@linkcode openTradeStore}.
+ * - The cache in an object store (S3, R2, MinIO, Ceph RGW), same keys and
+ *   bytes under the prefix: {@linkcode ObjectKlineStore},
+ *   {@linkcode ObjectPartitionStore} and {@linkcode ObjectTradeStore} over an
+ *   {@linkcode ObjectStore} ({@linkcode S3ObjectStore}, or an in-memory
+ *   one in tests); {@linkcode openCacheStores}
+ *   opens every store of a cache, a folder or `s3://bucket/prefix`, as the
+ *   manager's `cache` option does.
  *
  * @example
  * ```ts
@@ -122,6 +129,25 @@ export {
   type TradeVerifyReport,
 } from "./src/cache/fs_trade_store.ts";
 export { openTradeStore, type OpenTradeStoreOptions } from "./src/cache/open_trade_store.ts";
+export {
+  type CacheStores,
+  type CacheStoresOptions,
+  openCacheStores,
+} from "./src/cache/open_cache_stores.ts";
+export type { CacheFiles, FileRead, FolderListing, ListedFile } from "./src/cache/cache_files.ts";
+export { PartitionStore, type PartitionStoreOptions } from "./src/cache/partition_store.ts";
+export { ObjectKlineStore, type ObjectKlineStoreOptions } from "./src/cache/object_kline_store.ts";
+export {
+  ObjectPartitionStore,
+  type ObjectPartitionStoreOptions,
+} from "./src/cache/object_partition_store.ts";
+export { ObjectTradeStore } from "./src/cache/object_trade_store.ts";
+export type { ObjectInfo, ObjectStore, PutOptions } from "./src/cache/object_store.ts";
+export {
+  type S3Credentials,
+  S3ObjectStore,
+  type S3ObjectStoreOptions,
+} from "./src/cache/s3_object_store.ts";
 export type { DecodedTradeIpc, TradeIpcHeader, TradeIpcMetadata } from "./src/codec/trade_ipc.ts";
 export type {
   DecodedFundingIpc,
