@@ -173,7 +173,9 @@ export class SharedWeightBudget implements WeightBudget {
   available(): number {
     if (!this.shared) return this.#fallback.available();
     const s = this.#seen;
-    if (s.windowStart < this.#windowStart(this.#now())) return this.#limit;
+    const window = this.#windowStart(this.#now());
+    if (s.windowStart === window - this.#windowMs) return this.#limit - s.carried;
+    if (s.windowStart < window) return this.#limit;
     return this.#limit - s.reserved - Math.max(0, s.excess);
   }
 

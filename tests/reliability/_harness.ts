@@ -190,7 +190,8 @@ export async function cliVerify(dir: string, visionUrl?: string): Promise<CliVer
  * Asserts that every file of a cache is valid (store `verify()` and
  * `dsm cache verify`, which also compares each Vision partition's checksum
  * with the archive's when `visionUrl` is given), that the tree holds only partition files
- * (and abandoned temporary files when `allowTemp`), and that every cached
+ * (and abandoned temporary files when `allowTemp`; the shared weight budget's
+ * `v1/budget/{market}.json`), and that every cached
  * partition holds exactly the fault-free rows of its day.
  *
  * @param dir The cache root.
@@ -211,7 +212,9 @@ export async function assertCacheValid(
   assert.equal(entries.length, verify.checked);
   for (const file of await filesUnder(dir)) {
     const ok = /^v1\/binance\/(spot|um|cm)\/klines\/[A-Z0-9_-]+\/\w+\/\d{4}-\d{2}(-\d{2})?\.arrow$/
-      .test(file) || (options.allowTemp === true && /\.tmp$/.test(file));
+      .test(file) ||
+      (options.allowTemp === true && /\.tmp$/.test(file)) ||
+      /^v1\/budget\/(spot|um|cm)\.json$/.test(file);
     assert.ok(ok, `unexpected file in the cache: ${file}`);
   }
   for (const entry of entries) {

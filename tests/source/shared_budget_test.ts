@@ -101,7 +101,7 @@ Deno.test("SharedWeightBudget: a reservation in the last graceMs of a window als
   await a.acquire(30); // in the tail: may land after 60,000
   assert.equal((await p.state()).carried, 30);
   clock.t = 60_500;
-  assert.equal(a.available(), 100); // from what it last read (no file access)
+  assert.equal(a.available(), 70); // from what it last read (no file access)
   await a.acquire(10);
   assert.equal((await p.state()).reserved, 40);
   assert.equal(a.available(), 60);
