@@ -130,6 +130,7 @@ export {
 } from "./src/cache/fs_trade_store.ts";
 export { openTradeStore, type OpenTradeStoreOptions } from "./src/cache/open_trade_store.ts";
 export {
+  type CacheLocation,
   type CacheStores,
   type CacheStoresOptions,
   openCacheStores,

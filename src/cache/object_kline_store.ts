@@ -40,32 +40,14 @@ import type {
   VerifyReport,
 } from "./kline_store.ts";
 import type { ObjectStore } from "./object_store.ts";
+import type { FsKlineStoreOptions } from "./fs_kline_store.ts";
 
-/** Options of {@linkcode ObjectKlineStore}. */
-export interface ObjectKlineStoreOptions {
-  /**
-   * Clock, epoch ms: partitions ending after it are refused.
-   * @default Date.now
-   */
-  now?: () => number;
-  /**
-   * Receives debug messages (corrupt objects set aside).
-   * @default undefined
-   */
-  logger?: (message: string) => void;
-  /**
-   * Called when a read finds a corrupt object (after it was set aside).
-   * @default undefined
-   */
-  onCorrupt?: (event: CorruptPartition) => void;
-  /**
-   * Read only: `write` returns false, and nothing is written, copied or
-   * deleted (a corrupt object is reported and left in place; `clear`
-   * deletes nothing; `verify` does not quarantine).
-   * @default false
-   */
-  readOnly?: boolean;
-}
+/**
+ * Options of {@linkcode ObjectKlineStore}: those of the file store (clock,
+ * logger, corrupt-object callback; `readOnly`: nothing is written, copied
+ * or deleted, a corrupt object is reported and left in place).
+ */
+export type ObjectKlineStoreOptions = FsKlineStoreOptions;
 
 /**
  * Kline partitions as Arrow IPC objects in an object store, under the same

@@ -20,18 +20,23 @@ import { openKlineStore } from "./open_kline_store.ts";
 import type { PartitionStore } from "./partition_store.ts";
 import { type S3Credentials, S3ObjectStore } from "./s3_object_store.ts";
 
-/** Where a cache lies and how it is used. */
-export interface CacheStoresOptions {
+/**
+ * Where a cache lives: a local folder (`dir`), or an object store (`url`:
+ * S3, Cloudflare R2, MinIO, Ceph RGW) with the same layout and files; and
+ * whether it may be written.
+ */
+export interface CacheLocation {
+  /** Cache folder. @default {DSM_CACHE_DIR, else the platform cache folder + "/dsm"} */
+  dir?: string;
   /**
-   * A local cache folder, or false for no cache.
-   * @default {DSM_CACHE_DIR, else the platform cache folder + "/dsm"}
+   * An object store instead of a folder, `s3://bucket` or
+   * `s3://bucket/prefix` (needs `--allow-net` for its endpoint, and
+   * `--allow-env` for the AWS variables it reads).
    */
-  dir?: string | false;
-  /** An object store instead of a folder: `s3://bucket` or `s3://bucket/prefix`. */
   url?: string;
   /**
-   * The S3 endpoint of `url` (`http://127.0.0.1:7480`, an R2 or MinIO URL).
-   * @default {AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS S3 of the region}
+   * The S3 endpoint of `url`, e.g. `http://127.0.0.1:7480`.
+   * @default {AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else `https://s3.{region}.amazonaws.com`}
    */
   endpoint?: string;
   /** The signing region of `url`. @default {AWS_REGION, else "us-east-1"} */
@@ -43,15 +48,25 @@ export interface CacheStoresOptions {
   credentials?: S3Credentials;
   /**
    * Read cached partitions, never write, move or delete anything (a
-   * consumer that must not write, even with the permission to).
+   * consumer that must not write, even with permission to); the logger
+   * hears so once.
    * @default {false}
    */
   readOnly?: boolean;
   /**
-   * The object store to use instead of the one `url` names (tests use a
+   * For tests: the object store to use instead of the one `url` names (a
    * `MemoryObjectStore`, or one that fails chosen requests).
    */
   objectStore?: ObjectStore;
+}
+
+/** Options of {@linkcode openCacheStores}: where, clock, logger. */
+export interface CacheStoresOptions extends Omit<CacheLocation, "dir"> {
+  /**
+   * A local cache folder, or false for no cache.
+   * @default {DSM_CACHE_DIR, else the platform cache folder + "/dsm"}
+   */
+  dir?: string | false;
   /** The clock, epoch ms. @default {Date.now} */
   now?: () => number;
   /** Hears that the cache is off or read-only (once), and damaged files set aside. */

@@ -6,47 +6,18 @@
  * @module
  */
 import type { KlineStore } from "../cache/kline_store.ts";
-import type { ObjectStore } from "../cache/object_store.ts";
-import { type CacheStores, openCacheStores } from "../cache/open_cache_stores.ts";
-import type { S3Credentials } from "../cache/s3_object_store.ts";
+import {
+  type CacheLocation,
+  type CacheStores,
+  openCacheStores,
+} from "../cache/open_cache_stores.ts";
 
 /**
  * Where the cache lives: a local folder (`dir`), or an object store (`url`:
- * S3, Cloudflare R2, MinIO, Ceph RGW), with the same layout and files.
+ * S3, Cloudflare R2, MinIO, Ceph RGW), with the same layout and files;
+ * `readOnly` to never write it.
  */
-export interface CacheOptions {
-  /** Cache folder. @default {DSM_CACHE_DIR, else the platform cache folder + "/dsm"} */
-  dir?: string;
-  /**
-   * An object store instead of a folder, `s3://bucket` or
-   * `s3://bucket/prefix` (needs `--allow-net` for its endpoint, and
-   * `--allow-env` for the AWS variables it reads).
-   */
-  url?: string;
-  /**
-   * The S3 endpoint of `url`, e.g. `http://127.0.0.1:7480`.
-   * @default {AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else `https://s3.{region}.amazonaws.com`}
-   */
-  endpoint?: string;
-  /** The signing region of `url`. @default {AWS_REGION, else "us-east-1"} */
-  region?: string;
-  /**
-   * The access key of `url`.
-   * @default {AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN}
-   */
-  credentials?: S3Credentials;
-  /**
-   * Read cached partitions, never write (a consumer that must not write,
-   * even with permission to); the logger hears so once.
-   * @default {false}
-   */
-  readOnly?: boolean;
-  /**
-   * For tests: the object store to use instead of the one `url` names (a
-   * `MemoryObjectStore`, or one that fails chosen requests).
-   */
-  objectStore?: ObjectStore;
-}
+export type CacheOptions = CacheLocation;
 
 /**
  * Opens the stores of a manager's cache: klines, funding months, trade days.
