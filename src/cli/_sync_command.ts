@@ -6,12 +6,12 @@
  */
 import { parseArgs } from "node:util";
 import { DataSourceManager } from "../fcp/data_source_manager.ts";
-import { openCache } from "../fcp/open_cache.ts";
+import { type CacheOptions, openCacheStoresOf } from "../fcp/open_cache.ts";
 import { parseSyncManifest, type SyncEntry } from "../fcp/sync_manifest.ts";
 import { runSync, type SeriesSummary, type SyncSummary } from "../fcp/sync_run.ts";
 import { managerSyncSources } from "../fcp/sync_sources.ts";
 import { visionSyncIndex } from "../fcp/sync_index.ts";
-import { UsageError } from "./_fetch_args.ts";
+import { CACHE_FLAGS, cacheOptionsOf, UsageError } from "./_fetch_args.ts";
 
 /** The parsed `dsm sync` command. */
 export interface SyncArgs {
@@ -21,8 +21,8 @@ export interface SyncArgs {
   shard: { index: number; count: number };
   /** Series at once. */
   concurrency: number;
-  /** Cache folder (sync needs one). */
-  cacheDir?: string;
+  /** The cache (a folder or an object store; sync needs a writable one). */
+  cache: CacheOptions;
   /** Endpoints. */
   endpoints: { vision?: string; listing?: string; rest?: string };
   /** Summary file (JSON). */
@@ -40,6 +40,8 @@ export const SYNC_USAGE = `dsm sync options:
   --shard I/N                 this machine's share of the series, 1 <= I <= N [1/1]
   --concurrency N             series at once, 1..32 [4]
   --cache-dir DIR             cache folder [DSM_CACHE_DIR or the platform cache]
+  --cache-url s3://BUCKET/PREFIX [--cache-endpoint URL] [--cache-region R]
+                              the cache in object storage (credentials from AWS_* variables)
   --vision-url, --listing-url, --rest-url URL   endpoints [as dsm fetch]
   --summary FILE              write the summary as JSON
   --json                      print the summary as JSON
@@ -78,7 +80,7 @@ export async function parseSyncArgs(
         manifest: { type: "string" },
         shard: { type: "string" },
         concurrency: { type: "string" },
-        "cache-dir": { type: "string" },
+        ...CACHE_FLAGS,
         "vision-url": { type: "string" },
         "listing-url": { type: "string" },
         "rest-url": { type: "string" },
@@ -107,7 +109,8 @@ export async function parseSyncArgs(
       `Cannot sync: --concurrency ${JSON.stringify(v.concurrency)} is not 1..32`,
     );
   }
-  if (v["cache-dir"] === "") throw new UsageError("Cannot sync: --cache-dir is empty");
+  if (v["cache-read-only"]) throw new UsageError("Cannot sync into a read-only cache");
+  const cache = cacheOptionsOf(v, env);
   let text: string;
   try {
     text = await Deno.readTextFile(v.manifest);
@@ -134,7 +137,7 @@ export async function parseSyncArgs(
     entries: parseSyncManifest(json),
     shard,
     concurrency,
-    cacheDir: v["cache-dir"] ?? env("DSM_CACHE_DIR"),
+    cache,
     endpoints,
     ...(v.summary === undefined ? {} : { summary: v.summary }),
     json: v.json ?? false,
@@ -172,14 +175,14 @@ export async function runSyncCommand(
   const logger = (message: string) => {
     if (/^Cache is |^Cannot use cache folder /.test(message)) io.stderr(`dsm: ${message}\n`);
   };
-  const store = await openCache({ dir: args.cacheDir }, logger, now);
-  if (!store.enabled || !store.writable) {
+  const stores = await openCacheStoresOf(args.cache, logger, now);
+  if (!stores.klines.enabled || !stores.klines.writable) {
     throw new UsageError(
-      "Cannot sync: the cache folder is off or read-only (give --cache-dir DIR)",
+      "Cannot sync: the cache is off or read-only (give --cache-dir DIR or --cache-url URL)",
     );
   }
   await using dsm = new DataSourceManager({
-    cache: { dir: store.root },
+    cache: args.cache,
     endpoints: args.endpoints,
     signal: io.signal,
     now,
@@ -188,7 +191,7 @@ export async function runSyncCommand(
   const index = visionSyncIndex({ listingUrl: args.endpoints.listing, signal: io.signal });
   const summary = await runSync(args.entries, {
     index,
-    sources: managerSyncSources(dsm, store),
+    sources: managerSyncSources(dsm, stores),
     now: now(),
     shard: args.shard,
     concurrency: args.concurrency,

@@ -6,9 +6,7 @@
  */
 import type { RecordBatch } from "apache-arrow";
 import { datasetField } from "../core/dataset.ts";
-import type { KlineStore } from "../cache/kline_store.ts";
-import { FsFundingStore } from "../cache/fs_funding_store.ts";
-import { FsTradeStore } from "../cache/fs_trade_store.ts";
+import type { CacheStores } from "../cache/open_cache_stores.ts";
 import type { DataSourceManager } from "./data_source_manager.ts";
 import type { FetchFailure } from "./fetch_report.ts";
 import type { CandleDataset, KlineRequest } from "./kline_request.ts";
@@ -24,23 +22,22 @@ async function drain(batches: ReadableStream<RecordBatch>): Promise<number> {
 }
 
 /**
- * Sync's sources: cached partitions read from the manager's cache folder,
- * fetches through the manager (rows dropped: the cache is the product).
+ * Sync's sources: cached partitions listed from the cache's stores (a
+ * folder or an object store), fetches through the manager (rows dropped:
+ * the cache is the product).
  *
- * @param dsm The manager (its cache option names the same cache as `store`).
- * @param store The kline cache the manager uses (its root holds the funding and trade folders).
+ * @param dsm The manager (its cache option names the same cache as `stores`).
+ * @param stores The stores of that cache.
  * @returns The sources.
  */
-export function managerSyncSources(dsm: DataSourceManager, store: KlineStore): SyncSources {
-  const root = store.enabled ? store.root : undefined;
-  const funding = root === undefined ? undefined : new FsFundingStore(root, { readOnly: true });
-  const trades = root === undefined ? undefined : new FsTradeStore(root, { readOnly: true });
+export function managerSyncSources(dsm: DataSourceManager, stores: CacheStores): SyncSources {
+  const { klines: store, funding, trades } = stores;
   return {
     async cached(series: SyncSeries): Promise<Set<string>> {
       const { market, dataset, symbol, interval } = series;
       if (dataset === "fundingRate") {
         if (!funding) return new Set();
-        const files = await funding.list({ market: market as "um" | "cm", symbol });
+        const files = await funding.list({ market, symbol });
         return new Set(files.map((f) => f.key.partition));
       }
       if (dataset === "aggTrades" || dataset === "trades") {
