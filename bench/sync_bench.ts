@@ -89,7 +89,7 @@ function child(cache: string, ...more: string[]) {
       ...args(cache, ...more),
     ],
     stdout: "piped",
-    stderr: "null",
+    stderr: "inherit",
   }).spawn();
 }
 
@@ -156,7 +156,15 @@ try {
   const killedAt: number[] = [];
   for (let kill = 0; kill < 2; kill++) {
     const p = child(crashed);
-    await new Promise((r) => setTimeout(r, 3000 + Math.random() * 5000));
+    let exited = false;
+    p.status.then(() => exited = true);
+    // Kill once this run has cached a third of what is left (or it ended), after a random delay.
+    const before = killedAt.at(-1) ?? 0;
+    const target = before + Math.max(1, Math.floor((expected.size - before) / 3));
+    while (!exited && (await partitions(crashed).catch(() => new Map())).size < target) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await new Promise((r) => setTimeout(r, Math.random() * 2000));
     try {
       p.kill("SIGKILL");
     } catch { /* ended */ }
