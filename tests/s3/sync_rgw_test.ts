@@ -27,7 +27,12 @@ const MANIFEST = {
       symbols: ["BTCUSDT", "ETHUSDT"],
       start: day(TODAY - 60 * DAY),
     },
-    { markets: ["um"], datasets: ["fundingRate"], symbols: ["BTCUSDT"], start: day(TODAY - 120 * DAY) },
+    {
+      markets: ["um"],
+      datasets: ["fundingRate"],
+      symbols: ["BTCUSDT"],
+      start: day(TODAY - 120 * DAY),
+    },
   ],
 };
 
