@@ -161,8 +161,8 @@ try {
     // Kill once this run has cached a third of what is left (or it ended), after a random delay.
     const before = killedAt.at(-1) ?? 0;
     const target = before + Math.max(1, Math.floor((expected.size - before) / 3));
-    while (!exited && (await partitions(crashed).catch(() => new Map())).size < target) {
-      await new Promise((r) => setTimeout(r, 500));
+    while (!exited && await countFiles(crashed) < target) {
+      await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, Math.random() * 2000));
     try {
@@ -170,7 +170,7 @@ try {
     } catch { /* ended */ }
     await p.status;
     await p.stdout.cancel();
-    killedAt.push((await partitions(crashed).catch(() => new Map())).size);
+    killedAt.push(await countFiles(crashed));
   }
   const resumed = await inProcess(crashed);
   const got = await partitions(crashed);
