@@ -129,6 +129,18 @@ async function partitions(cache: string): Promise<Map<string, string>> {
   return out;
 }
 
+/** Partition files under a cache folder (names only: cheap enough to poll). */
+async function countFiles(dir: string): Promise<number> {
+  let n = 0;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) n += await countFiles(join(dir, e.name));
+      else if (e.name.endsWith(".arrow")) n++;
+    }
+  } catch { /* not there yet */ }
+  return n;
+}
+
 const count = (
   s: { series: { partitions: number; fetched: number }[] },
   key: "partitions" | "fetched",
