@@ -4,7 +4,8 @@
  * files in an in-memory object store, and from that store with a delay per
  * request (a store across a network: the reads overlap), in the same run.
  *
- * Run: `deno run -A bench/object_cache_bench.ts [rounds] [delayMs]`
+ * Run: `deno run -A bench/object_cache_bench.ts [rounds] [delayMs]`; with a real S3 server in the
+ * environment (`eval "$(scripts/ceph_rgw.sh start)"`), its objects are read too.
  *
  * @module
  */
@@ -19,6 +20,7 @@ import {
 import { allocKlineColumns, klineBatch } from "../src/core/schema.ts";
 import { DataSourceManager } from "../src/fcp/data_source_manager.ts";
 import type { CacheOptions } from "../src/fcp/open_cache.ts";
+import { S3ObjectStore } from "../src/cache/s3_object_store.ts";
 
 const DAYS = 365;
 const START = Date.UTC(2023, 0, 1);
@@ -103,6 +105,16 @@ const contenders: [string, CacheOptions][] = [
   ["memory object store", { objectStore: memory }],
   [`object store, ${delayMs} ms a request`, { objectStore: new SlowStore(memory, delayMs) }],
 ];
+// A real S3 server when one is running (eval "$(scripts/ceph_rgw.sh start)"): the same objects.
+const s3Url = Deno.env.get("DSM_TEST_S3_URL");
+const endpoint = Deno.env.get("AWS_ENDPOINT_URL");
+let s3: S3ObjectStore | undefined;
+if (s3Url && endpoint) {
+  const url = `${s3Url}/bench-${crypto.randomUUID().slice(0, 8)}`;
+  s3 = new S3ObjectStore({ url, endpoint });
+  for await (const o of memory.list("")) await s3.put(o.key, (await memory.get(o.key))!);
+  contenders.push(["S3 (Ceph RGW on 127.0.0.1)", { url, endpoint }]);
+}
 const times = new Map<string, number[]>(contenders.map(([name]) => [name, []]));
 for (const [, cache] of contenders) await read(cache); // warm-up: JIT, page cache
 for (let r = 0; r < rounds; r++) {
@@ -118,3 +130,4 @@ for (const [name, xs] of times) {
   console.log(`${name.padEnd(32)} ${m.toFixed(1).padStart(8)} ms  ${(m / base).toFixed(2)}×`);
 }
 await Deno.remove(dir, { recursive: true });
+if (s3) { for await (const o of s3.list("")) await s3.delete(o.key); }
