@@ -9,6 +9,9 @@
 import type { DecodedFundingIpc } from "../codec/funding_ipc.ts";
 import type { DecodedTradeIpc } from "../codec/trade_ipc.ts";
 import { GuardedObjectStore } from "./_guarded_object_store.ts";
+import type { CacheFiles } from "./cache_files.ts";
+import { FsCacheFiles } from "./_fs_cache_files.ts";
+import { ObjectCacheFiles } from "./_object_cache_files.ts";
 import { FsFundingStore, FUNDING_KIND, type FundingPartitionKey } from "./fs_funding_store.ts";
 import { FsTradeStore, type TradePartitionKey, type TradeStore } from "./fs_trade_store.ts";
 import type { CorruptPartition, KlineStore } from "./kline_store.ts";
@@ -88,6 +91,8 @@ export interface CacheStores {
    * the cache folder when it is local and writable.
    */
   spoolDir?: string;
+  /** The cache's files (any key under its root), undefined when the cache is off. */
+  files?: CacheFiles;
 }
 
 /**
@@ -142,6 +147,7 @@ export async function openCacheStores(options: CacheStoresOptions = {}): Promise
       klines: new ObjectKlineStore(guarded, { ...shared, onCorrupt }),
       funding: new ObjectPartitionStore(guarded, FUNDING_KIND, shared),
       trades: new ObjectTradeStore(guarded, shared),
+      files: new ObjectCacheFiles(guarded, !readOnly),
     };
   }
   const klines = await openKlineStore({ dir: options.dir, readOnly, now, logger, onCorrupt });
@@ -152,6 +158,7 @@ export async function openCacheStores(options: CacheStoresOptions = {}): Promise
     klines,
     funding: new FsFundingStore(klines.root, shared),
     trades: new FsTradeStore(klines.root, shared),
+    files: new FsCacheFiles(klines.root, klines.writable),
     ...(klines.writable ? { spoolDir: klines.root } : {}),
   };
 }

@@ -11,6 +11,7 @@ import { parseSyncManifest, type SyncEntry } from "../fcp/sync_manifest.ts";
 import { runSync, type SeriesSummary, type SyncSummary } from "../fcp/sync_run.ts";
 import { managerSyncSources } from "../fcp/sync_sources.ts";
 import { visionSyncIndex } from "../fcp/sync_index.ts";
+import { SyncLeases } from "../fcp/sync_lease.ts";
 import { CACHE_FLAGS, cacheOptionsOf, UsageError } from "./_fetch_args.ts";
 
 /** The parsed `dsm sync` command. */
@@ -191,7 +192,9 @@ export async function runSyncCommand(
   const index = visionSyncIndex({ listingUrl: args.endpoints.listing, signal: io.signal });
   const summary = await runSync(args.entries, {
     index,
-    sources: managerSyncSources(dsm, stores),
+    // Processes that share the cache take turns on a series (a lease each), and
+    // each takes up the ones others held once they are done.
+    sources: managerSyncSources(dsm, stores, stores.files && new SyncLeases(stores.files)),
     now: now(),
     shard: args.shard,
     concurrency: args.concurrency,

@@ -16,6 +16,7 @@ import type { Market } from "../core/market.ts";
 import { type Partition, partitionOf } from "../core/partition.ts";
 import type { FetchFailure } from "./fetch_report.ts";
 import type { SyncEntry } from "./sync_manifest.ts";
+import type { SeriesLease } from "./sync_lease.ts";
 
 /** One series to keep cached. */
 export interface SyncSeries {
@@ -50,6 +51,12 @@ export interface SyncSources {
   ): Promise<
     { rows: number; confirmedEmpty: { start: number; end: number }[]; failures: FetchFailure[] }
   >;
+  /**
+   * Takes a series for this process (undefined: another process that shares
+   * the cache works on it now; the series is taken up again once it ends).
+   * Without it, every series is this process's.
+   */
+  claim?(series: SyncSeries): Promise<SeriesLease | undefined>;
 }
 
 /** The outcome of one series. */
@@ -115,6 +122,8 @@ export interface SyncOptions {
   onSeries?: (summary: SeriesSummary, done: number, total: number) => void;
   /** Stops the sync (series in flight end with the abort). */
   signal?: AbortSignal;
+  /** How often a series another process holds is asked for again, ms. @default {1000} */
+  pollMs?: number;
 }
 
 /** `market/dataset/symbol[/interval]`. */
@@ -284,6 +293,22 @@ async function syncOne(
   return summary;
 }
 
+/** Waits `ms`, or rejects with the signal's reason. */
+function abortable(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    signal.throwIfAborted();
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 /**
  * Runs a sync.
  *
@@ -301,13 +326,34 @@ export async function runSync(
   const all = await expandSeries(entries, options.index);
   const mine = all.filter((s) => inShard(s.series, shard));
   const results: SeriesSummary[] = new Array(mine.length);
+  const claim = options.sources.claim?.bind(options.sources);
+  // Series another process holds, taken up once the free ones are done.
+  const held: number[] = [];
   let next = 0;
   let done = 0;
+  const one = async (i: number, lease: SeriesLease | undefined) => {
+    try {
+      results[i] = await syncOne(mine[i].series, mine[i].entry, options, signal);
+    } finally {
+      await lease?.release();
+    }
+    options.onSeries?.(results[i], ++done, mine.length);
+  };
   const worker = async () => {
     while (next < mine.length) {
       const i = next++;
-      results[i] = await syncOne(mine[i].series, mine[i].entry, options, signal);
-      options.onSeries?.(results[i], ++done, mine.length);
+      const lease = claim ? await claim(mine[i].series) : undefined;
+      if (claim && !lease) held.push(i);
+      else await one(i, lease);
+    }
+    while (held.length > 0) {
+      const i = held.shift()!;
+      const lease = await claim!(mine[i].series);
+      if (lease) await one(i, lease);
+      else {
+        held.push(i);
+        await abortable(options.pollMs ?? 1000, signal);
+      }
     }
   };
   const workers = Math.max(1, Math.min(options.concurrency ?? 4, mine.length));

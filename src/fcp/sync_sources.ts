@@ -10,7 +10,8 @@ import type { CacheStores } from "../cache/open_cache_stores.ts";
 import type { DataSourceManager } from "./data_source_manager.ts";
 import type { FetchFailure } from "./fetch_report.ts";
 import type { CandleDataset, KlineRequest } from "./kline_request.ts";
-import type { SyncSeries, SyncSources } from "./sync_run.ts";
+import { seriesKey, type SyncSeries, type SyncSources } from "./sync_run.ts";
+import type { SyncLeases } from "./sync_lease.ts";
 
 /** Gap classes that say the exchange has nothing there (not that a source failed). */
 const CONFIRMED = new Set(["exchange", "not_listed", "off_grid"]);
@@ -28,11 +29,17 @@ async function drain(batches: ReadableStream<RecordBatch>): Promise<number> {
  *
  * @param dsm The manager (its cache option names the same cache as `stores`).
  * @param stores The stores of that cache.
+ * @param leases Series leases in that cache (so that processes sharing it take turns).
  * @returns The sources.
  */
-export function managerSyncSources(dsm: DataSourceManager, stores: CacheStores): SyncSources {
+export function managerSyncSources(
+  dsm: DataSourceManager,
+  stores: CacheStores,
+  leases?: SyncLeases,
+): SyncSources {
   const { klines: store, funding, trades } = stores;
   return {
+    ...(leases ? { claim: (series: SyncSeries) => leases.claim(seriesKey(series)) } : {}),
     async cached(series: SyncSeries): Promise<Set<string>> {
       const { market, dataset, symbol, interval } = series;
       if (dataset === "fundingRate") {

@@ -159,3 +159,23 @@ Deno.test("parseSyncManifest: names the field and why", () => {
   assert.equal(two.length, 2);
   assert.deepEqual(two[1].intervals, []);
 });
+
+Deno.test("runSync: two runs sharing leases take turns: no series fetched by both", async () => {
+  const f = fakeSources();
+  const held = new Set<string>();
+  const claim = (s: SyncSeries) => {
+    const key = seriesKey(s);
+    if (held.has(key)) return Promise.resolve(undefined);
+    held.add(key);
+    return Promise.resolve({ release: () => Promise.resolve(void held.delete(key)) });
+  };
+  const sources = { ...f.sources, claim };
+  const [a, b] = await Promise.all([
+    runSync(manifest, { index, sources, now: NOW, pollMs: 5 }),
+    runSync(manifest, { index, sources, now: NOW, pollMs: 5 }),
+  ]);
+  assert.equal(a.complete && b.complete, true);
+  const fetched = (s: typeof a) => s.series.reduce((n, x) => n + x.fetched, 0);
+  assert.equal(fetched(a) + fetched(b), 26);
+  assert.equal(f.fetched.length, 26, "every day fetched once");
+});

@@ -137,6 +137,8 @@ Deno.test({
       // Polars reads a series straight from the store.
       const pl = (await import("nodejs-polars")).default;
       const frame = pl.scanIPC(`${URL_}/v1/binance/um/klines/BTCUSDT/1h/*.arrow`).collectSync();
+      // Leases: each partition fetched by one of the two processes.
+      assert.equal(fetched[0] + fetched[1], objects.length, `fetched ${fetched.join(" + ")}`);
       const btcFiles = objects.filter((o) => o.key.includes("/klines/BTCUSDT/1h/")).length;
       assert.equal(frame.height, btcFiles * 24);
       console.log(
