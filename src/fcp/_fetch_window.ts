@@ -170,6 +170,9 @@ function downloadKey(job: PartitionJob): string {
   return step.sharedBy > 1 ? restKey(step) : job.partition.key;
 }
 
+/** Cached partitions read at once, per download allowed (`concurrency`). */
+const CACHE_READS_PER_DOWNLOAD = 4;
+
 /** How many jobs run at once: downloads in flight, and rows held. */
 export interface WindowLimits {
   /** Downloads in flight at once (jobs sharing one count once). */
@@ -200,18 +203,24 @@ export async function* fetchInOrder<R>(
   const downloads = new Map<string, number>();
   let rowsInFlight = 0;
   let next = 0;
+  // Cached partitions are reads, not downloads: more of them overlap (an object store's latency).
+  let reads = 0;
   const fill = () => {
     while (next < jobs.length) {
       const job = jobs[next];
-      const key = downloadKey(job);
+      const read = job.chain[0]?.kind === "cache";
+      const key = read ? "" : downloadKey(job);
       const rows = limits.rows(job);
       const full = rowsInFlight + rows > MAX_ROWS_IN_FLIGHT ||
-        (!downloads.has(key) && downloads.size >= limits.concurrency);
+        (read
+          ? reads >= CACHE_READS_PER_DOWNLOAD * limits.concurrency
+          : !downloads.has(key) && downloads.size >= limits.concurrency);
       if (window.length >= 2 && full) return;
       const result = fetch(job);
       result.catch(() => {});
       window.push({ key, rows, result });
-      downloads.set(key, (downloads.get(key) ?? 0) + 1);
+      if (read) reads++;
+      else downloads.set(key, (downloads.get(key) ?? 0) + 1);
       rowsInFlight += rows;
       next++;
     }
@@ -223,9 +232,12 @@ export async function* fetchInOrder<R>(
     // Jobs fetched before an abort must not be emitted after it.
     signal.throwIfAborted();
     rowsInFlight -= head.rows;
-    const left = downloads.get(head.key)! - 1;
-    if (left === 0) downloads.delete(head.key);
-    else downloads.set(head.key, left);
+    if (head.key === "") reads--;
+    else {
+      const left = downloads.get(head.key)! - 1;
+      if (left === 0) downloads.delete(head.key);
+      else downloads.set(head.key, left);
+    }
     fill();
     yield result;
   }
