@@ -63,6 +63,8 @@ const args = (cache: string, ...more: string[]) => [
   ...["--manifest", manifest, "--cache-dir", cache, "--vision-url", emu.url, "--rest-url", emu.url],
   "--quiet",
   "--json",
+  "--lease-seconds",
+  "2",
   ...more,
 ];
 

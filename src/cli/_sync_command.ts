@@ -22,6 +22,8 @@ export interface SyncArgs {
   shard: { index: number; count: number };
   /** Series at once. */
   concurrency: number;
+  /** How long a series lease lasts unless renewed, ms. */
+  leaseMs: number;
   /** The cache (a folder or an object store; sync needs a writable one). */
   cache: CacheOptions;
   /** Endpoints. */
@@ -40,6 +42,7 @@ export const SYNC_USAGE = `dsm sync options:
                               start (time or "listing"), end } or { "entries": [...] } (required)
   --shard I/N                 this machine's share of the series, 1 <= I <= N [1/1]
   --concurrency N             series at once, 1..32 [4]
+  --lease-seconds N           a series lease held by a process that died ends after N s, 1..3600 [30]
   --cache-dir DIR             cache folder [DSM_CACHE_DIR or the platform cache]
   --cache-url s3://BUCKET/PREFIX [--cache-endpoint URL] [--cache-region R]
                               the cache in object storage (credentials from AWS_* variables)
@@ -81,6 +84,7 @@ export async function parseSyncArgs(
         manifest: { type: "string" },
         shard: { type: "string" },
         concurrency: { type: "string" },
+        "lease-seconds": { type: "string" },
         ...CACHE_FLAGS,
         "vision-url": { type: "string" },
         "listing-url": { type: "string" },
@@ -108,6 +112,12 @@ export async function parseSyncArgs(
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
     throw new UsageError(
       `Cannot sync: --concurrency ${JSON.stringify(v.concurrency)} is not 1..32`,
+    );
+  }
+  const leaseSeconds = Number(v["lease-seconds"] ?? "30");
+  if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1 || leaseSeconds > 3600) {
+    throw new UsageError(
+      `Cannot sync: --lease-seconds ${JSON.stringify(v["lease-seconds"])} is not 1..3600`,
     );
   }
   if (v["cache-read-only"]) throw new UsageError("Cannot sync into a read-only cache");
@@ -138,6 +148,7 @@ export async function parseSyncArgs(
     entries: parseSyncManifest(json),
     shard,
     concurrency,
+    leaseMs: leaseSeconds * 1000,
     cache,
     endpoints,
     ...(v.summary === undefined ? {} : { summary: v.summary }),
@@ -194,7 +205,11 @@ export async function runSyncCommand(
     index,
     // Processes that share the cache take turns on a series (a lease each), and
     // each takes up the ones others held once they are done.
-    sources: managerSyncSources(dsm, stores, stores.files && new SyncLeases(stores.files)),
+    sources: managerSyncSources(
+      dsm,
+      stores,
+      stores.files && new SyncLeases(stores.files, { ttlMs: args.leaseMs }),
+    ),
     now: now(),
     shard: args.shard,
     concurrency: args.concurrency,

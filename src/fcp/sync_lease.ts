@@ -66,7 +66,7 @@ export class SyncLeases {
    */
   constructor(files: CacheFiles, options: { ttlMs?: number; now?: () => number } = {}) {
     this.#files = files;
-    this.#ttlMs = options.ttlMs ?? 120_000;
+    this.#ttlMs = options.ttlMs ?? 30_000;
     this.#now = options.now ?? Date.now;
   }
 

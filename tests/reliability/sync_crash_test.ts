@@ -45,6 +45,9 @@ function syncArgs(url: string, manifest: string, cache: string): string[] {
     "--rest-url",
     url,
     "--quiet",
+    // A killed process's leases end after a second (the default is 30 s).
+    "--lease-seconds",
+    "1",
   ];
 }
 
