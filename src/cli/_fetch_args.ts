@@ -143,7 +143,12 @@ function time(value: string): string | number {
   return /^\d+$/.test(value) ? Number(value) : value;
 }
 
-function httpUrl(value: string | undefined, flag: string): string | undefined {
+/**
+ * An http(s) URL flag's value without trailing slashes, or undefined when absent or empty.
+ *
+ * @throws {UsageError} When it is not an http or https URL.
+ */
+export function httpUrl(value: string | undefined, flag: string): string | undefined {
   if (value === undefined || value === "") return undefined;
   try {
     const parsed = new URL(value);

@@ -12,7 +12,7 @@ import { runSync, type SeriesSummary, type SyncSummary } from "../fcp/sync_run.t
 import { managerSyncSources } from "../fcp/sync_sources.ts";
 import { visionSyncIndex } from "../fcp/sync_index.ts";
 import { SyncLeases } from "../fcp/sync_lease.ts";
-import { CACHE_FLAGS, cacheOptionsOf, UsageError } from "./_fetch_args.ts";
+import { CACHE_FLAGS, cacheOptionsOf, httpUrl as url, UsageError } from "./_fetch_args.ts";
 
 /** The parsed `dsm sync` command. */
 export interface SyncArgs {
@@ -51,15 +51,6 @@ export const SYNC_USAGE = `dsm sync options:
   --json                      print the summary as JSON
   --quiet                     no progress lines
   Exit codes: 0 every series complete (or confirmed empty), 1 some incomplete, 2 usage error`;
-
-function url(value: string | undefined, flag: string): string | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const u = new URL(value);
-    if (u.protocol === "http:" || u.protocol === "https:") return value;
-  } catch { /* below */ }
-  throw new UsageError(`Cannot use --${flag} ${JSON.stringify(value)}: not an http(s) URL`);
-}
 
 /**
  * Parses `dsm sync` arguments and reads the manifest (before any network I/O).

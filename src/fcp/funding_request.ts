@@ -6,46 +6,20 @@
  */
 import { InvalidDatasetError } from "../core/errors.ts";
 import type { MarketInput } from "../core/market.ts";
-import type { TimeInput } from "../core/time.ts";
 import {
   type ResolvedSeriesFields,
   resolveSeriesFields,
   SERIES_REQUEST_KEYS,
+  type SeriesRequestFields,
 } from "./series_request.ts";
-import type { SourceMode } from "./kline_request.ts";
 
-/** What to fetch: the funding events of a futures symbol in `[start, end)` of funding time. */
-export interface FundingRateRequest {
+/**
+ * What to fetch: the funding events of a futures symbol (um or cm) in
+ * `[start, end)` of funding time.
+ */
+export interface FundingRateRequest extends SeriesRequestFields {
   /** The dataset: funding rates. */
   dataset: "fundingRate";
-  /** Symbol, e.g. `BTCUSDT` (um) or `BTCUSD_PERP` (cm). */
-  symbol: string;
-  /** Inclusive start on funding time: Date, ISO 8601 string (UTC when zone-less) or epoch ms. */
-  start: TimeInput;
-  /** Exclusive end on funding time; clamped to now. */
-  end: TimeInput;
-  /**
-   * Market, `um` or `cm`; overrides the manager's.
-   * @default {the manager's market}
-   */
-  market?: MarketInput;
-  /**
-   * `auto` uses the cache, then Vision's monthly archives, then REST;
-   * `cache` never touches the network; `vision` never calls REST; `rest`
-   * never calls Vision.
-   * @default {"auto"}
-   */
-  source?: SourceMode;
-  /**
-   * Append the `_data_source` column (CACHE, VISION, REST).
-   * @default {true}
-   */
-  includeSourceInfo?: boolean;
-  /**
-   * Throw instead of returning a partial result when a source fails.
-   * @default {false}
-   */
-  strict?: boolean;
 }
 
 /** A validated funding request: every field checked, times as epoch ms. */
