@@ -326,7 +326,11 @@ export async function runSync(
   const all = await expandSeries(entries, options.index);
   const mine = all.filter((s) => inShard(s.series, shard));
   const results: SeriesSummary[] = new Array(mine.length);
-  const claim = options.sources.claim?.bind(options.sources);
+  const claimOf = options.sources.claim?.bind(options.sources);
+  // A lease that cannot be written (a store refusing it) does not stop the series: it runs unleased.
+  const unleased: SeriesLease = { release: () => Promise.resolve() };
+  const claim = claimOf &&
+    ((s: SyncSeries) => claimOf(s).catch((): SeriesLease => unleased));
   // Series another process holds, taken up once the free ones are done.
   const held: number[] = [];
   let next = 0;

@@ -179,3 +179,11 @@ Deno.test("runSync: two runs sharing leases take turns: no series fetched by bot
   assert.equal(fetched(a) + fetched(b), 26);
   assert.equal(f.fetched.length, 26, "every day fetched once");
 });
+
+Deno.test("runSync: a lease that cannot be written does not stop the series", async () => {
+  const f = fakeSources();
+  const claim = () => Promise.reject(new Error("store refused the lease"));
+  const got = await runSync(manifest, { index, sources: { ...f.sources, claim }, now: NOW });
+  assert.equal(got.complete, true);
+  assert.equal(f.fetched.length, 26);
+});
