@@ -6,7 +6,8 @@
  * Run: `deno run -A bench/_contender.ts --kind dsm --url <emulator> --market spot
  *   --symbol BTCUSDT --interval 1m --start <ms> --end <ms> --now <ms> [--cache-dir D]`
  *
- * Kinds: `dsm` (getDataWithReport), `dsm-stream` (stream(), batches dropped),
+ * Kinds: `dsm` (getDataWithReport), `dsm-phases` (the same, each request
+ * timed), `dsm-stream` (stream(), batches dropped),
  * `ccxt` (fetchOHLCV paging; `--rate-limit false` turns enableRateLimit off),
  * `naive` (daily zips one by one, split and parseFloat).
  *
@@ -36,6 +37,8 @@ export interface ContenderResult {
   firstOpenTime: number;
   /** Open time of the last row, ms (NaN when there is none). */
   lastOpenTime: number;
+  /** Kind `dsm-phases`: when each kind of request started and ended, ms since the start. */
+  phases?: Record<string, number>;
 }
 
 /** The parameters every runner receives. */
@@ -77,6 +80,8 @@ async function runner(kind: string): Promise<(job: ContenderJob) => Promise<Runn
   switch (kind) {
     case "dsm":
       return (await import("./_dsm_runner.ts")).runDsmTable;
+    case "dsm-phases":
+      return (await import("./_dsm_runner.ts")).runDsmPhases;
     case "dsm-stream":
       return (await import("./_dsm_runner.ts")).runDsmStream;
     case "ccxt":

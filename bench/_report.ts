@@ -25,6 +25,8 @@ export interface BenchRow {
   peakRssBytes: number;
   /** Median time of this module cold on the same market and workload, ms. */
   baselineMs?: number;
+  /** The workload's floor measured in the same run (round trips, transfer, decode), ms. */
+  floorMs?: number;
 }
 
 /**
@@ -39,7 +41,14 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-function fixed(value: number, digits: number): string {
+/**
+ * Formats a number with a fixed count of decimals and thousands separators.
+ *
+ * @param value The number.
+ * @param digits Decimals.
+ * @returns The text.
+ */
+export function fixed(value: number, digits: number): string {
   return value.toLocaleString("en-US", {
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
@@ -54,15 +63,16 @@ function fixed(value: number, digits: number): string {
  */
 export function markdownTable(rows: readonly BenchRow[]): string {
   const lines = [
-    "| contender | market | workload | ms (median) | runs | rows | rows/s | requests | peak RSS MB | time ÷ this module cold |",
-    "|---|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    "| contender | market | workload | ms (median) | runs | rows | rows/s | requests | peak RSS MB | time ÷ this module cold | time ÷ floor |",
+    "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
   for (const r of rows) {
     const ratio = r.baselineMs === undefined ? "" : `${fixed(r.ms / r.baselineMs, 2)}×`;
+    const floor = r.floorMs === undefined ? "" : `${fixed(r.ms / r.floorMs, 2)}×`;
     lines.push(
       `| ${r.contender} | ${r.market} | ${r.workload} | ${fixed(r.ms, 1)} | ${r.runs} | ` +
         `${fixed(r.rows, 0)} | ${fixed(r.rows / (r.ms / 1000), 0)} | ${r.requests} | ` +
-        `${fixed(r.peakRssBytes / 1048576, 1)} | ${ratio} |`,
+        `${fixed(r.peakRssBytes / 1048576, 1)} | ${ratio} | ${floor} |`,
     );
   }
   return lines.join("\n");

@@ -10,6 +10,14 @@
  *   process);
  * - `stream()` over 30 days of 1s spot (daily files), batches dropped: peak RSS.
  *
+ * Each cold month also gets a floor measured in the same run
+ * (`bench/_floor.ts`, a process of its own): 2 × the latency (the listing,
+ * then the CHECKSUM and the archive together), the archive's transfer at the
+ * loopback speed measured then, and the decode of the same archive bytes in
+ * isolation (warm, median). This module's month times are printed ÷ that
+ * floor, and one more cold run per market times each kind of request
+ * (`dsm-phases`, not one of the timed runs): where the cold time goes.
+ *
  * The emulator runs in its own process and every archive is generated once
  * before anything is timed, so generation is charged to no contender. Every
  * contender must return the same rows (count, first and last open time, sum
@@ -25,13 +33,15 @@ import { parseArgs } from "node:util";
 import type { Market } from "../src/core/market.ts";
 import type { ContenderJob, ContenderResult } from "./_contender.ts";
 import { type EmulatorCounts, EmulatorProcess } from "./_emulator_process.ts";
-import { type BenchRow, machineLine, markdownTable, median } from "./_report.ts";
+import type { FloorMeasure } from "./_floor.ts";
+import { type BenchRow, fixed, machineLine, markdownTable, median } from "./_report.ts";
 
 const DAY = 86_400_000;
 const LATENCY_MS = 20;
 const SYMBOLS: Record<Market, string> = { spot: "BTCUSDT", um: "BTCUSDT", cm: "BTCUSD_PERP" };
 const VISION_MARKET: Record<Market, string> = { spot: "spot", um: "futures/um", cm: "futures/cm" };
 const CONTENDER = new URL("./_contender.ts", import.meta.url).pathname;
+const FLOOR = new URL("./_floor.ts", import.meta.url).pathname;
 const RESULTS = new URL("./results/e2e.md", import.meta.url).pathname;
 
 const { values: cli } = parseArgs({
@@ -57,24 +67,25 @@ function job(market: Market, interval: string, start: number, end: number, url: 
   return { url, market, symbol: SYMBOLS[market], interval, start, end, now: NOW, rateLimit: true };
 }
 
-async function spawnContender(
-  kind: string,
-  j: ContenderJob,
-): Promise<ContenderResult> {
-  const args = ["run", "-A", CONTENDER, "--kind", kind, "--url", j.url, "--market", j.market];
-  args.push("--symbol", j.symbol, "--interval", j.interval, "--start", String(j.start));
-  args.push("--end", String(j.end), "--now", String(j.now), "--rate-limit", String(j.rateLimit));
-  if (j.cacheDir !== undefined) args.push("--cache-dir", j.cacheDir);
+/** Runs a bench script in a fresh process and parses its last stdout line. */
+async function spawnJson<T>(label: string, args: string[]): Promise<T> {
   const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
     .output();
   const stdout = new TextDecoder().decode(out.stdout).trim();
   if (!out.success) {
     throw new Error(
-      `Cannot run contender "${kind}" on ${j.market}: exit ${out.code}\n` +
-        new TextDecoder().decode(out.stderr),
+      `Cannot run ${label}: exit ${out.code}\n` + new TextDecoder().decode(out.stderr),
     );
   }
-  return JSON.parse(stdout.split("\n").at(-1)!) as ContenderResult;
+  return JSON.parse(stdout.split("\n").at(-1)!) as T;
+}
+
+function spawnContender(kind: string, j: ContenderJob): Promise<ContenderResult> {
+  const args = ["run", "-A", CONTENDER, "--kind", kind, "--url", j.url, "--market", j.market];
+  args.push("--symbol", j.symbol, "--interval", j.interval, "--start", String(j.start));
+  args.push("--end", String(j.end), "--now", String(j.now), "--rate-limit", String(j.rateLimit));
+  if (j.cacheDir !== undefined) args.push("--cache-dir", j.cacheDir);
+  return spawnJson(`contender "${kind}" on ${j.market}`, args);
 }
 
 const failures: string[] = [];
@@ -142,12 +153,15 @@ async function measure(
   return { row, first: first!, cacheDir };
 }
 
+/** The key of a Vision kline archive of the benchmark's symbol on a market. */
+function zip(m: Market, period: string, interval: string, date: string): string {
+  return `data/${VISION_MARKET[m]}/${period}/klines/${SYMBOLS[m]}/${interval}/` +
+    `${SYMBOLS[m]}-${interval}-${date}.zip`;
+}
+
 /** Downloads every archive the contenders will ask for, so the emulator generates each once. */
 async function warmEmulator(url: string): Promise<void> {
   const keys: string[] = [];
-  const zip = (m: Market, period: string, interval: string, date: string) =>
-    `data/${VISION_MARKET[m]}/${period}/klines/${SYMBOLS[m]}/${interval}/` +
-    `${SYMBOLS[m]}-${interval}-${date}.zip`;
   const iso = (t: number) => new Date(t).toISOString();
   for (const m of ["spot", "um", "cm"] as const) {
     keys.push(zip(m, "monthly", "1m", iso(lastMonth).slice(0, 7)));
@@ -182,11 +196,63 @@ const CCXT_FREE = "ccxt fetchOHLCV paging, no rate limit";
 const NAIVE = "naive: daily zips one by one, split";
 const MARKETS = ["spot", "um", "cm"] as const;
 
+/** The floor of one market's cold month and where this module's cold time went. */
+interface MonthFloor {
+  market: Market;
+  /** Transfer and decode of the month's archive, measured alone. */
+  measure: FloorMeasure;
+  /** 2 × latency + transfer + decode, ms. */
+  floorMs: number;
+  /** The phases of one extra cold run of this module, ms since its start. */
+  phases: Record<string, number>;
+}
+
+const monthFloors: MonthFloor[] = [];
+
+/** Measures the floor of one market's cold month (`bench/_floor.ts`, its own process). */
+async function measureFloor(emu: EmulatorProcess, market: Market): Promise<MonthFloor> {
+  const month = new Date(lastMonth).toISOString().slice(0, 7);
+  const archive = `${emu.url}/${zip(market, "monthly", "1m", month)}`;
+  const measure = await spawnJson<FloorMeasure>(`the floor of ${market}`, [
+    "run",
+    "-A",
+    FLOOR,
+    "--archive",
+    archive,
+    "--runs",
+    String(Math.max(5, RUNS)),
+  ]);
+  await emu.counts(); // the floor's own downloads are no contender's
+  const floorMs = 2 * LATENCY_MS + measure.transferMs + measure.decodeMs;
+  console.error(
+    `  floor ${market}: ${floorMs.toFixed(1)} ms = 2 × ${LATENCY_MS} ms + transfer ` +
+      `${measure.transferMs.toFixed(1)} ms (${fixed(measure.zipBytes, 0)} B at ` +
+      `${measure.loopbackMBps.toFixed(0)} MB/s) + decode ${measure.decodeMs.toFixed(1)} ms`,
+  );
+  return { market, measure, floorMs, phases: {} };
+}
+
+/** One extra cold run of this module with each request timed (not in the table). */
+async function coldPhases(emu: EmulatorProcess, j: ContenderJob): Promise<Record<string, number>> {
+  const cacheDir = await Deno.makeTempDir({ prefix: "dsm_e2e_" });
+  tempDirs.push(cacheDir);
+  const result = await spawnContender("dsm-phases", { ...j, cacheDir });
+  await emu.counts();
+  return result.phases ?? {};
+}
+
 /** One month of 1m on one market: every contender, checked against this module cold. */
 async function monthRows(emu: EmulatorProcess, market: Market): Promise<BenchRow[]> {
   const j = job(market, "1m", lastMonth, thisMonth, emu.url);
   const w = { runs: RUNS, workload: `1m ${new Date(lastMonth).toISOString().slice(0, 7)}` };
+  const floor = await measureFloor(emu, market);
   const cold = await measure(emu, COLD, "dsm", j, { ...w, freshCache: true });
+  if (floor.measure.rows !== cold.first.rows) {
+    failures.push(
+      `Floor (${market}): the archive decoded to ${floor.measure.rows} rows, ` +
+        `this module returned ${cold.first.rows}`,
+    );
+  }
   const warm = await measure(emu, "this module, warm", "dsm", { ...j, cacheDir: cold.cacheDir }, w);
   if (warm.row.requests > 0) {
     notes.push(
@@ -201,7 +267,15 @@ async function monthRows(emu: EmulatorProcess, market: Market): Promise<BenchRow
     await measure(emu, NAIVE, "naive", j, w),
   ];
   for (const o of others) checkSame(`${o.row.contender} (${market})`, o.first, cold.first);
-  return [cold, ...others].map((m) => ({ ...m.row, baselineMs: cold.row.ms }));
+  floor.phases = await coldPhases(emu, j);
+  monthFloors.push(floor);
+  return [cold, ...others].map((m) => ({
+    ...m.row,
+    baselineMs: cold.row.ms,
+    floorMs: m.row.contender === COLD || m.row.contender === "this module, no cache"
+      ? floor.floorMs
+      : undefined,
+  }));
 }
 
 /** One year of 1m spot: filled once (cold), then read from the warm cache. */
@@ -256,7 +330,15 @@ function targetLines(rows: readonly BenchRow[]): string[] {
   )!;
   const stream = rows.find((r) => r.contender.includes("stream()"))!;
   const mb = stream.peakRssBytes / 1048576;
+  const overFloor = Math.max(
+    ...rows.filter((r) => r.contender === COLD && r.floorMs)
+      .map((r) => r.ms / r.floorMs!),
+  );
   return [
+    `- cold month ≤ 1.3× its floor (issue 19): worst market ${overFloor.toFixed(2)}× — ` +
+    verdict(overFloor <= 1.3),
+    `- cold month ≥ 10× faster than ccxt paging without rate limiter (issue 19): worst market ` +
+    `${worst(CCXT_FREE).toFixed(1)}× — ${verdict(worst(CCXT_FREE) >= 10)}`,
     `- cold ≥ 20× ccxt paging (enableRateLimit on, as shipped): worst market ` +
     `${worst(CCXT).toFixed(1)}× — ${verdict(worst(CCXT) >= 20)}; ` +
     `with the rate limiter off: ${worst(CCXT_FREE).toFixed(1)}×`,
@@ -265,6 +347,47 @@ function targetLines(rows: readonly BenchRow[]): string[] {
     `- warm year < 100 ms: ${warmYear.ms.toFixed(1)} ms — ${verdict(warmYear.ms < 100)}`,
     `- 1s month streaming < 300 MB RSS: ${mb.toFixed(1)} MB — ${verdict(mb < 300)}`,
   ];
+}
+
+/** The floor of each cold month, its terms, the ratios, and where the cold time went. */
+function floorLines(rows: readonly BenchRow[]): string[] {
+  const ms = (contender: string, market: Market) =>
+    rows.find((r) => r.contender === contender && r.market === market && r.floorMs)?.ms ??
+      rows.find((r) => r.contender === contender && r.market === market)!.ms;
+  const lines = [
+    "Floor of a cold month (1m, one monthly archive), measured in this run: what any client " +
+    "must spend at this latency. Round trips: the listing, then the CHECKSUM and the archive " +
+    `requested together: 2 × ${LATENCY_MS} ms. Transfer: the archive's bytes fetched over ` +
+    "loopback from a server with no latency (median of a few warm fetches; the CHECKSUM is " +
+    "tiny and overlaps). Decode: `streamKlineZip` of the same archive bytes in isolation, " +
+    "SHA-256 checked, every batch read (warm, in the same process as the transfer, median). " +
+    "Not in the floor: process and first-call (JIT) costs, building the Table, the report and " +
+    "the cache write (the no-cache row has none). The phases come from one extra cold run per " +
+    "market whose fetch times each kind of request (ms since the call: first start, last " +
+    "headers and end of body per kind); it is not one of the timed runs.",
+    "",
+    "| market | this module cold ms | floor ms | 2 × latency ms | transfer ms | archive bytes | " +
+    "loopback MB/s | decode ms | cold ÷ floor | no cache ÷ floor | ccxt no rate limit ÷ cold | " +
+    "ccxt enableRateLimit ÷ cold |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+  ];
+  for (const f of monthFloors) {
+    const cold = ms(COLD, f.market);
+    const m = f.measure;
+    lines.push(
+      `| ${f.market} | ${fixed(cold, 1)} | ${fixed(f.floorMs, 1)} | ${2 * LATENCY_MS} | ` +
+        `${fixed(m.transferMs, 1)} | ${fixed(m.zipBytes, 0)} | ${fixed(m.loopbackMBps, 0)} | ` +
+        `${fixed(m.decodeMs, 1)} | ${fixed(cold / f.floorMs, 2)}× | ` +
+        `${fixed(ms("this module, no cache", f.market) / f.floorMs, 2)}× | ` +
+        `${fixed(ms(CCXT_FREE, f.market) / cold, 1)}× | ${fixed(ms(CCXT, f.market) / cold, 1)}× |`,
+    );
+  }
+  lines.push("", "Where one cold run's time went (ms since the call):");
+  for (const f of monthFloors) {
+    const phases = Object.entries(f.phases).map(([k, v]) => `${k} ${v.toFixed(1)}`);
+    lines.push(`- ${f.market}: ${phases.join(", ")}`);
+  }
+  return lines;
 }
 
 function renderReport(machine: string, rows: readonly BenchRow[]): string {
@@ -281,6 +404,8 @@ function renderReport(machine: string, rows: readonly BenchRow[]): string {
     machine,
     "",
     markdownTable(rows),
+    "",
+    ...floorLines(rows),
     "",
     "Targets:",
     ...targetLines(rows),
