@@ -160,6 +160,25 @@ export function httpUrl(value: string | undefined, flag: string): string | undef
 }
 
 /**
+ * The Vision, listing and REST bases of `--vision-url`, `--listing-url` and
+ * `--rest-url` (else `DSM_VISION_URL`, `DSM_LISTING_URL`, `DSM_REST_URL`; the
+ * listing defaults to the Vision base), only those given.
+ *
+ * @throws {UsageError} When one is not an http or https URL.
+ */
+export function endpointsOf(
+  v: { "vision-url"?: string; "listing-url"?: string; "rest-url"?: string },
+  env: (name: string) => string | undefined,
+): { vision?: string; listing?: string; rest?: string } {
+  const vision = httpUrl(v["vision-url"] ?? env("DSM_VISION_URL"), "vision-url");
+  const listing = httpUrl(v["listing-url"] ?? env("DSM_LISTING_URL"), "listing-url") ?? vision;
+  const rest = httpUrl(v["rest-url"] ?? env("DSM_REST_URL"), "rest-url");
+  return Object.fromEntries(
+    Object.entries({ vision, listing, rest }).filter(([, x]) => x !== undefined),
+  );
+}
+
+/**
  * A `--cache-dir` value: an empty one is a mistake (an unset variable in a
  * script), never the default cache.
  *
@@ -337,9 +356,7 @@ export function parseFetchArgs(
   if (v["no-cache"] && source === "cache") {
     throw new UsageError('Cannot use --source "cache" with --no-cache');
   }
-  const vision = httpUrl(v["vision-url"] ?? env("DSM_VISION_URL"), "vision-url");
-  const listing = httpUrl(v["listing-url"] ?? env("DSM_LISTING_URL"), "listing-url") ?? vision;
-  const rest = httpUrl(v["rest-url"] ?? env("DSM_REST_URL"), "rest-url");
+  const { vision, listing, rest } = endpointsOf(v, env);
   const marketData = httpUrl(v["rest-market-data-url"], "rest-market-data-url");
   const restMarketData = marketData === undefined ? undefined : [marketData];
   const market = marketOf(v.market ?? "spot");

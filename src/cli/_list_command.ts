@@ -15,7 +15,7 @@ import {
   type AvailabilityOk,
 } from "../fcp/availability_index.ts";
 import type { FileHole, PeriodAvailability } from "../source/availability_listing.ts";
-import { cacheDirOf, marketOf, refuseSeparator, UsageError } from "./_fetch_args.ts";
+import { cacheDirOf, httpUrl, marketOf, refuseSeparator, UsageError } from "./_fetch_args.ts";
 import { table } from "./_cache_text.ts";
 
 /** The parsed `dsm list` command. */
@@ -90,17 +90,6 @@ function parse(args: string[]) {
   }
 }
 
-function listingUrlOf(value: string | undefined): string | undefined {
-  if (value === undefined || value === "") return undefined;
-  try {
-    const parsed = new URL(value);
-    if (parsed.protocol === "http:" || parsed.protocol === "https:") {
-      return value.replace(/\/+$/, "");
-    }
-  } catch { /* below */ }
-  throw new UsageError(`Cannot use --listing-url "${value}": expected an http or https URL`);
-}
-
 /**
  * Parses `dsm list` arguments; everything the listing would refuse is
  * refused here, before any file or request.
@@ -150,7 +139,10 @@ export function parseListArgs(
     ...(symbol === undefined ? {} : { symbol }),
     json: v.json ?? false,
     concurrency,
-    listingUrl: listingUrlOf(v["listing-url"] ?? env("DSM_LISTING_URL") ?? env("DSM_VISION_URL")),
+    listingUrl: httpUrl(
+      v["listing-url"] ?? env("DSM_LISTING_URL") ?? env("DSM_VISION_URL"),
+      "listing-url",
+    ),
     cache: v["no-cache"] ? false : dir ? { dir } : {},
   };
 }

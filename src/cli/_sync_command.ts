@@ -12,7 +12,7 @@ import { runSync, type SeriesSummary, type SyncSummary } from "../fcp/sync_run.t
 import { managerSyncSources } from "../fcp/sync_sources.ts";
 import { visionSyncIndex } from "../fcp/sync_index.ts";
 import { SyncLeases } from "../fcp/sync_lease.ts";
-import { CACHE_FLAGS, cacheOptionsOf, httpUrl as url, UsageError } from "./_fetch_args.ts";
+import { CACHE_FLAGS, cacheOptionsOf, endpointsOf, UsageError } from "./_fetch_args.ts";
 
 /** The parsed `dsm sync` command. */
 export interface SyncArgs {
@@ -129,12 +129,7 @@ export async function parseSyncArgs(
       `Cannot parse the manifest ${JSON.stringify(v.manifest)}: ${(error as Error).message}`,
     );
   }
-  const vision = url(v["vision-url"] ?? env("DSM_VISION_URL"), "vision-url");
-  const listing = url(v["listing-url"] ?? env("DSM_LISTING_URL"), "listing-url") ?? vision;
-  const rest = url(v["rest-url"] ?? env("DSM_REST_URL"), "rest-url");
-  const endpoints = Object.fromEntries(
-    Object.entries({ vision, listing, rest }).filter(([, x]) => x !== undefined),
-  );
+  const endpoints = endpointsOf(v, env);
   return {
     entries: parseSyncManifest(json),
     shard,
