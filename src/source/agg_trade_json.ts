@@ -7,8 +7,8 @@
  *
  * @module
  */
+import { brief, jsonRows } from "./_json_rows.ts";
 import { slowDecimal } from "../codec/_decimal.ts";
-import { NetworkError } from "../core/errors.ts";
 import { allocTradeColumns, setInt64, type TradeColumns } from "../core/trade_batch.ts";
 
 /** What a page was asked for, and where its rows go. */
@@ -68,14 +68,8 @@ export interface AggTradeJsonPage {
   lastId: number;
 }
 
-const decoder = new TextDecoder();
 /** Times below this are ms (13 digits), at or above µs (16 digits). */
 const MICROS_FROM = 1e14;
-
-function brief(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}
 
 function isId(v: unknown): v is number {
   return Number.isSafeInteger(v) && (v as number) >= 0;
@@ -126,16 +120,7 @@ export function decodeAggTradeJson(
   options: AggTradeJsonOptions = {},
 ): AggTradeJsonPage {
   const url = options.url ?? "aggTrades response";
-  const fail = (what: string, cause?: unknown): never => {
-    throw new NetworkError(url, `Cannot decode aggTrades from ${url}: ${what}`, { cause });
-  };
-  let rows: unknown;
-  try {
-    rows = JSON.parse(decoder.decode(bytes));
-  } catch (error) {
-    fail(`the body is not JSON (${(error as Error).message})`, error);
-  }
-  if (!Array.isArray(rows)) return fail(`expected an array of rows, got ${brief(rows)}`);
+  const { rows, fail } = jsonRows(bytes, url, "aggTrades");
   const length = rows.length;
   const { bestMatch = false, fromId = 0, beforeUs = Infinity } = options;
   const from = (options.startTime ?? -Infinity) * 1000;

@@ -7,8 +7,9 @@
  *
  * @module
  */
+import { brief, jsonRows } from "./_json_rows.ts";
 import { slowDecimal } from "../codec/_decimal.ts";
-import { InvalidRangeError, NetworkError } from "../core/errors.ts";
+import { InvalidRangeError } from "../core/errors.ts";
 import { allocFundingColumns, type FundingColumns, setValid } from "../core/funding_schema.ts";
 
 /** What a page was asked for: its rows must answer it. */
@@ -42,14 +43,6 @@ export interface FundingJsonPage {
   columns: FundingColumns;
   /** Number of rows decoded. */
   length: number;
-}
-
-const decoder = new TextDecoder();
-
-/** A value as JSON text, cut to 40 characters. */
-function brief(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
 /** The value of a quoted decimal, or NaN for anything else (numbers, empty text, `Infinity`). */
@@ -118,16 +111,7 @@ function checkQuery(query: FundingJsonQuery): void {
 export function decodeFundingJson(bytes: Uint8Array, query: FundingJsonQuery): FundingJsonPage {
   checkQuery(query);
   const url = query.url ?? "fundingRate response";
-  const fail = (what: string, cause?: unknown): never => {
-    throw new NetworkError(url, `Cannot decode funding rates from ${url}: ${what}`, { cause });
-  };
-  let rows: unknown;
-  try {
-    rows = JSON.parse(decoder.decode(bytes));
-  } catch (error) {
-    fail(`the body is not JSON (${(error as Error).message})`, error);
-  }
-  if (!Array.isArray(rows)) return fail(`expected an array of rows, got ${brief(rows)}`);
+  const { rows, fail } = jsonRows(bytes, url, "funding rates");
   const length = rows.length;
   const columns = allocFundingColumns(length);
   const { symbol, startTime = -Infinity, endTime = Infinity } = query;
