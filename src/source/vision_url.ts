@@ -288,6 +288,19 @@ export function visionEventFile(baseUrl: string | undefined, ref: VisionEventFil
         `published ${info.archivePeriods.join(" and ")} only`,
     );
   }
+  return datasetFileAt(baseUrl, market, dataset, ref);
+}
+
+/**
+ * An archive named `{SYMBOL}-{dataset}-{date}` in its dataset's folder (no
+ * interval folder): the symbol must be canonical, the date of the period.
+ */
+function datasetFileAt(
+  baseUrl: string | undefined,
+  market: Market,
+  dataset: Dataset,
+  ref: { symbol: string; period: VisionPeriod; date: string },
+): VisionFile {
   const symbol = validateSymbol(ref.symbol, market);
   if (symbol !== ref.symbol) {
     throw new InvalidSymbolError(
@@ -366,17 +379,7 @@ export function visionTradeFile(baseUrl: string | undefined, ref: VisionTradeFil
       `Cannot build a Vision URL: period ${JSON.stringify(ref.period)} is not "daily" or "monthly"`,
     );
   }
-  const symbol = validateSymbol(ref.symbol, market);
-  if (symbol !== ref.symbol) {
-    throw new InvalidSymbolError(
-      ref.symbol,
-      `Cannot build a Vision URL: symbol ${JSON.stringify(ref.symbol)} is not in canonical form ` +
-        JSON.stringify(symbol),
-    );
-  }
-  checkDate(ref.period, ref.date);
-  const prefix = `data/${marketInfo(market).visionPath}/${ref.period}/${dataset}/${symbol}/`;
-  return fileAt(baseUrl, prefix, `${symbol}-${dataset}-${ref.date}`);
+  return datasetFileAt(baseUrl, market, dataset, ref);
 }
 
 /**
