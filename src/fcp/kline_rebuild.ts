@@ -144,14 +144,17 @@ export class KlineRebuild {
       const to = Math.min(minutes, Math.floor((span.end - this.#start) / MINUTE));
       inScope.fill(1, from, Math.max(from, to));
     }
-    const official = new Int32Array(minutes).fill(-1);
+    // Where each minute's official kline is: its batch (-1: none) and row.
+    const officialBatch = new Int32Array(minutes).fill(-1);
+    const officialRow = new Int32Array(minutes);
     const columns: ReturnType<typeof klineColumnsOf>[] = [];
     for (const batch of klines) {
       const c = klineColumnsOf(batch);
       for (let i = 0; i < batch.numRows; i++) {
         const m = (c.openTime[i] - this.#start) / MINUTE;
         if (Number.isInteger(m) && m >= 0 && m < minutes) {
-          official[m] = columns.length * 2 ** 20 + i;
+          officialBatch[m] = columns.length;
+          officialRow[m] = i;
         }
       }
       columns.push(c);
@@ -168,12 +171,12 @@ export class KlineRebuild {
     for (let m = 0; m < minutes; m++) {
       if (!inScope[m]) continue;
       const traded = this.#count[m] > 0;
-      if (official[m] < 0) {
+      if (officialBatch[m] < 0) {
         if (traded) report.missingKlines++;
         continue;
       }
-      const c = columns[Math.floor(official[m] / 2 ** 20)];
-      const i = official[m] % 2 ** 20;
+      const c = columns[officialBatch[m]];
+      const i = officialRow[m];
       if (!traded) {
         if (c.count[i] > 0) report.missingTrades++;
         continue;
