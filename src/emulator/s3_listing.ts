@@ -47,7 +47,12 @@ function hex(text: string): string {
 
 type Entry = { key: string; file?: VisionFile; checksum?: boolean };
 
-function children(files: VisionFiles, path: string, isListed: (key: string) => boolean): Entry[] {
+function children(
+  files: VisionFiles,
+  path: string,
+  isListed: (key: string) => boolean,
+  marker: string,
+): Iterable<Entry> {
   if (path === "") return [{ key: "data/" }];
   if (path === "data/") return [{ key: "data/futures/" }, { key: "data/spot/" }];
   if (path === "data/futures/") return [{ key: "data/futures/cm/" }, { key: "data/futures/um/" }];
@@ -72,7 +77,9 @@ function children(files: VisionFiles, path: string, isListed: (key: string) => b
   const spec = series.find(market, symbol);
   if (spec === undefined) return [];
   if (datasetInfo(dataset).series !== "grid") {
-    return iv === undefined ? fileEntries(files, spec, { dataset, period: p }, isListed) : [];
+    return iv === undefined
+      ? fileEntries(files, spec, { dataset, period: p }, isListed, marker)
+      : [];
   }
   const intervals = files.intervals(market, p);
   if (iv === undefined) {
@@ -81,22 +88,33 @@ function children(files: VisionFiles, path: string, isListed: (key: string) => b
   }
   const interval = intervals.find((i) => visionIntervalName(i) === iv);
   if (interval === undefined) return [];
-  return fileEntries(files, spec, { dataset, period: p, interval }, isListed);
+  return fileEntries(files, spec, { dataset, period: p, interval }, isListed, marker);
 }
 
-function fileEntries(
+/**
+ * A series' files and their CHECKSUMs in key order, those up to `marker`
+ * skipped by their date alone (a key is its series' head, the date and
+ * `.zip`), so that a page far into a long series describes only its own
+ * files: the emulator answers one listing while other requests wait.
+ */
+function* fileEntries(
   files: VisionFiles,
   spec: EmulatedSymbol,
   parts: Omit<VisionFileParts, "date">,
   isListed: (key: string) => boolean,
-): Entry[] {
-  const out: Entry[] = [];
+  marker: string,
+): Generator<Entry> {
+  let head: string | undefined;
   for (const date of files.dates(spec, parts.period)) {
+    if (head !== undefined && `${head}${date}.zip.CHECKSUM` <= marker) continue;
     const file = files.file(spec, { ...parts, date })!;
+    if (head === undefined && file.key.endsWith(`${date}.zip`)) {
+      head = file.key.slice(0, file.key.length - `${date}.zip`.length);
+    }
     if (!isListed(file.key)) continue;
-    out.push({ key: file.key, file }, { key: `${file.key}.CHECKSUM`, file, checksum: true });
+    yield { key: file.key, file };
+    yield { key: `${file.key}.CHECKSUM`, file, checksum: true };
   }
-  return out;
 }
 
 /**
@@ -136,7 +154,7 @@ export function listObjects(
   const maxKeys = Math.max(0, Math.min(1000, query.maxKeys ?? 1000));
   const rolled = delimiter === "/";
   function* walk(path: string): Generator<Entry & { common?: boolean }> {
-    for (const child of children(files, path, isListed)) {
+    for (const child of children(files, path, isListed, marker)) {
       const key = child.key;
       if (key.endsWith("/")) {
         if (prefix.startsWith(key)) {
