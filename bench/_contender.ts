@@ -7,12 +7,17 @@
  *   --symbol BTCUSDT --interval 1m --start <ms> --end <ms> --now <ms> [--cache-dir D]`
  *
  * Kinds: `dsm` (getDataWithReport), `dsm-phases` (the same, each request
- * timed), `dsm-stream` (stream(), batches dropped),
+ * timed), `dsm-stream` (stream(), batches dropped), `dsm-same-process` (a
+ * warm cache read with the store's own `read` per partition, then `getData`
+ * three times, all in this process), `polars-ipc` (nodejs-polars
+ * `scanIPC(glob).collect()` of the cache folder's partition files),
  * `ccxt` (fetchOHLCV paging; `--rate-limit false` turns enableRateLimit off),
  * `naive` (daily zips one by one, split and parseFloat).
  *
  * The time covers the work only: the modules are imported before the clock
- * starts. Peak RSS is the larger of `Deno.memoryUsage().rss` sampled every
+ * starts. A runner that prepares (finds its files) or checks its rows apart
+ * from the work times the work itself (`workMs`): `polars-ipc` times the
+ * collect alone, `dsm-same-process` its third `getData`. Peak RSS is the larger of `Deno.memoryUsage().rss` sampled every
  * 10 ms and the kernel's high-water mark (`VmHWM`), so it includes the
  * runtime and the imported modules.
  *
@@ -39,6 +44,32 @@ export interface ContenderResult {
   lastOpenTime: number;
   /** Kind `dsm-phases`: when each kind of request started and ended, ms since the start. */
   phases?: Record<string, number>;
+  /** Kind `dsm-same-process`: every timed call of the process, ms. */
+  sameProcess?: SameProcessTimes;
+  /** Kind `polars-ipc`: what Polars read, and its later collects in the same process. */
+  polars?: PolarsRead;
+}
+
+/** The calls of kind `dsm-same-process`, in one process over a warm cache. */
+export interface SameProcessTimes {
+  /** Partitions the store read each time (the series' listing, then `read` of each). */
+  partitions: number;
+  /** Each timed store read of every partition (after two untimed ones), ms. */
+  storeReadMs: number[];
+  /** `getData` of the same range, three calls on one manager, ms. */
+  getDataMs: number[];
+}
+
+/** What kind `polars-ipc` read. */
+export interface PolarsRead {
+  /** The glob handed to `scanIPC`. */
+  glob: string;
+  /** Files the glob matches (the store's listing of the series, checked against the folder). */
+  files: number;
+  /** Columns of the DataFrame. */
+  columns: string[];
+  /** Two more `scanIPC(glob).collect()` in the same process after the timed one, ms. */
+  laterMs: number[];
 }
 
 /** The parameters every runner receives. */
@@ -63,8 +94,8 @@ export interface ContenderJob {
   rateLimit: boolean;
 }
 
-/** What a runner returns. */
-export type RunnerResult = Omit<ContenderResult, "ms" | "peakRssBytes">;
+/** What a runner returns: `workMs` when it timed its work itself (else the whole call counts). */
+export type RunnerResult = Omit<ContenderResult, "ms" | "peakRssBytes"> & { workMs?: number };
 
 function highWaterMark(): number {
   try {
@@ -84,6 +115,10 @@ async function runner(kind: string): Promise<(job: ContenderJob) => Promise<Runn
       return (await import("./_dsm_runner.ts")).runDsmPhases;
     case "dsm-stream":
       return (await import("./_dsm_runner.ts")).runDsmStream;
+    case "dsm-same-process":
+      return (await import("./_dsm_runner.ts")).runDsmSameProcess;
+    case "polars-ipc":
+      return (await import("./_polars_runner.ts")).runPolarsIpc;
     case "ccxt":
       return (await import("./_ccxt_runner.ts")).runCcxtPaging;
     case "naive":
@@ -127,11 +162,11 @@ if (import.meta.main) {
     if (rss > peak) peak = rss;
   }, 10);
   const t0 = performance.now();
-  const result = await run(job);
+  const { workMs, ...result } = await run(job);
   const ms = performance.now() - t0;
   clearInterval(sampler);
   const out: ContenderResult = {
-    ms,
+    ms: workMs ?? ms,
     ...result,
     peakRssBytes: Math.max(peak, Deno.memoryUsage().rss, highWaterMark()),
   };

@@ -2,11 +2,15 @@
  * This module as an end-to-end contender: `getDataWithReport` into one
  * Table, or `stream()` with every batch dropped as soon as it is read; or a
  * Table while every HTTP request's start, headers and body end are timed
- * (`runDsmPhases`: where a cold fetch's time goes, in a run of its own).
+ * (`runDsmPhases`: where a cold fetch's time goes, in a run of its own); or,
+ * in one process over a warm cache, the store's own reads of every partition
+ * against `getData` called three times (`runDsmSameProcess`).
  *
  * @module
  */
 import type { RecordBatch, Table, Vector } from "apache-arrow";
+import { openKlineStore } from "../cache.ts";
+import type { KlineStore } from "../src/cache/kline_store.ts";
 import { DataSourceManager } from "../src/fcp/data_source_manager.ts";
 import type { FetchReport } from "../src/fcp/fetch_report.ts";
 import type { ContenderJob, RunnerResult } from "./_contender.ts";
@@ -177,4 +181,83 @@ async function runDsmWith(job: ContenderJob, fetcher: typeof fetch): Promise<Run
   const tally = new Tally();
   tally.addTable(table);
   return tally.result(httpRequests(report));
+}
+
+/** Timed store reads of the whole range (after two untimed ones). */
+const STORE_READS = 5;
+
+/**
+ * The range's partitions read with the store's own API, as the manager reads
+ * a warm cache: one listing of the series (`partitions`, which also spares
+ * each read its `lstat`), then `read` of every closed partition of the range
+ * in order, each file read whole and validated (structure, both CRC-32s, its
+ * key, its rows inside it). Only the batches are kept: no Table, no report.
+ */
+async function readRange(
+  store: KlineStore,
+  job: ContenderJob,
+): Promise<{ batches: RecordBatch[]; partitions: number }> {
+  const series = { market: job.market, symbol: job.symbol, interval: job.interval as "1m" };
+  const keys = [...await store.partitions(series)].filter((key) => {
+    const t = Date.parse(`${key}T00:00:00Z`);
+    return t >= job.start && t < job.end;
+  }).sort();
+  const batches: RecordBatch[] = [];
+  for (const partition of keys) {
+    const cached = await store.read({ ...series, partition }, {
+      onSetAside: (reason) => {
+        throw new Error(`Cannot benchmark: cached partition "${partition}" is corrupt: ${reason}`);
+      },
+    });
+    if (cached === undefined) {
+      throw new Error(`Cannot benchmark: partition "${partition}" is not in the cache`);
+    }
+    for (const batch of cached.batches) batches.push(batch);
+  }
+  return { batches, partitions: keys.length };
+}
+
+/**
+ * In one process over a warm cache (nothing fetched, nothing filled): the
+ * range read with the store's own `partitions` + `read` (two untimed, then
+ * {@linkcode STORE_READS} timed), then `getData` of the same range three
+ * times on one manager. Both must return the same rows.
+ *
+ * @param job The range; `cacheDir` must hold every partition of it.
+ * @returns The rows of the third `getData`; its time as `workMs`; every time.
+ */
+export async function runDsmSameProcess(job: ContenderJob): Promise<RunnerResult> {
+  if (job.cacheDir === undefined) throw new TypeError("Cannot benchmark: --cache-dir is missing");
+  // Opened as the manager opens its own (read-write): reads are the same either way.
+  const store = await openKlineStore({ dir: job.cacheDir, now: () => job.now });
+  const storeReadMs: number[] = [];
+  let read = { batches: [] as RecordBatch[], partitions: 0 };
+  for (let i = 0; i < 2 + STORE_READS; i++) {
+    const t0 = performance.now();
+    read = await readRange(store, job);
+    if (i >= 2) storeReadMs.push(performance.now() - t0);
+  }
+  const fromStore = new Tally();
+  for (const batch of read.batches) fromStore.add(batch);
+  await using dsm = manager(job);
+  const getDataMs: number[] = [];
+  let table: Table | undefined;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    table = await dsm.getData(request(job));
+    getDataMs.push(performance.now() - t0);
+  }
+  const tally = new Tally();
+  tally.addTable(table!);
+  const a = fromStore.result(0), b = tally.result(0);
+  for (const key of ["rows", "checksum", "firstOpenTime", "lastOpenTime"] as const) {
+    if (!Object.is(a[key], b[key])) {
+      throw new Error(`Cannot benchmark: the store read ${key} ${a[key]}, getData ${b[key]}`);
+    }
+  }
+  return {
+    ...b,
+    workMs: getDataMs[2],
+    sameProcess: { partitions: read.partitions, storeReadMs, getDataMs },
+  };
 }

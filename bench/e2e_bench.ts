@@ -7,7 +7,10 @@
  *   the REST endpoints with and without its rate limiter; a naive script
  *   that downloads the daily zips one by one and splits the CSV;
  * - one year of 1m spot from a warm cache (filled once, then read in a new
- *   process);
+ *   process); the same cache folder's partition files read by nodejs-polars
+ *   (`scanIPC(glob).collect()`, fresh process, the collect timed); and, in
+ *   one process, the store's own read of every partition (median of 5 after
+ *   2 warm-ups) against `getData` called three times (the third timed);
  * - `stream()` over 30 days of 1s spot (daily files), batches dropped: peak RSS.
  *
  * Each cold month also gets a floor measured in the same run
@@ -24,8 +27,12 @@
  * of closes) as this module; the run exits 1 otherwise. Prints a markdown
  * table and writes it to `bench/results/e2e.md`.
  *
- * Run: `deno task bench:e2e [--runs N]` (N runs per contender, median time;
- * ccxt with its rate limiter runs once: its time is mostly its own sleeps).
+ * Run: `deno task bench:e2e [--runs N] [--readme]` (N runs per contender,
+ * median time; ccxt with its rate limiter runs once: its time is mostly its
+ * own sleeps). `--readme` also rewrites the block of README.md's "How it
+ * compares" between `<!-- e2e:begin -->` and `<!-- e2e:end -->` with this
+ * run's figures (`bench/_readme_block.ts`); without it README.md is not
+ * touched.
  *
  * @module
  */
@@ -35,6 +42,7 @@ import type { ContenderJob, ContenderResult } from "./_contender.ts";
 import { type EmulatorCounts, EmulatorProcess } from "./_emulator_process.ts";
 import type { FloorMeasure } from "./_floor.ts";
 import { type BenchRow, fixed, machineLine, markdownTable, median } from "./_report.ts";
+import { type ReadmeFigures, writeReadmeBlock } from "./_readme_block.ts";
 
 const DAY = 86_400_000;
 const LATENCY_MS = 20;
@@ -43,10 +51,11 @@ const VISION_MARKET: Record<Market, string> = { spot: "spot", um: "futures/um", 
 const CONTENDER = new URL("./_contender.ts", import.meta.url).pathname;
 const FLOOR = new URL("./_floor.ts", import.meta.url).pathname;
 const RESULTS = new URL("./results/e2e.md", import.meta.url).pathname;
+const README = new URL("../README.md", import.meta.url).pathname;
 
 const { values: cli } = parseArgs({
   args: Deno.args,
-  options: { runs: { type: "string", default: "3" } },
+  options: { runs: { type: "string", default: "3" }, readme: { type: "boolean", default: false } },
 });
 const RUNS = Math.max(1, Number(cli.runs) || 1);
 
@@ -69,8 +78,13 @@ function job(market: Market, interval: string, start: number, end: number, url: 
 
 /** Runs a bench script in a fresh process and parses its last stdout line. */
 async function spawnJson<T>(label: string, args: string[]): Promise<T> {
-  const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
-    .output();
+  // NO_COLOR: a failure's stderr goes into the report as plain text.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   const stdout = new TextDecoder().decode(out.stdout).trim();
   if (!out.success) {
     throw new Error(
@@ -112,8 +126,9 @@ async function measure(
   kind: string,
   j: ContenderJob,
   options: { runs: number; workload: string; freshCache?: boolean },
-): Promise<{ row: BenchRow; first: ContenderResult; cacheDir?: string }> {
+): Promise<{ row: BenchRow; first: ContenderResult; all: ContenderResult[]; cacheDir?: string }> {
   const times: number[] = [];
+  const all: ContenderResult[] = [];
   let rss = 0;
   let first: ContenderResult | undefined;
   let requests = 0;
@@ -132,6 +147,7 @@ async function measure(
     }
     if (first) checkSame(`${contender} (${j.market}) run ${i + 1}`, result, first);
     first ??= result;
+    all.push(result);
     requests = seen;
     times.push(result.ms);
     rss = Math.max(rss, result.peakRssBytes);
@@ -150,7 +166,7 @@ async function measure(
     requests,
     peakRssBytes: rss,
   };
-  return { row, first: first!, cacheDir };
+  return { row, first: first!, all, cacheDir };
 }
 
 /** The key of a Vision kline archive of the benchmark's symbol on a market. */
@@ -194,6 +210,10 @@ const COLD = "this module, cold";
 const CCXT = "ccxt fetchOHLCV paging, enableRateLimit";
 const CCXT_FREE = "ccxt fetchOHLCV paging, no rate limit";
 const NAIVE = "naive: daily zips one by one, split";
+const WARM = "this module, warm";
+const POLARS = "nodejs-polars scanIPC";
+const SAME_GETDATA = "this module, same process: 3rd getData";
+const SAME_STORE = "this module, same process: store read, every partition";
 const MARKETS = ["spot", "um", "cm"] as const;
 
 /** The floor of one market's cold month and where this module's cold time went. */
@@ -253,7 +273,7 @@ async function monthRows(emu: EmulatorProcess, market: Market): Promise<BenchRow
         `this module returned ${cold.first.rows}`,
     );
   }
-  const warm = await measure(emu, "this module, warm", "dsm", { ...j, cacheDir: cold.cacheDir }, w);
+  const warm = await measure(emu, WARM, "dsm", { ...j, cacheDir: cold.cacheDir }, w);
   if (warm.row.requests > 0) {
     notes.push(
       `this module, warm (${market}): ${warm.row.requests} requests: the cache was not used`,
@@ -278,7 +298,25 @@ async function monthRows(emu: EmulatorProcess, market: Market): Promise<BenchRow
   }));
 }
 
-/** One year of 1m spot: filled once (cold), then read from the warm cache. */
+/** The warm year's comparisons beyond the table: Polars and the same-process calls. */
+interface WarmYear {
+  /** The Polars runs, or why nodejs-polars could not run. */
+  polars: { row: BenchRow; all: ContenderResult[] } | { error: string };
+  /** The same-process runs. */
+  same: ContenderResult[];
+  /** Median of each run's median store read, ms. */
+  storeMs: number;
+  /** Median of each run's third getData, ms. */
+  thirdMs: number;
+}
+
+let yearFigures: WarmYear | undefined;
+
+/**
+ * One year of 1m spot: filled once (cold), then read from the warm cache in a
+ * fresh process by this module and by nodejs-polars, and in one process by
+ * the store's own reads and three getData calls.
+ */
 async function yearRows(emu: EmulatorProcess): Promise<BenchRow[]> {
   const year = job("spot", "1m", yearAgo, thisMonth, emu.url);
   const workload = "1m, 12 months";
@@ -287,20 +325,38 @@ async function yearRows(emu: EmulatorProcess): Promise<BenchRow[]> {
     workload,
     freshCache: true,
   });
-  const warm = await measure(
-    emu,
-    "this module, warm",
-    "dsm",
-    { ...year, cacheDir: fill.cacheDir },
-    {
-      runs: RUNS,
-      workload,
-    },
-  );
+  const cached = { ...year, cacheDir: fill.cacheDir };
+  const warm = await measure(emu, WARM, "dsm", cached, { runs: RUNS, workload });
   checkSame("this module, warm year", warm.first, fill.first);
   const slots = (thisMonth - yearAgo) / 60_000;
   if (fill.first.rows !== slots) failures.push(`Year: ${fill.first.rows} rows, expected ${slots}`);
-  return [fill.row, warm.row];
+  let polars: WarmYear["polars"];
+  try {
+    const p = await measure(emu, POLARS, "polars-ipc", cached, { runs: RUNS, workload });
+    checkSame(`${POLARS} (warm year)`, p.first, fill.first);
+    polars = { row: p.row, all: p.all };
+  } catch (error) {
+    // nodejs-polars is a native addon: say so in the report rather than leave the row out.
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`  ${POLARS}: DID NOT RUN: ${message}`);
+    notes.push(`${POLARS} did not run, so target 2 was not measured: ${message.split("\n")[0]}`);
+    polars = { error: message.split("\n").find((l) => /error/i.test(l)) ?? message };
+  }
+  const same = await measure(emu, SAME_GETDATA, "dsm-same-process", cached, {
+    runs: RUNS,
+    workload,
+  });
+  checkSame(`${SAME_GETDATA} (warm year)`, same.first, fill.first);
+  const days = (thisMonth - yearAgo) / DAY;
+  for (const r of same.all) {
+    if (r.sameProcess!.partitions !== Math.round(days)) {
+      failures.push(`Same process: the store read ${r.sameProcess!.partitions} partitions`);
+    }
+  }
+  const storeMs = median(same.all.map((r) => median(r.sameProcess!.storeReadMs)));
+  yearFigures = { polars, same: same.all, storeMs, thirdMs: same.row.ms };
+  const storeRow: BenchRow = { ...same.row, contender: SAME_STORE, ms: storeMs };
+  return [fill.row, warm.row, ...("row" in polars ? [polars.row] : []), storeRow, same.row];
 }
 
 /** `stream()` over 30 days of 1s spot, without cache: peak RSS. */
@@ -345,8 +401,60 @@ function targetLines(rows: readonly BenchRow[]): string[] {
     `- cold ≥ 3× the naive script: worst market ${worst(NAIVE).toFixed(1)}× — ` +
     verdict(worst(NAIVE) >= 3),
     `- warm year < 100 ms: ${warmYear.ms.toFixed(1)} ms — ${verdict(warmYear.ms < 100)}`,
+    ...yearTargetLines(warmYear.ms),
     `- 1s month streaming < 300 MB RSS: ${mb.toFixed(1)} MB — ${verdict(mb < 300)}`,
   ];
+}
+
+/** Targets 2 and 2b of issue 19: the warm year against Polars and against the store's read. */
+function yearTargetLines(warmMs: number): string[] {
+  const y = yearFigures!;
+  const verdict = (ok: boolean) => ok ? "met" : "NOT met";
+  const polars = "row" in y.polars
+    ? `${(y.polars.row.ms / warmMs).toFixed(2)}× (Polars ${y.polars.row.ms.toFixed(1)} ms ÷ ` +
+      `this module warm ${warmMs.toFixed(1)} ms, fresh processes, medians) — ` +
+      verdict(y.polars.row.ms / warmMs >= 2)
+    : `not measured: nodejs-polars did not run here (${y.polars.error}) — NOT met`;
+  const ratio = y.thirdMs / y.storeMs;
+  return [
+    `- warm year ≥ 2× faster than Polars scanIPC of the same cache folder (issue 19): ${polars}`,
+    `- same-process second call ≤ 2× the store's read (issue 19): ${ratio.toFixed(2)}× ` +
+    `(3rd getData ${y.thirdMs.toFixed(1)} ms ÷ store read ${y.storeMs.toFixed(1)} ms, medians) — ` +
+    verdict(ratio <= 2),
+  ];
+}
+
+/** The warm year's other readers, each figure of the run. */
+function yearLines(): string[] {
+  const y = yearFigures!;
+  const ms = (xs: readonly number[]) => xs.map((x) => x.toFixed(1)).join(", ");
+  const lines = [
+    "Warm year, other readers of the same cache folder (every one's rows checked against this " +
+    "module's: count, sum of closes in time order, first and last open time):",
+  ];
+  if ("row" in y.polars) {
+    const p = y.polars.all[0].polars!;
+    lines.push(
+      `- ${POLARS}: a fresh process with nodejs-polars imported before the clock; ` +
+        `\`pl.scanIPC("${p.glob}").collect()\` (${p.files} files, the store's listing of the ` +
+        `series checked against the folder) timed alone: ${ms(y.polars.all.map((r) => r.ms))} ` +
+        `ms; the next two collects in the same process: ` +
+        `${y.polars.all.map((r) => ms(r.polars!.laterMs)).join("; ")} ms. Columns: ` +
+        `${p.columns.join(", ")}. Polars checks nothing (no CRC-32, key or range).`,
+    );
+  } else {
+    lines.push(`- ${POLARS}: DID NOT RUN: ${y.polars.error}`);
+  }
+  for (const [i, r] of y.same.entries()) {
+    const s = r.sameProcess!;
+    lines.push(
+      `- same process, run ${i + 1}: the store's own \`partitions\` + \`read\` of all ` +
+        `${s.partitions} partitions (each validated, batches only), after two untimed: ` +
+        `${ms(s.storeReadMs)} ms (median ${median(s.storeReadMs).toFixed(1)}); then \`getData\` ` +
+        `three times on one manager: ${ms(s.getDataMs)} ms`,
+    );
+  }
+  return lines;
 }
 
 /** The floor of each cold month, its terms, the ratios, and where the cold time went. */
@@ -407,12 +515,69 @@ function renderReport(machine: string, rows: readonly BenchRow[]): string {
     "",
     ...floorLines(rows),
     "",
+    ...yearLines(),
+    "",
     "Targets:",
     ...targetLines(rows),
     ...(notes.length ? ["", "Notes:", ...notes.map((n) => `- ${n}`)] : []),
     ...(failures.length ? ["", "FAILED checks:", ...failures.map((f) => `- ${f}`)] : []),
     "",
   ].join("\n");
+}
+
+/** The README block's figures, from this run's rows. */
+function readmeFigures(machine: string, rows: readonly BenchRow[]): ReadmeFigures {
+  const of = (contender: string, market: Market, workload?: string) =>
+    rows.find((r) =>
+      r.contender === contender && r.market === market &&
+      (workload === undefined || r.workload === workload)
+    )!;
+  const line = (contender: string, label: string, own: boolean) => {
+    const pick = (key: "ms" | "requests") =>
+      Object.fromEntries(MARKETS.map((m) => [m, of(contender, m)[key]])) as Record<Market, number>;
+    const bold = contender === COLD || contender === WARM;
+    return { label, bold, ratio: !own, ms: pick("ms"), requests: pick("requests") };
+  };
+  const year = "1m, 12 months";
+  const y = yearFigures!;
+  const fill = of(`${COLD} (fills the cache)`, "spot", year);
+  const stream = rows.find((r) => r.contender.includes("stream()"))!;
+  return {
+    machine,
+    clock: NOW,
+    runs: RUNS,
+    latencyMs: LATENCY_MS,
+    monthRows: of(COLD, "spot").rows,
+    month: [
+      line(COLD, "**this module, cold** (listing + monthly zip)", true),
+      line(WARM, "**this module, warm** (Arrow IPC cache)", true),
+      line("this module, no cache", "this module, cold without cache", true),
+      line(CCXT, "ccxt `fetchOHLCV` paging (`enableRateLimit` on)", false),
+      line(CCXT_FREE, "ccxt `fetchOHLCV` paging, rate limiter off", false),
+      line(NAIVE, "naive script: daily zips one by one, split lines", false),
+    ],
+    floors: monthFloors.map((f) => ({
+      market: f.market,
+      cold: of(COLD, f.market).ms / f.floorMs,
+      noCache: of("this module, no cache", f.market).ms / f.floorMs,
+    })),
+    year: {
+      rows: fill.rows,
+      coldMs: fill.ms,
+      coldRequests: fill.requests,
+      warmMs: of(WARM, "spot", year).ms,
+      polars: "row" in y.polars ? { ms: y.polars.row.ms } : { error: y.polars.error },
+      partitions: y.same[0].sameProcess!.partitions,
+      storeMs: y.storeMs,
+      thirdMs: y.thirdMs,
+    },
+    stream: {
+      rows: stream.rows,
+      ms: stream.ms,
+      requests: stream.requests,
+      peakMb: stream.peakRssBytes / 1048576,
+    },
+  };
 }
 
 async function main(): Promise<number> {
@@ -431,6 +596,12 @@ async function main(): Promise<number> {
   await Deno.writeTextFile(RESULTS, report);
   // The repository's `deno fmt --check` covers this file too.
   await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", RESULTS] }).output();
+  if (cli.readme && failures.length) {
+    console.error("README.md left as it was: this run failed its checks");
+  } else if (cli.readme) {
+    await writeReadmeBlock(README, readmeFigures(machine, rows));
+    console.error(`README.md: the "How it compares" block rewritten with this run's figures`);
+  }
   return failures.length ? 1 : 0;
 }
 
