@@ -6,7 +6,8 @@
  * (86,400 rows). The module's files carry the CRC-32 of their record batch
  * bytes in the footer metadata; arrow-js can only add it by encoding twice
  * (once to learn the body, once with its CRC), which is the third line.
- * Outputs are read back and compared once before timing.
+ * Every output is read back once before timing and compared, value for
+ * value, with the batch it was encoded from.
  *
  * Run: `deno run -A --config bench/deno.json bench/cache_write_bench.ts [rounds]`
  *
@@ -83,18 +84,20 @@ for (
     return tableToIPC(new Table(new Schema(batch.schema.fields, withCrc), [batch]), "file");
   };
 
-  // Same rows and metadata either way, checked once before timing.
+  // The batch's rows and the metadata from every encoder, checked once before timing.
   const a = decodeKlineIpc(own());
   const b = tableFromIPC(viaArrowJs());
-  assert.equal(b.numRows, rows);
+  const c = tableFromIPC(viaArrowJsWithCrc());
+  assert.equal(a.batches.reduce((n, x) => n + x.numRows, 0), rows);
+  for (const t of [b, c]) assert.equal(t.numRows, rows);
   for (const [i, key] of KLINE_COLUMN_KEYS.entries()) {
-    assert.deepEqual(
-      [...a.batches[0].getChildAt(i)!.toArray()],
-      [...b.getChildAt(i)!.toArray()],
-      key,
-    );
+    const want = [...batch.getChildAt(i)!.toArray()];
+    assert.deepEqual([...a.batches[0].getChildAt(i)!.toArray()], want, `own ${key}`);
+    assert.deepEqual([...b.getChildAt(i)!.toArray()], want, `arrow-js ${key}`);
+    assert.deepEqual([...c.getChildAt(i)!.toArray()], want, `arrow-js with CRC ${key}`);
   }
   assert.equal(b.schema.metadata.get("dsm.source"), "VISION");
+  assert.ok(c.schema.metadata.get("dsm.body_crc32"));
 
   const times = { own: [] as number[], arrowJs: [] as number[], arrowJsCrc: [] as number[] };
   const contenders = [

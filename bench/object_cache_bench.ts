@@ -3,6 +3,8 @@
  * the manager (`source: "cache"`) from a local cache folder, from the same
  * files in an in-memory object store, and from that store with a delay per
  * request (a store across a network: the reads overlap), in the same run.
+ * Each reader's year is checked once, in its untimed warm-up read, against
+ * the rows written (open time, close and volume of every row).
  *
  * Run: `deno run -A bench/object_cache_bench.ts [rounds] [delayMs]`; with a real S3 server in the
  * environment (`eval "$(scripts/ceph_rgw.sh start)"`), its objects are read too.
@@ -17,7 +19,8 @@ import {
   type ObjectStore,
   type PutOptions,
 } from "../src/cache/object_store.ts";
-import { allocKlineColumns, klineBatch } from "../src/core/schema.ts";
+import type { Table } from "apache-arrow";
+import { allocKlineColumns, klineBatch, klineColumnsOf } from "../src/core/schema.ts";
 import { DataSourceManager } from "../src/fcp/data_source_manager.ts";
 import type { CacheOptions } from "../src/fcp/open_cache.ts";
 import { S3ObjectStore } from "../src/cache/s3_object_store.ts";
@@ -81,7 +84,25 @@ for (let d = 0; d < DAYS; d++) {
   await memory.put(rel, await Deno.readFile(join(dir, ...rel.split("/"))));
 }
 
-async function read(cache: CacheOptions): Promise<number> {
+/** Checks that a year read back holds the rows written, every row. */
+function check(name: string, table: Table): void {
+  let row = 0;
+  for (const batch of table.batches) {
+    const c = klineColumnsOf(batch);
+    for (let i = 0; i < batch.numRows; i++, row++) {
+      const minute = row % 1440;
+      if (
+        c.openTime[i] !== START + row * 60_000 || c.close[i] !== 20_000 + (minute % 97) ||
+        c.volume[i] !== minute
+      ) {
+        throw new Error(`${name}: row ${row} differs from the row written`);
+      }
+    }
+  }
+  if (row !== DAYS * 1440) throw new Error(`${name}: ${row} rows, expected ${DAYS * 1440}`);
+}
+
+async function read(cache: CacheOptions, checkAs?: string): Promise<number> {
   await using dsm = new DataSourceManager({
     cache,
     now: LATER,
@@ -97,6 +118,7 @@ async function read(cache: CacheOptions): Promise<number> {
   });
   const ms = performance.now() - started;
   if (table.numRows !== DAYS * 1440) throw new Error(`read ${table.numRows} rows`);
+  if (checkAs !== undefined) check(checkAs, table);
   return ms;
 }
 
@@ -116,7 +138,7 @@ if (s3Url && endpoint) {
   contenders.push(["S3 (Ceph RGW on 127.0.0.1)", { url, endpoint }]);
 }
 const times = new Map<string, number[]>(contenders.map(([name]) => [name, []]));
-for (const [, cache] of contenders) await read(cache); // warm-up: JIT, page cache
+for (const [name, cache] of contenders) await read(cache, name); // warm-up, checked
 for (let r = 0; r < rounds; r++) {
   for (const [name, cache] of contenders) times.get(name)!.push(await read(cache));
 }

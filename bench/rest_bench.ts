@@ -2,6 +2,9 @@
  * REST klines: decoding speed of JSON pages, and requests, weight and time
  * for one month of 1m per market from the emulator, against a plain
  * `fetch` + `JSON.parse` + `parseFloat` loop measured in the same run.
+ * Before timing, the decoders are checked once against each other bit for
+ * bit, and each month fetch once against the plain loop's rows (count, sum
+ * of closes in time order, first and last open time).
  *
  * Kernels: `deno bench -A bench/rest_bench.ts`.
  * End to end: `deno run -A bench/rest_bench.ts`.
@@ -69,7 +72,10 @@ interface Run {
   requests: number;
   weight: number;
   rows: number;
-  lastClose: number;
+  /** Sum of the closes in time order. */
+  closeSum: number;
+  firstOpenTime: number;
+  lastOpenTime: number;
 }
 
 async function runClient(url: string, market: Market): Promise<Run> {
@@ -87,15 +93,23 @@ async function runClient(url: string, market: Market): Promise<Run> {
     end: JAN[1],
   });
   const ms = performance.now() - t0;
-  const close = klineColumnsOf(table.batches.at(-1)!).close;
-  return { ms, ...stats, rows: table.numRows, lastClose: close[close.length - 1] };
+  let closeSum = 0, firstOpenTime = NaN, lastOpenTime = NaN;
+  for (const batch of table.batches) {
+    const c = klineColumnsOf(batch);
+    for (let i = 0; i < batch.numRows; i++) closeSum += c.close[i];
+    if (batch.numRows === 0) continue;
+    if (Number.isNaN(firstOpenTime)) firstOpenTime = c.openTime[0];
+    lastOpenTime = c.openTime[batch.numRows - 1];
+  }
+  return { ms, ...stats, rows: table.numRows, closeSum, firstOpenTime, lastOpenTime };
 }
 
 /** A plain loop: max limit, next startTime = last open time + 1, stop on a short page. */
 async function runNaive(url: string, market: Market, limit?: number): Promise<Run> {
   const info = marketInfo(market);
   const t0 = performance.now();
-  let start: number = JAN[0], requests = 0, weight = 0, rows = 0, lastClose = NaN;
+  let start: number = JAN[0], requests = 0, weight = 0, rows = 0, closeSum = 0;
+  let firstOpenTime = NaN, lastOpenTime = NaN;
   for (;;) {
     // On cm the server answers the most recent rows of the window (dapi), so a
     // plain loop must ask for windows of `limit` candles, as ccxt does there.
@@ -107,11 +121,16 @@ async function runNaive(url: string, market: Market, limit?: number): Promise<Ru
     weight += klinesWeight(market, limit ?? 500);
     const page = naiveDecode(await res.text());
     rows += page.length;
-    if (page.length > 0) lastClose = page.columns.close[page.length - 1];
+    for (let i = 0; i < page.length; i++) closeSum += page.columns.close[i];
+    if (page.length > 0) {
+      if (Number.isNaN(firstOpenTime)) firstOpenTime = page.columns.openTime[0];
+      lastOpenTime = page.columns.openTime[page.length - 1];
+    }
     if (page.length < (limit ?? 500)) break;
     start = page.columns.openTime[page.length - 1] + 1;
   }
-  return { ms: performance.now() - t0, requests, weight, rows, lastClose };
+  const ms = performance.now() - t0;
+  return { ms, requests, weight, rows, closeSum, firstOpenTime, lastOpenTime };
 }
 
 if (import.meta.main) {
@@ -125,19 +144,34 @@ if (import.meta.main) {
       ["fetch loop, max limit", () => runNaive(emu.url, market, marketInfo(market).maxLimit)],
       ["fetch loop, default limit", () => runNaive(emu.url, market)],
     ];
+    // Checked once before timing: every loop returns the plain loop's rows (parseFloat of JSON).
+    const checked: Run[] = [];
+    for (const [, run] of runs) {
+      emu.reset();
+      checked.push(await run());
+    }
+    const truth = checked[1];
+    for (const [i, [name]] of runs.entries()) {
+      const r = checked[i];
+      const keys = ["rows", "closeSum", "firstOpenTime", "lastOpenTime"] as const;
+      const bad = keys.find((k) => !Object.is(r[k], truth[k]));
+      if (bad) {
+        throw new Error(
+          `${name} on ${market}: ${bad} ${r[bad]} differs from the plain loop's ${truth[bad]}`,
+        );
+      }
+      if (r.rows !== 44_640) throw new Error(`${name} on ${market}: ${r.rows} rows`);
+    }
     const best = new Map<string, Run>();
     for (let round = 0; round < 3; round++) {
       for (const [name, run] of runs) {
         emu.reset();
         const r = await run();
-        if (r.rows !== 44_640) throw new Error(`${name} on ${market}: ${r.rows} rows`);
         const prev = best.get(name);
         if (prev === undefined || r.ms < prev.ms) best.set(name, r);
       }
     }
     const ref = best.get("RestClient")!;
-    const truth = best.get("fetch loop, max limit")!.lastClose;
-    if (!Object.is(ref.lastClose, truth)) throw new Error(`${market}: last close differs`);
     console.log(`${market}: one month of 1m (44,640 rows), best of 3`);
     for (const [name, r] of best) {
       console.log(`  ${name.padEnd(26)} ${fmt(r)}  time ×${(r.ms / ref.ms).toFixed(2)}`);

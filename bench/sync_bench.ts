@@ -2,7 +2,10 @@
  * `dsm sync` at fleet scale against the emulator: 20 um symbols × (1m
  * klines + funding rates) over a year.
  *
- * 1. a clean run (in process): wall time, partitions per second;
+ * 1. a clean run (in process): wall time, partitions per second; one of its
+ *    kline series checked against the emulator's ground truth (rows, sum of
+ *    closes in time order, first and last open time), the reference of the
+ *    later steps' digests;
  * 2. a run killed twice with SIGKILL at random points (a `dsm sync`
  *    subprocess), then run to the end: complete, and every partition's rows
  *    equal the clean run's (SHA-256 of the decoded values);
@@ -20,7 +23,11 @@ import type { RecordBatch } from "apache-arrow";
 import { main } from "../src/cli/main.ts";
 import { decodeFundingIpc } from "../src/codec/funding_ipc.ts";
 import { decodeKlineIpc } from "../src/codec/kline_ipc.ts";
+import { FsKlineStore } from "../src/cache/fs_kline_store.ts";
+import { klineColumnsOf } from "../src/core/schema.ts";
 import { startEmulator } from "../src/emulator/emulator.ts";
+import { klineTruth } from "../src/emulator/kline_truth.ts";
+import { MarketData } from "../src/emulator/market_data.ts";
 import { DEFAULT_SYMBOLS, type EmulatedSymbol } from "../src/emulator/symbol_catalogue.ts";
 
 const { values } = parseArgs({
@@ -143,6 +150,46 @@ async function countFiles(dir: string): Promise<number> {
   return n;
 }
 
+/**
+ * Checks one synced kline series against the emulator's ground truth: the
+ * rows of its partitions (read through the store) from the first to the
+ * last, against the rows the emulator serves there.
+ */
+async function checkAgainstTruth(cache: string, symbol: string): Promise<string> {
+  const store = new FsKlineStore(cache);
+  const series = { market: "um", symbol, interval: "1m" } as const;
+  const keys = [...await store.partitions(series)].sort();
+  if (keys.length === 0) throw new Error(`Sync check: no partition of ${symbol}`);
+  let rows = 0, closeSum = 0, first = NaN, last = NaN;
+  for (const partition of keys) {
+    const part = await store.read({ ...series, partition });
+    if (part === undefined) throw new Error(`Sync check: ${symbol} ${partition} unreadable`);
+    for (const batch of part.batches) {
+      const c = klineColumnsOf(batch);
+      for (let i = 0; i < batch.numRows; i++) closeSum += c.close[i];
+      if (batch.numRows === 0) continue;
+      if (rows === 0) first = c.openTime[0];
+      last = c.openTime[batch.numRows - 1];
+      rows += batch.numRows;
+    }
+  }
+  const start = Date.parse(`${keys[0]}T00:00:00Z`);
+  const end = Date.parse(`${keys.at(-1)}T00:00:00Z`) + DAY;
+  const data = new MarketData({ symbols: [...DEFAULT_SYMBOLS, ...extra] });
+  const truth = klineTruth(data, { ...series, start, end }).returned;
+  let truthSum = 0;
+  for (const k of truth) truthSum += parseFloat(k.close);
+  const got = [rows, closeSum, first, last];
+  const want = [truth.length, truthSum, truth[0]?.openTime, truth.at(-1)?.openTime];
+  if (got.some((v, i) => !Object.is(v, want[i]))) {
+    throw new Error(
+      `Sync check: ${symbol} 1m holds rows, close sum, first and last open time ` +
+        `${got.join(", ")}; the emulator serves ${want.join(", ")}`,
+    );
+  }
+  return `${symbol} 1m: ${keys.length} partitions, ${rows} rows equal to the emulator's`;
+}
+
 const count = (
   s: { series: { partitions: number; fetched: number }[] },
   key: "partitions" | "fetched",
@@ -163,6 +210,7 @@ try {
       seconds.toFixed(1)
     } s = ${(total / seconds).toFixed(0)} partitions/s`,
   );
+  console.log(`clean run checked: ${await checkAgainstTruth(join(root, "clean"), names[0])}`);
   const expected = await partitions(join(root, "clean"));
 
   // 2. killed twice, then to the end

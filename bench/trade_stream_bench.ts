@@ -6,12 +6,17 @@
  * then decoded) and once with a cache folder (the monthly archive, spooled
  * to the cache folder, verified, decoded while read, split into cached
  * days). The emulator runs in a third process. The target: under 300 MB.
+ * Each run's rows are checked against the emulator's tape: the count and the
+ * first and last aggregate trade id of the range (ids are contiguous, the
+ * tape counts them in closed form, without generating a trade).
  *
  * Usage: `deno run -A --config bench/deno.json bench/trade_stream_bench.ts [--scale 1] [--days 30]`
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { MarketData } from "../src/emulator/market_data.ts";
+import { TradeTape } from "../src/emulator/trade_tape.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -44,6 +49,12 @@ const reader = emulator.stdout.pipeThrough(new TextDecoderStream()).getReader();
 const url = (await reader.read()).value?.trim().split("\n")[0] ?? "";
 if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(url)) throw new Error(`The emulator printed "${url}"`);
 
+// The emulator's defaults (seed 1, its halts) at the same scale: ids [first, end) of the range.
+const tape = new TradeTape(new MarketData(), { tradeScale: Number(scale) });
+const btc = tape.data.find("spot", "BTCUSDT")!;
+const firstId = tape.firstIds(btc, start).agg;
+const endId = tape.firstIds(btc, end).agg;
+
 async function client(cacheDir?: string) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -60,7 +71,16 @@ async function client(cacheDir?: string) {
     stderr: "inherit",
   }).output();
   if (!out.success) throw new Error("The client failed");
-  return JSON.parse(new TextDecoder().decode(out.stdout));
+  const result = JSON.parse(new TextDecoder().decode(out.stdout));
+  if (
+    result.rows !== endId - firstId || result.firstId !== firstId || result.lastId !== endId - 1
+  ) {
+    throw new Error(
+      `The client returned ${result.rows} rows, ids ${result.firstId}..${result.lastId}; ` +
+        `the tape holds ${endId - firstId}, ids ${firstId}..${endId - 1}`,
+    );
+  }
+  return result;
 }
 
 const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.+)/)?.[1];
