@@ -338,9 +338,10 @@ async function yearRows(emu: EmulatorProcess): Promise<BenchRow[]> {
   } catch (error) {
     // nodejs-polars is a native addon: say so in the report rather than leave the row out.
     const message = error instanceof Error ? error.message : String(error);
+    const why = message.split("\n").find((l) => /error/i.test(l)) ?? message.split("\n")[0];
     console.error(`  ${POLARS}: DID NOT RUN: ${message}`);
-    notes.push(`${POLARS} did not run, so target 2 was not measured: ${message.split("\n")[0]}`);
-    polars = { error: message.split("\n").find((l) => /error/i.test(l)) ?? message };
+    notes.push(`${POLARS} did not run, so target 2 was not measured: ${why}`);
+    polars = { error: why };
   }
   const same = await measure(emu, SAME_GETDATA, "dsm-same-process", cached, {
     runs: RUNS,
