@@ -160,7 +160,9 @@ export function slowDecimal(text: string): number {
  * Decodes bytes `[start, end)` as text (error paths and the slow path only).
  */
 export function fieldText(buf: Uint8Array, start: number, end: number): string {
-  return decoder.decode(buf.subarray(start, end));
+  // TextDecoder refuses views of shared memory (a decode pool's chunk ring): those are copied.
+  const shared = typeof SharedArrayBuffer === "function" && buf.buffer instanceof SharedArrayBuffer;
+  return decoder.decode(shared ? buf.slice(start, end) : buf.subarray(start, end));
 }
 
 /**

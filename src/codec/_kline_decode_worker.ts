@@ -29,6 +29,14 @@ export type DecodeRequest =
      * whatever the entry inflates to.
      */
     control?: Int32Array;
+    /**
+     * Shared memory of {@linkcode CHUNKS_AHEAD} chunks of `chunkBytes`: chunk
+     * `k` is written to place `k % CHUNKS_AHEAD` and announced by a `ring`
+     * reply instead of being sent as a buffer of its own (no allocation per
+     * chunk). Needs `control`; the caller counts a chunk consumed only once
+     * it has read it.
+     */
+    ring?: Uint8Array;
   }
   | {
     op: "parse";
@@ -51,17 +59,24 @@ export interface BatchBuffers {
 export type DecodeReply =
   | { op: "ready"; inflate: boolean }
   | { op: "chunk"; id: number; bytes: Uint8Array }
+  | { op: "ring"; id: number; place: number; length: number }
   | {
     op: "inflated";
     id: number;
     size: number;
     crc: number;
     tooLarge: boolean;
+    /**
+     * The job's input, given back: a worker allocates too little to collect
+     * its garbage often, so dead inputs would pile up here (~50 MB after
+     * a dozen archives); the caller's collector frees them soon.
+     */
+    input?: ArrayBuffer;
     /** True when the caller's stop flag ended the inflate early. */
     stopped: boolean;
   }
-  | { op: "parsed"; id: number; batches: BatchBuffers[] }
-  | { op: "error"; id: number; message: string; csv: boolean };
+  | { op: "parsed"; id: number; batches: BatchBuffers[]; input?: ArrayBuffer }
+  | { op: "error"; id: number; message: string; csv: boolean; input?: ArrayBuffer };
 
 /** The private zlib handle of a node:zlib stream (Node's and Deno's). */
 interface ZlibHandle {
@@ -120,6 +135,7 @@ function mayContinue(control: Int32Array | undefined, sent: number): boolean {
  */
 function inflate(request: Extract<DecodeRequest, { op: "inflate" }>): void {
   const { id, raw, size, chunkBytes, control } = request;
+  const ring = control === undefined ? undefined : request.ring;
   const z = createInflateRaw() as unknown as ZlibStream;
   const handle = z._handle!;
   const state = z._writeState!;
@@ -133,10 +149,15 @@ function inflate(request: Extract<DecodeRequest, { op: "inflate" }>): void {
   let stopped = false;
   let sent = 0;
   const send = () => {
-    sent++;
     const bytes = outOff === out.length ? out : out.subarray(0, outOff);
     crc = crc32(bytes, crc);
-    scope.postMessage({ op: "chunk", id, bytes }, [bytes.buffer]);
+    if (ring) {
+      // The place was read: at most CHUNKS_AHEAD - 1 chunks are unread (mayContinue).
+      const place = sent % CHUNKS_AHEAD;
+      ring.set(bytes, place * chunkBytes);
+      scope.postMessage({ op: "ring", id, place, length: bytes.length });
+    } else scope.postMessage({ op: "chunk", id, bytes }, [bytes.buffer]);
+    sent++;
   };
   try {
     while (failure === undefined) {
@@ -154,7 +175,7 @@ function inflate(request: Extract<DecodeRequest, { op: "inflate" }>): void {
           stopped = true;
           break;
         }
-        out = new Uint8Array(Math.max(1, Math.min(chunkBytes, size + 1 - total)));
+        if (!ring) out = new Uint8Array(Math.max(1, Math.min(chunkBytes, size + 1 - total)));
         outOff = 0;
       } else if (inOff === raw.length || (produced === 0 && consumed === 0)) break;
     }
@@ -162,11 +183,16 @@ function inflate(request: Extract<DecodeRequest, { op: "inflate" }>): void {
     z.close();
   }
   if (failure !== undefined) {
-    return scope.postMessage({ op: "error", id, message: failure, csv: false });
+    const input = raw.buffer as ArrayBuffer;
+    return scope.postMessage({ op: "error", id, message: failure, csv: false, input }, [input]);
   }
   if (outOff > 0 && total <= size && !stopped) send();
   const tooLarge = total > size;
-  scope.postMessage({ op: "inflated", id, size: total, crc: crc >>> 0, tooLarge, stopped });
+  const input = raw.buffer as ArrayBuffer;
+  scope.postMessage(
+    { op: "inflated", id, size: total, crc: crc >>> 0, tooLarge, stopped, input },
+    [input],
+  );
 }
 
 /** Parses a slice of CSV (starting at a row) and posts its batches' buffers. */
@@ -192,7 +218,8 @@ function parse(request: Extract<DecodeRequest, { op: "parse" }>): void {
     });
     return { length: batch.numRows, values, ignored: ignoreValuesOf(batch) };
   });
-  scope.postMessage({ op: "parsed", id: request.id, batches: out }, [...transfer]);
+  const input = request.csv.buffer as ArrayBuffer;
+  scope.postMessage({ op: "parsed", id: request.id, batches: out, input }, [...transfer, input]);
 }
 
 /** Serves jobs; does nothing when loaded outside a worker (e.g. by a test runner). */
@@ -213,7 +240,9 @@ function onMessage(event: MessageEvent<DecodeRequest>): void {
     } else parse(request);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    scope.postMessage({ op: "error", id: request.id, message, csv: request.op === "parse" });
+    const input = (request.op === "parse" ? request.csv : request.raw).buffer as ArrayBuffer;
+    const csv = request.op === "parse";
+    scope.postMessage({ op: "error", id: request.id, message, csv, input }, [input]);
   }
 }
 

@@ -11,7 +11,12 @@ import { recordIgnoreValues } from "./kline_ignore_values.ts";
 import type { KlineCsvStreamOptions } from "./kline_csv_stream.ts";
 import { unzipSingleEntry } from "./unzip_stream.ts";
 import { checkBatchRows, checkPeriod, KlineCsvParser } from "./_kline_csv_parser.ts";
-import type { BatchBuffers, DecodeReply, DecodeRequest } from "./_kline_decode_worker.ts";
+import {
+  type BatchBuffers,
+  CHUNKS_AHEAD,
+  type DecodeReply,
+  type DecodeRequest,
+} from "./_kline_decode_worker.ts";
 import { checkInflated, type ZipEntry, zipError } from "./_zip_format.ts";
 import { boundaries, deflatedEntry, sameTimeDigits } from "./_kline_decode_parts.ts";
 
@@ -82,6 +87,8 @@ interface Slot {
  */
 export class KlineDecodePool {
   #slots: Slot[] = [];
+  /** Shared chunk rings of finished inflates, reused by the next ones. */
+  #rings: Uint8Array[] = [];
   #closed = false;
   #nextId = 1;
 
@@ -259,11 +266,31 @@ export class KlineDecodePool {
     const parser = newParser(options, batches);
     let csvError: unknown;
     const raw = data.slice();
-    const control = typeof SharedArrayBuffer === "function"
-      ? new Int32Array(new SharedArrayBuffer(8))
+    const shared = typeof SharedArrayBuffer === "function";
+    const control = shared ? new Int32Array(new SharedArrayBuffer(8)) : undefined;
+    // Chunks come through shared memory, reused from inflate to inflate: no buffer per chunk.
+    const ring = shared
+      ? this.#rings.pop() ?? new Uint8Array(new SharedArrayBuffer(CHUNKS_AHEAD * CHUNK_BYTES))
       : undefined;
     const stop = () => {
       if (control) Atomics.store(control, 0, 1), Atomics.notify(control, 1);
+    };
+    const consumed = () => {
+      if (control) Atomics.add(control, 1, 1), Atomics.notify(control, 1);
+    };
+    const push = (bytes: Uint8Array) => {
+      if (csvError !== undefined) return;
+      try {
+        parser.push(bytes);
+      } catch (err) {
+        csvError = err;
+        // Rows that cannot belong to the archive: no need to inflate the rest.
+        if (err instanceof ArchivePeriodError) stop();
+      }
+    };
+    // The worker's last message says it is done with the ring: the next inflate may use it.
+    const recycle = () => {
+      if (ring && this.#rings.length < 2) this.#rings.push(ring);
     };
     const request: DecodeRequest = {
       op: "inflate",
@@ -272,6 +299,7 @@ export class KlineDecodePool {
       size: entry.size,
       chunkBytes: CHUNK_BYTES,
       control,
+      ring,
     };
     const job = this.#job<RecordBatch[]>(
       slot,
@@ -279,19 +307,18 @@ export class KlineDecodePool {
       [raw.buffer],
       options.signal,
       (reply, done, fail) => {
-        if (reply.op === "chunk") {
-          if (control) Atomics.add(control, 1, 1), Atomics.notify(control, 1);
-          if (csvError !== undefined) return;
-          try {
-            parser.push(reply.bytes);
-          } catch (err) {
-            csvError = err;
-            // Rows that cannot belong to the archive: no need to inflate the rest.
-            if (err instanceof ArchivePeriodError) stop();
-          }
+        if (reply.op === "ring") {
+          // Counted consumed once read: the worker then writes over its place.
+          push(ring!.subarray(reply.place * CHUNK_BYTES, reply.place * CHUNK_BYTES + reply.length));
+          consumed();
+        } else if (reply.op === "chunk") {
+          consumed();
+          push(reply.bytes);
         } else if (reply.op === "error") {
+          recycle();
           fail(zipError(`entry "${entry.name}" cannot be inflated (${reply.message})`, file));
         } else if (reply.op === "inflated") {
+          recycle();
           try {
             if (reply.stopped) throw csvError;
             if (reply.tooLarge) {

@@ -126,7 +126,7 @@ async function assertSameCsvError(pool: KlineDecodePool, text: string, what: str
   return expected.line;
 }
 
-Deno.test("KlineDecodePool keeps irregular rows and their ignore values across worker parts", async () => {
+Deno.test("KlineDecodePool keeps irregular rows and their ignore values across worker parts and chunks", async () => {
   using pool = new KlineDecodePool();
   const lines = rows(BIG);
   // A close_time before its open, an open time off the grid, non-zero ignores in both halves.
@@ -140,7 +140,9 @@ Deno.test("KlineDecodePool keeps irregular rows and their ignore values across w
   lines[BIG - 3] = lines[BIG - 3].replace(/,0$/, `,${hour}`);
   const csv = encoder.encode(lines.join("\n") + "\n");
   const own = await streamed(csv, { file: FILE });
-  for (const parts of [await pool.decodeCsv(csv, { file: FILE }), own]) {
+  // The zip's chunks come through the worker's shared ring: the ignore texts are read from it.
+  const zipped = await pool.decodeZip(await encodeZip(FILE, csv), { file: FILE });
+  for (const parts of [await pool.decodeCsv(csv, { file: FILE }), zipped, own]) {
     assertSame(parts, own, "irregular rows");
     assert.deepEqual(parts.flatMap((b) => ignoreValuesOf(b)), [
       { openTime: 1672531200000 + 30 * 60_000, text: "17928899.62484339" },
