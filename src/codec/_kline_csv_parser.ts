@@ -143,7 +143,8 @@ export class KlineCsvParser {
       this.#budget = period.maxRows;
     }
     this.#emit = emit;
-    this.#capacity = Math.min(FIRST_CAPACITY, this.#batchRows);
+    // A period bounds the rows: its first batch can hold them all (no growing, no copies).
+    this.#capacity = Math.min(period ? period.maxRows : FIRST_CAPACITY, this.#batchRows);
     this.#cols = allocKlineColumns(this.#capacity);
     this.#lines = new CsvLines(MAX_LINE_BYTES, () => {
       this.#line++;
@@ -176,8 +177,8 @@ export class KlineCsvParser {
     let cols = this.#cols;
     const rows = this.#rows;
     // The last batch gets columns of its own size: a table (or a slice of it)
-    // must not keep the unused capacity alive.
-    if (last && rows < this.#capacity) cols = trimmed(cols, rows);
+    // must not keep much unused capacity alive (a period's few spare rows may stay).
+    if (last && rows < this.#capacity - (this.#capacity >>> 6)) cols = trimmed(cols, rows);
     this.#rows = 0;
     this.#budget -= rows;
     this.#emitted += rows;

@@ -16,7 +16,7 @@ import { bodyOf, checkContentLength, describe, noop, pump } from "./_vision_body
 import type { VisionFileOk, VisionProgress } from "./_vision_file_result.ts";
 import type { VisionFile, VisionFileRef } from "./vision_url.ts";
 import { ceilOpenTime, intervalMs, nextOpenTime, parseInterval } from "../core/interval.ts";
-import type { KlinePeriod } from "../codec/_kline_csv_parser.ts";
+import { DEFAULT_BATCH_ROWS, type KlinePeriod } from "../codec/_kline_csv_parser.ts";
 
 /**
  * Rows an archive may hold beyond its period's grid slots. Off-grid rows
@@ -48,6 +48,24 @@ export function archivePeriod(ref: VisionFileRef): KlinePeriod {
     for (let t = ceilOpenTime(start, interval); t < end; t = nextOpenTime(t, interval)) slots++;
   }
   return { start, end, maxRows: slots + EXTRA_ROWS, name: ref.date };
+}
+
+/** Rows up to which an archive's rows are one RecordBatch by default (a day of 1s: 86,416). */
+const ONE_BATCH_ROWS = 1 << 20;
+
+/**
+ * The default batch size of an archive: its whole period when that holds
+ * at most {@linkcode ONE_BATCH_ROWS} rows (one batch per archive: no
+ * growing batches, no copying them into one for the checks), else the
+ * parser's default.
+ *
+ * @param period The archive's period.
+ * @returns Rows per batch, or undefined for the parser's default.
+ */
+export function archiveBatchRows(period: KlinePeriod): number | undefined {
+  return period.maxRows <= ONE_BATCH_ROWS
+    ? Math.max(DEFAULT_BATCH_ROWS, period.maxRows)
+    : undefined;
 }
 
 /** Checksum failures of bytes that also failed to decode: retried like resets. */

@@ -11,7 +11,7 @@ import type { KlineDecodePool } from "../codec/kline_decode_pool.ts";
 import { Semaphore } from "./_pool.ts";
 import { capBody, discard, maxArchiveBytes } from "./_vision_body.ts";
 import { readBody } from "./_read_body.ts";
-import { archivePeriod, DAMAGED, decodeVisionZip } from "./_vision_decode.ts";
+import { archiveBatchRows, archivePeriod, DAMAGED, decodeVisionZip } from "./_vision_decode.ts";
 import type { VisionFileMissing, VisionFileResult, VisionProgress } from "./_vision_file_result.ts";
 import {
   fetchOnce,
@@ -158,7 +158,7 @@ export interface VisionClientOptions {
   concurrency?: number;
   /**
    * Maximum rows per RecordBatch.
-   * @default {65536}
+   * @default {65536, or an archive's whole period when it holds at most 2^20 rows (one batch per archive: a day of 1s is one batch, not two)}
    */
   batchRows?: number;
   /**
@@ -302,6 +302,7 @@ export class VisionClient {
     const file = visionFile(this.#options.baseUrl, request);
     const { batchRows, source, decodePool, onProgress } = this.#options;
     const tries = { attempts: 0, started: 0 };
+    const period = archivePeriod(request);
     const result = await this.#fetchVerified(
       file,
       request.signal,
@@ -314,10 +315,10 @@ export class VisionClient {
           decodeVisionZip(file, capped, {
             expected,
             // Rows outside the archive's day or month, out of order or too many: refused at once.
-            period: archivePeriod(request),
+            period,
             signal: abort.signal,
             idleMs: this.#timeoutMs,
-            batchRows,
+            batchRows: batchRows ?? archiveBatchRows(period),
             source,
             decodePool,
             onProgress,

@@ -645,6 +645,8 @@ Deno.test("VisionClient decodes a spot 1s µs day from the emulator", async () =
   const ref: VisionFileRef = { ...SPOT_DAY, interval: "1s", date: "2025-02-01" };
   const result = ok(await client.fetchFile(ref));
   assert.equal(result.rows, 86_400);
+  // The day is one batch (its period bounds it), not 65,536 rows and the rest.
+  assert.equal(result.batches.length, 1);
   const open = column(result, "open_time");
   const close = column(result, "close_time");
   assert.equal(open[0], Date.UTC(2025, 1, 1));
@@ -654,6 +656,14 @@ Deno.test("VisionClient decodes a spot 1s µs day from the emulator", async () =
   const rest = await restRows(emu.url, ref, start, start + 1000 * 1000);
   const noon = open.indexOf(start);
   assert.equal(column(result, "close")[noon + 999], Number(rest[999][4]));
+});
+
+Deno.test("VisionClient keeps the batch size it is given for a day of 1s", async () => {
+  await using emu = await startEmulator({ now: EMU_NOW });
+  const client = new VisionClient({ baseUrl: emu.url, batchRows: 50_000 });
+  const ref: VisionFileRef = { ...SPOT_DAY, interval: "1s", date: "2025-02-01" };
+  const result = ok(await client.fetchFile(ref));
+  assert.deepEqual(result.batches.map((b) => b.numRows), [50_000, 36_400]);
 });
 
 Deno.test("VisionClient against emulator faults: missing, 403, lag, partial, mismatch", async () => {
