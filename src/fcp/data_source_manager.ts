@@ -222,17 +222,14 @@ export class DataSourceManager implements AsyncDisposable {
       return { batches: ReadableStream.from(run.batches), report: run.report };
     }
     if (isFunding(request)) return this.#streamFunding(request, options);
-    const { resolved, deps } = this.#prepare(request, options, false);
+    const { resolved, deps } = this.#prepare(request, options);
     // The cache opens when the stream is first read (a stream never read does no I/O).
     const run = runFetch(resolved, { ...deps, cache: () => this.#klines() });
     return { batches: run.stream(), report: run.report };
   }
 
-  /**
-   * Validates a request (before any I/O) and gathers what a run needs;
-   * `table` fetches (held whole anyway) may use decode workers.
-   */
-  #prepare(request: KlineRequest, options: FetchOptions | undefined, table: boolean) {
+  /** Validates a request (before any I/O) and gathers what a run needs. */
+  #prepare(request: KlineRequest, options: FetchOptions | undefined) {
     const now = this.#now();
     const resolved = resolveRequest(request, { market: this.#market, now });
     const signal = this.#signal(options);
@@ -244,7 +241,6 @@ export class DataSourceManager implements AsyncDisposable {
       concurrency: this.#concurrency,
       signal,
       onProgress: this.#options.onProgress,
-      decodeWorkers: table,
     };
     return { resolved, deps };
   }
@@ -318,7 +314,7 @@ export class DataSourceManager implements AsyncDisposable {
   }
 
   async #getKlines(request: KlineRequest, options?: FetchOptions): Promise<FetchResult> {
-    const { resolved, deps } = this.#prepare(request, options, true);
+    const { resolved, deps } = this.#prepare(request, options);
     const run = runFetch(resolved, { ...deps, cache: await this.#klines() });
     const collected: RecordBatch[] = [];
     for await (const batch of run.batches) collected.push(batch);

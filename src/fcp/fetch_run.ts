@@ -66,11 +66,6 @@ export interface FetchDeps {
   signal: AbortSignal;
   /** Progress callback. */
   onProgress?: (progress: FetchProgress) => void;
-  /**
-   * Whether a bulk fetch may start decode workers (`decodeWorkers: "auto"`):
-   * for whole tables, not for `stream()`, whose point is bounded memory.
-   */
-  decodeWorkers?: boolean;
 }
 
 /**
@@ -172,7 +167,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     progress.partitionsTotal = planned.jobs.length;
     progress.files += planned.discarded.count;
     progress.bytes += planned.discarded.bytes;
-    if (deps.decodeWorkers) vision?.prepare(archivesPlanned(planned.jobs));
+    vision?.prepare(archivesPlanned(planned.jobs));
     const slot = intervalMs(request.interval);
     const limits = {
       concurrency: deps.concurrency,
