@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { constants, crc32, createInflateRaw } from "node:zlib";
 import type { RecordBatch } from "apache-arrow";
 import { KlineCsvParser, type KlinePeriod } from "./_kline_csv_parser.ts";
@@ -18,7 +19,10 @@ export type DecodeRequest =
   | {
     op: "inflate";
     id: number;
+    /** The deflate data (a view of the zip when `sha256` is asked). */
     raw: Uint8Array;
+    /** Hash the whole buffer of `raw` (the zip) with SHA-256 before inflating. */
+    sha256?: boolean;
     size: number;
     chunkBytes: number;
     /**
@@ -72,11 +76,21 @@ export type DecodeReply =
      * a dozen archives); the caller's collector frees them soon.
      */
     input?: ArrayBuffer;
+    /** The zip's SHA-256 (hex), when asked. */
+    sha256?: string;
     /** True when the caller's stop flag ended the inflate early. */
     stopped: boolean;
   }
   | { op: "parsed"; id: number; batches: BatchBuffers[]; input?: ArrayBuffer }
-  | { op: "error"; id: number; message: string; csv: boolean; input?: ArrayBuffer };
+  | {
+    op: "error";
+    id: number;
+    message: string;
+    csv: boolean;
+    input?: ArrayBuffer;
+    /** The zip's SHA-256 (hex), when asked and hashed before the failure. */
+    sha256?: string;
+  };
 
 /** The private zlib handle of a node:zlib stream (Node's and Deno's). */
 interface ZlibHandle {
@@ -136,6 +150,10 @@ function mayContinue(control: Int32Array | undefined, sent: number): boolean {
 function inflate(request: Extract<DecodeRequest, { op: "inflate" }>): void {
   const { id, raw, size, chunkBytes, control } = request;
   const ring = control === undefined ? undefined : request.ring;
+  // The whole zip is hashed here, beside the caller's parse: a mismatch is told with the end.
+  const sha256 = request.sha256
+    ? createHash("sha256").update(new Uint8Array(raw.buffer)).digest("hex")
+    : undefined;
   const z = createInflateRaw() as unknown as ZlibStream;
   const handle = z._handle!;
   const state = z._writeState!;
@@ -184,13 +202,14 @@ function inflate(request: Extract<DecodeRequest, { op: "inflate" }>): void {
   }
   if (failure !== undefined) {
     const input = raw.buffer as ArrayBuffer;
-    return scope.postMessage({ op: "error", id, message: failure, csv: false, input }, [input]);
+    const reply = { op: "error", id, message: failure, csv: false, input, sha256 } as const;
+    return scope.postMessage(reply, [input]);
   }
   if (outOff > 0 && total <= size && !stopped) send();
   const tooLarge = total > size;
   const input = raw.buffer as ArrayBuffer;
   scope.postMessage(
-    { op: "inflated", id, size: total, crc: crc >>> 0, tooLarge, stopped, input },
+    { op: "inflated", id, size: total, crc: crc >>> 0, tooLarge, stopped, input, sha256 },
     [input],
   );
 }

@@ -5,7 +5,8 @@
  * @module
  */
 import { makeData, type RecordBatch, Struct } from "apache-arrow";
-import { ArchivePeriodError, InvalidRangeError } from "../core/errors.ts";
+import { createHash } from "node:crypto";
+import { ArchivePeriodError, ChecksumError, InvalidRangeError } from "../core/errors.ts";
 import { KLINE_SCHEMA, recordBatchOf, withDataSource } from "../core/schema.ts";
 import { recordIgnoreValues } from "./kline_ignore_values.ts";
 import type { KlineCsvStreamOptions } from "./kline_csv_stream.ts";
@@ -30,13 +31,23 @@ export interface KlineDecodePoolOptions {
   workers?: number;
 }
 
-/** Options of one decode: those of `KlineCsvStream` and an abort signal. */
+/** Options of one decode: those of `KlineCsvStream`, an abort signal, a digest. */
 export interface KlineDecodeOptions extends KlineCsvStreamOptions {
   /**
    * Rejects the decode with the signal's reason when aborted.
    * @default undefined
    */
   signal?: AbortSignal;
+  /**
+   * `decodeZip` only: the archive's SHA-256 (hex, as Vision's `.CHECKSUM`
+   * prints it). The whole zip is hashed (by the worker that inflates it,
+   * when one does, so this thread only parses), and on a mismatch the
+   * decode rejects with `ChecksumError` and no rows; its `cause` is the
+   * decode's own error when the bytes do not decode either (a damaged
+   * transfer rather than a bad archive).
+   * @default undefined (not checked)
+   */
+  expectedSha256?: string;
 }
 
 /** Inputs smaller than this are decoded on the main thread alone. */
@@ -142,6 +153,7 @@ export class KlineDecodePool {
    * @param zip The archive bytes (not modified).
    * @param options File name, batch size, source column, signal.
    * @returns The batches in row order; none for an empty CSV.
+   * @throws {ChecksumError} The zip's digest is not `expectedSha256`.
    * @throws {ZipFormatError} The archive is malformed, truncated or corrupt.
    * @throws {CsvFormatError} A row is malformed.
    * @throws {TypeError} The pool is closed or `zip` is not a Uint8Array.
@@ -152,9 +164,19 @@ export class KlineDecodePool {
     const slots = whole && whole.entry.size >= MIN_PARALLEL_BYTES ? await this.#running() : [];
     options.signal?.throwIfAborted();
     const inflater = slots.find((slot) => slot.inflate);
-    if (whole && inflater) return await this.#inflateAndParse(inflater, whole, options);
-    const csv = await unzipSingleEntry(zip, { file: options.file });
-    return await this.#parseParts(csv, slots, options);
+    if (whole && inflater) return await this.#inflateAndParse(inflater, zip, whole, options);
+    const expected = options.expectedSha256;
+    const actual = expected === undefined
+      ? undefined
+      : createHash("sha256").update(zip).digest("hex");
+    const decode = async () => {
+      const csv = await unzipSingleEntry(zip, { file: options.file });
+      return await this.#parseParts(csv, slots, options);
+    };
+    if (actual === expected?.toLowerCase()) return await decode();
+    const cause = await decode().then(() => undefined, (error) => error);
+    options.signal?.throwIfAborted();
+    throw mismatch(options, actual!, cause);
   }
 
   /** Terminates the workers; decodes in progress reject with an `AbortError`. */
@@ -258,6 +280,7 @@ export class KlineDecodePool {
   /** A worker inflates the entry in chunks; this thread parses each as it comes. */
   #inflateAndParse(
     slot: Slot,
+    zip: Uint8Array,
     { entry, data }: { entry: ZipEntry; data: Uint8Array },
     options: KlineDecodeOptions,
   ): Promise<RecordBatch[]> {
@@ -265,7 +288,12 @@ export class KlineDecodePool {
     const batches: RecordBatch[] = [];
     const parser = newParser(options, batches);
     let csvError: unknown;
-    const raw = data.slice();
+    const expected = options.expectedSha256?.toLowerCase();
+    // With a digest to check, the worker gets the whole zip (hashed there) and inflates its entry.
+    const from = data.byteOffset - zip.byteOffset;
+    const raw = expected === undefined
+      ? data.slice()
+      : zip.slice().subarray(from, from + data.length);
     const shared = typeof SharedArrayBuffer === "function";
     const control = shared ? new Int32Array(new SharedArrayBuffer(8)) : undefined;
     // Chunks come through shared memory, reused from inflate to inflate: no buffer per chunk.
@@ -276,7 +304,10 @@ export class KlineDecodePool {
       if (control) Atomics.store(control, 0, 1), Atomics.notify(control, 1);
     };
     const consumed = () => {
-      if (control) Atomics.add(control, 1, 1), Atomics.notify(control, 1);
+      if (control === undefined) return;
+      // The worker, CHUNKS_AHEAD ahead, is woken once half of its places are free, not per chunk.
+      const read = Atomics.add(control, 1, 1) + 1;
+      if (read % (CHUNKS_AHEAD / 2) === 0) Atomics.notify(control, 1);
     };
     const push = (bytes: Uint8Array) => {
       if (csvError !== undefined) return;
@@ -288,6 +319,10 @@ export class KlineDecodePool {
         if (err instanceof ArchivePeriodError) stop();
       }
     };
+    const verify = (actual: string | undefined, cause: unknown) =>
+      expected === undefined || actual === expected
+        ? undefined
+        : mismatch(options, actual ?? "(not computed)", cause);
     // The worker's last message says it is done with the ring: the next inflate may use it.
     const recycle = () => {
       if (ring && this.#rings.length < 2) this.#rings.push(ring);
@@ -300,6 +335,7 @@ export class KlineDecodePool {
       chunkBytes: CHUNK_BYTES,
       control,
       ring,
+      sha256: expected !== undefined,
     };
     const job = this.#job<RecordBatch[]>(
       slot,
@@ -316,9 +352,16 @@ export class KlineDecodePool {
           push(reply.bytes);
         } else if (reply.op === "error") {
           recycle();
-          fail(zipError(`entry "${entry.name}" cannot be inflated (${reply.message})`, file));
+          const error = zipError(
+            `entry "${entry.name}" cannot be inflated (${reply.message})`,
+            file,
+          );
+          // Without a digest (the worker failed before hashing) no rows come anyway.
+          fail((reply.sha256 !== undefined && verify(reply.sha256, error)) || error);
         } else if (reply.op === "inflated") {
           recycle();
+          let failed = false;
+          let error: unknown;
           try {
             if (reply.stopped) throw csvError;
             if (reply.tooLarge) {
@@ -330,10 +373,14 @@ export class KlineDecodePool {
             checkInflated(entry, reply.size, reply.crc, file);
             if (csvError !== undefined) throw csvError;
             parser.finish();
-            done(batches);
           } catch (err) {
-            fail(err);
+            [failed, error] = [true, err];
           }
+          // A wrong digest wins: no rows, the decode's own error as its cause.
+          const wrong = verify(reply.sha256, failed ? error : undefined);
+          if (wrong) fail(wrong);
+          else if (failed) fail(error);
+          else done(batches);
         }
       },
     );
@@ -372,6 +419,12 @@ export class KlineDecodePool {
     slot.worker.postMessage(request, transfer);
     return promise;
   }
+}
+
+/** The error of a zip whose digest is not the expected one. */
+function mismatch(options: KlineDecodeOptions, actual: string, cause: unknown): ChecksumError {
+  const file = options.file ?? "input";
+  return new ChecksumError(file, options.expectedSha256!, actual, cause ? { cause } : undefined);
 }
 
 /** Starts a worker, or returns undefined where none can run. */

@@ -180,7 +180,11 @@ async function decodeStreaming(
   return verified(file, batches, bytes, actual);
 }
 
-/** Hashes the body as it arrives, then decodes the verified zip on both cores. */
+/**
+ * Holds the body whole, then decodes it on both cores: the worker hashes
+ * the zip and inflates it while this thread parses; the rows are returned
+ * only if the digest matched.
+ */
 async function decodeBuffered(
   file: VisionFile,
   response: Response,
@@ -188,10 +192,9 @@ async function decodeBuffered(
   pool: KlineDecodePool,
 ): Promise<VisionFileOk> {
   const { expected, signal, batchRows, source, onProgress, period } = options;
-  const sha = new Sha256Stream();
   const chunks: Uint8Array[] = [];
   let received = 0;
-  const bytes = await pump(bodyOf(response).pipeThrough(sha), file.url, {
+  const bytes = await pump(bodyOf(response), file.url, {
     signal,
     idleMs: options.idleMs,
     onChunk: (chunk) => {
@@ -203,18 +206,25 @@ async function decodeBuffered(
   checkContentLength(file.url, response, bytes);
   const zip = new Uint8Array(bytes);
   chunks.reduce((at, chunk) => (zip.set(chunk, at), at + chunk.byteLength), 0);
-  const decode = () =>
-    pool.decodeZip(zip, { file: file.csvName, batchRows, source, signal, period });
-  const actual = await sha.digest;
-  if (actual !== expected.toLowerCase()) {
-    const error = new ChecksumError(file.url, expected, actual);
-    // Bytes that do not even unzip and parse are a damaged transfer, not a bad archive.
-    await decode().catch((cause) => {
-      if (signal.aborted) throw signal.reason;
-      DAMAGED.add(error);
-      return cause;
+  chunks.length = 0;
+  let batches: RecordBatch[];
+  try {
+    batches = await pool.decodeZip(zip, {
+      file: file.csvName,
+      batchRows,
+      source,
+      signal,
+      period,
+      expectedSha256: expected,
     });
+  } catch (cause) {
+    if (!(cause instanceof ChecksumError) || signal.aborted) throw cause;
+    const damage = cause.cause;
+    const why = damage === undefined ? undefined : { cause: damage };
+    const error = new ChecksumError(file.url, expected, cause.actual, why);
+    // Bytes that do not even unzip and parse are a damaged transfer, not a bad archive.
+    if (damage !== undefined) DAMAGED.add(error);
     throw error;
   }
-  return verified(file, await decode(), bytes, actual);
+  return verified(file, batches, bytes, expected.toLowerCase());
 }

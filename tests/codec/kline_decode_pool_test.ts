@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import type { RecordBatch } from "apache-arrow";
-import { CsvFormatError, InvalidRangeError, ZipFormatError } from "../../src/core/errors.ts";
+import {
+  ChecksumError,
+  CsvFormatError,
+  InvalidRangeError,
+  ZipFormatError,
+} from "../../src/core/errors.ts";
 import { KLINE_COLUMN_KEYS, klineColumnsOf } from "../../src/core/schema.ts";
 import { KlineCsvStream, type KlineCsvStreamOptions } from "../../src/codec/kline_csv_stream.ts";
 import { KlineDecodePool } from "../../src/codec/kline_decode_pool.ts";
@@ -184,6 +189,39 @@ Deno.test("KlineDecodePool reports a corrupt zip like unzipSingleEntry", async (
     assert.ok(actual instanceof ZipFormatError, String(actual));
     assert.ok(expected instanceof ZipFormatError);
     if (archive !== bad) assert.equal(actual.message, expected.message);
+  }
+});
+
+Deno.test("KlineDecodePool checks expectedSha256 on the worker and on the main thread", async () => {
+  const sha = async (bytes: Uint8Array) =>
+    [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes.slice()))]
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
+  const big = await encodeZip(FILE, encoder.encode(rows(BIG).join("\n")));
+  const small = await encodeZip(FILE, encoder.encode(rows(10).join("\n")));
+  for (const workers of [1, 0]) {
+    using pool = new KlineDecodePool({ workers });
+    for (const zip of [big, small]) {
+      const what = `${workers} worker(s), ${zip.length} bytes`;
+      const digest = await sha(zip);
+      const plain = await pool.decodeZip(zip, { file: FILE });
+      const checked = await pool.decodeZip(zip, {
+        file: FILE,
+        expectedSha256: digest.toUpperCase(),
+      });
+      assertSame(checked, plain, what);
+      const other = "0".repeat(64);
+      // A wrong digest of bytes that decode: no rows, no cause (a bad archive).
+      const wrong = await rejection(pool.decodeZip(zip, { file: FILE, expectedSha256: other }));
+      assert.ok(wrong instanceof ChecksumError, `${what}: ${wrong}`);
+      assert.equal(wrong.actual, digest);
+      assert.equal(wrong.cause, undefined, what);
+      // A wrong digest of bytes that do not decode: the decode's error is its cause (a damaged transfer).
+      const bad = zip.slice();
+      bad[60] ^= 0x5a;
+      const damaged = await rejection(pool.decodeZip(bad, { file: FILE, expectedSha256: digest }));
+      assert.ok(damaged instanceof ChecksumError, `${what}: ${damaged}`);
+      assert.ok(damaged.cause instanceof ZipFormatError || damaged.cause instanceof CsvFormatError);
+    }
   }
 });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { KlineDecodePool } from "../../src/codec/kline_decode_pool.ts";
 import { ChecksumError, CsvFormatError, HttpError, NetworkError } from "../../src/core/errors.ts";
 import { encodeZip } from "../../src/codec/zip_encoder.ts";
 import { startEmulator } from "../../src/emulator/emulator.ts";
@@ -647,6 +648,11 @@ Deno.test("VisionClient decodes a spot 1s µs day from the emulator", async () =
   assert.equal(result.rows, 86_400);
   // The day is one batch (its period bounds it), not 65,536 rows and the rest.
   assert.equal(result.batches.length, 1);
+  // A decode pool's worker hashes and inflates it: the same rows, the same digest.
+  using pool = new KlineDecodePool();
+  const pooled = ok(await new VisionClient({ baseUrl: emu.url, decodePool: pool }).fetchFile(ref));
+  assert.equal(pooled.sha256, result.sha256);
+  assert.deepEqual(column(pooled, "close"), column(result, "close"));
   const open = column(result, "open_time");
   const close = column(result, "close_time");
   assert.equal(open[0], Date.UTC(2025, 1, 1));
@@ -682,19 +688,23 @@ Deno.test("VisionClient against emulator faults: missing, 403, lag, partial, mis
     partialFiles: ["BTCUSDT-1h-2024-02-03.zip"],
     checksumMismatch: ["BTCUSDT-1h-2024-02-04.zip"],
   });
-  const client = new VisionClient({ baseUrl: emu.url, retry: FAST });
-  assert.equal((await client.fetchFile(day("2024-02-02"))).status, "missing");
-  assert.equal((await client.fetchFile(day("2025-06-13"))).status, "missing"); // not yet published
-  assert.equal((await client.fetchFile(day("2016-01-01"))).status, "missing"); // before listing
-  const partial = ok(await client.fetchFile(day("2024-02-03")));
-  assert.ok(partial.rows > 0 && partial.rows < 24, `${partial.rows} rows`);
-  const [start, end] = periodRange(day("2024-02-03"));
-  const rest = await restRows(emu.url, day("2024-02-03"), start, end);
-  assertSameAsRest(partial, rest.slice(0, partial.rows), "partial");
-  emu.reset();
-  await assert.rejects(client.fetchFile(day("2024-02-04")), ChecksumError);
-  assert.equal(emu.stats.requests.vision, 2);
-  assert.equal(emu.stats.requests.checksum, 2);
+  using pool = new KlineDecodePool();
+  // Decoded while it arrives, and held whole for a decode pool (which checks the digest).
+  for (const decodePool of [undefined, pool]) {
+    const client = new VisionClient({ baseUrl: emu.url, retry: FAST, decodePool });
+    assert.equal((await client.fetchFile(day("2024-02-02"))).status, "missing");
+    assert.equal((await client.fetchFile(day("2025-06-13"))).status, "missing"); // not yet published
+    assert.equal((await client.fetchFile(day("2016-01-01"))).status, "missing"); // before listing
+    const partial = ok(await client.fetchFile(day("2024-02-03")));
+    assert.ok(partial.rows > 0 && partial.rows < 24, `${partial.rows} rows`);
+    const [start, end] = periodRange(day("2024-02-03"));
+    const rest = await restRows(emu.url, day("2024-02-03"), start, end);
+    assertSameAsRest(partial, rest.slice(0, partial.rows), "partial");
+    emu.reset();
+    await assert.rejects(client.fetchFile(day("2024-02-04")), ChecksumError);
+    assert.equal(emu.stats.requests.vision, 2);
+    assert.equal(emu.stats.requests.checksum, 2);
+  }
 });
 
 Deno.test("VisionClient survives the emulator's 5xx, resets and truncations", async () => {
