@@ -46,26 +46,38 @@ export async function pump(
   const onAbort = () => reader.cancel(signal.reason).catch(noop);
   signal.addEventListener("abort", onAbort, { once: true });
   let bytes = 0;
+  // One timer for the whole body, moved on when it fires early, not one per chunk.
+  let timedOut = false;
+  let reading = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const watch = (after: number) => {
+    timer = setTimeout(() => {
+      const idle = performance.now() - reading;
+      if (reading === 0 || idle < idleMs) return watch(reading === 0 ? idleMs : idleMs - idle);
+      timedOut = true;
+      reader.cancel(new DOMException("timed out", "TimeoutError")).catch(noop);
+    }, after);
+  };
   try {
+    watch(idleMs);
     for (;;) {
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        reader.cancel(new DOMException("timed out", "TimeoutError")).catch(noop);
-      }, idleMs);
+      reading = performance.now();
       let result: ReadableStreamReadResult<Uint8Array>;
       try {
         result = await reader.read();
       } catch (error) {
         if (signal.aborted) throw signal.reason;
+        if (timedOut) {
+          throw new NetworkError(url, `Cannot download ${url}: no data for ${idleMs} ms`);
+        }
         throw new NetworkError(
           url,
           `Cannot download ${url}: the body failed after ${bytes} bytes (${describe(error)})`,
           { cause: error },
         );
-      } finally {
-        clearTimeout(timer);
       }
+      // Time spent handling a chunk is not the server's: the clock restarts at the next read.
+      reading = 0;
       signal.throwIfAborted();
       if (timedOut) throw new NetworkError(url, `Cannot download ${url}: no data for ${idleMs} ms`);
       if (result.done) return bytes;
@@ -76,6 +88,7 @@ export async function pump(
     await reader.cancel(error).catch(noop);
     throw error;
   } finally {
+    clearTimeout(timer);
     signal.removeEventListener("abort", onAbort);
   }
 }
