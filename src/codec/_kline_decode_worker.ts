@@ -21,7 +21,7 @@ export type DecodeRequest =
     id: number;
     /** The deflate data (a view of the zip when `sha256` is asked). */
     raw: Uint8Array;
-    /** Hash the whole buffer of `raw` (the zip) with SHA-256 before inflating. */
+    /** Hash the whole buffer of `raw` (the zip) with SHA-256 (after inflating). */
     sha256?: boolean;
     size: number;
     chunkBytes: number;
@@ -150,10 +150,6 @@ function mayContinue(control: Int32Array | undefined, sent: number): boolean {
 function inflate(request: Extract<DecodeRequest, { op: "inflate" }>): void {
   const { id, raw, size, chunkBytes, control } = request;
   const ring = control === undefined ? undefined : request.ring;
-  // The whole zip is hashed here, beside the caller's parse: a mismatch is told with the end.
-  const sha256 = request.sha256
-    ? createHash("sha256").update(new Uint8Array(raw.buffer)).digest("hex")
-    : undefined;
   const z = createInflateRaw() as unknown as ZlibStream;
   const handle = z._handle!;
   const state = z._writeState!;
@@ -200,12 +196,17 @@ function inflate(request: Extract<DecodeRequest, { op: "inflate" }>): void {
   } finally {
     z.close();
   }
+  if (failure === undefined && outOff > 0 && total <= size && !stopped) send();
+  // The whole zip is hashed after the inflate, while the caller parses the last chunks (its
+  // first chunk then waits for no hash); the rows are held until the digest is known anyway.
+  const sha256 = request.sha256
+    ? createHash("sha256").update(new Uint8Array(raw.buffer)).digest("hex")
+    : undefined;
   if (failure !== undefined) {
     const input = raw.buffer as ArrayBuffer;
     const reply = { op: "error", id, message: failure, csv: false, input, sha256 } as const;
     return scope.postMessage(reply, [input]);
   }
-  if (outOff > 0 && total <= size && !stopped) send();
   const tooLarge = total > size;
   const input = raw.buffer as ArrayBuffer;
   scope.postMessage(
