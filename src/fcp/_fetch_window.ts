@@ -30,8 +30,15 @@ import {
 } from "./_shared_downloads.ts";
 import type { VisionArchives, VisionInventory } from "./vision_archives.ts";
 
-/** Rows the look-ahead may hold before more jobs are started (beyond two). */
+/** Rows the look-ahead may hold before more jobs are started (beyond two), by default. */
 const MAX_ROWS_IN_FLIGHT = 400_000;
+
+/**
+ * Rows a kline stream's look-ahead may hold: three days of 1s. A table keeps
+ * every row anyway; a stream exists to bound memory, and its decode worker
+ * is held up by the main thread's parsing, not by downloads ahead.
+ */
+export const STREAM_ROWS_IN_FLIGHT = 3 * 86_400;
 
 /** A fetch's jobs and what they run on. */
 export interface PlannedJobs {
@@ -104,7 +111,10 @@ export async function planJobs(
   const needsListing = vision !== undefined &&
     partitions.some((p) => isClosed(p, now) && !cached.has(p.key));
   if (!needsListing) return { jobs: plan(undefined), sources, discarded, failures };
-  const head = plan(undefined)[0]?.chain[0];
+  const guess = plan(undefined);
+  // A decode worker wanted by a bulk fetch starts while the listing is read, not after it.
+  vision.prepare(archivesPlanned(guess));
+  const head = guess[0]?.chain[0];
   const prefetched = head?.kind === "vision" ? archiveKey(head) : undefined;
   if (head?.kind === "vision") {
     shared.prefetch(archiveKey(head), (s) => downloadArchive(request, vision, head, s));
@@ -179,12 +189,14 @@ export interface WindowLimits {
   concurrency: number;
   /** Rows a job holds while in flight. */
   rows: (job: PartitionJob) => number;
+  /** Rows in flight before more jobs wait (beyond two). @default {400000} */
+  maxRows?: number;
 }
 
 /**
  * Runs jobs with a bounded look-ahead and yields their results in time
  * order: a job starts while fewer than `concurrency` downloads and
- * `MAX_ROWS_IN_FLIGHT` rows are in flight (at least two jobs always are).
+ * `limits.maxRows` rows are in flight (at least two jobs always are).
  * The one window of every dataset's fetch.
  *
  * @param jobs The plan.
@@ -211,7 +223,7 @@ export async function* fetchInOrder<R>(
       const read = job.chain[0]?.kind === "cache";
       const key = read ? "" : downloadKey(job);
       const rows = limits.rows(job);
-      const full = rowsInFlight + rows > MAX_ROWS_IN_FLIGHT ||
+      const full = rowsInFlight + rows > (limits.maxRows ?? MAX_ROWS_IN_FLIGHT) ||
         (read
           ? reads >= CACHE_READS_PER_DOWNLOAD * limits.concurrency
           : !downloads.has(key) && downloads.size >= limits.concurrency);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { STREAM_ROWS_IN_FLIGHT } from "./_fetch_window.ts";
 import { Table } from "apache-arrow";
 import type { RecordBatch } from "apache-arrow";
 import { InvalidRangeError } from "../core/errors.ts";
@@ -224,7 +225,11 @@ export class DataSourceManager implements AsyncDisposable {
     if (isFunding(request)) return this.#streamFunding(request, options);
     const { resolved, deps } = this.#prepare(request, options);
     // The cache opens when the stream is first read (a stream never read does no I/O).
-    const run = runFetch(resolved, { ...deps, cache: () => this.#klines() });
+    const run = runFetch(resolved, {
+      ...deps,
+      cache: () => this.#klines(),
+      rowsInFlight: STREAM_ROWS_IN_FLIGHT,
+    });
     return { batches: run.stream(), report: run.report };
   }
 

@@ -66,6 +66,8 @@ export interface FetchDeps {
   signal: AbortSignal;
   /** Progress callback. */
   onProgress?: (progress: FetchProgress) => void;
+  /** Rows the look-ahead may hold (a stream holds fewer than a table). @default {400000} */
+  rowsInFlight?: number;
 }
 
 /**
@@ -172,6 +174,7 @@ export function runFetch(request: ResolvedRequest, deps: FetchDeps): FetchRun {
     const limits = {
       concurrency: deps.concurrency,
       rows: (job: PartitionJob) => (job.span.end - job.span.start) / slot,
+      maxRows: deps.rowsInFlight,
     };
     const fetch = (job: PartitionJob) => fetchPartition(job, planned.sources, signal);
     for await (const fetched of fetchInOrder(planned.jobs, fetch, limits, signal)) {
