@@ -253,6 +253,12 @@ function putMessage(out: Uint8Array, view: DataView, at: number, header: Uint8Ar
   return 8 + length;
 }
 
+/** Files smaller than this are copied when their footer's size was guessed wrong. */
+const COPY_BELOW_BYTES = 1 << 20;
+
+/** The size of the last footer written per column layout (the next one is often the same). */
+const footerSizes = new Map<string, number>();
+
 /** Finished headers that depend only on the schema's columns or a batch's length. */
 const headerCache = new Map<string, Uint8Array>();
 
@@ -396,10 +402,14 @@ export function writeArrowFile(
     blocks.push({ offset: at, metaDataLength: 8 + pad8(headers[i].length), bodyLength: bodies[i] });
     at += 8 + pad8(headers[i].length) + bodies[i];
   });
-  // The footer holds the body's CRC, so it is built after the body; its size
-  // does not depend on the body (fixed-width checksums), so the file is
-  // allocated once from a footer built over an empty body.
-  const sized = footer(new Builder(4096), fields, footerMetadata(new Uint8Array(0)), blocks).length;
+  // The footer holds the body's CRC, so it is built after the body. A small
+  // file is allocated for the size of the last footer of these columns (the
+  // same but for its metadata) and copied once more when this one differs; a
+  // large one, for a footer built over an empty body first (its size does not
+  // depend on the body: fixed-width checksums), which costs less than a copy.
+  const sized = bodyEnd < COPY_BELOW_BYTES
+    ? footerSizes.get(key) ?? 0
+    : footer(new Builder(4096), fields, footerMetadata(new Uint8Array(0)), blocks).length;
   let out = new Uint8Array(bodyEnd + sized + 10);
   const view = new DataView(out.buffer);
   for (let i = 0; i < MAGIC.length; i++) out[i] = MAGIC.charCodeAt(i);
@@ -420,11 +430,12 @@ export function writeArrowFile(
     });
   });
   const foot = footer(new Builder(4096), fields, footerMetadata(out.subarray(8, bodyEnd)), blocks);
+  if (footerSizes.size >= 256) footerSizes.clear();
+  footerSizes.set(key, foot.length);
   if (foot.length !== sized) {
-    // Metadata whose size depends on the body: one more copy.
-    const grown = new Uint8Array(bodyEnd + foot.length + 10);
-    grown.set(out.subarray(0, bodyEnd));
-    out = grown;
+    const exact = new Uint8Array(bodyEnd + foot.length + 10);
+    exact.set(out.subarray(0, bodyEnd));
+    out = exact;
   }
   out.set(foot, bodyEnd);
   new DataView(out.buffer).setInt32(bodyEnd + foot.length, foot.length, true);
