@@ -55,11 +55,11 @@ export interface DataSourceManagerOptions {
    * Worker threads that decode Vision archives beside the main thread
    * (inflate in a worker while the main thread parses). `"auto"` starts one
    * worker for the first fetch (`getData` or `stream()`) that plans several
-   * archives, on a machine with more than one core (a year of 1m: about 1.45×
-   * faster; 30 days of 1s streamed: about 1.4×, for some 30 MB more memory),
-   * and none for small fetches (a worker takes 50-100 ms to start); 0 decodes
-   * each archive on the main thread while it downloads. Workers stop at
-   * {@linkcode close}.
+   * archives, on a machine with more than one core, started while the
+   * listing is read (a year of 1m: about 1.45× faster; 30 days of 1s
+   * streamed: about 1.5×), and none for small fetches (a worker takes 50-100
+   * ms to start); 0 decodes each archive on the main thread while it
+   * downloads. Workers stop at {@linkcode close}.
    * @default {"auto"}
    */
   decodeWorkers?: number | "auto";
