@@ -34,6 +34,8 @@ const MIN_MS = Date.UTC(2017, 0, 1);
 const MAX_MS = Date.UTC(2100, 0, 1);
 const MAX_LINE_BYTES = 65536;
 const FIRST_CAPACITY = 4096;
+/** The largest first batch of a parser with a period (2^20 rows: 88 MiB of columns). */
+const FIRST_PERIOD_CAPACITY = 1 << 20;
 
 /** Copies the first `rows` rows into new columns of exactly that length. */
 function trimmed(cols: KlineColumns, rows: number): KlineColumns {
@@ -143,8 +145,10 @@ export class KlineCsvParser {
       this.#budget = period.maxRows;
     }
     this.#emit = emit;
-    // A period bounds the rows: its first batch can hold them all (no growing, no copies).
-    this.#capacity = Math.min(period ? period.maxRows : FIRST_CAPACITY, this.#batchRows);
+    // A period bounds the rows: its first batch can hold them all (no growing, no copies),
+    // up to FIRST_PERIOD_CAPACITY (a larger batchRows then grows from there).
+    const first = period ? Math.min(period.maxRows, FIRST_PERIOD_CAPACITY) : FIRST_CAPACITY;
+    this.#capacity = Math.min(first, this.#batchRows);
     this.#cols = allocKlineColumns(this.#capacity);
     this.#lines = new CsvLines(MAX_LINE_BYTES, () => {
       this.#line++;

@@ -26,8 +26,11 @@ export type DecodeRequest =
     size: number;
     chunkBytes: number;
     /**
-     * Shared control words: `[0]` the caller sets to 1 to stop the inflate
-     * (its parser refused the rows, or it gave up); `[1]` counts the chunks
+     * Shared control words: `[0]` the caller sets to stop the inflate:
+     * {@linkcode STOP_REFUSED} when its parser refused the rows (the zip is
+     * still hashed, when asked: a wrong digest then tells a damaged
+     * download), {@linkcode STOP_ABANDONED} when it gave up (aborted, pool
+     * closed: nothing more is done); `[1]` counts the chunks
      * the caller has consumed. The worker stays at most
      * {@linkcode CHUNKS_AHEAD} chunks ahead, so that memory stays bounded
      * whatever the entry inflates to.
@@ -128,6 +131,12 @@ function canInflate(): boolean {
 /** Inflated chunks sent but not yet consumed by the caller, at most. */
 export const CHUNKS_AHEAD = 8;
 
+/** Stop word: the caller's parser refused the rows (the digest is still wanted). */
+export const STOP_REFUSED = 1;
+
+/** Stop word: the caller gave up the job (aborted, pool closed): no hash either. */
+export const STOP_ABANDONED = 2;
+
 /**
  * Waits until the caller has consumed enough chunks of the `sent` ones
  * (`control[1]`); returns false when it asks to stop (`control[0]`).
@@ -150,6 +159,20 @@ function mayContinue(control: Int32Array | undefined, sent: number): boolean {
 function inflate(request: Extract<DecodeRequest, { op: "inflate" }>): void {
   const { id, raw, size, chunkBytes, control } = request;
   const ring = control === undefined ? undefined : request.ring;
+  if (control !== undefined && Atomics.load(control, 0) === STOP_ABANDONED) {
+    // Given up while it waited its turn: not a byte inflated, nothing hashed.
+    const input = raw.buffer as ArrayBuffer;
+    const reply = {
+      op: "inflated",
+      id,
+      size: 0,
+      crc: 0,
+      tooLarge: false,
+      stopped: true,
+      input,
+    } as const;
+    return scope.postMessage(reply, [input]);
+  }
   const z = createInflateRaw() as unknown as ZlibStream;
   const handle = z._handle!;
   const state = z._writeState!;
@@ -199,9 +222,8 @@ function inflate(request: Extract<DecodeRequest, { op: "inflate" }>): void {
   if (failure === undefined && outOff > 0 && total <= size && !stopped) send();
   // The whole zip is hashed after the inflate, while the caller parses the last chunks (its
   // first chunk then waits for no hash); the rows are held until the digest is known anyway.
-  const sha256 = request.sha256
-    ? createHash("sha256").update(new Uint8Array(raw.buffer)).digest("hex")
-    : undefined;
+  const abandoned = control !== undefined && Atomics.load(control, 0) === STOP_ABANDONED;
+  const sha256 = request.sha256 && !abandoned ? sha256Of(raw) : undefined;
   if (failure !== undefined) {
     const input = raw.buffer as ArrayBuffer;
     const reply = { op: "error", id, message: failure, csv: false, input, sha256 } as const;
@@ -252,6 +274,11 @@ function serve(): void {
   scope.postMessage({ op: "ready", inflate: canInflate() });
 }
 
+/** The SHA-256 (hex) of the whole zip whose entry data `raw` is a view of. */
+function sha256Of(raw: Uint8Array): string {
+  return createHash("sha256").update(new Uint8Array(raw.buffer)).digest("hex");
+}
+
 function onMessage(event: MessageEvent<DecodeRequest>): void {
   const request = event.data;
   try {
@@ -262,7 +289,11 @@ function onMessage(event: MessageEvent<DecodeRequest>): void {
     const message = err instanceof Error ? err.message : String(err);
     const input = (request.op === "parse" ? request.csv : request.raw).buffer as ArrayBuffer;
     const csv = request.op === "parse";
-    scope.postMessage({ op: "error", id: request.id, message, csv, input }, [input]);
+    // A digest asked for is still given: a wrong one tells a damaged download.
+    const sha256 = request.op === "inflate" && request.sha256 && input.byteLength > 0
+      ? sha256Of(request.raw)
+      : undefined;
+    scope.postMessage({ op: "error", id: request.id, message, csv, input, sha256 }, [input]);
   }
 }
 

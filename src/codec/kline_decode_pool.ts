@@ -17,6 +17,8 @@ import {
   CHUNKS_AHEAD,
   type DecodeReply,
   type DecodeRequest,
+  STOP_ABANDONED,
+  STOP_REFUSED,
 } from "./_kline_decode_worker.ts";
 import { checkInflated, type ZipEntry, zipError } from "./_zip_format.ts";
 import { boundaries, deflatedEntry, sameTimeDigits } from "./_kline_decode_parts.ts";
@@ -117,7 +119,9 @@ export class KlineDecodePool {
       );
     }
     for (let i = 0; i < n; i++) {
-      const slot = startWorker();
+      const slot = startWorker((dead) => {
+        this.#slots = this.#slots.filter((s) => s !== dead);
+      });
       if (slot) this.#slots.push(slot);
     }
   }
@@ -151,7 +155,7 @@ export class KlineDecodePool {
    * Decodes a whole Vision kline zip (one CSV entry).
    *
    * @param zip The archive bytes (not modified).
-   * @param options File name, batch size, source column, signal.
+   * @param options File name, batch size, source column, signal, expected SHA-256.
    * @returns The batches in row order; none for an empty CSV.
    * @throws {ChecksumError} The zip's digest is not `expectedSha256`.
    * @throws {ZipFormatError} The archive is malformed, truncated or corrupt.
@@ -300,8 +304,8 @@ export class KlineDecodePool {
     const ring = shared
       ? this.#rings.pop() ?? new Uint8Array(new SharedArrayBuffer(CHUNKS_AHEAD * CHUNK_BYTES))
       : undefined;
-    const stop = () => {
-      if (control) Atomics.store(control, 0, 1), Atomics.notify(control, 1);
+    const stop = (word: number) => {
+      if (control) Atomics.store(control, 0, word), Atomics.notify(control, 1);
     };
     const consumed = () => {
       if (control === undefined) return;
@@ -316,7 +320,7 @@ export class KlineDecodePool {
       } catch (err) {
         csvError = err;
         // Rows that cannot belong to the archive: no need to inflate the rest.
-        if (err instanceof ArchivePeriodError) stop();
+        if (err instanceof ArchivePeriodError) stop(STOP_REFUSED);
       }
     };
     const verify = (actual: string | undefined, cause: unknown) =>
@@ -385,7 +389,7 @@ export class KlineDecodePool {
       },
     );
     // An abort or a closed pool: the worker must not wait for chunks nobody reads.
-    job.catch(stop);
+    job.catch(() => stop(STOP_ABANDONED));
     return job;
   }
 
@@ -428,7 +432,7 @@ function mismatch(options: KlineDecodeOptions, actual: string, cause: unknown): 
 }
 
 /** Starts a worker, or returns undefined where none can run. */
-function startWorker(): Slot | undefined {
+function startWorker(onDead: (slot: Slot) => void): Slot | undefined {
   if (typeof Worker === "undefined" || !readable(WORKER_URL)) return undefined;
   let worker: Worker;
   try {
@@ -452,6 +456,8 @@ function startWorker(): Slot | undefined {
     const reason = new Error(`Cannot decode klines: a decode worker failed (${event.message})`);
     for (const job of [...slot.jobs.values()]) job.fail(reason);
     worker.terminate();
+    // Later decodes must not be posted to a terminated worker: they would never settle.
+    onDead(slot);
   };
   return slot;
 }

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { STREAM_ROWS_IN_FLIGHT } from "./_fetch_window.ts";
 import { Table } from "apache-arrow";
 import type { RecordBatch } from "apache-arrow";
 import { InvalidRangeError } from "../core/errors.ts";
@@ -17,6 +16,7 @@ import { fetchFundingRates, type FundingReport } from "./funding_fetch.ts";
 import { isTradeRequest, resolveTradeRequest, type TradeRequest } from "./trade_request.ts";
 import { runTrades, type TradeReport, type TradeRun } from "./trade_run.ts";
 import { tradeSources } from "./_trade_sources.ts";
+import { STREAM_ROWS_IN_FLIGHT } from "./_fetch_window.ts";
 import { datasetInfo } from "../core/dataset.ts";
 import { HostCircuitBreaker } from "../source/http.ts";
 import { type KlineRequest, resolveRequest } from "./kline_request.ts";

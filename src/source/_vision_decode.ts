@@ -218,7 +218,8 @@ async function decodeBuffered(
       expectedSha256: expected,
     });
   } catch (cause) {
-    if (!(cause instanceof ChecksumError) || signal.aborted) throw cause;
+    if (signal.aborted) throw signal.reason;
+    if (!(cause instanceof ChecksumError)) throw cause;
     const damage = cause.cause;
     const why = damage === undefined ? undefined : { cause: damage };
     const error = new ChecksumError(file.url, expected, cause.actual, why);
