@@ -13,15 +13,21 @@ import { openKlineStore } from "../cache.ts";
 import type { KlineStore } from "../src/cache/kline_store.ts";
 import { DataSourceManager } from "../src/fcp/data_source_manager.ts";
 import type { FetchReport } from "../src/fcp/fetch_report.ts";
+import type { FetchProgress } from "../src/fcp/fetch_run.ts";
 import type { ContenderJob, RunnerResult } from "./_contender.ts";
 
-function manager(job: ContenderJob, fetcher?: typeof fetch): DataSourceManager {
+function manager(
+  job: ContenderJob,
+  fetcher?: typeof fetch,
+  onProgress?: (progress: FetchProgress) => void,
+): DataSourceManager {
   return new DataSourceManager({
     market: job.market,
     cache: job.cacheDir === undefined ? false : { dir: job.cacheDir },
     endpoints: { vision: job.url, listing: job.url, rest: job.url },
     now: () => job.now,
     ...(fetcher ? { fetch: fetcher } : {}),
+    ...(onProgress ? { onProgress } : {}),
   });
 }
 
@@ -53,6 +59,12 @@ class PhaseClock {
   phases(): Record<string, number> {
     return Object.fromEntries(Object.entries(this.#marks).sort((a, b) => a[1] - b[1]));
   }
+
+  /** A progress callback that marks the first and the last partition finalized. */
+  readonly progress = (progress: FetchProgress): void => {
+    if (progress.partitionsDone === 1) this.mark("first partition done");
+    if (progress.partitionsDone === progress.partitionsTotal) this.mark("partitions done");
+  };
 
   /** A fetch that marks the first start, the last headers and last body end per kind. */
   readonly fetch: typeof fetch = async (input, init) => {
@@ -159,21 +171,26 @@ export async function runDsmStream(job: ContenderJob): Promise<RunnerResult> {
 /**
  * Fetches the job's range into one Table through a fetch that times each
  * request (start, headers, end of body) by kind: listing, CHECKSUM, archive,
- * REST. The timing wraps every body in one more stream stage: this run is
- * not one of the timed runs.
+ * REST, and through the progress callback the first and the last partition
+ * finalized (checked, cached, handed out). The timing wraps every body in
+ * one more stream stage: this run is not one of the timed runs.
  *
  * @param job What to fetch and where.
  * @returns Rows, checksum, requests and the phases, ms since the call.
  */
 export async function runDsmPhases(job: ContenderJob): Promise<RunnerResult> {
   const clock = new PhaseClock();
-  const result = await runDsmWith(job, clock.fetch);
+  const result = await runDsmWith(job, clock.fetch, clock.progress);
   clock.mark("result");
   return { ...result, phases: clock.phases() };
 }
 
-async function runDsmWith(job: ContenderJob, fetcher: typeof fetch): Promise<RunnerResult> {
-  await using dsm = manager(job, fetcher);
+async function runDsmWith(
+  job: ContenderJob,
+  fetcher: typeof fetch,
+  onProgress: (progress: FetchProgress) => void,
+): Promise<RunnerResult> {
+  await using dsm = manager(job, fetcher, onProgress);
   const { table, report } = await dsm.getDataWithReport(request(job));
   if (report.partial) {
     throw new Error(`Cannot benchmark: the result is partial: ${JSON.stringify(report.failures)}`);

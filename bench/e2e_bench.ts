@@ -473,7 +473,8 @@ function floorLines(rows: readonly BenchRow[]): string[] {
     "Not in the floor: process and first-call (JIT) costs, building the Table, the report and " +
     "the cache write (the no-cache row has none). The phases come from one extra cold run per " +
     "market whose fetch times each kind of request (ms since the call: first start, last " +
-    "headers and end of body per kind); it is not one of the timed runs.",
+    "headers and end of body per kind) and whose progress callback marks the first and the " +
+    "last partition finalized (checked, cached, handed out); it is not one of the timed runs.",
     "",
     "| market | this module cold ms | floor ms | 2 × latency ms | transfer ms | archive bytes | " +
     "loopback MB/s | decode ms | cold ÷ floor | no cache ÷ floor | ccxt no rate limit ÷ cold | " +
