@@ -139,15 +139,8 @@ class Tally {
  * @param job What to fetch and where.
  * @returns Rows, checksum and requests (from the report).
  */
-export async function runDsmTable(job: ContenderJob): Promise<RunnerResult> {
-  await using dsm = manager(job);
-  const { table, report } = await dsm.getDataWithReport(request(job));
-  if (report.partial) {
-    throw new Error(`Cannot benchmark: the result is partial: ${JSON.stringify(report.failures)}`);
-  }
-  const tally = new Tally();
-  tally.addTable(table);
-  return tally.result(httpRequests(report));
+export function runDsmTable(job: ContenderJob): Promise<RunnerResult> {
+  return runDsmWith(job);
 }
 
 /**
@@ -185,10 +178,11 @@ export async function runDsmPhases(job: ContenderJob): Promise<RunnerResult> {
   return { ...result, phases: clock.phases() };
 }
 
+/** Fetches the job's range into one Table, with a fetch and a progress callback of its own. */
 async function runDsmWith(
   job: ContenderJob,
-  fetcher: typeof fetch,
-  onProgress: (progress: FetchProgress) => void,
+  fetcher?: typeof fetch,
+  onProgress?: (progress: FetchProgress) => void,
 ): Promise<RunnerResult> {
   await using dsm = manager(job, fetcher, onProgress);
   const { table, report } = await dsm.getDataWithReport(request(job));
