@@ -190,35 +190,6 @@ export function closeTimeOf(openTime: number, interval: Interval): number {
   return nextOpenTime(openTime, interval) - 1;
 }
 
-/** The grid of an interval of fixed length: open times are `origin + k * step`. */
-export interface FixedGrid {
-  /** Length of a candle, ms. */
-  step: number;
-  /** A grid point (0, or a Monday for `1w`), epoch ms. */
-  origin: number;
-}
-
-/**
- * The grid of an interval of fixed length, for loops over many open times
- * (on the grid: `(t - origin) % step === 0`; next open time: `t + step`);
- * undefined for `1M`, whose months differ in length.
- *
- * @param interval The interval.
- * @returns Its step and origin, or undefined for `1M`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { fixedGrid } from "./interval.ts";
- * assert.deepEqual(fixedGrid("1h"), { step: 3_600_000, origin: 0 });
- * assert.equal(fixedGrid("1M"), undefined);
- * ```
- */
-export function fixedGrid(interval: Interval): FixedGrid | undefined {
-  if (interval === "1M") return undefined;
-  return { step: DURATION[interval], origin: interval === "1w" ? WEEK_ORIGIN : 0 };
-}
-
 /**
  * Whether `t` lies on the interval's grid.
  *

@@ -6,7 +6,6 @@
  */
 import {
   ceilOpenTime,
-  fixedGrid,
   floorOpenTime,
   type Interval,
   isOnGrid,
@@ -81,14 +80,13 @@ export function findMissing(
     }
   };
   // This loop sees every row of a fetch: the expected open time (on the grid) needs no test.
-  const step = fixedGrid(interval)?.step;
   for (let i = 0; i < length; i++) {
     const t = openTime[i];
     if (t < expected) continue;
     if (t !== expected && !isOnGrid(t, interval)) continue;
     if (t >= end) break;
     if (t > expected) push(t);
-    expected = step === undefined ? nextOpenTime(t, interval) : t + step;
+    expected = nextOpenTime(t, interval);
   }
   push(end);
   return out;
@@ -127,7 +125,6 @@ export function findAnomalies(
   };
   const { openTime, closeTime, open, high, low, close, volume, count } = columns;
   // This loop sees every row of a fetch: a row one step after an on-grid row needs no test.
-  const step = fixedGrid(interval)?.step;
   let next = NaN;
   let k = 0;
   for (let i = 0; i < length; i++) {
@@ -141,7 +138,7 @@ export function findAnomalies(
       });
       continue;
     }
-    next = step === undefined ? nextOpenTime(t, interval) : t + step;
+    next = nextOpenTime(t, interval);
     if (closeTime[i] !== next - 1) {
       add({ kind: "close_time", openTime: t, detail: `close_time ${closeTime[i]}` });
     }
@@ -301,12 +298,11 @@ export function splitAtOffGrid(
 export function onGridRows(rows: MergedRows, interval: Interval): MergedRows {
   const t = rows.columns.openTime;
   // A row one step after an on-grid row needs no test (the rule for almost every row).
-  const step = fixedGrid(interval)?.step;
   let keep = 0;
   for (let i = 0, next = NaN; i < rows.length; i++) {
     if (t[i] !== next && !isOnGrid(t[i], interval)) continue;
     keep++;
-    next = step === undefined ? NaN : t[i] + step;
+    next = nextOpenTime(t[i], interval);
   }
   if (keep === rows.length) return rows;
   const columns = allocKlineColumns(keep);
