@@ -14,6 +14,7 @@ import type { KlineStore, PartitionKey } from "../../src/cache/kline_store.ts";
 import { CacheError } from "../../src/core/errors.ts";
 import { startEmulator } from "../../src/emulator/emulator.ts";
 import { runFetch } from "../../src/fcp/fetch_run.ts";
+import { STREAM_ROWS_IN_FLIGHT } from "../../src/fcp/_fetch_window.ts";
 import { resolveRequest } from "../../src/fcp/kline_request.ts";
 import { VisionArchives } from "../../src/fcp/vision_archives.ts";
 import { RestClient } from "../../src/source/rest_client.ts";
@@ -59,6 +60,56 @@ Deno.test("A fetch of several archives starts one decode worker, a fetch of a fe
       archives.close();
     }
   }
+});
+
+Deno.test("A stream holds fewer days of 1s in flight than a table", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const request = resolveRequest(
+    { symbol: "BTCUSDT", interval: "1s", start: D1, end: D1 + 8 * DAY },
+    { market: "spot", now: NOW },
+  );
+  const started: string[] = [];
+  for (const rowsInFlight of [STREAM_ROWS_IN_FLIGHT, undefined]) {
+    const abort = new AbortController();
+    const checksums: string[] = [];
+    // The first day comes; the others' CHECKSUMs never answer: what is asked is what is in flight.
+    const held: typeof fetch = (input, init) => {
+      const url = String(input);
+      if (!url.endsWith(".CHECKSUM")) return fetch(input, init);
+      checksums.push(url);
+      if (url.includes("2024-01-01")) return fetch(input, init);
+      return new Promise<Response>((_, reject) => {
+        init?.signal?.addEventListener("abort", () => reject(init.signal!.reason), { once: true });
+      });
+    };
+    const archives = new VisionArchives({
+      endpoints: { vision: emulator.url, listing: emulator.url },
+      fetch: held,
+      decodeWorkers: 0,
+    });
+    try {
+      const run = runFetch(request, {
+        cache: new NullKlineStore(),
+        vision: archives,
+        rest: new RestClient({ market: "spot", hosts: ["http://127.0.0.1:1"] }),
+        now: NOW,
+        concurrency: 8,
+        signal: abort.signal,
+        rowsInFlight,
+      });
+      run.report.catch(() => {});
+      const first = await run.batches.next();
+      assert.equal(first.value?.numRows, 86_400);
+      // The requests of the jobs the window started are sent within microtasks: one macrotask on.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      started.push(`${checksums.length}`);
+    } finally {
+      abort.abort(new DOMException("test over", "AbortError"));
+      archives.close();
+    }
+  }
+  // Three days of 86,400 rows, then the next once the first is out: 4; a table's 400,000 rows: 5.
+  assert.deepEqual(started, ["4", "5"]);
 });
 
 Deno.test("A cached partition that cannot be read is fetched from the next source, the failure reported", async () => {
