@@ -62,6 +62,47 @@ Deno.test("A fetch of several archives starts one decode worker, a fetch of a fe
   }
 });
 
+Deno.test("A fetch of several archives starts its decode worker while the listing is read", async () => {
+  await using emulator = await startEmulator({ now: NOW });
+  const cores = (globalThis.navigator?.hardwareConcurrency ?? 1) > 1;
+  const request = resolveRequest(
+    { symbol: "BTCUSDT", interval: "1h", start: D1, end: D1 + 5 * DAY },
+    { market: "spot", now: NOW },
+  );
+  const abort = new AbortController();
+  const { promise: listed, resolve } = Promise.withResolvers<void>();
+  // The listing never answers: a worker that runs now was started from the plan made before it.
+  const held: typeof fetch = (input, init) => {
+    if (!String(input).includes("prefix=")) return fetch(input, init);
+    resolve();
+    return new Promise<Response>((_, reject) => {
+      init?.signal?.addEventListener("abort", () => reject(init.signal!.reason), { once: true });
+    });
+  };
+  const archives = new VisionArchives({
+    endpoints: { vision: emulator.url, listing: emulator.url },
+    fetch: held,
+  });
+  try {
+    const run = runFetch(request, {
+      cache: new NullKlineStore(),
+      vision: archives,
+      rest: new RestClient({ market: "spot", hosts: ["http://127.0.0.1:1"] }),
+      now: NOW,
+      concurrency: 4,
+      signal: abort.signal,
+    });
+    run.report.catch(() => {});
+    const next = run.batches.next().catch(() => undefined);
+    await listed;
+    assert.equal(archives.decodeWorkers, cores ? 1 : 0);
+    abort.abort(new DOMException("test over", "AbortError"));
+    await next;
+  } finally {
+    archives.close();
+  }
+});
+
 Deno.test("A stream holds fewer days of 1s in flight than a table", async () => {
   await using emulator = await startEmulator({ now: NOW });
   const request = resolveRequest(
