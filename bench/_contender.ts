@@ -12,7 +12,9 @@
  * three times, all in this process), `polars-ipc` (nodejs-polars
  * `scanIPC(glob).collect()` of the cache folder's partition files),
  * `ccxt` (fetchOHLCV paging; `--rate-limit false` turns enableRateLimit off),
- * `naive` (daily zips one by one, split and parseFloat).
+ * `naive` (daily zips one by one, split and parseFloat), `bare` (a month's
+ * listing, CHECKSUM and archive requested at once, the archive decoded with
+ * this module's codec: nothing else).
  *
  * The time covers the work only: the modules are imported before the clock
  * starts. A runner that prepares (finds its files) or checks its rows apart
@@ -123,6 +125,8 @@ async function runner(kind: string): Promise<(job: ContenderJob) => Promise<Runn
       return (await import("./_ccxt_runner.ts")).runCcxtPaging;
     case "naive":
       return (await import("./_naive_runner.ts")).runNaiveZips;
+    case "bare":
+      return (await import("./_bare_runner.ts")).runBareMonth;
     default:
       throw new TypeError(`Cannot run contender "${kind}": unknown kind`);
   }

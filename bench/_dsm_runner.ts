@@ -98,7 +98,7 @@ function httpRequests(report: FetchReport): number {
 }
 
 /** Sums rows, closes and edge open times batch by batch. */
-class Tally {
+export class Tally {
   rows = 0;
   checksum = 0;
   firstOpenTime = NaN;

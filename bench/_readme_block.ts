@@ -49,8 +49,8 @@ export interface ReadmeFigures {
   monthRows: number;
   /** The month table, this module cold first. */
   month: MonthLine[];
-  /** Per market: cold ÷ floor and no cache ÷ floor. */
-  floors: { market: string; cold: number; noCache: number }[];
+  /** Per market: cold, no cache and the bare client, each ÷ the floor. */
+  floors: { market: string; cold: number; noCache: number; bare: number }[];
   /** The warm year. */
   year: {
     rows: number;
@@ -95,6 +95,7 @@ export function renderReadmeBlock(f: ReadmeFigures): string {
     : `nodejs-polars did not run on this machine (${y.polars.error})`;
   const floors = f.floors.map((x) => `${x.market} ${fixed(x.cold, 2)}×`).join(", ");
   const noCache = f.floors.map((x) => `${x.market} ${fixed(x.noCache, 2)}×`).join(", ");
+  const bare = f.floors.map((x) => `${x.market} ${fixed(x.bare, 2)}×`).join(", ");
   return [
     BEGIN,
     "",
@@ -111,7 +112,8 @@ export function renderReadmeBlock(f: ReadmeFigures): string {
     ),
     "",
     `Cold month ÷ its floor (2 × ${f.latencyMs} ms latency + the archive's loopback transfer + ` +
-    `its decode alone, measured in the same run): ${floors}; without cache: ${noCache}.`,
+    `its decode alone, measured in the same run): ${floors}; without cache: ${noCache}; the ` +
+    `bare client (a fresh process that only fetches and decodes the archive): ${bare}.`,
     "",
     `Also: a year of 1m (${fixed(y.rows, 0)} rows) cold in ${fixed(y.coldMs / 1000, 2)} s ` +
     `(${y.coldRequests} requests) and warm in ${fixed(y.warmMs, 0)} ms in a fresh process; ` +

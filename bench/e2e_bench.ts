@@ -210,6 +210,7 @@ const COLD = "this module, cold";
 const CCXT = "ccxt fetchOHLCV paging, enableRateLimit";
 const CCXT_FREE = "ccxt fetchOHLCV paging, no rate limit";
 const NAIVE = "naive: daily zips one by one, split";
+const BARE = "bare Deno client: 3 requests at once, decode only";
 const WARM = "this module, warm";
 const POLARS = "nodejs-polars scanIPC";
 const SAME_GETDATA = "this module, same process: 3rd getData";
@@ -285,6 +286,7 @@ async function monthRows(emu: EmulatorProcess, market: Market): Promise<BenchRow
     await measure(emu, CCXT, "ccxt", j, { ...w, runs: 1 }),
     await measure(emu, CCXT_FREE, "ccxt", { ...j, rateLimit: false }, w),
     await measure(emu, NAIVE, "naive", j, w),
+    await measure(emu, BARE, "bare", j, w),
   ];
   for (const o of others) checkSame(`${o.row.contender} (${market})`, o.first, cold.first);
   floor.phases = await coldPhases(emu, j);
@@ -292,7 +294,7 @@ async function monthRows(emu: EmulatorProcess, market: Market): Promise<BenchRow
   return [cold, ...others].map((m) => ({
     ...m.row,
     baselineMs: cold.row.ms,
-    floorMs: m.row.contender === COLD || m.row.contender === "this module, no cache"
+    floorMs: [COLD, "this module, no cache", BARE].includes(m.row.contender)
       ? floor.floorMs
       : undefined,
   }));
@@ -471,15 +473,19 @@ function floorLines(rows: readonly BenchRow[]): string[] {
     "tiny and overlaps). Decode: `streamKlineZip` of the same archive bytes in isolation, " +
     "SHA-256 checked, every batch read (warm, in the same process as the transfer, median). " +
     "Not in the floor: process and first-call (JIT) costs, building the Table, the report and " +
-    "the cache write (the no-cache row has none). The phases come from one extra cold run per " +
+    "the cache write (the no-cache row has none). The bare client is the least a fresh Deno " +
+    "process does for the month (`bench/_bare_runner.ts`): the listing, the CHECKSUM and the " +
+    "archive requested at once, the archive decoded by this module's codec, nothing else (no " +
+    "plan, cache, checks, report or Table): what a fresh process pays beyond the floor (its " +
+    "first fetch, the JIT) whatever it is written with. The phases come from one extra cold run per " +
     "market whose fetch times each kind of request (ms since the call: first start, last " +
     "headers and end of body per kind) and whose progress callback marks the first and the " +
     "last partition finalized (checked, cached, handed out); it is not one of the timed runs.",
     "",
     "| market | this module cold ms | floor ms | 2 × latency ms | transfer ms | archive bytes | " +
-    "loopback MB/s | decode ms | cold ÷ floor | no cache ÷ floor | ccxt no rate limit ÷ cold | " +
-    "ccxt enableRateLimit ÷ cold |",
-    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    "loopback MB/s | decode ms | cold ÷ floor | no cache ÷ floor | bare client ÷ floor | " +
+    "ccxt no rate limit ÷ cold | ccxt enableRateLimit ÷ cold |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
   for (const f of monthFloors) {
     const cold = ms(COLD, f.market);
@@ -489,6 +495,7 @@ function floorLines(rows: readonly BenchRow[]): string[] {
         `${fixed(m.transferMs, 1)} | ${fixed(m.zipBytes, 0)} | ${fixed(m.loopbackMBps, 0)} | ` +
         `${fixed(m.decodeMs, 1)} | ${fixed(cold / f.floorMs, 2)}× | ` +
         `${fixed(ms("this module, no cache", f.market) / f.floorMs, 2)}× | ` +
+        `${fixed(ms(BARE, f.market) / f.floorMs, 2)}× | ` +
         `${fixed(ms(CCXT_FREE, f.market) / cold, 1)}× | ${fixed(ms(CCXT, f.market) / cold, 1)}× |`,
     );
   }
@@ -557,11 +564,13 @@ function readmeFigures(machine: string, rows: readonly BenchRow[]): ReadmeFigure
       line(CCXT, "ccxt `fetchOHLCV` paging (`enableRateLimit` on)", false),
       line(CCXT_FREE, "ccxt `fetchOHLCV` paging, rate limiter off", false),
       line(NAIVE, "naive script: daily zips one by one, split lines", false),
+      line(BARE, "bare Deno client: the 3 requests at once, decode only", false),
     ],
     floors: monthFloors.map((f) => ({
       market: f.market,
       cold: of(COLD, f.market).ms / f.floorMs,
       noCache: of("this module, no cache", f.market).ms / f.floorMs,
+      bare: of(BARE, f.market).ms / f.floorMs,
     })),
     year: {
       rows: fill.rows,
