@@ -394,9 +394,9 @@ function targetLines(rows: readonly BenchRow[]): string[] {
       .map((r) => r.ms / r.floorMs!),
   );
   return [
-    `- cold month ≤ 1.3× its floor (issue 19): worst market ${overFloor.toFixed(2)}× — ` +
+    `- cold month ≤ 1.3× its floor: worst market ${overFloor.toFixed(2)}× — ` +
     verdict(overFloor <= 1.3),
-    `- cold month ≥ 10× faster than ccxt paging without rate limiter (issue 19): worst market ` +
+    `- cold month ≥ 10× faster than ccxt paging without rate limiter: worst market ` +
     `${worst(CCXT_FREE).toFixed(1)}× — ${verdict(worst(CCXT_FREE) >= 10)}`,
     `- cold ≥ 20× ccxt paging (enableRateLimit on, as shipped): worst market ` +
     `${worst(CCXT).toFixed(1)}× — ${verdict(worst(CCXT) >= 20)}; ` +
@@ -409,7 +409,7 @@ function targetLines(rows: readonly BenchRow[]): string[] {
   ];
 }
 
-/** Targets 2 and 2b of issue 19: the warm year against Polars and against the store's read. */
+/** The warm year's targets: against Polars and against the store's read. */
 function yearTargetLines(warmMs: number): string[] {
   const y = yearFigures!;
   const verdict = (ok: boolean) => ok ? "met" : "NOT met";
@@ -420,8 +420,8 @@ function yearTargetLines(warmMs: number): string[] {
     : `not measured: nodejs-polars did not run here (${y.polars.error}) — NOT met`;
   const ratio = y.thirdMs / y.storeMs;
   return [
-    `- warm year ≥ 2× faster than Polars scanIPC of the same cache folder (issue 19): ${polars}`,
-    `- same-process second call ≤ 2× the store's read (issue 19): ${ratio.toFixed(2)}× ` +
+    `- warm year ≥ 2× faster than Polars scanIPC of the same cache folder: ${polars}`,
+    `- same-process second call ≤ 2× the store's read: ${ratio.toFixed(2)}× ` +
     `(3rd getData ${y.thirdMs.toFixed(1)} ms ÷ store read ${y.storeMs.toFixed(1)} ms, medians) — ` +
     verdict(ratio <= 2),
   ];

@@ -4,7 +4,7 @@
  * Every call settles within a bounded time and reads a bounded number of
  * bytes, with a typed error; none waits for the server's good will.
  *
- * One `Deno.test` per item of issue 14. Each call runs under a watchdog
+ * One `Deno.test` per kind of hostility. Each call runs under a watchdog
  * signal: a call that would hang fails the test instead of the suite. Byte
  * counts are what the server handed to the socket (the kernel buffers a few
  * MB more than the client reads), so the bounds leave room for that.
