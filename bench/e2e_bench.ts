@@ -5,7 +5,9 @@
  * - one month of 1m klines per market: this module cold (empty cache), warm
  *   (same cache, new process) and without cache; ccxt `fetchOHLCV` paging
  *   the REST endpoints with and without its rate limiter; a naive script
- *   that downloads the daily zips one by one and splits the CSV;
+ *   that downloads the daily zips one by one and splits the CSV; a bare
+ *   client (`bench/_bare_runner.ts`) that requests the month's listing,
+ *   CHECKSUM and archive at once and only decodes the archive;
  * - one year of 1m spot from a warm cache (filled once, then read in a new
  *   process); the same cache folder's partition files read by nodejs-polars
  *   (`scanIPC(glob).collect()`, fresh process, the collect timed); and, in
@@ -17,8 +19,8 @@
  * (`bench/_floor.ts`, a process of its own): 2 × the latency (the listing,
  * then the CHECKSUM and the archive together), the archive's transfer at the
  * loopback speed measured then, and the decode of the same archive bytes in
- * isolation (warm, median). This module's month times are printed ÷ that
- * floor, and one more cold run per market times each kind of request
+ * isolation (warm, median). This module's month times (and the bare
+ * client's) are printed ÷ that floor, and one more cold run per market times each kind of request
  * (`dsm-phases`, not one of the timed runs): where the cold time goes.
  *
  * The emulator runs in its own process and every archive is generated once
