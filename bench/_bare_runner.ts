@@ -11,7 +11,7 @@
  */
 import { streamKlineZip } from "../src/codec/read_kline.ts";
 import type { ContenderJob, RunnerResult } from "./_contender.ts";
-import { Tally } from "./_dsm_runner.ts";
+import { Tally } from "./_runner_result.ts";
 
 const VISION_MARKET = { spot: "spot", um: "futures/um", cm: "futures/cm" } as const;
 

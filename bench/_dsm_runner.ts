@@ -8,13 +8,14 @@
  *
  * @module
  */
-import type { RecordBatch, Table, Vector } from "apache-arrow";
+import type { RecordBatch, Table } from "apache-arrow";
 import { openKlineStore } from "../cache.ts";
 import type { KlineStore } from "../src/cache/kline_store.ts";
 import { DataSourceManager } from "../src/fcp/data_source_manager.ts";
 import type { FetchReport } from "../src/fcp/fetch_report.ts";
 import type { FetchProgress } from "../src/fcp/fetch_run.ts";
 import type { ContenderJob, RunnerResult } from "./_contender.ts";
+import { Tally } from "./_runner_result.ts";
 
 function manager(
   job: ContenderJob,
@@ -95,42 +96,6 @@ class PhaseClock {
 function httpRequests(report: FetchReport): number {
   const r = report.requests;
   return 2 * r.visionFiles + r.listingPages + r.restCalls;
-}
-
-/** Sums rows, closes and edge open times batch by batch. */
-export class Tally {
-  rows = 0;
-  checksum = 0;
-  firstOpenTime = NaN;
-  lastOpenTime = NaN;
-
-  add(batch: RecordBatch): void {
-    this.addColumns(batch.getChild("open_time")!, batch.getChild("close")!);
-  }
-
-  /** A whole table: one column vector each, read chunk by chunk. */
-  addTable(table: Table): void {
-    this.addColumns(table.getChild("open_time")!, table.getChild("close")!);
-  }
-
-  addColumns(openTime: Vector, close: Vector): void {
-    const n = close.length;
-    if (n === 0) return;
-    let sum = this.checksum;
-    for (const chunk of close.data) {
-      const values = chunk.values as Float64Array;
-      for (let i = 0; i < chunk.length; i++) sum += values[i];
-    }
-    this.checksum = sum;
-    if (this.rows === 0) this.firstOpenTime = Number(openTime.get(0));
-    this.lastOpenTime = Number(openTime.get(n - 1));
-    this.rows += n;
-  }
-
-  result(requests: number): RunnerResult {
-    const { rows, checksum, firstOpenTime, lastOpenTime } = this;
-    return { rows, checksum, firstOpenTime, lastOpenTime, requests };
-  }
 }
 
 /**

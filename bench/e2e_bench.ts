@@ -20,8 +20,9 @@
  * then the CHECKSUM and the archive together), the archive's transfer at the
  * loopback speed measured then, and the decode of the same archive bytes in
  * isolation (warm, median). This module's month times (and the bare
- * client's) are printed ÷ that floor, and one more cold run per market times each kind of request
- * (`dsm-phases`, not one of the timed runs): where the cold time goes.
+ * client's) are printed ÷ that floor, and one more cold run per market
+ * times each kind of request (`dsm-phases`, not one of the timed runs):
+ * where the cold time goes.
  *
  * The emulator runs in its own process and every archive is generated once
  * before anything is timed, so generation is charged to no contender. Every
@@ -212,6 +213,7 @@ const COLD = "this module, cold";
 const CCXT = "ccxt fetchOHLCV paging, enableRateLimit";
 const CCXT_FREE = "ccxt fetchOHLCV paging, no rate limit";
 const NAIVE = "naive: daily zips one by one, split";
+const NO_CACHE = "this module, no cache";
 const BARE = "bare Deno client: 3 requests at once, decode only";
 const WARM = "this module, warm";
 const POLARS = "nodejs-polars scanIPC";
@@ -284,7 +286,7 @@ async function monthRows(emu: EmulatorProcess, market: Market): Promise<BenchRow
   }
   const others = [
     warm,
-    await measure(emu, "this module, no cache", "dsm", j, w),
+    await measure(emu, NO_CACHE, "dsm", j, w),
     await measure(emu, CCXT, "ccxt", j, { ...w, runs: 1 }),
     await measure(emu, CCXT_FREE, "ccxt", { ...j, rateLimit: false }, w),
     await measure(emu, NAIVE, "naive", j, w),
@@ -296,9 +298,7 @@ async function monthRows(emu: EmulatorProcess, market: Market): Promise<BenchRow
   return [cold, ...others].map((m) => ({
     ...m.row,
     baselineMs: cold.row.ms,
-    floorMs: [COLD, "this module, no cache", BARE].includes(m.row.contender)
-      ? floor.floorMs
-      : undefined,
+    floorMs: [COLD, NO_CACHE, BARE].includes(m.row.contender) ? floor.floorMs : undefined,
   }));
 }
 
@@ -479,8 +479,8 @@ function floorLines(rows: readonly BenchRow[]): string[] {
     "process does for the month (`bench/_bare_runner.ts`): the listing, the CHECKSUM and the " +
     "archive requested at once, the archive decoded by this module's codec, nothing else (no " +
     "plan, cache, checks, report or Table): what a fresh process pays beyond the floor (its " +
-    "first fetch, the JIT) whatever it is written with. The phases come from one extra cold run per " +
-    "market whose fetch times each kind of request (ms since the call: first start, last " +
+    "first fetch, the JIT) whatever it is written with. The phases come from one extra cold " +
+    "run per market whose fetch times each kind of request (ms since the call: first start, last " +
     "headers and end of body per kind) and whose progress callback marks the first and the " +
     "last partition finalized (checked, cached, handed out); it is not one of the timed runs.",
     "",
@@ -496,7 +496,7 @@ function floorLines(rows: readonly BenchRow[]): string[] {
       `| ${f.market} | ${fixed(cold, 1)} | ${fixed(f.floorMs, 1)} | ${2 * LATENCY_MS} | ` +
         `${fixed(m.transferMs, 1)} | ${fixed(m.zipBytes, 0)} | ${fixed(m.loopbackMBps, 0)} | ` +
         `${fixed(m.decodeMs, 1)} | ${fixed(cold / f.floorMs, 2)}× | ` +
-        `${fixed(ms("this module, no cache", f.market) / f.floorMs, 2)}× | ` +
+        `${fixed(ms(NO_CACHE, f.market) / f.floorMs, 2)}× | ` +
         `${fixed(ms(BARE, f.market) / f.floorMs, 2)}× | ` +
         `${fixed(ms(CCXT_FREE, f.market) / cold, 1)}× | ${fixed(ms(CCXT, f.market) / cold, 1)}× |`,
     );
@@ -562,7 +562,7 @@ function readmeFigures(machine: string, rows: readonly BenchRow[]): ReadmeFigure
     month: [
       line(COLD, "**this module, cold** (listing + monthly zip)", true),
       line(WARM, "**this module, warm** (Arrow IPC cache)", true),
-      line("this module, no cache", "this module, cold without cache", true),
+      line(NO_CACHE, "this module, cold without cache", true),
       line(CCXT, "ccxt `fetchOHLCV` paging (`enableRateLimit` on)", false),
       line(CCXT_FREE, "ccxt `fetchOHLCV` paging, rate limiter off", false),
       line(NAIVE, "naive script: daily zips one by one, split lines", false),
@@ -571,7 +571,7 @@ function readmeFigures(machine: string, rows: readonly BenchRow[]): ReadmeFigure
     floors: monthFloors.map((f) => ({
       market: f.market,
       cold: of(COLD, f.market).ms / f.floorMs,
-      noCache: of("this module, no cache", f.market).ms / f.floorMs,
+      noCache: of(NO_CACHE, f.market).ms / f.floorMs,
       bare: of(BARE, f.market).ms / f.floorMs,
     })),
     year: {
